@@ -1,0 +1,41 @@
+# Two commands set up a fresh clone: `make run` and `make test`. Nothing else needs installing by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export YISHI_DATABASE_URL ?= sqlite+aiosqlite:///./var/yishi.db
+
+.PHONY: run test bench install install-dev docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/yishi migrate
+	$(BIN)/yishi demo
+	$(BIN)/yishi serve --port $(PORT)
+
+test: install-dev
+	$(BIN)/pytest
+
+bench: install-dev
+	$(BIN)/python -m bench.run
+
+docs: install
+	$(BIN)/yishi roles docs > docs/roles.md
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Yishi's shared core: tenancy, accounts, authorization and the HTTP application."""

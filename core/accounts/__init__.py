@@ -1,0 +1,1 @@
+"""People who sign in: users, passwords, tokens and their role assignments per tenant."""

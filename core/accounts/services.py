@@ -1,0 +1,214 @@
+"""Rules of accounts: creating users, signing in (with throttling), and granting roles in a tenant."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import LoginThrottle, RoleAssignment, User
+from core.accounts.schemas import MemberOut, MeOut, TenantRoles
+from core.authz.rules import TENANT_ROLES
+from core.db import ALL_TENANTS
+from core.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthenticated
+from core.tenancy.models import Tenant
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+MIN_PASSWORD = 8
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("yishi-no-such-user")
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****1234: enough to recognise a number, not enough to call it."""
+    if not phone:
+        return phone
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class UserService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_username(self, username: str) -> User | None:
+        return await self.session.scalar(select(User).where(User.username == username))
+
+    async def create(self, username: str, password: str, display_name: str | None = None,
+                     phone: str | None = None) -> User:
+        if not USERNAME_RE.match(username):
+            raise InvalidInput("用户名须为 3–64 个字母、数字或 _ . -", field="username")
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位", field="password")
+        if phone is not None and not PHONE_RE.match(phone):
+            raise InvalidInput("手机号须为 11 位中国大陆手机号", field="phone")
+        if await self.by_username(username):
+            raise Conflict(f"用户名 {username} 已被使用", field="username")
+        user = User(
+            username=username,
+            display_name=(display_name or username).strip()[:100],
+            phone=phone,
+            password_hash=_hasher.hash(password),
+        )
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def set_password(self, user: User, password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位", field="password")
+        user.password_hash = _hasher.hash(password)
+        await self.session.flush()
+
+    async def me(self, user: User) -> MeOut:
+        rows = await self.session.execute(
+            select(Tenant.slug, Tenant.name, Tenant.kind, RoleAssignment.role)
+            .join(Tenant, Tenant.id == RoleAssignment.tenant_id)
+            .where(RoleAssignment.user_id == user.id)
+            .order_by(Tenant.path, RoleAssignment.role)
+            .execution_options(**{ALL_TENANTS: True})
+        )
+        tenants: dict[str, TenantRoles] = {}
+        for slug, name, kind, role in rows:
+            tenants.setdefault(slug, TenantRoles(tenant=slug, tenant_name=name, kind=kind, roles=[])).roles.append(role)
+        return MeOut(
+            id=user.id, username=user.username, display_name=user.display_name, phone=user.phone,
+            platform_admin=user.platform_admin, tenants=list(tenants.values()),
+        )
+
+
+class LoginService:
+    """Password sign-in. Failures are counted per username and per client address, in the database."""
+
+    def __init__(self, session: AsyncSession, max_failures: int, window_seconds: int) -> None:
+        self.session = session
+        self.max_failures = max_failures
+        self.window = datetime.timedelta(seconds=window_seconds)
+
+    async def authenticate(self, username: str, password: str, client: str) -> User:
+        keys = [f"user:{username.lower()}", f"ip:{client}"]
+        now = utcnow()
+        await self._refuse_if_throttled(keys, now)
+        user = await UserService(self.session).by_username(username)
+        if user is not None and user.active and _verify(user.password_hash, password):
+            await self.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+            return user
+        if user is None:
+            _verify(_DUMMY_HASH, password)
+        for key in keys:
+            await self._count_failure(key, now)
+        # The failure must outlive the request, which ends in an error and is rolled back.
+        await self.session.commit()
+        raise Unauthenticated("用户名或密码不正确")
+
+    async def _refuse_if_throttled(self, keys: list[str], now: datetime.datetime) -> None:
+        rows = (await self.session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).all()
+        for row in rows:
+            ends = row.window_started_at + self.window
+            if row.failures >= self.max_failures and ends > now:
+                wait = int((ends - now).total_seconds()) + 1
+                raise TooManyRequests(
+                    f"登录失败次数过多，请 {(wait + 59) // 60} 分钟后再试", headers={"Retry-After": str(wait)}
+                )
+
+    async def _count_failure(self, key: str, now: datetime.datetime) -> None:
+        row = await self.session.scalar(select(LoginThrottle).where(LoginThrottle.key == key))
+        if row is None:
+            self.session.add(LoginThrottle(key=key, failures=1, window_started_at=now))
+        elif row.window_started_at + self.window <= now:
+            row.failures, row.window_started_at = 1, now
+        else:
+            row.failures += 1
+        await self.session.flush()
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class MemberService:
+    """Role assignments of the current tenant. Every change moves the user's `authz_version`."""
+
+    def __init__(self, session: AsyncSession, tenant: Tenant) -> None:
+        self.session = session
+        self.tenant = tenant
+
+    async def grant(self, username: str, role: str, granted_by: uuid.UUID | None) -> tuple[RoleAssignment, bool]:
+        """Grant `role`; returns the assignment and whether it is new (granting twice changes nothing)."""
+        validate_role(role)
+        user = await UserService(self.session).by_username(username)
+        if user is None:
+            raise InvalidInput(f"没有用户 {username}", field="user")
+        existing = await self.session.scalar(
+            select(RoleAssignment).where(RoleAssignment.user_id == user.id, RoleAssignment.role == role)
+        )
+        if existing is not None:
+            return existing, False
+        assignment = RoleAssignment(tenant_id=self.tenant.id, user_id=user.id, role=role, granted_by=granted_by)
+        self.session.add(assignment)
+        await self._bump(user.id)
+        return assignment, True
+
+    async def revoke(self, username: str, role: str) -> None:
+        user = await UserService(self.session).by_username(username)
+        result = None
+        if user is not None:
+            result = await self.session.execute(
+                delete(RoleAssignment).where(RoleAssignment.user_id == user.id, RoleAssignment.role == role)
+            )
+        if user is None or result is None or result.rowcount == 0:
+            raise NotFound(f"{username} 在本租户没有角色 {role}")
+        await self._bump(user.id)
+
+    async def list(self, show_phone: bool, limit: int, offset: int) -> tuple[list[MemberOut], int]:
+        member_ids = select(RoleAssignment.user_id)
+        total = await self.session.scalar(select(func.count(distinct(RoleAssignment.user_id))))
+        page = (
+            await self.session.execute(
+                select(User).where(User.id.in_(member_ids)).order_by(User.username)
+                .limit(limit).offset(offset)
+            )
+        ).scalars().all()
+        roles: dict[uuid.UUID, list[str]] = {}
+        rows = await self.session.execute(
+            select(RoleAssignment.user_id, RoleAssignment.role)
+            .where(RoleAssignment.user_id.in_([u.id for u in page]))
+            .order_by(RoleAssignment.role)
+        )
+        for user_id, role in rows:
+            roles.setdefault(user_id, []).append(role)
+        return [
+            MemberOut(
+                user=u.username, display_name=u.display_name,
+                phone=u.phone if show_phone else mask_phone(u.phone), roles=roles.get(u.id, []),
+            )
+            for u in page
+        ], int(total or 0)
+
+    async def _bump(self, user_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(authz_version=User.authz_version + 1)
+        )
+        await self.session.flush()
+
+
+def validate_role(role: str) -> None:
+    if role not in TENANT_ROLES:
+        hint = "平台管理员不属于某个租户，请用 yishi users grant USERNAME platform_admin" if role == "platform_admin" else ""
+        raise InvalidInput(f"未知角色 {role}；可用：{', '.join(TENANT_ROLES)}{'。' + hint if hint else ''}",
+                           field="role")
+

@@ -1,0 +1,63 @@
+"""The application factory: one place that wires settings, database, auth, errors and routes together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.security.jwt import JWTAuth, Token
+
+from core.accounts.controllers import AuthController, MeController, MemberController
+from core.authz.authorizer import Authorizer
+from core.db import create_engine, create_sessionmaker
+from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
+from core.health import health, ready
+from core.http import Principal, principal_from_token, provide_db_session
+from core.settings import Settings, get_settings
+from core.tenancy.controllers import TenantController
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    engine = create_engine(settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size)
+    jwt_auth = JWTAuth[Principal, Token](
+        token_secret=settings.secret_key,
+        retrieve_user_handler=principal_from_token,
+        accepted_audiences=[settings.token_audience],
+        default_token_expiration=timedelta(minutes=settings.token_minutes),
+        exclude=["/health", "/ready", "/schema"],
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[health, ready, AuthController, MeController, TenantController, MemberController],
+        dependencies={"db_session": Provide(provide_db_session)},
+        on_app_init=[jwt_auth.on_app_init],
+        plugins=[problem_details_plugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=State({
+            "settings": settings,
+            "engine": engine,
+            "sessionmaker": create_sessionmaker(engine),
+            "authorizer": Authorizer(),
+            "jwt_auth": jwt_auth,
+            "installed_plugins": (),
+        }),
+        openapi_config=OpenAPIConfig(
+            title="Yishi 议事 API", version="1", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
+        debug=settings.debug,
+    )

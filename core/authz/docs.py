@@ -1,0 +1,28 @@
+"""Renders docs/roles.md, the role × action matrix, from the declared rules (a test keeps the file current)."""
+
+from __future__ import annotations
+
+from core.authz.authorizer import Authorizer
+from core.authz.rules import ROLES
+
+
+def render_roles_markdown(authorizer: Authorizer | None = None) -> str:
+    authorizer = authorizer or Authorizer()
+    roles = list(ROLES)
+    lines = [
+        "# 角色与权限 Roles and permissions",
+        "",
+        "Generated from `core/authz/rules.py` by `yishi roles docs > docs/roles.md`; do not edit by hand",
+        "(`tests/test_roles_doc.py` fails when this file is stale).",
+        "",
+        "A role granted on a tenant holds there and in every tenant below it, never in its siblings or",
+        "ancestors. `platform_admin` holds everywhere.",
+        "",
+        "| action | 说明 | " + " | ".join(f"{ROLES[r]}<br>`{r}`" for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for name, action in authorizer.actions.items():
+        allowed = authorizer.allowed[name]
+        cells = " | ".join("✓" if role in allowed else "" for role in roles)
+        lines.append(f"| `{name}` | {action.description} | {cells} |")
+    return "\n".join(lines) + "\n"

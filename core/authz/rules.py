@@ -1,0 +1,83 @@
+"""The roles, the actions, and the role → action rules of the core, declared once for every tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# 角色: code name → Chinese name, as the UI shows them.
+ROLES: dict[str, str] = {
+    "platform_admin": "平台管理员",
+    "district_admin": "区/街道管理员",
+    "street_staff": "街道工作人员",
+    "community_staff": "社区工作人员",
+    "grid_worker": "网格员",
+    "resident": "居民",
+    "resident_rep": "居民代表",
+    "party_member": "党员",
+    "deputy": "人大代表",
+    "cppcc_member": "政协委员",
+    "property_company": "物业公司",
+    "department": "职能部门",
+}
+TENANT_ROLES = tuple(r for r in ROLES if r != "platform_admin")
+STAFF_ROLES = ("district_admin", "street_staff", "community_staff")
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a role may be allowed to do, named `object.verb` (casbin's obj and act)."""
+
+    name: str
+    description: str
+
+    @property
+    def obj(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def act(self) -> str:
+        return self.name.split(".", 1)[1]
+
+
+def grant_action(role: str) -> str:
+    """The action of granting `role` to someone: who may hand out which role is a rule like any other."""
+    return f"role.{role}"
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in [
+        Action("tenant.read", "查看租户信息"),
+        Action("tenant.update", "修改租户名称、门户设置与插件"),
+        Action("tenant.archive", "归档或恢复租户"),
+        Action("tenant.create_child", "在下级开设租户（社区入驻）"),
+        Action("member.read", "查看成员与角色"),
+        Action("member.manage", "授予或撤销成员角色"),
+        Action("person.phone", "查看完整手机号"),
+        Action("compound.read", "查看小区与楼栋"),
+        Action("compound.manage", "维护小区与楼栋"),
+        *[Action(grant_action(r), f"授予角色：{ROLES[r]}") for r in TENANT_ROLES],
+    ]
+}
+
+_COMMUNITY_GRANTS = ["grid_worker", "resident", "resident_rep", "party_member", "property_company"]
+_STREET_GRANTS = ["street_staff", "community_staff", *_COMMUNITY_GRANTS, "deputy", "cppcc_member", "department"]
+
+# (role, action) pairs; "*" stands for every object or verb.
+RULES: list[tuple[str, str]] = [
+    ("platform_admin", "*.*"),
+    *[(role, "tenant.read") for role in TENANT_ROLES],
+    *[(role, "compound.read") for role in TENANT_ROLES],
+    *[(role, "tenant.update") for role in STAFF_ROLES],
+    ("district_admin", "tenant.archive"),
+    ("district_admin", "tenant.create_child"),
+    *[(role, "member.read") for role in STAFF_ROLES],
+    *[(role, "member.manage") for role in STAFF_ROLES],
+    *[(role, "compound.manage") for role in STAFF_ROLES],
+    # Those who contact residents see their numbers; administrators above the community see them masked.
+    ("community_staff", "person.phone"),
+    ("grid_worker", "person.phone"),
+    ("district_admin", "role.*"),
+    *[("street_staff", grant_action(r)) for r in _STREET_GRANTS],
+    *[("community_staff", grant_action(r)) for r in _COMMUNITY_GRANTS],
+]

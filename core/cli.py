@@ -1,0 +1,141 @@
+"""The `yishi` command for operators: migrate, apply manifests, manage users and roles, serve."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import DomainError
+from core.settings import get_settings
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction on the app's database; domain errors become exit code 2."""
+    from core.db import create_engine, create_sessionmaker
+
+    async def main() -> T:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        click.echo(f"错误：{exc.message}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """Yishi 议事 — operator commands. Settings come from YISHI_* environment variables."""
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date (as the owner role), and grant the app role."""
+    from core.migrate import upgrade
+
+    upgrade(get_settings())
+    click.echo("数据库已是最新版本")
+
+
+@main.group()
+def tenants() -> None:
+    """Tenant tree."""
+
+
+@tenants.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def tenants_apply(file: Path) -> None:
+    """Create or update the tenants, compounds and users of a manifest (idempotent)."""
+    from core.tenancy.manifest import apply_manifest, load_manifest
+
+    try:
+        manifest = load_manifest(file)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    report = _run(lambda session: apply_manifest(session, manifest))
+    click.echo(f"{file}: {report.summary()}")
+    for line in report.created + report.updated:
+        click.echo(f"  {line}")
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo tenants and users of the article (tenants/demo.yaml)."""
+    from tenants import DEMO_MANIFEST
+
+    tenants_apply.callback(DEMO_MANIFEST)  # type: ignore[misc]
+
+
+@main.group()
+def users() -> None:
+    """User accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--password", required=True, help="at least 8 characters")
+@click.option("--name", default=None, help="display name, e.g. 张女士")
+@click.option("--phone", default=None, help="11-digit mobile number")
+def users_create(username: str, password: str, name: str | None, phone: str | None) -> None:
+    """Create a user."""
+    from core.accounts.services import UserService
+
+    _run(lambda session: UserService(session).create(username, password, name, phone))
+    click.echo(f"已创建用户 {username}")
+
+
+@users.command("grant")
+@click.argument("username")
+@click.argument("role")
+@click.argument("tenant_slug", required=False)
+def users_grant(username: str, role: str, tenant_slug: str | None) -> None:
+    """Grant ROLE in TENANT_SLUG (and every tenant below it); platform_admin takes no tenant."""
+    from core.tenancy.manifest import grant_role
+    from core.tenancy.services import TenantService
+
+    created = _run(lambda session: grant_role(session, TenantService(session), username, role, tenant_slug))
+    where = tenant_slug or "全平台"
+    click.echo(f"{'已授予' if created else '已拥有'} {username} {role}（{where}）")
+
+
+@main.group()
+def roles() -> None:
+    """Roles and permissions."""
+
+
+@roles.command("docs")
+def roles_docs() -> None:
+    """Print docs/roles.md, the role × action matrix generated from the declared rules."""
+    from core.authz.docs import render_roles_markdown
+
+    click.echo(render_roles_markdown(), nl=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="$PORT or 8000")
+@click.option("--workers", type=int, default=1, show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the application with Granian."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    click.echo(f"Yishi 议事 serving on http://{host}:{port}")
+    Granian("core.app:create_app", address=host, port=port, workers=workers, interface=Interfaces.ASGI,
+            factory=True).serve()

@@ -1,0 +1,160 @@
+"""Database plumbing: the engine, sessions, and the application wall that scopes every query to one tenant."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import GUID
+from sqlalchemy import ForeignKey, Table, event, select, text
+from sqlalchemy.sql import visitors
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+
+Base = UUIDv7AuditBase
+TENANT_KEY = "yishi.tenant"
+USER_KEY = "yishi.user_id"
+# Execution option for the few reads that are deliberately not tenant-scoped (a user's own grants, operator
+# commands). On PostgreSQL, Row-Level Security still applies to them.
+ALL_TENANTS = "yishi_all_tenants"
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned table was touched without a tenant context: a programming error, never user input."""
+
+
+@dataclass(frozen=True, slots=True)
+class TenantContext:
+    """The tenant a unit of work acts in; `subtree` widens reads (never writes) to the tenants below it."""
+
+    tenant_id: uuid.UUID
+    path: str
+    subtree: bool = False
+
+
+class TenantOwned:
+    """Mixin for rows that belong to one tenant: `tenant_id` leads the primary key (Citus-ready)."""
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        GUID, ForeignKey("tenant.id"), primary_key=True, sort_order=-200
+    )
+
+
+def tenant_tables() -> list[str]:
+    """Names of every tenant-owned table (the ones Row-Level Security must cover)."""
+    return sorted(table.name for table in _tenant_table_objects())
+
+
+async def use_tenant(session: AsyncSession, ctx: TenantContext | None, user_id: uuid.UUID | None = None) -> None:
+    """Make `ctx` the tenant (and `user_id` the user) of this session's queries and transactions.
+
+    If a transaction is already open (the tenant was just looked up), PostgreSQL gets the setting now;
+    every later transaction gets it when it begins.
+    """
+    session.info[TENANT_KEY] = ctx
+    session.info[USER_KEY] = user_id
+    if session.in_transaction() and session.bind is not None and session.bind.dialect.name == "postgresql":
+        conn = await session.connection()
+        await conn.execute(_SET_CONFIG, _config_params(session.sync_session))
+
+
+_SET_CONFIG = text(
+    "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('app.tenant_path', :tenant_path, true),"
+    " set_config('app.user_id', :user_id, true)"
+)
+
+
+def _config_params(session: Session) -> dict[str, str]:
+    ctx: TenantContext | None = session.info.get(TENANT_KEY)
+    user_id = session.info.get(USER_KEY)
+    return {
+        "tenant_id": str(ctx.tenant_id) if ctx else "",
+        "tenant_path": ctx.path if ctx and ctx.subtree else "",
+        "user_id": str(user_id) if user_id else "",
+    }
+
+
+@event.listens_for(Session, "after_begin")
+def _set_transaction_tenant(session: Session, transaction: Any, connection: Any) -> None:
+    # set_config(..., true) is transaction-local, so a pooled connection never carries a tenant onwards.
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SET_CONFIG, _config_params(session))
+
+
+def _references_tenant_table(statement: Any) -> bool:
+    """Whether a statement reads a tenant table anywhere, subqueries included."""
+    tables = _tenant_table_objects()
+    return any(isinstance(element, Table) and element in tables for element in visitors.iterate(statement))
+
+
+@cache
+def _tenant_table_objects() -> frozenset[Table]:
+    return frozenset(
+        mapper.local_table for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantOwned)
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete) or state.execution_options.get(ALL_TENANTS):
+        return
+    ctx: TenantContext | None = state.session.info.get(TENANT_KEY)
+    if ctx is None:
+        # Fail closed: a tenant table touched with no tenant is a bug, never "every tenant".
+        if _references_tenant_table(state.statement):
+            raise TenantScopeError("tenant-owned data queried without a tenant context")
+        return
+    if ctx.subtree and state.is_select:
+        from core.tenancy.models import Tenant  # the tree table, imported late to avoid a cycle
+
+        subtree = select(Tenant.id).where(Tenant.path.startswith(ctx.path))
+        criteria = lambda cls: cls.tenant_id.in_(subtree)  # noqa: E731
+    else:
+        tenant_id = ctx.tenant_id
+        criteria = lambda cls: cls.tenant_id == tenant_id  # noqa: E731
+    # with_loader_criteria reaches every occurrence of a tenant entity, subqueries included.
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantOwned, criteria, include_aliases=True, track_closure_variables=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    ctx: TenantContext | None = session.info.get(TENANT_KEY)
+    for obj in session.new:
+        if not isinstance(obj, TenantOwned):
+            continue
+        if ctx is None:
+            raise TenantScopeError(f"{type(obj).__name__} written without a tenant context")
+        if obj.tenant_id is None:
+            obj.tenant_id = ctx.tenant_id
+        elif obj.tenant_id != ctx.tenant_id:
+            raise TenantScopeError(f"{type(obj).__name__} written into another tenant")
+    for obj in session.dirty:
+        if isinstance(obj, TenantOwned) and (ctx is None or obj.tenant_id != ctx.tenant_id):
+            raise TenantScopeError(f"{type(obj).__name__} changed outside its tenant")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("postgresql"):
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

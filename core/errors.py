@@ -1,0 +1,100 @@
+"""Domain errors and their translation into RFC 9457 problem details (never a stack trace)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+
+log = logging.getLogger("yishi.errors")
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request; `status` says which kind of refusal."""
+
+    status = 400
+    title = "请求无效"
+
+    def __init__(self, message: str, *, field: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.headers = headers
+
+
+class InvalidInput(DomainError):
+    status = 422
+    title = "输入不符合规则"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "未找到"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "与当前状态冲突"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "无权执行此操作"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    title = "需要登录"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    title = "尝试次数过多"
+
+
+def _problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
+             headers: dict[str, str] | None = None) -> ProblemDetailsException:
+    extra = {"errors": errors} if errors else None
+    return ProblemDetailsException(status_code=status, title=title, detail=detail, extra=extra, headers=headers)
+
+
+def _from_domain(exc: DomainError) -> ProblemDetailsException:
+    errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
+    return _problem(exc.status, exc.title, exc.message, errors, exc.headers)
+
+
+def _from_http(exc: HTTPException) -> ProblemDetailsException:
+    status = exc.status_code
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    errors = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        # Litestar reports each failed field as {"key", "message", "source"}; name them "field" for clients.
+        errors = [
+            {"field": item.get("key"), "message": item.get("message"), "source": item.get("source")}
+            for item in exc.extra
+            if isinstance(item, dict)
+        ]
+    detail = exc.detail
+    if status >= 500:
+        detail = "服务器内部错误"
+    return _problem(status, title, detail, errors, exc.headers)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _problem(500, "Internal Server Error", "服务器内部错误，请稍后再试").to_response(request)
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            exception_to_problem_detail_map={DomainError: _from_domain, HTTPException: _from_http},
+        )
+    )
+
+
+EXCEPTION_HANDLERS = {Exception: _unexpected}

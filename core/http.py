@@ -1,0 +1,103 @@
+"""Per-request plumbing shared by every controller: the database session, the signed-in user, the tenant scope."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.security.jwt import Token
+from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Annotated
+
+from core.authz.authorizer import Authorizer, Grants
+from core.db import TenantContext, use_tenant
+from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from core.tenancy.models import Tenant
+from core.tenancy.services import TenantService
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+Limit = Annotated[int, Parameter(ge=1, le=200, default=50, description="每页条数（1–200）")]
+Offset = Annotated[int, Parameter(ge=0, default=0, description="跳过的条数")]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in user, as the token names them (checked against the database on each request)."""
+
+    user_id: uuid.UUID
+
+
+async def principal_from_token(token: Token, connection: ASGIConnection) -> Principal | None:
+    try:
+        return Principal(uuid.UUID(token.sub))
+    except ValueError:
+        return None
+
+
+async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One session and transaction per request, committed before the response is sent."""
+    async with state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScope:
+    """The tenant a request acts in, who acts, and what they may do there."""
+
+    tenant: Tenant
+    parent_slug: str | None
+    user_id: uuid.UUID
+    grants: Grants
+    authorizer: Authorizer
+
+    def can(self, action: str) -> bool:
+        return self.authorizer.permits(self.grants, self.tenant.path, action)
+
+    def require(self, action: str) -> None:
+        if not self.can(action):
+            raise Forbidden("您在该租户没有执行此操作的权限")
+
+
+async def current_grants(request: Request, session: AsyncSession) -> Grants:
+    principal: Principal = request.user
+    await use_tenant(session, None, principal.user_id)
+    grants = await request.app.state.authorizer.grants(session, principal.user_id)
+    if grants is None:
+        raise Unauthenticated("账号不存在或已停用，请重新登录")
+    return grants
+
+
+async def enter_tenant(request: Request, session: AsyncSession, slug: str, action: str) -> TenantScope:
+    """Resolve the tenant once, scope the session to it, and authorize `action` there."""
+    grants = await current_grants(request, session)
+    found = await TenantService(session).find(slug)
+    if found is None:
+        raise NotFound(f"没有租户 {slug}")
+    tenant, parent_slug = found
+    await use_tenant(session, TenantContext(tenant.id, tenant.path), grants.user_id)
+    scope = TenantScope(tenant, parent_slug, grants.user_id, grants, request.app.state.authorizer)
+    scope.require(action)
+    if tenant.archived and request.method not in READ_METHODS and action != "tenant.update":
+        raise Conflict(f"租户 {slug} 已归档，只能查看")
+    return scope
+
+
+async def provide_tenant_scope(request: Request, db_session: AsyncSession, slug: str) -> TenantScope:
+    """Dependency for routes under /api/v1/tenants/{slug}: the route declares its action in `opt`."""
+    action: Any = request.route_handler.opt.get("action")
+    if not action:
+        raise RuntimeError(f"route {request.route_handler} declares no action")
+    return await enter_tenant(request, db_session, slug, action)

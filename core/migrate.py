@@ -1,0 +1,109 @@
+"""Running Alembic from code, and the two PostgreSQL roles: the owner migrates, the app only reads and writes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+
+import migrations
+from core.settings import Settings
+
+log = logging.getLogger("yishi.migrate")
+MIGRATIONS_DIR = Path(migrations.__file__).parent
+# Tables whose rows are never changed once written: the app role may only read and add.
+APPEND_ONLY_TABLES: set[str] = set()
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    config.attributes["owner_url"] = settings.owner_database_url
+    config.attributes["app_url"] = settings.database_url
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "heads") -> None:
+    if settings.owner_database_url.startswith("sqlite"):
+        _ensure_sqlite_dir(settings.owner_database_url)
+    command.upgrade(alembic_config(settings), revision)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ensure_app_role(connection: Connection, app_url: str) -> None:
+    """Create the app's login role if missing and grant it DML on the tables, nothing more.
+
+    The role owns nothing and has no BYPASSRLS, so Row-Level Security holds for every query it makes.
+    """
+    url = make_url(app_url)
+    role = url.username
+    owner = connection.execute(text("SELECT current_user")).scalar_one()
+    if not role or role == owner:
+        log.warning("the app connects as the owner role %s: use a separate role in production", owner)
+        return
+    exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
+    if not exists:
+        password = f" PASSWORD {_literal(url.password)}" if url.password else ""
+        connection.execute(text(
+            f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS{password}"
+        ))
+    database = connection.execute(text("SELECT current_database()")).scalar_one()
+    connection.execute(text(f"GRANT CONNECT ON DATABASE {_ident(database)} TO {_ident(role)}"))
+    connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {_ident(role)}"))
+    tables = connection.execute(text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+    )).scalars().all()
+    for table in tables:
+        privileges = "SELECT, INSERT" if table in APPEND_ONLY_TABLES else "SELECT, INSERT, UPDATE, DELETE"
+        connection.execute(text(f"REVOKE ALL ON {_ident(table)} FROM {_ident(role)}"))
+        connection.execute(text(f"GRANT {privileges} ON {_ident(table)} TO {_ident(role)}"))
+    connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_ident(role)}"))
+
+
+TENANT_READ = (
+    "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+    " OR (NULLIF(current_setting('app.tenant_path', true), '') IS NOT NULL"
+    " AND tenant_id IN (SELECT id FROM tenant WHERE path LIKE current_setting('app.tenant_path', true) || '%'))"
+)
+TENANT_WRITE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+
+
+def enable_tenant_wall(table: str, also: str | None = None) -> None:
+    """Row-Level Security, forced even for the owner: rows of the transaction's tenant (or its subtree, for
+    reads) and nothing else. `also` widens reads by one more predicate. No-op off PostgreSQL."""
+    from alembic import op
+
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    read = f"({TENANT_READ}) OR ({also})" if also else TENANT_READ
+    op.execute(f"ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {_ident(table)} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY tenant_wall ON {_ident(table)} USING ({read}) WITH CHECK ({TENANT_WRITE})")
+
+
+def drop_tenant_wall(table: str) -> None:
+    from alembic import op
+
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"DROP POLICY IF EXISTS tenant_wall ON {_ident(table)}")
+    op.execute(f"ALTER TABLE {_ident(table)} NO FORCE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {_ident(table)} DISABLE ROW LEVEL SECURITY")

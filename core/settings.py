@@ -1,0 +1,60 @@
+"""Settings read once from `YISHI_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/yishi.db"
+# Only for a laptop: any deployment sets YISHI_SECRET_KEY (the app refuses the default when YISHI_ENV=production).
+DEV_SECRET_KEY = "yishi-dev-secret-change-me-0123456789abcdef"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    migrations_database_url: str = ""
+    secret_key: str = DEV_SECRET_KEY
+    env: str = "development"
+    token_audience: str = "yishi-api"
+    token_minutes: int = 60
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    debug: bool = False
+    sql_echo: bool = False
+    db_pool_size: int = 10
+
+    @property
+    def owner_database_url(self) -> str:
+        """The URL migrations run with: the owner role (defaults to the app's URL)."""
+        return self.migrations_database_url or self.database_url
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls(
+            database_url=env.get("YISHI_DATABASE_URL", DEFAULT_DATABASE_URL),
+            migrations_database_url=env.get("YISHI_MIGRATIONS_DATABASE_URL", ""),
+            secret_key=env.get("YISHI_SECRET_KEY", DEV_SECRET_KEY),
+            env=env.get("YISHI_ENV", "development"),
+            token_audience=env.get("YISHI_TOKEN_AUDIENCE", "yishi-api"),
+            token_minutes=int(env.get("YISHI_TOKEN_MINUTES", "60")),
+            login_max_failures=int(env.get("YISHI_LOGIN_MAX_FAILURES", "5")),
+            login_window_seconds=int(env.get("YISHI_LOGIN_WINDOW_SECONDS", "900")),
+            debug=_bool(env.get("YISHI_DEBUG", "0")),
+            sql_echo=_bool(env.get("YISHI_SQL_ECHO", "0")),
+            db_pool_size=int(env.get("YISHI_DB_POOL_SIZE", "10")),
+        )
+        if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
+            raise RuntimeError("YISHI_SECRET_KEY must be set in production")
+        return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

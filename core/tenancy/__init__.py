@@ -1,0 +1,1 @@
+"""The tenant tree (city → district → street/town → community) with compounds and buildings."""

@@ -1,0 +1,99 @@
+"""HTTP routes of the tenant tree under /api/v1/tenants: thin — parse, authorize, call the service."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from advanced_alchemy.service import OffsetPagination
+from litestar import Controller, Request, get, patch, post
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Forbidden, NotFound
+from core.http import Limit, Offset, TenantScope, current_grants, enter_tenant, provide_tenant_scope
+from core.tenancy.schemas import (
+    BuildingCreate,
+    BuildingOut,
+    CompoundCreate,
+    CompoundOut,
+    TenantCreate,
+    TenantOut,
+    TenantUpdate,
+)
+from core.tenancy.services import CompoundService, TenantService, to_out
+
+
+def _service(request: Request, session: AsyncSession) -> TenantService:
+    return TenantService(session, request.app.state.installed_plugins)
+
+
+class TenantController(Controller):
+    path = "/api/v1/tenants"
+    tags = ["租户 Tenants"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @post("/", summary="开设租户（上级管理员为其辖区开设街道、社区等）")
+    async def create_tenant(self, request: Request, db_session: AsyncSession, data: TenantCreate) -> TenantOut:
+        service = _service(request, db_session)
+        if data.parent is None:
+            grants = await current_grants(request, db_session)
+            if not grants.platform_admin:
+                raise Forbidden("只有平台管理员可以开设顶级租户")
+            parent = None
+        else:
+            try:
+                parent = (await enter_tenant(request, db_session, data.parent, "tenant.create_child")).tenant
+            except NotFound:
+                raise NotFound(f"没有上级租户 {data.parent}", field="parent") from None
+        tenant = await service.create(data.slug, data.name, data.kind, parent, data.plugins, data.portal)
+        return to_out(tenant, data.parent)
+
+    @get("/{slug:str}", opt={"action": "tenant.read"}, summary="查看租户")
+    async def get_tenant(self, tenant_scope: TenantScope) -> TenantOut:
+        return to_out(tenant_scope.tenant, tenant_scope.parent_slug)
+
+    @get("/{slug:str}/children", opt={"action": "tenant.read"}, summary="直接下级租户")
+    async def list_children(self, request: Request, db_session: AsyncSession, tenant_scope: TenantScope,
+                            limit: Limit, offset: Offset) -> OffsetPagination[TenantOut]:
+        items, total = await _service(request, db_session).children(tenant_scope.tenant, limit, offset)
+        return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
+
+    @get("/{slug:str}/descendants", opt={"action": "tenant.read"}, summary="全部下级租户（整棵子树）")
+    async def list_descendants(self, request: Request, db_session: AsyncSession, tenant_scope: TenantScope,
+                               limit: Limit, offset: Offset) -> OffsetPagination[TenantOut]:
+        items, total = await _service(request, db_session).descendants(tenant_scope.tenant, limit, offset)
+        return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
+
+    @patch("/{slug:str}", opt={"action": "tenant.update"}, summary="修改租户（名称、插件、门户设置、归档）")
+    async def update_tenant(self, request: Request, db_session: AsyncSession, tenant_scope: TenantScope,
+                            data: TenantUpdate) -> TenantOut:
+        unset = msgspec.UNSET
+        if data.archived is not unset and data.archived != tenant_scope.tenant.archived:
+            tenant_scope.require("tenant.archive")
+        await _service(request, db_session).update(
+            tenant_scope.tenant,
+            name=None if data.name is unset else data.name,
+            plugins=None if data.plugins is unset else data.plugins,
+            portal=None if data.portal is unset else data.portal,
+            archived=None if data.archived is unset else data.archived,
+        )
+        return to_out(tenant_scope.tenant, tenant_scope.parent_slug)
+
+    @get("/{slug:str}/compounds", opt={"action": "compound.read"}, summary="小区与楼栋")
+    async def list_compounds(self, db_session: AsyncSession, tenant_scope: TenantScope) -> list[CompoundOut]:
+        return await CompoundService(db_session).list()
+
+    @post("/{slug:str}/compounds", opt={"action": "compound.manage"}, summary="新增小区")
+    async def create_compound(self, db_session: AsyncSession, tenant_scope: TenantScope, data: CompoundCreate) -> CompoundOut:
+        return await CompoundService(db_session).create(data.name, data.has_property_company, data.buildings)
+
+    @get("/{slug:str}/compounds/{compound_id:uuid}", opt={"action": "compound.read"}, summary="查看小区")
+    async def get_compound(self, db_session: AsyncSession, tenant_scope: TenantScope, compound_id: uuid.UUID) -> CompoundOut:
+        return await CompoundService(db_session).get(compound_id)
+
+    @post("/{slug:str}/compounds/{compound_id:uuid}/buildings", opt={"action": "compound.manage"},
+          summary="新增楼栋")
+    async def create_building(self, db_session: AsyncSession, tenant_scope: TenantScope, compound_id: uuid.UUID,
+                              data: BuildingCreate) -> BuildingOut:
+        return await CompoundService(db_session).add_building(compound_id, data.name)

@@ -1,0 +1,166 @@
+"""Declarative tenant manifests: a YAML tree of tenants (with compounds, buildings and users) applied idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.services import MemberService, UserService
+from core.db import TenantContext, use_tenant
+from core.errors import InvalidInput
+from core.tenancy.models import Building, Compound
+from core.tenancy.services import TenantService
+
+
+class CompoundSpec(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    has_property_company: bool = True
+    buildings: list[str] = msgspec.field(default_factory=list)
+
+
+class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
+    slug: str
+    name: str
+    kind: str
+    plugins: list[str] = msgspec.field(default_factory=list)
+    portal: dict[str, Any] = msgspec.field(default_factory=dict)
+    compounds: list[CompoundSpec] = msgspec.field(default_factory=list)
+    children: list[TenantSpec] = msgspec.field(default_factory=list)
+
+
+class GrantSpec(msgspec.Struct, forbid_unknown_fields=True):
+    role: str
+    tenant: str | None = None
+
+
+class UserSpec(msgspec.Struct, forbid_unknown_fields=True):
+    username: str
+    password: str
+    name: str | None = None
+    phone: str | None = None
+    roles: list[GrantSpec] = msgspec.field(default_factory=list)
+
+
+class Manifest(msgspec.Struct, forbid_unknown_fields=True):
+    """The whole file. `parent` places the top tenants under an existing one (default: they are roots)."""
+
+    tenants: list[TenantSpec] = msgspec.field(default_factory=list)
+    parent: str | None = None
+    users: list[UserSpec] = msgspec.field(default_factory=list)
+
+
+@dataclass
+class ApplyReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"新建 {len(self.created)}，更新 {len(self.updated)}，未变 {len(self.unchanged)}"
+
+
+def load_manifest(path: Path) -> Manifest:
+    try:
+        return msgspec.yaml.decode(path.read_bytes(), type=Manifest)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
+
+
+def _walk(specs: list[TenantSpec], parent: str | None) -> Iterator[tuple[TenantSpec, str | None]]:
+    for spec in specs:
+        yield spec, parent
+        yield from _walk(spec.children, spec.slug)
+
+
+async def apply_manifest(session: AsyncSession, manifest: Manifest, installed_plugins: tuple[str, ...] = ()) -> ApplyReport:
+    """Create what is missing and bring what exists in line; never deletes, never moves a tenant."""
+    report = ApplyReport()
+    tenants = TenantService(session, installed_plugins)
+    for spec, parent_slug in _walk(manifest.tenants, manifest.parent):
+        await use_tenant(session, None)
+        parent = (await tenants.get(parent_slug))[0] if parent_slug else None
+        found = await tenants.find(spec.slug)
+        if found is None:
+            tenant = await tenants.create(spec.slug, spec.name, spec.kind, parent, spec.plugins, spec.portal)
+            report.created.append(f"tenant {spec.slug}")
+        else:
+            tenant, current_parent = found
+            if current_parent != parent_slug or tenant.kind != spec.kind:
+                raise InvalidInput(
+                    f"租户 {spec.slug} 已存在于 {current_parent or '顶级'}（{tenant.kind}），清单不能移动或改变其类型"
+                )
+            changed = (tenant.name, sorted(tenant.plugins), tenant.portal) != (spec.name, sorted(spec.plugins), spec.portal)
+            await tenants.update(tenant, name=spec.name, plugins=spec.plugins, portal=spec.portal)
+            (report.updated if changed else report.unchanged).append(f"tenant {spec.slug}")
+        await use_tenant(session, TenantContext(tenant.id, tenant.path))
+        for compound in spec.compounds:
+            await _apply_compound(session, compound, report, spec.slug)
+    await _apply_users(session, manifest.users, tenants, report)
+    return report
+
+
+async def _apply_compound(session: AsyncSession, spec: CompoundSpec, report: ApplyReport, slug: str) -> None:
+    compound = await session.scalar(select(Compound).where(Compound.name == spec.name))
+    if compound is None:
+        compound = Compound(name=spec.name, has_property_company=spec.has_property_company)
+        session.add(compound)
+        await session.flush()
+        report.created.append(f"compound {slug}/{spec.name}")
+    elif compound.has_property_company != spec.has_property_company:
+        compound.has_property_company = spec.has_property_company
+        report.updated.append(f"compound {slug}/{spec.name}")
+    existing = set(
+        (await session.scalars(select(Building.name).where(Building.compound_id == compound.id))).all()
+    )
+    for name in spec.buildings:
+        if name not in existing:
+            session.add(Building(compound_id=compound.id, name=name))
+            report.created.append(f"building {slug}/{spec.name}/{name}")
+    await session.flush()
+
+
+async def _apply_users(session: AsyncSession, specs: list[UserSpec], tenants: TenantService,
+                       report: ApplyReport) -> None:
+    users = UserService(session)
+    for spec in specs:
+        await use_tenant(session, None)
+        user = await users.by_username(spec.username)
+        if user is None:
+            # Existing users keep their password: re-applying a manifest never resets what a person changed.
+            user = await users.create(spec.username, spec.password, spec.name, spec.phone)
+            report.created.append(f"user {spec.username}")
+        for grant in spec.roles:
+            await grant_role(session, tenants, spec.username, grant.role, grant.tenant, report)
+
+
+async def grant_role(session: AsyncSession, tenants: TenantService, username: str, role: str,
+                     tenant_slug: str | None, report: ApplyReport | None = None) -> bool:
+    """Operator grant (CLI, manifests): `platform_admin` takes no tenant, every other role needs one."""
+    user = await UserService(session).by_username(username)
+    if user is None:
+        raise InvalidInput(f"没有用户 {username}", field="user")
+    if role == "platform_admin":
+        if tenant_slug:
+            raise InvalidInput("platform_admin 对所有租户有效，不要指定租户", field="tenant")
+        created = not user.platform_admin
+        if created:
+            user.platform_admin = True
+            user.authz_version += 1
+            await session.flush()
+    else:
+        if not tenant_slug:
+            raise InvalidInput(f"角色 {role} 须指定租户", field="tenant")
+        tenant, _ = await tenants.get(tenant_slug)
+        await use_tenant(session, TenantContext(tenant.id, tenant.path))
+        _, created = await MemberService(session, tenant).grant(username, role, None)
+    if report is not None:
+        (report.created if created else report.unchanged).append(f"grant {username} {role} {tenant_slug or '*'}")
+    return created
+
+

@@ -1,0 +1,223 @@
+"""Rules of the tenant tree: who sits under whom, onboarding, updates, archiving, compounds and buildings."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from uuid_utils.compat import uuid7
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.errors import Conflict, InvalidInput, NotFound
+from core.tenancy.models import (
+    ALLOWED_PARENT_KINDS,
+    KIND_NAMES,
+    TENANT_KINDS,
+    Building,
+    Compound,
+    Tenant,
+    tenant_path,
+)
+from core.tenancy.schemas import BuildingOut, CompoundOut, TenantOut
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$")
+PORTAL_KEYS = {"contact_phone", "contact_address", "office_hours", "intro", "theme_color"}
+
+
+def validate_slug(slug: str) -> None:
+    if not SLUG_RE.match(slug):
+        raise InvalidInput(
+            "slug 须为 2–63 个小写字母、数字或连字符，且不以连字符开头或结尾（用作门户域名）", field="slug"
+        )
+
+
+def validate_name(name: str, field: str = "name", max_len: int = 100) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("名称不能为空", field=field)
+    if len(name) > max_len:
+        raise InvalidInput(f"名称不能超过 {max_len} 个字", field=field)
+    return name
+
+
+def validate_portal(portal: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(portal) - PORTAL_KEYS)
+    if unknown:
+        raise InvalidInput(
+            f"门户设置不认识的项：{', '.join(unknown)}；可用：{', '.join(sorted(PORTAL_KEYS))}", field="portal"
+        )
+    for key, value in portal.items():
+        if not isinstance(value, str) or len(value) > 500:
+            raise InvalidInput(f"门户设置 {key} 须为不超过 500 字的文本", field=f"portal.{key}")
+    return portal
+
+
+def validate_plugins(plugins: Iterable[str], installed: Iterable[str]) -> list[str]:
+    installed = sorted(installed)
+    unknown = sorted(set(plugins) - set(installed))
+    if unknown:
+        available = ", ".join(installed) if installed else "（无）"
+        raise InvalidInput(f"未安装的插件：{', '.join(unknown)}；已安装：{available}", field="plugins")
+    return sorted(set(plugins))
+
+
+def to_out(tenant: Tenant, parent_slug: str | None) -> TenantOut:
+    return TenantOut(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        kind=tenant.kind,
+        parent=parent_slug,
+        depth=tenant.path.count("/") - 1,
+        plugins=list(tenant.plugins or []),
+        portal=dict(tenant.portal or {}),
+        archived=tenant.archived,
+        created_at=tenant.created_at,
+        updated_at=tenant.updated_at,
+    )
+
+
+_Parent = aliased(Tenant)
+_WITH_PARENT = select(Tenant, _Parent.slug).outerjoin(_Parent, Tenant.parent_id == _Parent.id)
+
+
+class TenantService:
+    """Reads and changes of the tree. Authorization happens before a call reaches here."""
+
+    def __init__(self, session: AsyncSession, installed_plugins: Iterable[str] = ()) -> None:
+        self.session = session
+        self.installed_plugins = tuple(installed_plugins)
+
+    async def find(self, slug: str) -> tuple[Tenant, str | None] | None:
+        row = (await self.session.execute(_WITH_PARENT.where(Tenant.slug == slug))).first()
+        return (row[0], row[1]) if row else None
+
+    async def get(self, slug: str) -> tuple[Tenant, str | None]:
+        found = await self.find(slug)
+        if found is None:
+            raise NotFound(f"没有租户 {slug}")
+        return found
+
+    async def create(self, slug: str, name: str, kind: str, parent: Tenant | None,
+                     plugins: Sequence[str] = (), portal: dict[str, Any] | None = None) -> Tenant:
+        validate_slug(slug)
+        name = validate_name(name)
+        if kind not in TENANT_KINDS:
+            raise InvalidInput(f"kind 须为 {', '.join(TENANT_KINDS)} 之一", field="kind")
+        parent_kind = parent.kind if parent else None
+        if parent_kind not in ALLOWED_PARENT_KINDS[kind]:
+            allowed = "、".join(KIND_NAMES[k] if k else "顶级" for k in ALLOWED_PARENT_KINDS[kind])
+            raise InvalidInput(f"{KIND_NAMES[kind]}只能设在{allowed}之下", field="parent")
+        if parent is not None and parent.archived:
+            raise Conflict(f"上级租户 {parent.slug} 已归档，不能再开设下级")
+        tenant_id = uuid7()
+        tenant = Tenant(
+            id=tenant_id,
+            slug=slug,
+            name=name,
+            kind=kind,
+            parent_id=parent.id if parent else None,
+            path=tenant_path(parent.path if parent else None, tenant_id),
+            plugins=validate_plugins(plugins, self.installed_plugins),
+            portal=validate_portal(portal or {}),
+            archived=False,
+        )
+        self.session.add(tenant)
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError:
+            raise Conflict(f"slug {slug} 已被使用", field="slug") from None
+        return tenant
+
+    async def update(self, tenant: Tenant, *, name: str | None = None, plugins: Sequence[str] | None = None,
+                     portal: dict[str, Any] | None = None, archived: bool | None = None) -> Tenant:
+        if name is not None:
+            tenant.name = validate_name(name)
+        if plugins is not None:
+            tenant.plugins = validate_plugins(plugins, self.installed_plugins)
+        if portal is not None:
+            tenant.portal = validate_portal(portal)
+        if archived is not None:
+            tenant.archived = archived
+        await self.session.flush()
+        return tenant
+
+    async def children(self, tenant: Tenant, limit: int, offset: int) -> tuple[list[TenantOut], int]:
+        return await self._page(Tenant.parent_id == tenant.id, limit, offset)
+
+    async def descendants(self, tenant: Tenant, limit: int, offset: int) -> tuple[list[TenantOut], int]:
+        return await self._page(Tenant.path.startswith(tenant.path) & (Tenant.id != tenant.id), limit, offset)
+
+    async def _page(self, where: Any, limit: int, offset: int) -> tuple[list[TenantOut], int]:
+        total = await self.session.scalar(select(func.count()).select_from(Tenant).where(where))
+        rows = await self.session.execute(
+            _WITH_PARENT.where(where).order_by(Tenant.path, Tenant.slug).limit(limit).offset(offset)
+        )
+        return [to_out(t, parent_slug) for t, parent_slug in rows], int(total or 0)
+
+
+class CompoundService:
+    """小区与楼栋 of the current tenant (the session is already scoped to it)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list(self) -> list[CompoundOut]:
+        compounds = (await self.session.scalars(select(Compound).order_by(Compound.name))).all()
+        buildings = (await self.session.scalars(select(Building).order_by(Building.name))).all()
+        by_compound: dict[uuid.UUID, list[BuildingOut]] = {}
+        for b in buildings:
+            by_compound.setdefault(b.compound_id, []).append(BuildingOut(id=b.id, name=b.name))
+        return [self._out(c, by_compound.get(c.id, [])) for c in compounds]
+
+    async def get(self, compound_id: uuid.UUID) -> CompoundOut:
+        compound = await self._compound(compound_id)
+        buildings = (
+            await self.session.scalars(
+                select(Building).where(Building.compound_id == compound.id).order_by(Building.name)
+            )
+        ).all()
+        return self._out(compound, [BuildingOut(id=b.id, name=b.name) for b in buildings])
+
+    async def create(self, name: str, has_property_company: bool = True, buildings: Sequence[str] = ()) -> CompoundOut:
+        name = validate_name(name)
+        if await self.session.scalar(select(Compound.id).where(Compound.name == name)):
+            raise Conflict(f"小区 {name} 已存在", field="name")
+        compound = Compound(name=name, has_property_company=has_property_company)
+        self.session.add(compound)
+        await self.session.flush()
+        for building in buildings:
+            await self.add_building(compound.id, building)
+        return await self.get(compound.id)
+
+    async def add_building(self, compound_id: uuid.UUID, name: str) -> BuildingOut:
+        compound = await self._compound(compound_id)
+        name = validate_name(name, max_len=50)
+        exists = await self.session.scalar(
+            select(Building.id).where(Building.compound_id == compound.id, Building.name == name)
+        )
+        if exists:
+            raise Conflict(f"楼栋 {name} 已存在", field="name")
+        building = Building(compound_id=compound.id, name=name)
+        self.session.add(building)
+        await self.session.flush()
+        return BuildingOut(id=building.id, name=building.name)
+
+    async def _compound(self, compound_id: uuid.UUID) -> Compound:
+        compound = await self.session.scalar(select(Compound).where(Compound.id == compound_id))
+        if compound is None:
+            raise NotFound("没有这个小区")
+        return compound
+
+    @staticmethod
+    def _out(compound: Compound, buildings: list[BuildingOut]) -> CompoundOut:
+        return CompoundOut(
+            id=compound.id, name=compound.name, has_property_company=compound.has_property_company,
+            buildings=buildings,
+        )

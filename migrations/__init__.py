@@ -1,0 +1,1 @@
+"""Alembic migrations of the core (branch `core`); plugins keep theirs on their own branches."""

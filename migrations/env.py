@@ -1,0 +1,41 @@
+"""Alembic environment: runs migrations as the owner role, then grants the app role what it needs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+import core.models  # noqa: F401  (registers every table on the metadata)
+from core.db import Base
+from core.migrate import ensure_app_role
+
+config = context.config
+owner_url: str = config.attributes["owner_url"]
+app_url: str = config.attributes["app_url"]
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    if connection.dialect.name == "postgresql":
+        ensure_app_role(connection, app_url)
+        connection.commit()
+
+
+async def _main() -> None:
+    engine = create_async_engine(owner_url, poolclass=NullPool)
+    async with engine.connect() as connection:
+        await connection.run_sync(_run)
+    await engine.dispose()
+
+
+asyncio.run(_main())

@@ -1,0 +1,1 @@
+"""Built-in local mechanisms (liaison station, red pavilion, CPPCC consultation) as pluggy plugins."""

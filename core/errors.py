@@ -79,7 +79,7 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
             if isinstance(item, dict)
         ]
     detail = exc.detail
-    if status >= 500:
+    if status == 500:
         detail = "服务器内部错误"
     return _problem(status, title, detail, errors, exc.headers)
 

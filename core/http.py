@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
 from litestar.security.jwt import Token
 from sqlalchemy.ext.asyncio import AsyncSession
-from typing import Annotated
 
 from core.authz.authorizer import Authorizer, Grants
 from core.db import TenantContext, use_tenant
@@ -23,8 +23,9 @@ from core.tenancy.services import TenantService
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-Limit = Annotated[int, Parameter(ge=1, le=200, default=50, description="每页条数（1–200）")]
-Offset = Annotated[int, Parameter(ge=0, default=0, description="跳过的条数")]
+DbSession = NamedDependency[AsyncSession]
+Limit = Annotated[int, Parameter(ge=1, le=200, description="每页条数（1–200）")]
+Offset = Annotated[int, Parameter(ge=0, description="跳过的条数")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +96,12 @@ async def enter_tenant(request: Request, session: AsyncSession, slug: str, actio
     return scope
 
 
-async def provide_tenant_scope(request: Request, db_session: AsyncSession, slug: str) -> TenantScope:
+async def provide_tenant_scope(request: Request, db_session: DbSession, slug: FromPath[str]) -> TenantScope:
     """Dependency for routes under /api/v1/tenants/{slug}: the route declares its action in `opt`."""
     action: Any = request.route_handler.opt.get("action")
     if not action:
         raise RuntimeError(f"route {request.route_handler} declares no action")
     return await enter_tenant(request, db_session, slug, action)
+
+
+Scope = NamedDependency[TenantScope]

@@ -28,6 +28,7 @@ class Settings:
     debug: bool = False
     sql_echo: bool = False
     db_pool_size: int = 10
+    password_hash: str = "default"
 
     @property
     def owner_database_url(self) -> str:
@@ -49,6 +50,7 @@ class Settings:
             debug=_bool(env.get("YISHI_DEBUG", "0")),
             sql_echo=_bool(env.get("YISHI_SQL_ECHO", "0")),
             db_pool_size=int(env.get("YISHI_DB_POOL_SIZE", "10")),
+            password_hash=env.get("YISHI_PASSWORD_HASH", "default"),
         )
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("YISHI_SECRET_KEY must be set in production")

@@ -8,15 +8,15 @@ from datetime import timedelta
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
 from core.accounts.schemas import MemberGrant, MemberOut, MemberRoleOut, MeOut, TokenOut, TokenRequest
 from core.accounts.services import LoginService, MemberService, UserService, validate_role
 from core.authz.rules import grant_action
 from core.errors import Unauthenticated
-from core.http import Limit, Offset, TenantScope, current_grants, provide_tenant_scope
+from core.http import DbSession, Limit, Offset, Scope, current_grants, provide_tenant_scope
 
 audit_log = logging.getLogger("yishi.audit")
 
@@ -26,7 +26,7 @@ class AuthController(Controller):
     tags = ["登录 Auth"]
 
     @post("/token", exclude_from_auth=True, status_code=HTTP_200_OK, summary="用户名密码换取访问令牌")
-    async def issue_token(self, request: Request, db_session: AsyncSession, data: TokenRequest) -> TokenOut:
+    async def issue_token(self, request: Request, db_session: DbSession, data: JSONBody[TokenRequest]) -> TokenOut:
         settings = request.app.state.settings
         service = LoginService(db_session, settings.login_max_failures, settings.login_window_seconds)
         client = request.client.host if request.client else "unknown"
@@ -43,7 +43,7 @@ class MeController(Controller):
     tags = ["登录 Auth"]
 
     @get("/", summary="当前用户及其在各租户的角色")
-    async def me(self, request: Request, db_session: AsyncSession) -> MeOut:
+    async def me(self, request: Request, db_session: DbSession) -> MeOut:
         grants = await current_grants(request, db_session)
         user = await db_session.get(User, grants.user_id)
         if user is None:
@@ -57,8 +57,8 @@ class MemberController(Controller):
     dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
 
     @get("/", opt={"action": "member.read"}, summary="本租户的成员与角色")
-    async def list_members(self, db_session: AsyncSession, tenant_scope: TenantScope, limit: Limit,
-                           offset: Offset) -> OffsetPagination[MemberOut]:
+    async def list_members(self, db_session: DbSession, tenant_scope: Scope, limit: Limit = 50,
+                           offset: Offset = 0) -> OffsetPagination[MemberOut]:
         show_phone = tenant_scope.can("person.phone")
         items, total = await MemberService(db_session, tenant_scope.tenant).list(show_phone, limit, offset)
         if show_phone and items:
@@ -67,8 +67,8 @@ class MemberController(Controller):
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
     @post("/", opt={"action": "member.manage"}, summary="授予角色（已拥有时原样返回 200）")
-    async def grant_role(self, db_session: AsyncSession, tenant_scope: TenantScope,
-                         data: MemberGrant) -> Response[MemberRoleOut]:
+    async def grant_role(self, db_session: DbSession, tenant_scope: Scope,
+                         data: JSONBody[MemberGrant]) -> Response[MemberRoleOut]:
         validate_role(data.role)
         tenant_scope.require(grant_action(data.role))
         _, created = await MemberService(db_session, tenant_scope.tenant).grant(data.user, data.role, tenant_scope.user_id)
@@ -76,7 +76,7 @@ class MemberController(Controller):
         return Response(body, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @delete("/{username:str}/{role:str}", opt={"action": "member.manage"}, summary="撤销角色")
-    async def revoke_role(self, db_session: AsyncSession, tenant_scope: TenantScope, username: str, role: str) -> None:
+    async def revoke_role(self, db_session: DbSession, tenant_scope: Scope, username: FromPath[str], role: FromPath[str]) -> None:
         validate_role(role)
         tenant_scope.require(grant_action(role))
         await MemberService(db_session, tenant_scope.tenant).revoke(username, role)

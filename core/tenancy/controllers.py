@@ -8,10 +8,12 @@ import msgspec
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, get, patch, post
 from litestar.di import Provide
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, JSONBody
 
 from core.errors import Forbidden, NotFound
-from core.http import Limit, Offset, TenantScope, current_grants, enter_tenant, provide_tenant_scope
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.http import DbSession, Limit, Offset, Scope, current_grants, enter_tenant, provide_tenant_scope
 from core.tenancy.schemas import (
     BuildingCreate,
     BuildingOut,
@@ -34,7 +36,7 @@ class TenantController(Controller):
     dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
 
     @post("/", summary="开设租户（上级管理员为其辖区开设街道、社区等）")
-    async def create_tenant(self, request: Request, db_session: AsyncSession, data: TenantCreate) -> TenantOut:
+    async def create_tenant(self, request: Request, db_session: DbSession, data: JSONBody[TenantCreate]) -> TenantOut:
         service = _service(request, db_session)
         if data.parent is None:
             grants = await current_grants(request, db_session)
@@ -50,24 +52,24 @@ class TenantController(Controller):
         return to_out(tenant, data.parent)
 
     @get("/{slug:str}", opt={"action": "tenant.read"}, summary="查看租户")
-    async def get_tenant(self, tenant_scope: TenantScope) -> TenantOut:
+    async def get_tenant(self, tenant_scope: Scope) -> TenantOut:
         return to_out(tenant_scope.tenant, tenant_scope.parent_slug)
 
     @get("/{slug:str}/children", opt={"action": "tenant.read"}, summary="直接下级租户")
-    async def list_children(self, request: Request, db_session: AsyncSession, tenant_scope: TenantScope,
-                            limit: Limit, offset: Offset) -> OffsetPagination[TenantOut]:
+    async def list_children(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                            limit: Limit = 50, offset: Offset = 0) -> OffsetPagination[TenantOut]:
         items, total = await _service(request, db_session).children(tenant_scope.tenant, limit, offset)
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
     @get("/{slug:str}/descendants", opt={"action": "tenant.read"}, summary="全部下级租户（整棵子树）")
-    async def list_descendants(self, request: Request, db_session: AsyncSession, tenant_scope: TenantScope,
-                               limit: Limit, offset: Offset) -> OffsetPagination[TenantOut]:
+    async def list_descendants(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                               limit: Limit = 50, offset: Offset = 0) -> OffsetPagination[TenantOut]:
         items, total = await _service(request, db_session).descendants(tenant_scope.tenant, limit, offset)
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
     @patch("/{slug:str}", opt={"action": "tenant.update"}, summary="修改租户（名称、插件、门户设置、归档）")
-    async def update_tenant(self, request: Request, db_session: AsyncSession, tenant_scope: TenantScope,
-                            data: TenantUpdate) -> TenantOut:
+    async def update_tenant(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                            data: JSONBody[TenantUpdate]) -> TenantOut:
         unset = msgspec.UNSET
         if data.archived is not unset and data.archived != tenant_scope.tenant.archived:
             tenant_scope.require("tenant.archive")
@@ -81,19 +83,19 @@ class TenantController(Controller):
         return to_out(tenant_scope.tenant, tenant_scope.parent_slug)
 
     @get("/{slug:str}/compounds", opt={"action": "compound.read"}, summary="小区与楼栋")
-    async def list_compounds(self, db_session: AsyncSession, tenant_scope: TenantScope) -> list[CompoundOut]:
+    async def list_compounds(self, db_session: DbSession, tenant_scope: Scope) -> list[CompoundOut]:
         return await CompoundService(db_session).list()
 
     @post("/{slug:str}/compounds", opt={"action": "compound.manage"}, summary="新增小区")
-    async def create_compound(self, db_session: AsyncSession, tenant_scope: TenantScope, data: CompoundCreate) -> CompoundOut:
+    async def create_compound(self, db_session: DbSession, tenant_scope: Scope, data: JSONBody[CompoundCreate]) -> CompoundOut:
         return await CompoundService(db_session).create(data.name, data.has_property_company, data.buildings)
 
     @get("/{slug:str}/compounds/{compound_id:uuid}", opt={"action": "compound.read"}, summary="查看小区")
-    async def get_compound(self, db_session: AsyncSession, tenant_scope: TenantScope, compound_id: uuid.UUID) -> CompoundOut:
+    async def get_compound(self, db_session: DbSession, tenant_scope: Scope, compound_id: FromPath[uuid.UUID]) -> CompoundOut:
         return await CompoundService(db_session).get(compound_id)
 
     @post("/{slug:str}/compounds/{compound_id:uuid}/buildings", opt={"action": "compound.manage"},
           summary="新增楼栋")
-    async def create_building(self, db_session: AsyncSession, tenant_scope: TenantScope, compound_id: uuid.UUID,
-                              data: BuildingCreate) -> BuildingOut:
+    async def create_building(self, db_session: DbSession, tenant_scope: Scope, compound_id: FromPath[uuid.UUID],
+                              data: JSONBody[BuildingCreate]) -> BuildingOut:
         return await CompoundService(db_session).add_building(compound_id, data.name)

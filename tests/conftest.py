@@ -1,0 +1,227 @@
+"""Test harness: every database test runs on SQLite and, when reachable, on PostgreSQL with RLS in force.
+
+Each backend gets a freshly migrated database for the session (PostgreSQL: the app connects as a
+non-owner role, exactly as in production); every test starts from empty tables and a small tenant tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# Before any core import: cheap argon2 parameters keep the suite fast (verification is still argon2id).
+os.environ.setdefault("YISHI_PASSWORD_HASH", "cheapest")
+
+import asyncpg
+import httpx
+import msgspec
+import pytest
+import pytest_asyncio
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+import core.models  # noqa: F401
+from core.app import create_app
+from core.db import Base
+from core.migrate import upgrade
+from core.settings import Settings
+from core.tenancy.manifest import Manifest, apply_manifest
+
+PG_ADMIN_URL = os.environ.get("YISHI_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+APP_ROLE = "yishi_test_app"
+PASSWORD = "password-123"
+
+WORLD = """
+tenants:
+  - slug: city-a
+    name: 甲市
+    kind: city
+    children:
+      - slug: district-a
+        name: 甲区
+        kind: district
+        children:
+          - slug: street-a
+            name: 甲街道
+            kind: street
+            children:
+              - slug: comm-a
+                name: 甲社区
+                kind: community
+                compounds: [{name: 甲小区, buildings: [1号楼, 2号楼]}]
+              - slug: comm-b
+                name: 乙社区
+                kind: community
+                compounds: [{name: 乙小区, buildings: [9号楼]}]
+      - slug: district-b
+        name: 乙区
+        kind: district
+  - slug: city-b
+    name: 乙市
+    kind: city
+users:
+  - {username: admin, password: password-123, roles: [{role: platform_admin}]}
+  - {username: dadmin, password: password-123, phone: "13900000001", roles: [{role: district_admin, tenant: district-a}]}
+  - {username: badmin, password: password-123, roles: [{role: district_admin, tenant: district-b}]}
+  - {username: sstaff, password: password-123, roles: [{role: street_staff, tenant: street-a}]}
+  - {username: cstaff, password: password-123, phone: "13900000003", roles: [{role: community_staff, tenant: comm-a}]}
+  - {username: bstaff, password: password-123, roles: [{role: community_staff, tenant: comm-b}]}
+  - {username: grid, password: password-123, roles: [{role: grid_worker, tenant: comm-a}]}
+  - {username: resident, password: password-123, name: 柳先生, phone: "13812341234", roles: [{role: resident, tenant: comm-a}]}
+  - {username: outsider, password: password-123}
+"""
+
+
+def _pg_reachable() -> bool:
+    async def probe() -> bool:
+        try:
+            conn = await asyncpg.connect(_asyncpg_dsn(PG_ADMIN_URL), timeout=3)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            return False
+        await conn.close()
+        return True
+
+    return asyncio.run(probe())
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+PG_REACHABLE = _pg_reachable()
+BACKENDS = ["sqlite", "postgresql"] if PG_REACHABLE else ["sqlite"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and not PG_REACHABLE:
+        # In CI the PostgreSQL half of the suite is not optional: .ci/run starts the server.
+        pytest.exit(f"PostgreSQL is not reachable at {PG_ADMIN_URL}", returncode=1)
+
+
+@dataclass
+class TestDatabase:
+    backend: str
+    settings: Settings
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.backend == "postgresql"
+
+
+async def _admin_execute(*statements: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(PG_ADMIN_URL))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "yishi.db"
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", password_hash="cheapest")
+        upgrade(settings)
+        yield TestDatabase("sqlite", settings)
+        return
+    name = f"yishi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    base = make_url(PG_ADMIN_URL)
+    owner_url = base.set(database=name).render_as_string(hide_password=False)
+    app_url = base.set(database=name, username=APP_ROLE, password=None).render_as_string(hide_password=False)
+    settings = Settings(database_url=app_url, migrations_database_url=owner_url, password_hash="cheapest")
+    upgrade(settings)
+    try:
+        yield TestDatabase("postgresql", settings)
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def owner_engine(database: TestDatabase) -> AsyncIterator[AsyncEngine]:
+    """The owner's connection: for cleaning up between tests and for catalogue checks, never for the app."""
+    engine = create_async_engine(database.settings.owner_database_url, poolclass=NullPool)
+    yield engine
+    await engine.dispose()
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(scope="session")
+def app(database: TestDatabase) -> Litestar:
+    return create_app(database.settings)
+
+
+@pytest_asyncio.fixture
+async def clean(owner_engine: AsyncEngine) -> None:
+    await truncate_all(owner_engine)
+
+
+@pytest_asyncio.fixture
+async def session(app: Litestar, clean: None) -> AsyncIterator[AsyncSession]:
+    """A session of the app's own connection (the non-owner role on PostgreSQL)."""
+    async with app.state.sessionmaker() as session:
+        yield session
+
+
+async def load_world(app: Litestar, manifest_yaml: str = WORLD) -> None:
+    async with app.state.sessionmaker() as session:
+        await apply_manifest(session, msgspec.yaml.decode(manifest_yaml.encode(), type=Manifest))
+        await session.commit()
+
+
+@pytest_asyncio.fixture
+async def world(app: Litestar, clean: None) -> None:
+    """The small tree of WORLD with one user per interesting role; password `password-123`."""
+    await load_world(app)
+
+
+def http_client(app: Litestar) -> httpx.AsyncClient:
+    """A client that runs the app in the test's own event loop (Litestar's test client uses another
+    thread's loop, which pooled asyncpg connections cannot cross)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+@pytest_asyncio.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as client:
+        yield client
+
+
+class Auth:
+    """Signs users in through the real token endpoint and remembers their headers."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self._headers: dict[str, dict[str, str]] = {}
+
+    async def __call__(self, username: str) -> dict[str, str]:
+        if username not in self._headers:
+            response = await self.client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert response.status_code == 200, response.text
+            self._headers[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return self._headers[username]
+
+
+@pytest.fixture
+def auth(client: httpx.AsyncClient) -> Auth:
+    return Auth(client)
+
+
+ROOT = Path(__file__).resolve().parent.parent

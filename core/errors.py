@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -67,6 +68,20 @@ def _from_domain(exc: DomainError) -> ProblemDetailsException:
     return _problem(exc.status, exc.title, exc.message, errors, exc.headers)
 
 
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_AT_PATH = re.compile(r"at `\$\.([^`]+)`")
+
+
+def _field_of(item: dict[str, Any]) -> str | None:
+    """The field a validation error is about; msgspec names a missing or nested one only in its message."""
+    key, message = item.get("key"), str(item.get("message", ""))
+    if key in (None, "data"):
+        found = _MISSING_FIELD.search(message) or _AT_PATH.search(message)
+        if found:
+            return found.group(1)
+    return key
+
+
 def _from_http(exc: HTTPException) -> ProblemDetailsException:
     status = exc.status_code
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
@@ -74,7 +89,7 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         # Litestar reports each failed field as {"key", "message", "source"}; name them "field" for clients.
         errors = [
-            {"field": item.get("key"), "message": item.get("message"), "source": item.get("source")}
+            {"field": _field_of(item), "message": item.get("message"), "source": item.get("source")}
             for item in exc.extra
             if isinstance(item, dict)
         ]

@@ -106,7 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @dataclass
-class TestDatabase:
+class DatabaseUnderTest:
     backend: str
     settings: Settings
 
@@ -125,12 +125,12 @@ async def _admin_execute(*statements: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "yishi.db"
         settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", password_hash="cheapest")
         upgrade(settings)
-        yield TestDatabase("sqlite", settings)
+        yield DatabaseUnderTest("sqlite", settings)
         return
     name = f"yishi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
@@ -140,13 +140,13 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     settings = Settings(database_url=app_url, migrations_database_url=owner_url, password_hash="cheapest")
     upgrade(settings)
     try:
-        yield TestDatabase("postgresql", settings)
+        yield DatabaseUnderTest("postgresql", settings)
     finally:
         asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest_asyncio.fixture(scope="session")
-async def owner_engine(database: TestDatabase) -> AsyncIterator[AsyncEngine]:
+async def owner_engine(database: DatabaseUnderTest) -> AsyncIterator[AsyncEngine]:
     """The owner's connection: for cleaning up between tests and for catalogue checks, never for the app."""
     engine = create_async_engine(database.settings.owner_database_url, poolclass=NullPool)
     yield engine
@@ -164,7 +164,7 @@ async def truncate_all(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(database: TestDatabase) -> Litestar:
+def app(database: DatabaseUnderTest) -> Litestar:
     return create_app(database.settings)
 
 

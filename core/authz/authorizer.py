@@ -9,6 +9,7 @@ every process on its next request, without a message bus.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from core.authz.rules import ACTIONS, RULES, ROLES, Action
 from core.db import ALL_TENANTS
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
+# casbin logs its whole model at INFO on every load, even with enable_log=False.
+logging.getLogger("casbin").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,8 @@
+-- wrk prints its own report for people; this adds one JSON line that bench/load.py reads.
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "p50_us": %.0f, "p99_us": %.0f, "socket_errors": %d, "status_errors": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end

@@ -1,0 +1,176 @@
+"""The two walls between tenants: the application's automatic scoping and PostgreSQL's Row-Level Security."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from httpx import AsyncClient
+from litestar import Litestar
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from core.db import TenantContext, TenantScopeError, tenant_tables, use_tenant
+from core.tenancy.models import Building, Compound, Tenant
+from tests.conftest import Auth, DatabaseUnderTest
+
+pytestmark = pytest.mark.usefixtures("world")
+
+
+async def _tenant(session: AsyncSession, slug: str) -> Tenant:
+    tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+    assert tenant is not None
+    return tenant
+
+
+async def _compound_id(session: AsyncSession, slug: str) -> uuid.UUID:
+    tenant = await _tenant(session, slug)
+    await use_tenant(session, TenantContext(tenant.id, tenant.path))
+    compound_id = await session.scalar(select(Compound.id))
+    await session.rollback()
+    return compound_id
+
+
+# --- the application wall -------------------------------------------------------------------------------
+
+async def test_queries_see_only_the_current_tenant(session: AsyncSession) -> None:
+    a, b = await _tenant(session, "comm-a"), await _tenant(session, "comm-b")
+    await use_tenant(session, TenantContext(a.id, a.path))
+    assert [c.name for c in (await session.scalars(select(Compound))).all()] == ["甲小区"]
+    assert {b.name for b in (await session.scalars(select(Building))).all()} == {"1号楼", "2号楼"}
+    await use_tenant(session, TenantContext(b.id, b.path))
+    assert [c.name for c in (await session.scalars(select(Compound))).all()] == ["乙小区"]
+
+
+async def test_subqueries_are_scoped_too(session: AsyncSession) -> None:
+    a = await _tenant(session, "comm-a")
+    await use_tenant(session, TenantContext(a.id, a.path))
+    names = (await session.scalars(
+        select(Building.name).where(Building.compound_id.in_(select(Compound.id)))
+    )).all()
+    assert set(names) == {"1号楼", "2号楼"}
+
+
+async def test_no_tenant_context_fails_closed(session: AsyncSession) -> None:
+    await use_tenant(session, None)
+    with pytest.raises(TenantScopeError):
+        await session.execute(select(Compound))
+    with pytest.raises(TenantScopeError):
+        await session.execute(select(Tenant).where(Tenant.id.in_(select(Compound.tenant_id))))
+
+
+async def test_writing_into_another_tenant_is_refused(session: AsyncSession) -> None:
+    a, b = await _tenant(session, "comm-a"), await _tenant(session, "comm-b")
+    await use_tenant(session, TenantContext(a.id, a.path))
+    session.add(Compound(tenant_id=b.id, name="越界小区"))
+    with pytest.raises(TenantScopeError):
+        await session.flush()
+
+
+async def test_a_subtree_context_reads_below_but_never_sideways(session: AsyncSession) -> None:
+    street = await _tenant(session, "street-a")
+    await use_tenant(session, TenantContext(street.id, street.path, subtree=True))
+    assert {c.name for c in (await session.scalars(select(Compound))).all()} == {"甲小区", "乙小区"}
+    district_b = await _tenant(session, "district-b")
+    await use_tenant(session, TenantContext(district_b.id, district_b.path, subtree=True))
+    assert (await session.scalars(select(Compound))).all() == []
+
+
+# --- through HTTP: another tenant's id answers exactly like a missing one -------------------------------------
+
+async def test_another_tenants_compound_is_404_like_a_missing_one(client: AsyncClient, auth: Auth,
+                                                                 session: AsyncSession) -> None:
+    b_compound = await _compound_id(session, "comm-b")
+    headers = await auth("dadmin")  # may read both communities, but only through each one's own path
+    own = await client.get(f"/api/v1/tenants/comm-b/compounds/{b_compound}", headers=headers)
+    assert own.status_code == 200
+    crossed = await client.get(f"/api/v1/tenants/comm-a/compounds/{b_compound}", headers=headers)
+    missing = await client.get(f"/api/v1/tenants/comm-a/compounds/{uuid.uuid4()}", headers=headers)
+    assert crossed.status_code == missing.status_code == 404
+    assert crossed.json() == missing.json()
+    add = await client.post(f"/api/v1/tenants/comm-a/compounds/{b_compound}/buildings", json={"name": "X"},
+                            headers=headers)
+    assert add.status_code == 404
+    listed = (await client.get(f"/api/v1/tenants/comm-b/compounds/{b_compound}", headers=headers)).json()
+    assert "X" not in {b["name"] for b in listed["buildings"]}
+
+
+# --- the database wall (PostgreSQL) ----------------------------------------------------------------------
+
+@pytest.fixture
+def postgres(database: DatabaseUnderTest) -> DatabaseUnderTest:
+    if not database.is_postgres:
+        pytest.skip("Row-Level Security is PostgreSQL's; SQLite relies on the application wall alone")
+    return database
+
+
+async def test_every_tenant_table_has_row_level_security_forced(postgres: DatabaseUnderTest,
+                                                              owner_engine: AsyncEngine) -> None:
+    async with owner_engine.connect() as conn:
+        with_tenant_id = set((await conn.execute(text(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND column_name = 'tenant_id'"
+        ))).scalars())
+        forced = set((await conn.execute(text(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relrowsecurity AND c.relforcerowsecurity"
+            " AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)"
+        ))).scalars())
+    assert with_tenant_id == set(tenant_tables())
+    assert with_tenant_id and with_tenant_id <= forced, with_tenant_id - forced
+
+
+async def test_the_app_role_owns_nothing_and_cannot_bypass_rls(postgres: DatabaseUnderTest,
+                                                              owner_engine: AsyncEngine) -> None:
+    role = postgres.settings.database_url.split("//", 1)[1].split("@", 1)[0]
+    async with owner_engine.connect() as conn:
+        flags = (await conn.execute(text(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role})).one()
+        owned = (await conn.execute(text(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = :r"), {"r": role})).scalar()
+    assert tuple(flags) == (False, False)
+    assert owned == 0
+
+
+async def test_raw_sql_as_the_app_role_cannot_read_or_write_another_tenant(postgres: DatabaseUnderTest,
+                                                                         session: AsyncSession) -> None:
+    a_id, b_id = (await _tenant(session, "comm-a")).id, (await _tenant(session, "comm-b")).id
+    await session.rollback()
+    engine = create_async_engine(postgres.settings.database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a_id)})
+            names = set((await conn.execute(text("SELECT name FROM compound"))).scalars())
+            assert names == {"甲小区"}
+            everything = (await conn.execute(text(
+                "SELECT count(*) FROM compound WHERE tenant_id = :b"), {"b": b_id})).scalar()
+            assert everything == 0
+        async with engine.begin() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM compound"))).scalar() == 0
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a_id)})
+                await conn.execute(text(
+                    "INSERT INTO compound (tenant_id, id, name, has_property_company, created_at, updated_at)"
+                    " VALUES (:b, :id, '越界', true, now(), now())"), {"b": b_id, "id": uuid.uuid4()})
+    finally:
+        await engine.dispose()
+
+
+async def test_a_pooled_connection_never_carries_a_tenant_into_the_next_request(
+        postgres: DatabaseUnderTest, app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    headers = await auth("cstaff")
+    assert (await client.get("/api/v1/tenants/comm-a/compounds", headers=headers)).status_code == 200
+    # Every connection the pool holds now served a tenant-scoped transaction; none may still carry it.
+    engine = app.state.engine
+    connections = [await engine.connect() for _ in range(engine.pool.checkedin() or 1)]
+    try:
+        for conn in connections:
+            setting = (await conn.execute(text("SELECT current_setting('app.tenant_id', true)"))).scalar()
+            assert setting in (None, "")
+            assert (await conn.execute(text("SELECT count(*) FROM compound"))).scalar() == 0
+    finally:
+        for conn in connections:
+            await conn.close()

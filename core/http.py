@@ -74,7 +74,6 @@ class TenantScope:
 
 async def current_grants(request: Request, session: AsyncSession) -> Grants:
     principal: Principal = request.user
-    await use_tenant(session, None, principal.user_id)
     grants = await request.app.state.authorizer.grants(session, principal.user_id)
     if grants is None:
         raise Unauthenticated("账号不存在或已停用，请重新登录")

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import RoleAssignment, User
 from core.authz.rules import ACTIONS, RULES, ROLES, Action
-from core.db import ALL_TENANTS
+from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
 # casbin logs its whole model at INFO on every load, even with enable_log=False.
@@ -72,7 +72,13 @@ class Authorizer:
         return False
 
     async def grants(self, session: AsyncSession, user_id: uuid.UUID) -> Grants | None:
-        """The user's grants, current as of this transaction; None if the user is gone or deactivated."""
+        """The user's grants, current as of this transaction; None if the user is gone or deactivated.
+
+        The session acts for `user_id` from here on: on PostgreSQL that is what lets it read the user's
+        grants in every tenant (and nobody else's).
+        """
+        if session.info.get(USER_KEY) != user_id:
+            await use_tenant(session, session.info.get(TENANT_KEY), user_id)
         row = (
             await session.execute(
                 select(User.authz_version, User.platform_admin).where(User.id == user_id, User.active.is_(True))

@@ -1,0 +1,107 @@
+"""The operator command `yishi`: migrations, manifests (idempotent), users and grants, on each backend."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from core import settings as settings_module
+from core.cli import main
+from tenants import DEMO_MANIFEST
+from tests.conftest import DatabaseUnderTest
+
+pytestmark = pytest.mark.usefixtures("clean")
+
+
+@pytest.fixture
+def yishi(database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:
+    monkeypatch.setenv("YISHI_DATABASE_URL", database.settings.database_url)
+    monkeypatch.setenv("YISHI_MIGRATIONS_DATABASE_URL", database.settings.owner_database_url)
+    settings_module.get_settings.cache_clear()
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    yield run
+    settings_module.get_settings.cache_clear()
+
+
+def test_migrate_is_repeatable(yishi) -> None:
+    for _ in range(2):
+        result = yishi("migrate")
+        assert result.exit_code == 0, result.output
+
+
+def test_demo_manifest_applies_idempotently(yishi) -> None:
+    first = yishi("tenants", "apply", str(DEMO_MANIFEST))
+    assert first.exit_code == 0, first.output
+    assert "tenant jianshexiang" in first.output and "building jianshexiang/银巴小区/14号楼" in first.output
+    second = yishi("demo")
+    assert second.exit_code == 0, second.output
+    assert "新建 0，更新 0" in second.output
+
+
+async def test_demo_tree_matches_the_article(yishi, app) -> None:
+    from sqlalchemy import select
+
+    from core.tenancy.models import Tenant
+
+    assert (await asyncio.to_thread(yishi, "demo")).exit_code == 0  # the CLI runs its own event loop
+    async with app.state.sessionmaker() as session:
+        rows = {t.slug: t for t in (await session.scalars(select(Tenant))).all()}
+    chain = ["yinchuan", "xixia", "beijingxilu", "jianshexiang"]
+    for parent, child in zip(chain, chain[1:]):
+        assert rows[child].parent_id == rows[parent].id
+    assert rows["shangqiao"].kind == "community" and rows["shengli"].kind == "town"
+    assert rows["yuehai"].path.startswith(rows["jinfeng"].path)
+    assert rows["wuzhong"].parent_id is None
+
+
+def test_users_create_and_grant(yishi) -> None:
+    assert yishi("demo").exit_code == 0
+    created = yishi("users", "create", "new_staff", "--password", "long-enough", "--name", "新同事",
+                    "--phone", "13800001111")
+    assert created.exit_code == 0, created.output
+    granted = yishi("users", "grant", "new_staff", "community_staff", "mengyuan")
+    assert granted.exit_code == 0 and "已授予" in granted.output
+    again = yishi("users", "grant", "new_staff", "community_staff", "mengyuan")
+    assert "已拥有" in again.output
+    admin = yishi("users", "grant", "new_staff", "platform_admin")
+    assert admin.exit_code == 0, admin.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("users", "create", "x", "--password", "long-enough"), "用户名"),
+        (("users", "create", "someone", "--password", "short"), "密码"),
+        (("users", "create", "someone", "--password", "long-enough", "--phone", "12345"), "手机号"),
+        (("users", "grant", "ghost", "resident", "mengyuan"), "没有用户"),
+        (("users", "grant", "admin", "resident"), "须指定租户"),
+        (("users", "grant", "admin", "platform_admin", "mengyuan"), "不要指定租户"),
+        (("users", "grant", "admin", "mayor", "mengyuan"), "未知角色"),
+        (("users", "grant", "admin", "resident", "nowhere"), "没有租户"),
+    ],
+)
+def test_bad_operator_input_exits_2_with_a_message(yishi, args: tuple[str, ...], message: str) -> None:
+    assert yishi("demo").exit_code == 0
+    result = yishi(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_a_manifest_cannot_move_a_tenant_or_carry_unknown_keys(yishi, tmp_path: Path) -> None:
+    assert yishi("demo").exit_code == 0
+    moved = tmp_path / "moved.yaml"
+    moved.write_text("parent: jinfeng\ntenants:\n  - {slug: manchengbeijie, name: 满城北街街道, kind: street}\n"
+                     "  - {slug: beijingxilu, name: 北京西路街道, kind: street}\n", encoding="utf-8")
+    result = yishi("tenants", "apply", str(moved))
+    assert result.exit_code == 2 and "不能移动" in result.output
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("tenants:\n  - {slug: abc, name: 某市, kind: city, colour: red}\n", encoding="utf-8")
+    result = yishi("tenants", "apply", str(typo))
+    assert result.exit_code != 0 and "colour" in result.output

@@ -23,10 +23,12 @@ APP_URL = "postgresql+asyncpg://yishi_app@127.0.0.1:5432/yishi_bench"  # the non
 OWNER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/yishi_bench"
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 # This machine is noisy: several short rounds, interleaved across endpoints, and the median of each.
-ROUNDS = 3
-SECONDS = 5
+ROUNDS = 5
+SECONDS = 4
 WARMUP_SECONDS = 2
-CONNECTIONS = 16  # fewer than the pool's 10 + 10 overflow connections, so nobody waits for a connection
+# At most the pool's 10 steady connections per worker: beyond them SQLAlchemy opens overflow connections and
+# closes them again on return, and that reconnection churn (a new PostgreSQL backend each time) would be measured.
+CONNECTIONS = 8
 READ_RATIO_TARGET = 0.40
 DECISION_US_TARGET = 20.0
 DECISION_GROWTH_TARGET = 2.0

@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 
 from core.db import TenantContext, TenantScopeError, tenant_tables, use_tenant
 from core.tenancy.models import Building, Compound, Tenant
-from tests.conftest import Auth, DatabaseUnderTest
+from tests.conftest import PG_REACHABLE, Auth, DatabaseUnderTest
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -99,13 +99,16 @@ async def test_another_tenants_compound_is_404_like_a_missing_one(client: AsyncC
 
 # --- the database wall (PostgreSQL) ----------------------------------------------------------------------
 
+# Row-Level Security is PostgreSQL's (SQLite relies on the application wall alone), so these run there only.
+postgres_only = pytest.mark.parametrize("database", ["postgresql"] if PG_REACHABLE else [], indirect=True)
+
+
 @pytest.fixture
 def postgres(database: DatabaseUnderTest) -> DatabaseUnderTest:
-    if not database.is_postgres:
-        pytest.skip("Row-Level Security is PostgreSQL's; SQLite relies on the application wall alone")
     return database
 
 
+@postgres_only
 async def test_every_tenant_table_has_row_level_security_forced(postgres: DatabaseUnderTest,
                                                               owner_engine: AsyncEngine) -> None:
     async with owner_engine.connect() as conn:
@@ -122,6 +125,7 @@ async def test_every_tenant_table_has_row_level_security_forced(postgres: Databa
     assert with_tenant_id and with_tenant_id <= forced, with_tenant_id - forced
 
 
+@postgres_only
 async def test_the_app_role_owns_nothing_and_cannot_bypass_rls(postgres: DatabaseUnderTest,
                                                               owner_engine: AsyncEngine) -> None:
     role = postgres.settings.database_url.split("//", 1)[1].split("@", 1)[0]
@@ -134,6 +138,7 @@ async def test_the_app_role_owns_nothing_and_cannot_bypass_rls(postgres: Databas
     assert owned == 0
 
 
+@postgres_only
 async def test_raw_sql_as_the_app_role_cannot_read_or_write_another_tenant(postgres: DatabaseUnderTest,
                                                                          session: AsyncSession) -> None:
     a_id, b_id = (await _tenant(session, "comm-a")).id, (await _tenant(session, "comm-b")).id
@@ -159,6 +164,7 @@ async def test_raw_sql_as_the_app_role_cannot_read_or_write_another_tenant(postg
         await engine.dispose()
 
 
+@postgres_only
 async def test_a_pooled_connection_never_carries_a_tenant_into_the_next_request(
         postgres: DatabaseUnderTest, app: Litestar, client: AsyncClient, auth: Auth) -> None:
     headers = await auth("cstaff")
@@ -174,3 +180,20 @@ async def test_a_pooled_connection_never_carries_a_tenant_into_the_next_request(
     finally:
         for conn in connections:
             await conn.close()
+
+
+@postgres_only
+async def test_a_roll_up_through_rls_sees_its_subtree_and_nothing_beside_it(postgres: DatabaseUnderTest,
+                                                                           session: AsyncSession) -> None:
+    street = await _tenant(session, "street-a")
+    district_b = await _tenant(session, "district-b")
+    street_path, district_b_path = street.path, district_b.path
+    await session.rollback()
+    engine = create_async_engine(postgres.settings.database_url, poolclass=NullPool)
+    try:
+        for path, expected in ((street_path, {"甲小区", "乙小区"}), (district_b_path, set())):
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT set_config('app.tenant_path', :p, true)"), {"p": path})
+                assert set((await conn.execute(text("SELECT name FROM compound"))).scalars()) == expected
+    finally:
+        await engine.dispose()

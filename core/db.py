@@ -9,12 +9,15 @@ from typing import Any
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import GUID
-from sqlalchemy import ForeignKey, Table, event, select, text
+from sqlalchemy import JSON, ForeignKey, Table, event, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import visitors
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
 Base = UUIDv7AuditBase
+# JSON, stored as JSONB on PostgreSQL. (advanced-alchemy's JsonB does not work with SQLAlchemy 2.1.)
+JsonB = JSON().with_variant(JSONB(), "postgresql")
 TENANT_KEY = "yishi.tenant"
 USER_KEY = "yishi.user_id"
 # Execution option for the few reads that are deliberately not tenant-scoped (a user's own grants, operator
@@ -139,11 +142,19 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the driver, opens transactions (so SAVEPOINTs work); see _sqlite_begin.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front: concurrent writers queue (busy_timeout) instead of failing on
+    # a stale snapshot, so no acknowledged write is lost on the embedded database.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
@@ -153,6 +164,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 

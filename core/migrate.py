@@ -16,7 +16,7 @@ from core.settings import Settings
 log = logging.getLogger("yishi.migrate")
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 # Tables whose rows are never changed once written: the app role may only read and add.
-APPEND_ONLY_TABLES: set[str] = set()
+APPEND_ONLY_TABLES = {"workflow_event"}
 
 
 def alembic_config(settings: Settings) -> Config:

@@ -1,6 +1,14 @@
 """Imports every model of the core, so that the metadata (and Alembic) knows all tables."""
 
 from core.accounts.models import LoginThrottle, RoleAssignment, User
+from core.concerns.models import Concern, ConcernCategory, Photo, ReferenceCounter
+from core.events import EventChainHead, WorkflowEvent
+from core.idempotency import IdempotencyRecord
 from core.tenancy.models import Building, Compound, Tenant
+from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic
 
-__all__ = ["Building", "Compound", "LoginThrottle", "RoleAssignment", "Tenant", "User"]
+__all__ = [
+    "ActionItem", "ActionProgress", "Building", "Compound", "Concern", "ConcernCategory", "Decision",
+    "EventChainHead", "IdempotencyRecord", "LoginThrottle", "Meeting", "Photo", "Rating", "ReferenceCounter",
+    "Research", "RoleAssignment", "Tenant", "Topic", "User", "WorkflowEvent",
+]

@@ -29,6 +29,7 @@ class Settings:
     sql_echo: bool = False
     db_pool_size: int = 10
     password_hash: str = "default"
+    media_dir: str = "./var/media"
 
     @property
     def owner_database_url(self) -> str:
@@ -51,6 +52,7 @@ class Settings:
             sql_echo=_bool(env.get("YISHI_SQL_ECHO", "0")),
             db_pool_size=int(env.get("YISHI_DB_POOL_SIZE", "10")),
             password_hash=env.get("YISHI_PASSWORD_HASH", "default"),
+            media_dir=env.get("YISHI_MEDIA_DIR", "./var/media"),
         )
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("YISHI_SECRET_KEY must be set in production")

@@ -22,7 +22,8 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        # SQLite reflects UUID columns as NUMERIC, so type comparison is only meaningful on PostgreSQL.
+        compare_type=connection.dialect.name == "postgresql",
     )
     with context.begin_transaction():
         context.run_migrations()

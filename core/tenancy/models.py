@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 from advanced_alchemy.types import GUID
-from sqlalchemy import JSON, Boolean, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, TenantOwned
+from core.db import Base, JsonB, TenantOwned
 
 TENANT_KINDS = ("city", "district", "street", "town", "community")
 KIND_NAMES = {"city": "市", "district": "区/县", "street": "街道", "town": "镇", "community": "社区"}
@@ -22,10 +21,6 @@ ALLOWED_PARENT_KINDS: dict[str, set[str | None]] = {
     "town": {"district"},
     "community": {"street", "town"},
 }
-
-
-# advanced-alchemy's JsonB does not work with SQLAlchemy 2.1, so the variant is spelled out here.
-JsonB = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Tenant(Base):

@@ -26,7 +26,8 @@ from core.tenancy.models import (
 from core.tenancy.schemas import BuildingOut, CompoundOut, TenantOut
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$")
-PORTAL_KEYS = {"contact_phone", "contact_address", "office_hours", "intro", "theme_color"}
+PORTAL_KEYS = {"contact_phone", "contact_address", "office_hours", "intro", "theme_color", "reference_prefix"}
+REFERENCE_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 
 
 def validate_slug(slug: str) -> None:
@@ -54,6 +55,8 @@ def validate_portal(portal: dict[str, Any]) -> dict[str, Any]:
     for key, value in portal.items():
         if not isinstance(value, str) or len(value) > 500:
             raise InvalidInput(f"门户设置 {key} 须为不超过 500 字的文本", field=f"portal.{key}")
+    if "reference_prefix" in portal and not REFERENCE_PREFIX_RE.match(portal["reference_prefix"]):
+        raise InvalidInput("诉求编号前缀须为 2–6 个大写字母，如 JSX", field="portal.reference_prefix")
     return portal
 
 

@@ -1,0 +1,107 @@
+"""Tables of concerns: the concern itself, tenant categories, photos and reference counters."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, TenantOwned
+
+CHANNELS = ("portal", "grid_worker", "liaison_station", "pavilion", "phone", "other")
+DEFAULT_CATEGORIES: dict[str, str] = {
+    "property_service": "物业服务",
+    "environment": "小区环境",
+    "public_facilities": "公共设施",
+    "neighbour_dispute": "邻里纠纷",
+    "noise": "噪声扰民",
+    "drainage": "管道堵塞",
+    "parking_roads": "停车与道路",
+    "heating": "供暖",
+    "ev_charging": "电动车充电",
+    "safety": "安全隐患",
+    "other": "其他",
+}
+# submitted → accepted | rejected | resolved | escalated; accepted → in_topic; escalated → taken_over | accepted
+CONCERN_STATES = ("submitted", "accepted", "rejected", "resolved", "escalated", "taken_over", "in_topic")
+STATE_NAMES = {
+    "submitted": "已提交，待受理",
+    "accepted": "已受理",
+    "rejected": "未予受理",
+    "resolved": "已直接办结",
+    "escalated": "已上报上级",
+    "taken_over": "上级已接办",
+    "in_topic": "已纳入议题协商",
+}
+
+
+class Concern(TenantOwned, Base):
+    """诉求: what a resident raised, where, through which channel, and how it was triaged."""
+
+    __tablename__ = "concern"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "reference"),
+        Index("ix_concern_tenant_status_created", "tenant_id", "status", "created_at"),
+        Index("ix_concern_tenant_escalated_to", "tenant_id", "escalated_to_id"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(40))
+    compound_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    building_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    place: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="submitted")
+    filed_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
+    resident_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))
+    resident_name: Mapped[str | None] = mapped_column(String(50))
+    resident_phone: Mapped[str | None] = mapped_column(String(20))
+    triage_reason: Mapped[str | None] = mapped_column(Text)
+    triage_note: Mapped[str | None] = mapped_column(Text)
+    escalated_to_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("tenant.id"))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    origin_tenant_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    origin_concern_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    topic_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    closed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+
+
+class ConcernCategory(TenantOwned, Base):
+    """A category a tenant adds to the default set."""
+
+    __tablename__ = "concern_category"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class Photo(TenantOwned, Base):
+    """A photo of a concern, a site visit or a progress report, stored under a server-made key."""
+
+    __tablename__ = "photo"
+    __table_args__ = (Index("ix_photo_tenant_owner", "tenant_id", "owner_kind", "owner_id"),)
+
+    owner_kind: Mapped[str] = mapped_column(String(20))
+    owner_id: Mapped[uuid.UUID] = mapped_column(GUID)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(30))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
+
+
+class ReferenceCounter(TenantOwned, Base):
+    """The last concern number a tenant handed out in a year (JSX-2026-000123)."""
+
+    __tablename__ = "reference_counter"
+    __table_args__ = (UniqueConstraint("tenant_id", "year"),)
+
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,95 @@
+"""Request and response shapes of concerns."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import msgspec
+
+
+class ConcernCreate(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    description: str
+    category: str
+    channel: str = "portal"
+    compound: uuid.UUID | None = None
+    building: uuid.UUID | None = None
+    place: str | None = None
+    resident_name: str | None = None
+    resident_phone: str | None = None
+
+
+class ConcernCreated(msgspec.Struct):
+    id: uuid.UUID
+    reference: str
+    status: str
+
+
+class ConcernOut(msgspec.Struct):
+    id: uuid.UUID
+    reference: str
+    title: str
+    description: str
+    category: str
+    category_name: str
+    channel: str
+    compound: uuid.UUID | None
+    building: uuid.UUID | None
+    place: str | None
+    status: str
+    status_name: str
+    resident_name: str | None
+    resident_phone: str | None
+    filed_by: str
+    triage_reason: str | None
+    triage_note: str | None
+    instructions: str | None
+    escalated_to: str | None
+    topic: uuid.UUID | None
+    photos: list[uuid.UUID]
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class Triage(msgspec.Struct, forbid_unknown_fields=True):
+    action: str
+    reason: str | None = None
+    note: str | None = None
+
+
+class EscalationReturn(msgspec.Struct, forbid_unknown_fields=True):
+    instructions: str
+
+
+class CategoryIn(msgspec.Struct, forbid_unknown_fields=True):
+    code: str
+    name: str
+
+
+class CategoryOut(msgspec.Struct):
+    code: str
+    name: str
+    default: bool
+
+
+class PhotoOut(msgspec.Struct):
+    id: uuid.UUID
+    content_type: str
+    width: int
+    height: int
+    size: int
+
+
+class PublicConcern(msgspec.Struct):
+    """What anyone holding the reference may see: never who filed it or how to reach them."""
+
+    reference: str
+    title: str
+    category_name: str
+    status: str
+    status_name: str
+    topic_state: str | None
+    topic_step: str | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime

@@ -1,0 +1,390 @@
+"""Rules of concerns: filing (with references), who sees which, triage, escalation one level up, photos."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import User
+from core.accounts.services import PHONE_RE, mask_phone
+from core.concerns.models import (
+    CHANNELS,
+    DEFAULT_CATEGORIES,
+    STATE_NAMES,
+    Concern,
+    ConcernCategory,
+    Photo,
+    ReferenceCounter,
+)
+from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
+from core.db import TenantContext, use_tenant
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.events import append_event, utcnow
+from core.http import TenantScope
+from core.media import LocalPhotoStore, clean_image
+from core.tenancy.models import Building, Compound, Tenant
+
+audit_log = logging.getLogger("yishi.audit")
+SORTS = {
+    "created_at": Concern.created_at.asc(),
+    "-created_at": Concern.created_at.desc(),
+    "updated_at": Concern.updated_at.asc(),
+    "-updated_at": Concern.updated_at.desc(),
+    "status": Concern.status.asc(),
+    "category": Concern.category.asc(),
+    "reference": Concern.reference.asc(),
+}
+CATEGORY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+MAX_PHOTOS = 9
+# triage action → (states it may start from, resulting state, the field that must be given)
+TRIAGE = {
+    "accept": (("submitted",), "accepted", None),
+    "reject": (("submitted",), "rejected", "reason"),
+    "resolve_directly": (("submitted", "accepted"), "resolved", "note"),
+    "escalate": (("submitted", "accepted"), "escalated", "reason"),
+}
+
+
+@dataclass(frozen=True)
+class ConcernFilters:
+    status: str | None = None
+    category: str | None = None
+    compound: uuid.UUID | None = None
+    created_from: datetime.date | None = None
+    created_to: datetime.date | None = None
+    sort: str = "-created_at"
+
+
+def reference_prefix(tenant: Tenant) -> str:
+    """JSX for 建设巷 when the portal says so; otherwise drawn from the slug."""
+    if prefix := (tenant.portal or {}).get("reference_prefix"):
+        return prefix
+    parts = [p for p in tenant.slug.split("-") if p]
+    letters = "".join(p[0] for p in parts) if len(parts) > 1 else tenant.slug[:3]
+    return re.sub(r"[^A-Za-z]", "", letters).upper() or "YS"
+
+
+def _text(value: str | None, field: str, label: str, max_len: int, required: bool = True) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise InvalidInput(f"{label}不能为空", field=field)
+        return None
+    if len(value) > max_len:
+        raise InvalidInput(f"{label}不能超过 {max_len} 个字", field=field)
+    return value
+
+
+class ConcernService:
+    """Concerns of the scope's tenant, as the signed-in user may see and change them."""
+
+    def __init__(self, session: AsyncSession, scope: TenantScope, photos: LocalPhotoStore | None = None) -> None:
+        self.session = session
+        self.scope = scope
+        self.tenant = scope.tenant
+        self.photos = photos
+
+    @property
+    def ctx(self) -> TenantContext:
+        return TenantContext(self.tenant.id, self.tenant.path)
+
+    # --- categories ------------------------------------------------------------------------------------
+
+    async def categories(self) -> dict[str, str]:
+        extra = (await self.session.execute(select(ConcernCategory.code, ConcernCategory.name))).all()
+        return {**DEFAULT_CATEGORIES, **dict(extra)}
+
+    async def add_category(self, code: str, name: str) -> None:
+        if not CATEGORY_CODE_RE.match(code):
+            raise InvalidInput("分类代码须为小写字母开头的 2–40 个小写字母、数字或下划线", field="code")
+        name = _text(name, "name", "分类名称", 50)
+        if code in await self.categories():
+            raise Conflict(f"分类 {code} 已存在", field="code")
+        self.session.add(ConcernCategory(code=code, name=name))
+        await self.session.flush()
+
+    # --- filing ----------------------------------------------------------------------------------------
+
+    async def file(self, data: ConcernCreate) -> Concern:
+        title = _text(data.title, "title", "标题", 120)
+        description = _text(data.description, "description", "描述", 5000)
+        categories = await self.categories()
+        if data.category not in categories:
+            raise InvalidInput(f"未知分类 {data.category}；可用：{', '.join(categories)}", field="category")
+        if data.channel not in CHANNELS:
+            raise InvalidInput(f"渠道须为 {', '.join(CHANNELS)} 之一", field="channel")
+        compound_id, building_id = await self._place(data.compound, data.building)
+        on_behalf = bool(data.resident_name or data.resident_phone)
+        if on_behalf and not self.scope.can("concern.file_on_behalf"):
+            raise Forbidden("只有网格员、人大代表或工作人员可以代居民反映诉求")
+        if data.resident_phone and not PHONE_RE.match(data.resident_phone):
+            raise InvalidInput("居民手机号须为 11 位中国大陆手机号", field="resident_phone")
+        concern = Concern(
+            reference=await self._next_reference(),
+            title=title,
+            description=description,
+            category=data.category,
+            channel=data.channel,
+            compound_id=compound_id,
+            building_id=building_id,
+            place=_text(data.place, "place", "地点", 200, required=False),
+            status="submitted",
+            filed_by_id=self.scope.user_id,
+            resident_id=None if on_behalf else self.scope.user_id,
+            resident_name=_text(data.resident_name, "resident_name", "居民姓名", 50, required=False),
+            resident_phone=data.resident_phone,
+        )
+        self.session.add(concern)
+        await self.session.flush()
+        await self._event(concern, "concern.filed", None, "submitted", {"channel": concern.channel})
+        return concern
+
+    async def _place(self, compound: uuid.UUID | None, building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        if building is not None:
+            found = await self.session.scalar(select(Building).where(Building.id == building))
+            if found is None:
+                raise InvalidInput("本社区没有这个楼栋", field="building")
+            if compound is not None and found.compound_id != compound:
+                raise InvalidInput("楼栋不属于所选小区", field="building")
+            return found.compound_id, found.id
+        if compound is not None and not await self.session.scalar(select(Compound.id).where(Compound.id == compound)):
+            raise InvalidInput("本社区没有这个小区", field="compound")
+        return compound, None
+
+    async def _next_reference(self) -> str:
+        year = utcnow().year
+        counter = update(ReferenceCounter).where(ReferenceCounter.year == year).values(
+            value=ReferenceCounter.value + 1).returning(ReferenceCounter.value)
+        value = (await self.session.execute(counter)).scalar()
+        if value is None:
+            try:
+                async with self.session.begin_nested():
+                    now = utcnow()
+                    await self.session.execute(insert(ReferenceCounter).values(
+                        tenant_id=self.tenant.id, id=uuid.uuid4(), year=year, value=1, created_at=now, updated_at=now))
+                value = 1
+            except IntegrityError:  # another request opened the year first
+                value = (await self.session.execute(counter)).scalar()
+        return f"{reference_prefix(self.tenant)}-{year}-{value:06d}"
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def _visible(self, statement):  # type: ignore[no-untyped-def]
+        if self.scope.can("concern.read_all"):
+            return statement
+        mine = self.scope.user_id
+        return statement.where((Concern.filed_by_id == mine) | (Concern.resident_id == mine))
+
+    async def get(self, concern_id: uuid.UUID) -> Concern:
+        concern = await self.session.scalar(self._visible(select(Concern).where(Concern.id == concern_id)))
+        if concern is None:
+            raise NotFound("没有这条诉求")
+        return concern
+
+    async def list(self, filters: ConcernFilters, limit: int, offset: int) -> tuple[list[Concern], int]:
+        if filters.sort not in SORTS:
+            raise InvalidInput(f"sort 须为 {', '.join(SORTS)} 之一", field="sort")
+        if filters.status is not None and filters.status not in STATE_NAMES:
+            raise InvalidInput(f"status 须为 {', '.join(STATE_NAMES)} 之一", field="status")
+        statement = self._visible(select(Concern))
+        if filters.status:
+            statement = statement.where(Concern.status == filters.status)
+        if filters.category:
+            statement = statement.where(Concern.category == filters.category)
+        if filters.compound:
+            statement = statement.where(Concern.compound_id == filters.compound)
+        if filters.created_from:
+            statement = statement.where(Concern.created_at >= _day_start(filters.created_from))
+        if filters.created_to:
+            statement = statement.where(Concern.created_at < _day_start(filters.created_to + datetime.timedelta(days=1)))
+        total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
+        page = (await self.session.scalars(
+            statement.order_by(SORTS[filters.sort], Concern.id).limit(limit).offset(offset))).all()
+        return list(page), int(total or 0)
+
+    async def to_out(self, concerns: Sequence[Concern]) -> list[ConcernOut]:
+        """Shape a page of concerns with a fixed number of queries, whatever the page size."""
+        ids = [c.id for c in concerns]
+        users = {c.filed_by_id for c in concerns}
+        usernames = dict((await self.session.execute(
+            select(User.id, User.username).where(User.id.in_(users)))).all()) if users else {}
+        photos: dict[uuid.UUID, list[uuid.UUID]] = {}
+        if ids:
+            rows = await self.session.execute(select(Photo.owner_id, Photo.id).where(
+                Photo.owner_kind == "concern", Photo.owner_id.in_(ids)).order_by(Photo.created_at))
+            for owner_id, photo_id in rows:
+                photos.setdefault(owner_id, []).append(photo_id)
+        parents = {c.escalated_to_id for c in concerns if c.escalated_to_id}
+        slugs = dict((await self.session.execute(
+            select(Tenant.id, Tenant.slug).where(Tenant.id.in_(parents)))).all()) if parents else {}
+        categories = await self.categories()
+        show_phone = self.scope.can("person.phone")
+        if show_phone and any(c.resident_phone for c in concerns):
+            audit_log.info("unmasked phone numbers read: user=%s tenant=%s concerns=%d",
+                           self.scope.user_id, self.tenant.slug, sum(1 for c in concerns if c.resident_phone))
+        return [
+            ConcernOut(
+                id=c.id, reference=c.reference, title=c.title, description=c.description, category=c.category,
+                category_name=categories.get(c.category, c.category), channel=c.channel, compound=c.compound_id,
+                building=c.building_id, place=c.place, status=c.status, status_name=STATE_NAMES[c.status],
+                resident_name=c.resident_name,
+                resident_phone=c.resident_phone if show_phone else mask_phone(c.resident_phone),
+                filed_by=usernames.get(c.filed_by_id, ""), triage_reason=c.triage_reason,
+                triage_note=c.triage_note, instructions=c.instructions,
+                escalated_to=slugs.get(c.escalated_to_id) if c.escalated_to_id else None, topic=c.topic_id,
+                photos=photos.get(c.id, []), created_at=c.created_at, updated_at=c.updated_at,
+            )
+            for c in concerns
+        ]
+
+    # --- triage ----------------------------------------------------------------------------------------
+
+    async def triage(self, concern_id: uuid.UUID, action: str, reason: str | None, note: str | None) -> Concern:
+        if action not in TRIAGE:
+            raise InvalidInput(f"action 须为 {', '.join(TRIAGE)} 之一", field="action")
+        from_states, to_state, required = TRIAGE[action]
+        reason = _text(reason, "reason", "理由", 2000, required=required == "reason")
+        note = _text(note, "note", "办理说明", 2000, required=required == "note")
+        concern = await self.get(concern_id)
+        if concern.status not in from_states:
+            raise Conflict(f"诉求当前为「{STATE_NAMES[concern.status]}」，不能{_TRIAGE_NAMES[action]}")
+        if action == "escalate":
+            if self.tenant.parent_id is None:
+                raise Conflict("本租户没有上级，无法上报")
+            concern.escalated_to_id = self.tenant.parent_id
+        from_state = concern.status
+        concern.status, concern.triage_reason, concern.triage_note = to_state, reason, note
+        if to_state in ("rejected", "resolved"):
+            concern.closed_at = utcnow()
+        await self.session.flush()
+        await self._event(concern, f"concern.{action}", from_state, to_state, {"reason": reason, "note": note})
+        return concern
+
+    async def _event(self, concern: Concern, action: str, from_state: str | None, to_state: str,
+                     payload: dict | None = None, ctx: TenantContext | None = None) -> None:
+        await append_event(self.session, ctx or self.ctx, subject_kind="concern", subject_id=concern.id,
+                           action=action, from_state=from_state, to_state=to_state, actor_id=self.scope.user_id,
+                           topic_id=concern.topic_id, payload=payload)
+
+    # --- photos ----------------------------------------------------------------------------------------
+
+    async def add_photo(self, concern_id: uuid.UUID, raw: bytes) -> Photo:
+        concern = await self.get(concern_id)
+        if concern.filed_by_id != self.scope.user_id and not self.scope.can("concern.triage"):
+            raise Forbidden("只有反映人或工作人员可以补充照片")
+        count = await self.session.scalar(select(func.count()).select_from(Photo).where(
+            Photo.owner_kind == "concern", Photo.owner_id == concern.id))
+        if (count or 0) >= MAX_PHOTOS:
+            raise Conflict(f"每条诉求最多 {MAX_PHOTOS} 张照片")
+        image = clean_image(raw)
+        assert self.photos is not None
+        key = self.photos.save(self.tenant.id, image)
+        photo = Photo(owner_kind="concern", owner_id=concern.id, storage_key=key, content_type=image.content_type,
+                      size=len(image.data), width=image.width, height=image.height, uploaded_by_id=self.scope.user_id)
+        self.session.add(photo)
+        await self.session.flush()
+        return photo
+
+    async def photo(self, concern_id: uuid.UUID, photo_id: uuid.UUID) -> tuple[bytes, str]:
+        concern = await self.get(concern_id)
+        photo = await self.session.scalar(select(Photo).where(
+            Photo.id == photo_id, Photo.owner_kind == "concern", Photo.owner_id == concern.id))
+        if photo is None:
+            raise NotFound("没有这张照片")
+        assert self.photos is not None
+        return self.photos.load(photo.storage_key), photo.content_type
+
+    # --- escalations (acting as the parent) --------------------------------------------------------------
+
+    async def escalations(self, limit: int, offset: int) -> tuple[list[Concern], int]:
+        """Concerns the tenants directly below escalated to this one, still waiting for an answer."""
+        await use_tenant(self.session, TenantContext(self.tenant.id, self.tenant.path, subtree=True), self.scope.user_id)
+        try:
+            statement = select(Concern).where(Concern.escalated_to_id == self.tenant.id, Concern.status == "escalated")
+            total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
+            page = (await self.session.scalars(statement.order_by(Concern.created_at).limit(limit).offset(offset))).all()
+        finally:
+            await use_tenant(self.session, self.ctx, self.scope.user_id)
+        return list(page), int(total or 0)
+
+    async def _escalated(self, concern_id: uuid.UUID) -> tuple[Concern, TenantContext]:
+        await use_tenant(self.session, TenantContext(self.tenant.id, self.tenant.path, subtree=True), self.scope.user_id)
+        try:
+            concern = await self.session.scalar(select(Concern).where(
+                Concern.id == concern_id, Concern.escalated_to_id == self.tenant.id))
+        finally:
+            await use_tenant(self.session, self.ctx, self.scope.user_id)
+        if concern is None:
+            raise NotFound("没有上报到本级的这条诉求")
+        if concern.status != "escalated":
+            raise Conflict(f"诉求当前为「{STATE_NAMES[concern.status]}」，已处理过")
+        child = await self.session.get(Tenant, concern.tenant_id)
+        assert child is not None
+        return concern, TenantContext(child.id, child.path)
+
+    async def take_over(self, concern_id: uuid.UUID) -> Concern:
+        """The parent handles the matter itself: a concern of its own, linked to the original."""
+        original, child_ctx = await self._escalated(concern_id)
+        await use_tenant(self.session, child_ctx, self.scope.user_id)
+        original.status = "taken_over"
+        await self.session.flush()
+        await self._event(original, "concern.taken_over", "escalated", "taken_over",
+                          {"by_tenant": self.tenant.slug}, ctx=child_ctx)
+        await use_tenant(self.session, self.ctx, self.scope.user_id)
+        taken = Concern(
+            reference=await self._next_reference(), title=original.title, description=original.description,
+            category=original.category, channel=original.channel, place=original.place, status="accepted",
+            filed_by_id=original.filed_by_id, resident_id=original.resident_id,
+            resident_name=original.resident_name, resident_phone=original.resident_phone,
+            triage_reason=original.triage_reason, origin_tenant_id=original.tenant_id, origin_concern_id=original.id,
+        )
+        self.session.add(taken)
+        await self.session.flush()
+        await self._event(taken, "concern.taken_over", None, "accepted", {"origin": original.reference})
+        return taken
+
+    async def send_back(self, concern_id: uuid.UUID, instructions: str) -> Concern:
+        instructions = _text(instructions, "instructions", "处理意见", 2000)
+        original, child_ctx = await self._escalated(concern_id)
+        await use_tenant(self.session, child_ctx, self.scope.user_id)
+        original.status, original.instructions = "accepted", instructions
+        await self.session.flush()
+        await self._event(original, "concern.returned", "escalated", "accepted",
+                          {"by_tenant": self.tenant.slug, "instructions": instructions}, ctx=child_ctx)
+        await use_tenant(self.session, self.ctx, self.scope.user_id)
+        return original
+
+
+_TRIAGE_NAMES = {"accept": "受理", "reject": "驳回", "resolve_directly": "直接办结", "escalate": "上报"}
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+async def public_status(session: AsyncSession, tenant: Tenant, reference: str) -> PublicConcern:
+    """Follow a concern by its reference code: status only, nothing about the person."""
+    from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
+    from core.topics.models import Topic
+
+    concern = await session.scalar(select(Concern).where(Concern.reference == reference.upper()))
+    if concern is None:
+        raise NotFound("没有这个诉求编号")
+    categories = {**DEFAULT_CATEGORIES, **dict((await session.execute(
+        select(ConcernCategory.code, ConcernCategory.name))).all())}
+    topic = await session.get(Topic, (tenant.id, concern.topic_id)) if concern.topic_id else None
+    return PublicConcern(
+        reference=concern.reference, title=concern.title,
+        category_name=categories.get(concern.category, concern.category), status=concern.status,
+        status_name=STATE_NAMES[concern.status], topic_state=topic.state if topic else None,
+        topic_step=f"{STEP_NAMES[STEPS[topic.state]]}（{TOPIC_STATE_NAMES[topic.state]}）" if topic else None,
+        created_at=concern.created_at, updated_at=concern.updated_at,
+    )

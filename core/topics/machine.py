@@ -1,0 +1,65 @@
+"""The six-step state machine of a topic: its states, and for each command where it may fire and where it leads.
+
+drafted → researching → scheduled → deliberated → published → executing → completed, and withdrawn
+from any state before publication. A command that leaves the state as it is (a second site visit, an
+extra action item) is still recorded as one event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import Conflict
+
+STATES = ("drafted", "researching", "scheduled", "deliberated", "published", "executing", "completed", "withdrawn")
+STATE_NAMES = {
+    "drafted": "已拟定议题",
+    "researching": "议前调研中",
+    "scheduled": "已安排协商",
+    "deliberated": "已形成协商结果",
+    "published": "已公开结果",
+    "executing": "监督执行中",
+    "completed": "已办结",
+    "withdrawn": "已撤回",
+}
+# The step of the six-step method (1–6) a topic in each state is at.
+STEPS = {"drafted": 2, "researching": 3, "scheduled": 4, "deliberated": 4, "published": 5, "executing": 6,
+         "completed": 6, "withdrawn": 2}
+STEP_NAMES = {1: "收集问题", 2: "拟定议题", 3: "议前调研", 4: "组织协商", 5: "公开结果", 6: "监督执行"}
+PUBLIC_STATES = ("published", "executing", "completed")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command on a topic: the states it may fire in, and the state it leads to from each."""
+
+    name: str
+    moves: dict[str, str]
+    refusal: str
+
+    def target(self, state: str) -> str:
+        if state not in self.moves:
+            raise Conflict(f"议题当前为「{STATE_NAMES[state]}」，{self.refusal}")
+        return self.moves[state]
+
+
+def _stay(*states: str) -> dict[str, str]:
+    return {state: state for state in states}
+
+
+COMMANDS: dict[str, Command] = {c.name: c for c in [
+    Command("research", {"drafted": "researching", **_stay("researching", "scheduled")},
+            "不能再记录议前调研"),
+    Command("schedule", {"drafted": "scheduled", "researching": "scheduled", **_stay("scheduled")},
+            "不能再安排协商会"),
+    Command("minutes", _stay("scheduled", "deliberated"), "没有待记录的协商会"),
+    Command("decide", {"scheduled": "deliberated"}, "不能记录协商结果（须先安排并召开协商会）"),
+    Command("publish", {"deliberated": "published"}, "不能公开（须先形成协商结果）"),
+    Command("add_action", _stay("deliberated", "published", "executing"), "不能再布置执行事项"),
+    Command("progress", {"published": "executing", **_stay("executing")}, "结果公开后才能报告执行进度"),
+    # Completing the last open item completes the topic; the service picks that target.
+    Command("complete_action", {"published": "executing", **_stay("executing")}, "结果公开后才能办结执行事项"),
+    Command("withdraw", {s: "withdrawn" for s in ("drafted", "researching", "scheduled", "deliberated")},
+            "公开后不能撤回"),
+    Command("rate", _stay("executing", "completed"), "执行开始后才能评价"),
+]}

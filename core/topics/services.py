@@ -1,0 +1,441 @@
+"""Rules of steps 2–6: each command checks the state machine first, does its work, then moves the topic and
+writes exactly one event, all in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import User
+from core.authz.rules import ROLES
+from core.concerns.models import Concern
+from core.concerns.services import _text
+from core.db import TenantContext
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.events import WorkflowEvent, append_event, utcnow
+from core.http import TenantScope
+from core.topics import schemas as s
+from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
+from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic
+
+MECHANISMS: dict[str, str] = {"monthly": "每月一议事", "on_demand": "有事来商量"}
+RESEARCH_KINDS = ("site_visit", "survey")
+LOW_RATING = 3.0  # an average below this reopens supervision: staff must answer the residents
+
+
+def today() -> datetime.date:
+    return utcnow().date()
+
+
+class TopicService:
+    """Topics of the scope's tenant. Authorization by role happened in the route; object rules live here."""
+
+    def __init__(self, session: AsyncSession, scope: TenantScope) -> None:
+        self.session = session
+        self.scope = scope
+        self.ctx = TenantContext(scope.tenant.id, scope.tenant.path)
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    async def topic(self, topic_id: uuid.UUID, *, for_update: bool = False) -> Topic:
+        statement = select(Topic).where(Topic.id == topic_id)
+        topic = await self.session.scalar(statement.with_for_update() if for_update else statement)
+        if topic is None:
+            raise NotFound("没有这个议题")
+        return topic
+
+    async def list(self, state: str | None, limit: int, offset: int) -> tuple[list[s.TopicOut], int]:
+        if state is not None and state not in STATES:
+            raise InvalidInput(f"state 须为 {', '.join(STATES)} 之一", field="state")
+        statement = select(Topic)
+        if state:
+            statement = statement.where(Topic.state == state)
+        total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
+        rows = await self.session.scalars(statement.order_by(Topic.created_at.desc(), Topic.id).limit(limit).offset(offset))
+        return [topic_out(t) for t in rows], int(total or 0)
+
+    async def detail(self, topic_id: uuid.UUID) -> s.TopicDetail:
+        topic = await self.topic(topic_id)
+        concerns = (await self.session.scalars(select(Concern).where(Concern.topic_id == topic.id)
+                                               .order_by(Concern.created_at))).all()
+        research = (await self.session.scalars(select(Research).where(Research.topic_id == topic.id)
+                                               .order_by(Research.date, Research.created_at))).all()
+        meetings = (await self.session.scalars(select(Meeting).where(Meeting.topic_id == topic.id)
+                                               .order_by(Meeting.starts_at))).all()
+        decision = await self.session.scalar(select(Decision).where(Decision.topic_id == topic.id))
+        actions = (await self.session.scalars(select(ActionItem).where(ActionItem.topic_id == topic.id)
+                                              .order_by(ActionItem.due_date, ActionItem.created_at))).all()
+        photos = await photo_ids(self.session, "research", [r.id for r in research])
+        return s.TopicDetail(
+            topic=topic_out(topic),
+            concerns=[s.ConcernBrief(id=c.id, reference=c.reference, title=c.title, category=c.category,
+                                     status=c.status) for c in concerns],
+            research=[research_out(r, photos.get(r.id, [])) for r in research],
+            meetings=[meeting_out(m) for m in meetings],
+            decision=decision_out(decision) if decision else None,
+            actions=await actions_out(self.session, actions),
+            rating=await rating_summary(self.session, topic.id),
+        )
+
+    async def events(self, topic_id: uuid.UUID) -> list[s.EventOut]:
+        topic = await self.topic(topic_id)
+        events = (await self.session.scalars(select(WorkflowEvent).where(WorkflowEvent.topic_id == topic.id)
+                                             .order_by(WorkflowEvent.seq))).all()
+        actors = {e.actor_id for e in events if e.actor_id}
+        names = dict((await self.session.execute(select(User.id, User.username).where(User.id.in_(actors)))).all()) \
+            if actors else {}
+        return [s.EventOut(seq=e.seq, action=e.action, from_state=e.from_state, to_state=e.to_state,
+                           actor=names.get(e.actor_id), at=e.at, payload=e.payload, hash=e.hash) for e in events]
+
+    # --- the commands ----------------------------------------------------------------------------------
+
+    async def _move(self, topic: Topic, command: str, payload: dict[str, Any] | None = None,
+                    to_state: str | None = None) -> None:
+        from_state = topic.state
+        topic.state = to_state or COMMANDS[command].target(from_state)
+        await self.session.flush()
+        await append_event(self.session, self.ctx, subject_kind="topic", subject_id=topic.id, topic_id=topic.id,
+                           action=f"topic.{command}", from_state=from_state, to_state=topic.state,
+                           actor_id=self.scope.user_id, payload=payload)
+
+    async def _concern_moves(self, concerns: Sequence[Concern], to_state: str, topic_id: uuid.UUID | None) -> None:
+        for concern in concerns:
+            from_state = concern.status
+            concern.status, concern.topic_id = to_state, topic_id
+            await self.session.flush()
+            await append_event(self.session, self.ctx, subject_kind="concern", subject_id=concern.id,
+                               topic_id=topic_id, action="concern.topic" if topic_id else "concern.released",
+                               from_state=from_state, to_state=to_state, actor_id=self.scope.user_id)
+
+    async def create(self, data: s.TopicCreate) -> Topic:
+        title = _text(data.title, "title", "议题标题", 120)
+        description = _text(data.description, "description", "议题说明", 5000, required=False) or ""
+        ids = list(dict.fromkeys(data.concern_ids))
+        concerns = (await self.session.scalars(select(Concern).where(Concern.id.in_(ids)))).all() if ids else []
+        if len(concerns) != len(ids):
+            raise InvalidInput("有的诉求在本社区不存在", field="concern_ids")
+        not_ready = [c.reference for c in concerns if c.status != "accepted"]
+        if not_ready:
+            raise Conflict(f"只有已受理的诉求才能拟定议题：{', '.join(not_ready)}", field="concern_ids")
+        topic = Topic(title=title, description=description, state="drafted", created_by_id=self.scope.user_id)
+        self.session.add(topic)
+        await self.session.flush()
+        await append_event(self.session, self.ctx, subject_kind="topic", subject_id=topic.id, topic_id=topic.id,
+                           action="topic.draft", from_state=None, to_state="drafted", actor_id=self.scope.user_id,
+                           payload={"concerns": [c.reference for c in concerns]})
+        await self._concern_moves(concerns, "in_topic", topic.id)
+        return topic
+
+    async def research(self, topic_id: uuid.UUID, data: s.ResearchIn) -> Research:
+        topic = await self.topic(topic_id, for_update=True)
+        COMMANDS["research"].target(topic.state)
+        if data.kind not in RESEARCH_KINDS:
+            raise InvalidInput("kind 须为 site_visit（实地考察）或 survey（征询）", field="kind")
+        if data.date > today() + datetime.timedelta(days=1):
+            raise InvalidInput("调研日期不能在将来", field="date")
+        if data.kind == "survey":
+            _text(data.question, "question", "征询问题", 500)
+            if len(data.options) < 2:
+                raise InvalidInput("征询至少要有两个选项", field="options")
+            counts = dict(data.counts)
+            for response in data.responses:
+                if response.option not in data.options:
+                    raise InvalidInput(f"回答的选项 {response.option} 不在选项中", field="responses")
+                counts[response.option] = counts.get(response.option, 0) + 1
+            if set(counts) - set(data.options) or any(v < 0 for v in counts.values()):
+                raise InvalidInput("票数须对应选项且不能为负", field="counts")
+        else:
+            _text(data.findings, "findings", "调研发现", 5000)
+            counts = {}
+        research = Research(
+            topic_id=topic.id, kind=data.kind, date=data.date, participants=[p.strip() for p in data.participants if p.strip()],
+            findings=data.findings.strip(), question=data.question, options=data.options, counts=counts,
+            responses=[{"option": r.option, "comment": r.comment, "building": r.building} for r in data.responses],
+            recorded_by_id=self.scope.user_id,
+        )
+        self.session.add(research)
+        await self.session.flush()
+        await self._move(topic, "research", {"research": str(research.id), "kind": data.kind})
+        return research
+
+    async def schedule(self, topic_id: uuid.UUID, data: s.MeetingIn) -> Meeting:
+        topic = await self.topic(topic_id, for_update=True)
+        COMMANDS["schedule"].target(topic.state)
+        if data.mechanism not in MECHANISMS:
+            raise InvalidInput(f"mechanism 须为 {', '.join(MECHANISMS)} 之一", field="mechanism")
+        venue = _text(data.venue, "venue", "议事场所", 100)
+        if data.starts_at.tzinfo is None:
+            raise InvalidInput("starts_at 须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at")
+        if data.ends_at is not None and data.ends_at <= data.starts_at:
+            raise InvalidInput("结束时间须晚于开始时间", field="ends_at")
+        unknown_roles = sorted(set(data.invitees.roles) - set(ROLES))
+        if unknown_roles:
+            raise InvalidInput(f"未知角色：{', '.join(unknown_roles)}", field="invitees.roles")
+        if data.invitees.users:
+            found = set((await self.session.scalars(select(User.username).where(
+                User.username.in_(data.invitees.users)))).all())
+            missing = sorted(set(data.invitees.users) - found)
+            if missing:
+                raise InvalidInput(f"没有用户：{', '.join(missing)}", field="invitees.users")
+        meeting = Meeting(
+            topic_id=topic.id, mechanism=data.mechanism, venue=venue, starts_at=data.starts_at, ends_at=data.ends_at,
+            invitees={"roles": data.invitees.roles, "orgs": data.invitees.orgs, "users": data.invitees.users},
+            agenda=data.agenda, attendance={}, opinions=[],
+        )
+        self.session.add(meeting)
+        await self.session.flush()
+        await self._move(topic, "schedule", {"meeting": str(meeting.id), "mechanism": data.mechanism, "venue": venue})
+        return meeting
+
+    async def meeting(self, meeting_id: uuid.UUID) -> Meeting:
+        meeting = await self.session.scalar(select(Meeting).where(Meeting.id == meeting_id))
+        if meeting is None:
+            raise NotFound("没有这个协商会")
+        return meeting
+
+    async def minutes(self, meeting_id: uuid.UUID, data: s.MinutesIn) -> Meeting:
+        meeting = await self.meeting(meeting_id)
+        topic = await self.topic(meeting.topic_id, for_update=True)
+        COMMANDS["minutes"].target(topic.state)
+        meeting.minutes = _text(data.minutes, "minutes", "会议纪要", 20000)
+        if any(v < 0 for v in data.attendance.values()):
+            raise InvalidInput("出席人数不能为负", field="attendance")
+        for opinion in data.opinions:
+            _text(opinion.text, "opinions", "意见", 2000)
+        meeting.attendance = dict(data.attendance)
+        meeting.opinions = [{"group": o.group, "text": o.text.strip()} for o in data.opinions]
+        if data.agenda is not None:
+            meeting.agenda = data.agenda
+        meeting.minutes_recorded_at = utcnow()
+        await self.session.flush()
+        await self._move(topic, "minutes", {"meeting": str(meeting.id), "opinions": len(meeting.opinions)})
+        return meeting
+
+    async def decide(self, meeting_id: uuid.UUID, data: s.DecisionIn) -> Decision:
+        meeting = await self.meeting(meeting_id)
+        topic = await self.topic(meeting.topic_id, for_update=True)
+        COMMANDS["decide"].target(topic.state)
+        if meeting.minutes_recorded_at is None:
+            raise Conflict("请先记录这次协商会的纪要，再记录协商结果")
+        text = _text(data.text, "text", "协商结果", 5000)
+        if data.method == "consensus":
+            if data.votes:
+                raise InvalidInput("协商一致（consensus）不填 votes", field="votes")
+        elif data.method == "vote":
+            if not data.votes or any(v < 0 for v in data.votes.values()):
+                raise InvalidInput("表决（vote）须给出每个选项的票数", field="votes")
+            if data.eligible_voters is not None and data.eligible_voters < sum(data.votes.values()):
+                raise InvalidInput("有表决权人数不能少于投票总数", field="eligible_voters")
+        else:
+            raise InvalidInput("method 须为 consensus（协商一致）或 vote（表决）", field="method")
+        decision = Decision(topic_id=topic.id, meeting_id=meeting.id, text=text, method=data.method,
+                            votes=dict(data.votes), eligible_voters=data.eligible_voters)
+        self.session.add(decision)
+        await self.session.flush()
+        await self._move(topic, "decide", {"meeting": str(meeting.id), "method": data.method})
+        return decision
+
+    async def publish(self, topic_id: uuid.UUID) -> Topic:
+        topic = await self.topic(topic_id, for_update=True)
+        COMMANDS["publish"].target(topic.state)
+        if not await self.session.scalar(select(Decision.id).where(Decision.topic_id == topic.id)):
+            raise Conflict("没有协商结果，不能公开")
+        topic.published_at = utcnow()
+        await self._move(topic, "publish")
+        return topic
+
+    async def withdraw(self, topic_id: uuid.UUID, reason: str) -> Topic:
+        reason = _text(reason, "reason", "撤回理由", 2000)
+        topic = await self.topic(topic_id, for_update=True)
+        COMMANDS["withdraw"].target(topic.state)
+        topic.withdrawn_reason = reason
+        await self._move(topic, "withdraw", {"reason": reason})
+        # The concerns go back to the queue: they were accepted, and still are.
+        concerns = (await self.session.scalars(select(Concern).where(Concern.topic_id == topic.id))).all()
+        await self._concern_moves(concerns, "accepted", None)
+        return topic
+
+    async def add_action(self, topic_id: uuid.UUID, data: s.ActionIn) -> ActionItem:
+        topic = await self.topic(topic_id, for_update=True)
+        COMMANDS["add_action"].target(topic.state)
+        title = _text(data.title, "title", "执行事项", 200)
+        owner_org = _text(data.owner_org, "owner_org", "责任单位", 100, required=False)
+        owner_user_id = None
+        if data.owner_user:
+            owner_user_id = await self.session.scalar(select(User.id).where(User.username == data.owner_user))
+            if owner_user_id is None:
+                raise InvalidInput(f"没有用户 {data.owner_user}", field="owner_user")
+        if not owner_org and not owner_user_id:
+            raise InvalidInput("须指定责任单位（owner_org）或责任人（owner_user）", field="owner_org")
+        if data.due_date < topic.created_at.date():
+            raise InvalidInput("完成期限不能早于议题拟定日期", field="due_date")
+        action = ActionItem(topic_id=topic.id, title=title, owner_org=owner_org, owner_user_id=owner_user_id,
+                            due_date=data.due_date, percent=0, status="open")
+        self.session.add(action)
+        await self.session.flush()
+        await self._move(topic, "add_action", {"action": str(action.id), "title": title})
+        return action
+
+    async def action(self, action_id: uuid.UUID, *, for_update: bool = False) -> ActionItem:
+        statement = select(ActionItem).where(ActionItem.id == action_id)
+        action = await self.session.scalar(statement.with_for_update() if for_update else statement)
+        if action is None or not self._may_see_action(action):
+            raise NotFound("没有这个执行事项")
+        return action
+
+    def _may_see_action(self, action: ActionItem) -> bool:
+        return self.scope.can("topic.read") or action.owner_user_id == self.scope.user_id
+
+    async def actions(self, mine_only: bool, overdue: bool | None, limit: int, offset: int) -> tuple[list[s.ActionOut], int]:
+        statement = select(ActionItem)
+        if mine_only or not self.scope.can("topic.read"):
+            statement = statement.where(ActionItem.owner_user_id == self.scope.user_id)
+        if overdue is True:
+            statement = statement.where(ActionItem.status == "open", ActionItem.due_date < today())
+        total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
+        rows = (await self.session.scalars(statement.order_by(ActionItem.due_date, ActionItem.id)
+                                           .limit(limit).offset(offset))).all()
+        return await actions_out(self.session, rows), int(total or 0)
+
+    async def progress(self, action_id: uuid.UUID, data: s.ProgressIn) -> ActionProgress:
+        action = await self.action(action_id, for_update=True)
+        topic = await self.topic(action.topic_id, for_update=True)
+        self._require_owner_or_staff(action)
+        COMMANDS["progress"].target(topic.state)
+        if action.status != "open":
+            raise Conflict("执行事项已办结")
+        if not 0 <= data.percent <= 100:
+            raise InvalidInput("进度须在 0–100 之间", field="percent")
+        if data.percent < action.percent:
+            raise InvalidInput(f"进度不能倒退（当前 {action.percent}%）", field="percent")
+        report = ActionProgress(action_id=action.id, percent=data.percent, note=data.note.strip()[:5000],
+                                reported_by_id=self.scope.user_id)
+        action.percent = data.percent
+        self.session.add(report)
+        await self.session.flush()
+        await self._move(topic, "progress", {"action": str(action.id), "percent": data.percent})
+        return report
+
+    async def complete(self, action_id: uuid.UUID) -> ActionItem:
+        action = await self.action(action_id, for_update=True)
+        topic = await self.topic(action.topic_id, for_update=True)
+        self._require_owner_or_staff(action)
+        target = COMMANDS["complete_action"].target(topic.state)
+        if action.status != "open":
+            raise Conflict("执行事项已办结")
+        action.status, action.percent, action.completed_at = "completed", 100, utcnow()
+        await self.session.flush()
+        still_open = await self.session.scalar(select(func.count()).select_from(ActionItem).where(
+            ActionItem.topic_id == topic.id, ActionItem.status == "open"))
+        if not still_open:
+            target = "completed"
+            topic.completed_at = utcnow()
+        await self._move(topic, "complete_action", {"action": str(action.id)}, to_state=target)
+        return action
+
+    def _require_owner_or_staff(self, action: ActionItem) -> None:
+        if action.owner_user_id != self.scope.user_id and not self.scope.can("topic.manage"):
+            raise Forbidden("只有责任人或社区工作人员可以报告这个事项的进度")
+
+    async def rate(self, topic_id: uuid.UUID, data: s.RatingIn) -> s.RatingSummary:
+        topic = await self.session.scalar(select(Topic).where(Topic.id == topic_id).with_for_update())
+        fed = await self.session.scalar(select(func.count()).select_from(Concern).where(
+            Concern.topic_id == topic_id, Concern.resident_id == self.scope.user_id)) if topic else 0
+        if topic is None or not fed:
+            raise NotFound("没有您可以评价的这个议题")
+        COMMANDS["rate"].target(topic.state)
+        if not 1 <= data.score <= 5:
+            raise InvalidInput("评分须为 1–5", field="score")
+        rating = await self.session.scalar(select(Rating).where(Rating.topic_id == topic.id,
+                                                                Rating.user_id == self.scope.user_id))
+        if rating is None:
+            self.session.add(Rating(topic_id=topic.id, user_id=self.scope.user_id, score=data.score,
+                                    comment=data.comment.strip()[:2000]))
+        else:
+            rating.score, rating.comment = data.score, data.comment.strip()[:2000]
+        await self.session.flush()
+        summary = await rating_summary(self.session, topic.id)
+        reopen = topic.state == "completed" and summary.average is not None and summary.average < LOW_RATING
+        if reopen:
+            topic.completed_at = None
+        await self._move(topic, "rate", {"score": data.score, "average": summary.average, "reopened": reopen},
+                         to_state="executing" if reopen else None)
+        return summary
+
+
+# --- shaping -------------------------------------------------------------------------------------------
+
+def topic_out(topic: Topic) -> s.TopicOut:
+    step = STEPS[topic.state]
+    return s.TopicOut(
+        id=topic.id, title=topic.title, description=topic.description, state=topic.state,
+        state_name=STATE_NAMES[topic.state], step=step, step_name=STEP_NAMES[step],
+        withdrawn_reason=topic.withdrawn_reason, published_at=topic.published_at, completed_at=topic.completed_at,
+        created_at=topic.created_at, updated_at=topic.updated_at,
+    )
+
+
+def research_out(r: Research, photos: list[uuid.UUID]) -> s.ResearchOut:
+    return s.ResearchOut(id=r.id, kind=r.kind, date=r.date, participants=r.participants, findings=r.findings,
+                         question=r.question, options=r.options, counts=r.counts, photos=photos)
+
+
+def meeting_out(m: Meeting) -> s.MeetingOut:
+    return s.MeetingOut(
+        id=m.id, topic=m.topic_id, mechanism=m.mechanism, mechanism_name=MECHANISMS.get(m.mechanism, m.mechanism),
+        venue=m.venue, starts_at=m.starts_at, ends_at=m.ends_at, invitees=m.invitees, attendance=m.attendance,
+        agenda=m.agenda, minutes=m.minutes, opinions=m.opinions, held=m.minutes_recorded_at is not None,
+    )
+
+
+def decision_out(d: Decision) -> s.DecisionOut:
+    return s.DecisionOut(meeting=d.meeting_id, text=d.text, method=d.method, votes=d.votes,
+                         eligible_voters=d.eligible_voters, decided_at=d.created_at)
+
+
+async def photo_ids(session: AsyncSession, kind: str, owners: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    from core.concerns.models import Photo
+
+    found: dict[uuid.UUID, list[uuid.UUID]] = {}
+    if owners:
+        rows = await session.execute(select(Photo.owner_id, Photo.id).where(
+            Photo.owner_kind == kind, Photo.owner_id.in_(owners)).order_by(Photo.created_at))
+        for owner_id, photo_id in rows:
+            found.setdefault(owner_id, []).append(photo_id)
+    return found
+
+
+async def actions_out(session: AsyncSession, actions: Sequence[ActionItem]) -> list[s.ActionOut]:
+    """A page of action items with their progress, in a fixed number of queries."""
+    ids = [a.id for a in actions]
+    reports: dict[uuid.UUID, list[ActionProgress]] = {}
+    if ids:
+        for report in (await session.scalars(select(ActionProgress).where(ActionProgress.action_id.in_(ids))
+                                             .order_by(ActionProgress.created_at))).all():
+            reports.setdefault(report.action_id, []).append(report)
+    photos = await photo_ids(session, "progress", [r.id for rs in reports.values() for r in rs])
+    owners = {a.owner_user_id for a in actions if a.owner_user_id}
+    names = dict((await session.execute(select(User.id, User.username).where(User.id.in_(owners)))).all()) \
+        if owners else {}
+    day = today()
+    return [
+        s.ActionOut(
+            id=a.id, topic=a.topic_id, title=a.title, owner_org=a.owner_org, owner_user=names.get(a.owner_user_id),
+            due_date=a.due_date, percent=a.percent, status=a.status,
+            overdue=a.status == "open" and a.due_date < day, completed_at=a.completed_at,
+            progress=[s.ProgressOut(id=r.id, percent=r.percent, note=r.note, reported_at=r.created_at,
+                                    photos=photos.get(r.id, [])) for r in reports.get(a.id, [])],
+        )
+        for a in actions
+    ]
+
+
+async def rating_summary(session: AsyncSession, topic_id: uuid.UUID) -> s.RatingSummary:
+    count, average = (await session.execute(select(func.count(Rating.id), func.avg(Rating.score))
+                                            .where(Rating.topic_id == topic_id))).one()
+    return s.RatingSummary(count=int(count), average=round(float(average), 2) if average is not None else None)

@@ -13,7 +13,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.security.jwt import JWTAuth, Token
 
+from pathlib import Path
+
 from core.accounts.controllers import AuthController, MeController, MemberController
+from core.concerns.controllers import CategoryController, ConcernController, EscalationController
+from core.media import MAX_BYTES, LocalPhotoStore
+from core.public import PublicController
+from core.stats import StatsController
+from core.topics.controllers import ActionController, MeetingController, TopicController
 from core.authz.authorizer import Authorizer
 from core.db import create_engine, create_sessionmaker
 from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
@@ -42,7 +49,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[health, ready, AuthController, MeController, TenantController, MemberController],
+        route_handlers=[
+            health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
+            CategoryController, EscalationController, TopicController, MeetingController, ActionController,
+            StatsController, PublicController,
+        ],
+        # A 10 MB photo plus the multipart envelope; the photo itself is checked against MAX_BYTES.
+        request_max_body_size=MAX_BYTES + 1024 * 1024,
         dependencies={"db_session": Provide(provide_db_session)},
         on_app_init=[jwt_auth.on_app_init],
         plugins=[problem_details_plugin()],
@@ -55,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "authorizer": Authorizer(),
             "jwt_auth": jwt_auth,
             "installed_plugins": (),
+            "photo_store": LocalPhotoStore(Path(settings.media_dir)),
         }),
         openapi_config=OpenAPIConfig(
             title="Yishi 议事 API", version="1", path="/schema", render_plugins=[SwaggerRenderPlugin()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -51,14 +52,17 @@ def tenant_tables() -> list[str]:
     return sorted(table.name for table in _tenant_table_objects())
 
 
-async def use_tenant(session: AsyncSession, ctx: TenantContext | None, user_id: uuid.UUID | None = None) -> None:
+async def use_tenant(session: AsyncSession, ctx: TenantContext | None, user_id: uuid.UUID | None = None,
+                     *, already_set: bool = False) -> None:
     """Make `ctx` the tenant (and `user_id` the user) of this session's queries and transactions.
 
-    If a transaction is already open (the tenant was just looked up), PostgreSQL gets the setting now;
-    every later transaction gets it when it begins.
+    If a transaction is already open (the tenant was just looked up), PostgreSQL gets the setting now —
+    unless the caller's own query `already_set` it; every later transaction gets it when it begins.
     """
     session.info[TENANT_KEY] = ctx
     session.info[USER_KEY] = user_id
+    if already_set:
+        return
     if session.in_transaction() and session.bind is not None and session.bind.dialect.name == "postgresql":
         conn = await session.connection()
         await conn.execute(_SET_CONFIG, _config_params(session.sync_session))
@@ -84,13 +88,23 @@ def _config_params(session: Session) -> dict[str, str]:
 def _set_transaction_tenant(session: Session, transaction: Any, connection: Any) -> None:
     # set_config(..., true) is transaction-local, so a pooled connection never carries a tenant onwards.
     if connection.dialect.name == "postgresql":
-        connection.execute(_SET_CONFIG, _config_params(session))
+        params = _config_params(session)
+        if any(params.values()):  # nothing to set: spare the round trip (the settings are transaction-local)
+            connection.execute(_SET_CONFIG, params)
 
 
 def _references_tenant_table(statement: Any) -> bool:
-    """Whether a statement reads a tenant table anywhere, subqueries included."""
-    tables = _tenant_table_objects()
-    return any(isinstance(element, Table) and element in tables for element in visitors.iterate(statement))
+    """Whether a statement reads a tenant table anywhere, subqueries included (remembered for statements
+    built once and reused, like the per-request tenant lookup)."""
+    known = _REFERENCES.get(statement)
+    if known is None:
+        tables = _tenant_table_objects()
+        known = any(isinstance(element, Table) and element in tables for element in visitors.iterate(statement))
+        _REFERENCES[statement] = known
+    return known
+
+
+_REFERENCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 @cache
@@ -160,7 +174,9 @@ def _sqlite_begin(conn: Any) -> None:
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("postgresql"):
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+        # A fixed pool: overflow connections are closed on return, and reopening them under load costs more
+        # than waiting briefly for a pooled one.
+        kwargs.update(pool_size=pool_size, max_overflow=0, pool_timeout=10)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

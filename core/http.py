@@ -11,21 +11,23 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.security.jwt import Token
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.authz.authorizer import Authorizer, Grants
 from core.db import TenantContext, use_tenant
 from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from core.accounts.models import User
 from core.tenancy.models import Tenant
-from core.tenancy.services import TenantService
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 DbSession = NamedDependency[AsyncSession]
-Limit = Annotated[int, Parameter(ge=1, le=200, description="每页条数（1–200）")]
-Offset = Annotated[int, Parameter(ge=0, description="跳过的条数")]
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="每页条数（1–200）")]
+Offset = Annotated[int, QueryParameter(ge=0, description="跳过的条数")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +82,37 @@ async def current_grants(request: Request, session: AsyncSession) -> Grants:
     return grants
 
 
+_Parent = aliased(Tenant)
+# Built once: the lookup every tenant-scoped request makes (tenant, parent's slug, the user's authz version).
+_RESOLVE = (
+    select(Tenant, _Parent.slug, User.authz_version, User.platform_admin)
+    .outerjoin(_Parent, Tenant.parent_id == _Parent.id)
+    .outerjoin(User, (User.id == bindparam("user_id")) & User.active.is_(True))
+    .where(Tenant.slug == bindparam("slug"))
+)
+# On PostgreSQL the same query also makes the tenant the transaction's, for Row-Level Security.
+_RESOLVE_AND_SET = _RESOLVE.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True))
+
+
 async def enter_tenant(request: Request, session: AsyncSession, slug: str, action: str) -> TenantScope:
-    """Resolve the tenant once, scope the session to it, and authorize `action` there."""
-    grants = await current_grants(request, session)
-    found = await TenantService(session).find(slug)
-    if found is None:
+    """Resolve the tenant once, scope the session to it, and authorize `action` there.
+
+    One query finds the tenant, its parent's slug and the user's authorization version; on PostgreSQL the
+    same query sets the transaction's tenant, so a cached decision costs no further round trip.
+    """
+    user_id: uuid.UUID = request.user.user_id
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    statement = _RESOLVE_AND_SET if postgres else _RESOLVE
+    row = (await session.execute(statement, {"slug": slug, "user_id": user_id})).first()
+    if row is None:
         raise NotFound(f"没有租户 {slug}")
-    tenant, parent_slug = found
-    await use_tenant(session, TenantContext(tenant.id, tenant.path), grants.user_id)
-    scope = TenantScope(tenant, parent_slug, grants.user_id, grants, request.app.state.authorizer)
+    tenant, parent_slug, version, platform_admin = row[:4]
+    if version is None:
+        raise Unauthenticated("账号不存在或已停用，请重新登录")
+    await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id, already_set=postgres)
+    authorizer: Authorizer = request.app.state.authorizer
+    grants = await authorizer.grants_at(session, user_id, version, platform_admin)
+    scope = TenantScope(tenant, parent_slug, user_id, grants, authorizer)
     scope.require(action)
     if tenant.archived and request.method not in READ_METHODS and action != "tenant.update":
         raise Conflict(f"租户 {slug} 已归档，只能查看")

@@ -55,6 +55,7 @@ tenants:
               - slug: comm-a
                 name: 甲社区
                 kind: community
+                portal: {reference_prefix: JSX}
                 compounds: [{name: 甲小区, buildings: [1号楼, 2号楼]}]
               - slug: comm-b
                 name: 乙社区
@@ -76,6 +77,9 @@ users:
   - {username: grid, password: password-123, roles: [{role: grid_worker, tenant: comm-a}]}
   - {username: resident, password: password-123, name: 柳先生, phone: "13812341234", roles: [{role: resident, tenant: comm-a}]}
   - {username: outsider, password: password-123}
+  - {username: wuye, password: password-123, name: 甲物业, roles: [{role: property_company, tenant: comm-a}]}
+  - {username: zhujian, password: password-123, name: 甲区住建局, roles: [{role: department, tenant: district-a}]}
+  - {username: neighbour, password: password-123, roles: [{role: resident, tenant: comm-a}]}
 """
 
 

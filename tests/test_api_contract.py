@@ -25,9 +25,9 @@ async def test_every_route_is_in_the_openapi_schema(client: AsyncClient) -> None
     assert "BearerToken" in str(schema["components"].get("securitySchemes", {}))
 
 
-def _tenant_routes(app: Litestar) -> list[HTTPRouteHandler]:
+def _tenant_routes(app: Litestar) -> list[tuple[str, HTTPRouteHandler]]:
     return [
-        handler
+        (route.path, handler)
         for route in app.routes
         for handler in getattr(route, "route_handlers", [])
         if route.path.startswith("/api/v1/tenants/{slug") and handler.http_methods != {"OPTIONS"}
@@ -38,9 +38,12 @@ def test_every_tenant_route_declares_the_action_it_needs(app: Litestar) -> None:
     from core.authz.rules import ACTIONS
 
     routes = _tenant_routes(app)
-    assert len(routes) >= 8
-    for handler in routes:
-        assert handler.opt.get("action") in ACTIONS, handler
+    assert len(routes) >= 30
+    for path, handler in routes:
+        if path.startswith("/api/v1/tenants/{slug:str}/public/"):
+            assert handler.opt.get("exclude_from_auth") is True, handler
+        else:
+            assert handler.opt.get("action") in ACTIONS, handler
 
 
 BAD_BODIES = [b"", b"{", b"[]", b'"text"', b"{}", b'{"slug": null, "name": [], "kind": 1}', "{\"名\": \"值\"}".encode()]

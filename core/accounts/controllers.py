@@ -10,13 +10,14 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy import select
 
 from core.accounts.models import User
 from core.accounts.schemas import MemberGrant, MemberOut, MemberRoleOut, MeOut, TokenOut, TokenRequest
 from core.accounts.services import LoginService, MemberService, UserService, validate_role
 from core.authz.rules import grant_action
 from core.errors import Unauthenticated
-from core.http import DbSession, Limit, Offset, Scope, current_grants, provide_tenant_scope
+from core.http import DbSession, Limit, Offset, Scope, provide_tenant_scope
 
 audit_log = logging.getLogger("yishi.audit")
 
@@ -44,11 +45,13 @@ class MeController(Controller):
 
     @get("/", summary="当前用户及其在各租户的角色")
     async def me(self, request: Request, db_session: DbSession) -> MeOut:
-        grants = await current_grants(request, db_session)
-        user = await db_session.get(User, grants.user_id)
+        user_id = request.user.user_id
+        user = await db_session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
         if user is None:
             raise Unauthenticated("账号不存在或已停用，请重新登录")
-        return await UserService(db_session).me(user)
+        grants = await request.app.state.authorizer.grants_at(db_session, user_id, user.authz_version,
+                                                               user.platform_admin)
+        return await UserService(db_session).me(user, grants.by_tenant)
 
 
 class MemberController(Controller):

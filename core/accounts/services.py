@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import LoginThrottle, RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
-from core.db import ALL_TENANTS
 from core.settings import get_settings
 from core.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 from core.tenancy.models import Tenant
@@ -76,20 +75,17 @@ class UserService:
         user.password_hash = _hasher.hash(password)
         await self.session.flush()
 
-    async def me(self, user: User) -> MeOut:
-        rows = await self.session.execute(
-            select(Tenant.slug, Tenant.name, Tenant.kind, RoleAssignment.role)
-            .join(Tenant, Tenant.id == RoleAssignment.tenant_id)
-            .where(RoleAssignment.user_id == user.id)
-            .order_by(Tenant.path, RoleAssignment.role)
-            .execution_options(**{ALL_TENANTS: True})
-        )
-        tenants: dict[str, TenantRoles] = {}
-        for slug, name, kind, role in rows:
-            tenants.setdefault(slug, TenantRoles(tenant=slug, tenant_name=name, kind=kind, roles=[])).roles.append(role)
+    async def me(self, user: User, roles_by_tenant: dict[str, frozenset[str]]) -> MeOut:
+        """The user and their roles per tenant (from the authorizer's grants: what is really in force)."""
+        ids = [uuid.UUID(hex_id) for hex_id in roles_by_tenant]
+        rows = (await self.session.execute(
+            select(Tenant.id, Tenant.slug, Tenant.name, Tenant.kind).where(Tenant.id.in_(ids)).order_by(Tenant.path)
+        )).all() if ids else []
         return MeOut(
             id=user.id, username=user.username, display_name=user.display_name, phone=user.phone,
-            platform_admin=user.platform_admin, tenants=list(tenants.values()),
+            platform_admin=user.platform_admin,
+            tenants=[TenantRoles(tenant=slug, tenant_name=name, kind=kind, roles=sorted(roles_by_tenant[tid.hex]))
+                     for tid, slug, name, kind in rows],
         )
 
 

@@ -10,6 +10,7 @@ every process on its next request, without a message bus.
 from __future__ import annotations
 
 import logging
+import sys
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -21,14 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import RoleAssignment, User
 from core.authz.rules import ACTIONS, RULES, ROLES, Action
-from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
+from core.db import ALL_TENANTS, TENANT_KEY, use_tenant
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
 # casbin logs its whole model at INFO on every load, even with enable_log=False.
 logging.getLogger("casbin").setLevel(logging.WARNING)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Grants:
     """Which roles a user holds, by tenant id (hex), as of `version`."""
 
@@ -37,19 +38,12 @@ class Grants:
     platform_admin: bool = False
     by_tenant: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def roles_on(self, path: str) -> set[str]:
-        """Every role that holds on the tenant with this path: its own grants and its ancestors'."""
-        roles: set[str] = {"platform_admin"} if self.platform_admin else set()
-        for tenant_hex in path.strip("/").split("/"):
-            roles |= self.by_tenant.get(tenant_hex, frozenset())
-        return roles
-
 
 class Authorizer:
     """Answers "may this user do this action in this tenant?" for one process."""
 
     def __init__(self, rules: list[tuple[str, str]] | None = None, actions: dict[str, Action] | None = None,
-                 cache_size: int = 50_000) -> None:
+                 cache_size: int = 200_000) -> None:
         self.actions = dict(actions or ACTIONS)
         self.enforcer = casbin.Enforcer(casbin.Enforcer.new_model(path=str(MODEL_PATH)), enable_log=False)
         self.enforcer.add_policies([[role, *action.split(".", 1)] for role, action in (rules or RULES)])
@@ -60,6 +54,7 @@ class Authorizer:
         }
         self._cache: OrderedDict[uuid.UUID, Grants] = OrderedDict()
         self._cache_size = cache_size
+        self._role_sets: dict[frozenset[str], frozenset[str]] = {}
 
     def permits(self, grants: Grants, tenant_path: str, action: str) -> bool:
         allowed = self.allowed[action]  # an unknown action is a programming error, so KeyError is right
@@ -72,13 +67,7 @@ class Authorizer:
         return False
 
     async def grants(self, session: AsyncSession, user_id: uuid.UUID) -> Grants | None:
-        """The user's grants, current as of this transaction; None if the user is gone or deactivated.
-
-        The session acts for `user_id` from here on: on PostgreSQL that is what lets it read the user's
-        grants in every tenant (and nobody else's).
-        """
-        if session.info.get(USER_KEY) != user_id:
-            await use_tenant(session, session.info.get(TENANT_KEY), user_id)
+        """The user's grants, current as of this transaction; None if the user is gone or deactivated."""
         row = (
             await session.execute(
                 select(User.authz_version, User.platform_admin).where(User.id == user_id, User.active.is_(True))
@@ -87,11 +76,17 @@ class Authorizer:
         if row is None:
             self._cache.pop(user_id, None)
             return None
-        version, platform_admin = row
+        return await self.grants_at(session, user_id, *row)
+
+    async def grants_at(self, session: AsyncSession, user_id: uuid.UUID, version: int,
+                        platform_admin: bool) -> Grants:
+        """The user's grants as of `version` (read by the caller in this transaction): cached, or loaded."""
         cached = self._cache.get(user_id)
         if cached is not None and cached.version == version and cached.platform_admin == platform_admin:
             self._cache.move_to_end(user_id)
             return cached
+        # Acting for the user lets PostgreSQL's RLS show their grants in every tenant (and nobody else's).
+        await use_tenant(session, session.info.get(TENANT_KEY), user_id)
         rows = await session.execute(
             select(RoleAssignment.tenant_id, RoleAssignment.role)
             .where(RoleAssignment.user_id == user_id)
@@ -99,10 +94,16 @@ class Authorizer:
         )
         by_tenant: dict[str, set[str]] = {}
         for tenant_id, role in rows:
-            by_tenant.setdefault(tenant_id.hex, set()).add(role)
-        grants = Grants(user_id, version, platform_admin, {k: frozenset(v) for k, v in by_tenant.items()})
+            by_tenant.setdefault(sys.intern(tenant_id.hex), set()).add(role)
+        grants = Grants(user_id, version, platform_admin,
+                        {tenant: self._shared(roles) for tenant, roles in by_tenant.items()})
         self._cache[user_id] = grants
         self._cache.move_to_end(user_id)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return grants
+
+    def _shared(self, roles: set[str]) -> frozenset[str]:
+        """One frozenset per distinct set of roles: 100,000 residents share a single {"resident"}."""
+        key = frozenset(roles)
+        return self._role_sets.setdefault(key, key)

@@ -305,7 +305,7 @@ class TopicService:
     async def progress(self, action_id: uuid.UUID, data: s.ProgressIn) -> ActionProgress:
         action = await self.action(action_id, for_update=True)
         topic = await self.topic(action.topic_id, for_update=True)
-        self._require_owner_or_staff(action)
+        self.require_owner_or_staff(action)
         COMMANDS["progress"].target(topic.state)
         if action.status != "open":
             raise Conflict("执行事项已办结")
@@ -324,7 +324,7 @@ class TopicService:
     async def complete(self, action_id: uuid.UUID) -> ActionItem:
         action = await self.action(action_id, for_update=True)
         topic = await self.topic(action.topic_id, for_update=True)
-        self._require_owner_or_staff(action)
+        self.require_owner_or_staff(action)
         target = COMMANDS["complete_action"].target(topic.state)
         if action.status != "open":
             raise Conflict("执行事项已办结")
@@ -338,7 +338,7 @@ class TopicService:
         await self._move(topic, "complete_action", {"action": str(action.id)}, to_state=target)
         return action
 
-    def _require_owner_or_staff(self, action: ActionItem) -> None:
+    def require_owner_or_staff(self, action: ActionItem) -> None:
         if action.owner_user_id != self.scope.user_id and not self.scope.can("topic.manage"):
             raise Forbidden("只有责任人或社区工作人员可以报告这个事项的进度")
 

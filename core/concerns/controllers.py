@@ -1,0 +1,153 @@
+"""HTTP routes of concerns: filing (idempotent), reading, triage, photos, categories and escalations."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from advanced_alchemy.service import OffsetPagination
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
+
+from core.concerns.schemas import (
+    CategoryIn,
+    CategoryOut,
+    ConcernCreate,
+    ConcernCreated,
+    ConcernOut,
+    EscalationReturn,
+    PhotoOut,
+    Triage,
+)
+from core.concerns.models import DEFAULT_CATEGORIES
+from core.concerns.services import ConcernFilters, ConcernService
+from core.http import DbSession, Limit, Offset, Scope, provide_tenant_scope
+from core.idempotency import once, request_fingerprint
+
+
+@dataclass
+class PhotoUpload:
+    """multipart/form-data with one field, `file`."""
+
+    file: UploadFile
+
+
+PhotoForm = Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False,
+                                                       description="重试同一请求时沿用同一个键，不会重复创建")]
+
+
+def _service(request: Request, session: DbSession, scope: Scope) -> ConcernService:
+    return ConcernService(session, scope, request.app.state.photo_store)
+
+
+class ConcernController(Controller):
+    path = "/api/v1/tenants/{slug:str}/concerns"
+    tags = ["诉求 Concerns"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @post("/", opt={"action": "concern.file"}, summary="反映诉求（居民本人，或网格员/工作人员代居民）",
+          status_code=201)
+    async def file_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                           data: JSONBody[ConcernCreate], idempotency_key: IdempotencyKey = None) -> Response:
+        service = _service(request, db_session, tenant_scope)
+
+        async def run() -> tuple[int, dict]:
+            concern = await service.file(data)
+            return 201, {"id": str(concern.id), "reference": concern.reference, "status": concern.status}
+
+        fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+        status, body = await once(db_session, tenant_scope.user_id, idempotency_key, fingerprint, run)
+        return Response(ConcernCreated(**body), status_code=status)
+
+    @get("/", opt={"action": "concern.read"}, summary="诉求列表（工作人员看全部，居民与网格员看自己经手的）")
+    async def list_concerns(
+        self, request: Request, db_session: DbSession, tenant_scope: Scope, status: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None, compound: FromQuery[uuid.UUID | None] = None,
+        created_from: FromQuery[datetime.date | None] = None, created_to: FromQuery[datetime.date | None] = None,
+        sort: FromQuery[str] = "-created_at", limit: Limit = 50, offset: Offset = 0,
+    ) -> OffsetPagination[ConcernOut]:
+        service = _service(request, db_session, tenant_scope)
+        filters = ConcernFilters(status, category, compound, created_from, created_to, sort)
+        page, total = await service.list(filters, limit, offset)
+        return OffsetPagination(items=await service.to_out(page), limit=limit, offset=offset, total=total)
+
+    @get("/{concern_id:uuid}", opt={"action": "concern.read"}, summary="查看诉求")
+    async def get_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                          concern_id: FromPath[uuid.UUID]) -> ConcernOut:
+        service = _service(request, db_session, tenant_scope)
+        return (await service.to_out([await service.get(concern_id)]))[0]
+
+    @post("/{concern_id:uuid}/triage", opt={"action": "concern.triage"}, status_code=200,
+          summary="分办：accept 受理 / reject 驳回 / resolve_directly 直接办结 / escalate 上报")
+    async def triage_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                             concern_id: FromPath[uuid.UUID], data: JSONBody[Triage]) -> ConcernOut:
+        service = _service(request, db_session, tenant_scope)
+        concern = await service.triage(concern_id, data.action, data.reason, data.note)
+        return (await service.to_out([concern]))[0]
+
+    @post("/{concern_id:uuid}/photos", opt={"action": "concern.read"}, status_code=201,
+          summary="补充照片（JPEG/PNG/WebP，10 MB 以内；去除 EXIF 与定位信息）")
+    async def add_photo(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                        concern_id: FromPath[uuid.UUID], data: PhotoForm) -> PhotoOut:
+        photo = await _service(request, db_session, tenant_scope).add_photo(concern_id, await data.file.read())
+        return PhotoOut(id=photo.id, content_type=photo.content_type, width=photo.width, height=photo.height,
+                        size=photo.size)
+
+    @get("/{concern_id:uuid}/photos/{photo_id:uuid}", opt={"action": "concern.read"}, summary="查看照片",
+         media_type="image/*")
+    async def get_photo(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                        concern_id: FromPath[uuid.UUID], photo_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        data, content_type = await _service(request, db_session, tenant_scope).photo(concern_id, photo_id)
+        return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+class CategoryController(Controller):
+    path = "/api/v1/tenants/{slug:str}/categories"
+    tags = ["诉求 Concerns"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @get("/", opt={"action": "tenant.read"}, summary="诉求分类（默认分类与本租户增加的）")
+    async def list_categories(self, request: Request, db_session: DbSession, tenant_scope: Scope) -> list[CategoryOut]:
+        categories = await _service(request, db_session, tenant_scope).categories()
+        return [CategoryOut(code=c, name=n, default=c in DEFAULT_CATEGORIES) for c, n in categories.items()]
+
+    @post("/", opt={"action": "category.manage"}, summary="增加诉求分类")
+    async def add_category(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                           data: JSONBody[CategoryIn]) -> CategoryOut:
+        await _service(request, db_session, tenant_scope).add_category(data.code, data.name)
+        return CategoryOut(code=data.code, name=data.name.strip(), default=False)
+
+
+class EscalationController(Controller):
+    """小事不出居、大事不出街: what the communities below escalated, for this level to take over or send back."""
+
+    path = "/api/v1/tenants/{slug:str}/escalations"
+    tags = ["诉求 Concerns"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @get("/", opt={"action": "concern.escalation"}, summary="下级上报、待本级处理的诉求")
+    async def list_escalations(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                               limit: Limit = 50, offset: Offset = 0) -> OffsetPagination[ConcernOut]:
+        service = _service(request, db_session, tenant_scope)
+        page, total = await service.escalations(limit, offset)
+        return OffsetPagination(items=await service.to_out(page), limit=limit, offset=offset, total=total)
+
+    @post("/{concern_id:uuid}/take_over", opt={"action": "concern.escalation"}, status_code=201,
+          summary="接办：本级立一条诉求处理，原诉求标为「上级已接办」")
+    async def take_over(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                        concern_id: FromPath[uuid.UUID]) -> ConcernOut:
+        service = _service(request, db_session, tenant_scope)
+        return (await service.to_out([await service.take_over(concern_id)]))[0]
+
+    @post("/{concern_id:uuid}/return", opt={"action": "concern.escalation"}, status_code=200,
+          summary="退回下级并附处理意见")
+    async def send_back(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                        concern_id: FromPath[uuid.UUID], data: JSONBody[EscalationReturn]) -> dict[str, str]:
+        concern = await _service(request, db_session, tenant_scope).send_back(concern_id, data.instructions)
+        return {"reference": concern.reference, "status": concern.status}

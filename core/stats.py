@@ -1,0 +1,123 @@
+"""Statistics of the six steps for a tenant, and rolled up over the tenants below it."""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+import uuid
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import Provide
+from litestar.params import QueryParameter
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.concerns.models import Concern
+from core.db import TenantContext, use_tenant
+from core.errors import InvalidInput
+from core.http import DbSession, Scope, provide_tenant_scope
+from core.tenancy.models import Tenant
+from core.topics.models import ActionItem, Meeting, Rating, Topic
+
+
+class Figures(msgspec.Struct):
+    concerns_received: int
+    resolved_directly: int
+    topics: int
+    consultations_held: int
+    matters_completed: int
+    median_days_to_completion: float | None
+    overdue_action_items: int
+    average_rating: float | None
+
+
+class StatsOut(msgspec.Struct):
+    tenant: str
+    date_from: datetime.date
+    date_to: datetime.date
+    own: Figures
+    rollup: Figures
+    tenants_in_rollup: int
+
+
+class PublicStats(msgspec.Struct):
+    """What a portal shows: "今年以来 20余次协商, 12件实事"."""
+
+    year: int
+    consultations_held: int
+    matters_completed: int
+    concerns_received: int
+    median_days_to_completion: float | None
+    average_rating: float | None
+
+
+def _start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+async def figures(session: AsyncSession, date_from: datetime.date, date_to: datetime.date) -> Figures:
+    """Figures over the session's current scope (one tenant, or a subtree) for [date_from, date_to]."""
+    lo, hi = _start(date_from), _start(date_to + datetime.timedelta(days=1))
+
+    async def count(model, *where) -> int:  # type: ignore[no-untyped-def]
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    in_range = lambda column: and_(column >= lo, column < hi)  # noqa: E731
+    durations = (await session.execute(
+        select(Concern.created_at, Topic.completed_at)
+        .join(Topic, and_(Topic.tenant_id == Concern.tenant_id, Topic.id == Concern.topic_id))
+        .where(in_range(Topic.completed_at))
+    )).all()
+    days = [(done - filed).total_seconds() / 86400 for filed, done in durations]
+    rating = await session.scalar(select(func.avg(Rating.score)).where(in_range(Rating.created_at)))
+    today = datetime.datetime.now(datetime.UTC).date()
+    return Figures(
+        concerns_received=await count(Concern, in_range(Concern.created_at)),
+        resolved_directly=await count(Concern, Concern.status == "resolved", in_range(Concern.created_at)),
+        topics=await count(Topic, in_range(Topic.created_at)),
+        consultations_held=await count(Meeting, in_range(Meeting.minutes_recorded_at)),
+        matters_completed=await count(Topic, in_range(Topic.completed_at)),
+        median_days_to_completion=round(statistics.median(days), 1) if days else None,
+        overdue_action_items=await count(ActionItem, ActionItem.status == "open", ActionItem.due_date < today),
+        average_rating=round(float(rating), 2) if rating is not None else None,
+    )
+
+
+async def tenant_stats(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID, date_from: datetime.date,
+                       date_to: datetime.date) -> StatsOut:
+    own = await figures(session, date_from, date_to)
+    await use_tenant(session, TenantContext(tenant.id, tenant.path, subtree=True), user_id)
+    try:
+        rollup = await figures(session, date_from, date_to)
+    finally:
+        await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id)
+    size = await session.scalar(select(func.count()).select_from(Tenant).where(Tenant.path.startswith(tenant.path)))
+    return StatsOut(tenant=tenant.slug, date_from=date_from, date_to=date_to, own=own, rollup=rollup,
+                    tenants_in_rollup=int(size or 0))
+
+
+async def public_stats(session: AsyncSession, year: int) -> PublicStats:
+    f = await figures(session, datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    return PublicStats(year=year, consultations_held=f.consultations_held, matters_completed=f.matters_completed,
+                       concerns_received=f.concerns_received, median_days_to_completion=f.median_days_to_completion,
+                       average_rating=f.average_rating)
+
+
+class StatsController(Controller):
+    path = "/api/v1/tenants/{slug:str}/stats"
+    tags = ["统计 Statistics"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @get("/", opt={"action": "stats.read"}, summary="统计：本级与所辖全部下级（from/to 为日期，默认今年）")
+    async def get_stats(self, db_session: DbSession, tenant_scope: Scope, date_from: Annotated[
+            datetime.date | None, QueryParameter(name="from")] = None, date_to: Annotated[
+            datetime.date | None, QueryParameter(name="to")] = None) -> StatsOut:
+        today = datetime.datetime.now(datetime.UTC).date()
+        date_from = date_from or datetime.date(today.year, 1, 1)
+        date_to = date_to or today
+        if date_to < date_from:
+            raise InvalidInput("to 不能早于 from", field="to")
+        return await tenant_stats(db_session, tenant_scope.tenant, tenant_scope.user_id, date_from, date_to)

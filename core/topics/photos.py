@@ -1,0 +1,44 @@
+"""Photos of a site visit or a progress report: stored like concern photos, owned by the workflow record."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.concerns.models import Photo
+from core.concerns.schemas import PhotoOut
+from core.errors import Conflict, NotFound
+from core.http import TenantScope
+from core.media import clean_image
+from core.topics.models import ActionProgress, Research
+from core.topics.services import TopicService
+
+MAX_PHOTOS = 9
+
+
+async def add_workflow_photo(request: Request, session: AsyncSession, scope: TenantScope, kind: str,
+                             owner_id: uuid.UUID, parent_id: uuid.UUID, raw: bytes) -> PhotoOut:
+    """`kind` is "research" (parent: the topic) or "progress" (parent: the action item)."""
+    if kind == "research":
+        owner = await session.scalar(select(Research).where(Research.id == owner_id, Research.topic_id == parent_id))
+    else:
+        action = await TopicService(session, scope).action(parent_id)  # also checks the reporter may see it
+        TopicService(session, scope).require_owner_or_staff(action)
+        owner = await session.scalar(select(ActionProgress).where(ActionProgress.id == owner_id,
+                                                                  ActionProgress.action_id == action.id))
+    if owner is None:
+        raise NotFound("没有这条记录")
+    count = len((await session.scalars(select(Photo.id).where(Photo.owner_kind == kind, Photo.owner_id == owner_id))).all())
+    if count >= MAX_PHOTOS:
+        raise Conflict(f"每条记录最多 {MAX_PHOTOS} 张照片")
+    image = clean_image(raw)
+    key = request.app.state.photo_store.save(scope.tenant.id, image)
+    photo = Photo(owner_kind=kind, owner_id=owner_id, storage_key=key, content_type=image.content_type,
+                  size=len(image.data), width=image.width, height=image.height, uploaded_by_id=scope.user_id)
+    session.add(photo)
+    await session.flush()
+    return PhotoOut(id=photo.id, content_type=photo.content_type, width=photo.width, height=photo.height,
+                    size=photo.size)

@@ -1,4 +1,5 @@
-"""A bench-only Litestar app doing the least a request can: a constant JSON, or one SELECT by primary key.
+"""A bench-only Litestar app doing the least a request can: a constant JSON, one SELECT by primary key, or one
+single-row INSERT.
 
 It is the yardstick for the real app, served the same way (Granian, same workers, same database and pool
 settings). It deliberately imports nothing from `core`: importing `core.db` installs session listeners on
@@ -14,11 +15,13 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, get
+import msgspec
+from litestar import Litestar, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from sqlalchemy import JSON
+from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
+from uuid_utils.compat import uuid7
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,6 +48,37 @@ class TenantRow(Base):
     updated_at: Mapped[datetime.datetime]
 
 
+class BareRow(Base):
+    """A concern-shaped row in a bench-only table (bench/seed.py makes it): its primary key and nothing else —
+    no other index, no foreign key, no Row-Level Security — so inserting it is the least a filing can cost."""
+
+    __tablename__ = "bench_bare_insert"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    reference: Mapped[str]
+    title: Mapped[str]
+    description: Mapped[str]
+    category: Mapped[str]
+    channel: Mapped[str]
+    status: Mapped[str]
+    filed_by_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BareConcern(msgspec.Struct):
+    """The body the app's filing takes, decoded (and checked for types) the same way."""
+
+    title: str
+    description: str
+    category: str
+    channel: str = "portal"
+
+
+NOBODY = uuid.UUID(int=0)  # the bare app signs nobody in
+
+
 @get("/const")
 async def const() -> dict[str, str]:
     return {"status": "ok"}
@@ -65,6 +99,18 @@ async def select_by_pk(state: State, tenant_id: uuid.UUID) -> dict[str, Any]:
         }
 
 
+@post("/tenants/{tenant_id:uuid}/concerns", status_code=201)
+async def bare_insert(state: State, tenant_id: uuid.UUID, data: BareConcern) -> dict[str, Any]:
+    # One transaction per request, committed before the answer, as the app's filing is.
+    row_id = uuid.UUID(bytes=uuid7().bytes)
+    now = datetime.datetime.now(datetime.UTC)
+    async with state.sessionmaker.begin() as session:
+        session.add(BareRow(tenant_id=tenant_id, id=row_id, reference=f"B-{row_id.hex[-12:]}", title=data.title,
+                            description=data.description, category=data.category, channel=data.channel,
+                            status="submitted", filed_by_id=NOBODY, created_at=now, updated_at=now))
+    return {"id": row_id, "reference": f"B-{row_id.hex[-12:]}", "status": "submitted"}
+
+
 def create_app() -> Litestar:
     # The same URL and pool settings as core.settings / core.db.create_engine give the real app on PostgreSQL.
     pool_size = int(os.environ.get("YISHI_DB_POOL_SIZE", "10"))
@@ -78,7 +124,7 @@ def create_app() -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[const, select_by_pk],
+        route_handlers=[const, select_by_pk, bare_insert],
         lifespan=[lifespan],
         state=State({"sessionmaker": async_sessionmaker(engine, expire_on_commit=False, autoflush=False)}),
     )

@@ -1,12 +1,17 @@
 """`make bench`: authorization cost in process, then the real app against a bare Litestar app under load on loopback.
 
+The HTTP part also lists concerns and reads a district's /stats on a database of 1,000 tenants and 1,000,000
+concerns beside the same calls on one of 10 tenants, and files concerns (Idempotency-Key, hash-chained event)
+beside a bare single-row INSERT, then looks every acknowledged filing up in the database.
 Prints the figures next to their targets (a MISS is reported, not fatal) and writes bench/results/latest.json.
-Everything it starts — Granian servers, the bench database — it stops or drops, however the run ends.
+Everything it starts — Granian servers, the bench databases — it stops or drops, however the run ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import signal
 import statistics
 import sys
@@ -21,6 +26,10 @@ from core.settings import Settings
 
 APP_URL = "postgresql+asyncpg://yishi_app@127.0.0.1:5432/yishi_bench"  # the non-owner role: RLS is in force
 OWNER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/yishi_bench"
+SMALL_APP_URL = "postgresql+asyncpg://yishi_app@127.0.0.1:5432/yishi_bench_small"
+SMALL_OWNER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/yishi_bench_small"
+SMALL_TENANTS = 10
+SMALL_USERS = 100  # 10 users per tenant, as in the large database
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 # This machine is noisy: several short rounds, interleaved across endpoints, and the median of each.
 ROUNDS = 5
@@ -33,6 +42,14 @@ READ_RATIO_TARGET = 0.40
 DECISION_US_TARGET = 20.0
 DECISION_GROWTH_TARGET = 2.0
 MEMORY_MB_TARGET = 100.0
+LARGE_OVER_SMALL_P99_TARGET = 2.0
+SUBMIT_RATIO_TARGET = 0.40
+# What is filed: the same body every time (each request still carries its own Idempotency-Key).
+FILING_BODY = json.dumps({"title": "楼道堆放杂物影响通行", "description": "三号楼二单元楼道长期堆放纸箱，堵塞消防通道。",
+                          "category": "environment", "channel": "portal"}, ensure_ascii=False)
+# Endpoints compared with the bare SELECT (the ÷SELECT ratio recorded as {name}_ratio); the others have
+# their own yardsticks below.
+SELECT_COMPARED = ("const", "select_by_pk", "read_me", "read_tenant")
 
 
 @dataclass(frozen=True)
@@ -41,12 +58,16 @@ class Endpoint:
     label: str
     url: str
     headers: dict[str, str]
+    post: load.Post | None = None  # POST load (filings) instead of GETs of `url`
 
 
 def main() -> int:
     # `kill` (SIGTERM) unwinds like Ctrl-C does, so the finally blocks stop servers and drop the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
+    # Taken before the bench itself loads the machine: another test or benchmark running now makes every
+    # figure below noisy, and the report says so next to them.
+    load_before = os.getloadavg()[0]
     figures: list[dict[str, object]] = []
 
     def record(name: str, value: float, unit: str) -> None:
@@ -74,31 +95,66 @@ def main() -> int:
     wrk = load.ensure_wrk()
     print(f"  load: {'wrk' if wrk else 'Python asyncio client (wrk unavailable)'}, {CONNECTIONS} connections; "
           f"Granian {WORKERS} worker(s) per server; {ROUNDS} rounds × {SECONDS} s per endpoint")
-    settings = Settings(database_url=APP_URL, migrations_database_url=OWNER_URL)
+    large = Settings(database_url=APP_URL, migrations_database_url=OWNER_URL)
+    small = Settings(database_url=SMALL_APP_URL, migrations_database_url=SMALL_OWNER_URL)
     try:
-        seed.create_database(settings)
-        seeded = seed.seed(settings)
-        print(f"  seeded {seed.TENANTS:,} tenants and {seed.USERS:,} users; measuring {seeded.username} "
-              f"on {seeded.tenant_slug}", flush=True)
-        medians = _measure(seeded, wrk)
+        seed_started = time.monotonic()
+        seed.create_database(large)
+        seeded = seed.seed(large)
+        print(f"  seeded {seed.TENANTS:,} tenants, {seed.USERS:,} users and {seeded.concerns:,} concerns in "
+              f"{time.monotonic() - seed_started:.0f} s (the concerns, counters and VACUUM ANALYZE: "
+              f"{seeded.concern_seconds:.1f} s); measuring {seeded.username} on {seeded.tenant_slug}", flush=True)
+        record("concern_seed_seconds", seeded.concern_seconds, "s")
+        seed.create_database(small)
+        seeded_small = seed.seed(small, SMALL_TENANTS, SMALL_USERS, seed.concerns_for(SMALL_TENANTS))
+        print(f"  small database: {SMALL_TENANTS} tenants, {SMALL_USERS} users, {seeded_small.concerns:,} concerns "
+              f"(as many per community)", flush=True)
+        medians, filings = _measure(seeded, seeded_small, wrk, large)
     finally:
-        try:
-            seed.drop_database(settings)
-        except Exception as exc:  # best effort: a leftover database is dropped by the next run anyway
-            print(f"  (could not drop the bench database: {exc})")
+        for settings in (large, small):
+            try:
+                seed.drop_database(settings)
+            except Exception as exc:  # best effort: a leftover database is dropped by the next run anyway
+                print(f"  (could not drop a bench database: {exc})")
 
     bare = medians["select_by_pk"]["rps"]
-    print(f"\n  {'endpoint':<30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'÷SELECT':>8}")
+    print(f"\n  {'endpoint':<36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'÷SELECT':>8}")
     for name, m in medians.items():
         ratio = m["rps"] / bare
         target = _target(ratio >= READ_RATIO_TARGET, f"≥ {READ_RATIO_TARGET:.2f}") if name.startswith("read_") else ""
-        print(f"  {m['label']:<30} {m['rps']:8.0f} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f} {ratio:8.2f}  {target}".rstrip())
-        print(f"  {'':<30} rounds: {' / '.join(f'{r:.0f}' for r in m['rounds'])} req/s"
+        print(f"  {m['label']:<36} {m['rps']:8.0f} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f} {ratio:8.2f}  {target}".rstrip())
+        print(f"  {'':<36} rounds: {' / '.join(f'{r:.0f}' for r in m['rounds'])} req/s"
               + (f"; {m['errors']} errors" if m["errors"] else ""))
         record(f"{name}_rps", m["rps"], "req/s")
         record(f"{name}_p50_ms", m["p50_ms"], "ms")
         record(f"{name}_p99_ms", m["p99_ms"], "ms")
-        record(f"{name}_ratio", ratio, "x")
+        if name in SELECT_COMPARED:
+            record(f"{name}_ratio", ratio, "x")
+
+    print(f"\n  {seed.TENANTS:,} tenants and {seeded.concerns:,} concerns against {SMALL_TENANTS} tenants and "
+          f"{seeded_small.concerns:,} concerns (p99 of the medians):")
+    for name, label in (("concern_list", "list, page of 50, status=submitted"), ("district_stats", "district /stats")):
+        over = medians[name]["p99_ms"] / medians[f"{name}_small"]["p99_ms"]
+        _show(f"{label}", over, "× p99", over <= LARGE_OVER_SMALL_P99_TARGET,
+              f"≤ {LARGE_OVER_SMALL_P99_TARGET:.0f} ×")
+        print(f"  {'':<34} ({medians[name]['p99_ms']:.1f} ms against {medians[f'{name}_small']['p99_ms']:.1f} ms)")
+        record(f"{name}_p99_large_over_small", over, "x")
+
+    print("\n  filing a concern against a bare single-row INSERT, both on the large database:")
+    submit_ratio = medians["concern_submit"]["rps"] / medians["bare_insert"]["rps"]
+    _show("filing ÷ bare INSERT", submit_ratio, "× req/s", submit_ratio >= SUBMIT_RATIO_TARGET,
+          f"≥ {SUBMIT_RATIO_TARGET:.2f}")
+    record("concern_submit_ratio", submit_ratio, "x")
+    for name, what in (("concern_submit", "filings"), ("bare_insert", "bare INSERTs")):
+        f = filings[name]
+        _show(f"{what} lost", f["lost"], "rows", f["lost"] == 0, "0")
+        print(f"  {'':<34} ({f['acknowledged']:,} acknowledged, every id looked up; {f['added']:,} rows added — "
+              f"more when answers were still in flight as wrk stopped)")
+    record("concern_submit_lost", filings["concern_submit"]["lost"], "rows")
+    record("bare_insert_lost", filings["bare_insert"]["lost"], "rows")
+    noisy = load_before > 0.5 * (os.cpu_count() or 1)
+    print(f"\n  load average when the bench started: {load_before:.2f} on {os.cpu_count()} cores"
+          + (" — something else was running: the figures are noisy" if noisy else ""))
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
@@ -114,28 +170,61 @@ def _show(label: str, value: float, unit: str, met: bool | None, target: str) ->
     print(f"  {label:<34} {value:8.2f} {unit:<12} {'' if met is None else _target(met, target)}".rstrip())
 
 
-def _measure(seeded: seed.Seeded, wrk: str | None) -> dict[str, dict]:
+def _measure(seeded: seed.Seeded, small: seed.Seeded, wrk: str | None,
+             large_settings: Settings) -> tuple[dict[str, dict], dict[str, dict[str, int]]]:
     env = {"YISHI_DATABASE_URL": APP_URL, "YISHI_ENV": "development", "YISHI_DB_POOL_SIZE": "10"}
+    small_env = {**env, "YISHI_DATABASE_URL": SMALL_APP_URL}
+    filing_slugs = [slug for slug, _ in seeded.filers]
+    rows_before = asyncio.run(seed.count_concerns(large_settings, filing_slugs))
+    acknowledged: dict[str, list[str]] = {"concern_submit": [], "bare_insert": []}
     with (
         GranianServer("app", "core.app:create_app", env, "/ready") as app,
+        GranianServer("app_small", "core.app:create_app", small_env, "/ready") as app_small,
         GranianServer("reference", "bench.reference_app:create_app", env, "/const") as ref,
     ):
-        token = _login(app.base_url, seeded)
-        auth = {"Authorization": f"Bearer {token}"}
+        def bearer(base_url: str, username: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {_login(base_url, username, seeded.password)}"}
+
+        auth = bearer(app.base_url, seeded.username)
+        listing = "concerns?status=submitted&limit=50"
+        # One resident per community, each filing in their own: (path, token) taken in turn by the load.
+        filers = tuple((f"/api/v1/tenants/{slug}/concerns", _login(app.base_url, user, seeded.password))
+                       for slug, user in seeded.filers)
         endpoints = [
             Endpoint("const", "const (bare app)", f"{ref.base_url}/const", {}),
             Endpoint("select_by_pk", "select_by_pk (bare app)", f"{ref.base_url}/tenants/{seeded.tenant_id}", {}),
             Endpoint("read_me", "GET /api/v1/me", f"{app.base_url}/api/v1/me", auth),
             Endpoint("read_tenant", "GET /api/v1/tenants/{slug}", f"{app.base_url}/api/v1/tenants/{seeded.tenant_slug}",
                      auth),
+            Endpoint("concern_list", "GET …/concerns (large)",
+                     f"{app.base_url}/api/v1/tenants/{seeded.tenant_slug}/{listing}",
+                     bearer(app.base_url, seeded.staff_username)),
+            Endpoint("concern_list_small", "GET …/concerns (small)",
+                     f"{app_small.base_url}/api/v1/tenants/{small.tenant_slug}/{listing}",
+                     bearer(app_small.base_url, small.staff_username)),
+            Endpoint("district_stats", "GET …/stats, district (large)",
+                     f"{app.base_url}/api/v1/tenants/{seeded.district_slug}/stats",
+                     bearer(app.base_url, seeded.district_username)),
+            Endpoint("district_stats_small", "GET …/stats, district (small)",
+                     f"{app_small.base_url}/api/v1/tenants/{small.district_slug}/stats",
+                     bearer(app_small.base_url, small.district_username)),
+            Endpoint("concern_submit", "POST …/concerns (filing)", app.base_url, {},
+                     load.Post(filers, FILING_BODY)),
+            Endpoint("bare_insert", "POST single-row INSERT (bare app)", ref.base_url, {},
+                     load.Post(tuple((f"/tenants/{seeded.tenant_id}/concerns", "") for _ in filers), FILING_BODY)),
         ]
         for endpoint in endpoints:
-            _check(endpoint, seeded)
+            for acked in _check(endpoint, seeded):
+                acknowledged[endpoint.name].append(acked)
 
         def hit(endpoint: Endpoint, seconds: float) -> load.Result:
             if wrk:
-                return load.run_wrk(wrk, endpoint.url, seconds, CONNECTIONS, endpoint.headers)
-            return load.run_python(endpoint.url, seconds, CONNECTIONS, endpoint.headers)
+                result = load.run_wrk(wrk, endpoint.url, seconds, CONNECTIONS, endpoint.headers, endpoint.post)
+            else:
+                result = load.run_python(endpoint.url, seconds, CONNECTIONS, endpoint.headers, endpoint.post)
+            if endpoint.post:
+                acknowledged[endpoint.name].extend(result.acknowledged)
+            return result
 
         for endpoint in endpoints:
             hit(endpoint, WARMUP_SECONDS)  # connection pools filled, code paths warm
@@ -146,11 +235,19 @@ def _measure(seeded: seed.Seeded, wrk: str | None) -> dict[str, dict]:
                 runs[endpoint.name].append(hit(endpoint, SECONDS))
                 print(".", end="", flush=True)
         print()
+    # The servers are stopped: every write they were going to make is made. Look each acknowledgement up.
+    rows_after = asyncio.run(seed.count_concerns(large_settings, filing_slugs))
+    bare_rows, bare_missing = asyncio.run(seed.count_bare_rows(large_settings, acknowledged["bare_insert"]))
+    filings = {
+        "concern_submit": {"acknowledged": len(acknowledged["concern_submit"]), "added": rows_after - rows_before,
+                           "lost": asyncio.run(seed.missing_concerns(large_settings, acknowledged["concern_submit"]))},
+        "bare_insert": {"acknowledged": len(acknowledged["bare_insert"]), "added": bare_rows, "lost": bare_missing},
+    }
     for name, results in runs.items():
         errors, requests = sum(r.errors for r in results), sum(r.requests for r in results)
         if errors > 0.01 * requests:  # a load of 401s or 500s measures nothing: a broken run, not a MISS
             raise RuntimeError(f"{name}: {errors} of {requests} requests failed (server logs: {LOG_DIR})")
-    return {
+    medians = {
         e.name: {
             "label": e.label,
             "rps": statistics.median(r.rps for r in runs[e.name]),
@@ -161,23 +258,46 @@ def _measure(seeded: seed.Seeded, wrk: str | None) -> dict[str, dict]:
         }
         for e in endpoints
     }
+    return medians, filings
 
 
-def _login(base_url: str, seeded: seed.Seeded) -> str:
-    body = json.dumps({"username": seeded.username, "password": seeded.password}).encode()
+def _login(base_url: str, username: str, password: str) -> str:
+    body = json.dumps({"username": username, "password": password}).encode()
     request = urllib.request.Request(f"{base_url}/api/v1/auth/token", data=body,
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)["access_token"]
 
 
-def _check(endpoint: Endpoint, seeded: seed.Seeded) -> None:
-    """One request before the load: a 403 or 500 measured at full speed would be a meaningless figure."""
+def _check(endpoint: Endpoint, seeded: seed.Seeded) -> list[str]:
+    """One request before the load (one per target for POSTs): a 403 or 500 measured at full speed would be a
+    meaningless figure. Returns the ids of what the POSTs filed, to be looked up like the load's."""
+    if endpoint.post:
+        filed = []
+        for i, (path, token) in enumerate(endpoint.post.targets):
+            # The first filing of each community also opens its event chain before concurrent filings arrive.
+            headers = {"Content-Type": "application/json", "Idempotency-Key": f"bench-check-{time.time_ns()}-{i}"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            request = urllib.request.Request(endpoint.url + path, data=endpoint.post.body.encode(), headers=headers,
+                                             method="POST")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                if response.status != 201:
+                    raise RuntimeError(f"{endpoint.url + path} answered {response.status}, not 201")
+                filed.append(str(json.load(response)["id"]))
+        return filed
     request = urllib.request.Request(endpoint.url, headers=endpoint.headers)
     with urllib.request.urlopen(request, timeout=10) as response:  # raises on any 4xx/5xx
         answer = json.load(response)
     if endpoint.name in ("select_by_pk", "read_tenant") and answer.get("slug") != seeded.tenant_slug:
         raise RuntimeError(f"{endpoint.url} answered another tenant: {answer}")
+    if endpoint.name.startswith("concern_list"):
+        items = answer.get("items", [])
+        if not items or len(items) > 50 or any(item["status"] != "submitted" for item in items):
+            raise RuntimeError(f"{endpoint.url} did not answer a page of submitted concerns: {str(answer)[:300]}")
+    if endpoint.name.startswith("district_stats") and not answer.get("rollup", {}).get("concerns_received"):
+        raise RuntimeError(f"{endpoint.url} rolled up no concerns: {answer}")
+    return []
 
 
 if __name__ == "__main__":

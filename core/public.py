@@ -24,7 +24,7 @@ from core.stats import PublicStats, public_stats
 from core.tenancy.models import Tenant
 from core.topics.machine import PUBLIC_STATES, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, Research, Topic
-from core.topics.services import actions_out, photo_ids, rating_summary
+from core.topics.services import actions_out, photo_ids, rating_summaries
 
 
 class TimelineStep(msgspec.Struct):
@@ -94,12 +94,13 @@ async def published_results(session: AsyncSession, limit: int, offset: int) -> t
                 timeline.setdefault(topic_id, {}).setdefault(STEP_EVENTS[action], at)
     research = (await session.execute(select(Research.topic_id, Research.id).where(Research.topic_id.in_(ids)))).all() if ids else []
     research_photos = await photo_ids(session, "research", [r for _, r in research])
+    ratings = await rating_summaries(session, ids)
     results = []
     for topic in topics:
         decision = decisions.get(topic.id)
         items = [shaped[a.id] for a in actions if a.topic_id == topic.id]
         photos = [p for t, r in research if t == topic.id for p in research_photos.get(r, [])]
-        rating = await rating_summary(session, topic.id)
+        rating = ratings[topic.id]
         results.append(PublicResult(
             id=topic.id, title=topic.title, decision=decision.text if decision else "", method=decision.method if decision else "",
             state=topic.state, state_name=STATE_NAMES[topic.state], published_at=topic.published_at,

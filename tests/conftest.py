@@ -132,7 +132,8 @@ async def _admin_execute(*statements: str) -> None:
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "yishi.db"
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", password_hash="cheapest")
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", password_hash="cheapest",
+                            media_dir=str(tmp_path_factory.mktemp("media")))
         upgrade(settings)
         yield DatabaseUnderTest("sqlite", settings)
         return
@@ -141,7 +142,8 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     base = make_url(PG_ADMIN_URL)
     owner_url = base.set(database=name).render_as_string(hide_password=False)
     app_url = base.set(database=name, username=APP_ROLE, password=None).render_as_string(hide_password=False)
-    settings = Settings(database_url=app_url, migrations_database_url=owner_url, password_hash="cheapest")
+    settings = Settings(database_url=app_url, migrations_database_url=owner_url, password_hash="cheapest",
+                        media_dir=str(tmp_path_factory.mktemp("media")))
     upgrade(settings)
     try:
         yield DatabaseUnderTest("postgresql", settings)

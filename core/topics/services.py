@@ -436,6 +436,15 @@ async def actions_out(session: AsyncSession, actions: Sequence[ActionItem]) -> l
 
 
 async def rating_summary(session: AsyncSession, topic_id: uuid.UUID) -> s.RatingSummary:
-    count, average = (await session.execute(select(func.count(Rating.id), func.avg(Rating.score))
-                                            .where(Rating.topic_id == topic_id))).one()
-    return s.RatingSummary(count=int(count), average=round(float(average), 2) if average is not None else None)
+    return (await rating_summaries(session, [topic_id]))[topic_id]
+
+
+async def rating_summaries(session: AsyncSession, topic_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, s.RatingSummary]:
+    """The ratings of several topics in one query."""
+    found = {topic_id: s.RatingSummary(count=0, average=None) for topic_id in topic_ids}
+    if topic_ids:
+        rows = await session.execute(select(Rating.topic_id, func.count(Rating.id), func.avg(Rating.score))
+                                     .where(Rating.topic_id.in_(topic_ids)).group_by(Rating.topic_id))
+        for topic_id, count, average in rows:
+            found[topic_id] = s.RatingSummary(count=int(count), average=round(float(average), 2))
+    return found

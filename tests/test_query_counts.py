@@ -1,0 +1,65 @@
+"""No list endpoint's query count grows with its page size (no N+1)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from httpx import AsyncClient
+from litestar import Litestar
+from sqlalchemy import event
+
+from tests.conftest import Auth
+from tests.test_workflow import BASE, file, topic_at
+
+pytestmark = pytest.mark.usefixtures("world")
+
+
+@contextmanager
+def counting(app: Litestar):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def queries_for(client: AsyncClient, app: Litestar, url: str, headers: dict) -> int:
+    await client.get(url, headers=headers)  # warm: grants cached, as on every request but the first
+    with counting(app) as statements:
+        response = await client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return len(statements)
+
+
+async def test_concern_list_queries_do_not_grow_with_the_page(client: AsyncClient, app: Litestar, auth: Auth) -> None:
+    staff = await auth("cstaff")
+    for _ in range(2):
+        await file(client, await auth("grid"), {"resident_name": "某居民", "resident_phone": "13800000000"})
+    small = await queries_for(client, app, f"{BASE}/concerns?limit=2", staff)
+    for _ in range(12):
+        await file(client, await auth("resident"))
+    large = await queries_for(client, app, f"{BASE}/concerns?limit=14", staff)
+    assert small == large
+
+
+async def test_topic_and_action_lists_do_not_grow_with_the_page(client: AsyncClient, app: Litestar,
+                                                              auth: Auth) -> None:
+    staff = await auth("cstaff")
+    await topic_at(client, auth, "executing")
+    counts = []
+    for _ in range(2):
+        counts.append((
+            await queries_for(client, app, f"{BASE}/topics", staff),
+            await queries_for(client, app, f"{BASE}/actions", staff),
+            await queries_for(client, app, f"{BASE}/public/results", {}),
+        ))
+        await topic_at(client, auth, "executing")
+        await topic_at(client, auth, "published")
+    assert counts[0] == counts[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -76,10 +77,30 @@ def tenants_apply(file: Path) -> None:
 
 @main.command()
 def demo() -> None:
-    """Load the demo tenants and users of the article (tenants/demo.yaml)."""
+    """Load the demo tenants and users of the article (tenants/demo.yaml), then replay its cases through the API."""
+    import httpx
+
+    from core.app import create_app
     from tenants import DEMO_MANIFEST
+    from tenants.demo_cases import CaseFailed, replay
 
     tenants_apply.callback(DEMO_MANIFEST)  # type: ignore[misc]
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per in-process request is noise here
+
+    async def cases() -> dict[str, str]:
+        app = create_app(get_settings())
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+                return await replay(client)
+        finally:
+            await app.state.engine.dispose()
+
+    try:
+        for name, outcome in asyncio.run(cases()).items():
+            click.echo(f"  case {name}: {outcome}")
+    except CaseFailed as exc:
+        raise click.ClickException(f"演示案例失败：{exc}") from None
 
 
 @main.group()

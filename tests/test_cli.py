@@ -40,9 +40,27 @@ def test_demo_manifest_applies_idempotently(yishi) -> None:
     first = yishi("tenants", "apply", str(DEMO_MANIFEST))
     assert first.exit_code == 0, first.output
     assert "tenant jianshexiang" in first.output and "building jianshexiang/银巴小区/14号楼" in first.output
-    second = yishi("demo")
-    assert second.exit_code == 0, second.output
-    assert "新建 0，更新 0" in second.output
+    again = yishi("tenants", "apply", str(DEMO_MANIFEST))
+    assert again.exit_code == 0 and "新建 0，更新 0" in again.output
+
+
+async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) -> None:
+    first = await asyncio.to_thread(yishi, "demo")
+    assert first.exit_code == 0, first.output
+    for case, step in [("drinking_water", "completed"), ("roof_rubbish", "completed"),
+                       ("chargers_and_cameras", "completed"), ("poplar_tree", "completed"),
+                       ("basketball_court", "executing"), ("yuehai_rubbish", "completed")]:
+        assert f"case {case}: {step}" in first.output
+    second = await asyncio.to_thread(yishi, "demo")
+    assert second.exit_code == 0 and second.output.count(": skipped") == 6
+    results = (await client.get("/api/v1/tenants/jianshexiang/public/results")).json()
+    assert results["total"] == 3 and {r["state"] for r in results["items"]} == {"completed"}
+    court = (await client.get("/api/v1/tenants/mengyuan/public/results")).json()["items"][0]
+    assert court["state"] == "executing" and court["actions"][0]["percent"] == 60
+    figures = (await client.get("/api/v1/tenants/jianshexiang/public/stats")).json()
+    assert figures["consultations_held"] == 3 and figures["matters_completed"] == 3
+    tree = (await client.get("/api/v1/tenants/shangqiao/public/results")).json()["items"][0]
+    assert {a["owner_org"] for a in tree["actions"]} == {"利通区住建局", "利通区自然资源局"}
 
 
 async def test_demo_tree_matches_the_article(yishi, app) -> None:

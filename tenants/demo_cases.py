@@ -1,0 +1,250 @@
+"""The article's cases, replayed through the public API on the demo tenants, each at the step it has reached.
+
+Every case goes through the same routes a client would use, as the demo user who would act, so the demo
+also proves each flow of the article is possible. A case already present (by topic title) is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+DEMO_PASSWORD = "yishi-demo"
+
+
+class CaseFailed(RuntimeError):
+    """A demo step was refused: the API and the demo disagree, which a test must catch."""
+
+
+class Api:
+    """A thin client of one tenant's routes, signing in demo users as needed."""
+
+    def __init__(self, client: httpx.AsyncClient, slug: str) -> None:
+        self.client = client
+        self.base = f"/api/v1/tenants/{slug}"
+        self._tokens: dict[str, str] = {}
+
+    async def as_(self, username: str) -> dict[str, str]:
+        if username not in self._tokens:
+            response = await self.client.post("/api/v1/auth/token",
+                                              json={"username": username, "password": DEMO_PASSWORD})
+            if response.status_code != 200:
+                raise CaseFailed(f"demo user {username} cannot sign in: {response.text}")
+            self._tokens[username] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[username]}"}
+
+    async def call(self, user: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = await self.client.request(method, self.base + path, json=body, headers=await self.as_(user))
+        if response.status_code >= 300:
+            raise CaseFailed(f"{method} {self.base}{path} as {user}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    async def has_topic(self, user: str, title: str) -> bool:
+        page = await self.call(user, "GET", "/topics?limit=200")
+        return any(t["title"] == title for t in page["items"])
+
+    async def compound(self, user: str, name: str) -> dict[str, Any]:
+        return next(c for c in await self.call(user, "GET", "/compounds") if c["name"] == name)
+
+
+def _day(offset: int) -> str:
+    return (datetime.date.today() + datetime.timedelta(days=offset)).isoformat()
+
+
+def _at(offset_days: int, hour: int) -> str:
+    day = datetime.date.today() + datetime.timedelta(days=offset_days)
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.timezone(datetime.timedelta(hours=8))).isoformat()
+
+
+async def _accepted(api: Api, filer: str, staff: str, concern: dict[str, Any]) -> str:
+    filed = await api.call(filer, "POST", "/concerns", concern)
+    await api.call(staff, "POST", f"/concerns/{filed['id']}/triage", {"action": "accept"})
+    return filed["id"]
+
+
+async def _deliberate(api: Api, staff: str, topic: str, meeting: dict[str, Any], minutes: dict[str, Any],
+                      decision: str) -> None:
+    held = await api.call(staff, "POST", f"/topics/{topic}/meetings", meeting)
+    await api.call(staff, "POST", f"/meetings/{held['id']}/minutes", minutes)
+    await api.call(staff, "POST", f"/meetings/{held['id']}/decision", {"text": decision, "method": "consensus"})
+
+
+async def drinking_water(client: httpx.AsyncClient) -> str:
+    """银巴小区: a second drinking-water machine for the north side, installed within 5 days."""
+    api, staff, title = Api(client, "jianshexiang"), "jsx_staff", "小区北边增设直饮水机"
+    if await api.has_topic(staff, title):
+        return "skipped"
+    yinba = await api.compound(staff, "银巴小区")
+    concern = await _accepted(api, "jsx_grid", staff, {
+        "title": "小区北边再装一台直饮水机", "category": "public_facilities", "channel": "grid_worker",
+        "description": "小区只有一台直饮水机，住在西北角的居民每天步行7分钟左右到南边取水，很不方便。",
+        "compound": yinba["id"], "place": "银巴小区西北角", "resident_name": "柳先生", "resident_phone": "13812341234"})
+    topic = (await api.call(staff, "POST", "/topics", {"title": title, "concern_ids": [concern],
+                                                        "description": "解决小区北边居民用水问题"}))["id"]
+    await api.call(staff, "POST", f"/topics/{topic}/research", {
+        "kind": "site_visit", "date": _day(-12), "participants": ["辖区党员", "居民代表", "宁夏鑫盛物业"],
+        "findings": "小区北侧没有取水点；与会人员实地考察后对位置、电源和排水有了直观认识。"})
+    await _deliberate(api, staff, topic, {
+        "mechanism": "on_demand", "venue": "红色议事亭", "starts_at": _at(-10, 15),
+        "invitees": {"roles": ["party_member", "resident_rep", "property_company"], "orgs": ["宁夏鑫盛物业服务有限公司"]},
+        "agenda": "设备选型、位置规划、现场安装"}, {
+        "minutes": "多方沟通协调，从设备选型、位置规划、现场安装等环节深入讨论、互动交流。",
+        "attendance": {"party_member": 6, "resident_rep": 8, "property_company": 2},
+        "opinions": [{"group": "resident_rep", "text": "装在北门内侧，方便西北角几栋楼"},
+                     {"group": "property_company", "text": "北门内侧有电源，可在5天内安装"}]},
+        "利用5天时间在小区北边安装一台直饮水机。")
+    await api.call(staff, "POST", f"/topics/{topic}/publish")
+    action = await api.call(staff, "POST", f"/topics/{topic}/actions", {
+        "title": "在小区北边安装直饮水机", "owner_org": "宁夏鑫盛物业服务有限公司", "owner_user": "xinsheng_property",
+        "due_date": _day(5)})
+    await api.call("xinsheng_property", "POST", f"/actions/{action['id']}/progress",
+                   {"percent": 60, "note": "设备已到场，正在接水接电"})
+    await api.call("xinsheng_property", "POST", f"/actions/{action['id']}/complete")
+    return "completed"
+
+
+async def roof_rubbish(client: httpx.AsyncClient) -> str:
+    """银巴小区14号楼: 70 tonnes of rubbish on the roof leaking into 51 top-floor homes, cleared by crane."""
+    api, staff, title = Api(client, "jianshexiang"), "jsx_staff", "14号楼楼顶建筑垃圾清运"
+    if await api.has_topic(staff, title):
+        return "skipped"
+    yinba = await api.compound(staff, "银巴小区")
+    building = next(b for b in yinba["buildings"] if b["name"] == "14号楼")
+    concern = await _accepted(api, "li_party", staff, {
+        "title": "楼顶建筑垃圾长期堆放，下雨天漏水", "category": "environment", "building": building["id"],
+        "description": "楼顶上的建筑垃圾未及时清运，破坏了防水层，一到下雨天就\u201c外面下大雨，里面下小雨\u201d。"})
+    topic = (await api.call(staff, "POST", "/topics", {"title": title, "concern_ids": [concern]}))["id"]
+    await api.call(staff, "POST", f"/topics/{topic}/research", {
+        "kind": "site_visit", "date": _day(-20), "participants": ["社区工作人员", "宁夏鑫盛物业"],
+        "findings": "14号楼楼顶堆放大量杂物，包括前期施工遗留的建筑垃圾、废旧家具，刮风下雨时存在安全隐患。"})
+    await _deliberate(api, staff, topic, {
+        "mechanism": "monthly", "venue": "党群温馨庭院", "starts_at": _at(-18, 9),
+        "invitees": {"roles": ["property_company", "party_member", "resident_rep"]}}, {
+        "minutes": "物业公司、直管党员、居民代表共同商议清理方案。", "attendance": {"party_member": 5, "resident_rep": 7}},
+        "由物业公司调用大吊车集中清运14号楼楼顶垃圾，修复防水层。")
+    await api.call(staff, "POST", f"/topics/{topic}/publish")
+    action = await api.call(staff, "POST", f"/topics/{topic}/actions", {
+        "title": "吊车清运楼顶垃圾", "owner_org": "宁夏鑫盛物业服务有限公司", "owner_user": "xinsheng_property",
+        "due_date": _day(3)})
+    await api.call("xinsheng_property", "POST", f"/actions/{action['id']}/progress",
+                   {"percent": 100, "note": "共清理出70吨垃圾，51户顶楼住户受益"})
+    await api.call("xinsheng_property", "POST", f"/actions/{action['id']}/complete")
+    return "completed"
+
+
+async def chargers_and_cameras(client: httpx.AsyncClient) -> str:
+    """银巴小区: 3 groups of EV chargers against flying-lead charging, and 4 cameras."""
+    api, staff, title = Api(client, "jianshexiang"), "jsx_staff", "增设充电桩和监控摄像头"
+    if await api.has_topic(staff, title):
+        return "skipped"
+    concern = await _accepted(api, "zhang_rep", staff, {
+        "title": "电动车飞线充电，监控有盲区", "category": "ev_charging",
+        "description": "楼栋间电动车飞线充电有安全隐患，小区部分区域没有监控。"})
+    topic = (await api.call(staff, "POST", "/topics", {"title": title, "concern_ids": [concern]}))["id"]
+    await _deliberate(api, staff, topic, {
+        "mechanism": "monthly", "venue": "红色议事亭", "starts_at": _at(-30, 15),
+        "invitees": {"roles": ["property_company", "resident_rep", "party_member"]}}, {
+        "minutes": "民主协商议事会讨论充电桩选址与监控点位。", "attendance": {"resident_rep": 9}},
+        "在楼栋集中、宽敞处增设3组充电桩；安装4处摄像头，监控全覆盖。")
+    await api.call(staff, "POST", f"/topics/{topic}/publish")
+    actions = [await api.call(staff, "POST", f"/topics/{topic}/actions", {
+        "title": item, "owner_org": "宁夏鑫盛物业服务有限公司", "owner_user": "xinsheng_property", "due_date": _day(10)})
+        for item in ("增设3组充电桩", "安装4处摄像头")]
+    for action in actions:
+        await api.call("xinsheng_property", "POST", f"/actions/{action['id']}/complete")
+    await api.call("zhang_rep", "POST", f"/topics/{topic}/ratings", {"score": 5, "comment": "安全指数提高了"})
+    return "completed"
+
+
+async def poplar_tree(client: httpx.AsyncClient) -> str:
+    """老干部楼小区: a poplar blocking the only way out; 住建局 and 自然资源局 invited; felled, road widened."""
+    api, staff, title = Api(client, "shangqiao"), "shangqiao_staff", "老干部楼小区道路拥挤"
+    if await api.has_topic(staff, title):
+        return "skipped"
+    compound = await api.compound(staff, "老干部楼小区")
+    concern = await _accepted(api, staff, staff, {
+        "title": "小区唯一出口被白杨树挡住", "category": "parking_roads", "channel": "phone",
+        "compound": compound["id"], "resident_name": "老干部楼居民",
+        "description": "小区只留有一条出行通道，大门口的白杨树给居民出行带来极大不便。"})
+    topic = (await api.call(staff, "POST", "/topics", {"title": title, "concern_ids": [concern]}))["id"]
+    await _deliberate(api, staff, topic, {
+        "mechanism": "on_demand", "venue": "八宝茶睦邻议事厅", "starts_at": _at(-6, 10),
+        "invitees": {"roles": ["department", "grid_worker", "resident_rep"], "orgs": ["利通区住建局", "利通区自然资源局"],
+                     "users": ["litong_zhujian", "litong_ziranziyuan"]}}, {
+        "minutes": "就老干部楼小区道路拥挤问题协商。", "attendance": {"department": 2, "resident_rep": 6, "grid_worker": 2}},
+        "伐掉大门口白杨树，并对北侧绿化带进行硬化，缩小绿化带以拓宽道路。")
+    await api.call(staff, "POST", f"/topics/{topic}/publish")
+    fell = await api.call(staff, "POST", f"/topics/{topic}/actions", {
+        "title": "伐除大门口白杨树", "owner_org": "利通区自然资源局", "owner_user": "litong_ziranziyuan", "due_date": _day(7)})
+    pave = await api.call(staff, "POST", f"/topics/{topic}/actions", {
+        "title": "硬化北侧绿化带、拓宽道路", "owner_org": "利通区住建局", "owner_user": "litong_zhujian", "due_date": _day(20)})
+    await api.call("litong_ziranziyuan", "POST", f"/actions/{fell['id']}/complete")
+    await api.call("litong_zhujian", "POST", f"/actions/{pave['id']}/complete")
+    return "completed"
+
+
+async def basketball_court(client: httpx.AsyncClient) -> str:
+    """梦园东小区: a cracked basketball court, surveyed with the residents, being repaired."""
+    api, staff, title = Api(client, "mengyuan"), "mengyuan_staff", "梦园东小区篮球场修缮"
+    if await api.has_topic(staff, title):
+        return "skipped"
+    compound = await api.compound(staff, "梦园东小区")
+    concern = await _accepted(api, staff, staff, {
+        "title": "篮球场开裂、翘边", "category": "public_facilities", "compound": compound["id"],
+        "resident_name": "巡逻队", "description": "篮球场年久失修，场地破损影响居民休闲与健身。"})
+    topic = (await api.call(staff, "POST", "/topics", {"title": title, "concern_ids": [concern]}))["id"]
+    await api.call(staff, "POST", f"/topics/{topic}/research", {
+        "kind": "site_visit", "date": _day(-15), "participants": ["社区党委副书记", "委员", "巡逻队成员"],
+        "findings": "全面勘测评估：场地开裂、翘边、破损，记录安全隐患，为修缮提供数据。"})
+    await api.call(staff, "POST", f"/topics/{topic}/research", {
+        "kind": "survey", "date": _day(-13), "question": "篮球场如何修缮？", "options": ["整体翻新", "局部修补"],
+        "counts": {"整体翻新": 34, "局部修补": 9}})
+    await _deliberate(api, staff, topic, {
+        "mechanism": "on_demand", "venue": "梦园社区议事厅", "starts_at": _at(-10, 19),
+        "invitees": {"roles": ["resident_rep", "party_member"]}}, {
+        "minutes": "根据勘测与入户走访结果协商修缮方案。", "attendance": {"resident_rep": 7, "party_member": 4}},
+        "对篮球场整体翻新，修复开裂与翘边，并增设休息座椅。")
+    await api.call(staff, "POST", f"/topics/{topic}/publish")
+    action = await api.call(staff, "POST", f"/topics/{topic}/actions", {
+        "title": "篮球场整体翻新", "owner_org": "梦园社区", "due_date": _day(30)})
+    await api.call(staff, "POST", f"/actions/{action['id']}/progress", {"percent": 60, "note": "面层已铺设"})
+    return "executing"
+
+
+async def yuehai_rubbish(client: httpx.AsyncClient) -> str:
+    """阅海苑小区 (no property company): renovation rubbish in the green belt, raised at the deputy's station."""
+    api, staff, title = Api(client, "yuehai"), "yuehai_staff", "阅海苑小区绿化带垃圾清运"
+    if await api.has_topic(staff, title):
+        return "skipped"
+    compound = await api.compound(staff, "阅海苑小区")
+    concern = await _accepted(api, "yuehai_deputy", staff, {
+        "title": "绿化带成堆装修垃圾无人处理", "category": "environment", "channel": "liaison_station",
+        "compound": compound["id"], "resident_name": "阅海苑小区居民",
+        "description": "小区没有物业，绿化带里成堆的装修垃圾无人处理，其他业主又往里倒生活垃圾，夏天味道难闻。"})
+    topic = (await api.call(staff, "POST", "/topics", {"title": title, "concern_ids": [concern]}))["id"]
+    await api.call(staff, "POST", f"/topics/{topic}/research", {
+        "kind": "site_visit", "date": _day(-25), "participants": ["金凤区人大代表", "社区工作人员"],
+        "findings": "人大代表现场调研：小区建于2004年，长期无物业，环境卫生、停车、设施维护成治理难题。"})
+    await _deliberate(api, staff, topic, {
+        "mechanism": "on_demand", "venue": "庭院联络站", "starts_at": _at(-20, 19),
+        "invitees": {"roles": ["deputy", "resident_rep"], "users": ["yuehai_deputy"]}}, {
+        "minutes": "居民代表向人大代表反映急难愁盼，人大代表逐一回应并征求意见。", "attendance": {"resident_rep": 10, "deputy": 1}},
+        "垃圾堆放顽疾由社区、居民志愿者共同参与清运。")
+    await api.call(staff, "POST", f"/topics/{topic}/publish")
+    action = await api.call(staff, "POST", f"/topics/{topic}/actions", {
+        "title": "社区与居民志愿者清运绿化带垃圾", "owner_org": "阅海社区", "due_date": _day(7)})
+    await api.call(staff, "POST", f"/actions/{action['id']}/complete")
+    return "completed"
+
+
+CASES: list[Callable[[httpx.AsyncClient], Awaitable[str]]] = [
+    drinking_water, roof_rubbish, chargers_and_cameras, poplar_tree, basketball_court, yuehai_rubbish,
+]
+
+
+async def replay(client: httpx.AsyncClient) -> dict[str, str]:
+    """Run every case not yet present; returns case name → the step it ended at (or "skipped")."""
+    return {case.__name__: await case(client) for case in CASES}

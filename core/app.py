@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -21,7 +21,10 @@ from core.media import MAX_BYTES, LocalPhotoStore
 from core.public import PublicController
 from core.stats import StatsController
 from core.topics.controllers import ActionController, MeetingController, TopicController
+from core.topics.services import add_mechanism
 from core.authz.authorizer import Authorizer
+from core.authz.rules import ACTIONS, RULES
+from core.plugins import Plugins
 from core.db import create_engine, create_sessionmaker
 from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
 from core.health import health, ready
@@ -30,8 +33,17 @@ from core.settings import Settings, get_settings
 from core.tenancy.controllers import TenantController
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def plugin_routers(plugins: Plugins) -> list[Router]:
+    """Each plugin's controllers, marked with its name so that tenants without it get 404."""
+    return [Router(path="/", route_handlers=controllers, opt={"plugin": name})
+            for name, controllers in sorted(plugins.contributions.routes.items())]
+
+
+def create_app(settings: Settings | None = None, plugins: Plugins | None = None) -> Litestar:
     settings = settings or get_settings()
+    plugins = plugins or Plugins()
+    for code, (name, plugin) in plugins.contributions.mechanisms.items():
+        add_mechanism(code, name, plugin)
     engine = create_engine(settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size)
     jwt_auth = JWTAuth[Principal, Token](
         token_secret=settings.secret_key,
@@ -52,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
-            StatsController, PublicController,
+            StatsController, PublicController, *plugin_routers(plugins),
         ],
         # A 10 MB photo plus the multipart envelope; the photo itself is checked against MAX_BYTES.
         request_max_body_size=MAX_BYTES + 1024 * 1024,
@@ -65,9 +77,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": settings,
             "engine": engine,
             "sessionmaker": create_sessionmaker(engine),
-            "authorizer": Authorizer(),
+            "authorizer": Authorizer(rules=[*RULES, *plugins.contributions.rules],
+                                     actions={**ACTIONS, **plugins.contributions.actions}),
+            "plugins": plugins,
             "jwt_auth": jwt_auth,
-            "installed_plugins": (),
+            "installed_plugins": plugins.names,
             "photo_store": LocalPhotoStore(Path(settings.media_dir)),
         }),
         openapi_config=OpenAPIConfig(

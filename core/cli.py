@@ -69,7 +69,10 @@ def tenants_apply(file: Path) -> None:
         manifest = load_manifest(file)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    report = _run(lambda session: apply_manifest(session, manifest))
+    from core.plugins import Plugins
+
+    installed = Plugins().names
+    report = _run(lambda session: apply_manifest(session, manifest, installed))
     click.echo(f"{file}: {report.summary()}")
     for line in report.created + report.updated:
         click.echo(f"  {line}")
@@ -92,7 +95,7 @@ def demo() -> None:
         try:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
-                return await replay(client)
+                return {**await replay(client), **await app.state.plugins.demo(client)}
         finally:
             await app.state.engine.dispose()
 
@@ -171,6 +174,32 @@ def audit_verify(tenant_slug: str | None) -> None:
 
     if _run(work):
         sys.exit(1)
+
+
+@main.group()
+def plugins() -> None:
+    """Local mechanisms (插件)."""
+
+
+@plugins.command("list")
+def plugins_list() -> None:
+    """Installed plugins, their versions, and the tenants that enable them."""
+    from sqlalchemy import select
+
+    from core.plugins import Plugins
+    from core.tenancy.models import Tenant
+
+    installed = Plugins()
+
+    async def work(session: AsyncSession) -> list[tuple[str, list[str]]]:
+        return [(t.slug, list(t.plugins or [])) for t in (await session.scalars(select(Tenant).order_by(Tenant.path))).all()]
+
+    enabled = _run(work)
+    for name in installed.names:
+        info = installed.info[name]
+        tenants = [slug for slug, names in enabled if name in names]
+        click.echo(f"{name} {info.version}  {info.title}  ({info.module.__name__})")
+        click.echo(f"  启用的租户：{', '.join(tenants) if tenants else '（无）'}")
 
 
 @main.group()

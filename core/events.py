@@ -17,6 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import Base, JsonB, TenantContext, TenantOwned
 
 GENESIS = "0" * 64
+# The session's plugin manager (set per request by the app): plugins hear of every event of their tenants.
+PLUGINS_KEY = "yishi.plugins"
 
 
 class WorkflowEvent(TenantOwned, Base):
@@ -109,6 +111,9 @@ async def append_event(session: AsyncSession, ctx: TenantContext, *, subject_kin
         update(EventChainHead).where(EventChainHead.id == head_id).values(hash=event.hash, at=at)
     )
     await session.flush()
+    plugins = session.info.get(PLUGINS_KEY)
+    if plugins is not None:
+        await plugins.on_event(session, ctx, event)
     return event
 
 

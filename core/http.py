@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from core.authz.authorizer import Authorizer, Grants
 from core.db import TenantContext, use_tenant
+from core.events import PLUGINS_KEY
 from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from core.accounts.models import User
 from core.tenancy.models import Tenant
@@ -47,6 +48,7 @@ async def principal_from_token(token: Token, connection: ASGIConnection) -> Prin
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
     """One session and transaction per request, committed before the response is sent."""
     async with state.sessionmaker() as session:
+        session.info[PLUGINS_KEY] = state.plugins
         try:
             yield session
         except BaseException:
@@ -121,10 +123,16 @@ async def enter_tenant(request: Request, session: AsyncSession, slug: str, actio
 
 async def provide_tenant_scope(request: Request, db_session: DbSession, slug: FromPath[str]) -> TenantScope:
     """Dependency for routes under /api/v1/tenants/{slug}: the route declares its action in `opt`."""
-    action: Any = request.route_handler.opt.get("action")
+    opt = request.route_handler.opt
+    action: Any = opt.get("action")
     if not action:
         raise RuntimeError(f"route {request.route_handler} declares no action")
-    return await enter_tenant(request, db_session, slug, action)
+    scope = await enter_tenant(request, db_session, slug, action)
+    plugin = opt.get("plugin")
+    if plugin is not None and plugin not in (scope.tenant.plugins or ()):
+        # A mechanism the tenant has not switched on does not exist there.
+        raise NotFound(f"租户 {slug} 未启用插件 {plugin}")
+    return scope
 
 
 Scope = NamedDependency[TenantScope]

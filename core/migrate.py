@@ -23,6 +23,12 @@ def alembic_config(settings: Settings) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    # Each plugin keeps its revisions in its own folder, on its own branch label.
+    from core.plugins import Plugins
+
+    folders = [MIGRATIONS_DIR / "versions", *Plugins().contributions.migrations]
+    config.set_main_option("path_separator", ";")
+    config.set_main_option("version_locations", ";".join(str(f) for f in folders))
     config.attributes["owner_url"] = settings.owner_database_url
     config.attributes["app_url"] = settings.database_url
     return config

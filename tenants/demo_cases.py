@@ -1,5 +1,7 @@
 """The article's cases, replayed through the public API on the demo tenants, each at the step it has reached.
 
+(阅海苑小区's case comes in through the deputy's liaison station: the liaison_station plugin replays it.)
+
 Every case goes through the same routes a client would use, as the demo user who would act, so the demo
 also proves each flow of the article is possible. A case already present (by topic title) is skipped.
 """
@@ -214,34 +216,8 @@ async def basketball_court(client: httpx.AsyncClient) -> str:
     return "executing"
 
 
-async def yuehai_rubbish(client: httpx.AsyncClient) -> str:
-    """阅海苑小区 (no property company): renovation rubbish in the green belt, raised at the deputy's station."""
-    api, staff, title = Api(client, "yuehai"), "yuehai_staff", "阅海苑小区绿化带垃圾清运"
-    if await api.has_topic(staff, title):
-        return "skipped"
-    compound = await api.compound(staff, "阅海苑小区")
-    concern = await _accepted(api, "yuehai_deputy", staff, {
-        "title": "绿化带成堆装修垃圾无人处理", "category": "environment", "channel": "liaison_station",
-        "compound": compound["id"], "resident_name": "阅海苑小区居民",
-        "description": "小区没有物业，绿化带里成堆的装修垃圾无人处理，其他业主又往里倒生活垃圾，夏天味道难闻。"})
-    topic = (await api.call(staff, "POST", "/topics", {"title": title, "concern_ids": [concern]}))["id"]
-    await api.call(staff, "POST", f"/topics/{topic}/research", {
-        "kind": "site_visit", "date": _day(-25), "participants": ["金凤区人大代表", "社区工作人员"],
-        "findings": "人大代表现场调研：小区建于2004年，长期无物业，环境卫生、停车、设施维护成治理难题。"})
-    await _deliberate(api, staff, topic, {
-        "mechanism": "on_demand", "venue": "庭院联络站", "starts_at": _at(-20, 19),
-        "invitees": {"roles": ["deputy", "resident_rep"], "users": ["yuehai_deputy"]}}, {
-        "minutes": "居民代表向人大代表反映急难愁盼，人大代表逐一回应并征求意见。", "attendance": {"resident_rep": 10, "deputy": 1}},
-        "垃圾堆放顽疾由社区、居民志愿者共同参与清运。")
-    await api.call(staff, "POST", f"/topics/{topic}/publish")
-    action = await api.call(staff, "POST", f"/topics/{topic}/actions", {
-        "title": "社区与居民志愿者清运绿化带垃圾", "owner_org": "阅海社区", "due_date": _day(7)})
-    await api.call(staff, "POST", f"/actions/{action['id']}/complete")
-    return "completed"
-
-
 CASES: list[Callable[[httpx.AsyncClient], Awaitable[str]]] = [
-    drinking_water, roof_rubbish, chargers_and_cameras, poplar_tree, basketball_court, yuehai_rubbish,
+    drinking_water, roof_rubbish, chargers_and_cameras, poplar_tree, basketball_court,
 ]
 
 

@@ -49,10 +49,11 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     assert first.exit_code == 0, first.output
     for case, step in [("drinking_water", "completed"), ("roof_rubbish", "completed"),
                        ("chargers_and_cameras", "completed"), ("poplar_tree", "completed"),
-                       ("basketball_court", "executing"), ("yuehai_rubbish", "completed")]:
+                       ("basketball_court", "executing"), ("liaison_station.yuehai_rubbish", "closed"),
+                       ("liaison_station.yuehai_parking", "received")]:
         assert f"case {case}: {step}" in first.output
     second = await asyncio.to_thread(yishi, "demo")
-    assert second.exit_code == 0 and second.output.count(": skipped") == 6
+    assert second.exit_code == 0 and second.output.count(": skipped") == 6  # 5 core cases + the station
     results = (await client.get("/api/v1/tenants/jianshexiang/public/results")).json()
     assert results["total"] == 3 and {r["state"] for r in results["items"]} == {"completed"}
     court = (await client.get("/api/v1/tenants/mengyuan/public/results")).json()["items"][0]

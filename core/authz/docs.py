@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from core.authz.authorizer import Authorizer
-from core.authz.rules import ROLES
+from core.authz.rules import ACTIONS, ROLES, RULES
+from core.plugins import Plugins
 
 
 def render_roles_markdown(authorizer: Authorizer | None = None) -> str:
-    authorizer = authorizer or Authorizer()
+    if authorizer is None:
+        # The built-in plugins' rules are part of the product; third-party ones vary by installation.
+        plugins = Plugins(entry_point_group=None)
+        authorizer = Authorizer(rules=[*RULES, *plugins.contributions.rules],
+                                actions={**ACTIONS, **plugins.contributions.actions})
     roles = list(ROLES)
     lines = [
         "# 角色与权限 Roles and permissions",
         "",
-        "Generated from `core/authz/rules.py` by `yishi roles docs > docs/roles.md`; do not edit by hand",
+        "Generated from `core/authz/rules.py` and the built-in plugins by `yishi roles docs > docs/roles.md`;",
+        "do not edit by hand",
         "(`tests/test_roles_doc.py` fails when this file is stale).",
         "",
         "A role granted on a tenant holds there and in every tenant below it, never in its siblings or",

@@ -24,6 +24,13 @@ from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic
 
 MECHANISMS: dict[str, str] = {"monthly": "每月一议事", "on_demand": "有事来商量"}
+# Mechanisms plugins add (code → plugin name): usable only in tenants that enabled that plugin.
+PLUGIN_MECHANISMS: dict[str, str] = {}
+
+
+def add_mechanism(code: str, name: str, plugin: str) -> None:
+    MECHANISMS[code] = name
+    PLUGIN_MECHANISMS[code] = plugin
 RESEARCH_KINDS = ("site_visit", "survey")
 LOW_RATING = 3.0  # an average below this reopens supervision: staff must answer the residents
 
@@ -166,8 +173,10 @@ class TopicService:
     async def schedule(self, topic_id: uuid.UUID, data: s.MeetingIn) -> Meeting:
         topic = await self.topic(topic_id, for_update=True)
         COMMANDS["schedule"].target(topic.state)
-        if data.mechanism not in MECHANISMS:
-            raise InvalidInput(f"mechanism 须为 {', '.join(MECHANISMS)} 之一", field="mechanism")
+        usable = [code for code in MECHANISMS
+                  if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in (self.scope.tenant.plugins or ())]
+        if data.mechanism not in usable:
+            raise InvalidInput(f"mechanism 须为 {', '.join(usable)} 之一", field="mechanism")
         venue = _text(data.venue, "venue", "议事场所", 100)
         if data.starts_at.tzinfo is None:
             raise InvalidInput("starts_at 须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at")

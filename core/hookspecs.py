@@ -1,0 +1,72 @@
+"""The plugin API: every hook a local mechanism (or a third party) can implement, with when it runs.
+
+A plugin is a module (built-in under `plugins/<name>/`, or an installed package declaring an entry point in
+the group `yishi.plugins`) whose functions are marked `@hookimpl` and named like the specs below. Hooks
+that take a `register` callback are called once at start-up, for every installed plugin; hooks that take a
+`tenant` run only for tenants that enabled the plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core.events import WorkflowEvent
+    from core.tenancy.models import Tenant
+
+hookspec = pluggy.HookspecMarker("yishi")
+hookimpl = pluggy.HookimplMarker("yishi")
+
+
+@hookspec
+def yishi_register_rules(register: Callable[..., None]) -> None:
+    """Declare actions and the roles allowed to take them, once at start-up.
+
+    Call `register(action="liaison.reception", description="记录接待", roles=["deputy", "community_staff"])`
+    for each action. They join casbin's global rule set and `docs/roles.md`.
+    """
+
+
+@hookspec
+def yishi_register_routes(register: Callable[[Any], None]) -> None:
+    """Contribute Litestar controllers, once at start-up.
+
+    Call `register(Controller)` for each; their paths must start with `/api/v1/tenants/{slug:str}/`. Every
+    route must declare `opt={"action": …}` and use the tenant scope dependency; in a tenant that has not
+    enabled the plugin its routes answer 404.
+    """
+
+
+@hookspec
+def yishi_register_mechanisms(register: Callable[[str, str], None]) -> None:
+    """Add meeting mechanisms (议事机制) to `monthly` and `on_demand`: `register("liaison_station", "庭院联络站")`."""
+
+
+@hookspec
+def yishi_migrations() -> Path | None:
+    """The folder of the plugin's Alembic revisions (on the plugin's own branch label), or None."""
+
+
+@hookspec
+async def yishi_on_event(session: AsyncSession, tenant: Tenant, event: WorkflowEvent) -> None:
+    """React to a state change of the core (concern filed, topic moved, meeting decided, result published,
+    action item completed …), inside the same transaction, after its event was written.
+
+    Runs only for tenants that enabled the plugin. Raising refuses the whole change.
+    """
+
+
+@hookspec
+def yishi_cli(group: Any) -> None:
+    """Add click commands to `yishi`: `group.add_command(my_command)`."""
+
+
+@hookspec
+async def yishi_demo(client: Any) -> dict[str, str]:
+    """Replay the plugin's demo cases through the API (an in-process httpx client); return case → outcome."""

@@ -1,0 +1,141 @@
+"""Loading plugins (built-in and entry points), and calling their hooks only for tenants that enabled them."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from core import hookspecs
+from core.authz.rules import ROLES, Action
+
+log = logging.getLogger("yishi.plugins")
+BUILTIN = ("plugins.liaison_station",)
+ENTRY_POINT_GROUP = "yishi.plugins"
+TENANT_PREFIX = "/api/v1/tenants/{slug:str}/"
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str
+    title: str
+    module: ModuleType
+
+
+@dataclass
+class Contributions:
+    """What the installed plugins add to the core, collected once at start-up."""
+
+    actions: dict[str, Action] = field(default_factory=dict)
+    rules: list[tuple[str, str]] = field(default_factory=list)
+    routes: dict[str, list[Any]] = field(default_factory=dict)
+    mechanisms: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (Chinese name, plugin)
+    migrations: list[Path] = field(default_factory=list)
+
+
+class Plugins:
+    """The plugin manager of one process."""
+
+    def __init__(self, builtin: Iterable[str] = BUILTIN, entry_point_group: str | None = ENTRY_POINT_GROUP) -> None:
+        self.pm = pluggy.PluginManager("yishi")
+        self.pm.add_hookspecs(hookspecs)
+        self.info: dict[str, PluginInfo] = {}
+        for module_name in builtin:
+            self._add(importlib.import_module(module_name))
+        if entry_point_group:
+            for entry in entry_points(group=entry_point_group):
+                self._add(entry.load(), default_name=entry.name)
+        # A hookimpl whose name matches no hookspec is a typo that would silently never run: fail now.
+        self.pm.check_pending()
+        self.contributions = self._collect()
+
+    def _add(self, module: ModuleType, default_name: str | None = None) -> None:
+        name = getattr(module, "NAME", None) or default_name or module.__name__.rsplit(".", 1)[-1]
+        if name in self.info:
+            raise RuntimeError(f"two plugins are named {name}: {self.info[name].module.__name__}, {module.__name__}")
+        self.pm.register(module, name=name)
+        self.info[name] = PluginInfo(name, getattr(module, "VERSION", "0"), getattr(module, "TITLE", name), module)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.info))
+
+    def _collect(self) -> Contributions:
+        found = Contributions()
+        for name in self.names:
+            caller = self._only(name)
+
+            def register_rule(action: str, description: str, roles: Iterable[str], _plugin: str = name) -> None:
+                if action in found.actions:
+                    raise RuntimeError(f"plugin {_plugin} declares action {action} twice")
+                unknown = set(roles) - set(ROLES)
+                if unknown:
+                    raise RuntimeError(f"plugin {_plugin}: unknown roles {sorted(unknown)} for {action}")
+                found.actions[action] = Action(action, description)
+                found.rules.extend((role, action) for role in roles)
+
+            def register_route(controller: Any, _plugin: str = name) -> None:
+                path = getattr(controller, "path", "")
+                if not path.startswith(TENANT_PREFIX):
+                    raise RuntimeError(f"plugin {_plugin}: route {path} must start with {TENANT_PREFIX}")
+                found.routes.setdefault(_plugin, []).append(controller)
+
+            caller.yishi_register_rules(register=register_rule)
+            caller.yishi_register_routes(register=register_route)
+            caller.yishi_register_mechanisms(
+                register=lambda code, title, _plugin=name: found.mechanisms.__setitem__(code, (title, _plugin)))
+            for folder in caller.yishi_migrations():
+                if folder is not None:
+                    found.migrations.append(Path(folder))
+        return found
+
+    def _only(self, name: str) -> Any:
+        """The hook relay restricted to one plugin (so each plugin's contribution is attributed to it)."""
+        others = [p for n, p in self.pm.list_name_plugin() if n != name]
+        return _Subset(self.pm, others)
+
+    async def on_event(self, session: Any, ctx: Any, event: Any) -> None:
+        """Tell the plugins the tenant enabled about a state change; others never run for it."""
+        impls = self.pm.hook.yishi_on_event.get_hookimpls()
+        if not impls:
+            return
+        from core.tenancy.models import Tenant
+
+        tenant = await session.get(Tenant, ctx.tenant_id)
+        for name in tenant.plugins or ():
+            if name not in self.info:
+                continue
+            for impl in impls:
+                if impl.plugin_name != name:
+                    continue
+                try:
+                    await impl.function(session=session, tenant=tenant, event=event)
+                except Exception:
+                    log.exception("plugin %s failed on %s in tenant %s", name, event.action, tenant.slug)
+                    raise
+
+    async def demo(self, client: Any) -> dict[str, str]:
+        outcomes: dict[str, str] = {}
+        for impl in self.pm.hook.yishi_demo.get_hookimpls():
+            for case, outcome in (await impl.function(client=client)).items():
+                outcomes[f"{impl.plugin_name}.{case}"] = outcome
+        return outcomes
+
+
+class _Subset:
+    """Calls hooks of every plugin but the excluded ones (pluggy's subset_hook_caller, by attribute)."""
+
+    def __init__(self, pm: pluggy.PluginManager, excluded: list[Any]) -> None:
+        self._pm = pm
+        self._excluded = excluded
+
+    def __getattr__(self, hook: str) -> Any:
+        return self._pm.subset_hook_caller(hook, remove_plugins=self._excluded)

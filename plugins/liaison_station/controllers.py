@@ -1,0 +1,81 @@
+"""HTTP routes of the liaison station under /api/v1/tenants/{slug}/liaison (404 where not enabled)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from core.http import DbSession, Scope, provide_tenant_scope
+from core.errors import InvalidInput
+from plugins.liaison_station.models import STATION_KINDS, Station
+from plugins.liaison_station.services import (
+    DutyItemOut,
+    FeedbackIn,
+    LiaisonService,
+    NoteIn,
+    ReceptionIn,
+    ReceptionOut,
+    StationIn,
+    StationOut,
+    YearlyRecord,
+)
+
+
+def _station(station: Station) -> StationOut:
+    return StationOut(id=station.id, name=station.name, kind=station.kind, kind_name=STATION_KINDS[station.kind],
+                      place=station.place, schedule=station.schedule)
+
+
+class LiaisonController(Controller):
+    path = "/api/v1/tenants/{slug:str}/liaison"
+    tags = ["人大代表联络站 Liaison station"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @get("/stations", opt={"action": "liaison.read"}, summary="联络站与代表接待安排")
+    async def list_stations(self, db_session: DbSession, tenant_scope: Scope) -> list[StationOut]:
+        return [_station(s) for s in await LiaisonService(db_session, tenant_scope).stations()]
+
+    @post("/stations", opt={"action": "liaison.manage"}, summary="设立联络站（庭院联络站、楼头议事会、转角议事亭）")
+    async def create_station(self, db_session: DbSession, tenant_scope: Scope, data: JSONBody[StationIn]) -> StationOut:
+        return _station(await LiaisonService(db_session, tenant_scope).create_station(data))
+
+    @post("/receptions", opt={"action": "liaison.reception"},
+          summary="记录接待：每条群众诉求成为一条诉求，并列入代表的履职清单")
+    async def record_reception(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                               data: JSONBody[ReceptionIn]) -> ReceptionOut:
+        service = LiaisonService(db_session, tenant_scope)
+        reception, items = await service.record_reception(data, request.app.state.photo_store)
+        shaped = await service.shape(items)
+        return ReceptionOut(id=reception.id, station=reception.station_id, deputy=shaped[0].deputy,
+                            held_at=reception.held_at, residents_received=reception.residents_received, items=shaped)
+
+    @get("/duty-list", opt={"action": "liaison.duty_list"}, summary="履职清单（代表看自己的，工作人员可按代表查看）")
+    async def duty_list(self, db_session: DbSession, tenant_scope: Scope, deputy: FromQuery[str | None] = None,
+                        item_state: Annotated[str | None, QueryParameter(name="state")] = None) -> list[DutyItemOut]:
+        service = LiaisonService(db_session, tenant_scope)
+        return await service.shape(await service.duty_list(deputy, item_state))
+
+    @post("/duty-list/{item_id:uuid}/notes", opt={"action": "liaison.duty_note"}, summary="记录履职情况")
+    async def add_note(self, db_session: DbSession, tenant_scope: Scope, item_id: FromPath[uuid.UUID],
+                       data: JSONBody[NoteIn]) -> DutyItemOut:
+        service = LiaisonService(db_session, tenant_scope)
+        return (await service.shape([await service.add_note(item_id, data)]))[0]
+
+    @post("/duty-list/{item_id:uuid}/feedback", opt={"action": "liaison.duty_note"}, summary="记录群众评价")
+    async def add_feedback(self, db_session: DbSession, tenant_scope: Scope, item_id: FromPath[uuid.UUID],
+                           data: JSONBody[FeedbackIn]) -> DutyItemOut:
+        service = LiaisonService(db_session, tenant_scope)
+        return (await service.shape([await service.feedback(item_id, data)]))[0]
+
+    @get("/deputies/{username:str}/record", opt={"action": "liaison.duty_list"}, summary="代表年度履职报告")
+    async def yearly_record(self, db_session: DbSession, tenant_scope: Scope, username: FromPath[str],
+                            year: FromQuery[int | None] = None) -> YearlyRecord:
+        this_year = datetime.datetime.now(datetime.UTC).year
+        if year is not None and not 2000 <= year <= this_year:
+            raise InvalidInput(f"year 须在 2000–{this_year} 之间", field="year")
+        return await LiaisonService(db_session, tenant_scope).yearly_record(username, year or this_year)

@@ -1,0 +1,278 @@
+"""Rules of the liaison station: receptions that file concerns, duty lists that follow the core's topics."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import statistics
+import uuid
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import User
+from core.concerns.models import Concern
+from core.concerns.schemas import ConcernCreate
+from core.concerns.services import ConcernService, _text
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.events import WorkflowEvent, utcnow
+from core.http import TenantScope
+from plugins.liaison_station.models import DUTY_STATES, STATION_KINDS, DutyItem, Reception, Station
+
+# Where a duty-list item stands, read off the state of the core topic it fed.
+TOPIC_TO_DUTY = {
+    "drafted": "researching", "researching": "researching", "scheduled": "in_consultation",
+    "deliberated": "in_consultation", "published": "referred", "executing": "supervising", "completed": "closed",
+    "withdrawn": "received",
+}
+CONCERN_TO_DUTY = {"resolved": "closed", "rejected": "closed", "taken_over": "referred"}
+NOTE_KINDS = {"collected_opinions": "收集意见", "coordinated_departments": "协调部门", "supervised_works": "监督施工",
+              "other": "其他"}
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class SlotIn(msgspec.Struct, forbid_unknown_fields=True):
+    deputy: str
+    weekday: int
+    start: str
+    end: str
+
+
+class StationIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    kind: str
+    place: str = ""
+    schedule: list[SlotIn] = msgspec.field(default_factory=list)
+
+
+class StationOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    kind: str
+    kind_name: str
+    place: str
+    schedule: list[dict[str, Any]]
+
+
+class RequestIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    description: str
+    category: str = "other"
+    resident_name: str | None = None
+    resident_phone: str | None = None
+    compound: uuid.UUID | None = None
+    building: uuid.UUID | None = None
+
+
+class ReceptionIn(msgspec.Struct, forbid_unknown_fields=True):
+    station: uuid.UUID
+    held_at: datetime.datetime
+    residents_received: int
+    requests: list[RequestIn]
+    deputy: str | None = None
+    notes: str = ""
+
+
+class DutyItemOut(msgspec.Struct):
+    id: uuid.UUID
+    deputy: str
+    concern: uuid.UUID
+    reference: str
+    title: str
+    topic: uuid.UUID | None
+    state: str
+    state_name: str
+    notes: list[dict[str, str]]
+    feedback_score: int | None
+    feedback_text: str | None
+    received_at: datetime.datetime
+    closed_at: datetime.datetime | None
+
+
+class ReceptionOut(msgspec.Struct):
+    id: uuid.UUID
+    station: uuid.UUID
+    deputy: str
+    held_at: datetime.datetime
+    residents_received: int
+    items: list[DutyItemOut]
+
+
+class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
+    kind: str
+    text: str
+
+
+class FeedbackIn(msgspec.Struct, forbid_unknown_fields=True):
+    score: int
+    text: str = ""
+
+
+class YearlyRecord(msgspec.Struct):
+    """What a deputy reports to the voters: what came in, what was closed, how fast, how it was judged."""
+
+    deputy: str
+    year: int
+    received: int
+    closed: int
+    median_days_to_close: float | None
+    feedback_count: int
+    average_feedback: float | None
+
+
+class LiaisonService:
+    def __init__(self, session: AsyncSession, scope: TenantScope) -> None:
+        self.session = session
+        self.scope = scope
+
+    @property
+    def is_staff(self) -> bool:
+        return self.scope.can("liaison.manage")
+
+    async def _user(self, username: str, field: str) -> User:
+        user = await self.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise InvalidInput(f"没有用户 {username}", field=field)
+        return user
+
+    async def create_station(self, data: StationIn) -> Station:
+        name = _text(data.name, "name", "联络站名称", 100)
+        if data.kind not in STATION_KINDS:
+            raise InvalidInput(f"kind 须为 {', '.join(STATION_KINDS)} 之一", field="kind")
+        schedule = []
+        for slot in data.schedule:
+            await self._user(slot.deputy, "schedule")
+            if not 0 <= slot.weekday <= 6 or not TIME_RE.match(slot.start) or not TIME_RE.match(slot.end) \
+                    or slot.end <= slot.start:
+                raise InvalidInput("接待安排须为 weekday 0–6（周一为 0）与 HH:MM 的起止时间", field="schedule")
+            schedule.append({"deputy": slot.deputy, "weekday": slot.weekday, "start": slot.start, "end": slot.end})
+        station = Station(name=name, kind=data.kind, place=data.place.strip()[:200], schedule=schedule)
+        self.session.add(station)
+        await self.session.flush()
+        return station
+
+    async def stations(self) -> list[Station]:
+        return list((await self.session.scalars(select(Station).order_by(Station.name))).all())
+
+    async def record_reception(self, data: ReceptionIn, photos: Any = None) -> tuple[Reception, list[DutyItem]]:
+        station = await self.session.scalar(select(Station).where(Station.id == data.station))
+        if station is None:
+            raise InvalidInput("本社区没有这个联络站", field="station")
+        if data.deputy and data.deputy != await self._username(self.scope.user_id):
+            if not self.is_staff:
+                raise Forbidden("代表只能记录自己的接待")
+            deputy = await self._user(data.deputy, "deputy")
+        else:
+            deputy = await self.session.get(User, self.scope.user_id)
+        if not data.requests:
+            raise InvalidInput("至少记录一条群众诉求", field="requests")
+        if data.residents_received < 1:
+            raise InvalidInput("接待人数至少为 1", field="residents_received")
+        reception = Reception(station_id=station.id, deputy_id=deputy.id, held_at=data.held_at,
+                              residents_received=data.residents_received, notes=data.notes.strip()[:5000])
+        self.session.add(reception)
+        await self.session.flush()
+        concerns = ConcernService(self.session, self.scope, photos)
+        items = []
+        for request in data.requests:
+            concern = await concerns.file(ConcernCreate(
+                title=request.title, description=request.description, category=request.category,
+                channel="liaison_station", compound=request.compound, building=request.building,
+                resident_name=request.resident_name or "联络站接待群众", resident_phone=request.resident_phone))
+            item = DutyItem(deputy_id=deputy.id, reception_id=reception.id, concern_id=concern.id, state="received",
+                            notes=[])
+            self.session.add(item)
+            items.append(item)
+        await self.session.flush()
+        return reception, items
+
+    async def _username(self, user_id: uuid.UUID) -> str:
+        return await self.session.scalar(select(User.username).where(User.id == user_id)) or ""
+
+    def _visible(self, statement):  # type: ignore[no-untyped-def]
+        return statement if self.is_staff else statement.where(DutyItem.deputy_id == self.scope.user_id)
+
+    async def duty_list(self, deputy: str | None, state: str | None) -> list[DutyItem]:
+        statement = self._visible(select(DutyItem))
+        if deputy:
+            statement = statement.where(DutyItem.deputy_id == (await self._user(deputy, "deputy")).id)
+        if state:
+            if state not in DUTY_STATES:
+                raise InvalidInput(f"state 须为 {', '.join(DUTY_STATES)} 之一", field="state")
+            statement = statement.where(DutyItem.state == state)
+        return list((await self.session.scalars(statement.order_by(DutyItem.created_at))).all())
+
+    async def item(self, item_id: uuid.UUID) -> DutyItem:
+        item = await self.session.scalar(self._visible(select(DutyItem).where(DutyItem.id == item_id)))
+        if item is None:
+            raise NotFound("没有这条履职清单事项")
+        return item
+
+    async def add_note(self, item_id: uuid.UUID, data: NoteIn) -> DutyItem:
+        item = await self.item(item_id)
+        if data.kind not in NOTE_KINDS:
+            raise InvalidInput(f"kind 须为 {', '.join(NOTE_KINDS)} 之一", field="kind")
+        text = _text(data.text, "text", "履职记录", 2000)
+        item.notes = [*item.notes, {"kind": data.kind, "text": text, "at": utcnow().isoformat()}]
+        await self.session.flush()
+        return item
+
+    async def feedback(self, item_id: uuid.UUID, data: FeedbackIn) -> DutyItem:
+        item = await self.item(item_id)
+        if not 1 <= data.score <= 5:
+            raise InvalidInput("群众评价须为 1–5 分", field="score")
+        item.feedback_score, item.feedback_text = data.score, data.text.strip()[:2000]
+        await self.session.flush()
+        return item
+
+    async def shape(self, items: list[DutyItem]) -> list[DutyItemOut]:
+        """Items with their concern and deputy, in a fixed number of queries."""
+        concerns = {c.id: c for c in (await self.session.scalars(
+            select(Concern).where(Concern.id.in_([i.concern_id for i in items])))).all()} if items else {}
+        names = dict((await self.session.execute(select(User.id, User.username).where(
+            User.id.in_({i.deputy_id for i in items})))).all()) if items else {}
+        return [DutyItemOut(
+            id=i.id, deputy=names.get(i.deputy_id, ""), concern=i.concern_id,
+            reference=concerns[i.concern_id].reference, title=concerns[i.concern_id].title, topic=i.topic_id,
+            state=i.state, state_name=DUTY_STATES[i.state], notes=i.notes, feedback_score=i.feedback_score,
+            feedback_text=i.feedback_text, received_at=i.created_at, closed_at=i.closed_at) for i in items]
+
+    async def yearly_record(self, deputy: str, year: int) -> YearlyRecord:
+        user = await self._user(deputy, "deputy")
+        if not self.is_staff and user.id != self.scope.user_id:
+            raise NotFound("没有这位代表的履职记录")
+        start = datetime.datetime(year, 1, 1, tzinfo=datetime.UTC)
+        end = datetime.datetime(year + 1, 1, 1, tzinfo=datetime.UTC)
+        items = (await self.session.scalars(select(DutyItem).where(
+            DutyItem.deputy_id == user.id, DutyItem.created_at >= start, DutyItem.created_at < end))).all()
+        closed = [i for i in items if i.closed_at is not None]
+        days = [(i.closed_at - i.created_at).total_seconds() / 86400 for i in closed]
+        scores = [i.feedback_score for i in items if i.feedback_score is not None]
+        return YearlyRecord(
+            deputy=deputy, year=year, received=len(items), closed=len(closed),
+            median_days_to_close=round(statistics.median(days), 1) if days else None,
+            feedback_count=len(scores), average_feedback=round(sum(scores) / len(scores), 2) if scores else None)
+
+
+async def follow_event(session: AsyncSession, event: WorkflowEvent) -> None:
+    """Keep duty-list items in step with the core: the concern they filed, and the topic it joined."""
+    if event.subject_kind == "concern":
+        items = (await session.scalars(select(DutyItem).where(DutyItem.concern_id == event.subject_id))).all()
+        for item in items:
+            if event.action == "concern.topic":
+                item.topic_id, item.state = event.topic_id, TOPIC_TO_DUTY["drafted"]
+            elif event.action == "concern.released":
+                item.topic_id, item.state = None, "received"
+            elif event.to_state in CONCERN_TO_DUTY:
+                item.state = CONCERN_TO_DUTY[event.to_state]
+            item.closed_at = utcnow() if item.state == "closed" else None
+    elif event.subject_kind == "topic" and event.to_state in TOPIC_TO_DUTY:
+        items = (await session.scalars(select(DutyItem).where(DutyItem.topic_id == event.subject_id))).all()
+        for item in items:
+            item.state = TOPIC_TO_DUTY[event.to_state]
+            item.closed_at = (item.closed_at or utcnow()) if item.state == "closed" else None
+    else:
+        return
+    await session.flush()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -41,6 +43,8 @@ def plugin_routers(plugins: Plugins) -> list[Router]:
 
 def create_app(settings: Settings | None = None, plugins: Plugins | None = None) -> Litestar:
     settings = settings or get_settings()
+    if not logging.getLogger().handlers:  # a server worker: nobody configured logging, so we do
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     plugins = plugins or Plugins()
     for code, (name, plugin) in plugins.contributions.mechanisms.items():
         add_mechanism(code, name, plugin)
@@ -88,4 +92,6 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             title="Yishi 议事 API", version="1", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
         debug=settings.debug,
+        # Litestar's own logger only; the root logger (and its handlers) belongs to the process running us.
+        logging_config=LoggingConfig(configure_root_logger=False),
     )

@@ -227,3 +227,13 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(f"Yishi 议事 serving on http://{host}:{port}")
     Granian("core.app:create_app", address=host, port=port, workers=workers, interface=Interfaces.ASGI,
             factory=True).serve()
+
+
+def _add_plugin_commands() -> None:
+    """Installed plugins may add commands of their own (the `yishi_cli` hook)."""
+    from core.plugins import Plugins
+
+    Plugins().pm.hook.yishi_cli(group=main)
+
+
+_add_plugin_commands()

@@ -56,6 +56,7 @@ tenants:
                 name: 甲社区
                 kind: community
                 portal: {reference_prefix: JSX}
+                plugins: [liaison_station]
                 compounds: [{name: 甲小区, buildings: [1号楼, 2号楼]}]
               - slug: comm-b
                 name: 乙社区
@@ -80,6 +81,8 @@ users:
   - {username: wuye, password: password-123, name: 甲物业, roles: [{role: property_company, tenant: comm-a}]}
   - {username: zhujian, password: password-123, name: 甲区住建局, roles: [{role: department, tenant: district-a}]}
   - {username: neighbour, password: password-123, roles: [{role: resident, tenant: comm-a}]}
+  - {username: deputy, password: password-123, name: 甲代表, roles: [{role: deputy, tenant: district-a}]}
+  - {username: deputy2, password: password-123, name: 乙代表, roles: [{role: deputy, tenant: comm-a}]}
 """
 
 
@@ -188,7 +191,8 @@ async def session(app: Litestar, clean: None) -> AsyncIterator[AsyncSession]:
 
 async def load_world(app: Litestar, manifest_yaml: str = WORLD) -> None:
     async with app.state.sessionmaker() as session:
-        await apply_manifest(session, msgspec.yaml.decode(manifest_yaml.encode(), type=Manifest))
+        await apply_manifest(session, msgspec.yaml.decode(manifest_yaml.encode(), type=Manifest),
+                             app.state.installed_plugins)
         await session.commit()
 
 

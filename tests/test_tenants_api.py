@@ -117,7 +117,7 @@ async def test_patch_updates_name_portal_and_plugins(client: AsyncClient, auth: 
     bad = await client.patch("/api/v1/tenants/comm-a", json={"plugins": ["ghost"]}, headers=headers)
     assert bad.status_code == 422 and "ghost" in bad.json()["detail"]
     after = (await client.get("/api/v1/tenants/comm-a", headers=headers)).json()
-    assert after["plugins"] == [] and after["name"] == "甲社区（新）"
+    assert after["plugins"] == ["liaison_station"] and after["name"] == "甲社区（新）"
 
 
 async def test_archiving_needs_a_district_admin_and_keeps_the_data(client: AsyncClient, auth: Auth) -> None:

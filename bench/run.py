@@ -123,7 +123,8 @@ def main() -> int:
     for name, m in medians.items():
         ratio = m["rps"] / bare
         target = _target(ratio >= READ_RATIO_TARGET, f"≥ {READ_RATIO_TARGET:.2f}") if name.startswith("read_") else ""
-        print(f"  {m['label']:<36} {m['rps']:8.0f} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f} {ratio:8.2f}  {target}".rstrip())
+        print(f"  {m['label']:<36} {m['rps']:8.0f} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f} {ratio:8.2f}  "
+              f"{target}".rstrip())
         print(f"  {'':<36} rounds: {' / '.join(f'{r:.0f}' for r in m['rounds'])} req/s"
               + (f"; {m['errors']} errors" if m["errors"] else ""))
         record(f"{name}_rps", m["rps"], "req/s")
@@ -216,7 +217,7 @@ def _measure(seeded: seed.Seeded, small: seed.Seeded, wrk: str | None,
             Endpoint("concern_submit", "POST …/concerns (filing)", app.base_url, {},
                      load.Post(filers, FILING_BODY)),
             Endpoint("bare_insert", "POST single-row INSERT (bare app)", ref.base_url, {},
-                     load.Post(tuple((f"/tenants/{seeded.tenant_id}/concerns", "") for _ in filers), FILING_BODY)),
+                     load.Post(((f"/tenants/{seeded.tenant_id}/concerns", ""),), FILING_BODY)),
         ]
         for endpoint in endpoints:
             for acked in _check(endpoint, seeded):

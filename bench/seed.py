@@ -1,7 +1,7 @@
 """Fresh, migrated PostgreSQL databases bulk-loaded as the owner: tenants, users and a year of concerns.
 
 The large one has 1,000 tenants, 10,000 users and 1,000,000 concerns; the small one, measured beside it,
-10 tenants with as many users and concerns per tenant. Concerns are made by one set-based INSERT … SELECT
+10 tenants, with as many users per tenant and concerns per community. Concerns are made by one set-based INSERT … SELECT
 in PostgreSQL (no rows travel from Python), so a million of them take seconds, not minutes.
 """
 
@@ -32,7 +32,9 @@ PASSWORD = "bench-password-2026"
 # Roles of the community users, by "round" over the communities: one staff member and one grid worker per
 # community, a few representatives, residents for the rest.
 COMMUNITY_ROUNDS = ("community_staff", "grid_worker", "resident_rep", "party_member")
-# Concerns are filed in this many communities at once during the load (one resident each).
+# Concerns are filed in this many communities at once during the load (one resident each), as residents of
+# many communities file at once: a community's filings queue on its reference counter and event chain rows,
+# and the load would otherwise measure that one queue rather than the server.
 FILING_TENANTS = 8
 # The bare INSERT's table (bench/reference_app.py): the concern's columns, its primary key and nothing else —
 # no other index, no foreign key, no Row-Level Security.

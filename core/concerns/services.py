@@ -72,7 +72,7 @@ def reference_prefix(tenant: Tenant) -> str:
     return re.sub(r"[^A-Za-z]", "", letters).upper() or "YS"
 
 
-def _text(value: str | None, field: str, label: str, max_len: int, required: bool = True) -> str | None:
+def clean_text(value: str | None, field: str, label: str, max_len: int, required: bool = True) -> str | None:
     value = (value or "").strip()
     if not value:
         if required:
@@ -105,7 +105,7 @@ class ConcernService:
     async def add_category(self, code: str, name: str) -> None:
         if not CATEGORY_CODE_RE.match(code):
             raise InvalidInput("分类代码须为小写字母开头的 2–40 个小写字母、数字或下划线", field="code")
-        name = _text(name, "name", "分类名称", 50)
+        name = clean_text(name, "name", "分类名称", 50)
         if code in await self.categories():
             raise Conflict(f"分类 {code} 已存在", field="code")
         self.session.add(ConcernCategory(code=code, name=name))
@@ -114,8 +114,8 @@ class ConcernService:
     # --- filing ----------------------------------------------------------------------------------------
 
     async def file(self, data: ConcernCreate) -> Concern:
-        title = _text(data.title, "title", "标题", 120)
-        description = _text(data.description, "description", "描述", 5000)
+        title = clean_text(data.title, "title", "标题", 120)
+        description = clean_text(data.description, "description", "描述", 5000)
         categories = await self.categories()
         if data.category not in categories:
             raise InvalidInput(f"未知分类 {data.category}；可用：{', '.join(categories)}", field="category")
@@ -135,11 +135,11 @@ class ConcernService:
             channel=data.channel,
             compound_id=compound_id,
             building_id=building_id,
-            place=_text(data.place, "place", "地点", 200, required=False),
+            place=clean_text(data.place, "place", "地点", 200, required=False),
             status="submitted",
             filed_by_id=self.scope.user_id,
             resident_id=None if on_behalf else self.scope.user_id,
-            resident_name=_text(data.resident_name, "resident_name", "居民姓名", 50, required=False),
+            resident_name=clean_text(data.resident_name, "resident_name", "居民姓名", 50, required=False),
             resident_phone=data.resident_phone,
         )
         self.session.add(concern)
@@ -251,8 +251,8 @@ class ConcernService:
         if action not in TRIAGE:
             raise InvalidInput(f"action 须为 {', '.join(TRIAGE)} 之一", field="action")
         from_states, to_state, required = TRIAGE[action]
-        reason = _text(reason, "reason", "理由", 2000, required=required == "reason")
-        note = _text(note, "note", "办理说明", 2000, required=required == "note")
+        reason = clean_text(reason, "reason", "理由", 2000, required=required == "reason")
+        note = clean_text(note, "note", "办理说明", 2000, required=required == "note")
         concern = await self.get(concern_id)
         if concern.status not in from_states:
             raise Conflict(f"诉求当前为「{STATE_NAMES[concern.status]}」，不能{_TRIAGE_NAMES[action]}")
@@ -352,7 +352,7 @@ class ConcernService:
         return taken
 
     async def send_back(self, concern_id: uuid.UUID, instructions: str) -> Concern:
-        instructions = _text(instructions, "instructions", "处理意见", 2000)
+        instructions = clean_text(instructions, "instructions", "处理意见", 2000)
         original, child_ctx = await self._escalated(concern_id)
         await use_tenant(self.session, child_ctx, self.scope.user_id)
         original.status, original.instructions = "accepted", instructions

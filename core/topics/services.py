@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import User
 from core.authz.rules import ROLES
 from core.concerns.models import Concern
-from core.concerns.services import _text
+from core.concerns.services import clean_text
 from core.db import TenantContext
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, append_event, utcnow
@@ -120,8 +120,8 @@ class TopicService:
                                from_state=from_state, to_state=to_state, actor_id=self.scope.user_id)
 
     async def create(self, data: s.TopicCreate) -> Topic:
-        title = _text(data.title, "title", "议题标题", 120)
-        description = _text(data.description, "description", "议题说明", 5000, required=False) or ""
+        title = clean_text(data.title, "title", "议题标题", 120)
+        description = clean_text(data.description, "description", "议题说明", 5000, required=False) or ""
         ids = list(dict.fromkeys(data.concern_ids))
         concerns = (await self.session.scalars(select(Concern).where(Concern.id.in_(ids)))).all() if ids else []
         if len(concerns) != len(ids):
@@ -146,7 +146,7 @@ class TopicService:
         if data.date > today() + datetime.timedelta(days=1):
             raise InvalidInput("调研日期不能在将来", field="date")
         if data.kind == "survey":
-            _text(data.question, "question", "征询问题", 500)
+            clean_text(data.question, "question", "征询问题", 500)
             if len(data.options) < 2:
                 raise InvalidInput("征询至少要有两个选项", field="options")
             counts = dict(data.counts)
@@ -157,7 +157,7 @@ class TopicService:
             if set(counts) - set(data.options) or any(v < 0 for v in counts.values()):
                 raise InvalidInput("票数须对应选项且不能为负", field="counts")
         else:
-            _text(data.findings, "findings", "调研发现", 5000)
+            clean_text(data.findings, "findings", "调研发现", 5000)
             counts = {}
         research = Research(
             topic_id=topic.id, kind=data.kind, date=data.date, participants=[p.strip() for p in data.participants if p.strip()],
@@ -177,7 +177,7 @@ class TopicService:
                   if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in (self.scope.tenant.plugins or ())]
         if data.mechanism not in usable:
             raise InvalidInput(f"mechanism 须为 {', '.join(usable)} 之一", field="mechanism")
-        venue = _text(data.venue, "venue", "议事场所", 100)
+        venue = clean_text(data.venue, "venue", "议事场所", 100)
         if data.starts_at.tzinfo is None:
             raise InvalidInput("starts_at 须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at")
         if data.ends_at is not None and data.ends_at <= data.starts_at:
@@ -211,11 +211,11 @@ class TopicService:
         meeting = await self.meeting(meeting_id)
         topic = await self.topic(meeting.topic_id, for_update=True)
         COMMANDS["minutes"].target(topic.state)
-        meeting.minutes = _text(data.minutes, "minutes", "会议纪要", 20000)
+        meeting.minutes = clean_text(data.minutes, "minutes", "会议纪要", 20000)
         if any(v < 0 for v in data.attendance.values()):
             raise InvalidInput("出席人数不能为负", field="attendance")
         for opinion in data.opinions:
-            _text(opinion.text, "opinions", "意见", 2000)
+            clean_text(opinion.text, "opinions", "意见", 2000)
         meeting.attendance = dict(data.attendance)
         meeting.opinions = [{"group": o.group, "text": o.text.strip()} for o in data.opinions]
         if data.agenda is not None:
@@ -231,7 +231,7 @@ class TopicService:
         COMMANDS["decide"].target(topic.state)
         if meeting.minutes_recorded_at is None:
             raise Conflict("请先记录这次协商会的纪要，再记录协商结果")
-        text = _text(data.text, "text", "协商结果", 5000)
+        text = clean_text(data.text, "text", "协商结果", 5000)
         if data.method == "consensus":
             if data.votes:
                 raise InvalidInput("协商一致（consensus）不填 votes", field="votes")
@@ -259,7 +259,7 @@ class TopicService:
         return topic
 
     async def withdraw(self, topic_id: uuid.UUID, reason: str) -> Topic:
-        reason = _text(reason, "reason", "撤回理由", 2000)
+        reason = clean_text(reason, "reason", "撤回理由", 2000)
         topic = await self.topic(topic_id, for_update=True)
         COMMANDS["withdraw"].target(topic.state)
         topic.withdrawn_reason = reason
@@ -272,8 +272,8 @@ class TopicService:
     async def add_action(self, topic_id: uuid.UUID, data: s.ActionIn) -> ActionItem:
         topic = await self.topic(topic_id, for_update=True)
         COMMANDS["add_action"].target(topic.state)
-        title = _text(data.title, "title", "执行事项", 200)
-        owner_org = _text(data.owner_org, "owner_org", "责任单位", 100, required=False)
+        title = clean_text(data.title, "title", "执行事项", 200)
+        owner_org = clean_text(data.owner_org, "owner_org", "责任单位", 100, required=False)
         owner_user_id = None
         if data.owner_user:
             owner_user_id = await self.session.scalar(select(User.id).where(User.username == data.owner_user))

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import User
 from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
-from core.concerns.services import ConcernService, _text
+from core.concerns.services import ConcernService, clean_text
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
@@ -138,7 +138,7 @@ class LiaisonService:
         return user
 
     async def create_station(self, data: StationIn) -> Station:
-        name = _text(data.name, "name", "联络站名称", 100)
+        name = clean_text(data.name, "name", "联络站名称", 100)
         if data.kind not in STATION_KINDS:
             raise InvalidInput(f"kind 须为 {', '.join(STATION_KINDS)} 之一", field="kind")
         schedule = []
@@ -214,7 +214,7 @@ class LiaisonService:
         item = await self.item(item_id)
         if data.kind not in NOTE_KINDS:
             raise InvalidInput(f"kind 须为 {', '.join(NOTE_KINDS)} 之一", field="kind")
-        text = _text(data.text, "text", "履职记录", 2000)
+        text = clean_text(data.text, "text", "履职记录", 2000)
         item.notes = [*item.notes, {"kind": data.kind, "text": text, "at": utcnow().isoformat()}]
         await self.session.flush()
         return item

@@ -197,3 +197,17 @@ async def test_a_roll_up_through_rls_sees_its_subtree_and_nothing_beside_it(post
                 assert set((await conn.execute(text("SELECT name FROM compound"))).scalars()) == expected
     finally:
         await engine.dispose()
+
+
+async def test_compounds_belong_to_communities_only(client: AsyncClient, auth: Auth) -> None:
+    response = await client.post("/api/v1/tenants/street-a/compounds", json={"name": "街道小区"},
+                                 headers=await auth("sstaff"))
+    assert response.status_code == 409 and "社区" in response.json()["detail"]
+    created = await client.post("/api/v1/tenants/comm-a/compounds", json={"name": "新小区", "buildings": ["1号楼"]},
+                                headers=await auth("sstaff"))
+    assert created.status_code == 201 and created.json()["buildings"][0]["name"] == "1号楼"
+    duplicate = await client.post("/api/v1/tenants/comm-a/compounds", json={"name": "新小区"},
+                                  headers=await auth("sstaff"))
+    assert duplicate.status_code == 409
+    assert (await client.post("/api/v1/tenants/comm-a/compounds", json={"name": "x"},
+                              headers=await auth("resident"))).status_code == 403

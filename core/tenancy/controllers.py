@@ -88,7 +88,8 @@ class TenantController(Controller):
 
     @post("/{slug:str}/compounds", opt={"action": "compound.manage"}, summary="新增小区")
     async def create_compound(self, db_session: DbSession, tenant_scope: Scope, data: JSONBody[CompoundCreate]) -> CompoundOut:
-        return await CompoundService(db_session).create(data.name, data.has_property_company, data.buildings)
+        return await CompoundService(db_session).create(data.name, data.has_property_company, data.buildings,
+                                                        tenant_kind=tenant_scope.tenant.kind)
 
     @get("/{slug:str}/compounds/{compound_id:uuid}", opt={"action": "compound.read"}, summary="查看小区")
     async def get_compound(self, db_session: DbSession, tenant_scope: Scope, compound_id: FromPath[uuid.UUID]) -> CompoundOut:

@@ -99,6 +99,8 @@ async def apply_manifest(session: AsyncSession, manifest: Manifest, installed_pl
             await tenants.update(tenant, name=spec.name, plugins=spec.plugins, portal=spec.portal)
             (report.updated if changed else report.unchanged).append(f"tenant {spec.slug}")
         await use_tenant(session, TenantContext(tenant.id, tenant.path))
+        if spec.compounds and spec.kind != "community":
+            raise InvalidInput(f"租户 {spec.slug}：小区只能设在社区之下")
         for compound in spec.compounds:
             await _apply_compound(session, compound, report, spec.slug)
     await _apply_users(session, manifest.users, tenants, report)

@@ -188,7 +188,10 @@ class CompoundService:
         ).all()
         return self._out(compound, [BuildingOut(id=b.id, name=b.name) for b in buildings])
 
-    async def create(self, name: str, has_property_company: bool = True, buildings: Sequence[str] = ()) -> CompoundOut:
+    async def create(self, name: str, has_property_company: bool = True, buildings: Sequence[str] = (),
+                     tenant_kind: str = "community") -> CompoundOut:
+        if tenant_kind != "community":
+            raise Conflict(f"小区只能设在社区之下，不能设在{KIND_NAMES[tenant_kind]}")
         name = validate_name(name)
         if await self.session.scalar(select(Compound.id).where(Compound.name == name)):
             raise Conflict(f"小区 {name} 已存在", field="name")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -11,16 +12,31 @@ from sqlalchemy.pool import NullPool
 import core.models  # noqa: F401  (registers every table on the metadata)
 from core.db import Base
 from core.migrate import ensure_app_role
+from core.plugins import Plugins
+
+Plugins()  # imports every installed plugin, so its tables are on the metadata too
 
 config = context.config
 owner_url: str = config.attributes["owner_url"]
 app_url: str = config.attributes["app_url"]
 
 
+def _render_item(kind: str, obj: object, autogen_context) -> str | bool:  # type: ignore[no-untyped-def]
+    """Autogenerate writes advanced-alchemy's column types the way our revisions import them."""
+    if kind == "type" and isinstance(obj, GUID):
+        autogen_context.imports.add("from advanced_alchemy.types import GUID")
+        return "GUID(length=16)"
+    if kind == "type" and isinstance(obj, DateTimeUTC):
+        autogen_context.imports.add("from advanced_alchemy.types import DateTimeUTC")
+        return "DateTimeUTC(timezone=True)"
+    return False
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         # SQLite reflects UUID columns as NUMERIC, so type comparison is only meaningful on PostgreSQL.
         compare_type=connection.dialect.name == "postgresql",

@@ -50,10 +50,11 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     for case, step in [("drinking_water", "completed"), ("roof_rubbish", "completed"),
                        ("chargers_and_cameras", "completed"), ("poplar_tree", "completed"),
                        ("basketball_court", "executing"), ("liaison_station.yuehai_rubbish", "closed"),
-                       ("liaison_station.yuehai_parking", "received")]:
+                       ("liaison_station.yuehai_parking", "received"),
+                       ("red_pavilion.jianshexiang_pavilion", "2 sessions held, next monthly planned")]:
         assert f"case {case}: {step}" in first.output
     second = await asyncio.to_thread(yishi, "demo")
-    assert second.exit_code == 0 and second.output.count(": skipped") == 6  # 5 core cases + the station
+    assert second.exit_code == 0 and second.output.count(": skipped") == 7  # 5 core cases + 2 plugins
     results = (await client.get("/api/v1/tenants/jianshexiang/public/results")).json()
     assert results["total"] == 3 and {r["state"] for r in results["items"]} == {"completed"}
     court = (await client.get("/api/v1/tenants/mengyuan/public/results")).json()["items"][0]

@@ -17,7 +17,7 @@ from core import hookspecs
 from core.authz.rules import ROLES, Action
 
 log = logging.getLogger("yishi.plugins")
-BUILTIN = ("plugins.liaison_station", "plugins.red_pavilion")
+BUILTIN = ("plugins.liaison_station", "plugins.red_pavilion", "plugins.cppcc_consultation")
 ENTRY_POINT_GROUP = "yishi.plugins"
 TENANT_PREFIX = "/api/v1/tenants/{slug:str}/"
 

@@ -43,6 +43,7 @@ tenants:
   - slug: city-a
     name: 甲市
     kind: city
+    plugins: [cppcc_consultation]
     children:
       - slug: district-a
         name: 甲区
@@ -65,6 +66,7 @@ tenants:
       - slug: district-b
         name: 乙区
         kind: district
+        plugins: [cppcc_consultation]
   - slug: city-b
     name: 乙市
     kind: city
@@ -82,6 +84,8 @@ users:
   - {username: zhujian, password: password-123, name: 甲区住建局, roles: [{role: department, tenant: district-a}]}
   - {username: neighbour, password: password-123, roles: [{role: resident, tenant: comm-a}]}
   - {username: deputy, password: password-123, name: 甲代表, roles: [{role: deputy, tenant: district-a}]}
+  - {username: member, password: password-123, roles: [{role: cppcc_member, tenant: city-a}]}
+  - {username: member2, password: password-123, roles: [{role: cppcc_member, tenant: city-a}]}
   - {username: deputy2, password: password-123, name: 乙代表, roles: [{role: deputy, tenant: comm-a}]}
 """
 

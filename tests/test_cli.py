@@ -51,10 +51,13 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
                        ("chargers_and_cameras", "completed"), ("poplar_tree", "completed"),
                        ("basketball_court", "executing"), ("liaison_station.yuehai_rubbish", "closed"),
                        ("liaison_station.yuehai_parking", "received"),
-                       ("red_pavilion.jianshexiang_pavilion", "2 sessions held, next monthly planned")]:
+                       ("red_pavilion.jianshexiang_pavilion", "2 sessions held, next monthly planned"),
+                       ("cppcc_consultation.wuzhong_property_management",
+                        "22 compounds, 6 problems, 3 aspects, 4 recommendations"),
+                       ("cppcc_consultation.wangdu_shoe_ip", "symposium held, 2 recommendations adopted")]:
         assert f"case {case}: {step}" in first.output
     second = await asyncio.to_thread(yishi, "demo")
-    assert second.exit_code == 0 and second.output.count(": skipped") == 7  # 5 core cases + 2 plugins
+    assert second.exit_code == 0 and second.output.count(": skipped") == 9  # 5 core cases + the plugins' 4
     results = (await client.get("/api/v1/tenants/jianshexiang/public/results")).json()
     assert results["total"] == 3 and {r["state"] for r in results["items"]} == {"completed"}
     court = (await client.get("/api/v1/tenants/mengyuan/public/results")).json()["items"][0]

@@ -1,0 +1,343 @@
+"""Rules of the CPPCC research consultation, "不学习就不调研、不调研就不协商": training before any research visit;
+problems classified; recommendations tied to the problems they answer; the outcome report."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import uuid
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import User
+from core.concerns.services import clean_text
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.events import utcnow
+from core.http import TenantScope
+from core.tenancy.models import Tenant
+from plugins.cppcc_consultation.models import (
+    PROBLEM_KINDS,
+    STAKEHOLDER_GROUPS,
+    ConsultationPlan,
+    ConsultationTopic,
+    Problem,
+    Recommendation,
+    SiteVisit,
+    Symposium,
+    Training,
+)
+
+
+class PlanIn(msgspec.Struct, forbid_unknown_fields=True):
+    year: int
+    title: str
+
+
+class TopicIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    members: list[str]
+
+
+class TrainingIn(msgspec.Struct, forbid_unknown_fields=True):
+    date: datetime.date
+    title: str
+    attendees: list[str] = msgspec.field(default_factory=list)
+
+
+class VisitIn(msgspec.Struct, forbid_unknown_fields=True):
+    community: str
+    date: datetime.date
+    compounds: list[str]
+    findings: str
+
+
+class Statement(msgspec.Struct, forbid_unknown_fields=True):
+    who: str
+    text: str
+
+
+class SymposiumIn(msgspec.Struct, forbid_unknown_fields=True):
+    group: str
+    date: datetime.date
+    participants: int
+    statements: list[Statement]
+
+
+class ProblemIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+    kind: str
+    aspect: str | None = None
+    department: str | None = None
+
+
+class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
+    answer: str
+
+
+class RecommendationIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+    problem_ids: list[uuid.UUID]
+
+
+class FollowUpIn(msgspec.Struct, forbid_unknown_fields=True):
+    adopted: bool
+    note: str = ""
+
+
+class PlanOut(msgspec.Struct):
+    id: uuid.UUID
+    year: int
+    title: str
+    topics: list[dict[str, Any]]
+
+
+class ProblemOut(msgspec.Struct):
+    id: uuid.UUID
+    text: str
+    kind: str
+    kind_name: str
+    aspect: str | None
+    department: str | None
+    answer: str | None
+
+
+class Counts(msgspec.Struct):
+    communities_visited: int
+    compounds_visited: int
+    symposia: int
+    problems: int
+    individual_problems: int
+    aspects: int
+    recommendations: int
+    adopted: int
+
+
+class TopicOut(msgspec.Struct):
+    id: uuid.UUID
+    plan_year: int
+    title: str
+    members: list[str]
+    trainings: list[dict[str, Any]]
+    visits: list[dict[str, Any]]
+    symposia: list[dict[str, Any]]
+    problems: list[ProblemOut]
+    aspects: dict[str, list[uuid.UUID]]
+    recommendations: list[dict[str, Any]]
+    counts: Counts
+
+
+def problem_out(p: Problem) -> ProblemOut:
+    return ProblemOut(id=p.id, text=p.text, kind=p.kind, kind_name=PROBLEM_KINDS[p.kind], aspect=p.aspect,
+                      department=p.department, answer=p.answer)
+
+
+class CppccService:
+    def __init__(self, session: AsyncSession, scope: TenantScope) -> None:
+        self.session = session
+        self.scope = scope
+
+    async def create_plan(self, data: PlanIn) -> ConsultationPlan:
+        if self.scope.tenant.kind not in ("city", "district"):
+            raise Conflict("年度协商计划由市、区（县）政协制定")
+        if not 2000 <= data.year <= utcnow().year + 1:
+            raise InvalidInput("年度须在 2000 至明年之间", field="year")
+        if await self.session.scalar(select(ConsultationPlan.id).where(ConsultationPlan.year == data.year)):
+            raise Conflict(f"{data.year} 年的协商计划已存在", field="year")
+        plan = ConsultationPlan(year=data.year, title=clean_text(data.title, "title", "计划名称", 200))
+        self.session.add(plan)
+        await self.session.flush()
+        return plan
+
+    async def plans(self) -> list[PlanOut]:
+        plans = (await self.session.scalars(select(ConsultationPlan).order_by(ConsultationPlan.year.desc()))).all()
+        topics = (await self.session.scalars(select(ConsultationTopic).order_by(ConsultationTopic.created_at))).all()
+        return [PlanOut(id=p.id, year=p.year, title=p.title,
+                        topics=[{"id": str(t.id), "title": t.title} for t in topics if t.plan_id == p.id]) for p in plans]
+
+    async def add_topic(self, plan_id: uuid.UUID, data: TopicIn) -> ConsultationTopic:
+        if not await self.session.scalar(select(ConsultationPlan.id).where(ConsultationPlan.id == plan_id)):
+            raise NotFound("没有这个协商计划")
+        members = list(dict.fromkeys(data.members))
+        if not members:
+            raise InvalidInput("调研组至少要有一名政协委员", field="members")
+        known = set((await self.session.scalars(select(User.username).where(User.username.in_(members)))).all())
+        if missing := [m for m in members if m not in known]:
+            raise InvalidInput(f"没有用户：{', '.join(missing)}", field="members")
+        topic = ConsultationTopic(plan_id=plan_id, title=clean_text(data.title, "title", "专题名称", 200), members=members)
+        self.session.add(topic)
+        await self.session.flush()
+        return topic
+
+    async def topic(self, topic_id: uuid.UUID, *, researching: bool = False) -> ConsultationTopic:
+        topic = await self.session.scalar(select(ConsultationTopic).where(ConsultationTopic.id == topic_id))
+        if topic is None:
+            raise NotFound("没有这个协商专题")
+        if researching and not self.scope.can("cppcc.manage"):
+            username = await self.session.scalar(select(User.username).where(User.id == self.scope.user_id))
+            if username not in topic.members:
+                raise Forbidden("只有本专题调研组成员可以记录调研")
+        return topic
+
+    async def add_training(self, topic_id: uuid.UUID, data: TrainingIn) -> Training:
+        topic = await self.topic(topic_id, researching=True)
+        training = Training(topic_id=topic.id, date=data.date, title=clean_text(data.title, "title", "学习内容", 200),
+                            attendees=list(dict.fromkeys(data.attendees)))
+        self.session.add(training)
+        await self.session.flush()
+        return training
+
+    async def add_visit(self, topic_id: uuid.UUID, data: VisitIn) -> SiteVisit:
+        topic = await self.topic(topic_id, researching=True)
+        trained = await self.session.scalar(select(Training.id).where(Training.topic_id == topic.id,
+                                                                      Training.date <= data.date))
+        if not trained:
+            raise Conflict("不学习就不调研：请先记录本专题的学习培训（日期不晚于调研）")
+        community = await self.session.scalar(select(Tenant).where(Tenant.slug == data.community))
+        if community is None or not community.path.startswith(self.scope.tenant.path) or community.kind != "community":
+            raise InvalidInput("调研的社区须在本级辖区之内", field="community")
+        if not data.compounds:
+            raise InvalidInput("至少记录一个走访的小区", field="compounds")
+        visit = SiteVisit(topic_id=topic.id, community=community.slug, date=data.date, compounds=data.compounds,
+                          findings=clean_text(data.findings, "findings", "调研发现", 5000))
+        self.session.add(visit)
+        await self.session.flush()
+        return visit
+
+    async def add_symposium(self, topic_id: uuid.UUID, data: SymposiumIn) -> Symposium:
+        topic = await self.topic(topic_id, researching=True)
+        if data.group not in STAKEHOLDER_GROUPS:
+            raise InvalidInput(f"group 须为 {', '.join(STAKEHOLDER_GROUPS)} 之一", field="group")
+        if data.participants < 1 or not data.statements:
+            raise InvalidInput("须记录参会人数和各方发言", field="statements")
+        symposium = Symposium(topic_id=topic.id, group=data.group, date=data.date, participants=data.participants,
+                              statements=[{"who": s.who.strip(), "text": s.text.strip()} for s in data.statements])
+        self.session.add(symposium)
+        await self.session.flush()
+        return symposium
+
+    async def add_problem(self, topic_id: uuid.UUID, data: ProblemIn) -> Problem:
+        topic = await self.topic(topic_id, researching=True)
+        if data.kind not in PROBLEM_KINDS:
+            raise InvalidInput("kind 须为 individual（个性）或 common（共性）", field="kind")
+        aspect = clean_text(data.aspect, "aspect", "问题方面", 100, required=data.kind == "common")
+        department = clean_text(data.department, "department", "责任部门", 100, required=data.kind == "individual")
+        problem = Problem(topic_id=topic.id, text=clean_text(data.text, "text", "问题", 2000), kind=data.kind,
+                          aspect=aspect if data.kind == "common" else None,
+                          department=department if data.kind == "individual" else None)
+        self.session.add(problem)
+        await self.session.flush()
+        return problem
+
+    async def answer(self, problem_id: uuid.UUID, data: AnswerIn) -> Problem:
+        problem = await self.session.scalar(select(Problem).where(Problem.id == problem_id))
+        if problem is None or problem.kind != "individual":
+            raise NotFound("没有交办给部门的这个问题")
+        problem.answer, problem.answered_at = clean_text(data.answer, "answer", "答复", 5000), utcnow()
+        await self.session.flush()
+        return problem
+
+    async def add_recommendation(self, topic_id: uuid.UUID, data: RecommendationIn) -> Recommendation:
+        topic = await self.topic(topic_id, researching=True)
+        ids = list(dict.fromkeys(data.problem_ids))
+        found = (await self.session.scalars(select(Problem.id).where(Problem.topic_id == topic.id,
+                                                                     Problem.id.in_(ids)))).all() if ids else []
+        if not ids or len(found) != len(ids):
+            raise InvalidInput("意见建议须对应本专题问题清单中的问题", field="problem_ids")
+        recommendation = Recommendation(topic_id=topic.id, text=clean_text(data.text, "text", "意见建议", 5000),
+                                        problem_ids=[str(i) for i in ids])
+        self.session.add(recommendation)
+        await self.session.flush()
+        return recommendation
+
+    async def follow_up(self, recommendation_id: uuid.UUID, data: FollowUpIn) -> Recommendation:
+        recommendation = await self.session.scalar(select(Recommendation).where(Recommendation.id == recommendation_id))
+        if recommendation is None:
+            raise NotFound("没有这条意见建议")
+        recommendation.adopted, recommendation.follow_up = data.adopted, data.note.strip()[:5000]
+        await self.session.flush()
+        return recommendation
+
+    async def detail(self, topic_id: uuid.UUID) -> TopicOut:
+        topic = await self.topic(topic_id)
+        plan = await self.session.scalar(select(ConsultationPlan).where(ConsultationPlan.id == topic.plan_id))
+
+        async def rows(model):  # type: ignore[no-untyped-def]
+            return (await self.session.scalars(select(model).where(model.topic_id == topic.id)
+                                               .order_by(model.created_at))).all()
+
+        trainings, visits, symposia = await rows(Training), await rows(SiteVisit), await rows(Symposium)
+        problems, recommendations = await rows(Problem), await rows(Recommendation)
+        aspects: dict[str, list[uuid.UUID]] = {}
+        for p in problems:
+            if p.kind == "common":
+                aspects.setdefault(p.aspect or "", []).append(p.id)
+        return TopicOut(
+            id=topic.id, plan_year=plan.year if plan else 0, title=topic.title, members=topic.members,
+            trainings=[{"date": t.date.isoformat(), "title": t.title, "attendees": t.attendees} for t in trainings],
+            visits=[{"community": v.community, "date": v.date.isoformat(), "compounds": v.compounds,
+                     "findings": v.findings} for v in visits],
+            symposia=[{"group": s.group, "group_name": STAKEHOLDER_GROUPS[s.group], "date": s.date.isoformat(),
+                       "participants": s.participants, "statements": s.statements} for s in symposia],
+            problems=[problem_out(p) for p in problems], aspects=aspects,
+            recommendations=[{"id": str(r.id), "text": r.text, "problem_ids": r.problem_ids, "adopted": r.adopted,
+                              "follow_up": r.follow_up} for r in recommendations],
+            counts=Counts(
+                communities_visited=len({v.community for v in visits}),
+                compounds_visited=sum(len(v.compounds) for v in visits), symposia=len(symposia),
+                problems=len(problems), individual_problems=sum(1 for p in problems if p.kind == "individual"),
+                aspects=len(aspects), recommendations=len(recommendations),
+                adopted=sum(1 for r in recommendations if r.adopted)),
+        )
+
+
+def report_markdown(tenant_name: str, topic: TopicOut) -> str:
+    """协商成果报告, from everything the research group recorded."""
+    c = topic.counts
+    lines = [f"# {tenant_name}政协 {topic.plan_year} 年专题协商成果报告：{topic.title}", "",
+             f"调研组：{'、'.join(topic.members)}", "",
+             f"走访社区 {c.communities_visited} 个、小区 {c.compounds_visited} 个；召开座谈会 {c.symposia} 场；"
+             f"梳理问题 {c.problems} 个（个性问题 {c.individual_problems} 个，共性问题归为 {c.aspects} 个方面）；"
+             f"提出意见建议 {c.recommendations} 条，已采纳 {c.adopted} 条。", "", "## 学习培训", ""]
+    lines += [f"- {t['date']} {t['title']}" for t in topic.trainings] + ["", "## 实地调研", ""]
+    lines += [f"- {v['date']} {v['community']}：{'、'.join(v['compounds'])}。{v['findings']}" for v in topic.visits]
+    lines += ["", "## 座谈会", ""]
+    for s in topic.symposia:
+        lines.append(f"- {s['date']} 与{s['group_name']}座谈（{s['participants']} 人）")
+        lines += [f"  - {st['who']}：{st['text']}" for st in s["statements"]]
+    lines += ["", "## 问题清单", "", "### 共性问题", ""]
+    by_id = {p.id: p for p in topic.problems}
+    for aspect, ids in topic.aspects.items():
+        lines.append(f"- **{aspect}**")
+        lines += [f"  - {by_id[i].text}" for i in ids]
+    lines += ["", "### 个性问题（交办部门）", ""]
+    lines += [f"- {p.text}（交 {p.department}；{'答复：' + p.answer if p.answer else '待答复'}）"
+              for p in topic.problems if p.kind == "individual"]
+    lines += ["", "## 意见建议", ""]
+    for i, r in enumerate(topic.recommendations, 1):
+        state = {True: "已采纳", False: "未采纳", None: "待反馈"}[r["adopted"]]
+        lines.append(f"{i}. {r['text']}（{state}{'：' + r['follow_up'] if r['follow_up'] else ''}）")
+    return "\n".join(lines) + "\n"
+
+
+def report_docx(markdown: str) -> bytes:
+    """The same report as a Word document, for the paper file a CPPCC office keeps."""
+    from docx import Document
+
+    document = Document()
+    for line in markdown.splitlines():
+        if line.startswith("# "):
+            document.add_heading(line[2:], level=0)
+        elif line.startswith("## "):
+            document.add_heading(line[3:], level=1)
+        elif line.startswith("### "):
+            document.add_heading(line[4:], level=2)
+        elif line.strip().startswith("- "):
+            document.add_paragraph(line.strip()[2:].replace("**", ""), style="List Bullet")
+        elif line.strip():
+            document.add_paragraph(line.strip())
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

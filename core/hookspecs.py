@@ -63,6 +63,23 @@ async def yishi_on_event(session: AsyncSession, tenant: Tenant, event: WorkflowE
 
 
 @hookspec
+async def yishi_workflow_guard(session: AsyncSession, tenant: Tenant, topic: Any, command: str, to_state: str) -> None:
+    """Before a topic command (research, schedule, minutes, decide, publish, add_action, progress,
+    complete_action, withdraw, rate) does anything: raise a `core.errors.DomainError` to refuse it with a
+    message for the user. Runs only for tenants that enabled the plugin; it cannot allow what the core's
+    state machine refuses.
+    """
+
+
+@hookspec
+async def yishi_statistics(session: AsyncSession, tenant: Tenant, date_from: Any, date_to: Any) -> dict[str, Any]:
+    """The plugin's own figures for a tenant over [date_from, date_to], shown under its name in `GET /stats`.
+
+    Runs only for tenants that enabled the plugin.
+    """
+
+
+@hookspec
 def yishi_cli(group: Any) -> None:
     """Add click commands to `yishi`: `group.add_command(my_command)`."""
 

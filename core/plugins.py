@@ -122,6 +122,20 @@ class Plugins:
                     log.exception("plugin %s failed on %s in tenant %s", name, event.action, tenant.slug)
                     raise
 
+    def _enabled(self, hook: str, tenant: Any) -> list[Any]:
+        """The implementations of `hook` by plugins the tenant enabled."""
+        enabled = set(tenant.plugins or ())
+        return [impl for impl in getattr(self.pm.hook, hook).get_hookimpls() if impl.plugin_name in enabled]
+
+    async def guard(self, session: Any, tenant: Any, topic: Any, command: str, to_state: str) -> None:
+        for impl in self._enabled("yishi_workflow_guard", tenant):
+            await impl.function(session=session, tenant=tenant, topic=topic, command=command, to_state=to_state)
+
+    async def statistics(self, session: Any, tenant: Any, date_from: Any, date_to: Any) -> dict[str, Any]:
+        return {impl.plugin_name: await impl.function(session=session, tenant=tenant, date_from=date_from,
+                                                      date_to=date_to)
+                for impl in self._enabled("yishi_statistics", tenant)}
+
     async def demo(self, client: Any) -> dict[str, str]:
         outcomes: dict[str, str] = {}
         for impl in self.pm.hook.yishi_demo.get_hookimpls():

@@ -6,7 +6,7 @@ import datetime
 import statistics
 import uuid
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.concerns.models import Concern
 from core.db import TenantContext, use_tenant
 from core.errors import InvalidInput
+from core.events import PLUGINS_KEY
 from core.http import DbSession, Scope, provide_tenant_scope
 from core.tenancy.models import Tenant
 from core.topics.models import ActionItem, Meeting, Rating, Topic
@@ -41,6 +42,7 @@ class StatsOut(msgspec.Struct):
     own: Figures
     rollup: Figures
     tenants_in_rollup: int
+    plugins: dict[str, dict[str, Any]]
 
 
 class PublicStats(msgspec.Struct):
@@ -95,8 +97,10 @@ async def tenant_stats(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID
     finally:
         await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id)
     size = await session.scalar(select(func.count()).select_from(Tenant).where(Tenant.path.startswith(tenant.path)))
+    plugins = session.info.get(PLUGINS_KEY)
+    extra = await plugins.statistics(session, tenant, date_from, date_to) if plugins is not None else {}
     return StatsOut(tenant=tenant.slug, date_from=date_from, date_to=date_to, own=own, rollup=rollup,
-                    tenants_in_rollup=int(size or 0))
+                    tenants_in_rollup=int(size or 0), plugins=extra)
 
 
 async def public_stats(session: AsyncSession, year: int) -> PublicStats:

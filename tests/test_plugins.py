@@ -197,3 +197,40 @@ async def test_plugins_list_and_demo_hook(yishi) -> None:  # noqa: F811
     assert "case liaison_station.yuehai_rubbish: closed" in demo.output
     listed = await asyncio.to_thread(yishi, "plugins", "list")
     assert "liaison_station 1.0.0" in listed.output and "yuehai" in listed.output
+
+
+@pytest.mark.usefixtures("world")
+async def test_a_guard_refuses_a_command_and_statistics_join_the_tenants(database: DatabaseUnderTest) -> None:
+    from core.errors import Conflict
+
+    @hookimpl
+    async def yishi_workflow_guard(session, tenant, topic, command, to_state) -> None:  # type: ignore[no-untyped-def]
+        if command == "publish":
+            raise Conflict("本社区规定：公开前须经党委审定")
+
+    @hookimpl
+    async def yishi_statistics(session, tenant, date_from, date_to) -> dict:  # type: ignore[no-untyped-def]
+        return {"checked": 1}
+
+    _module("rules_plugin", yishi_workflow_guard=yishi_workflow_guard, yishi_statistics=yishi_statistics)
+    app = create_app(database.settings, Plugins(builtin=["plugins.liaison_station", "plugins.red_pavilion",
+                                                         "rules_plugin"], entry_point_group=None))
+    async with http_client(app) as client:
+        from tests.test_workflow import topic_at
+
+        auth = Auth(client)
+        staff = await auth("cstaff")
+        topic_id, _ = await topic_at(client, auth, "deliberated")
+        assert (await client.post(f"{BASE}/topics/{topic_id}/publish", headers=staff)).status_code == 200
+        other, _ = await topic_at(client, auth, "deliberated")
+        await client.patch(BASE, json={"plugins": ["rules_plugin", "red_pavilion"]}, headers=staff)
+        refused = await client.post(f"{BASE}/topics/{other}/publish", headers=staff)
+        assert refused.status_code == 409 and "党委审定" in refused.json()["detail"]
+        state = (await client.get(f"{BASE}/topics/{other}", headers=staff)).json()["topic"]["state"]
+        assert state == "deliberated"
+        stats = (await client.get(f"{BASE}/stats", headers=staff)).json()
+        assert stats["plugins"] == {"rules_plugin": {"checked": 1},
+                                    "red_pavilion": {"sessions_held": 0, "party_member_participations": 0}}
+        other_stats = (await client.get("/api/v1/tenants/comm-b/stats", headers=await auth("bstaff"))).json()
+        assert other_stats["plugins"] == {}
+    await app.state.engine.dispose()

@@ -17,7 +17,7 @@ from core.concerns.models import Concern
 from core.concerns.services import clean_text
 from core.db import TenantContext
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.events import WorkflowEvent, append_event, utcnow
+from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
@@ -101,6 +101,14 @@ class TopicService:
 
     # --- the commands ----------------------------------------------------------------------------------
 
+    async def _allowed(self, topic: Topic, command: str) -> str:
+        """Where `command` would take the topic, if the state machine and the tenant's plugins allow it."""
+        target = COMMANDS[command].target(topic.state)
+        plugins = self.session.info.get(PLUGINS_KEY)
+        if plugins is not None:
+            await plugins.guard(self.session, self.scope.tenant, topic, command, target)
+        return target
+
     async def _move(self, topic: Topic, command: str, payload: dict[str, Any] | None = None,
                     to_state: str | None = None) -> None:
         from_state = topic.state
@@ -140,7 +148,7 @@ class TopicService:
 
     async def research(self, topic_id: uuid.UUID, data: s.ResearchIn) -> Research:
         topic = await self.topic(topic_id, for_update=True)
-        COMMANDS["research"].target(topic.state)
+        await self._allowed(topic, "research")
         if data.kind not in RESEARCH_KINDS:
             raise InvalidInput("kind 须为 site_visit（实地考察）或 survey（征询）", field="kind")
         if data.date > today() + datetime.timedelta(days=1):
@@ -172,7 +180,7 @@ class TopicService:
 
     async def schedule(self, topic_id: uuid.UUID, data: s.MeetingIn) -> Meeting:
         topic = await self.topic(topic_id, for_update=True)
-        COMMANDS["schedule"].target(topic.state)
+        await self._allowed(topic, "schedule")
         usable = [code for code in MECHANISMS
                   if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in (self.scope.tenant.plugins or ())]
         if data.mechanism not in usable:
@@ -210,7 +218,7 @@ class TopicService:
     async def minutes(self, meeting_id: uuid.UUID, data: s.MinutesIn) -> Meeting:
         meeting = await self.meeting(meeting_id)
         topic = await self.topic(meeting.topic_id, for_update=True)
-        COMMANDS["minutes"].target(topic.state)
+        await self._allowed(topic, "minutes")
         meeting.minutes = clean_text(data.minutes, "minutes", "会议纪要", 20000)
         if any(v < 0 for v in data.attendance.values()):
             raise InvalidInput("出席人数不能为负", field="attendance")
@@ -228,7 +236,7 @@ class TopicService:
     async def decide(self, meeting_id: uuid.UUID, data: s.DecisionIn) -> Decision:
         meeting = await self.meeting(meeting_id)
         topic = await self.topic(meeting.topic_id, for_update=True)
-        COMMANDS["decide"].target(topic.state)
+        await self._allowed(topic, "decide")
         if meeting.minutes_recorded_at is None:
             raise Conflict("请先记录这次协商会的纪要，再记录协商结果")
         text = clean_text(data.text, "text", "协商结果", 5000)
@@ -251,7 +259,7 @@ class TopicService:
 
     async def publish(self, topic_id: uuid.UUID) -> Topic:
         topic = await self.topic(topic_id, for_update=True)
-        COMMANDS["publish"].target(topic.state)
+        await self._allowed(topic, "publish")
         if not await self.session.scalar(select(Decision.id).where(Decision.topic_id == topic.id)):
             raise Conflict("没有协商结果，不能公开")
         topic.published_at = utcnow()
@@ -261,7 +269,7 @@ class TopicService:
     async def withdraw(self, topic_id: uuid.UUID, reason: str) -> Topic:
         reason = clean_text(reason, "reason", "撤回理由", 2000)
         topic = await self.topic(topic_id, for_update=True)
-        COMMANDS["withdraw"].target(topic.state)
+        await self._allowed(topic, "withdraw")
         topic.withdrawn_reason = reason
         await self._move(topic, "withdraw", {"reason": reason})
         # The concerns go back to the queue: they were accepted, and still are.
@@ -271,7 +279,7 @@ class TopicService:
 
     async def add_action(self, topic_id: uuid.UUID, data: s.ActionIn) -> ActionItem:
         topic = await self.topic(topic_id, for_update=True)
-        COMMANDS["add_action"].target(topic.state)
+        await self._allowed(topic, "add_action")
         title = clean_text(data.title, "title", "执行事项", 200)
         owner_org = clean_text(data.owner_org, "owner_org", "责任单位", 100, required=False)
         owner_user_id = None
@@ -315,7 +323,7 @@ class TopicService:
         action = await self.action(action_id, for_update=True)
         topic = await self.topic(action.topic_id, for_update=True)
         self.require_owner_or_staff(action)
-        COMMANDS["progress"].target(topic.state)
+        await self._allowed(topic, "progress")
         if action.status != "open":
             raise Conflict("执行事项已办结")
         if not 0 <= data.percent <= 100:
@@ -334,7 +342,7 @@ class TopicService:
         action = await self.action(action_id, for_update=True)
         topic = await self.topic(action.topic_id, for_update=True)
         self.require_owner_or_staff(action)
-        target = COMMANDS["complete_action"].target(topic.state)
+        target = await self._allowed(topic, "complete_action")
         if action.status != "open":
             raise Conflict("执行事项已办结")
         action.status, action.percent, action.completed_at = "completed", 100, utcnow()
@@ -357,7 +365,7 @@ class TopicService:
             Concern.topic_id == topic_id, Concern.resident_id == self.scope.user_id)) if topic else 0
         if topic is None or not fed:
             raise NotFound("没有您可以评价的这个议题")
-        COMMANDS["rate"].target(topic.state)
+        await self._allowed(topic, "rate")
         if not 1 <= data.score <= 5:
             raise InvalidInput("评分须为 1–5", field="score")
         rating = await self.session.scalar(select(Rating).where(Rating.topic_id == topic.id,

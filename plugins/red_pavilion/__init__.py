@@ -44,6 +44,13 @@ async def yishi_on_event(session: Any, tenant: Any, event: Any) -> None:
 
 
 @hookimpl
+async def yishi_statistics(session: Any, tenant: Any, date_from: Any, date_to: Any) -> dict[str, Any]:
+    from plugins.red_pavilion.services import period_figures
+
+    return await period_figures(session, date_from, date_to)
+
+
+@hookimpl
 async def yishi_demo(client: Any) -> dict[str, str]:
     from plugins.red_pavilion.demo import replay
 

@@ -258,3 +258,12 @@ async def follow_event(session: AsyncSession, event: WorkflowEvent) -> None:
     if planned is not None and str(event.topic_id) not in planned.topics:
         planned.topics = [*planned.topics, str(event.topic_id)]
         await session.flush()
+
+
+async def period_figures(session: AsyncSession, date_from: datetime.date, date_to: datetime.date) -> dict[str, int]:
+    """Sessions held and Party members' participation in a period, for the tenant's statistics."""
+    start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=CST)
+    end = datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=CST)
+    held = (await session.scalars(select(PavilionSession).where(
+        PavilionSession.state == "held", PavilionSession.held_at >= start, PavilionSession.held_at < end))).all()
+    return {"sessions_held": len(held), "party_member_participations": sum(len(s.party_members) for s in held)}

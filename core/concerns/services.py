@@ -116,8 +116,8 @@ class ConcernService:
     async def file(self, data: ConcernCreate) -> Concern:
         title = clean_text(data.title, "title", "标题", 120)
         description = clean_text(data.description, "description", "描述", 5000)
-        categories = await self.categories()
-        if data.category not in categories:
+        # The default categories need no query; only a tenant's own additions are looked up.
+        if data.category not in DEFAULT_CATEGORIES and data.category not in (categories := await self.categories()):
             raise InvalidInput(f"未知分类 {data.category}；可用：{', '.join(categories)}", field="category")
         if data.channel not in CHANNELS:
             raise InvalidInput(f"渠道须为 {', '.join(CHANNELS)} 之一", field="channel")

@@ -98,6 +98,18 @@ def concerns_for(tenants: int) -> int:
     return round(CONCERNS * communities / large)
 
 
+def database_names(settings: Settings) -> set[str]:
+    """Every database of the cluster (to tell PostgreSQL backends serving someone else's from ours)."""
+    async def names() -> set[str]:
+        conn = await asyncpg.connect(_dsn(settings.owner_database_url), timeout=10)
+        try:
+            return {row["datname"] for row in await conn.fetch("SELECT datname FROM pg_database")}
+        finally:
+            await conn.close()
+
+    return asyncio.run(names())
+
+
 async def count_concerns(settings: Settings, tenant_slugs: list[str]) -> int:
     """Rows of `concern` in these tenants, counted as the owner (a superuser: Row-Level Security bypassed)."""
     conn = await asyncpg.connect(_dsn(settings.owner_database_url), timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -11,6 +12,7 @@ from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import Index, Integer, String, UniqueConstraint, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -83,20 +85,23 @@ async def append_event(session: AsyncSession, ctx: TenantContext, *, subject_kin
                        action: str, from_state: str | None, to_state: str | None, actor_id: uuid.UUID | None,
                        topic_id: uuid.UUID | None = None, payload: dict[str, Any] | None = None) -> WorkflowEvent:
     """Append one event to the tenant's chain, in the caller's transaction."""
-    head = (
-        await session.execute(
-            update(EventChainHead).values(seq=EventChainHead.seq + 1)
-            .returning(EventChainHead.id, EventChainHead.seq, EventChainHead.hash, EventChainHead.at)
-        )
-    ).first()
+    advance = (
+        update(EventChainHead).values(seq=EventChainHead.seq + 1)
+        .returning(EventChainHead.id, EventChainHead.seq, EventChainHead.hash, EventChainHead.at)
+        .execution_options(synchronize_session=False)  # no ORM object to refresh: skip the bookkeeping
+    )
+    head = (await session.execute(advance)).first()
     if head is None:
-        head_id, seq, prev_hash, last_at = uuid.uuid4(), 1, GENESIS, None
-        await session.execute(insert(EventChainHead).values(
-            tenant_id=ctx.tenant_id, id=head_id, seq=1, hash=GENESIS, at=utcnow(),
-            created_at=utcnow(), updated_at=utcnow(),
-        ))
-    else:
-        head_id, seq, prev_hash, last_at = head
+        # The tenant's first event creates its chain head; if two first events race, the loser's insert
+        # fails harmlessly and it advances the head the winner made.
+        with contextlib.suppress(IntegrityError):
+            async with session.begin_nested():
+                now = utcnow()
+                await session.execute(insert(EventChainHead).values(
+                    tenant_id=ctx.tenant_id, id=uuid.uuid4(), seq=0, hash=GENESIS, at=now, created_at=now,
+                    updated_at=now))
+        head = (await session.execute(advance)).one()
+    head_id, seq, prev_hash, last_at = head
     # Times never go backwards within a tenant's chain, whatever the clocks of several workers say.
     at = utcnow()
     if last_at is not None and at <= last_at:
@@ -109,6 +114,7 @@ async def append_event(session: AsyncSession, ctx: TenantContext, *, subject_kin
     session.add(event)
     await session.execute(
         update(EventChainHead).where(EventChainHead.id == head_id).values(hash=event.hash, at=at)
+        .execution_options(synchronize_session=False)
     )
     await session.flush()
     plugins = session.info.get(PLUGINS_KEY)

@@ -84,12 +84,14 @@ def ensure_app_role(connection: Connection, app_url: str) -> None:
     connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_ident(role)}"))
 
 
+# Each setting sits in a scalar subquery so PostgreSQL reads it once per query, not once per row.
+_TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
+_PATH = "(SELECT NULLIF(current_setting('app.tenant_path', true), ''))"
 TENANT_READ = (
-    "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
-    " OR (NULLIF(current_setting('app.tenant_path', true), '') IS NOT NULL"
-    " AND tenant_id IN (SELECT id FROM tenant WHERE path LIKE current_setting('app.tenant_path', true) || '%'))"
+    f"tenant_id = {_TENANT}"
+    f" OR ({_PATH} IS NOT NULL AND tenant_id IN (SELECT id FROM tenant WHERE path LIKE {_PATH} || '%'))"
 )
-TENANT_WRITE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+TENANT_WRITE = f"tenant_id = {_TENANT}"
 
 
 def enable_tenant_wall(table: str, also: str | None = None) -> None:

@@ -76,9 +76,12 @@ async def figures(session: AsyncSession, date_from: datetime.date, date_to: date
     days = [(done - filed).total_seconds() / 86400 for filed, done in durations]
     rating = await session.scalar(select(func.avg(Rating.score)).where(in_range(Rating.created_at)))
     today = datetime.datetime.now(datetime.UTC).date()
+    received, resolved = (await session.execute(  # one pass over the period's concerns for both figures
+        select(func.count(), func.count().filter(Concern.status == "resolved")).select_from(Concern)
+        .where(in_range(Concern.created_at)))).one()
     return Figures(
-        concerns_received=await count(Concern, in_range(Concern.created_at)),
-        resolved_directly=await count(Concern, Concern.status == "resolved", in_range(Concern.created_at)),
+        concerns_received=int(received),
+        resolved_directly=int(resolved),
         topics=await count(Topic, in_range(Topic.created_at)),
         consultations_held=await count(Meeting, in_range(Meeting.minutes_recorded_at)),
         matters_completed=await count(Topic, in_range(Topic.completed_at)),

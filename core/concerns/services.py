@@ -162,7 +162,8 @@ class ConcernService:
     async def _next_reference(self) -> str:
         year = utcnow().year
         counter = update(ReferenceCounter).where(ReferenceCounter.year == year).values(
-            value=ReferenceCounter.value + 1).returning(ReferenceCounter.value)
+            value=ReferenceCounter.value + 1).returning(ReferenceCounter.value).execution_options(
+            synchronize_session=False)
         value = (await self.session.execute(counter)).scalar()
         if value is None:
             try:

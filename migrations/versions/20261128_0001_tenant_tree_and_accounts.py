@@ -114,7 +114,7 @@ def upgrade() -> None:
     enable_tenant_wall("compound")
     enable_tenant_wall("building")
     # A user's own grants stay readable outside the tenant, so authorization can load them.
-    enable_tenant_wall("role_assignment", also="user_id = NULLIF(current_setting('app.user_id', true), '')::uuid")
+    enable_tenant_wall("role_assignment", also="user_id = (SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)")
 
 
 def downgrade() -> None:

@@ -80,6 +80,15 @@ async def yishi_statistics(session: AsyncSession, tenant: Tenant, date_from: Any
 
 
 @hookspec
+async def yishi_portal_blocks(session: AsyncSession, tenant: Tenant) -> list[dict[str, Any]]:
+    """Blocks for the tenant's public portal home, each `{"title": …, "items": [{"text": …, "at": …}]}`:
+    e.g. the next reception at the liaison station. Public: never a resident's personal data.
+
+    Runs only for tenants that enabled the plugin; served at `GET /api/v1/tenants/{slug}/public/blocks`.
+    """
+
+
+@hookspec
 def yishi_cli(group: Any) -> None:
     """Add click commands to `yishi`: `group.add_command(my_command)`."""
 

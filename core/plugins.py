@@ -136,6 +136,13 @@ class Plugins:
                                                       date_to=date_to)
                 for impl in self._enabled("yishi_statistics", tenant)}
 
+    async def portal_blocks(self, session: Any, tenant: Any) -> list[dict[str, Any]]:
+        blocks = []
+        for impl in self._enabled("yishi_portal_blocks", tenant):
+            for block in await impl.function(session=session, tenant=tenant):
+                blocks.append({"plugin": impl.plugin_name, **block})
+        return blocks
+
     async def demo(self, client: Any) -> dict[str, str]:
         outcomes: dict[str, str] = {}
         for impl in self.pm.hook.yishi_demo.get_hookimpls():

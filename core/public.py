@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Any
 
 import msgspec
 from advanced_alchemy.service import OffsetPagination
@@ -157,6 +158,10 @@ class PublicController(Controller):
         if year is not None and not 2000 <= year <= this_year:
             raise InvalidInput(f"year 须在 2000–{this_year} 之间", field="year")
         return await public_stats(db_session, year or this_year)
+
+    @get("/blocks", summary="门户首页上各插件的板块（下次代表接待、下次每月一议事…）")
+    async def blocks(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> list[dict[str, Any]]:
+        return await request.app.state.plugins.portal_blocks(db_session, tenant)
 
     @get("/photos/{photo_id:uuid}", summary="公开结果中的照片", media_type="image/*")
     async def photo(self, request: Request, db_session: DbSession, tenant: PublicTenant,

@@ -85,3 +85,21 @@ async def test_only_staff_manage_and_only_enabling_tenants_see_it(client: AsyncC
                              headers=await auth("bstaff"))).status_code == 404
     assert (await client.get("/api/v1/tenants/comm-b/pavilion/sessions",
                              headers=await auth("dadmin"))).status_code == 404
+
+
+async def test_portal_blocks_show_the_next_sessions_and_receptions(client: AsyncClient, auth: Auth,
+                                                                  enabled: dict) -> None:
+    """The yishi_portal_blocks hook of both plugins, through the public blocks route."""
+    staff = await auth("cstaff")
+    await client.post(f"{PAVILION}/venues/{enabled['id']}/monthly", json={"day": 15, "time": "19:30"}, headers=staff)
+    await client.post(f"{BASE}/liaison/stations", headers=staff, json={
+        "name": "甲小区庭院联络站", "kind": "courtyard",
+        "schedule": [{"deputy": "deputy", "weekday": 2, "start": "09:00", "end": "11:00"}]})
+    blocks = (await client.get(f"{BASE}/public/blocks")).json()
+    by_plugin = {b["plugin"]: b for b in blocks}
+    assert by_plugin["red_pavilion"]["items"][0]["text"] == "每月一议事（红色议事亭）"
+    reception = by_plugin["liaison_station"]["items"][0]
+    assert reception["text"] == "甲代表 在甲小区庭院联络站接待群众"
+    at = datetime.datetime.fromisoformat(reception["at"])
+    assert at.weekday() == 2 and at > datetime.datetime.now(datetime.UTC)
+    assert (await client.get("/api/v1/tenants/comm-b/public/blocks")).json() == []

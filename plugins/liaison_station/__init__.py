@@ -55,6 +55,14 @@ async def yishi_on_event(session: Any, tenant: Any, event: Any) -> None:
 
 
 @hookimpl
+async def yishi_portal_blocks(session: Any, tenant: Any) -> list[dict[str, Any]]:
+    from plugins.liaison_station.services import next_receptions
+
+    items = await next_receptions(session)
+    return [{"title": "人大代表接待安排", "items": items}] if items else []
+
+
+@hookimpl
 async def yishi_demo(client: Any) -> dict[str, str]:
     from plugins.liaison_station.demo import replay
 

@@ -276,3 +276,24 @@ async def follow_event(session: AsyncSession, event: WorkflowEvent) -> None:
     else:
         return
     await session.flush()
+
+
+async def next_receptions(session: AsyncSession, now: datetime.datetime | None = None) -> list[dict[str, str]]:
+    """The next reception at each station, from its weekly schedule (Beijing time), soonest first."""
+    cst = datetime.timezone(datetime.timedelta(hours=8))
+    local = (now or utcnow()).astimezone(cst)
+    stations = (await session.scalars(select(Station))).all()
+    deputies = {slot["deputy"] for s in stations for slot in s.schedule}
+    names = dict((await session.execute(select(User.username, User.display_name)
+                                        .where(User.username.in_(deputies)))).all()) if deputies else {}
+    upcoming = []
+    for station in stations:
+        for slot in station.schedule:
+            hour, minute = (int(x) for x in slot["start"].split(":"))
+            day = local.date() + datetime.timedelta(days=(slot["weekday"] - local.weekday()) % 7)
+            at = datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=cst)
+            if at <= local:
+                at += datetime.timedelta(days=7)
+            upcoming.append({"text": f"{names.get(slot['deputy'], slot['deputy'])} 在{station.name}接待群众",
+                             "at": at.isoformat()})
+    return sorted(upcoming, key=lambda item: item["at"])

@@ -51,6 +51,14 @@ async def yishi_statistics(session: Any, tenant: Any, date_from: Any, date_to: A
 
 
 @hookimpl
+async def yishi_portal_blocks(session: Any, tenant: Any) -> list[dict[str, Any]]:
+    from plugins.red_pavilion.services import upcoming_sessions
+
+    items = await upcoming_sessions(session)
+    return [{"title": "每月一议事 · 有事来商量", "items": items}] if items else []
+
+
+@hookimpl
 async def yishi_demo(client: Any) -> dict[str, str]:
     from plugins.red_pavilion.demo import replay
 

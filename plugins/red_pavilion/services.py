@@ -267,3 +267,13 @@ async def period_figures(session: AsyncSession, date_from: datetime.date, date_t
     held = (await session.scalars(select(PavilionSession).where(
         PavilionSession.state == "held", PavilionSession.held_at >= start, PavilionSession.held_at < end))).all()
     return {"sessions_held": len(held), "party_member_participations": sum(len(s.party_members) for s in held)}
+
+
+async def upcoming_sessions(session: AsyncSession) -> list[dict[str, str]]:
+    """Planned sessions, soonest first, as a portal shows them."""
+    planned = (await session.execute(
+        select(PavilionSession.kind, PavilionSession.scheduled_for, Venue.name)
+        .join(Venue, (Venue.tenant_id == PavilionSession.tenant_id) & (Venue.id == PavilionSession.venue_id))
+        .where(PavilionSession.state == "planned").order_by(PavilionSession.scheduled_for))).all()
+    return [{"text": f"{SESSION_KINDS[kind]}（{venue}）", "at": at.astimezone(CST).isoformat()}
+            for kind, at, venue in planned]

@@ -27,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    pass
+    """The bench-only tables, on a registry of their own (nothing of core's listeners or metadata)."""
 
 
 class TenantRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -61,12 +62,10 @@ class GranianServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
+            with contextlib.suppress(OSError):  # not listening yet: try again shortly
                 with urllib.request.urlopen(self.base_url + self.ready_path, timeout=2) as response:
                     if response.status == 200:
                         return
-            except OSError:
-                pass
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready after {START_TIMEOUT:.0f} s:\n{self.log_tail()}")
 
@@ -78,10 +77,8 @@ class GranianServer:
             if process.poll() is not None:
                 break
             _signal_group(process.pid, sig)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # escalate to the next signal
                 process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
         # The leader is gone; none of its workers may outlive it.
         _signal_group(process.pid, signal.SIGKILL)
 
@@ -93,7 +90,5 @@ class GranianServer:
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass

@@ -23,7 +23,7 @@ from core.events import WorkflowEvent
 from core.http import DbSession, Limit, Offset
 from core.stats import PublicStats, public_stats
 from core.tenancy.models import Tenant
-from core.topics.machine import PUBLIC_STATES, STATE_NAMES, STEP_NAMES, STEPS
+from core.topics.machine import PUBLIC_STATES, STATE_NAMES, STEP_NAMES
 from core.topics.models import ActionItem, ActionProgress, Decision, Research, Topic
 from core.topics.services import actions_out, photo_ids, rating_summaries
 

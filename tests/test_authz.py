@@ -14,7 +14,7 @@ from core.accounts.models import User
 from core.accounts.services import MemberService
 from core.app import create_app
 from core.authz.authorizer import Authorizer, Grants
-from core.authz.rules import ACTIONS, ROLES, RULES, TENANT_ROLES
+from core.authz.rules import ACTIONS, RULES, TENANT_ROLES
 from core.db import TenantContext, use_tenant
 from core.tenancy.models import Tenant
 from tests.conftest import http_client

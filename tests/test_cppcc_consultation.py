@@ -121,3 +121,14 @@ async def test_plans_belong_to_cities_and_districts_and_stay_there(client: Async
     duplicate = await client.post(f"{CITY}/plans", json={"year": DAY.year, "title": "again"}, headers=await auth("admin"))
     assert duplicate.status_code == 409
     assert (await client.get("/api/v1/tenants/comm-a/cppcc/plans", headers=await auth("cstaff"))).status_code == 404
+
+
+async def test_another_tenants_cppcc_ids_are_404(client: AsyncClient, auth: Auth) -> None:
+    topic_id = await topic(client, auth)
+    admin = await auth("admin")
+    other = "/api/v1/tenants/district-b/cppcc"
+    assert (await client.get(f"{other}/topics/{topic_id}", headers=admin)).status_code == 404
+    assert (await client.post(f"{other}/topics/{topic_id}/trainings", json={"date": DAY.isoformat(), "title": "学"},
+                              headers=admin)).status_code == 404
+    assert (await client.get(f"{other}/topics/{topic_id}/report.md", headers=admin)).status_code == 404
+    assert (await client.get(f"{CITY}/topics/{topic_id}", headers=await auth("badmin"))).status_code == 403

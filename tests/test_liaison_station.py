@@ -146,3 +146,19 @@ async def test_the_mechanism_exists_only_where_the_plugin_is_on(client: AsyncCli
     refused = await client.post(f"/api/v1/tenants/comm-b/topics/{topic}/meetings", headers=bstaff, json={
         "mechanism": "liaison_station", "venue": "亭", "starts_at": "2026-07-25T19:00:00+08:00"})
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "mechanism"
+
+
+async def test_another_tenants_duty_items_and_stations_are_404(client: AsyncClient, auth: Auth) -> None:
+    item = (await reception(client, auth, requests=1))["items"][0]
+    dadmin = await auth("dadmin")  # may act in comm-b too, once the plugin is on there
+    await client.patch("/api/v1/tenants/comm-b", json={"plugins": ["liaison_station"]}, headers=dadmin)
+    other = "/api/v1/tenants/comm-b/liaison"
+    note = await client.post(f"{other}/duty-list/{item['id']}/notes", json={"kind": "other", "text": "x"},
+                             headers=dadmin)
+    assert note.status_code == 404
+    assert (await client.get(f"{other}/duty-list", headers=dadmin)).json() == []
+    stations = (await client.get(f"{LIAISON}/stations", headers=dadmin)).json()
+    crossed = await client.post(f"{other}/receptions", headers=dadmin, json={
+        "station": stations[0]["id"], "held_at": "2026-07-20T09:30:00+08:00", "residents_received": 1,
+        "deputy": "deputy", "requests": [{"title": "t", "description": "d"}]})
+    assert crossed.status_code == 422 and crossed.json()["errors"][0]["field"] == "station"

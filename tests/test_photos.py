@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.media import MAX_BYTES
 from tests.conftest import Auth
-from tests.test_workflow import BASE, WATER, file, topic_at
+from tests.test_workflow import BASE, file, topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
 

@@ -57,8 +57,8 @@ def test_every_hook_has_a_test() -> None:
 
 def test_a_hookimpl_that_matches_no_hook_fails_at_start_up() -> None:
     @hookimpl
-    def yishi_register_rulez(register) -> None:  # type: ignore[no-untyped-def]  # the typo under test
-        pass
+    def yishi_register_rulez(register) -> None:  # type: ignore[no-untyped-def]
+        """The misspelled hook under test: its body never matters, pluggy must refuse its name."""
 
     _module("typo_plugin", yishi_register_rulez=yishi_register_rulez)
     with pytest.raises(Exception, match="yishi_register_rulez"):

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import uuid
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule

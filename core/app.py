@@ -20,6 +20,7 @@ from pathlib import Path
 from core.accounts.controllers import AuthController, MeController, MemberController
 from core.concerns.controllers import CategoryController, ConcernController, EscalationController
 from core.media import MAX_BYTES, LocalPhotoStore
+from core.opendata import OpenDataController
 from core.open311.controllers import Open311Controller
 from core.public import PublicController
 from core.stats import StatsController
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         route_handlers=[
             health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
-            StatsController, PublicController, Open311Controller, *plugin_routers(plugins),
+            StatsController, PublicController, Open311Controller, OpenDataController, *plugin_routers(plugins),
         ],
         # A 10 MB photo plus the multipart envelope; the photo itself is checked against MAX_BYTES.
         request_max_body_size=MAX_BYTES + 1024 * 1024,

@@ -176,6 +176,61 @@ def audit_verify(tenant_slug: str | None) -> None:
         sys.exit(1)
 
 
+@main.command("export")
+@click.option("--tenant", "slug", required=True, help="the tenant to export, with every tenant below it")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the file to write (readable by its owner only); standard output if left out")
+def export_tenant(slug: str, output: Path | None) -> None:
+    """Write a tenant's whole subtree as one JSON document: every row of every table with a tenant_id
+    (plugins' included), the tenants, the users they reference, photos (base64) and the audit chain.
+
+    THE FILE IS SECRET: it holds residents' personal data and the users' argon2 password hashes, kept so that
+    sign-in keeps working after a move. Keep and send it like a database backup.
+    """
+    from core.transfer import encode, export_tenant as export
+
+    body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir))))
+    if output is None:
+        click.get_binary_stream("stdout").write(body)
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(body)
+    click.echo(f"已导出 {slug} 到 {output}（{len(body) // 1024} KB；文件含个人信息与密码哈希，请妥善保管）", err=True)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--parent", "parent_slug", default=None,
+              help="the tenant to attach the imported tree under (default: its old parent, if this installation has it)")
+def import_tenant(file: Path, parent_slug: str | None) -> None:
+    """Load a `yishi export` file in ONE transaction, keeping every id, then verify the imported audit chain.
+
+    Refused, with nothing written: a slug or user name already taken here, an unknown format version or table,
+    an audit chain that does not verify. The file is secret (see `yishi export --help`).
+    """
+    from core.transfer import decode, import_tenant as load
+
+    try:
+        document = decode(file.read_bytes())
+    except DomainError as exc:
+        click.echo(f"错误：{exc.message}", err=True)
+        sys.exit(2)
+    report = _run(lambda session: load(session, document, Path(get_settings().media_dir), parent_slug))
+    click.echo(f"已导入 {', '.join(report.tenants)}（来自 {document.source.installation}，"
+               f"导出于 {document.exported_at:%Y-%m-%d %H:%M} UTC）")
+    click.echo(f"  行数：{', '.join(f'{table} {n}' for table, n in report.rows.items())}")
+    click.echo(f"  用户：新建 {len(report.users_created)}，沿用本安装已有 {len(report.users_reused)}；照片 {report.photos} 张")
+    for slug, checked in report.events_verified.items():
+        if checked:
+            click.echo(f"  {slug}: {checked} 条事件记录，链完整")
+    if quiet := sum(1 for checked in report.events_verified.values() if not checked):
+        click.echo(f"  其余 {quiet} 个租户没有事件记录")
+    for note in report.notes:
+        click.echo(f"  注意：{note}")
+
+
 @main.group()
 def plugins() -> None:
     """Local mechanisms (插件)."""

@@ -32,9 +32,10 @@ def yishi_register_rules(register: Any) -> None:
 
 @hookimpl
 def yishi_register_routes(register: Any) -> None:
-    from plugins.liaison_station.controllers import LiaisonController
+    from plugins.liaison_station.controllers import LiaisonController, LiaisonFeedController
 
     register(LiaisonController)
+    register(LiaisonFeedController)
 
 
 @hookimpl

@@ -1,4 +1,5 @@
-"""HTTP routes of the liaison station under /api/v1/tenants/{slug}/liaison (404 where not enabled)."""
+"""HTTP routes of the liaison station under /api/v1/tenants/{slug}/liaison, and its public reception calendars
+under /api/v1/tenants/{slug}/public/liaison (404 where not enabled)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import datetime
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from core.http import DbSession, Scope, provide_tenant_scope
 from core.errors import InvalidInput
+from core.tenancy.models import Tenant
+from core.topics.calendar import ics_response, provide_feed_tenant
 from plugins.liaison_station.models import STATION_KINDS, Station
 from plugins.liaison_station.services import (
     DutyItemOut,
@@ -23,6 +26,7 @@ from plugins.liaison_station.services import (
     StationIn,
     StationOut,
     YearlyRecord,
+    reception_calendar,
 )
 
 
@@ -79,3 +83,23 @@ class LiaisonController(Controller):
         if year is not None and not 2000 <= year <= this_year:
             raise InvalidInput(f"year 须在 2000–{this_year} 之间", field="year")
         return await LiaisonService(db_session, tenant_scope).yearly_record(username, year or this_year)
+
+
+class LiaisonFeedController(Controller):
+    """What anyone may subscribe to without signing in: when deputies receive residents, and where."""
+
+    path = "/api/v1/tenants/{slug:str}/public/liaison"
+    tags = ["人大代表联络站 Liaison station"]
+    dependencies = {"tenant": Provide(provide_feed_tenant)}
+    opt = {"exclude_from_auth": True}
+
+    @get("/receptions.ics", media_type="text/calendar", summary="全部联络站的代表接待日（iCalendar，无需登录）")
+    async def receptions_ics(self, db_session: DbSession, tenant: NamedDependency[Tenant]) -> Response[bytes]:
+        return ics_response(await reception_calendar(db_session, tenant.name), f"{tenant.slug}-receptions.ics")
+
+    @get("/stations/{station_id:uuid}/receptions.ics", media_type="text/calendar",
+         summary="一个联络站的代表接待日（iCalendar，无需登录）")
+    async def station_receptions_ics(self, db_session: DbSession, tenant: NamedDependency[Tenant],
+                                     station_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        body = await reception_calendar(db_session, tenant.name, station_id)
+        return ics_response(body, f"{tenant.slug}-station-{station_id}-receptions.ics")

@@ -19,6 +19,7 @@ from core.concerns.services import ConcernService, clean_text
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
+from core.topics.calendar import LOCAL_TZ, CalendarEntry, build_calendar
 from plugins.liaison_station.models import DUTY_STATES, STATION_KINDS, DutyItem, Reception, Station
 
 # Where a duty-list item stands, read off the state of the core topic it fed.
@@ -297,3 +298,33 @@ async def next_receptions(session: AsyncSession, now: datetime.datetime | None =
             upcoming.append({"text": f"{names.get(slot['deputy'], slot['deputy'])} 在{station.name}接待群众",
                              "at": at.isoformat()})
     return sorted(upcoming, key=lambda item: item["at"])
+
+
+async def reception_calendar(session: AsyncSession, tenant_name: str, station_id: uuid.UUID | None = None) -> bytes:
+    """The stations' weekly reception hours as repeating iCalendar events (RRULE:FREQ=WEEKLY), from the week
+    each station was set up; the deputy's name and the place only, never what residents raised."""
+    statement = select(Station).order_by(Station.name)
+    if station_id is not None:
+        statement = statement.where(Station.id == station_id)
+    stations = (await session.scalars(statement)).all()
+    if station_id is not None and not stations:
+        raise NotFound("没有这个联络站")
+    deputies = {slot["deputy"] for s in stations for slot in s.schedule}
+    names = dict((await session.execute(select(User.username, User.display_name)
+                                        .where(User.username.in_(deputies)))).all()) if deputies else {}
+    entries = []
+    for station in stations:
+        opened = station.created_at.astimezone(LOCAL_TZ).date()
+        for slot in station.schedule:
+            day = opened + datetime.timedelta(days=(slot["weekday"] - opened.weekday()) % 7)
+            start, end = (datetime.datetime.combine(day, datetime.time.fromisoformat(slot[edge]), tzinfo=LOCAL_TZ)
+                          for edge in ("start", "end"))
+            deputy, weekday, at = slot["deputy"], slot["weekday"], slot["start"]
+            entries.append(CalendarEntry(
+                # The same slot keeps its UID feed after feed; a changed slot is a new event.
+                uid=f"{uuid.uuid5(station.id, f'{deputy}/{weekday}/{at}')}@yishi",
+                start=start, end=end, weekly=True, stamp=station.updated_at, status="CONFIRMED",
+                summary=f"{names.get(deputy, deputy)} 在{station.name}接待群众",
+                location=station.place or station.name, description=f"人大代表{STATION_KINDS[station.kind]}接待日"))
+    title = stations[0].name if station_id is not None else tenant_name
+    return build_calendar(f"{title} 人大代表接待安排", entries)

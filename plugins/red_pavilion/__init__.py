@@ -26,9 +26,10 @@ def yishi_register_rules(register: Any) -> None:
 
 @hookimpl
 def yishi_register_routes(register: Any) -> None:
-    from plugins.red_pavilion.controllers import PavilionController
+    from plugins.red_pavilion.controllers import PavilionController, PavilionFeedController
 
     register(PavilionController)
+    register(PavilionFeedController)
 
 
 @hookimpl

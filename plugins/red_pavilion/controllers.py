@@ -1,16 +1,19 @@
-"""HTTP routes of the red pavilion under /api/v1/tenants/{slug}/pavilion (404 where not enabled)."""
+"""HTTP routes of the red pavilion under /api/v1/tenants/{slug}/pavilion, and its public calendar under
+/api/v1/tenants/{slug}/public/pavilion (404 where not enabled)."""
 
 from __future__ import annotations
 
 import datetime
 import uuid
 
-from litestar import Controller, get, post
-from litestar.di import Provide
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.errors import InvalidInput
 from core.http import DbSession, Scope, provide_tenant_scope
+from core.tenancy.models import Tenant
+from core.topics.calendar import ics_response, provide_feed_tenant
 from plugins.red_pavilion.services import (
     HeldIn,
     MonthlyIn,
@@ -20,6 +23,7 @@ from plugins.red_pavilion.services import (
     Tally,
     VenueIn,
     VenueOut,
+    session_calendar,
     venue_out,
 )
 
@@ -68,3 +72,16 @@ class PavilionController(Controller):
         if year is not None and not 2000 <= year <= this_year:
             raise InvalidInput(f"year 须在 2000–{this_year} 之间", field="year")
         return await PavilionService(db_session, tenant_scope).tally(year or this_year)
+
+
+class PavilionFeedController(Controller):
+    """What anyone may subscribe to without signing in: when and where the pavilion meets."""
+
+    path = "/api/v1/tenants/{slug:str}/public/pavilion"
+    tags = ["红色议事亭 Red pavilion"]
+    dependencies = {"tenant": Provide(provide_feed_tenant)}
+    opt = {"exclude_from_auth": True}
+
+    @get("/sessions.ics", media_type="text/calendar", summary="议事会日程订阅（iCalendar，无需登录）")
+    async def sessions_ics(self, db_session: DbSession, tenant: NamedDependency[Tenant]) -> Response[bytes]:
+        return ics_response(await session_calendar(db_session, tenant.name), f"{tenant.slug}-pavilion-sessions.ics")

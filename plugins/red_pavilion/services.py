@@ -16,6 +16,7 @@ from core.concerns.services import clean_text
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
+from core.topics.calendar import CalendarEntry, build_calendar
 from core.topics.models import Topic
 from plugins.red_pavilion.models import SESSION_KINDS, PavilionSession, Venue
 
@@ -277,3 +278,21 @@ async def upcoming_sessions(session: AsyncSession) -> list[dict[str, str]]:
         .where(PavilionSession.state == "planned").order_by(PavilionSession.scheduled_for))).all()
     return [{"text": f"{SESSION_KINDS[kind]}（{venue}）", "at": at.astimezone(CST).isoformat()}
             for kind, at, venue in planned]
+
+
+async def session_calendar(session: AsyncSession, tenant_name: str) -> bytes:
+    """Every session, planned or held, as iCalendar: kind, venue and convening Party organization, no names."""
+    rows = (await session.execute(
+        select(PavilionSession, Venue)
+        .join(Venue, (Venue.tenant_id == PavilionSession.tenant_id) & (Venue.id == PavilionSession.venue_id))
+        .order_by(PavilionSession.scheduled_for))).all()
+    return build_calendar(f"{tenant_name} 每月一议事 · 有事来商量", (
+        CalendarEntry(
+            uid=f"{sitting.id}@yishi", start=sitting.scheduled_for,
+            end=sitting.scheduled_for + datetime.timedelta(hours=2),
+            summary=f"{SESSION_KINDS[sitting.kind]}：{venue.name}", stamp=sitting.updated_at,
+            location=venue.place or venue.name,
+            description=f"{venue.party_committee}召集" + (
+                f"；已召开，{len(sitting.party_members)} 名党员参加" if sitting.state == "held" else ""),
+            status="CONFIRMED",
+        ) for sitting, venue in rows))

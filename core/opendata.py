@@ -1,0 +1,240 @@
+"""Open data (开放数据): a tenant's published results, their action items and its yearly figures as CSV, XLSX and
+JSON at stable URLs, for anyone — built from the public pages' own queries, so nothing private can get in."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.di import Provide
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.concerns.models import Concern
+from core.http import DbSession
+from core.public import PublicResult, PublicTenant, provide_public_tenant, published_results
+from core.stats import PublicStats, public_stats
+from core.tenancy.models import Tenant
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # times are given on the communities' clock, with their offset
+PAGE = 200
+CONTENT_TYPES = {
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to text types
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+class OpenResult(msgspec.Struct):
+    """One published result (协商结果), as the public results page shows it."""
+
+    id: uuid.UUID
+    title: str
+    decision: str
+    method: str
+    state: str
+    state_name: str
+    published_at: datetime.datetime | None
+    completed_at: datetime.datetime | None
+    action_items: int
+    action_items_completed: int
+    rating_count: int
+    average_rating: float | None
+
+
+class OpenAction(msgspec.Struct):
+    """One action item (执行事项) of a published result, with its progress."""
+
+    result_id: uuid.UUID
+    result_title: str
+    title: str
+    owner_org: str | None
+    due_date: datetime.date
+    percent: int
+    status: str
+    overdue: bool
+
+
+class OpenDataDocument(msgspec.Struct):
+    """The JSON form: the rows of the CSV and XLSX forms, with where and when they come from."""
+
+    tenant: str
+    tenant_name: str
+    dataset: str
+    generated_at: datetime.datetime
+    fields: dict[str, str]
+    items: list[Any]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    title: str  # the spreadsheet's sheet name
+    row_type: type[msgspec.Struct]
+    labels: dict[str, str]  # field → what it means, in Chinese (the XLSX 说明 sheet, the JSON `fields`)
+    rows: Callable[[AsyncSession, Tenant], Awaitable[Sequence[msgspec.Struct]]]
+
+
+async def _all_results(session: AsyncSession) -> list[PublicResult]:
+    results: list[PublicResult] = []
+    while True:
+        page, total = await published_results(session, PAGE, len(results))
+        results.extend(page)
+        if not page or len(results) >= total:
+            return results
+
+
+def _local(moment: datetime.datetime | None) -> datetime.datetime | None:
+    return moment.astimezone(LOCAL_TZ) if moment is not None else None
+
+
+async def result_rows(session: AsyncSession, tenant: Tenant) -> list[OpenResult]:
+    return [OpenResult(
+        id=r.id, title=r.title, decision=r.decision, method=r.method, state=r.state, state_name=r.state_name,
+        published_at=_local(r.published_at), completed_at=_local(r.completed_at), action_items=len(r.actions),
+        action_items_completed=sum(1 for a in r.actions if a.status == "completed"), rating_count=r.rating_count,
+        average_rating=r.average_rating) for r in await _all_results(session)]
+
+
+async def action_rows(session: AsyncSession, tenant: Tenant) -> list[OpenAction]:
+    return [OpenAction(result_id=r.id, result_title=r.title, title=a.title, owner_org=a.owner_org,
+                       due_date=a.due_date, percent=a.percent, status=a.status, overdue=a.overdue)
+            for r in await _all_results(session) for a in r.actions]
+
+
+async def stats_rows(session: AsyncSession, tenant: Tenant) -> list[PublicStats]:
+    """The portal's yearly figures, one row per year since the tenant (or its oldest concern) began."""
+    this_year = datetime.datetime.now(datetime.UTC).year
+    first_concern = await session.scalar(select(func.min(Concern.created_at)))
+    first = min(tenant.created_at.year, first_concern.year if first_concern else this_year)
+    return [await public_stats(session, year) for year in range(max(first, 2000), this_year + 1)]
+
+
+DATASETS = {
+    "results": Dataset("协商结果", OpenResult, {
+        "id": "结果编号", "title": "议题", "decision": "协商结果", "method": "议定方式（consensus 协商一致 / vote 表决）",
+        "state": "状态代码", "state_name": "状态", "published_at": "公开时间（北京时间）",
+        "completed_at": "办结时间（北京时间）", "action_items": "执行事项数", "action_items_completed": "已完成执行事项数",
+        "rating_count": "居民评价数", "average_rating": "平均评分（1–5）"}, result_rows),
+    "actions": Dataset("执行事项", OpenAction, {
+        "result_id": "结果编号", "result_title": "议题", "title": "执行事项", "owner_org": "责任单位",
+        "due_date": "完成期限", "percent": "进度（%）", "status": "状态（open 进行中 / completed 已完成）",
+        "overdue": "是否逾期"}, action_rows),
+    "stats": Dataset("年度统计", PublicStats, {
+        "year": "年度", "consultations_held": "协商次数", "matters_completed": "办成实事",
+        "concerns_received": "收到诉求", "median_days_to_completion": "从诉求到办结的天数（中位数）",
+        "average_rating": "平均评分（1–5）"}, stats_rows),
+}
+
+
+def _fields(row_type: type[msgspec.Struct]) -> tuple[str, ...]:
+    return row_type.__struct_fields__
+
+
+def _text(value: Any) -> Any:
+    """A CSV cell: ISO dates and times, true/false, and no text a spreadsheet would run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime.date):  # dates and times alike
+        return value.isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def to_csv(dataset: Dataset, rows: Sequence[msgspec.Struct]) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly; CRLF lines (RFC 4180)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    fields = _fields(dataset.row_type)
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([_text(getattr(row, name)) for name in fields])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(dataset: Dataset, rows: Sequence[msgspec.Struct], tenant: Tenant, generated_at: datetime.datetime) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(dataset.title)
+    fields = _fields(dataset.row_type)
+    sheet.append(list(fields))
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, datetime.datetime):
+            return value.astimezone(LOCAL_TZ).replace(tzinfo=None)  # Excel has no time zones: Beijing time
+        if isinstance(value, str) and value.startswith("="):
+            text = WriteOnlyCell(sheet, value=value)
+            text.data_type = "s"  # text, never a formula
+            return text
+        return value
+
+    for row in rows:
+        sheet.append([cell(getattr(row, name)) for name in fields])
+    about = workbook.create_sheet("说明")
+    about.append(["字段", "含义"])
+    for name in fields:
+        about.append([name, dataset.labels[name]])
+    about.append([])
+    about.append(["租户", f"{tenant.name}（{tenant.slug}）"])
+    about.append(["生成时间", generated_at.astimezone(LOCAL_TZ).replace(tzinfo=None)])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+async def open_data(session: AsyncSession, tenant: Tenant, name: str, fmt: str) -> Response[bytes]:
+    dataset = DATASETS[name]
+    rows = await dataset.rows(session, tenant)
+    generated_at = datetime.datetime.now(LOCAL_TZ)
+    if fmt == "csv":
+        body = to_csv(dataset, rows)
+    elif fmt == "xlsx":
+        body = to_xlsx(dataset, rows, tenant, generated_at)
+    else:
+        body = msgspec.json.encode(OpenDataDocument(
+            tenant=tenant.slug, tenant_name=tenant.name, dataset=name, generated_at=generated_at,
+            fields=dataset.labels, items=list(rows)))
+    return Response(body, media_type=CONTENT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{tenant.slug}-{name}.{fmt}"',
+        "Cache-Control": "public, max-age=300",
+    })
+
+
+def _format(request: Request) -> str:
+    return request.url.path.rsplit(".", 1)[-1]
+
+
+class OpenDataController(Controller):
+    """Stable addresses, no sign-in: /api/v1/tenants/{slug}/public/open-data/{results,actions,stats}.{csv,xlsx,json}."""
+
+    path = "/api/v1/tenants/{slug:str}/public/open-data"
+    tags = ["公开 Public"]
+    dependencies = {"tenant": Provide(provide_public_tenant)}
+    opt = {"exclude_from_auth": True}
+
+    @get([f"/results.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：已公开的协商结果（CSV、XLSX、JSON）")
+    async def results(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
+        return await open_data(db_session, tenant, "results", _format(request))
+
+    @get([f"/actions.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：已公开结果的执行事项与进度（CSV、XLSX、JSON）")
+    async def actions(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
+        return await open_data(db_session, tenant, "actions", _format(request))
+
+    @get([f"/stats.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：逐年统计（协商次数、办成实事…）（CSV、XLSX、JSON）")
+    async def stats(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
+        return await open_data(db_session, tenant, "stats", _format(request))

@@ -17,11 +17,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, Parameter
 
-from core.concerns.controllers import IdempotencyKey
 from core.errors import DomainError
 from core.events import utcnow
 from core.http import DbSession
-from core.idempotency import once, request_fingerprint
 from core.open311.schemas import (
     Discovery,
     Error,
@@ -136,24 +134,16 @@ class Open311Controller(Controller):
           description="application/x-www-form-urlencoded：`api_key`、`service_code`，以及位置（`lat` 与 `long`、"
                       "`address_string` 或 `address_id`）必填；`description`（4000 字以内）、`first_name`、`last_name`、"
                       "`phone`、`media_url` 可选；`email`、`device_id`、`account_id` 接受但不保存；`attribute[…]` 忽略。"
-                      "诉求渠道记为 open311；居民姓名与手机号只有本社区工作人员能看到。`Idempotency-Key` 头可使重试不重复提交。")
+                      "诉求渠道记为 open311；居民姓名与手机号只有本社区工作人员能看到。")
     async def create_request(self, request: Request, db_session: DbSession, jurisdiction: Jurisdiction,
-                             data: ServiceRequestBody,
-                             idempotency_key: IdempotencyKey = None) -> Response[list[ServiceRequestCreated]]:
+                             data: ServiceRequestBody) -> Response[list[ServiceRequestCreated]]:
         if request.content_type[0].lower() != "application/x-www-form-urlencoded":
             raise Open311Error(400, "the request body must be application/x-www-form-urlencoded"
                                     "（请以 application/x-www-form-urlencoded 表单提交）")
         service = Open311Service(db_session, jurisdiction)
         client = await service.client(data.api_key)
-
-        async def run() -> tuple[int, dict]:
-            created = await service.file(data, client, request.app.state.authorizer)
-            return 200, msgspec.to_builtins(created)
-
-        fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
-        status, body = await once(db_session, client.user_id, idempotency_key, fingerprint, run)
-        # A replayed answer comes back from JSON storage (JSONB orders keys its own way): shape it again.
-        return answer(request, "service_requests", [ServiceRequestCreated(**body)], status)
+        created = await service.file(data, client, request.app.state.authorizer)
+        return answer(request, "service_requests", [created])
 
     @get(["/requests.json", "/requests.xml"], responses=ERRORS,
          summary="查询诉求：默认最近 90 天、最多 1000 条，新到旧；不含居民姓名与电话")

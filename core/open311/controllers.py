@@ -134,7 +134,7 @@ class Open311Controller(Controller):
           description="application/x-www-form-urlencoded：`api_key`、`service_code`，以及位置（`lat` 与 `long`、"
                       "`address_string` 或 `address_id`）必填；`description`（4000 字以内）、`first_name`、`last_name`、"
                       "`phone`、`media_url` 可选；`email`、`device_id`、`account_id` 接受但不保存；`attribute[…]` 忽略。"
-                      "诉求渠道记为 open311；居民姓名与手机号只有本社区工作人员能看到。")
+                      "诉求渠道记为 open311；居民姓名与手机号随诉求交给工作人员（手机号按角色遮蔽），Open311 的查询从不返回。")
     async def create_request(self, request: Request, db_session: DbSession, jurisdiction: Jurisdiction,
                              data: ServiceRequestBody) -> Response[list[ServiceRequestCreated]]:
         if request.content_type[0].lower() != "application/x-www-form-urlencoded":

@@ -10,7 +10,7 @@ from typing import Any
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import GUID
-from sqlalchemy import JSON, ForeignKey, Table, event, select, text
+from sqlalchemy import JSON, ForeignKey, Table, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import visitors
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -136,6 +136,11 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(
         with_loader_criteria(TenantOwned, criteria, include_aliases=True, track_closure_variables=True)
     )
+
+
+def column_values(obj: Any) -> dict[str, Any]:
+    """An ORM object's column values keyed by column name, as a Core insert of its table takes them."""
+    return {attr.columns[0].key: getattr(obj, attr.key) for attr in inspect(type(obj)).column_attrs}
 
 
 @event.listens_for(Session, "before_flush")

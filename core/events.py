@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import datetime
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Index, Integer, String, UniqueConstraint, insert, select, update
+from sqlalchemy import (
+    Executable,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    inspect,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 
-from core.db import Base, JsonB, TenantContext, TenantOwned
+from core.db import Base, JsonB, TenantContext, TenantOwned, column_values
 
 GENESIS = "0" * 64
 # The session's plugin manager (set per request by the app): plugins hear of every event of their tenants.
@@ -81,16 +96,41 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-async def append_event(session: AsyncSession, ctx: TenantContext, *, subject_kind: str, subject_id: uuid.UUID,
-                       action: str, from_state: str | None, to_state: str | None, actor_id: uuid.UUID | None,
-                       topic_id: uuid.UUID | None = None, payload: dict[str, Any] | None = None) -> WorkflowEvent:
-    """Append one event to the tenant's chain, in the caller's transaction."""
-    advance = (
-        update(EventChainHead).values(seq=EventChainHead.seq + 1)
-        .returning(EventChainHead.id, EventChainHead.seq, EventChainHead.hash, EventChainHead.at)
-        .execution_options(synchronize_session=False)  # no ORM object to refresh: skip the bookkeeping
-    )
-    head = (await session.execute(advance)).first()
+@dataclass(frozen=True)
+class Link:
+    """The next place in a tenant's chain; the head's row lock holds the tenant's other writers until commit."""
+
+    head_id: uuid.UUID
+    seq: int
+    prev_hash: str
+    last_at: datetime.datetime | None
+    number: int | None = None  # the value of the counter bumped with it (None: the counter has no row yet)
+
+
+async def append_event(session: AsyncSession, ctx: TenantContext, **event: Any) -> WorkflowEvent:
+    """Append one event to the tenant's chain, in the caller's transaction (see `write_event`)."""
+    return await write_event(session, ctx, await next_link(session, ctx), **event)
+
+
+async def next_link(session: AsyncSession, ctx: TenantContext, bump: Executable | None = None,
+                    bump_params: dict[str, Any] | None = None) -> Link:
+    """Lock the tenant's chain head and take its next place.
+
+    `bump` is an UPDATE … RETURNING one integer (a yearly counter, say), built once and written with the
+    parameters `b_tenant_id` and `b_now` (for updated_at); it runs with the advance, in one round trip on PostgreSQL, so its number is
+    handed out under the head's lock.
+    """
+    connection = await session.connection()
+    params = {"b_tenant_id": ctx.tenant_id, "b_now": utcnow(), **(bump_params or {})}
+    number = None
+    if bump is None:
+        head = (await connection.execute(_ADVANCE, params)).first()
+    elif connection.dialect.name == "postgresql":
+        number, *columns = (await connection.execute(_advance_bumping(bump), params)).one()
+        head = None if columns[0] is None else columns
+    else:
+        number = (await connection.execute(bump, params)).scalar()
+        head = (await connection.execute(_ADVANCE, params)).first()
     if head is None:
         # The tenant's first event creates its chain head; if two first events race, the loser's insert
         # fails harmlessly and it advances the head the winner made.
@@ -100,27 +140,88 @@ async def append_event(session: AsyncSession, ctx: TenantContext, *, subject_kin
                 await session.execute(insert(EventChainHead).values(
                     tenant_id=ctx.tenant_id, id=uuid.uuid4(), seq=0, hash=GENESIS, at=now, created_at=now,
                     updated_at=now))
-        head = (await session.execute(advance)).one()
-    head_id, seq, prev_hash, last_at = head
+        head = (await connection.execute(_ADVANCE, params)).one()
+    return Link(head[0], head[1], head[2], head[3], number)
+
+
+async def write_event(session: AsyncSession, ctx: TenantContext, link: Link, *, subject_kind: str,
+                      subject_id: uuid.UUID, action: str, from_state: str | None, to_state: str | None,
+                      actor_id: uuid.UUID | None, topic_id: uuid.UUID | None = None,
+                      payload: dict[str, Any] | None = None, new_rows: Sequence[Base] = ()) -> WorkflowEvent:
+    """Write one event at `link` and move the head past it.
+
+    `new_rows` are new objects of the state change itself (a filed concern, say): they are inserted with the
+    event, in one statement on PostgreSQL, without a flush, and then join the session as persistent objects.
+    """
     # Times never go backwards within a tenant's chain, whatever the clocks of several workers say.
     at = utcnow()
-    if last_at is not None and at <= last_at:
-        at = last_at + datetime.timedelta(microseconds=1)
+    if link.last_at is not None and at <= link.last_at:
+        at = link.last_at + datetime.timedelta(microseconds=1)
     values = dict(
-        tenant_id=ctx.tenant_id, seq=seq, subject_kind=subject_kind, subject_id=subject_id, topic_id=topic_id,
+        tenant_id=ctx.tenant_id, seq=link.seq, subject_kind=subject_kind, subject_id=subject_id, topic_id=topic_id,
         action=action, from_state=from_state, to_state=to_state, actor_id=actor_id, at=at, payload=payload or {},
     )
-    event = WorkflowEvent(id=uuid.uuid4(), **values, prev_hash=prev_hash, hash=_digest(prev_hash, _fields(values)))
-    session.add(event)
-    await session.execute(
-        update(EventChainHead).where(EventChainHead.id == head_id).values(hash=event.hash, at=at)
-        .execution_options(synchronize_session=False)
-    )
-    await session.flush()
+    event = WorkflowEvent(id=uuid.uuid4(), **values, prev_hash=link.prev_hash,
+                          hash=_digest(link.prev_hash, _fields(values)), created_at=at, updated_at=at)
+    rows = [*new_rows, event]
+    written = [column_values(row) for row in rows]
+    head = {"head_id": link.head_id, "head_tenant_id": ctx.tenant_id, "head_hash": event.hash, "head_at": at}
+    # Core statements built once per shape (compiled once), on the session's connection: every value is
+    # given explicitly, tenant_id included, and on PostgreSQL Row-Level Security checks each row.
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        params = {f"w{number}_{key}": value for number, values in enumerate(written) for key, value in values.items()}
+        await connection.execute(_write_together(tuple(type(row) for row in rows)), {**params, **head})
+    else:
+        for row, values in zip(rows, written, strict=True):
+            await connection.execute(insert(type(row).__table__), values)
+        await connection.execute(_MOVE_HEAD, head)
+    for row, values in zip(new_rows, written, strict=False):
+        _persistent(session, row, values)
     plugins = session.info.get(PLUGINS_KEY)
     if plugins is not None:
         await plugins.on_event(session, ctx, event)
     return event
+
+
+def _persistent(session: AsyncSession, row: Base, values: dict[str, Any]) -> None:
+    """A row written without the ORM joins the session as what it now is (every column set: none expired)."""
+    for attr in inspect(type(row)).column_attrs:
+        if attr.key not in row.__dict__:
+            setattr(row, attr.key, values[attr.columns[0].key])
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+_HEAD = EventChainHead.__table__
+_MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == bindparam("head_id"), _HEAD.c.tenant_id == bindparam("head_tenant_id"))
+              .values(hash=bindparam("head_hash"), at=bindparam("head_at"), updated_at=bindparam("head_at")))
+_ADVANCE = (
+    update(_HEAD).where(_HEAD.c.tenant_id == bindparam("b_tenant_id"))
+    .values(seq=_HEAD.c.seq + 1, updated_at=bindparam("b_now"))
+    .returning(_HEAD.c.id, _HEAD.c.seq, _HEAD.c.hash, _HEAD.c.at)
+)
+
+
+@functools.cache
+def _write_together(kinds: tuple[type[Base], ...]) -> Executable:
+    """PostgreSQL: one INSERT per row as a data-modifying CTE of the head's move, so all go in one round trip."""
+    statement = _MOVE_HEAD
+    for number, kind in enumerate(kinds):
+        columns = [attr.columns[0] for attr in inspect(kind).column_attrs]
+        insert_row = insert(kind.__table__).values(
+            {column.key: bindparam(f"w{number}_{column.key}", type_=column.type) for column in columns})
+        statement = statement.add_cte(insert_row.cte(f"write_{number}"))
+    return statement
+
+
+@functools.cache
+def _advance_bumping(bump: Executable) -> Executable:
+    """PostgreSQL: the bump and the advance as data-modifying CTEs of one SELECT that always answers one row:
+    the number, then the head (NULLs when the tenant has no head yet)."""
+    bumped, advanced = bump.cte("bump"), _ADVANCE.cte("advance")
+    one = select(literal(1).label("one")).subquery("one")
+    return select(select(*bumped.c).scalar_subquery(), *advanced.c).select_from(one.outerjoin(advanced, true()))
 
 
 @dataclass(frozen=True)

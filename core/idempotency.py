@@ -1,10 +1,17 @@
-"""Idempotency-Key handling: a retried request gets the first answer back and creates nothing twice."""
+"""Idempotency-Key handling: a retried request gets the first answer back and creates nothing twice.
+
+Optimistic: the request runs, and its answer is written under the key together with the change it makes
+(one statement on PostgreSQL). A retry whose first attempt already committed collides on the key's unique
+index, rolls everything of its own back, and answers as the first did. First attempts, by far the common
+case, pay no lookup and no extra round trip. The same key with another body answers 409.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from advanced_alchemy.types import GUID
@@ -12,9 +19,11 @@ from sqlalchemy import Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from uuid_utils.compat import uuid7
 
 from core.db import Base, JsonB, TenantOwned
 from core.errors import Conflict, InvalidInput
+from core.events import utcnow
 
 
 class IdempotencyRecord(TenantOwned, Base):
@@ -34,35 +43,52 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
 
 
-async def _stored(session: AsyncSession, user_id: uuid.UUID, key: str, fingerprint: str) -> tuple[int, Any] | None:
+@dataclass(frozen=True)
+class Claim:
+    """A request's Idempotency-Key: the service writes `record(...)` together with the change it makes."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, tenant_id: uuid.UUID, user_id: uuid.UUID, key: str | None, fingerprint: str) -> Claim | None:
+        if key is None:
+            return None
+        if not 1 <= len(key) <= 100:
+            raise InvalidInput("Idempotency-Key 须为 1–100 个字符", field="Idempotency-Key")
+        return cls(tenant_id, user_id, key, fingerprint)
+
+    def record(self, status: int, answer: dict[str, Any]) -> IdempotencyRecord:
+        """The row that keeps this request's answer, every column set (it is written without the ORM)."""
+        now = utcnow()
+        return IdempotencyRecord(tenant_id=self.tenant_id, id=uuid7(), user_id=self.user_id, key=self.key,
+                                 request_hash=self.fingerprint, status_code=status, response=answer,
+                                 created_at=now, updated_at=now)
+
+
+async def _stored(session: AsyncSession, claim: Claim) -> tuple[int, Any] | None:
     record = await session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(IdempotencyRecord.user_id == claim.user_id, IdempotencyRecord.key == claim.key)
     )
     if record is None:
         return None
-    if record.request_hash != fingerprint:
+    if record.request_hash != claim.fingerprint:
         raise Conflict("这个 Idempotency-Key 已用于另一个不同的请求", field="Idempotency-Key")
     return record.status_code, record.response
 
 
-async def once(session: AsyncSession, user_id: uuid.UUID, key: str | None, fingerprint: str,
+async def once(session: AsyncSession, claim: Claim | None,
                run: Callable[[], Awaitable[tuple[int, dict[str, Any]]]]) -> tuple[int, dict[str, Any]]:
-    """Run `run` once per (user, key) in this tenant; later calls with the same key replay its answer."""
-    if key is None:
-        return await run()
-    if not 1 <= len(key) <= 100:
-        raise InvalidInput("Idempotency-Key 须为 1–100 个字符", field="Idempotency-Key")
-    if (stored := await _stored(session, user_id, key, fingerprint)) is not None:
-        return stored
-    status, body = await run()
-    session.add(IdempotencyRecord(user_id=user_id, key=key, request_hash=fingerprint, status_code=status,
-                                  response=body))
+    """Run `run`, which writes `claim.record(...)` with its change; a key used before replays its first answer."""
     try:
-        await session.flush()
+        return await run()
     except IntegrityError:
-        # A concurrent retry won the race: drop everything this attempt wrote and answer as the first did.
+        if claim is None:
+            raise
+        # The key was used before (or by a concurrent retry that won): drop everything this attempt wrote.
         await session.rollback()
-        if (stored := await _stored(session, user_id, key, fingerprint)) is not None:
+        if (stored := await _stored(session, claim)) is not None:
             return stored
         raise
-    return status, body

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import uuid
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from icalendar import Calendar
 
 from tests.conftest import Auth
+from tests.test_cli import yishi  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("world")
 BASE = "/api/v1/tenants/comm-a"
@@ -132,6 +136,36 @@ async def test_an_idempotency_key_makes_a_retry_create_nothing(client: AsyncClie
                                   headers={**headers, "Idempotency-Key": "abc-1"})
     assert different.status_code == 409
     assert (await client.get(f"{BASE}/concerns", headers=headers)).json()["total"] == 1
+
+
+async def test_a_retry_takes_no_reference_number_and_writes_no_event(client: AsyncClient, auth: Auth,
+                                                                       owner_engine: AsyncEngine) -> None:
+    headers = await auth("resident")
+    first = await file(client, headers, **{"Idempotency-Key": "k-1"})
+    assert (await file(client, headers, **{"Idempotency-Key": "k-1"})) == first
+    refused = await client.post(f"{BASE}/concerns", json={**WATER, "title": "别的事"},
+                                headers={**headers, "Idempotency-Key": "k-1"})
+    assert refused.status_code == 409 and refused.json()["errors"][0]["field"] == "Idempotency-Key"
+    # The retries' numbers and events were rolled back with them: the next filing is number 2.
+    assert (await file(client, headers))["reference"].endswith("-000002")
+    async with owner_engine.connect() as conn:
+        filed = (await conn.execute(text("SELECT count(*) FROM workflow_event WHERE action = 'concern.filed'"))).scalar()
+    assert filed == 2
+
+
+async def test_concurrent_filings_get_consecutive_references_on_one_unbroken_chain(
+        client: AsyncClient, auth: Auth, yishi) -> None:  # noqa: F811
+    headers = await auth("resident")
+    distinct = [file(client, headers, **{"Idempotency-Key": f"c-{number}"}) for number in range(5)]
+    retried = [file(client, headers, **{"Idempotency-Key": "same"}) for _ in range(3)]
+    answers = await asyncio.gather(*distinct, *retried)
+    assert len({answer["id"] for answer in answers[5:]}) == 1  # one concern for the retried key
+    year = datetime.datetime.now(datetime.UTC).year
+    references = sorted({answer["reference"] for answer in answers})
+    assert references == [f"JSX-{year}-{number:06d}" for number in range(1, 7)]
+    assert (await client.get(f"{BASE}/concerns", headers=headers)).json()["total"] == 6
+    verified = await asyncio.to_thread(yishi, "audit", "verify", "comm-a")
+    assert verified.exit_code == 0 and "链完整" in verified.output, verified.output
 
 
 async def test_a_grid_worker_files_for_a_resident_and_phones_are_masked_above(client: AsyncClient, auth: Auth) -> None:

@@ -25,9 +25,9 @@ from core.concerns.schemas import (
     Triage,
 )
 from core.concerns.models import DEFAULT_CATEGORIES
-from core.concerns.services import ConcernFilters, ConcernService
+from core.concerns.services import ConcernFilters, ConcernService, filed_answer
 from core.http import DbSession, Limit, Offset, Scope, provide_tenant_scope
-from core.idempotency import once, request_fingerprint
+from core.idempotency import Claim, once, request_fingerprint
 
 
 @dataclass
@@ -56,13 +56,13 @@ class ConcernController(Controller):
     async def file_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,
                            data: JSONBody[ConcernCreate], idempotency_key: IdempotencyKey = None) -> Response:
         service = _service(request, db_session, tenant_scope)
+        fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+        claim = Claim.of(tenant_scope.tenant.id, tenant_scope.user_id, idempotency_key, fingerprint)
 
         async def run() -> tuple[int, dict]:
-            concern = await service.file(data)
-            return 201, {"id": str(concern.id), "reference": concern.reference, "status": concern.status}
+            return 201, filed_answer(await service.file(data, claim))
 
-        fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
-        status, body = await once(db_session, tenant_scope.user_id, idempotency_key, fingerprint, run)
+        status, body = await once(db_session, claim, run)
         return Response(ConcernCreated(**body), status_code=status)
 
     @get("/", opt={"action": "concern.read"}, summary="诉求列表（工作人员看全部，居民与网格员看自己经手的）")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from core.accounts.models import User
 from core.accounts.services import PHONE_RE, mask_phone
@@ -27,8 +30,9 @@ from core.concerns.models import (
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
 from core.db import TenantContext, use_tenant
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.events import append_event, utcnow
+from core.events import Link, append_event, next_link, utcnow, write_event
 from core.http import TenantScope
+from core.idempotency import Claim
 from core.media import LocalPhotoStore, clean_image
 from core.tenancy.models import Building, Compound, Tenant
 
@@ -53,6 +57,12 @@ TRIAGE = {
 }
 
 
+_COUNTER = ReferenceCounter.__table__
+# Built once (compiled once): filing is the busiest write there is.
+_NEXT_NUMBER = (update(_COUNTER).where(_COUNTER.c.tenant_id == bindparam("b_tenant_id"), _COUNTER.c.year == bindparam("b_year"))
+                .values(value=_COUNTER.c.value + 1, updated_at=bindparam("b_now")).returning(_COUNTER.c.value))
+
+
 @dataclass(frozen=True)
 class ConcernFilters:
     status: str | None = None
@@ -70,6 +80,11 @@ def reference_prefix(tenant: Tenant) -> str:
     parts = [p for p in tenant.slug.split("-") if p]
     letters = "".join(p[0] for p in parts) if len(parts) > 1 else tenant.slug[:3]
     return re.sub(r"[^A-Za-z]", "", letters).upper() or "YS"
+
+
+def filed_answer(concern: Concern) -> dict[str, str]:
+    """What filing answers (and an Idempotency-Key replays): the concern's id, reference and status."""
+    return {"id": str(concern.id), "reference": concern.reference, "status": concern.status}
 
 
 def clean_text(value: str | None, field: str, label: str, max_len: int, required: bool = True) -> str | None:
@@ -113,7 +128,8 @@ class ConcernService:
 
     # --- filing ----------------------------------------------------------------------------------------
 
-    async def file(self, data: ConcernCreate) -> Concern:
+    async def file(self, data: ConcernCreate, claim: Claim | None = None) -> Concern:
+        """File a concern; with a `claim`, its Idempotency-Key and answer are written in the same statement."""
         title = clean_text(data.title, "title", "标题", 120)
         description = clean_text(data.description, "description", "描述", 5000)
         # The default categories need no query; only a tenant's own additions are looked up.
@@ -127,24 +143,31 @@ class ConcernService:
             raise Forbidden("只有网格员、人大代表或工作人员可以代居民反映诉求")
         if data.resident_phone and not PHONE_RE.match(data.resident_phone):
             raise InvalidInput("居民手机号须为 11 位中国大陆手机号", field="resident_phone")
-        concern = Concern(
-            reference=await self._next_reference(),
-            title=title,
-            description=description,
-            category=data.category,
-            channel=data.channel,
-            compound_id=compound_id,
-            building_id=building_id,
-            place=clean_text(data.place, "place", "地点", 200, required=False),
-            status="submitted",
-            filed_by_id=self.scope.user_id,
-            resident_id=None if on_behalf else self.scope.user_id,
+        concern = await self._write_new(
+            "concern.filed", {"channel": data.channel}, claim,
+            title=title, description=description, category=data.category, channel=data.channel,
+            compound_id=compound_id, building_id=building_id,
+            place=clean_text(data.place, "place", "地点", 200, required=False), status="submitted",
+            filed_by_id=self.scope.user_id, resident_id=None if on_behalf else self.scope.user_id,
             resident_name=clean_text(data.resident_name, "resident_name", "居民姓名", 50, required=False),
             resident_phone=data.resident_phone,
         )
-        self.session.add(concern)
-        await self.session.flush()
-        await self._event(concern, "concern.filed", None, "submitted", {"channel": concern.channel})
+        return concern
+
+    async def _write_new(self, action: str, payload: dict, claim: Claim | None = None, **fields: Any) -> Concern:
+        """A new concern of this tenant with its reference and its event.
+
+        Filing is the busiest write there is: the reference number comes with the chain's next link, and the
+        concern, its event and the idempotency record go in together (two round trips on PostgreSQL).
+        """
+        now = utcnow()
+        link = await self._link_with_number(now.year)
+        concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now,
+                          reference=f"{reference_prefix(self.tenant)}-{now.year}-{link.number:06d}", **fields)
+        await write_event(self.session, self.ctx, link, subject_kind="concern", subject_id=concern.id,
+                          action=action, from_state=None, to_state=concern.status, actor_id=self.scope.user_id,
+                          payload=payload,
+                          new_rows=[concern, *([claim.record(201, filed_answer(concern))] if claim else [])])
         return concern
 
     async def _place(self, compound: uuid.UUID | None, building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
@@ -159,22 +182,22 @@ class ConcernService:
             raise InvalidInput("本社区没有这个小区", field="compound")
         return compound, None
 
-    async def _next_reference(self) -> str:
-        year = utcnow().year
-        counter = update(ReferenceCounter).where(ReferenceCounter.year == year).values(
-            value=ReferenceCounter.value + 1).returning(ReferenceCounter.value).execution_options(
-            synchronize_session=False)
-        value = (await self.session.execute(counter)).scalar()
-        if value is None:
+    async def _link_with_number(self, year: int) -> Link:
+        """The chain's next link, with the year's next reference number taken under the same lock."""
+        params = {"b_year": year}
+        link = await next_link(self.session, self.ctx, _NEXT_NUMBER, params)
+        if link.number is None:  # the tenant's first concern of the year
             try:
                 async with self.session.begin_nested():
                     now = utcnow()
                     await self.session.execute(insert(ReferenceCounter).values(
                         tenant_id=self.tenant.id, id=uuid.uuid4(), year=year, value=1, created_at=now, updated_at=now))
-                value = 1
-            except IntegrityError:  # another request opened the year first
-                value = (await self.session.execute(counter)).scalar()
-        return f"{reference_prefix(self.tenant)}-{year}-{value:06d}"
+                number = 1
+            except IntegrityError:  # another request opened the year first (it held the lock before us)
+                number = (await (await self.session.connection()).execute(
+                    _NEXT_NUMBER, {"b_tenant_id": self.tenant.id, "b_now": utcnow(), **params})).scalar()
+            link = dataclasses.replace(link, number=number)
+        return link
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -340,17 +363,14 @@ class ConcernService:
         await self._event(original, "concern.taken_over", "escalated", "taken_over",
                           {"by_tenant": self.tenant.slug}, ctx=child_ctx)
         await use_tenant(self.session, self.ctx, self.scope.user_id)
-        taken = Concern(
-            reference=await self._next_reference(), title=original.title, description=original.description,
-            category=original.category, channel=original.channel, place=original.place, status="accepted",
-            filed_by_id=original.filed_by_id, resident_id=original.resident_id,
-            resident_name=original.resident_name, resident_phone=original.resident_phone,
-            triage_reason=original.triage_reason, origin_tenant_id=original.tenant_id, origin_concern_id=original.id,
+        return await self._write_new(
+            "concern.taken_over", {"origin": original.reference},
+            title=original.title, description=original.description, category=original.category,
+            channel=original.channel, place=original.place, status="accepted", filed_by_id=original.filed_by_id,
+            resident_id=original.resident_id, resident_name=original.resident_name,
+            resident_phone=original.resident_phone, triage_reason=original.triage_reason,
+            origin_tenant_id=original.tenant_id, origin_concern_id=original.id,
         )
-        self.session.add(taken)
-        await self.session.flush()
-        await self._event(taken, "concern.taken_over", None, "accepted", {"origin": original.reference})
-        return taken
 
     async def send_back(self, concern_id: uuid.UUID, instructions: str) -> Concern:
         instructions = clean_text(instructions, "instructions", "处理意见", 2000)

@@ -22,6 +22,7 @@ from core.concerns.controllers import CategoryController, ConcernController, Esc
 from core.media import MAX_BYTES, LocalPhotoStore
 from core.opendata import OpenDataController
 from core.open311.controllers import Open311Controller
+from core.portal.setup import csrf_config, portal_host_middleware, portal_routers, template_config
 from core.public import PublicController
 from core.stats import StatsController
 from core.topics.controllers import ActionController, MeetingController, TopicController
@@ -66,12 +67,15 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         finally:
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             StatsController, PublicController, Open311Controller, OpenDataController, *plugin_routers(plugins),
+            *portal_routers(),
         ],
+        template_config=template_config(),
+        csrf_config=csrf_config(settings),
         # A 10 MB photo plus the multipart envelope; the photo itself is checked against MAX_BYTES.
         request_max_body_size=MAX_BYTES + 1024 * 1024,
         dependencies={"db_session": Provide(provide_db_session)},
@@ -97,3 +101,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         # Litestar's own logger only; the root logger (and its handlers) belongs to the process running us.
         logging_config=LoggingConfig(configure_root_logger=False),
     )
+    if settings.portal_domain:
+        # Host names are mapped onto /t/{slug} before routing, so the same routes serve both.
+        app.asgi_handler = portal_host_middleware(settings.portal_domain)(app.asgi_handler)
+    return app

@@ -96,13 +96,15 @@ _RESOLVE = (
 _RESOLVE_AND_SET = _RESOLVE.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True))
 
 
-async def enter_tenant(request: Request, session: AsyncSession, slug: str, action: str) -> TenantScope:
+async def enter_tenant(request: Request, session: AsyncSession, slug: str, action: str,
+                       user_id: uuid.UUID | None = None) -> TenantScope:
     """Resolve the tenant once, scope the session to it, and authorize `action` there.
 
     One query finds the tenant, its parent's slug and the user's authorization version; on PostgreSQL the
-    same query sets the transaction's tenant, so a cached decision costs no further round trip.
+    same query sets the transaction's tenant, so a cached decision costs no further round trip. The user is
+    the token's (the API) unless given (the portal, whose session cookie names them).
     """
-    user_id: uuid.UUID = request.user.user_id
+    user_id = user_id or request.user.user_id
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     statement = _RESOLVE_AND_SET if postgres else _RESOLVE
     row = (await session.execute(statement, {"slug": slug, "user_id": user_id})).first()

@@ -75,8 +75,12 @@ STEP_EVENTS = {"topic.draft": 2, "topic.research": 3, "topic.schedule": 4, "topi
                "topic.progress": 6, "topic.complete_action": 6}
 
 
-async def published_results(session: AsyncSession, limit: int, offset: int) -> tuple[list[PublicResult], int]:
+async def published_results(session: AsyncSession, limit: int, offset: int,
+                            topic_id: uuid.UUID | None = None) -> tuple[list[PublicResult], int]:
+    """Published results, newest first (or the one of `topic_id`, when it is published)."""
     statement = select(Topic).where(Topic.state.in_(PUBLIC_STATES))
+    if topic_id is not None:
+        statement = statement.where(Topic.id == topic_id)
     total = await session.scalar(select(func.count()).select_from(statement.subquery()))
     topics = (await session.scalars(statement.order_by(Topic.published_at.desc(), Topic.id)
                                     .limit(limit).offset(offset))).all()

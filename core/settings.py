@@ -30,6 +30,7 @@ class Settings:
     db_pool_size: int = 10
     password_hash: str = "default"
     media_dir: str = "./var/media"
+    portal_domain: str = ""
 
     @property
     def owner_database_url(self) -> str:
@@ -53,6 +54,7 @@ class Settings:
             db_pool_size=int(env.get("YISHI_DB_POOL_SIZE", "10")),
             password_hash=env.get("YISHI_PASSWORD_HASH", "default"),
             media_dir=env.get("YISHI_MEDIA_DIR", "./var/media"),
+            portal_domain=env.get("YISHI_PORTAL_DOMAIN", ""),
         )
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("YISHI_SECRET_KEY must be set in production")

@@ -1,0 +1,1 @@
+"""The tenant portals: server-rendered pages (Jinja2 + htmx) for residents, staff, deputies and administrators."""

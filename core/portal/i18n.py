@@ -1,0 +1,40 @@
+"""The portal's languages: gettext catalogues read from the .po files at start-up, and each request's choice."""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from litestar import Request
+
+LOCALES = ("zh_CN", "en")  # Chinese first; the first is the default
+DEFAULT_LOCALE = LOCALES[0]
+LANG_COOKIE = "yishi_lang"
+LOCALE_DIR = Path(__file__).parent / "locales"
+
+
+@functools.cache
+def translations(locale: str) -> Translations:
+    """The catalogue of `locale`, compiled in memory from its .po file (no build step, no binary in the repo)."""
+    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as po:
+        catalog = read_po(po, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def request_locale(request: Request) -> str:
+    """`?lang=` wins (and is remembered in a cookie by the page), then the cookie, then Chinese."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in LOCALES:
+            return candidate
+    return DEFAULT_LOCALE
+
+
+def gettext_for(locale: str):  # type: ignore[no-untyped-def]
+    return translations(locale).gettext

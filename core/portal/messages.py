@@ -1,0 +1,58 @@
+"""The portal's message catalogue: which strings the templates and portal code ask to translate, and which
+of them a catalogue lacks. `python -m core.portal.messages` lists the gaps (the test suite fails on any).
+
+UI text is written in English in the code and translated to Chinese in `zh_CN`; domain labels (statuses,
+steps, categories, mechanisms) are Chinese in the core and translated to English in `en`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from core.portal.i18n import LOCALE_DIR
+
+HERE = Path(__file__).parent
+METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
+
+
+def ui_messages() -> set[str]:
+    """Every literal passed to `_()` in the portal's templates and code."""
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(HERE, METHODS, keywords={"_": None}):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def domain_labels() -> set[str]:
+    """The Chinese names the core gives codes, which the portal shows through `_()` too."""
+    from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES as CONCERN_STATES
+    from core.topics.machine import STATE_NAMES as TOPIC_STATES, STEP_NAMES
+    from core.topics.services import MECHANISMS
+
+    return {*DEFAULT_CATEGORIES.values(), *CONCERN_STATES.values(), *TOPIC_STATES.values(), *STEP_NAMES.values(),
+            *MECHANISMS.values()}
+
+
+def catalogue(locale: str) -> dict[str, str]:
+    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as po:
+        return {m.id: m.string for m in read_po(po, locale=locale) if m.id and m.string}
+
+
+def missing() -> dict[str, set[str]]:
+    """Per locale, the strings it has no translation for (English UI text needs none in `en`)."""
+    return {
+        "zh_CN": ui_messages() - set(catalogue("zh_CN")),
+        "en": domain_labels() - set(catalogue("en")),
+    }
+
+
+if __name__ == "__main__":
+    gaps = missing()
+    for locale, messages in gaps.items():
+        for message in sorted(messages):
+            print(f"{locale}\t{message}")
+    sys.exit(1 if any(gaps.values()) else 0)

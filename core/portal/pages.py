@@ -1,0 +1,140 @@
+"""What every portal page shares: the tenant from the path, who is signed in (session cookie), the language,
+rendering, and turning refusals into pages (an error next to its field, a sign-in redirect, a 404 page)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from litestar.security.jwt import Token
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import User
+from core.db import TenantContext, use_tenant
+from core.errors import DomainError, NotFound, Unauthenticated
+from core.http import DbSession, TenantScope, enter_tenant
+from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, request_locale
+from core.tenancy.models import Tenant
+
+SESSION_COOKIE = "yishi_session"
+
+
+def signed_in_user_id(request: Request) -> uuid.UUID | None:
+    """The user the session cookie names, if it carries a valid token of ours."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    settings = request.app.state.settings
+    try:
+        token = Token.decode(raw, settings.secret_key, "HS256", audience=settings.token_audience)
+        return uuid.UUID(token.sub)
+    except (NotAuthorizedException, ValueError):
+        return None
+
+
+def session_cookie(request: Request, token: str | None, max_age: int) -> Cookie:
+    """HttpOnly and SameSite=Lax always; Secure wherever the site is served over HTTPS (production)."""
+    secure = request.app.state.settings.env == "production"
+    return Cookie(key=SESSION_COOKIE, value=token or "", max_age=max_age if token else 0, path="/", httponly=True,
+                  samesite="lax", secure=secure)
+
+
+@dataclass
+class Page:
+    """The request's portal: its tenant, the signed-in user (if any), the language and its gettext."""
+
+    request: Request
+    session: AsyncSession
+    tenant: Tenant
+    user: User | None
+    locale: str
+    _scope: dict[str, TenantScope] = field(default_factory=dict)
+
+    @property
+    def _(self):  # type: ignore[no-untyped-def]
+        return gettext_for(self.locale)
+
+    @property
+    def base(self) -> str:
+        return f"/t/{self.tenant.slug}"
+
+    async def scope(self, action: str) -> TenantScope:
+        """Authorize `action` for the signed-in user here, as the API does (same roles, same walls)."""
+        if self.user is None:
+            raise Unauthenticated(self._("Please sign in first."))
+        scope = await enter_tenant(self.request, self.session, self.tenant.slug, action, self.user.id)
+        self._scope[action] = scope
+        return scope
+
+    async def can(self, action: str) -> bool:
+        if self.user is None:
+            return False
+        try:
+            await self.scope(action)
+        except DomainError:
+            return False
+        return True
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> Template:
+        context.update(page=self, tenant=self.tenant, user=self.user, _=self._, base=self.base,
+                       locale=self.locale, locales=LOCALES, portal=self.tenant.portal or {})
+        response = Template(template_name=template, context=context, status_code=status_code)
+        chosen = self.request.query_params.get("lang")
+        if chosen in LOCALES:  # remember the reader's choice of language
+            response.cookies.append(Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 86400, path="/",
+                                           samesite="lax"))
+        return response
+
+
+async def provide_page(request: Request, db_session: DbSession, slug: FromPath[str]) -> Page:
+    tenant = await db_session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.archived.is_(False)))
+    locale = request_locale(request)
+    if tenant is None:
+        _ = gettext_for(locale)
+        raise NotFound(_("There is no such community portal."))
+    user_id = signed_in_user_id(request)
+    user = None
+    if user_id is not None:
+        user = await db_session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    await use_tenant(db_session, TenantContext(tenant.id, tenant.path), user.id if user else None)
+    return Page(request, db_session, tenant, user, locale)
+
+
+
+
+def _slug_of(request: Request) -> str | None:
+    parts = request.url.path.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "t" else None
+
+
+def portal_error(request: Request, exc: Exception) -> Response:
+    """Refusals as pages: sign in when needed, otherwise a page saying what went wrong, in the reader's language."""
+    _ = gettext_for(request_locale(request))
+    slug = _slug_of(request)
+    if isinstance(exc, Unauthenticated) and slug:
+        return Redirect(f"/t/{slug}/login?next={quote(request.url.path)}")
+    if isinstance(exc, DomainError):
+        status, message = exc.status, exc.message
+    elif isinstance(exc, HTTPException):
+        status, message = exc.status_code, _("The page could not be shown.")
+    else:
+        request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        status, message = 500, _("Something went wrong on our side. Please try again later.")
+    titles = {401: _("Please sign in"), 403: _("Not allowed"), 404: _("Page not found"), 409: _("Not possible now")}
+    return Template(template_name="error.html", status_code=status, context={
+        "_": _, "status": status, "title": titles.get(status, _("Something went wrong")), "message": message,
+        "base": "", "tenant": None, "user": None, "page": None, "locale": request_locale(request),
+        "locales": LOCALES, "portal": {},
+    })
+
+
+PageDep = NamedDependency[Page]

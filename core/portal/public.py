@@ -1,0 +1,148 @@
+"""The portal's public pages (no sign-in): home, published results, the meeting calendar, following a
+concern by its reference, and signing in and out."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect
+from sqlalchemy import select
+
+from core.accounts.services import LoginService
+from core.concerns.services import public_status
+from core.errors import DomainError, NotFound
+from core.portal.pages import Page, PageDep, provide_page, session_cookie
+from core.public import published_results
+from core.stats import public_stats
+from core.topics.calendar import ics_response, meeting_calendar
+from core.topics.machine import PUBLIC_STATES, STEP_NAMES
+from core.topics.models import Meeting, Topic
+from core.topics.services import MECHANISMS
+
+PER_PAGE = 10
+
+
+@dataclass
+class SignIn:
+    username: str = ""
+    password: str = ""
+    next: str = ""
+
+
+@dataclass
+class TrackForm:
+    reference: str = ""
+
+
+def _safe_next(page: Page, target: str) -> str:
+    """Only back into this portal: never an open redirect to another site."""
+    return target if target.startswith(page.base + "/") and not target.startswith("//") else page.base + "/"
+
+
+async def _meetings(page: Page, upcoming: bool, limit: int) -> list[tuple[Meeting, Topic]]:
+    now = datetime.datetime.now(datetime.UTC)
+    statement = select(Meeting, Topic).join(Topic, (Topic.tenant_id == Meeting.tenant_id) & (Topic.id == Meeting.topic_id))
+    statement = statement.where(Topic.state != "withdrawn")
+    if upcoming:
+        statement = statement.where(Meeting.starts_at >= now).order_by(Meeting.starts_at)
+    else:
+        statement = statement.where(Meeting.starts_at < now).order_by(Meeting.starts_at.desc())
+    return [(meeting, topic) for meeting, topic in (await page.session.execute(statement.limit(limit))).all()]
+
+
+class PortalPublicController(Controller):
+    path = "/t/{slug:str}"
+    dependencies = {"page": Provide(provide_page)}
+
+    @get("/", name="portal.home")
+    async def home(self, request: Request, page: PageDep) -> Response:
+        year = datetime.datetime.now(datetime.UTC).year
+        results, _ = await published_results(page.session, 3, 0)
+        return page.render(
+            "home.html", stats=await public_stats(page.session, year), results=results,
+            meetings=await _meetings(page, upcoming=True, limit=5), mechanisms=MECHANISMS,
+            blocks=await request.app.state.plugins.portal_blocks(page.session, page.tenant), steps=STEP_NAMES,
+        )
+
+    @get("/results")
+    async def results(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
+        number = max(1, p)
+        results, total = await published_results(page.session, PER_PAGE, (number - 1) * PER_PAGE)
+        pages = max(1, -(-total // PER_PAGE))
+        return page.render("results.html", results=results, number=number, pages=pages, total=total, steps=STEP_NAMES)
+
+    @get("/results/{topic_id:uuid}")
+    async def result(self, page: PageDep, topic_id: FromPath[uuid.UUID]) -> Response:
+        found, _ = await published_results(page.session, 1, 0, topic_id=topic_id)
+        if not found:
+            raise NotFound(page._("There is no published result here."))
+        return page.render("result.html", result=found[0], steps=STEP_NAMES)
+
+    @get("/meetings")
+    async def meetings(self, page: PageDep) -> Response:
+        return page.render("meetings.html", upcoming=await _meetings(page, upcoming=True, limit=50),
+                           past=await _meetings(page, upcoming=False, limit=20), mechanisms=MECHANISMS,
+                           public_states=PUBLIC_STATES)
+
+    @get("/meetings.ics", media_type="text/calendar")
+    async def meetings_feed(self, page: PageDep) -> Response[bytes]:
+        upcoming = await _meetings(page, upcoming=True, limit=200)
+        past = await _meetings(page, upcoming=False, limit=200)
+        return ics_response(meeting_calendar(page.tenant, [*past, *upcoming]), f"{page.tenant.slug}-meetings.ics")
+
+    @get("/track")
+    async def track_form(self, page: PageDep, reference: FromQuery[str | None] = None) -> Response:
+        if reference:
+            return Redirect(f"{page.base}/track/{reference.strip().upper()}")
+        return page.render("track.html", concern=None, reference="", error=None)
+
+    @get("/track/{reference:str}")
+    async def track(self, page: PageDep, reference: FromPath[str]) -> Response:
+        try:
+            concern = await public_status(page.session, page.tenant, reference)
+        except NotFound:
+            return page.render("track.html", status_code=404, concern=None, reference=reference,
+                               error=page._("No concern has this reference here. Check the code and try again."))
+        return page.render("track.html", concern=concern, reference=reference, error=None)
+
+    @get("/login")
+    async def login_form(self, page: PageDep, next: FromQuery[str] = "") -> Response:
+        return page.render("login.html", next=_safe_next(page, next), username="", error=None)
+
+    @post("/login", status_code=303)
+    async def login(self, request: Request, page: PageDep,
+                    data: Annotated[SignIn, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
+        settings = request.app.state.settings
+        service = LoginService(page.session, settings.login_max_failures, settings.login_window_seconds)
+        client = request.client.host if request.client else "unknown"
+        try:
+            user = await service.authenticate(data.username.strip(), data.password, client)
+        except DomainError as exc:
+            # The failed attempt is counted (throttling) before the page answers: commit it, then say why.
+            await page.session.commit()
+            return page.render("login.html", status_code=exc.status, next=_safe_next(page, data.next),
+                               username=data.username, error=page._("Wrong username or password.")
+                               if exc.status == 401 else exc.message)
+        lifetime = datetime.timedelta(minutes=settings.token_minutes)
+        token = request.app.state.jwt_auth.create_token(identifier=str(user.id), token_expiration=lifetime,
+                                                        token_audience=settings.token_audience)
+        response = Redirect(_safe_next(page, data.next), status_code=303)
+        response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
+        return response
+
+    @post("/logout", status_code=303)
+    async def logout(self, request: Request, page: PageDep) -> Response:
+        response = Redirect(page.base + "/", status_code=303)
+        response.cookies.append(session_cookie(request, None, 0))
+        return response
+
+    @get("/{rest:path}", include_in_schema=False)
+    async def not_found(self, page: PageDep, rest: FromPath[str]) -> Response:
+        raise NotFound(page._("There is no such page here."))

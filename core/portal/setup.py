@@ -1,0 +1,76 @@
+"""Wiring the portal into the app: its router (with pages for errors), templates, static files, CSRF and the
+`{slug}.{YISHI_PORTAL_DOMAIN}` host names."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from core.errors import DomainError
+from core.portal.pages import portal_error
+from core.settings import Settings
+
+HERE = Path(__file__).parent
+CST = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value: datetime.datetime | None) -> str:
+    """Times as people here read them: Beijing time, to the minute."""
+    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _engine_callback(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters["local_time"] = local_time
+    engine.engine.autoescape = True
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_engine_callback)
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    """Every portal form carries a token; API clients (bearer tokens, no cookies) and probes are not forms."""
+    return CSRFConfig(secret=settings.secret_key, cookie_name="yishi_csrf", cookie_samesite="lax",
+                      cookie_secure=settings.env == "production", cookie_httponly=False,
+                      exclude=["^/api/", "^/open311/", "^/health", "^/ready", "^/schema"])
+
+
+def portal_routers() -> list[Router]:
+    from core.portal.public import PortalPublicController
+
+    handlers = {DomainError: portal_error, Exception: portal_error}
+    return [
+        Router(path="/", route_handlers=[PortalPublicController], exception_handlers=handlers,
+               include_in_schema=False, opt={"exclude_from_auth": True}),
+        create_static_files_router(path="/static", directories=[HERE / "static"], opt={"exclude_from_auth": True},
+                                   include_in_schema=False),
+    ]
+
+
+def portal_host_middleware(domain: str):  # type: ignore[no-untyped-def]
+    """`jianshexiang.yishi.example.cn/results` is served as `/t/jianshexiang/results` (API paths stay as they are)."""
+    suffix = "." + domain.lower().lstrip(".")
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "").split(":")[0].lower()
+                path = scope["path"]
+                if host.endswith(suffix) and not path.startswith(("/t/", "/api/", "/static/", "/open311/", "/health",
+                                                                  "/ready", "/schema")):
+                    slug = host[: -len(suffix)]
+                    if slug and "." not in slug:
+                        scope = {**scope, "path": f"/t/{slug}{path}", "raw_path": f"/t/{slug}{path}".encode()}
+            await app(scope, receive, send)
+
+        return handle
+
+    return middleware

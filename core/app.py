@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             StatsController, PublicController, Open311Controller, OpenDataController, *plugin_routers(plugins),
-            *portal_routers(),
+            *portal_routers([]),
         ],
         template_config=template_config(),
         csrf_config=csrf_config(settings),

@@ -17,15 +17,24 @@ LANG_COOKIE = "yishi_lang"
 LOCALE_DIR = Path(__file__).parent / "locales"
 
 
+def po_files(locale: str) -> list[Path]:
+    """A locale's .po files: one per part of the portal (messages.po, staff.po, …), merged when loaded."""
+    return sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+
+
 @functools.cache
 def translations(locale: str) -> Translations:
-    """The catalogue of `locale`, compiled in memory from its .po file (no build step, no binary in the repo)."""
-    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as po:
-        catalog = read_po(po, locale=locale)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled)
+    """The catalogue of `locale`, compiled in memory from its .po files (no build step, no binary in the repo)."""
+    merged: Translations | None = None
+    for path in po_files(locale):
+        with open(path, "rb") as po:
+            catalog = read_po(po, locale=locale)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        part = Translations(compiled)
+        merged = part if merged is None else merged.merge(part)
+    return merged or Translations()
 
 
 def request_locale(request: Request) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from core.portal.i18n import LOCALE_DIR
+from core.portal.i18n import po_files
 
 HERE = Path(__file__).parent
 METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
@@ -31,15 +31,20 @@ def domain_labels() -> set[str]:
     """The Chinese names the core gives codes, which the portal shows through `_()` too."""
     from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES as CONCERN_STATES
     from core.topics.machine import STATE_NAMES as TOPIC_STATES, STEP_NAMES
+    from core.plugins import Plugins
     from core.topics.services import MECHANISMS
 
+    plugin_mechanisms = {name for name, _plugin in Plugins().contributions.mechanisms.values()}
     return {*DEFAULT_CATEGORIES.values(), *CONCERN_STATES.values(), *TOPIC_STATES.values(), *STEP_NAMES.values(),
-            *MECHANISMS.values()}
+            *MECHANISMS.values(), *plugin_mechanisms}
 
 
 def catalogue(locale: str) -> dict[str, str]:
-    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as po:
-        return {m.id: m.string for m in read_po(po, locale=locale) if m.id and m.string}
+    found = {}
+    for path in po_files(locale):
+        with open(path, "rb") as po:
+            found.update({m.id: m.string for m in read_po(po, locale=locale) if m.id and m.string})
+    return found
 
 
 def missing() -> dict[str, set[str]]:

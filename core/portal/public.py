@@ -12,18 +12,21 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from core.accounts.services import LoginService
 from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
+from core.http import DbSession
+from core.portal.i18n import LOCALES, gettext_for, request_locale
 from core.portal.pages import Page, PageDep, provide_page, session_cookie
 from core.public import published_results
 from core.stats import public_stats
 from core.topics.calendar import ics_response, meeting_calendar
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES
 from core.topics.models import Meeting, Topic
+from core.tenancy.models import Tenant
 from core.topics.services import MECHANISMS
 
 PER_PAGE = 10
@@ -57,6 +60,21 @@ async def _meetings(page: Page, upcoming: bool, limit: int) -> list[tuple[Meetin
     return [(meeting, topic) for meeting, topic in (await page.session.execute(statement.limit(limit))).all()]
 
 
+class PortalRootController(Controller):
+    """The platform's front door: every community's portal, by district and street."""
+
+    path = "/"
+
+    @get("/")
+    async def index(self, request: Request, db_session: DbSession) -> Response:
+        locale = request_locale(request)
+        tenants = (await db_session.scalars(select(Tenant).where(Tenant.archived.is_(False))
+                                            .order_by(Tenant.path).limit(2000))).all()
+        return Template(template_name="index.html", context={
+            "_": gettext_for(locale), "tenants": tenants, "tenant": None, "user": None, "page": None, "base": "",
+            "locale": locale, "locales": LOCALES, "portal": {}})
+
+
 class PortalPublicController(Controller):
     path = "/t/{slug:str}"
     dependencies = {"page": Provide(provide_page)}
@@ -78,9 +96,12 @@ class PortalPublicController(Controller):
         pages = max(1, -(-total // PER_PAGE))
         return page.render("results.html", results=results, number=number, pages=pages, total=total, steps=STEP_NAMES)
 
-    @get("/results/{topic_id:uuid}")
-    async def result(self, page: PageDep, topic_id: FromPath[uuid.UUID]) -> Response:
-        found, _ = await published_results(page.session, 1, 0, topic_id=topic_id)
+    @get("/results/{topic_id:str}")
+    async def result(self, page: PageDep, topic_id: FromPath[str]) -> Response:
+        try:  # a mistyped link is a page not found, not a malformed request
+            found, _ = await published_results(page.session, 1, 0, topic_id=uuid.UUID(topic_id))
+        except ValueError:
+            found = []
         if not found:
             raise NotFound(page._("There is no published result here."))
         return page.render("result.html", result=found[0], steps=STEP_NAMES)

@@ -7,7 +7,7 @@ import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from litestar import Router
+from litestar import Controller, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -43,13 +43,18 @@ def csrf_config(settings: Settings) -> CSRFConfig:
                       exclude=["^/api/", "^/open311/", "^/health", "^/ready", "^/schema"])
 
 
-def portal_routers() -> list[Router]:
-    from core.portal.public import PortalPublicController
+def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
+    """The portal's pages (the public ones last: their catch-all answers 404 for any other path)."""
+    from core.portal import admin, resident, staff
+    from core.portal.public import PortalPublicController, PortalRootController
+    from core.portal.workspace import WorkspaceController
 
     handlers = {DomainError: portal_error, Exception: portal_error}
+    pages = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
+             *admin.CONTROLLERS, *plugin_pages, PortalPublicController]
     return [
-        Router(path="/", route_handlers=[PortalPublicController], exception_handlers=handlers,
-               include_in_schema=False, opt={"exclude_from_auth": True}),
+        Router(path="/", route_handlers=pages, exception_handlers=handlers, include_in_schema=False,
+               opt={"exclude_from_auth": True}),
         create_static_files_router(path="/static", directories=[HERE / "static"], opt={"exclude_from_auth": True},
                                    include_in_schema=False),
     ]

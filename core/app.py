@@ -24,6 +24,13 @@ from core.opendata import OpenDataController
 from core.open311.controllers import Open311Controller
 from core.portal.setup import csrf_config, portal_host_middleware, portal_routers, template_config
 from core.public import PublicController
+from core.observability import (
+    MetricsController,
+    configure_json_logging,
+    prometheus_config,
+    request_context_middleware,
+    watch_pool,
+)
 from core.stats import StatsController
 from core.topics.controllers import ActionController, MeetingController, TopicController
 from core.topics.services import add_mechanism
@@ -47,17 +54,18 @@ def plugin_routers(plugins: Plugins) -> list[Router]:
 def create_app(settings: Settings | None = None, plugins: Plugins | None = None) -> Litestar:
     settings = settings or get_settings()
     if not logging.getLogger().handlers:  # a server worker: nobody configured logging, so we do
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        configure_json_logging()
     plugins = plugins or Plugins()
     for code, (name, plugin) in plugins.contributions.mechanisms.items():
         add_mechanism(code, name, plugin)
     engine = create_engine(settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size)
+    watch_pool(engine)
     jwt_auth = JWTAuth[Principal, Token](
         token_secret=settings.secret_key,
         retrieve_user_handler=principal_from_token,
         accepted_audiences=[settings.token_audience],
         default_token_expiration=timedelta(minutes=settings.token_minutes),
-        exclude=["/health", "/ready", "/schema"],
+        exclude=["/health", "/ready", "/schema", "/metrics"],
     )
 
     @asynccontextmanager
@@ -72,8 +80,9 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             StatsController, PublicController, Open311Controller, OpenDataController, *plugin_routers(plugins),
-            *portal_routers([]),
+            *portal_routers([]), MetricsController,
         ],
+        middleware=[request_context_middleware, prometheus_config().middleware],
         template_config=template_config(),
         csrf_config=csrf_config(settings),
         # A 10 MB photo plus the multipart envelope; the photo itself is checked against MAX_BYTES.

@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 
 from core.db import Base, JsonB, TenantContext, TenantOwned, column_values
+from core.observability import count_transition
+from core.tenancy.models import Tenant
 
 GENESIS = "0" * 64
 # The session's plugin manager (set per request by the app): plugins hear of every event of their tenants.
@@ -178,6 +180,8 @@ async def write_event(session: AsyncSession, ctx: TenantContext, link: Link, *, 
         await connection.execute(_MOVE_HEAD, head)
     for row, values in zip(new_rows, written, strict=False):
         _persistent(session, row, values)
+    tenant = await session.get(Tenant, ctx.tenant_id)  # loaded by the request already: no query
+    count_transition(session.sync_session, action, tenant.kind if tenant else "unknown")
     plugins = session.info.get(PLUGINS_KEY)
     if plugins is not None:
         await plugins.on_event(session, ctx, event)

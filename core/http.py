@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from core.authz.authorizer import Authorizer, Grants
 from core.db import TenantContext, use_tenant
 from core.events import PLUGINS_KEY
+from core.observability import bind_request
 from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from core.accounts.models import User
 from core.tenancy.models import Tenant
@@ -111,6 +112,7 @@ async def enter_tenant(request: Request, session: AsyncSession, slug: str, actio
     if row is None:
         raise NotFound(f"没有租户 {slug}")
     tenant, parent_slug, version, platform_admin = row[:4]
+    bind_request(tenant=tenant.slug, user_id=user_id)
     if version is None:
         raise Unauthenticated("账号不存在或已停用，请重新登录")
     await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id, already_set=postgres)

@@ -1,0 +1,142 @@
+"""What operators see: JSON logs carrying the request id, tenant and user (never a person's data), and
+Prometheus metrics at /metrics (requests by route and status, latency, database pool, workflow transitions)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import structlog
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import REGISTRY, Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")  # a caller's id is kept only if it looks like one
+TRANSITIONS_KEY = "yishi.transitions"
+
+# --- logs ------------------------------------------------------------------------------------------------
+
+_SHARED = [
+    structlog.contextvars.merge_contextvars,  # request_id, tenant, user_id of the request being served
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def json_handler(stream: Any = None) -> logging.Handler:
+    """A handler writing one JSON object per line (stderr by default), whoever logged the record."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer(ensure_ascii=False)],
+        foreign_pre_chain=_SHARED,
+    ))
+    return handler
+
+
+def configure_json_logging(level: int = logging.INFO) -> None:
+    """JSON logs for our loggers and every library's alike."""
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [json_handler()]
+    root.setLevel(level)
+
+
+def bind_request(**values: Any) -> None:
+    """Add to what every log line of the current request carries (tenant slug, user id: no personal data)."""
+    structlog.contextvars.bind_contextvars(**{key: str(value) for key, value in values.items() if value is not None})
+
+
+def request_context_middleware(app: ASGIApp) -> ASGIApp:
+    """Gives each request an id (the caller's X-Request-ID if well-formed), logs carry it, the answer echoes it."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == REQUEST_ID_HEADER.encode()), "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), request_id.encode())]
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+# --- metrics ---------------------------------------------------------------------------------------------
+
+TRANSITIONS = Counter("yishi_workflow_transitions", "Committed workflow transitions (events)",
+                      ["action", "tenant_kind"])
+_ENGINES: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
+
+
+class _PoolCollector(Collector):
+    """The database pools of this process: connections in use and the pools' size."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        in_use = GaugeMetricFamily("yishi_db_pool_in_use", "Database connections checked out of the pool")
+        size = GaugeMetricFamily("yishi_db_pool_size", "Connections the pool keeps")
+        pools = [engine.sync_engine.pool for engine in list(_ENGINES)]
+        in_use.add_metric([], sum(getattr(pool, "checkedout", lambda: 0)() for pool in pools))
+        size.add_metric([], sum(getattr(pool, "size", lambda: 0)() for pool in pools))
+        yield in_use
+        yield size
+
+
+REGISTRY.register(_PoolCollector())
+
+
+def watch_pool(engine: AsyncEngine) -> None:
+    _ENGINES.add(engine)
+
+
+def count_transition(session: Any, action: str, tenant_kind: str) -> None:
+    """Counted when the transaction commits (a rolled-back transition never happened)."""
+    session.info.setdefault(TRANSITIONS_KEY, []).append((action, tenant_kind))
+
+
+@event.listens_for(Session, "after_commit")
+def _commit_transitions(session: Session) -> None:
+    for action, kind in session.info.pop(TRANSITIONS_KEY, ()):
+        TRANSITIONS.labels(action=action, tenant_kind=kind).inc()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_transitions(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(TRANSITIONS_KEY, None)
+
+
+def prometheus_config() -> PrometheusConfig:
+    # Route templates, not raw paths: one series per route however many tenants and ids there are.
+    return PrometheusConfig(app_name="yishi", prefix="yishi", group_path=True, exclude=["^/metrics", "^/static/"],
+                            exclude_unhandled_paths=True)
+
+
+class MetricsController(PrometheusController):
+    """GET /metrics in the Prometheus text format (several workers: set PROMETHEUS_MULTIPROC_DIR)."""
+
+    path = "/metrics"
+    opt = {"exclude_from_auth": True}
+    include_in_schema = False

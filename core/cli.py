@@ -279,6 +279,11 @@ def serve(host: str, port: int, workers: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    if metrics_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several workers share their metrics through this directory; a previous run's files would count twice.
+        Path(metrics_dir).mkdir(parents=True, exist_ok=True)
+        for stale in Path(metrics_dir).glob("*.db"):
+            stale.unlink()
     click.echo(f"Yishi 议事 serving on http://{host}:{port}")
     Granian("core.app:create_app", address=host, port=port, workers=workers, interface=Interfaces.ASGI,
             factory=True).serve()

@@ -6,16 +6,12 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import structlog
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import REGISTRY, Counter
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import Counter, Gauge
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -89,27 +85,17 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
 
 TRANSITIONS = Counter("yishi_workflow_transitions", "Committed workflow transitions (events)",
                       ["action", "tenant_kind"])
-_ENGINES: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
-
-
-class _PoolCollector(Collector):
-    """The database pools of this process: connections in use and the pools' size."""
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        in_use = GaugeMetricFamily("yishi_db_pool_in_use", "Database connections checked out of the pool")
-        size = GaugeMetricFamily("yishi_db_pool_size", "Connections the pool keeps")
-        pools = [engine.sync_engine.pool for engine in list(_ENGINES)]
-        in_use.add_metric([], sum(getattr(pool, "checkedout", lambda: 0)() for pool in pools))
-        size.add_metric([], sum(getattr(pool, "size", lambda: 0)() for pool in pools))
-        yield in_use
-        yield size
-
-
-REGISTRY.register(_PoolCollector())
+# Gauges summed over the live worker processes when PROMETHEUS_MULTIPROC_DIR is set (`yishi serve` prepares it).
+POOL_IN_USE = Gauge("yishi_db_pool_in_use", "Database connections checked out of the pool",
+                    multiprocess_mode="livesum")
+POOL_SIZE = Gauge("yishi_db_pool_size", "Connections the pool keeps", multiprocess_mode="livesum")
 
 
 def watch_pool(engine: AsyncEngine) -> None:
-    _ENGINES.add(engine)
+    """Count the engine's connections in use as they are checked out and back in."""
+    POOL_SIZE.set(getattr(engine.sync_engine.pool, "size", lambda: 0)())
+    event.listen(engine.sync_engine, "checkout", lambda *_: POOL_IN_USE.inc())
+    event.listen(engine.sync_engine, "checkin", lambda *_: POOL_IN_USE.dec())
 
 
 def count_transition(session: Any, action: str, tenant_kind: str) -> None:

@@ -165,6 +165,10 @@ def test_api_pods_run_granian_with_the_configured_workers() -> None:
     container = api_container(render("default", "workers=3"))
     assert container["command"] == ["yishi", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "3"]
     assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    # The workers add their metrics up through a directory on the writable /tmp volume.
+    metrics_dir = env_of(container)["PROMETHEUS_MULTIPROC_DIR"]["value"]
+    assert any(metrics_dir.startswith(mount["mountPath"]) for mount in container["volumeMounts"]
+               if mount["name"] == "tmp")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -35,6 +35,14 @@ async def test_metrics_count_requests_by_route_and_committed_transitions_only(cl
     assert "yishi_db_pool_in_use" in text and "yishi_db_pool_size" in text
 
 
+async def test_the_pool_gauge_follows_connections_in_and_out(app) -> None:  # noqa: ANN001
+    before = REGISTRY.get_sample_value("yishi_db_pool_in_use")
+    async with app.state.engine.connect() as connection:
+        await connection.exec_driver_sql("SELECT 1")
+        assert REGISTRY.get_sample_value("yishi_db_pool_in_use") == before + 1
+    assert REGISTRY.get_sample_value("yishi_db_pool_in_use") == before
+
+
 async def test_every_answer_carries_a_request_id_and_keeps_a_well_formed_one(client: AsyncClient) -> None:
     made = await client.get("/health")
     assert len(made.headers["x-request-id"]) == 32

@@ -1,7 +1,291 @@
-"""(being built) Portal pages: see core/portal/setup.py for where they are mounted."""
+"""Residents' and grid workers' pages: raise a concern (with photos, a category, a place in the tenant's
+compounds and buildings; on a resident's behalf for those who may), follow one's own concerns, and rate the
+outcome of a topic one's concern fed. Every rule stays in the services; these pages only ask them."""
 
 from __future__ import annotations
 
-from litestar import Controller
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-CONTROLLERS: list[type[Controller]] = []
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+from sqlalchemy import select
+
+from core.concerns.models import CHANNELS
+from core.concerns.schemas import ConcernCreate
+from core.concerns.services import ConcernFilters, ConcernService, filed_answer
+from core.errors import DomainError, InvalidInput, NotFound
+from core.http import TenantScope
+from core.idempotency import Claim, once, request_fingerprint
+from core.media import clean_image
+from core.portal.pages import Page, PageDep, provide_page
+from core.tenancy.services import CompoundService
+from core.topics.machine import COMMANDS, PUBLIC_STATES
+from core.topics.models import Rating
+from core.topics.schemas import RatingIn
+from core.topics.services import TopicService, rating_summary
+
+PER_PAGE = 20
+MAX_FORM_PHOTOS = 3
+FIELDS = ("title", "description", "category", "compound", "building", "place", "channel", "resident_name",
+          "resident_phone", "photos")
+# The channels a person filing on a resident's behalf may choose (Open311 is for machines, not this form).
+CHANNEL_LABELS = {
+    "grid_worker": "Grid worker visit",
+    "phone": "Phone call",
+    "liaison_station": "Deputies' liaison station",
+    "pavilion": "Deliberation pavilion",
+    "portal": "Web portal",
+    "other": "Other",
+}
+
+
+def _(message: str) -> str:
+    """Marks a message for the catalogue; it is translated where it is shown."""
+    return message
+
+
+_("Grid worker visit"), _("Phone call"), _("Deputies' liaison station"), _("Deliberation pavilion")
+_("Web portal"), _("Other")
+
+
+@dataclass
+class ConcernForm:
+    """What the filing form holds, kept as typed when the form comes back with a message."""
+
+    title: str = ""
+    description: str = ""
+    category: str = ""
+    compound: str = ""
+    building: str = ""
+    place: str = ""
+    channel: str = "portal"
+    resident_name: str = ""
+    resident_phone: str = ""
+    form_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def _uuid_or_none(value: str, field_name: str, message: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput(message, field=field_name) from None
+
+
+def _concern_id(page: Page, raw: str) -> uuid.UUID:
+    try:  # a mistyped link is a page not found, not a malformed request
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(page._("There is no such concern here.")) from None
+
+
+def _default_channel(scope: TenantScope) -> str:
+    """A grid worker files from the street, a deputy at the liaison station, staff mostly take calls."""
+    roles = set().union(*scope.grants.by_tenant.values()) if scope.grants.by_tenant else set()
+    if "grid_worker" in roles:
+        return "grid_worker"
+    if "deputy" in roles:
+        return "liaison_station"
+    return "phone"
+
+
+async def _photos_of(form: Any) -> list[UploadFile]:
+    """The files chosen in the photo field (a browser sends one empty part when none is chosen)."""
+    chosen = []
+    for item in form.getall("photos", []):
+        if isinstance(item, UploadFile) and (item.filename or item.content_type not in (None, "application/octet-stream")):
+            chosen.append(item)
+    return chosen
+
+
+async def _rolled_back(page: Page, action: str) -> TenantScope:
+    """Undo what the refused request wrote, then bring back what the page shows (a rollback expires every loaded
+    object, and an expired tenant or user would be reloaded lazily, which async sessions cannot do)."""
+    await page.session.rollback()
+    await page.session.refresh(page.tenant)
+    if page.user is not None:
+        await page.session.refresh(page.user)
+    page._scope.pop(action, None)
+    return await page.scope(action)
+
+
+class ResidentController(Controller):
+    path = "/t/{slug:str}"
+    dependencies = {"page": Provide(provide_page)}
+
+    # --- raising a concern -------------------------------------------------------------------------------
+
+    async def _form(self, page: Page, scope: TenantScope, form: ConcernForm, errors: dict[str, str],
+                    status_code: int = 200) -> Response:
+        on_behalf = scope.can("concern.file_on_behalf")
+        categories = await ConcernService(page.session, scope).categories()
+        compounds = await CompoundService(page.session).list()
+        return page.render("resident/concern_form.html", status_code=status_code, form=form, errors=errors,
+                           categories=categories, compounds=compounds, on_behalf=on_behalf,
+                           channels=CHANNEL_LABELS, max_photos=MAX_FORM_PHOTOS)
+
+    @get("/concerns/new")
+    async def new_concern(self, page: PageDep) -> Response:
+        scope = await page.scope("concern.file")
+        form = ConcernForm()
+        if scope.can("concern.file_on_behalf"):
+            form.channel = _default_channel(scope)
+        return await self._form(page, scope, form, {})
+
+    @get("/concerns/buildings")
+    async def buildings(self, page: PageDep, compound: FromQuery[str] = "", building: FromQuery[str] = "") -> Response:
+        """The building <select> for one compound (htmx swaps it in when the compound changes)."""
+        await page.scope("concern.file")
+        compounds = await CompoundService(page.session).list()
+        chosen = [c for c in compounds if str(c.id) == compound] or compounds
+        return page.render("resident/_buildings.html", compounds=chosen, form=ConcernForm(building=building), errors={})
+
+    @post("/concerns/new", status_code=303)
+    async def file_concern(self, request: Request, page: PageDep) -> Response:
+        scope = await page.scope("concern.file")
+        base = page.base  # read now: a replayed double submit rolls the session back (and expires the tenant)
+        submitted = await request.form()
+        form = ConcernForm(**{name: str(submitted.get(name) or "").strip()
+                              for name in ConcernForm.__dataclass_fields__ if name in submitted})
+        on_behalf = scope.can("concern.file_on_behalf")
+        if not on_behalf:  # a resident files for themselves, through the portal
+            form.channel, form.resident_name, form.resident_phone = "portal", "", ""
+        errors: dict[str, str] = {}
+
+        # Every photo is checked before anything is filed: a bad photo files nothing.
+        photos = await _photos_of(submitted)
+        raws: list[bytes] = []
+        if len(photos) > MAX_FORM_PHOTOS:
+            errors["photos"] = page._("Choose at most {count} photos.").format(count=MAX_FORM_PHOTOS)
+        else:
+            for photo in photos:
+                raw = await photo.read()
+                try:
+                    clean_image(raw, field="photos")
+                except InvalidInput as exc:
+                    errors["photos"] = f"{photo.filename}: {exc.message}" if photo.filename else exc.message
+                    break
+                raws.append(raw)
+        if form.channel not in CHANNELS:
+            errors["channel"] = page._("Choose a channel from the list.")
+        try:
+            compound = _uuid_or_none(form.compound, "compound", page._("Choose a compound from the list."))
+            building = _uuid_or_none(form.building, "building", page._("Choose a building from the list."))
+        except InvalidInput as exc:
+            errors[exc.field or "form"] = exc.message
+            compound = building = None
+        if errors:
+            scope = await _rolled_back(page, "concern.file")
+            return await self._form(page, scope, form, errors, status_code=422)
+
+        data = ConcernCreate(
+            title=form.title, description=form.description, category=form.category, channel=form.channel,
+            compound=compound, building=building, place=form.place or None,
+            resident_name=form.resident_name or None, resident_phone=form.resident_phone or None,
+        )
+        # The form's hidden key makes a double submit file once; the fingerprint is the form's content (a
+        # browser sends a new multipart boundary each time, so the raw body would not do).
+        content = {**asdict(form), "photos": [hashlib.sha256(raw).hexdigest() for raw in raws]}
+        fingerprint = request_fingerprint("POST", request.url.path, json.dumps(content, sort_keys=True).encode())
+        service = ConcernService(page.session, scope, request.app.state.photo_store)
+        try:
+            claim = Claim.of(page.tenant.id, scope.user_id, form.form_key or None, fingerprint)
+
+            async def run() -> tuple[int, dict]:
+                concern = await service.file(data, claim)
+                for raw in raws:
+                    await service.add_photo(concern.id, raw)
+                return 201, filed_answer(concern)
+
+            _status, answer = await once(page.session, claim, run)
+        except DomainError as exc:
+            scope = await _rolled_back(page, "concern.file")
+            if exc.field == "Idempotency-Key":  # sent before with other content: a fresh form, and say so
+                form.form_key = str(uuid.uuid4())
+                errors["form"] = page._("This form was already sent. Check your concerns before sending it again.")
+            else:
+                errors[exc.field if exc.field in FIELDS else "form"] = exc.message
+            return await self._form(page, scope, form, errors, status_code=exc.status)
+        return Redirect(f"{base}/me/concerns/{answer['id']}?filed=1", status_code=303)
+
+    # --- one's own concerns ------------------------------------------------------------------------------
+
+    @get("/me/concerns")
+    async def my_concerns(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
+        scope = await page.scope("concern.read")
+        service = ConcernService(page.session, scope)
+        number = max(1, p)
+        found, total = await service.list(ConcernFilters(sort="-created_at"), PER_PAGE, (number - 1) * PER_PAGE)
+        pages = max(1, -(-total // PER_PAGE))
+        return page.render("resident/my_concerns.html", concerns=await service.to_out(found), number=number,
+                           pages=pages, total=total, may_file=scope.can("concern.file"))
+
+    async def _detail(self, page: PageDep, scope: TenantScope, concern_id: uuid.UUID, status_code: int = 200,
+                      rating_error: str | None = None, score: str = "", comment: str = "") -> Response:
+        service = ConcernService(page.session, scope)
+        concern = (await service.to_out([await service.get(concern_id)]))[0]
+        topic = rating = summary = None
+        may_rate = False
+        if concern.topic is not None:
+            topic = await TopicService(page.session, scope).topic(concern.topic)
+            if topic.state in PUBLIC_STATES:
+                rating = await page.session.scalar(select(Rating).where(Rating.topic_id == topic.id,
+                                                                        Rating.user_id == scope.user_id))
+                summary = await rating_summary(page.session, topic.id)
+                may_rate = scope.can("topic.rate") and topic.state in COMMANDS["rate"].moves
+        if rating is not None and not score:
+            score, comment = str(rating.score), rating.comment
+        return page.render("resident/concern.html", status_code=status_code, concern=concern, topic=topic,
+                           rating=rating, summary=summary, may_rate=may_rate, rating_error=rating_error,
+                           score=score, comment=comment, public_states=PUBLIC_STATES,
+                           filed=page.request.query_params.get("filed") == "1",
+                           rated=page.request.query_params.get("rated") == "1")
+
+    @get("/me/concerns/{concern_id:str}")
+    async def my_concern(self, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.read")
+        return await self._detail(page, scope, _concern_id(page, concern_id))
+
+    @get("/me/concerns/{concern_id:str}/photos/{photo_id:str}")
+    async def concern_photo(self, request: Request, page: PageDep, concern_id: FromPath[str],
+                            photo_id: FromPath[str]) -> Response[bytes]:
+        scope = await page.scope("concern.read")
+        try:
+            photo = uuid.UUID(photo_id)
+        except ValueError:
+            raise NotFound(page._("There is no such photo here.")) from None
+        data, content_type = await ConcernService(page.session, scope, request.app.state.photo_store).photo(
+            _concern_id(page, concern_id), photo)
+        return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+    @post("/me/concerns/{concern_id:str}/rating", status_code=303)
+    async def rate(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("topic.rate")
+        concern_uuid = _concern_id(page, concern_id)
+        concern = await ConcernService(page.session, scope).get(concern_uuid)
+        if concern.topic_id is None:
+            raise NotFound(page._("This concern has not fed a topic yet."))
+        submitted = await request.form()
+        raw_score, comment = str(submitted.get("score") or "").strip(), str(submitted.get("comment") or "")
+        try:
+            score = int(raw_score)
+        except ValueError:
+            return await self._detail(page, scope, concern_uuid, 422, page._("Choose a score from 1 to 5."),
+                                      raw_score, comment)
+        try:
+            await TopicService(page.session, scope).rate(concern.topic_id, RatingIn(score=score, comment=comment))
+        except DomainError as exc:
+            scope = await _rolled_back(page, "topic.rate")
+            return await self._detail(page, scope, concern_uuid, exc.status, exc.message, raw_score, comment)
+        return Redirect(f"{page.base}/me/concerns/{concern_uuid}?rated=1", status_code=303)
+
+
+CONTROLLERS: list[type[Controller]] = [ResidentController]

@@ -75,6 +75,14 @@ class Page:
         self._scope[action] = scope
         return scope
 
+    async def rollback(self) -> None:
+        """Undo what a refused form wrote, keeping the page's tenant and user usable (a rollback expires them)."""
+        await self.session.rollback()
+        await self.session.refresh(self.tenant)
+        if self.user is not None:
+            await self.session.refresh(self.user)
+        self._scope.clear()
+
     async def can(self, action: str) -> bool:
         if self.user is None:
             return False

@@ -1,7 +1,438 @@
-"""(being built) Portal pages: see core/portal/setup.py for where they are mounted."""
+"""Pages of community staff (triage inbox, topics board, a topic's six steps) and of the property companies and
+departments that carry out action items (/actions). Every rule lives in the services; these pages only read
+forms, call the services with the same actions as the API, and show refusals next to their fields."""
 
 from __future__ import annotations
 
-from litestar import Controller
+import datetime
+import re
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
 
-CONTROLLERS: list[type[Controller]] = []
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+from litestar.params import FromPath
+from litestar.response import Redirect
+from sqlalchemy import select
+
+from core.authz.rules import ROLES, TENANT_ROLES
+from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
+from core.concerns.services import ConcernFilters, ConcernService
+from core.errors import DomainError, InvalidInput, NotFound
+from core.portal.pages import Page, PageDep, provide_page
+from core.topics import schemas as s
+from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
+from core.topics.models import Topic
+from core.topics.photos import add_workflow_photo
+from core.topics.services import MECHANISMS, PLUGIN_MECHANISMS, TopicService
+
+CST = ZoneInfo("Asia/Shanghai")
+MAX_PROGRESS_PHOTOS = 3
+LIST_LIMIT = 200
+# The board's columns: (states shown together, heading msgid).
+COLUMNS = (
+    (("drafted",), "Drafted"),
+    (("researching",), "Researching"),
+    (("scheduled",), "Meeting scheduled"),
+    (("deliberated",), "Decided"),
+    (("published", "executing"), "Published / executing"),
+    (("completed",), "Completed"),
+)
+DEFAULT_INVITEES = ("party_member", "resident_rep", "property_company")
+LINE_SPLIT = re.compile(r"\s*[:：]\s*")
+
+
+def _(message: str) -> str:
+    """Marks a message for the catalogue; it is translated where it is shown."""
+    return message
+
+
+_("Drafted"), _("Researching"), _("Meeting scheduled"), _("Decided"), _("Published / executing"), _("Completed")
+EVENT_LABELS = {
+    "topic.draft": _("Topic drafted"), "topic.research": _("Research recorded"),
+    "topic.schedule": _("Meeting scheduled"), "topic.minutes": _("Minutes recorded"),
+    "topic.decide": _("Decision recorded"), "topic.publish": _("Result published"),
+    "topic.add_action": _("Action item added"), "topic.progress": _("Progress reported"),
+    "topic.complete_action": _("Action item completed"), "topic.withdraw": _("Topic withdrawn"),
+    "topic.rate": _("Residents rated the outcome"), "concern.topic": _("Concern joined the topic"),
+    "concern.released": _("Concern released"),
+}
+
+
+async def _roll_back(page: Page) -> None:
+    """Undo what the refused command wrote, and reload what the page still shows (a rollback expires it)."""
+    await page.session.rollback()
+    for loaded in {id(o): o for o in (page.tenant, page.user, *(sc.tenant for sc in page._scope.values()))
+                   if o is not None}.values():
+        await page.session.refresh(loaded)
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _uuid(page: Page, raw: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(page._("There is no such page here.")) from None
+
+
+def _date(page: Page, raw: str, field: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat((raw or "").strip())
+    except ValueError:
+        raise InvalidInput(page._("Enter a date such as 2026-07-28."), field=field) from None
+
+
+def _int(page: Page, raw: str, field: str, required: bool = True) -> int | None:
+    raw = (raw or "").strip()
+    if not raw and not required:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(page._("Enter a whole number."), field=field) from None
+
+
+def _lines(page: Page, raw: str, field: str) -> list[tuple[str, str]]:
+    """Lines of "name: value" (a Chinese colon is fine too); blank lines are skipped."""
+    found = []
+    for line in (raw or "").splitlines():
+        if not line.strip():
+            continue
+        parts = LINE_SPLIT.split(line.strip(), maxsplit=1)
+        if len(parts) != 2 or not parts[0] or not parts[1]:
+            raise InvalidInput(page._("Write one entry per line, as “name: value”."), field=field)
+        found.append((parts[0], parts[1]))
+    return found
+
+
+def _counts(page: Page, raw: str, field: str) -> dict[str, int]:
+    counts = {}
+    for name, value in _lines(page, raw, field):
+        try:
+            counts[name] = int(value)
+        except ValueError:
+            raise InvalidInput(page._("Write one entry per line, as “name: number”."), field=field) from None
+    return counts
+
+
+def _form_dict(form: Any) -> dict[str, str]:
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def usable_mechanisms(page: Page) -> dict[str, str]:
+    """The mechanisms this tenant may hold meetings under (those of plugins it has switched on)."""
+    enabled = set(page.tenant.plugins or ())
+    return {code: name for code, name in MECHANISMS.items()
+            if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in enabled}
+
+
+def allowed_commands(state: str) -> set[str]:
+    return {name for name, command in COMMANDS.items() if state in command.moves}
+
+
+class StaffController(Controller):
+    """Triage, topics and the six steps, for community (and street, district) staff."""
+
+    path = "/t/{slug:str}/staff"
+    dependencies = {"page": Provide(provide_page)}
+
+    # --- the triage inbox --------------------------------------------------------------------------------
+
+    async def _inbox(self, page: Page, status_code: int = 200, **context: Any) -> Response:
+        scope = await page.scope("concern.triage")
+        service = ConcernService(page.session, scope)
+        submitted, total = await service.list(ConcernFilters(status="submitted", sort="created_at"), LIST_LIMIT, 0)
+        accepted, _total = await service.list(ConcernFilters(status="accepted", sort="created_at"), LIST_LIMIT, 0)
+        accepted = [c for c in accepted if c.topic_id is None]
+        can_draft = await page.can("topic.manage")
+        context.setdefault("row_errors", {})
+        context.setdefault("row_values", {})
+        context.setdefault("topic_errors", {})
+        context.setdefault("topic_values", {"title": "", "description": "", "concern_ids": []})
+        return page.render("staff/inbox.html", status_code=status_code, submitted=await service.to_out(submitted),
+                           total=total, accepted=await service.to_out(accepted), can_draft=can_draft,
+                           notice=page.request.query_params.get("notice"), **context)
+
+    @get("/inbox")
+    async def inbox(self, page: PageDep) -> Response:
+        return await self._inbox(page)
+
+    @post("/concerns/{concern_id:str}/triage", status_code=303)
+    async def triage(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.triage")
+        cid = _uuid(page, concern_id, "concern")
+        values = _form_dict(await request.form())
+        action = values.get("action", "")
+        service = ConcernService(page.session, scope)
+        try:
+            concern = await service.triage(cid, action, values.get("reason"), values.get("note"))
+        except DomainError as exc:
+            await _roll_back(page)
+            if exc.status not in (400, 409, 422):
+                raise
+            errors = {"action": action, "field": exc.field or "action", "message": exc.message}
+            if _is_htmx(request):
+                concern = await service.get(cid)
+                row = (await service.to_out([concern]))[0]
+                return page.render("staff/_concern_row.html", status_code=exc.status, concern=row, error=errors,
+                                   values=values)
+            return await self._inbox(page, status_code=exc.status, row_errors={cid: errors},
+                                     row_values={cid: values})
+        if _is_htmx(request):
+            row = (await service.to_out([concern]))[0]
+            return page.render("staff/_concern_row.html", concern=row, error=None, values={}, done=True)
+        return Redirect(f"{page.base}/staff/inbox?notice={action}", status_code=303)
+
+    @post("/topics", status_code=303)
+    async def create_topic(self, request: Request, page: PageDep) -> Response:
+        scope = await page.scope("topic.manage")
+        form = await request.form()
+        values = {"title": form.get("title", ""), "description": form.get("description", ""),
+                  "concern_ids": [v for v in form.getall("concern_ids", []) if v]}
+        try:
+            ids = []
+            for raw in values["concern_ids"]:
+                try:
+                    ids.append(uuid.UUID(raw))
+                except ValueError:
+                    raise InvalidInput(page._("Choose concerns from the list."), field="concern_ids") from None
+            topic = await TopicService(page.session, scope).create(
+                s.TopicCreate(title=values["title"], description=values["description"], concern_ids=ids))
+        except DomainError as exc:
+            await _roll_back(page)
+            if exc.status not in (400, 409, 422):
+                raise
+            return await self._inbox(page, status_code=exc.status, topic_values=values,
+                                     topic_errors={exc.field or "title": exc.message})
+        return Redirect(f"{page.base}/staff/topics/{topic.id}?notice=created", status_code=303)
+
+    # --- the board ----------------------------------------------------------------------------------------
+
+    @get("/topics")
+    async def board(self, page: PageDep) -> Response:
+        scope = await page.scope("topic.manage")
+        service = TopicService(page.session, scope)
+        topics, _total = await service.list(None, 500, 0)
+        overdue, _count = await service.actions(False, True, LIST_LIMIT, 0)
+        late = {a.topic for a in overdue}
+        titles = {t.id: t.title for t in topics}
+        columns = []
+        for states, heading in COLUMNS:
+            items = [t for t in topics if t.state in states]
+            items.sort(key=lambda t: t.id not in late)  # overdue first (a stable sort keeps the rest in order)
+            columns.append({"heading": heading, "states": states, "topics": items})
+        withdrawn = [t for t in topics if t.state == "withdrawn"]
+        return page.render("staff/board.html", columns=columns, withdrawn=withdrawn, late=late, overdue=overdue,
+                           titles=titles)
+
+    # --- one topic and its next steps ---------------------------------------------------------------------
+
+    async def _topic_page(self, page: Page, topic_id: uuid.UUID, status_code: int = 200,
+                          form: str | None = None, errors: dict[str, str] | None = None,
+                          values: dict[str, Any] | None = None) -> Response:
+        scope = await page.scope("topic.manage")
+        service = TopicService(page.session, scope)
+        detail = await service.detail(topic_id)
+        events = await service.events(topic_id)
+        state = detail.topic.state
+        allowed = allowed_commands(state)
+        pending = [m for m in detail.meetings if not m.held]
+        held = [m for m in detail.meetings if m.held]
+        return page.render(
+            "staff/topic.html", status_code=status_code, detail=detail, topic=detail.topic, events=events,
+            event_labels=EVENT_LABELS, allowed=allowed, mechanisms=usable_mechanisms(page), roles=ROLES,
+            tenant_roles=TENANT_ROLES, default_invitees=DEFAULT_INVITEES, pending=pending, held=held,
+            concern_states=CONCERN_STATE_NAMES, form=form, errors=errors or {}, values=values or {},
+            today=datetime.date.today().isoformat(), notice=page.request.query_params.get("notice"),
+            steps=STEP_NAMES, step=STEPS[state],
+        )
+
+    @get("/topics/{topic_id:str}")
+    async def topic(self, page: PageDep, topic_id: FromPath[str]) -> Response:
+        return await self._topic_page(page, _uuid(page, topic_id, "topic"))
+
+    async def _step(self, request: Request, page: Page, topic_id: uuid.UUID, form_name: str, run: Any) -> Response:
+        """Run one step's command; 303 back to the topic, or the topic page again with the error by its field."""
+        scope = await page.scope("topic.manage")
+        form = await request.form()
+        values = _form_dict(form)
+        values["roles"] = form.getall("roles", [])
+        try:
+            await run(TopicService(page.session, scope), values)
+        except DomainError as exc:
+            await _roll_back(page)
+            if exc.status not in (400, 409, 422):
+                raise
+            field = (exc.field or "form").replace(".", "_")
+            return await self._topic_page(page, topic_id, exc.status, form_name, {field: exc.message}, values)
+        return Redirect(f"{page.base}/staff/topics/{topic_id}?notice={form_name}", status_code=303)
+
+    @post("/topics/{topic_id:str}/research", status_code=303)
+    async def research(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
+        tid = _uuid(page, topic_id, "topic")
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            participants = [p.strip() for p in re.split(r"[,，、;；]", v.get("participants", "")) if p.strip()]
+            await service.research(tid, s.ResearchIn(kind="site_visit", date=_date(page, v.get("date", ""), "date"),
+                                                     participants=participants, findings=v.get("findings", "")))
+
+        return await self._step(request, page, tid, "research", run)
+
+    @post("/topics/{topic_id:str}/meetings", status_code=303)
+    async def schedule(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
+        tid = _uuid(page, topic_id, "topic")
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            try:
+                starts = datetime.datetime.fromisoformat(v.get("starts_at", "").strip())
+            except ValueError:
+                raise InvalidInput(page._("Enter the date and time the meeting starts."), field="starts_at") from None
+            if starts.tzinfo is None:
+                starts = starts.replace(tzinfo=CST)  # the form's time is Beijing time
+            await service.schedule(tid, s.MeetingIn(
+                mechanism=v.get("mechanism", ""), venue=v.get("venue", ""), starts_at=starts,
+                invitees=s.Invitees(roles=list(v.get("roles", []))), agenda=(v.get("agenda") or "").strip() or None))
+
+        return await self._step(request, page, tid, "schedule", run)
+
+    @post("/topics/{topic_id:str}/publish", status_code=303)
+    async def publish(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
+        tid = _uuid(page, topic_id, "topic")
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            await service.publish(tid)
+
+        return await self._step(request, page, tid, "publish", run)
+
+    @post("/topics/{topic_id:str}/actions", status_code=303)
+    async def add_action(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
+        tid = _uuid(page, topic_id, "topic")
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            await service.add_action(tid, s.ActionIn(
+                title=v.get("title", ""), due_date=_date(page, v.get("due_date", ""), "due_date"),
+                owner_org=(v.get("owner_org") or "").strip() or None,
+                owner_user=(v.get("owner_user") or "").strip() or None))
+
+        return await self._step(request, page, tid, "action", run)
+
+    @post("/topics/{topic_id:str}/withdraw", status_code=303)
+    async def withdraw(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
+        tid = _uuid(page, topic_id, "topic")
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            await service.withdraw(tid, v.get("reason", ""))
+
+        return await self._step(request, page, tid, "withdraw", run)
+
+    async def _meeting_topic(self, page: Page, meeting_id: str) -> tuple[uuid.UUID, uuid.UUID]:
+        scope = await page.scope("topic.manage")
+        mid = _uuid(page, meeting_id, "meeting")
+        meeting = await TopicService(page.session, scope).meeting(mid)
+        return mid, meeting.topic_id
+
+    @post("/meetings/{meeting_id:str}/minutes", status_code=303)
+    async def minutes(self, request: Request, page: PageDep, meeting_id: FromPath[str]) -> Response:
+        mid, tid = await self._meeting_topic(page, meeting_id)
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            attendance = _counts(page, v.get("attendance", ""), "attendance")
+            opinions = [s.Opinion(group=g, text=t) for g, t in _lines(page, v.get("opinions", ""), "opinions")]
+            await service.minutes(mid, s.MinutesIn(minutes=v.get("minutes", ""), attendance=attendance,
+                                                   opinions=opinions))
+
+        return await self._step(request, page, tid, "minutes", run)
+
+    @post("/meetings/{meeting_id:str}/decision", status_code=303)
+    async def decision(self, request: Request, page: PageDep, meeting_id: FromPath[str]) -> Response:
+        mid, tid = await self._meeting_topic(page, meeting_id)
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            method = v.get("method", "")
+            votes = _counts(page, v.get("votes", ""), "votes") if method == "vote" else {}
+            eligible = _int(page, v.get("eligible_voters", ""), "eligible_voters", required=False) \
+                if method == "vote" else None
+            await service.decide(mid, s.DecisionIn(text=v.get("text", ""), method=method, votes=votes,
+                                                   eligible_voters=eligible))
+
+        return await self._step(request, page, tid, "decision", run)
+
+
+class ActionItemsController(Controller):
+    """The action items of whoever carries them out: a property company, a department, or staff."""
+
+    path = "/t/{slug:str}/actions"
+    dependencies = {"page": Provide(provide_page)}
+
+    async def _list(self, page: Page, status_code: int = 200, errors: dict[uuid.UUID, dict[str, str]] | None = None,
+                    values: dict[uuid.UUID, dict[str, str]] | None = None) -> Response:
+        scope = await page.scope("action.progress")
+        service = TopicService(page.session, scope)
+        items, _total = await service.actions(False, None, LIST_LIMIT, 0)
+        items.sort(key=lambda a: (not a.overdue, a.status != "open"))
+        topic_ids = {a.topic for a in items}
+        topics = {}
+        if topic_ids:
+            topics = {t.id: t for t in (await page.session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))).all()}
+        states = {tid: t.state for tid, t in topics.items()}
+        return page.render(
+            "staff/actions.html", status_code=status_code, items=items, topics=topics,
+            may_report={a.id for a in items if a.status == "open"
+                        and states.get(a.topic) in COMMANDS["progress"].moves},
+            may_complete={a.id for a in items if a.status == "open"
+                          and states.get(a.topic) in COMMANDS["complete_action"].moves},
+            errors=errors or {}, values=values or {}, state_names=STATE_NAMES,
+            notice=page.request.query_params.get("notice"), max_photos=MAX_PROGRESS_PHOTOS,
+        )
+
+    @get("/")
+    async def actions(self, page: PageDep) -> Response:
+        return await self._list(page)
+
+    @post("/{action_id:str}/progress", status_code=303)
+    async def progress(self, request: Request, page: PageDep, action_id: FromPath[str]) -> Response:
+        scope = await page.scope("action.progress")
+        aid = _uuid(page, action_id, "action")
+        form = await request.form()
+        values = _form_dict(form)
+        photos = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
+        service = TopicService(page.session, scope)
+        try:
+            if len(photos) > MAX_PROGRESS_PHOTOS:
+                raise InvalidInput(page._("Attach at most 3 photos."), field="photos")
+            percent = _int(page, values.get("percent", ""), "percent")
+            report = await service.progress(aid, s.ProgressIn(percent=percent or 0, note=values.get("note", "")))
+            for photo in photos:
+                try:
+                    await add_workflow_photo(request, page.session, scope, "progress", report.id, aid,
+                                             await photo.read())
+                except DomainError as exc:
+                    exc.field = "photos"
+                    raise
+        except DomainError as exc:
+            await _roll_back(page)
+            if exc.status not in (400, 409, 422):
+                raise
+            return await self._list(page, exc.status, {aid: {exc.field or "percent": exc.message}}, {aid: values})
+        return Redirect(f"{page.base}/actions?notice=progress", status_code=303)
+
+    @post("/{action_id:str}/complete", status_code=303)
+    async def complete(self, request: Request, page: PageDep, action_id: FromPath[str]) -> Response:
+        scope = await page.scope("action.progress")
+        aid = _uuid(page, action_id, "action")
+        try:
+            await TopicService(page.session, scope).complete(aid)
+        except DomainError as exc:
+            await _roll_back(page)
+            if exc.status not in (400, 409, 422):
+                raise
+            return await self._list(page, exc.status, {aid: {"complete": exc.message}}, {})
+        return Redirect(f"{page.base}/actions?notice=completed", status_code=303)
+
+
+CONTROLLERS: list[type[Controller]] = [StaffController, ActionItemsController]

@@ -1,0 +1,212 @@
+"""Staff pages (triage inbox, topics board, a topic's six steps) and the action items of those who carry them out,
+through the test client: only portal forms, the API to check what changed."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+
+import pytest
+from httpx import AsyncClient
+from PIL import Image
+
+from tests.conftest import Auth
+from tests.portal import sign_in, submit, text_of
+from tests.test_workflow import BASE, accepted_concern, file, topic_at
+
+pytestmark = pytest.mark.usefixtures("world")
+INBOX = "/t/comm-a/staff/inbox"
+TODAY = datetime.date.today()
+
+
+async def status_of(client: AsyncClient, auth: Auth, concern_id: str) -> str:
+    response = await client.get(f"{BASE}/concerns/{concern_id}", headers=await auth("cstaff"))
+    assert response.status_code == 200, response.text
+    return response.json()["status"]
+
+
+async def topic_state(client: AsyncClient, auth: Auth, topic_id: str) -> dict:
+    response = await client.get(f"{BASE}/topics/{topic_id}", headers=await auth("cstaff"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 120, 40)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+async def test_staff_accept_a_concern_from_the_inbox(client: AsyncClient, auth: Auth) -> None:
+    concern = await file(client, await auth("resident"))
+    other = await file(client, await auth("resident"), {"title": "楼道灯坏了"})
+    await sign_in(client, "comm-a", "cstaff")
+    inbox = await client.get(INBOX)
+    assert inbox.status_code == 200 and "<title>" in inbox.text
+    assert f'id="concern-{concern["id"]}"' in inbox.text and concern["reference"] in inbox.text
+    answer = await submit(client, INBOX, f"/t/comm-a/staff/concerns/{concern['id']}/triage", {"action": "accept"})
+    assert answer.status_code == 303 and answer.headers["location"].startswith(INBOX)
+    assert await status_of(client, auth, concern["id"]) == "accepted"
+    after = await client.get(answer.headers["location"])
+    assert f'id="concern-{concern["id"]}"' not in after.text  # it left the inbox …
+    assert f'id="pick-{concern["id"]}"' in after.text  # … and waits for a topic
+    assert "已处理" in text_of(after)
+    # With htmx, the answer is the updated row only.
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', after.text).group(1)  # type: ignore[union-attr]
+    row = await client.post(f"/t/comm-a/staff/concerns/{other['id']}/triage", headers={"HX-Request": "true"},
+                            data={"action": "resolve_directly", "note": "已更换灯泡", "_csrf_token": token})
+    assert row.status_code == 200 and "<html" not in row.text and "已直接办结" in row.text
+    assert await status_of(client, auth, other["id"]) == "resolved"
+
+
+async def test_rejecting_without_a_reason_says_so_next_to_the_field(client: AsyncClient, auth: Auth) -> None:
+    concern = await file(client, await auth("resident"))
+    await sign_in(client, "comm-a", "cstaff")
+    answer = await submit(client, INBOX, f"/t/comm-a/staff/concerns/{concern['id']}/triage",
+                          {"action": "reject", "reason": "  "})
+    assert answer.status_code == 422
+    field = f"reject-reason-{concern['id']}"
+    assert f'id="{field}-error"' in answer.text and "理由不能为空" in answer.text
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="{field}-error"', answer.text)
+    assert await status_of(client, auth, concern["id"]) == "submitted"
+
+
+async def test_the_six_steps_through_portal_forms_only(client: AsyncClient, auth: Auth) -> None:
+    concern = await file(client, await auth("resident"))
+    await sign_in(client, "comm-a", "cstaff")
+    accepted = await submit(client, INBOX, f"/t/comm-a/staff/concerns/{concern['id']}/triage", {"action": "accept"})
+    assert accepted.status_code == 303
+    # Step 2: a topic from the accepted concern; a topic without a title is refused, nothing written.
+    refused = await submit(client, INBOX, "/t/comm-a/staff/topics", {"title": "", "concern_ids": [concern["id"]]})
+    assert refused.status_code == 422 and 'id="title-error"' in refused.text
+    assert await status_of(client, auth, concern["id"]) == "accepted"
+    made = await submit(client, INBOX, "/t/comm-a/staff/topics",
+                        {"title": "增设直饮水机", "description": "北侧取水难", "concern_ids": [concern["id"]]})
+    assert made.status_code == 303, made.text[:500]
+    topic_url = made.headers["location"].split("?")[0]
+    topic_id = topic_url.rsplit("/", 1)[1]
+    assert await status_of(client, auth, concern["id"]) == "in_topic"
+    page = await client.get(topic_url)
+    assert page.status_code == 200 and "增设直饮水机" in page.text and concern["reference"] in page.text
+    assert f"/staff/topics/{topic_id}/research" in page.text and f"/staff/topics/{topic_id}/publish" not in page.text
+    # Step 3: research.
+    done = await submit(client, topic_url, f"{topic_url}/research", {
+        "date": TODAY.isoformat(), "participants": "党员, 居民代表，物业", "findings": "北侧无取水点，楼间空地有电源"})
+    assert done.status_code == 303, done.text[:500]
+    assert (await topic_state(client, auth, topic_id))["research"][0]["participants"] == ["党员", "居民代表", "物业"]
+    # Step 4: a meeting (a bad time is refused next to its field), minutes, decision.
+    bad = await submit(client, topic_url, f"{topic_url}/meetings", {
+        "mechanism": "on_demand", "venue": "红色议事亭", "starts_at": "soon", "roles": ["party_member"]})
+    assert bad.status_code == 422 and 'id="schedule-starts_at-error"' in bad.text and 'value="红色议事亭"' in bad.text
+    done = await submit(client, topic_url, f"{topic_url}/meetings", {
+        "mechanism": "on_demand", "venue": "红色议事亭", "starts_at": "2026-07-28T15:00",
+        "roles": ["party_member", "resident_rep", "property_company"]})
+    assert done.status_code == 303, done.text[:500]
+    detail = await topic_state(client, auth, topic_id)
+    meeting = detail["meetings"][0]
+    assert detail["topic"]["state"] == "scheduled" and meeting["starts_at"].startswith("2026-07-28T07:00:00")
+    assert meeting["invitees"]["roles"] == ["party_member", "resident_rep", "property_company"]
+    page = await client.get(topic_url)
+    assert f"/staff/meetings/{meeting['id']}/minutes" in page.text
+    done = await submit(client, topic_url, f"/t/comm-a/staff/meetings/{meeting['id']}/minutes", {
+        "attendance": "party_member: 5\nresident_rep：6", "minutes": "讨论设备选型、位置规划、现场安装",
+        "opinions": "resident_rep: 装在北门内侧\n物业: 五天内安装"})
+    assert done.status_code == 303, done.text[:500]
+    held = (await topic_state(client, auth, topic_id))["meetings"][0]
+    assert held["held"] and held["attendance"] == {"party_member": 5, "resident_rep": 6}
+    assert held["opinions"][1] == {"group": "物业", "text": "五天内安装"}
+    done = await submit(client, topic_url, f"/t/comm-a/staff/meetings/{meeting['id']}/decision", {
+        "text": "5天内在小区北侧增设直饮水机一台", "method": "consensus"})
+    assert done.status_code == 303, done.text[:500]
+    assert (await topic_state(client, auth, topic_id))["topic"]["state"] == "deliberated"
+    # Step 5: publish, then an action item for the property company.
+    done = await submit(client, topic_url, f"{topic_url}/publish", {})
+    assert done.status_code == 303, done.text[:500]
+    page = await client.get(topic_url)
+    assert f"{topic_url}/withdraw" not in page.text and f"{topic_url}/actions" in page.text
+    done = await submit(client, topic_url, f"{topic_url}/actions", {
+        "title": "安装直饮水机", "owner_org": "宁夏鑫盛物业", "owner_user": "wuye",
+        "due_date": (TODAY + datetime.timedelta(days=5)).isoformat()})
+    assert done.status_code == 303, done.text[:500]
+    action_id = (await topic_state(client, auth, topic_id))["actions"][0]["id"]
+    # Step 6: the property company reports progress and completes it.
+    await sign_in(client, "comm-a", "wuye")
+    done = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{action_id}/progress",
+                        {"percent": "60", "note": "设备到场"})
+    assert done.status_code == 303, done.text[:500]
+    done = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{action_id}/complete", {})
+    assert done.status_code == 303, done.text[:500]
+    detail = await topic_state(client, auth, topic_id)
+    assert detail["topic"]["state"] == "completed" and detail["actions"][0]["percent"] == 100
+    result = await client.get(f"/t/comm-a/results/{topic_id}")
+    assert result.status_code == 200 and "安装直饮水机" in result.text
+    assert 'role="progressbar" aria-valuenow="100"' in result.text
+    # The staff see the whole run on the topic page and the board.
+    await sign_in(client, "comm-a", "cstaff")
+    page = await client.get(topic_url)
+    body = text_of(page)
+    for label in ("拟定议题", "记录议前调研", "安排协商会", "记录会议纪要", "记录协商结果", "公开结果", "执行事项办结"):
+        assert label in body, label
+    board = await client.get("/t/comm-a/staff/topics")
+    assert board.status_code == 200 and f"/t/comm-a/staff/topics/{topic_id}" in board.text
+
+
+async def test_the_board_puts_overdue_topics_first_and_folds_withdrawn_ones(client: AsyncClient, auth: Auth) -> None:
+    drafted, _ = await topic_at(client, auth, "drafted")
+    staff = await auth("cstaff")
+    await client.post(f"{BASE}/topics/{drafted}/withdraw", json={"reason": "重复议题"}, headers=staff)
+    executing, _ = await topic_at(client, auth, "executing")
+    await sign_in(client, "comm-a", "cstaff")
+    board = await client.get("/t/comm-a/staff/topics")
+    assert board.status_code == 200
+    folded = board.text.split("<details", 1)[1]
+    assert drafted in folded and "重复议题" in folded
+    assert executing in board.text.split("<details", 1)[0]
+    assert "逾期的执行事项" not in board.text  # nothing is overdue yet
+
+
+async def test_who_may_open_the_staff_pages(client: AsyncClient, auth: Auth) -> None:
+    topic_id, ids = await topic_at(client, auth, "drafted")
+    signed_out = await client.get(INBOX)
+    assert signed_out.status_code in (302, 303) and "/t/comm-a/login" in signed_out.headers["location"]
+    await sign_in(client, "comm-a", "resident")
+    for url in (INBOX, "/t/comm-a/staff/topics", f"/t/comm-a/staff/topics/{topic_id}", "/t/comm-a/actions"):
+        assert (await client.get(url)).status_code == 403, url
+    # The tenant wall: comm-a's topic does not exist in comm-b, even for comm-b's staff.
+    await sign_in(client, "comm-b", "bstaff")
+    assert (await client.get("/t/comm-b/staff/topics")).status_code == 200
+    assert (await client.get(f"/t/comm-b/staff/topics/{topic_id}")).status_code == 404
+    assert (await client.get("/t/comm-b/staff/topics/not-a-topic")).status_code == 404
+    # comm-b's staff have no role in comm-a.
+    assert (await client.get(f"/t/comm-a/staff/topics/{topic_id}")).status_code == 403
+    refused = await submit(client, "/t/comm-b/staff/inbox", f"/t/comm-b/staff/topics/{topic_id}/withdraw",
+                           {"reason": "不是我们的"})
+    assert refused.status_code == 404
+    assert (await topic_state(client, auth, topic_id))["topic"]["state"] == "drafted"
+
+
+async def test_the_property_company_reports_progress_with_a_photo(client: AsyncClient, auth: Auth) -> None:
+    topic_id, ids = await topic_at(client, auth, "published")
+    await sign_in(client, "comm-a", "wuye")
+    page = await client.get("/t/comm-a/actions")
+    assert page.status_code == 200 and "安装直饮水机" in page.text and "增设直饮水机" in page.text
+    action = f"/t/comm-a/actions/{ids['action']}/progress"
+    bad = await submit(client, "/t/comm-a/actions", action, {"percent": "150", "note": "太快了"})
+    field = f"percent-{ids['action']}"
+    assert bad.status_code == 422 and f'id="{field}-error"' in bad.text and "0–100" in bad.text
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', bad.text) and "太快了" in bad.text
+    detail = await topic_state(client, auth, topic_id)
+    assert detail["actions"][0]["progress"] == [] and detail["topic"]["state"] == "published"
+    done = await submit(client, "/t/comm-a/actions", action, {"percent": "60", "note": "设备到场"},
+                        files=[("photos", ("site.jpg", jpeg(), "image/jpeg"))])
+    assert done.status_code == 303, done.text[:500]
+    detail = await topic_state(client, auth, topic_id)
+    report = detail["actions"][0]["progress"][0]
+    assert report["percent"] == 60 and len(report["photos"]) == 1 and detail["topic"]["state"] == "executing"
+    assert "设备到场" in (await client.get("/t/comm-a/actions")).text
+    # Not an image: refused next to the photos field, and the report is not written either.
+    refused = await submit(client, "/t/comm-a/actions", action, {"percent": "70"},
+                           files=[("photos", ("notes.jpg", b"not an image", "image/jpeg"))])
+    assert refused.status_code == 422 and f'id="photos-{ids["action"]}-error"' in refused.text
+    assert len((await topic_state(client, auth, topic_id))["actions"][0]["progress"]) == 1

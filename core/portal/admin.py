@@ -1,7 +1,372 @@
-"""(being built) Portal pages: see core/portal/setup.py for where they are mounted."""
+"""District and street administrators in the portal: a dashboard over every community below (figures per
+community, charts drawn without any script), escalated concerns to take over or send back, and onboarding a
+new community (or street) with its first staff account."""
 
 from __future__ import annotations
 
-from litestar import Controller
+import datetime
+import statistics
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-CONTROLLERS: list[type[Controller]] = []
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from core.accounts.services import MemberService, UserService
+from core.authz.rules import ROLES, grant_action
+from core.concerns.models import DEFAULT_CATEGORIES, Concern, ConcernCategory
+from core.concerns.services import ConcernService
+from core.db import TenantContext, use_tenant
+from core.errors import DomainError, InvalidInput, NotFound
+from core.http import enter_tenant
+from core.portal.pages import Page, PageDep, provide_page
+from core.stats import tenant_stats
+from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
+from core.tenancy.services import TenantService
+from core.topics.models import ActionItem, Meeting, Rating, Topic
+
+CST = ZoneInfo("Asia/Shanghai")
+MAX_COMMUNITIES = 2000  # the dashboard's rows: every community below, bounded
+ESCALATIONS_PER_PAGE = 50
+# The table's columns, in order: (key, English msgid). Sorting takes only these keys.
+COLUMNS = (
+    ("name", "Community"),
+    ("parent", "Under"),
+    ("concerns_received", "Concerns received"),
+    ("resolved_directly", "Resolved directly"),
+    ("topics", "Topics"),
+    ("consultations_held", "Consultations held"),
+    ("matters_completed", "Matters completed"),
+    ("median_days", "Median days to completion"),
+    ("overdue_action_items", "Overdue action items"),
+    ("average_rating", "Residents' rating"),
+)
+SORTABLE = {key for key, _label in COLUMNS}
+# The first staff account of a new tenant, by its kind.
+STAFF_ROLE = {"community": "community_staff", "street": "street_staff", "town": "street_staff"}
+PLUGIN_LABELS = {"liaison_station": "Liaison station of deputies", "cppcc_consultation": "CPPCC consultation",
+                 "red_pavilion": "Red pavilion deliberation"}
+NOTICES = {"taken_over": "Taken over: the matter is now a concern of this level, reference {reference}.",
+           "sent_back": "Sent back to the community with your instructions."}
+
+
+def _(message: str) -> str:
+    """Marks a message for the catalogue; it is translated where it is shown."""
+    return message
+
+
+_("Community"), _("Under"), _("Concerns received"), _("Resolved directly"), _("Topics"), _("Consultations held")
+_("Matters completed"), _("Median days to completion"), _("Overdue action items"), _("Residents' rating")
+_("Liaison station of deputies"), _("CPPCC consultation"), _("Red pavilion deliberation")
+_("Taken over: the matter is now a concern of this level, reference {reference}.")
+_("Sent back to the community with your instructions.")
+
+
+# --- figures per community: a fixed number of grouped queries, however many communities ---------------------
+
+
+@dataclass
+class CommunityRow:
+    id: uuid.UUID
+    slug: str
+    name: str
+    parent: str
+    concerns_received: int = 0
+    resolved_directly: int = 0
+    topics: int = 0
+    consultations_held: int = 0
+    matters_completed: int = 0
+    median_days: float | None = None
+    overdue_action_items: int = 0
+    average_rating: float | None = None
+
+
+@dataclass
+class Dashboard:
+    rows: list[CommunityRow]
+    categories: list[tuple[str, int]]  # (category name, concerns) largest first
+    months: list[tuple[str, int]]  # ("2026-03", matters completed) for every month of the range
+    overdue: list[tuple[str, int]] = field(default_factory=list)  # (community, overdue items) largest first
+
+
+def _start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+async def community_dashboard(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID,
+                              date_from: datetime.date, date_to: datetime.date) -> Dashboard:
+    """Every community in `tenant`'s subtree with its figures for [date_from, date_to], the concerns by
+    category and the matters completed per month over the subtree.
+
+    One query lists the communities, then one grouped query per figure (nine in all), whatever the number of
+    communities: never a query per row. The reads are widened to the subtree as the API's rollup is."""
+    parent = aliased(Tenant)
+    communities = (await session.execute(
+        select(Tenant.id, Tenant.slug, Tenant.name, parent.name)
+        .outerjoin(parent, parent.id == Tenant.parent_id)
+        .where(Tenant.path.startswith(tenant.path), Tenant.kind == "community", Tenant.archived.is_(False))
+        .order_by(Tenant.path).limit(MAX_COMMUNITIES))).all()
+    rows = {tid: CommunityRow(tid, slug, name, parent_name or "") for tid, slug, name, parent_name in communities}
+    lo, hi = _start(date_from), _start(date_to + datetime.timedelta(days=1))
+    in_range = lambda column: and_(column >= lo, column < hi)  # noqa: E731
+    today = datetime.datetime.now(datetime.UTC).date()
+
+    await use_tenant(session, TenantContext(tenant.id, tenant.path, subtree=True), user_id)
+    try:
+        async def grouped(*columns, where, group):  # type: ignore[no-untyped-def]
+            return (await session.execute(select(group, *columns).where(*where).group_by(group))).all()
+
+        for tid, received, resolved in await grouped(
+                func.count(), func.count().filter(Concern.status == "resolved"),
+                where=[in_range(Concern.created_at)], group=Concern.tenant_id):
+            if tid in rows:
+                rows[tid].concerns_received, rows[tid].resolved_directly = int(received), int(resolved)
+        for column, model, where in (
+            ("topics", Topic, [in_range(Topic.created_at)]),
+            ("consultations_held", Meeting, [in_range(Meeting.minutes_recorded_at)]),
+            ("matters_completed", Topic, [in_range(Topic.completed_at)]),
+            ("overdue_action_items", ActionItem, [ActionItem.status == "open", ActionItem.due_date < today]),
+        ):
+            for tid, count in await grouped(func.count(), where=where, group=model.tenant_id):
+                if tid in rows:
+                    setattr(rows[tid], column, int(count))
+        for tid, score in await grouped(func.avg(Rating.score), where=[in_range(Rating.created_at)],
+                                        group=Rating.tenant_id):
+            if tid in rows and score is not None:
+                rows[tid].average_rating = round(float(score), 2)
+        durations: dict[uuid.UUID, list[float]] = {}
+        for tid, filed, done in (await session.execute(  # as the API's median: concern filed → topic completed
+                select(Topic.tenant_id, Concern.created_at, Topic.completed_at)
+                .join(Topic, and_(Topic.tenant_id == Concern.tenant_id, Topic.id == Concern.topic_id))
+                .where(in_range(Topic.completed_at)))).all():
+            durations.setdefault(tid, []).append((done - filed).total_seconds() / 86400)
+        for tid, days in durations.items():
+            if tid in rows:
+                rows[tid].median_days = round(statistics.median(days), 1)
+        completed = list((await session.scalars(select(Topic.completed_at).where(in_range(Topic.completed_at)))).all())
+        by_category = await grouped(func.count(), where=[in_range(Concern.created_at)], group=Concern.category)
+        names = {**DEFAULT_CATEGORIES, **dict((await session.execute(
+            select(ConcernCategory.code, ConcernCategory.name))).all())}
+    finally:
+        await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id)
+
+    months: dict[str, int] = {}
+    month = date_from.replace(day=1)
+    while month <= date_to:
+        months[month.strftime("%Y-%m")] = 0
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    for done in completed:
+        key = done.astimezone(CST).strftime("%Y-%m")
+        if key in months:
+            months[key] += 1
+    categories = sorted(((names.get(code, code), int(count)) for code, count in by_category), key=lambda c: -c[1])
+    overdue = sorted(((r.name, r.overdue_action_items) for r in rows.values() if r.overdue_action_items),
+                     key=lambda c: -c[1])
+    return Dashboard(list(rows.values()), categories, list(months.items()), overdue)
+
+
+def sort_rows(rows: list[CommunityRow], sort: str, descending: bool) -> list[CommunityRow]:
+    """Sorted by an allowed column; rows without a figure (no rating yet) go last either way."""
+    present = [r for r in rows if getattr(r, sort) is not None]
+    absent = [r for r in rows if getattr(r, sort) is None]
+    return sorted(present, key=lambda r: (getattr(r, sort), r.name), reverse=descending) + absent
+
+
+# --- the pages --------------------------------------------------------------------------------------------
+
+
+def _parse_day(value: str | None) -> datetime.date | None:
+    """A date from the form (empty: none); a ValueError when it is not one."""
+    return datetime.date.fromisoformat(value.strip()) if value and value.strip() else None
+
+
+async def _rollback(page: Page, tenant_id: uuid.UUID, tenant_path: str, user_id: uuid.UUID | None) -> None:
+    """Undo everything the failed form wrote, and make the page usable again (the rollback expires what it had
+    loaded, and the tenant the session acts in may have been switched to a new one)."""
+    await page.session.rollback()
+    await use_tenant(page.session, TenantContext(tenant_id, tenant_path), user_id)
+    await page.session.refresh(page.tenant)
+    if page.user is not None:
+        await page.session.refresh(page.user)
+
+
+def _child_kinds(tenant: Tenant) -> list[str]:
+    return [kind for kind in TENANT_KINDS if tenant.kind in ALLOWED_PARENT_KINDS[kind] and kind in STAFF_ROLE]
+
+
+EMPTY_ONBOARD = {"slug": "", "name": "", "kind": "", "plugins": [], "username": "", "display_name": "", "phone": ""}
+
+
+class AdminController(Controller):
+    path = "/t/{slug:str}/admin"
+    dependencies = {"page": Provide(provide_page)}
+
+    # 1. the dashboard ---------------------------------------------------------------------------------
+
+    @get("/")
+    async def dashboard(self, page: PageDep, sort: FromQuery[str] = "", dir: FromQuery[str] = "asc") -> Response:
+        scope = await page.scope("stats.read")
+        today = datetime.datetime.now(CST).date()
+        errors: dict[str, str] = {}
+        raw = {"from": page.request.query_params.get("from", ""), "to": page.request.query_params.get("to", "")}
+        parsed: dict[str, datetime.date | None] = {}
+        for key in ("from", "to"):
+            try:
+                parsed[key] = _parse_day(raw[key])
+            except ValueError:
+                parsed[key] = None
+                errors[key] = page._("Enter a date like 2026-03-01.")
+        start = parsed["from"] or datetime.date(today.year, 1, 1)
+        end = parsed["to"] or today
+        if not errors and end < start:
+            errors["to"] = page._("The end date cannot be before the start date.")
+        if errors:  # show the form with its errors, and the figures of this year meanwhile
+            start, end = datetime.date(today.year, 1, 1), today
+        sort = sort if sort in SORTABLE else ""  # none: the tree's order (street by street)
+        descending = dir == "desc" and bool(sort)
+        stats = await tenant_stats(page.session, page.tenant, scope.user_id, start, end)
+        board = await community_dashboard(page.session, page.tenant, scope.user_id, start, end)
+        rows = sort_rows(board.rows, sort, descending) if sort else board.rows
+        period = {"from": raw["from"], "to": raw["to"]} if not errors else {}
+
+        def sort_link(column: str) -> str:
+            flip = "asc" if column == sort and descending else ("desc" if column == sort else
+                                                                  ("asc" if column in ("name", "parent") else "desc"))
+            query = {k: v for k, v in period.items() if v}
+            return f"{page.base}/admin?" + urlencode({**query, "sort": column, "dir": flip})
+
+        return page.render(
+            "admin/dashboard.html", status_code=422 if errors else 200, stats=stats, board=board, rows=rows,
+            columns=COLUMNS, sort=sort, descending=descending, sort_link=sort_link, errors=errors, raw=raw,
+            date_from=start, date_to=end, max_category=max((c for _n, c in board.categories), default=0),
+            max_month=max((c for _m, c in board.months), default=0),
+            max_overdue=max((c for _n, c in board.overdue), default=0),
+            can_escalations=await page.can("concern.escalation"), can_onboard=await page.can("tenant.create_child"),
+        )
+
+    # 2. escalated concerns -------------------------------------------------------------------------------
+
+    async def _escalations(self, page: Page, status_code: int = 200, errors: dict[str, str] | None = None,
+                           instructions: dict[str, str] | None = None, notice: str | None = None) -> Response:
+        scope = await page.scope("concern.escalation")
+        service = ConcernService(page.session, scope, page.request.app.state.photo_store)
+        concerns, total = await service.escalations(ESCALATIONS_PER_PAGE, 0)
+        shown = await service.to_out(concerns)
+        origin_ids = {c.tenant_id for c in concerns}
+        origins = dict((await page.session.execute(select(Tenant.id, Tenant.name).where(
+            Tenant.id.in_(origin_ids)))).all()) if origin_ids else {}
+        items = [(out, origins.get(c.tenant_id, "")) for c, out in zip(concerns, shown, strict=True)]
+        return page.render("admin/escalations.html", status_code=status_code, items=items, total=total,
+                           errors=errors or {}, instructions=instructions or {}, notice=notice)
+
+    @get("/escalations")
+    async def escalations(self, page: PageDep, notice: FromQuery[str | None] = None,
+                          reference: FromQuery[str] = "") -> Response:
+        message = page._(NOTICES[notice]).format(reference=reference) if notice in NOTICES else None
+        return await self._escalations(page, notice=message)
+
+    @post("/escalations/{concern_id:str}/take-over", status_code=303)
+    async def take_over(self, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.escalation")
+        service = ConcernService(page.session, scope, page.request.app.state.photo_store)
+        taken = await service.take_over(_concern_id(page, concern_id))
+        query = urlencode({"notice": "taken_over", "reference": taken.reference})
+        return Redirect(f"{page.base}/admin/escalations?{query}", status_code=303)
+
+    @post("/escalations/{concern_id:str}/send-back", status_code=303)
+    async def send_back(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.escalation")
+        form = await request.form()
+        text = str(form.get("instructions") or "")
+        ids = (page.tenant.id, page.tenant.path, scope.user_id)
+        service = ConcernService(page.session, scope, request.app.state.photo_store)
+        try:
+            await service.send_back(_concern_id(page, concern_id), text)
+        except DomainError as exc:
+            if exc.field != "instructions":
+                raise
+            await _rollback(page, *ids)
+            message = page._("Write the instructions for the community.") if not text.strip() else exc.message
+            return await self._escalations(page, status_code=422, errors={concern_id: message},
+                                           instructions={concern_id: text})
+        return Redirect(f"{page.base}/admin/escalations?notice=sent_back", status_code=303)
+
+    # 3. onboarding ---------------------------------------------------------------------------------------
+
+    def _onboard_form(self, page: Page, status_code: int = 200, values: dict[str, Any] | None = None,
+                      errors: dict[str, str] | None = None) -> Response:
+        kinds = _child_kinds(page.tenant)
+        values = values or {**EMPTY_ONBOARD, "kind": kinds[0] if kinds else ""}
+        return page.render("admin/onboard.html", status_code=status_code, values=values, errors=errors or {},
+                           kinds=[(k, KIND_NAMES[k]) for k in kinds],
+                           plugins=[(p, PLUGIN_LABELS.get(p, p)) for p in page.request.app.state.installed_plugins])
+
+    @get("/onboard")
+    async def onboard_form(self, page: PageDep) -> Response:
+        await page.scope("tenant.create_child")
+        return self._onboard_form(page)
+
+    @post("/onboard", status_code=303)
+    async def onboard(self, request: Request, page: PageDep) -> Response:
+        scope = await page.scope("tenant.create_child")
+        form = await request.form()
+        values = {key: str(form.get(key) or "").strip() for key in EMPTY_ONBOARD if key != "plugins"}
+        values["plugins"] = [str(p) for p in form.getall("plugins")] if "plugins" in form else []
+        password = str(form.get("password") or "")
+        ids = (page.tenant.id, page.tenant.path, scope.user_id)
+        kinds = _child_kinds(page.tenant)
+        try:
+            if values["kind"] not in kinds:  # the service would refuse it too; say so next to the field
+                raise InvalidInput(page._("Choose one of the kinds offered."), field="kind")
+            # One transaction: the tenant, its first staff account and the role; any refusal undoes all three.
+            tenant = await TenantService(page.session, request.app.state.installed_plugins).create(
+                values["slug"], values["name"], values["kind"], page.tenant, values["plugins"])
+            user = await UserService(page.session).create(values["username"], password,
+                                                          values["display_name"] or None, values["phone"] or None)
+            role = STAFF_ROLE[values["kind"]]
+            # Granting is authorized in the new tenant as the API's member grant is (role.<role> there).
+            child = await enter_tenant(request, page.session, tenant.slug, grant_action(role), scope.user_id)
+            await MemberService(page.session, child.tenant).grant(user.username, role, scope.user_id)
+            new_slug = tenant.slug
+        except DomainError as exc:
+            if exc.field is None:  # not about the input (a refusal): the error page, and nothing is kept
+                raise
+            await _rollback(page, *ids)
+            known = set(EMPTY_ONBOARD) | {"password"}
+            where = exc.field if exc.field in known else ("kind" if exc.field == "parent" else "slug")
+            # A taken slug or username is a conflict for the API; for the form it is input to correct: 422.
+            return self._onboard_form(page, status_code=422, values=values, errors={where: exc.message})
+        await use_tenant(page.session, TenantContext(*ids[:2]), scope.user_id)
+        return Redirect(f"{page.base}/admin/onboard/{new_slug}", status_code=303)
+
+    @get("/onboard/{child:str}")
+    async def onboarded(self, request: Request, page: PageDep, child: FromPath[str]) -> Response:
+        """What onboarding created: the tenant, its plugins, its members (phone numbers masked)."""
+        scope = await page.scope("tenant.create_child")
+        found = await page.session.scalar(select(Tenant).where(
+            Tenant.slug == child, Tenant.parent_id == page.tenant.id))
+        if found is None:
+            raise NotFound(page._("There is no such community under this one."))
+        there = await enter_tenant(request, page.session, found.slug, "member.read", scope.user_id)
+        members, _total = await MemberService(page.session, there.tenant).list(False, 50, 0)
+        await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
+        return page.render("admin/onboarded.html", child=found, members=members, kind_names=KIND_NAMES,
+                           role_names=ROLES, plugin_labels=PLUGIN_LABELS)
+
+
+def _concern_id(page: Page, raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(page._("There is no such escalated concern here.")) from None
+
+
+CONTROLLERS: list[type[Controller]] = [AdminController]

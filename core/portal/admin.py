@@ -193,9 +193,7 @@ async def _rollback(page: Page, tenant_id: uuid.UUID, tenant_path: str, user_id:
     loaded, and the tenant the session acts in may have been switched to a new one)."""
     await page.session.rollback()
     await use_tenant(page.session, TenantContext(tenant_id, tenant_path), user_id)
-    await page.session.refresh(page.tenant)
-    if page.user is not None:
-        await page.session.refresh(page.user)
+    await page.rollback()  # the page's own: reloads its tenant and user, forgets its authorized scopes
 
 
 def _child_kinds(tenant: Tenant) -> list[str]:

@@ -210,3 +210,43 @@ async def test_the_property_company_reports_progress_with_a_photo(client: AsyncC
                            files=[("photos", ("notes.jpg", b"not an image", "image/jpeg"))])
     assert refused.status_code == 422 and f'id="photos-{ids["action"]}-error"' in refused.text
     assert len((await topic_state(client, auth, topic_id))["actions"][0]["progress"]) == 1
+
+
+async def test_triage_refusals_with_htmx_and_across_the_tenant_wall(client: AsyncClient, auth: Auth) -> None:
+    concern = await file(client, await auth("resident"))
+    await sign_in(client, "comm-a", "cstaff")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', (await client.get(INBOX)).text).group(1)  # type: ignore[union-attr]
+    row = await client.post(f"/t/comm-a/staff/concerns/{concern['id']}/triage", headers={"HX-Request": "true"},
+                            data={"action": "escalate", "reason": "", "_csrf_token": token})
+    field = f"escalate-reason-{concern['id']}"
+    assert row.status_code == 422 and "<html" not in row.text and f'id="{field}-error"' in row.text
+    assert await status_of(client, auth, concern["id"]) == "submitted"
+    # Already triaged by someone else: the page says so although the row has left the inbox.
+    await client.post(f"{BASE}/concerns/{concern['id']}/triage", json={"action": "accept"}, headers=await auth("cstaff"))
+    late = await submit(client, INBOX, f"/t/comm-a/staff/concerns/{concern['id']}/triage", {"action": "accept"})
+    assert late.status_code == 409 and "不能受理" in late.text
+    # comm-b's staff cannot reach comm-a's concern through their own portal.
+    await sign_in(client, "comm-b", "bstaff")
+    walled = await submit(client, "/t/comm-b/staff/inbox", f"/t/comm-b/staff/concerns/{concern['id']}/triage",
+                          {"action": "reject", "reason": "不是本社区"})
+    assert walled.status_code == 404
+    assert await status_of(client, auth, concern["id"]) == "accepted"
+
+
+async def test_a_department_above_sees_only_its_own_action_items(client: AsyncClient, auth: Auth) -> None:
+    topic_id, ids = await topic_at(client, auth, "published")
+    added = await client.post(f"{BASE}/topics/{topic_id}/actions", headers=await auth("cstaff"), json={
+        "title": "硬化绿化带拓宽道路", "owner_org": "甲区住建局", "owner_user": "zhujian",
+        "due_date": (TODAY + datetime.timedelta(days=10)).isoformat()})
+    assert added.status_code == 201, added.text
+    await sign_in(client, "comm-a", "zhujian")
+    page = await client.get("/t/comm-a/actions")
+    assert page.status_code == 200 and "硬化绿化带拓宽道路" in page.text
+    assert "安装直饮水机" not in page.text  # the property company's item is not theirs
+    assert f"/t/comm-a/actions/{ids['action']}/progress" not in page.text
+    refused = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{ids['action']}/progress", {"percent": "50"})
+    assert refused.status_code == 404
+    # Staff see every item of the community.
+    await sign_in(client, "comm-a", "cstaff")
+    page = await client.get("/t/comm-a/actions")
+    assert "硬化绿化带拓宽道路" in page.text and "安装直饮水机" in page.text

@@ -150,6 +150,8 @@ class StaffController(Controller):
         accepted, _total = await service.list(ConcernFilters(status="accepted", sort="created_at"), LIST_LIMIT, 0)
         accepted = [c for c in accepted if c.topic_id is None]
         can_draft = await page.can("topic.manage")
+        shown = {c.id for c in submitted}
+        context["lost_errors"] = [e["message"] for cid, e in context.get("row_errors", {}).items() if cid not in shown]
         context.setdefault("row_errors", {})
         context.setdefault("row_values", {})
         context.setdefault("topic_errors", {})

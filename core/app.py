@@ -22,6 +22,7 @@ from core.concerns.controllers import CategoryController, ConcernController, Esc
 from core.media import MAX_BYTES, LocalPhotoStore
 from core.opendata import OpenDataController
 from core.open311.controllers import Open311Controller
+from core.portal.plugin_pages import plugin_portal_pages, plugin_template_dirs
 from core.portal.setup import csrf_config, portal_host_middleware, portal_routers, template_config
 from core.public import PublicController
 from core.observability import (
@@ -80,10 +81,10 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             StatsController, PublicController, Open311Controller, OpenDataController, *plugin_routers(plugins),
-            *portal_routers([]), MetricsController,
+            *portal_routers(plugin_portal_pages(plugins)), MetricsController,
         ],
         middleware=[request_context_middleware, prometheus_config().middleware],
-        template_config=template_config(),
+        template_config=template_config(plugin_template_dirs(plugins)),
         csrf_config=csrf_config(settings),
         # A 10 MB photo plus the multipart envelope; the photo itself is checked against MAX_BYTES.
         request_max_body_size=MAX_BYTES + 1024 * 1024,

@@ -89,6 +89,17 @@ async def yishi_portal_blocks(session: AsyncSession, tenant: Tenant) -> list[dic
 
 
 @hookspec
+def yishi_portal_pages() -> list[Any]:
+    """The plugin's own portal pages: Litestar controllers whose paths start with `/t/{slug:str}/`, once at
+    start-up. Their templates live in the plugin's `templates/<plugin name>/` folder, which the portal's
+    Jinja loader searches after its own.
+
+    Each controller depends on `core.portal.plugin_pages.plugin_page(NAME)` (a `Page` that answers 404 in
+    a tenant that has not enabled the plugin) and authorizes with `await page.scope(action)`, as the API does.
+    """
+
+
+@hookspec
 def yishi_cli(group: Any) -> None:
     """Add click commands to `yishi`: `group.add_command(my_command)`."""
 

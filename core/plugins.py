@@ -20,6 +20,7 @@ log = logging.getLogger("yishi.plugins")
 BUILTIN = ("plugins.liaison_station", "plugins.red_pavilion", "plugins.cppcc_consultation")
 ENTRY_POINT_GROUP = "yishi.plugins"
 TENANT_PREFIX = "/api/v1/tenants/{slug:str}/"
+PORTAL_PREFIX = "/t/{slug:str}/"
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Contributions:
     routes: dict[str, list[Any]] = field(default_factory=dict)
     mechanisms: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (Chinese name, plugin)
     migrations: list[Path] = field(default_factory=list)
+    portal_pages: dict[str, list[Any]] = field(default_factory=dict)  # plugin → its portal controllers
 
 
 class Plugins:
@@ -92,6 +94,12 @@ class Plugins:
             caller.yishi_register_routes(register=register_route)
             caller.yishi_register_mechanisms(
                 register=lambda code, title, _plugin=name: found.mechanisms.__setitem__(code, (title, _plugin)))
+            for pages in caller.yishi_portal_pages():
+                for controller in pages or ():
+                    path = getattr(controller, "path", "")
+                    if not path.startswith(PORTAL_PREFIX):
+                        raise RuntimeError(f"plugin {name}: portal page {path} must start with {PORTAL_PREFIX}")
+                    found.portal_pages.setdefault(name, []).append(controller)
             for folder in caller.yishi_migrations():
                 if folder is not None:
                     found.migrations.append(Path(folder))

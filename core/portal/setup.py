@@ -32,8 +32,10 @@ def _engine_callback(engine: JinjaTemplateEngine) -> None:
     engine.engine.autoescape = True
 
 
-def template_config() -> TemplateConfig:
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_engine_callback)
+def template_config(extra_directories: list[Path] | None = None) -> TemplateConfig:
+    """The portal's templates, then the plugins' (each under its plugin's name)."""
+    return TemplateConfig(directory=[HERE / "templates", *(extra_directories or [])], engine=JinjaTemplateEngine,
+                          engine_callback=_engine_callback)
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:

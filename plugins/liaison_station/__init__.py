@@ -44,6 +44,13 @@ def yishi_register_mechanisms(register: Any) -> None:
 
 
 @hookimpl
+def yishi_portal_pages() -> list[Any]:
+    from plugins.liaison_station.portal import DeputyPortalController
+
+    return [DeputyPortalController]
+
+
+@hookimpl
 def yishi_migrations() -> Path:
     return Path(__file__).with_name("migrations")
 

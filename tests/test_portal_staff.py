@@ -164,6 +164,8 @@ async def test_the_board_puts_overdue_topics_first_and_folds_withdrawn_ones(clie
     assert drafted in folded and "重复议题" in folded
     assert executing in board.text.split("<details", 1)[0]
     assert "逾期的执行事项" not in board.text  # nothing is overdue yet
+    english = await client.get(f"/t/comm-a/staff/topics/{executing}", params={"lang": "en"})
+    assert english.status_code == 200 and "Add an action item" in english.text and "Being carried out" in english.text
 
 
 async def test_who_may_open_the_staff_pages(client: AsyncClient, auth: Auth) -> None:
@@ -250,3 +252,27 @@ async def test_a_department_above_sees_only_its_own_action_items(client: AsyncCl
     await sign_in(client, "comm-a", "cstaff")
     page = await client.get("/t/comm-a/actions")
     assert "硬化绿化带拓宽道路" in page.text and "安装直饮水机" in page.text
+
+
+async def test_overdue_items_come_first_and_are_flagged(client: AsyncClient, auth: Auth,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    on_time, _ = await topic_at(client, auth, "drafted")
+    late, ids = await topic_at(client, auth, "published")
+    await client.post(f"{BASE}/topics/{on_time}/withdraw", json={"reason": "并入其他议题"}, headers=await auth("cstaff"))
+    other, _ = await topic_at(client, auth, "published")  # its item is due in 5 days too: both late
+    staff = await auth("cstaff")
+    newest, _ = await topic_at(client, auth, "deliberated")  # the newest, with an item due in 60 days
+    assert (await client.post(f"{BASE}/topics/{newest}/publish", headers=staff)).status_code == 200
+    assert (await client.post(f"{BASE}/topics/{newest}/actions", headers=staff, json={
+        "title": "回访居民", "owner_org": "甲社区", "due_date": (TODAY + datetime.timedelta(days=60)).isoformat()})
+    ).status_code == 201
+    monkeypatch.setattr("core.topics.services.today", lambda: TODAY + datetime.timedelta(days=30))
+    await sign_in(client, "comm-a", "cstaff")
+    board = await client.get("/t/comm-a/staff/topics")
+    assert board.status_code == 200 and "逾期的执行事项" in board.text
+    column = board.text.split('id="col-5"', 1)[1].split("</section>", 1)[0]
+    assert column.count('class="late"') == 2 and column.count("已逾期") == 2
+    assert column.index(late) < column.index(newest) and column.index(other) < column.index(newest)
+    await sign_in(client, "comm-a", "wuye")
+    page = await client.get("/t/comm-a/actions")
+    assert page.status_code == 200 and page.text.count('<span class="badge warn">已逾期') == 2

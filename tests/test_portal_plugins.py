@@ -164,3 +164,55 @@ def test_every_plugin_page_string_has_its_chinese_translation() -> None:
             found.add(message if isinstance(message, str) else message[0])
     assert found, "no strings found in the plugins' pages"
     assert found - set(catalogue("zh_CN")) == set()
+
+
+# --- a street's or district's merged duty list (issue 4) ----------------------------------------------------
+
+async def _enable(client: AsyncClient, auth: Auth, slug: str, username: str) -> None:
+    enabled = await client.patch(f"/api/v1/tenants/{slug}", json={"plugins": ["liaison_station"]},
+                                 headers=await auth(username))
+    assert enabled.status_code == 200, enabled.text
+
+
+async def _comm_b_item(client: AsyncClient, auth: Auth) -> dict:
+    """comm-b switches the station on, and its staff record deputy2's reception there."""
+    await _enable(client, auth, "comm-b", "bstaff")
+    staff = await auth("bstaff")
+    site = await client.post("/api/v1/tenants/comm-b/liaison/stations", headers=staff,
+                             json={"name": "乙小区楼头议事会", "kind": "building_head"})
+    assert site.status_code == 201, site.text
+    received = await client.post("/api/v1/tenants/comm-b/liaison/receptions", headers=staff, json={
+        "station": site.json()["id"], "deputy": "deputy2", "held_at": "2026-07-21T09:30:00+08:00",
+        "residents_received": 2, "requests": [{"title": "乙小区路灯不亮", "description": "9号楼前路灯坏了"}]})
+    assert received.status_code == 201, received.text
+    return received.json()["items"][0]
+
+
+async def test_the_district_reads_a_deputys_items_in_every_community_below(client: AsyncClient, auth: Auth) -> None:
+    in_a = await _item(client, auth)
+    in_b = await _comm_b_item(client, auth)
+    elsewhere = (await reception(client, auth, deputy="deputy", requests=1))["items"][0]
+    district = "/api/v1/tenants/district-a/liaison/duty-list"
+    assert (await client.get(district, headers=await auth("dadmin"))).status_code == 404  # not switched on there
+    await _enable(client, auth, "district-a", "dadmin")
+    merged = await client.get(district, params={"deputy": "deputy2"}, headers=await auth("dadmin"))
+    assert merged.status_code == 200, merged.text
+    assert {(i["reference"], i["community"]) for i in merged.json()} == {(in_a["reference"], "comm-a"),
+                                                                          (in_b["reference"], "comm-b")}
+    everyone = (await client.get(district, headers=await auth("dadmin"))).json()
+    assert {i["id"] for i in everyone} == {in_a["id"], in_b["id"], elsewhere["id"]}
+    # A community still reads only its own, and a deputy cannot read the district's list.
+    own = (await client.get("/api/v1/tenants/comm-b/liaison/duty-list", headers=await auth("bstaff"))).json()
+    assert [i["id"] for i in own] == [in_b["id"]]
+    assert (await client.get(district, headers=await auth("deputy2"))).status_code == 403
+    # The street below the district reads the same two communities.
+    await _enable(client, auth, "street-a", "sstaff")
+    street = (await client.get("/api/v1/tenants/street-a/liaison/duty-list", params={"deputy": "deputy2"},
+                               headers=await auth("sstaff"))).json()
+    assert {i["id"] for i in street} == {in_a["id"], in_b["id"]}
+    # The portal page shows the merged list from above, without the note forms (notes are written below).
+    await sign_in(client, "district-a", "dadmin")
+    page = await client.get("/t/district-a/deputy", params={"deputy": "deputy2"})
+    assert page.status_code == 200, page.text[:500]
+    assert in_a["reference"] in page.text and in_b["reference"] in page.text
+    assert elsewhere["reference"] not in page.text and "/notes" not in page.text

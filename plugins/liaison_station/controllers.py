@@ -58,11 +58,10 @@ class LiaisonController(Controller):
         return ReceptionOut(id=reception.id, station=reception.station_id, deputy=shaped[0].deputy,
                             held_at=reception.held_at, residents_received=reception.residents_received, items=shaped)
 
-    @get("/duty-list", opt={"action": "liaison.duty_list"}, summary="履职清单（代表看自己的，工作人员可按代表查看）")
+    @get("/duty-list", opt={"action": "liaison.duty_list"}, summary="履职清单（代表看自己的，工作人员可按代表查看；街道、区看辖区内各社区的合并清单）")
     async def duty_list(self, db_session: DbSession, tenant_scope: Scope, deputy: FromQuery[str | None] = None,
                         item_state: Annotated[str | None, QueryParameter(name="state")] = None) -> list[DutyItemOut]:
-        service = LiaisonService(db_session, tenant_scope)
-        return await service.shape(await service.duty_list(deputy, item_state))
+        return await LiaisonService(db_session, tenant_scope).merged_duty_list(deputy, item_state)
 
     @post("/duty-list/{item_id:uuid}/notes", opt={"action": "liaison.duty_note"}, summary="记录履职情况")
     async def add_note(self, db_session: DbSession, tenant_scope: Scope, item_id: FromPath[uuid.UUID],

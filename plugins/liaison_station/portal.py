@@ -1,6 +1,7 @@
 """The liaison station's portal page (/t/{slug}/deputy): the signed-in deputy's duty list with its notes and
 feedback, a form to record what they did on each item, and the stations' next receptions. Staff, who see
-every deputy's items, choose a deputy."""
+every deputy's items, choose a deputy; a street's or district's staff read the lists of every community below
+(notes are written in the community's own portal)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from core.portal.plugin_pages import plugin_page
 from core.topics.machine import PUBLIC_STATES
 from core.topics.models import Topic
 from plugins.liaison_station import NAME
-from plugins.liaison_station.models import DUTY_STATES
+from plugins.liaison_station.models import DUTY_STATES, DutyItem
 from plugins.liaison_station.services import NOTE_KINDS, LiaisonService, NoteIn, next_receptions
 
 
@@ -40,13 +41,13 @@ def _when(value: str | None) -> datetime.datetime | None:
         return None
 
 
-async def _deputies(page: Page) -> list[tuple[str, str]]:
-    """Deputies who have items here (for the staff's filter): (username, name)."""
-    from plugins.liaison_station.models import DutyItem
-
+async def _deputies(page: Page, service: LiaisonService) -> list[tuple[str, str]]:
+    """Deputies who have items here, or below (for the staff's filter): (username, name)."""
+    async with service.below():
+        deputy_ids = set((await page.session.scalars(select(DutyItem.deputy_id).distinct())).all())
     rows = await page.session.execute(
-        select(User.username, User.display_name).where(User.id.in_(select(DutyItem.deputy_id))).order_by(User.username))
-    return [(username, name or username) for username, name in rows.all()]
+        select(User.username, User.display_name).where(User.id.in_(deputy_ids)).order_by(User.username))
+    return [(username, name or username) for username, name in rows.all()] if deputy_ids else []
 
 
 async def _render(page: Page, deputy: str | None, status_code: int = 200, error: DomainError | None = None,
@@ -55,17 +56,19 @@ async def _render(page: Page, deputy: str | None, status_code: int = 200, error:
     service = LiaisonService(page.session, scope)
     staff = service.is_staff
     chosen = deputy if staff and deputy else None
-    items = await service.shape(await service.duty_list(chosen, None))
+    items = await service.merged_duty_list(chosen, None)
     for item in items:  # times as datetimes, for the `local_time` filter
         item.notes = [{**note, "at": _when(note.get("at"))} for note in item.notes]
     receptions = [{"text": r["text"], "at": _when(r["at"])} for r in (await next_receptions(page.session))[:10]]
     topic_ids = {i.topic for i in items if i.topic}
-    topics: dict[Any, Topic] = {t.id: t for t in (await page.session.scalars(
-        select(Topic).where(Topic.id.in_(topic_ids)))).all()} if topic_ids else {}
+    topics: dict[Any, Topic] = {}
+    if topic_ids:
+        async with service.below():
+            topics = {t.id: t for t in (await page.session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))).all()}
     return page.render(
         "liaison_station/deputy.html", status_code=status_code, items=items, topics=topics,
         public_states=PUBLIC_STATES, receptions=receptions, staff=staff,
-        deputies=await _deputies(page) if staff else [], deputy=chosen or "", note_kinds=NOTE_KINDS,
+        deputies=await _deputies(page, service) if staff else [], from_above=service.from_above, deputy=chosen or "", note_kinds=NOTE_KINDS,
         error=error, failed_item=failed_item, form=form or NoteForm(), duty_states=DUTY_STATES, noted=noted)
 
 

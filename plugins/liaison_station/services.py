@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 import statistics
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -13,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
+from core.tenancy.models import Tenant
 from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
+from core.db import TenantContext, use_tenant
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
@@ -90,6 +94,7 @@ class DutyItemOut(msgspec.Struct):
     feedback_text: str | None
     received_at: datetime.datetime
     closed_at: datetime.datetime | None
+    community: str = ""  # the slug of the community the item belongs to
 
 
 class ReceptionOut(msgspec.Struct):
@@ -205,6 +210,29 @@ class LiaisonService:
             statement = statement.where(DutyItem.state == state)
         return list((await self.session.scalars(statement.order_by(DutyItem.created_at))).all())
 
+    @property
+    def from_above(self) -> bool:
+        """A street or district reads the duty lists of every community below it (never writes there)."""
+        return self.scope.tenant.kind != "community"
+
+    @contextlib.asynccontextmanager
+    async def below(self) -> AsyncIterator[None]:
+        """Reads inside widen to the communities below a street or district; a community reads its own."""
+        tenant = self.scope.tenant
+        if not self.from_above:
+            yield
+            return
+        await use_tenant(self.session, TenantContext(tenant.id, tenant.path, subtree=True), self.scope.user_id)
+        try:
+            yield
+        finally:
+            await use_tenant(self.session, TenantContext(tenant.id, tenant.path), self.scope.user_id)
+
+    async def merged_duty_list(self, deputy: str | None, state: str | None) -> list[DutyItemOut]:
+        """The duty list, shaped: a community's own, or from a street or district every community's below it."""
+        async with self.below():
+            return await self.shape(await self.duty_list(deputy, state))
+
     async def item(self, item_id: uuid.UUID) -> DutyItem:
         item = await self.session.scalar(self._visible(select(DutyItem).where(DutyItem.id == item_id)))
         if item is None:
@@ -234,11 +262,14 @@ class LiaisonService:
             select(Concern).where(Concern.id.in_([i.concern_id for i in items])))).all()} if items else {}
         names = dict((await self.session.execute(select(User.id, User.username).where(
             User.id.in_({i.deputy_id for i in items})))).all()) if items else {}
+        slugs = dict((await self.session.execute(select(Tenant.id, Tenant.slug).where(
+            Tenant.id.in_({i.tenant_id for i in items})))).all()) if items else {}
         return [DutyItemOut(
             id=i.id, deputy=names.get(i.deputy_id, ""), concern=i.concern_id,
             reference=concerns[i.concern_id].reference, title=concerns[i.concern_id].title, topic=i.topic_id,
             state=i.state, state_name=DUTY_STATES[i.state], notes=i.notes, feedback_score=i.feedback_score,
-            feedback_text=i.feedback_text, received_at=i.created_at, closed_at=i.closed_at) for i in items]
+            feedback_text=i.feedback_text, received_at=i.created_at, closed_at=i.closed_at,
+            community=slugs.get(i.tenant_id, "")) for i in items]
 
     async def yearly_record(self, deputy: str, year: int) -> YearlyRecord:
         user = await self._user(deputy, "deputy")

@@ -92,21 +92,24 @@ async def test_the_six_steps_through_portal_forms_only(client: AsyncClient, auth
     assert f"/staff/topics/{topic_id}/research" in page.text and f"/staff/topics/{topic_id}/publish" not in page.text
     # Step 3: research.
     done = await submit(client, topic_url, f"{topic_url}/research", {
-        "date": TODAY.isoformat(), "participants": "党员, 居民代表，物业", "findings": "北侧无取水点，楼间空地有电源"})
+        "date": TODAY.isoformat(), "participants": "党员, 居民代表，物业", "findings": "北侧无取水点，楼间空地有电源"},
+        files=[("photos", ("site.jpg", jpeg(), "image/jpeg"))])
     assert done.status_code == 303, done.text[:500]
-    assert (await topic_state(client, auth, topic_id))["research"][0]["participants"] == ["党员", "居民代表", "物业"]
+    research = (await topic_state(client, auth, topic_id))["research"][0]
+    assert research["participants"] == ["党员", "居民代表", "物业"] and len(research["photos"]) == 1
     # Step 4: a meeting (a bad time is refused next to its field), minutes, decision.
     bad = await submit(client, topic_url, f"{topic_url}/meetings", {
         "mechanism": "on_demand", "venue": "红色议事亭", "starts_at": "soon", "roles": ["party_member"]})
     assert bad.status_code == 422 and 'id="schedule-starts_at-error"' in bad.text and 'value="红色议事亭"' in bad.text
     done = await submit(client, topic_url, f"{topic_url}/meetings", {
         "mechanism": "on_demand", "venue": "红色议事亭", "starts_at": "2026-07-28T15:00",
-        "roles": ["party_member", "resident_rep", "property_company"]})
+        "roles": ["party_member", "resident_rep", "property_company"], "orgs": "宁夏鑫盛物业"})
     assert done.status_code == 303, done.text[:500]
     detail = await topic_state(client, auth, topic_id)
     meeting = detail["meetings"][0]
     assert detail["topic"]["state"] == "scheduled" and meeting["starts_at"].startswith("2026-07-28T07:00:00")
     assert meeting["invitees"]["roles"] == ["party_member", "resident_rep", "property_company"]
+    assert meeting["invitees"]["orgs"] == ["宁夏鑫盛物业"]
     page = await client.get(topic_url)
     assert f"/staff/meetings/{meeting['id']}/minutes" in page.text
     done = await submit(client, topic_url, f"/t/comm-a/staff/meetings/{meeting['id']}/minutes", {

@@ -29,7 +29,7 @@ from core.topics.photos import add_workflow_photo
 from core.topics.services import MECHANISMS, PLUGIN_MECHANISMS, TopicService
 
 CST = ZoneInfo("Asia/Shanghai")
-MAX_PROGRESS_PHOTOS = 3
+MAX_PHOTOS_PER_FORM = 3
 LIST_LIMIT = 200
 # The board's columns: (states shown together, heading msgid).
 COLUMNS = (
@@ -118,6 +118,11 @@ def _counts(page: Page, raw: str, field: str) -> dict[str, int]:
         except ValueError:
             raise InvalidInput(page._("Write one entry per line, as “name: number”."), field=field) from None
     return counts
+
+
+def _list(raw: str) -> list[str]:
+    """A comma separated list (Chinese commas and 、 too)."""
+    return [p.strip() for p in re.split(r"[,，、;；]", raw or "") if p.strip()]
 
 
 def _form_dict(form: Any) -> dict[str, str]:
@@ -264,8 +269,19 @@ class StaffController(Controller):
         form = await request.form()
         values = _form_dict(form)
         values["roles"] = form.getall("roles", [])
+        photos = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename] \
+            if form_name == "research" else []
         try:
-            await run(TopicService(page.session, scope), values)
+            if len(photos) > MAX_PHOTOS_PER_FORM:
+                raise InvalidInput(page._("Attach at most 3 photos."), field="photos")
+            made = await run(TopicService(page.session, scope), values)
+            for photo in photos:
+                try:
+                    await add_workflow_photo(request, page.session, scope, "research", made.id, topic_id,
+                                             await photo.read())
+                except DomainError as exc:
+                    exc.field = "photos"
+                    raise
         except DomainError as exc:
             await _roll_back(page)
             if exc.status not in (400, 409, 422):
@@ -278,9 +294,9 @@ class StaffController(Controller):
     async def research(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
         tid = _uuid(page, topic_id, "topic")
 
-        async def run(service: TopicService, v: dict[str, Any]) -> None:
-            participants = [p.strip() for p in re.split(r"[,，、;；]", v.get("participants", "")) if p.strip()]
-            await service.research(tid, s.ResearchIn(kind="site_visit", date=_date(page, v.get("date", ""), "date"),
+        async def run(service: TopicService, v: dict[str, Any]) -> Any:
+            participants = _list(v.get("participants", ""))
+            return await service.research(tid, s.ResearchIn(kind="site_visit", date=_date(page, v.get("date", ""), "date"),
                                                      participants=participants, findings=v.get("findings", "")))
 
         return await self._step(request, page, tid, "research", run)
@@ -298,7 +314,7 @@ class StaffController(Controller):
                 starts = starts.replace(tzinfo=CST)  # the form's time is Beijing time
             await service.schedule(tid, s.MeetingIn(
                 mechanism=v.get("mechanism", ""), venue=v.get("venue", ""), starts_at=starts,
-                invitees=s.Invitees(roles=list(v.get("roles", []))), agenda=(v.get("agenda") or "").strip() or None))
+                invitees=s.Invitees(roles=list(v.get("roles", [])), orgs=_list(v.get("orgs", ""))), agenda=(v.get("agenda") or "").strip() or None))
 
         return await self._step(request, page, tid, "schedule", run)
 
@@ -389,7 +405,7 @@ class ActionItemsController(Controller):
             may_complete={a.id for a in items if a.status == "open"
                           and states.get(a.topic) in COMMANDS["complete_action"].moves},
             errors=errors or {}, values=values or {}, state_names=STATE_NAMES,
-            notice=page.request.query_params.get("notice"), max_photos=MAX_PROGRESS_PHOTOS,
+            notice=page.request.query_params.get("notice"), max_photos=MAX_PHOTOS_PER_FORM,
         )
 
     @get("/")
@@ -405,7 +421,7 @@ class ActionItemsController(Controller):
         photos = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
         service = TopicService(page.session, scope)
         try:
-            if len(photos) > MAX_PROGRESS_PHOTOS:
+            if len(photos) > MAX_PHOTOS_PER_FORM:
                 raise InvalidInput(page._("Attach at most 3 photos."), field="photos")
             percent = _int(page, values.get("percent", ""), "percent")
             report = await service.progress(aid, s.ProgressIn(percent=percent or 0, note=values.get("note", "")))

@@ -16,6 +16,7 @@ from tests.conftest import ROOT, Auth
 from tests.portal import sign_in, submit, text_of
 from tests.test_cppcc_consultation import CITY, DAY, topic as cppcc_topic
 from tests.test_liaison_station import LIAISON, reception
+from tests.test_workflow import BASE
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -166,6 +167,17 @@ def test_every_plugin_page_string_has_its_chinese_translation() -> None:
     assert found - set(catalogue("zh_CN")) == set()
 
 
+def test_every_plugin_label_shown_on_its_pages_has_its_english() -> None:
+    from plugins.cppcc_consultation.models import PROBLEM_KINDS, STAKEHOLDER_GROUPS
+    from plugins.liaison_station.models import DUTY_STATES
+    from plugins.liaison_station.services import NOTE_KINDS
+    from plugins.red_pavilion.models import SESSION_KINDS
+
+    labels = {*DUTY_STATES.values(), *NOTE_KINDS.values(), *STAKEHOLDER_GROUPS.values(), *PROBLEM_KINDS.values(),
+              *SESSION_KINDS.values()}
+    assert labels - set(catalogue("en")) == set()
+
+
 # --- a street's or district's merged duty list (issue 4) ----------------------------------------------------
 
 async def _enable(client: AsyncClient, auth: Auth, slug: str, username: str) -> None:
@@ -216,3 +228,34 @@ async def test_the_district_reads_a_deputys_items_in_every_community_below(clien
     assert page.status_code == 200, page.text[:500]
     assert in_a["reference"] in page.text and in_b["reference"] in page.text
     assert elsewhere["reference"] not in page.text and "/notes" not in page.text
+
+
+# --- the red pavilion ---------------------------------------------------------------------------------------
+
+async def test_the_pavilion_page_shows_the_next_sessions_and_the_years_tally(client: AsyncClient, auth: Auth) -> None:
+    staff = await auth("cstaff")
+    await sign_in(client, "comm-a", "resident")
+    assert (await client.get("/t/comm-a/pavilion")).status_code == 404  # not switched on yet
+    await client.patch(BASE, json={"plugins": ["liaison_station", "red_pavilion"]}, headers=staff)
+    venue = (await client.post(f"{BASE}/pavilion/venues", headers=staff,
+                               json={"name": "红色议事亭", "party_committee": "甲社区党委"})).json()
+    planned = (await client.post(f"{BASE}/pavilion/venues/{venue['id']}/monthly", json={"day": 15, "time": "19:30"},
+                                 headers=staff)).json()
+    await client.post(f"{BASE}/members", json={"user": "neighbour", "role": "party_member"}, headers=staff)
+    held = await client.post(f"{BASE}/pavilion/sessions/{planned['id']}/held", headers=staff,
+                             json={"party_members": ["neighbour"], "notes": "议"})
+    assert held.status_code == 200, held.text
+    page = await client.get("/t/comm-a/pavilion")
+    assert page.status_code == 200, page.text[:500]
+    body = text_of(page)
+    assert "红色议事亭" in body and "每月一议事" in body and "甲社区党委" in body
+    assert "已召开议事会 1" in body and "党员参与人次 1" in body
+    bad = await client.get("/t/comm-a/pavilion", params={"year": "1999"})
+    assert bad.status_code == 422 and 'aria-describedby="year-error"' in bad.text and 'id="year-error"' in bad.text
+    past = text_of(await client.get("/t/comm-a/pavilion", params={"year": "2020"}))
+    assert "已召开议事会 0" in past
+    await sign_in(client, "comm-b", "bstaff")
+    assert (await client.get("/t/comm-b/pavilion")).status_code == 404  # comm-b has not switched it on
+    assert (await client.get("/t/comm-a/pavilion")).status_code == 403  # no role in comm-a
+    client.cookies.clear()
+    assert (await client.get("/t/comm-a/pavilion")).status_code == 302  # signed out: sign in first

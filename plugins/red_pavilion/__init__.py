@@ -33,6 +33,13 @@ def yishi_register_routes(register: Any) -> None:
 
 
 @hookimpl
+def yishi_portal_pages() -> list[Any]:
+    from plugins.red_pavilion.portal import PavilionPortalController
+
+    return [PavilionPortalController]
+
+
+@hookimpl
 def yishi_migrations() -> Path:
     return Path(__file__).with_name("migrations")
 

@@ -16,14 +16,20 @@ from babel.messages.pofile import read_po
 from core.portal.i18n import po_files
 
 HERE = Path(__file__).parent
-METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
+PLUGINS = HERE.parent.parent / "plugins"
+SOURCES = [
+    (HERE, [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]),
+    # The built-in plugins' portal pages (third-party plugins ship their own catalogues).
+    (PLUGINS, [("*/templates/**.html", "jinja2.ext:babel_extract"), ("*/portal.py", "python")]),
+]
 
 
 def ui_messages() -> set[str]:
-    """Every literal passed to `_()` in the portal's templates and code."""
+    """Every literal passed to `_()` in the portal's and the built-in plugins' templates and page code."""
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(HERE, METHODS, keywords={"_": None}):
-        found.add(message if isinstance(message, str) else message[0])
+    for directory, methods in SOURCES:
+        for _file, _line, message, _comments, _context in extract_from_dir(directory, methods, keywords={"_": None}):
+            found.add(message if isinstance(message, str) else message[0])
     return found
 
 
@@ -32,11 +38,12 @@ def domain_labels() -> set[str]:
     from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES as CONCERN_STATES
     from core.topics.machine import STATE_NAMES as TOPIC_STATES, STEP_NAMES
     from core.plugins import Plugins
-    from core.topics.services import MECHANISMS
+    from core.topics.services import CORE_MECHANISMS
 
-    plugin_mechanisms = {name for name, _plugin in Plugins().contributions.mechanisms.values()}
+    # Built-in plugins only: installed third-party ones ship their own catalogues.
+    plugin_mechanisms = {name for name, _plugin in Plugins(entry_point_group=None).contributions.mechanisms.values()}
     return {*DEFAULT_CATEGORIES.values(), *CONCERN_STATES.values(), *TOPIC_STATES.values(), *STEP_NAMES.values(),
-            *MECHANISMS.values(), *plugin_mechanisms}
+            *CORE_MECHANISMS.values(), *plugin_mechanisms}
 
 
 def catalogue(locale: str) -> dict[str, str]:

@@ -27,7 +27,8 @@ ENTRIES = (
     Entry("topic.manage", "/staff/topics", "Topics by step"),
     Entry("action.progress", "/actions", "My action items"),
     Entry("liaison.duty_list", "/deputy", "Duty list and receptions", "liaison_station"),
-    Entry("cppcc.research", "/cppcc", "Research topics and problem lists", "cppcc_consultation"),
+    Entry("cppcc.read", "/cppcc", "Research topics and problem lists", "cppcc_consultation"),
+    Entry("pavilion.read", "/pavilion", "Red pavilion sessions", "red_pavilion"),
     Entry("stats.read", "/admin", "Dashboard of the communities below"),
     Entry("concern.escalation", "/admin/escalations", "Escalated concerns"),
     Entry("tenant.create_child", "/admin/onboard", "Onboard a community"),
@@ -41,7 +42,7 @@ def _(message: str) -> str:
 
 _("Raise a concern"), _("My concerns"), _("Triage inbox"), _("Topics by step"), _("My action items")
 _("Duty list and receptions"), _("Research topics and problem lists"), _("Dashboard of the communities below")
-_("Escalated concerns"), _("Onboard a community")
+_("Escalated concerns"), _("Onboard a community"), _("Red pavilion sessions")
 
 
 class WorkspaceController(Controller):

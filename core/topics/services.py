@@ -23,7 +23,9 @@ from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic
 
-MECHANISMS: dict[str, str] = {"monthly": "每月一议事", "on_demand": "有事来商量"}
+CORE_MECHANISMS = {"monthly": "每月一议事", "on_demand": "有事来商量"}
+# The core's mechanisms and those the installed plugins add (see add_mechanism).
+MECHANISMS: dict[str, str] = dict(CORE_MECHANISMS)
 # Mechanisms plugins add (code → plugin name): usable only in tenants that enabled that plugin.
 PLUGIN_MECHANISMS: dict[str, str] = {}
 

@@ -32,7 +32,14 @@ run: install
 	$(BIN)/yishi demo
 	$(BIN)/yishi serve --port $(PORT)
 
-test: install-dev $(BIN)/helm
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here); a small CJK font
+# makes their screenshots readable.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+/usr/bin/chromium:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) \
+	  || (DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES))
+
+test: install-dev $(BIN)/helm /usr/bin/chromium
 	$(BIN)/pytest
 
 bench: install-dev

@@ -1,6 +1,7 @@
 """The portal in real headless Chromium, on the demo: public pages on a phone and a desk, the language
-switch, a resident raising a concern with a photo from a phone and following it, a published result's
-progress bars, a staff member's workspace and a district administrator's dashboard.
+switch, a resident raising a concern with a photo from a phone and following it, staff taking a concern
+through the six steps, a published result's progress bars, a staff member's workspace and a district
+administrator's dashboard.
 
 Runs on SQLite only (the server of tests/browser/conftest.py); the rest of the suite covers PostgreSQL.
 Screenshots are saved under tests/artifacts/."""
@@ -178,3 +179,93 @@ def test_district_dashboard_shows_the_communities_figures(new_page) -> None:  # 
     page.wait_for_load_state("networkidle")
     shot(page, "district-dashboard-desk")
     assert not problems.messages, "\n".join(problems.messages)
+
+
+def _submit(page, form: str) -> None:  # type: ignore[no-untyped-def]
+    """Send the form matched by `form` and check the page that comes back shows no message of refusal."""
+    with page.expect_navigation():
+        page.locator(form).locator("button[type=submit]").first.click()
+    errors = page.locator("main .error").all_inner_texts()
+    assert not errors, f"{form} refused on {page.url}: {errors}"
+
+
+def test_staff_take_a_residents_concern_through_the_six_steps(  # type: ignore[no-untyped-def]
+        new_page, tmp_path: Path) -> None:
+    """A resident files from a phone; staff triage it, draft a topic, research, meet, decide and publish; the
+    property company reports the action item done; the public result page shows its bar at 100%."""
+    title, topic_title, action_title = "11号楼前路灯不亮", "11号楼前路灯维修", "更换11号楼前路灯"
+    resident, resident_problems = new_page(PHONE)
+    sign_in(resident, RESIDENT)
+    resident.goto(f"/t/{SLUG}/concerns/new")
+    resident.fill("#title", title)
+    resident.fill("#description", "11号楼前的路灯坏了一个多月，晚上很黑。")
+    resident.select_option("#category", index=1)
+    resident.set_input_files("#photos", str(_photo(tmp_path)))
+    _submit(resident, "form[action$='/concerns/new']")
+    reference = resident.locator(".notice strong").inner_text().strip()
+
+    staff, problems = new_page(DESK)
+    sign_in(staff, STAFF)
+    # 1 collect: accept it in the triage inbox (htmx swaps the row)
+    staff.goto(f"/t/{SLUG}/staff/inbox")
+    row = staff.locator("main li.card", has_text=title)
+    row.locator("form", has=staff.locator("input[name=action][value=accept]")).locator("button").click()
+    expect(row.locator(".notice")).to_be_visible()
+    # 2 draft a topic from it
+    staff.reload()
+    staff.locator(".concern-pick", has_text=title).locator("input[name=concern_ids]").check()
+    staff.fill("#topic-title", topic_title)
+    _submit(staff, "form[action$='/staff/topics']")
+    if not re.search(r"/staff/topics/[0-9a-f-]{36}", staff.url):
+        staff.goto(f"/t/{SLUG}/staff/topics")
+        staff.get_by_role("link", name=topic_title).click()
+    topic_url = staff.url.split("?")[0]
+    topic_id = topic_url.rstrip("/").rsplit("/", 1)[-1]
+    # 3 research
+    staff.fill("#research-findings", "现场查看：灯泡损坏，线路完好。")
+    _submit(staff, "form[action$='/research']")
+    # 4 consult: schedule a meeting, its minutes, the decision
+    staff.select_option("#schedule-mechanism", index=0)
+    staff.fill("#schedule-venue", "党群服务中心")
+    staff.fill("#schedule-starts_at", "2026-01-05T19:30")
+    _submit(staff, "form[action$='/meetings']")
+    staff.fill("#minutes-minutes", "居民代表、物业到会，同意更换路灯。")
+    _submit(staff, "form[action*='/minutes']")
+    staff.fill("#decision-text", "由物业一周内更换11号楼前路灯。")
+    staff.check("#decision-consensus")
+    _submit(staff, "form[action*='/decision']")
+    # 5 publish
+    _submit(staff, "form[action$='/publish']")
+    # 6 supervise: an action item for the property company
+    staff.fill("#action-title", action_title)
+    staff.fill("#action-owner_org", "宁夏鑫盛物业服务有限公司")
+    staff.fill("#action-owner_user", "xinsheng_property")
+    staff.fill("#action-due_date", "2030-01-31")
+    _submit(staff, "form[action$='/actions']")
+    shot(staff, "staff-topic-desk")
+
+    company, company_problems = new_page(PHONE)
+    sign_in(company, "xinsheng_property")
+    company.goto(f"/t/{SLUG}/actions")
+    item = company.locator("main article, main section, main li", has_text=action_title).first
+    item.locator("input[name=percent]").fill("100")
+    item.locator("input[name=note]").or_(item.locator("textarea[name=note]")).first.fill("已更换，夜间亮灯正常。")
+    with company.expect_navigation():
+        item.locator("form[action$='/progress'] button[type=submit]").click()
+    assert not company.locator("main .error").all_inner_texts()
+    item = company.locator("main article, main section, main li", has_text=action_title).first
+    with company.expect_navigation():
+        item.locator("form[action$='/complete'] button[type=submit]").click()
+    assert not company.locator("main .error").all_inner_texts()
+
+    # The public result page shows the finished action item; the resident's code follows it.
+    public, public_problems = new_page(PHONE)
+    public.goto(f"/t/{SLUG}/results/{topic_id}")
+    expect(public.locator("h1")).to_contain_text(topic_title)
+    bar = public.get_by_role("progressbar", name=action_title)
+    expect(bar).to_have_attribute("aria-valuenow", "100")
+    shot(public, "six-steps-result-phone")
+    public.goto(f"/t/{SLUG}/track/{reference}")
+    expect(public.locator("h2")).to_contain_text(reference)
+    for seen in (resident_problems, problems, company_problems, public_problems):
+        assert not seen.messages, "\n".join(seen.messages)

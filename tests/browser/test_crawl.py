@@ -166,3 +166,17 @@ def test_every_link_of_a_district_dashboard_answers(live_server: LiveServer) -> 
         done = crawl(client, live_server, ["/t/xixia/me", "/t/xixia/admin"])
     assert not done.broken, f"{len(done.broken)} broken link(s) of {done.pages} pages:\n" + "\n".join(done.broken)
     assert any("/t/xixia/admin/" in url for url in done.seen), "the crawl reached no administrator's page"
+
+
+def test_the_crawler_reports_a_broken_link_with_its_referrer(live_server: LiveServer) -> None:
+    """The crawler itself can fail: an unknown page, and a page's link to it, are both reported."""
+    crawler = Crawl(httpx.Client(follow_redirects=True, timeout=30), live_server.base_url)
+    with crawler.client:
+        crawler.run([f"/t/{SLUG}/no-such-page"])
+        crawler.check(live_server.url(f"/t/{SLUG}/results/not-a-topic?lang=en"), "(a test)")
+    assert crawler.broken == [f"{live_server.base_url}/t/{SLUG}/no-such-page ← (start): 404",
+                              f"{live_server.base_url}/t/{SLUG}/results/not-a-topic?lang=en ← (a test): 404"]
+    assert crawler.normalize(live_server.url("/t/x/"), "https://example.com/") is None
+    assert crawler.normalize(live_server.url("/t/x/a"), "b#top") == (live_server.url("/t/x/b"), False)
+    assert crawler.normalize(live_server.url("/t/x/"), "?lang=en") == (live_server.url("/t/x/?lang=en"), True)
+    assert crawler.normalize(live_server.url("/t/x/"), "/t/x/logout") is None

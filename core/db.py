@@ -14,7 +14,7 @@ from sqlalchemy import JSON, ForeignKey, Table, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import visitors
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, make_transient_to_detached, mapped_column, with_loader_criteria
 
 Base = UUIDv7AuditBase
 # JSON, stored as JSONB on PostgreSQL. (advanced-alchemy's JsonB does not work with SQLAlchemy 2.1.)
@@ -141,6 +141,15 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 def column_values(obj: Any) -> dict[str, Any]:
     """An ORM object's column values keyed by column name, as a Core insert of its table takes them."""
     return {attr.columns[0].key: getattr(obj, attr.key) for attr in inspect(type(obj)).column_attrs}
+
+
+def make_persistent(session: Any, row: Any) -> None:
+    """A row written without the ORM joins the session as what it now is (every column set: none expired)."""
+    for attr in inspect(type(row)).column_attrs:
+        if attr.key not in row.__dict__:
+            setattr(row, attr.key, None)
+    make_transient_to_detached(row)
+    session.add(row)
 
 
 @event.listens_for(Session, "before_flush")

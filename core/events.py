@@ -29,9 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, JsonB, TenantContext, TenantOwned, column_values
+from core.db import Base, JsonB, TenantContext, TenantOwned, column_values, make_persistent
 from core.observability import count_transition
 from core.tenancy.models import Tenant
 
@@ -68,20 +68,36 @@ class EventChainHead(TenantOwned, Base):
 
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    prev_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)  # the link before: one statement's RETURNING
     at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
 
 
-def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
-def _fields(event: WorkflowEvent | dict[str, Any]) -> dict[str, Any]:
+def micros(at: datetime.datetime) -> int:
+    """Microseconds since the epoch, exactly (no float): how a link's time enters its hash."""
+    return (at - EPOCH) // datetime.timedelta(microseconds=1)
+
+
+def link_hash(prev_hash: str, seq: int, at: datetime.datetime, content: str) -> str:
+    """A link: the previous hash, the place and time in the chain, and the digest of what happened.
+
+    Simple enough for PostgreSQL to compute too (see `LINK_SQL`), so one statement can append a link.
+    """
+    return hashlib.sha256(f"{prev_hash}:{seq}:{micros(at)}:{content}".encode()).hexdigest()
+
+
+# link_hash in SQL, for the one-statement filing; {prev}, {seq}, {at} and {content} are SQL expressions.
+LINK_SQL = ("encode(sha256(convert_to({prev} || ':' || ({seq})::text || ':' || "
+            "(extract(epoch from {at}) * 1000000)::bigint::text || ':' || {content}, 'UTF8')), 'hex')")
+
+
+def content_digest(event: WorkflowEvent | dict[str, Any]) -> str:
+    """The digest of what an event says (who, what, from, to, payload): everything but its place and time."""
     get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
-    at = get("at")
-    return {
+    fields = {
         "tenant_id": str(get("tenant_id")),
-        "seq": get("seq"),
         "subject_kind": get("subject_kind"),
         "subject_id": str(get("subject_id")),
         "topic_id": str(get("topic_id")) if get("topic_id") else None,
@@ -89,9 +105,10 @@ def _fields(event: WorkflowEvent | dict[str, Any]) -> dict[str, Any]:
         "from": get("from_state"),
         "to": get("to_state"),
         "actor_id": str(get("actor_id")) if get("actor_id") else None,
-        "at": at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
         "payload": get("payload") or {},
     }
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def utcnow() -> datetime.datetime:
@@ -164,10 +181,12 @@ async def write_event(session: AsyncSession, ctx: TenantContext, link: Link, *, 
         action=action, from_state=from_state, to_state=to_state, actor_id=actor_id, at=at, payload=payload or {},
     )
     event = WorkflowEvent(id=uuid.uuid4(), **values, prev_hash=link.prev_hash,
-                          hash=_digest(link.prev_hash, _fields(values)), created_at=at, updated_at=at)
+                          hash=link_hash(link.prev_hash, link.seq, at, content_digest(values)),
+                          created_at=at, updated_at=at)
     rows = [*new_rows, event]
     written = [column_values(row) for row in rows]
-    head = {"head_id": link.head_id, "head_tenant_id": ctx.tenant_id, "head_hash": event.hash, "head_at": at}
+    head = {"head_id": link.head_id, "head_tenant_id": ctx.tenant_id, "head_hash": event.hash,
+            "head_prev_hash": link.prev_hash, "head_at": at}
     # Core statements built once per shape (compiled once), on the session's connection: every value is
     # given explicitly, tenant_id included, and on PostgreSQL Row-Level Security checks each row.
     connection = await session.connection()
@@ -178,28 +197,25 @@ async def write_event(session: AsyncSession, ctx: TenantContext, link: Link, *, 
         for row, values in zip(rows, written, strict=True):
             await connection.execute(insert(type(row).__table__), values)
         await connection.execute(_MOVE_HEAD, head)
-    for row, values in zip(new_rows, written, strict=False):
-        _persistent(session, row, values)
-    tenant = await session.get(Tenant, ctx.tenant_id)  # loaded by the request already: no query
-    count_transition(session.sync_session, action, tenant.kind if tenant else "unknown")
-    plugins = session.info.get(PLUGINS_KEY)
-    if plugins is not None:
-        await plugins.on_event(session, ctx, event)
+    for row in new_rows:
+        make_persistent(session, row)
+    await after_event(session, ctx, event)
     return event
 
 
-def _persistent(session: AsyncSession, row: Base, values: dict[str, Any]) -> None:
-    """A row written without the ORM joins the session as what it now is (every column set: none expired)."""
-    for attr in inspect(type(row)).column_attrs:
-        if attr.key not in row.__dict__:
-            setattr(row, attr.key, values[attr.columns[0].key])
-    make_transient_to_detached(row)
-    session.add(row)
+async def after_event(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> None:
+    """What follows every event written: it is counted (when committed), and the tenant's plugins hear of it."""
+    tenant = await session.get(Tenant, ctx.tenant_id)  # loaded by the request already: no query
+    count_transition(session.sync_session, event.action, tenant.kind if tenant else "unknown")
+    plugins = session.info.get(PLUGINS_KEY)
+    if plugins is not None:
+        await plugins.on_event(session, ctx, event)
 
 
 _HEAD = EventChainHead.__table__
 _MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == bindparam("head_id"), _HEAD.c.tenant_id == bindparam("head_tenant_id"))
-              .values(hash=bindparam("head_hash"), at=bindparam("head_at"), updated_at=bindparam("head_at")))
+              .values(hash=bindparam("head_hash"), prev_hash=bindparam("head_prev_hash"), at=bindparam("head_at"),
+                      updated_at=bindparam("head_at")))
 _ADVANCE = (
     update(_HEAD).where(_HEAD.c.tenant_id == bindparam("b_tenant_id"))
     .values(seq=_HEAD.c.seq + 1, updated_at=bindparam("b_now"))
@@ -244,7 +260,7 @@ async def verify_chain(session: AsyncSession) -> tuple[int, BrokenLink | None]:
             return checked, BrokenLink(event.seq, event.id, f"序号不连续：应为 {expected_seq}")
         if event.prev_hash != prev_hash:
             return checked, BrokenLink(event.seq, event.id, "与前一条记录的链接不符")
-        if _digest(prev_hash, _fields(event)) != event.hash:
+        if link_hash(prev_hash, event.seq, event.at, content_digest(event)) != event.hash:
             return checked, BrokenLink(event.seq, event.id, "记录内容已被改动")
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     return checked, None

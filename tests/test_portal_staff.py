@@ -279,3 +279,23 @@ async def test_overdue_items_come_first_and_are_flagged(client: AsyncClient, aut
     await sign_in(client, "comm-a", "wuye")
     page = await client.get("/t/comm-a/actions")
     assert page.status_code == 200 and page.text.count('<span class="badge warn">已逾期') == 2
+
+
+async def test_a_resident_survey_is_recorded_as_the_pre_meeting_research(client: AsyncClient, auth: Auth) -> None:
+    topic_id, _ = await topic_at(client, auth, "drafted")
+    await sign_in(client, "comm-a", "cstaff")
+    topic_url = f"/t/comm-a/staff/topics/{topic_id}"
+    # One option only: refused next to the answers field, nothing recorded, still drafted.
+    refused = await submit(client, topic_url, f"{topic_url}/survey", {
+        "date": TODAY.isoformat(), "question": "直饮水机装在哪里？", "results": "北门内侧: 31"})
+    assert refused.status_code == 422 and 'id="survey-results-error"' in refused.text
+    assert (await topic_state(client, auth, topic_id))["topic"]["state"] == "drafted"
+    done = await submit(client, topic_url, f"{topic_url}/survey", {
+        "date": TODAY.isoformat(), "question": "直饮水机装在哪里？", "results": "北门内侧: 31\n西侧空地：9",
+        "findings": "多数居民选北门内侧"})
+    assert done.status_code == 303
+    topic = await topic_state(client, auth, topic_id)
+    assert topic["topic"]["state"] == "researching"
+    survey = topic["research"][0]
+    assert survey["kind"] == "survey" and survey["counts"] == {"北门内侧": 31, "西侧空地": 9}
+    assert "北门内侧: 31" in text_of(await client.get(topic_url))

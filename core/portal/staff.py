@@ -301,6 +301,24 @@ class StaffController(Controller):
 
         return await self._step(request, page, tid, "research", run)
 
+    @post("/topics/{topic_id:str}/survey", status_code=303)
+    async def survey(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
+        """A resident survey (征询) as the pre-meeting research: the question and each option's count."""
+        tid = _uuid(page, topic_id, "topic")
+
+        async def run(service: TopicService, v: dict[str, Any]) -> Any:
+            counts = _counts(page, v.get("results", ""), "results")
+            try:
+                return await service.research(tid, s.ResearchIn(
+                    kind="survey", date=_date(page, v.get("date", ""), "date"), question=v.get("question", ""),
+                    options=list(counts), counts=counts, findings=v.get("findings", "")))
+            except DomainError as exc:
+                if exc.field in ("options", "counts"):  # the form asks for both in one field
+                    exc.field = "results"
+                raise
+
+        return await self._step(request, page, tid, "survey", run)
+
     @post("/topics/{topic_id:str}/meetings", status_code=303)
     async def schedule(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
         tid = _uuid(page, topic_id, "topic")

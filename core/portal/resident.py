@@ -107,13 +107,8 @@ async def _photos_of(form: Any) -> list[UploadFile]:
 
 
 async def _rolled_back(page: Page, action: str) -> TenantScope:
-    """Undo what the refused request wrote, then bring back what the page shows (a rollback expires every loaded
-    object, and an expired tenant or user would be reloaded lazily, which async sessions cannot do)."""
-    await page.session.rollback()
-    await page.session.refresh(page.tenant)
-    if page.user is not None:
-        await page.session.refresh(page.user)
-    page._scope.pop(action, None)
+    """Undo what the refused request wrote (keeping the page usable), and authorize `action` again."""
+    await page.rollback()
     return await page.scope(action)
 
 

@@ -61,12 +61,22 @@ EVENT_LABELS = {
 }
 
 
-async def _roll_back(page: Page) -> None:
-    """Undo what the refused command wrote, and reload what the page still shows (a rollback expires it)."""
-    await page.session.rollback()
-    for loaded in {id(o): o for o in (page.tenant, page.user, *(sc.tenant for sc in page._scope.values()))
-                   if o is not None}.values():
-        await page.session.refresh(loaded)
+async def _attach(request: Request, page: Page, scope: Any, photos: list[UploadFile], kind: str, owner: uuid.UUID,
+                  topic_or_action: uuid.UUID) -> None:
+    """The form's photos, onto what the step made; a refused photo is said next to the photo field."""
+    for photo in photos:
+        try:
+            await add_workflow_photo(request, page.session, scope, kind, owner, topic_or_action, await photo.read())
+        except DomainError as exc:
+            exc.field = "photos"
+            raise
+
+
+def _photos(page: Page, form: Any) -> list[UploadFile]:
+    photos = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
+    if len(photos) > MAX_PHOTOS_PER_FORM:
+        raise InvalidInput(page._("Attach at most 3 photos."), field="photos")
+    return photos
 
 
 def _is_htmx(request: Request) -> bool:
@@ -179,7 +189,7 @@ class StaffController(Controller):
         try:
             concern = await service.triage(cid, action, values.get("reason"), values.get("note"))
         except DomainError as exc:
-            await _roll_back(page)
+            await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
             errors = {"action": action, "field": exc.field or "action", "message": exc.message}
@@ -211,7 +221,7 @@ class StaffController(Controller):
             topic = await TopicService(page.session, scope).create(
                 s.TopicCreate(title=values["title"], description=values["description"], concern_ids=ids))
         except DomainError as exc:
-            await _roll_back(page)
+            await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
             return await self._inbox(page, status_code=exc.status, topic_values=values,
@@ -269,21 +279,13 @@ class StaffController(Controller):
         form = await request.form()
         values = _form_dict(form)
         values["roles"] = form.getall("roles", [])
-        photos = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename] \
-            if form_name == "research" else []
         try:
-            if len(photos) > MAX_PHOTOS_PER_FORM:
-                raise InvalidInput(page._("Attach at most 3 photos."), field="photos")
+            photos = _photos(page, form) if form_name == "research" else []
             made = await run(TopicService(page.session, scope), values)
-            for photo in photos:
-                try:
-                    await add_workflow_photo(request, page.session, scope, "research", made.id, topic_id,
-                                             await photo.read())
-                except DomainError as exc:
-                    exc.field = "photos"
-                    raise
+            if photos:  # only research takes photos; other steps may return nothing
+                await _attach(request, page, scope, photos, "research", made.id, topic_id)
         except DomainError as exc:
-            await _roll_back(page)
+            await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
             field = (exc.field or "form").replace(".", "_")
@@ -436,22 +438,14 @@ class ActionItemsController(Controller):
         aid = _uuid(page, action_id, "action")
         form = await request.form()
         values = _form_dict(form)
-        photos = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
         service = TopicService(page.session, scope)
         try:
-            if len(photos) > MAX_PHOTOS_PER_FORM:
-                raise InvalidInput(page._("Attach at most 3 photos."), field="photos")
+            photos = _photos(page, form)
             percent = _int(page, values.get("percent", ""), "percent")
             report = await service.progress(aid, s.ProgressIn(percent=percent or 0, note=values.get("note", "")))
-            for photo in photos:
-                try:
-                    await add_workflow_photo(request, page.session, scope, "progress", report.id, aid,
-                                             await photo.read())
-                except DomainError as exc:
-                    exc.field = "photos"
-                    raise
+            await _attach(request, page, scope, photos, "progress", report.id, aid)
         except DomainError as exc:
-            await _roll_back(page)
+            await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
             return await self._list(page, exc.status, {aid: {exc.field or "percent": exc.message}}, {aid: values})
@@ -464,7 +458,7 @@ class ActionItemsController(Controller):
         try:
             await TopicService(page.session, scope).complete(aid)
         except DomainError as exc:
-            await _roll_back(page)
+            await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
             return await self._list(page, exc.status, {aid: {"complete": exc.message}}, {})

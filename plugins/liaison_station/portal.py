@@ -91,12 +91,7 @@ class DeputyPortalController(Controller):
         except DomainError as exc:
             if exc.status == 404:
                 raise
-            # Undo what was written; the rollback expires every loaded object, and an async session cannot
-            # reload the page's tenant and user lazily: bring them back now.
-            await page.session.rollback()
-            await page.session.refresh(page.tenant)
-            if page.user is not None:
-                await page.session.refresh(page.user)
+            await page.rollback()
             return await _render(page, deputy, status_code=exc.status, error=exc, failed_item=item_id, form=data)
         target = f"{page.base}/deputy?noted=1" + (f"&deputy={quote(deputy)}" if deputy else "")
         return Redirect(f"{target}#item-{item_id}", status_code=303)

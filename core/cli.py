@@ -159,7 +159,7 @@ def audit_verify(tenant_slug: str | None) -> None:
             statement = statement.where(Tenant.slug == tenant_slug)
         tenants = (await session.scalars(statement)).all()
         if tenant_slug and not tenants:
-            raise NotFound(f"没有租户 {tenant_slug}")
+            raise NotFound("没有租户 {slug}", slug=tenant_slug)
         broken = []
         for tenant in tenants:
             # One tenant at a time, through the same walls as the app: an operator command, not a bypass.

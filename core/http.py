@@ -110,7 +110,7 @@ async def enter_tenant(request: Request, session: AsyncSession, slug: str, actio
     statement = _RESOLVE_AND_SET if postgres else _RESOLVE
     row = (await session.execute(statement, {"slug": slug, "user_id": user_id})).first()
     if row is None:
-        raise NotFound(f"没有租户 {slug}")
+        raise NotFound("没有租户 {slug}", slug=slug)
     tenant, parent_slug, version, platform_admin = row[:4]
     bind_request(tenant=tenant.slug, user_id=user_id)
     if version is None:
@@ -121,7 +121,7 @@ async def enter_tenant(request: Request, session: AsyncSession, slug: str, actio
     scope = TenantScope(tenant, parent_slug, user_id, grants, authorizer)
     scope.require(action)
     if tenant.archived and request.method not in READ_METHODS and action != "tenant.update":
-        raise Conflict(f"租户 {slug} 已归档，只能查看")
+        raise Conflict("租户 {slug} 已归档，只能查看", slug=slug)
     return scope
 
 
@@ -135,7 +135,7 @@ async def provide_tenant_scope(request: Request, db_session: DbSession, slug: Fr
     plugin = opt.get("plugin")
     if plugin is not None and plugin not in (scope.tenant.plugins or ()):
         # A mechanism the tenant has not switched on does not exist there.
-        raise NotFound(f"租户 {slug} 未启用插件 {plugin}")
+        raise NotFound("租户 {slug} 未启用插件 {plugin}", slug=slug, plugin=plugin)
     return scope
 
 

@@ -28,7 +28,7 @@ class CleanImage:
 def clean_image(raw: bytes, field: str = "file") -> CleanImage:
     """Check what the bytes really are and re-encode them from pixels only, so no metadata survives."""
     if len(raw) > MAX_BYTES:
-        raise InvalidInput(f"照片不能超过 {MAX_BYTES // (1024 * 1024)} MB", field=field)
+        raise InvalidInput("照片不能超过 {size} MB", field=field, size=MAX_BYTES // (1024 * 1024))
     if not raw:
         raise InvalidInput("照片是空文件", field=field)
     try:

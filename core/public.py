@@ -65,7 +65,7 @@ class PublicResult(msgspec.Struct):
 async def provide_public_tenant(db_session: DbSession, slug: FromPath[str]) -> Tenant:
     tenant = await db_session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.archived.is_(False)))
     if tenant is None:
-        raise NotFound(f"没有租户 {slug}")
+        raise NotFound("没有租户 {slug}", slug=slug)
     await use_tenant(db_session, TenantContext(tenant.id, tenant.path))
     return tenant
 
@@ -160,7 +160,7 @@ class PublicController(Controller):
     async def stats(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicStats:
         this_year = datetime.datetime.now(datetime.UTC).year
         if year is not None and not 2000 <= year <= this_year:
-            raise InvalidInput(f"year 须在 2000–{this_year} 之间", field="year")
+            raise InvalidInput("year 须在 2000–{latest} 之间", field="year", latest=this_year)
         return await public_stats(db_session, year or this_year)
 
     @get("/blocks", summary="门户首页上各插件的板块（下次代表接待、下次每月一议事…）")

@@ -146,7 +146,7 @@ async def export_tenant(session: AsyncSession, slug: str, media_root: Path,
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     root = await session.scalar(select(Tenant).where(Tenant.slug == slug))
     if root is None:
-        raise NotFound(f"没有租户 {slug}")
+        raise NotFound("没有租户 {slug}", slug=slug)
     parent = await session.scalar(select(Tenant.slug).where(Tenant.id == root.parent_id)) if root.parent_id else None
     # The same walls as the app: reads widened to the subtree, which PostgreSQL's Row-Level Security also allows.
     await use_tenant(session, TenantContext(root.id, root.path, subtree=True))
@@ -202,7 +202,8 @@ def _read_photos(media_root: Path, photos: list[dict[str, Any]]) -> dict[str, st
             continue
         found[photo["storage_key"]] = base64.b64encode(path.read_bytes()).decode("ascii")
     if missing:
-        raise NotFound(f"照片文件缺失（{len(missing)} 张，如 {missing[0]}）：请检查 YISHI_MEDIA_DIR={media_root}")
+        raise NotFound("照片文件缺失（{count} 张，如 {example}）：请检查 YISHI_MEDIA_DIR={directory}",
+                       count=len(missing), example=missing[0], directory=str(media_root))
     return found
 
 
@@ -227,14 +228,15 @@ def decode(raw: bytes) -> TenantExport:
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise InvalidInput("这不是议事租户导出文件：不是一个 JSON 对象") from None
     if header.format != FORMAT:
-        raise InvalidInput(f"这不是议事租户导出文件：format 应为 {FORMAT}")
+        raise InvalidInput("这不是议事租户导出文件：format 应为 {expected}", expected=FORMAT)
     if header.format_version not in SUPPORTED_VERSIONS:
         known = ", ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))
-        raise InvalidInput(f"不认识导出格式版本 {header.format_version!r}（本程序认识：{known}），请用更新的议事导入")
+        raise InvalidInput("不认识导出格式版本 {version}（本程序认识：{known}），请用更新的议事导入",
+                           version=repr(header.format_version), known=known)
     try:
         return msgspec.json.decode(raw, type=TenantExport)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(f"导出文件结构不对：{exc}") from None
+        raise InvalidInput("导出文件结构不对：{error}", error=str(exc)) from None
 
 
 async def import_tenant(session: AsyncSession, document: TenantExport, media_root: Path,
@@ -315,30 +317,30 @@ async def _load(session: AsyncSession, document: TenantExport, media_root: Path,
 def _decode_tables(document: TenantExport, by_name: dict[str, Table]) -> dict[str, list[dict[str, Any]]]:
     unknown = [name for name in document.tables if name not in by_name]
     if unknown:
-        raise InvalidInput(f"本安装没有这些表：{', '.join(unknown)}（缺少插件或版本较旧？）")
+        raise InvalidInput("本安装没有这些表：{tables}（缺少插件或版本较旧？）", tables=", ".join(unknown))
     for required in (TENANT_TABLE, USER_TABLE):
         if required not in document.tables:
-            raise InvalidInput(f"导出文件缺少表 {required}")
+            raise InvalidInput("导出文件缺少表 {table}", table=required)
     data: dict[str, list[dict[str, Any]]] = {}
     for name, content in document.tables.items():
         table = by_name[name]
         strange = [c for c in content.columns if c not in table.c]
         if strange:
-            raise InvalidInput(f"表 {name} 在本安装没有这些列：{', '.join(strange)}")
+            raise InvalidInput("表 {table} 在本安装没有这些列：{columns}", table=name, columns=", ".join(strange))
         missing = [c.name for c in _columns(table) if c.name not in content.columns and not c.nullable
                    and c.default is None and c.server_default is None]
         if missing:
-            raise InvalidInput(f"导出文件中表 {name} 缺少必需的列：{', '.join(missing)}")
+            raise InvalidInput("导出文件中表 {table} 缺少必需的列：{columns}", table=name, columns=", ".join(missing))
         converters = [(i, column, _decoder(table.c[column])) for i, column in enumerate(content.columns)]
         rows = []
         for values in content.rows:
             if len(values) != len(content.columns):
-                raise InvalidInput(f"表 {name} 有一行的列数不对")
+                raise InvalidInput("表 {table} 有一行的列数不对", table=name)
             try:
                 rows.append({column: (convert(values[i]) if convert and values[i] is not None else values[i])
                              for i, column, convert in converters})
             except (TypeError, ValueError):
-                raise InvalidInput(f"表 {name} 有一行的值无法识别") from None
+                raise InvalidInput("表 {table} 有一行的值无法识别", table=name) from None
         data[name] = rows
     return data
 
@@ -348,15 +350,15 @@ def _check_tree(document: TenantExport, tenants: list[dict[str, Any]]) -> tuple[
     paths are what subtree reads and Row-Level Security go by); returns the root and its old parent."""
     roots = [t for t in tenants if t["slug"] == document.tenant]
     if len(roots) != 1:
-        raise InvalidInput(f"导出文件中没有租户 {document.tenant} 本身")
+        raise InvalidInput("导出文件中没有租户 {slug} 本身", slug=document.tenant)
     root = roots[0]
     by_id = {t["id"]: t for t in tenants}
     if not root["path"].endswith(f"/{root['id'].hex}/"):
-        raise InvalidInput(f"租户 {root['slug']} 的路径不对")
+        raise InvalidInput("租户 {slug} 的路径不对", slug=root["slug"])
     for tenant in tenants:
         parent = by_id.get(tenant["parent_id"])
         if tenant is not root and (parent is None or tenant["path"] != f"{parent['path']}{tenant['id'].hex}/"):
-            raise InvalidInput(f"租户 {tenant['slug']} 不在 {root['slug']} 之下")
+            raise InvalidInput("租户 {slug} 不在 {root} 之下", slug=tenant["slug"], root=root["slug"])
     return root, root["parent_id"]
 
 
@@ -364,10 +366,10 @@ async def _refuse_existing_tenants(session: AsyncSession, tenants: list[dict[str
     slugs = [t["slug"] for t in tenants]
     taken = (await session.scalars(select(Tenant.slug).where(Tenant.slug.in_(slugs)))).all()
     if taken:
-        raise Conflict(f"本安装已有这些租户：{', '.join(sorted(taken))}（已导入过？），未写入任何数据")
+        raise Conflict("本安装已有这些租户：{slugs}（已导入过？），未写入任何数据", slugs=", ".join(sorted(taken)))
     same_ids = (await session.scalars(select(Tenant.slug).where(Tenant.id.in_([t["id"] for t in tenants])))).all()
     if same_ids:
-        raise Conflict(f"本安装已有相同编号的租户：{', '.join(sorted(same_ids))}，未写入任何数据")
+        raise Conflict("本安装已有相同编号的租户：{slugs}，未写入任何数据", slugs=", ".join(sorted(same_ids)))
 
 
 async def _new_parent(session: AsyncSession, root: dict[str, Any], old_parent_id: uuid.UUID | None,
@@ -376,18 +378,20 @@ async def _new_parent(session: AsyncSession, root: dict[str, Any], old_parent_id
     if parent_slug is not None:
         parent = await session.scalar(select(Tenant).where(Tenant.slug == parent_slug))
         if parent is None:
-            raise NotFound(f"没有租户 {parent_slug}")
+            raise NotFound("没有租户 {slug}", slug=parent_slug)
     else:
         parent = await session.scalar(select(Tenant).where(Tenant.id == old_parent_id)) if old_parent_id else None
     allowed = ALLOWED_PARENT_KINDS.get(root["kind"], set())
     if parent is None:
         if None not in allowed:
-            raise InvalidInput(f"{root['slug']} 须挂在上级之下：请用 --parent 指定（{'、'.join(sorted(k for k in allowed if k))}）")
+            raise InvalidInput("{slug} 须挂在上级之下：请用 --parent 指定（{kinds}）", slug=root["slug"],
+                               kinds=tuple(sorted(k for k in allowed if k)))
         return None
     if parent.archived:
-        raise Conflict(f"租户 {parent.slug} 已归档，不能挂入新的下级")
+        raise Conflict("租户 {slug} 已归档，不能挂入新的下级", slug=parent.slug)
     if parent.kind not in allowed:
-        raise InvalidInput(f"{root['kind']} 不能挂在 {parent.kind} {parent.slug} 之下")
+        raise InvalidInput("{kind} 不能挂在 {parent_kind} {parent} 之下", kind=root["kind"], parent_kind=parent.kind,
+                           parent=parent.slug)
     return parent
 
 
@@ -421,7 +425,7 @@ async def _users(session: AsyncSession, users: list[dict[str, Any]]) -> tuple[li
                      if (u["id"] in existing and existing[u["id"]] != u["username"])
                      or (u["username"] in taken and taken[u["username"]] != u["id"]))
     if clashes:
-        raise Conflict(f"本安装已有同名的其他用户：{', '.join(clashes)}，未写入任何数据")
+        raise Conflict("本安装已有同名的其他用户：{users}，未写入任何数据", users=", ".join(clashes))
     for user in users:
         user["platform_admin"] = False  # never granted by a file
     return [u for u in users if u["id"] not in existing], sorted(u["username"] for u in users if u["id"] in existing)
@@ -435,21 +439,22 @@ async def _check_references(session: AsyncSession, table: Table, rows: list[dict
     A reference to the old parent (a concern escalated one level up) follows the tree to its new parent.
     """
     if any(row["tenant_id"] not in ids for row in rows):
-        raise InvalidInput(f"表 {table.name} 有不属于导出租户的行")
+        raise InvalidInput("表 {table} 有不属于导出租户的行", table=table.name)
     for column in _references(table, TENANT_TABLE):
         outside = {row[column] for row in rows if row[column] is not None and row[column] not in ids}
         if outside - {old_parent_id}:
-            raise InvalidInput(f"表 {table.name} 的 {column} 引用了导出范围以外的租户")
+            raise InvalidInput("表 {table} 的 {column} 引用了导出范围以外的租户", table=table.name, column=column)
         if outside:
             if new_parent_id is None:
-                raise InvalidInput(f"表 {table.name} 有 {column} 指向原上级的行（如已上报的诉求）：请用 --parent 指定新的上级")
+                raise InvalidInput("表 {table} 有 {column} 指向原上级的行（如已上报的诉求）：请用 --parent 指定新的上级",
+                                   table=table.name, column=column)
             for row in rows:
                 if row[column] == old_parent_id:
                     row[column] = new_parent_id
     for column in _references(table, USER_TABLE):
         unknown = {row[column] for row in rows if row[column] is not None and row[column] not in user_ids}
         if unknown and len(set((await session.scalars(select(User.id).where(User.id.in_(unknown)))).all())) != len(unknown):
-            raise InvalidInput(f"表 {table.name} 的 {column} 引用了导出文件与本安装都没有的用户")
+            raise InvalidInput("表 {table} 的 {column} 引用了导出文件与本安装都没有的用户", table=table.name, column=column)
 
 
 def _decode_photos(document: TenantExport, photos: Iterable[dict[str, Any]], media_root: Path) -> list[tuple[Path, bytes]]:
@@ -458,18 +463,18 @@ def _decode_photos(document: TenantExport, photos: Iterable[dict[str, Any]], med
         key = photo["storage_key"]
         match = PHOTO_KEY.match(key)
         if match is None or match["tenant"] != photo["tenant_id"].hex:
-            raise InvalidInput(f"照片存储键不合规：{key!r}")
+            raise InvalidInput("照片存储键不合规：{key}", key=repr(key))
         try:
             content = base64.b64decode(document.photos[key], validate=True)
         except KeyError:
-            raise InvalidInput(f"导出文件缺少照片 {key}") from None
+            raise InvalidInput("导出文件缺少照片 {key}", key=key) from None
         except binascii.Error:
-            raise InvalidInput(f"照片 {key} 的内容不是 base64") from None
+            raise InvalidInput("照片 {key} 的内容不是 base64", key=key) from None
         if len(content) != photo["size"]:
-            raise InvalidInput(f"照片 {key} 的大小与记录不符")
+            raise InvalidInput("照片 {key} 的大小与记录不符", key=key)
         path = media_root / key
         if path.exists() and path.read_bytes() != content:
-            raise Conflict(f"媒体目录中已有内容不同的 {key}，未写入任何数据")
+            raise Conflict("媒体目录中已有内容不同的 {key}，未写入任何数据", key=key)
         files.append((path, content))
     return files
 
@@ -478,9 +483,10 @@ async def _verify(session: AsyncSession, slug: str) -> int:
     """Walk the imported chain, and check that its head points at its last link (so the next event continues it)."""
     checked, broken = await verify_chain(session)
     if broken is not None:
-        raise Conflict(f"租户 {slug} 的事件链第 {broken.seq} 条（{broken.event_id}）断链：{broken.reason}；未写入任何数据")
+        raise Conflict("租户 {slug} 的事件链第 {seq} 条（{event}）断链：{reason}；未写入任何数据", slug=slug,
+                       seq=broken.seq, event=str(broken.event_id), reason=broken.reason)
     last_hash = await session.scalar(select(WorkflowEvent.hash).where(WorkflowEvent.seq == checked)) if checked else GENESIS
     head = (await session.execute(select(EventChainHead.seq, EventChainHead.hash))).first()
     if (tuple(head) if head else (0, GENESIS)) != (checked, last_hash):
-        raise Conflict(f"租户 {slug} 的事件链头与最后一条记录不符；未写入任何数据")
+        raise Conflict("租户 {slug} 的事件链头与最后一条记录不符；未写入任何数据", slug=slug)
     return checked

@@ -196,3 +196,24 @@ async def test_a_taken_username_creates_no_tenant(client: AsyncClient, auth: Aut
                          {**NEW_COMMUNITY, "password": "short"})
     assert short.status_code == 422 and 'id="password-error"' in short.text
     assert (await client.get("/t/comm-c/")).status_code == 404
+
+
+async def test_escalations_come_a_page_at_a_time_and_a_refusal_stays_on_its_page(
+        client: AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.portal.admin.ESCALATIONS_PER_PAGE", 2)
+    concerns = [await file(client, await auth("resident"), {"title": f"上报的第{n}件事"}) for n in range(3)]
+    for concern in concerns:
+        escalated = await client.post(f"{BASE}/concerns/{concern['id']}/triage", headers=await auth("cstaff"),
+                                      json={"action": "escalate", "reason": "需要街道协调"})
+        assert escalated.status_code == 200, escalated.text
+    await sign_in(client, "street-a", "sstaff")
+    url = "/t/street-a/admin/escalations"
+    first, second = await client.get(url), await client.get(f"{url}?p=2")
+    ids = {c["id"] for c in concerns}
+    on_first = {i for i in ids if f'id="concern-{i}"' in first.text}
+    on_second = {i for i in ids if f'id="concern-{i}"' in second.text}
+    assert len(on_first) == 2 and len(on_second) == 1 and on_first | on_second == ids
+    assert f'href="{url}?p=2" rel="next"' in first.text and f'href="{url}?p=1" rel="prev"' in second.text
+    (last,) = on_second
+    refused = await submit(client, f"{url}?p=2", f"{url}/{last}/send-back?p=2", {"instructions": " "})
+    assert refused.status_code == 422 and f'id="instructions-{last}-error"' in refused.text

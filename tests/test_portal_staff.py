@@ -299,3 +299,18 @@ async def test_a_resident_survey_is_recorded_as_the_pre_meeting_research(client:
     survey = topic["research"][0]
     assert survey["kind"] == "survey" and survey["counts"] == {"北门内侧": 31, "西侧空地": 9}
     assert "北门内侧: 31" in text_of(await client.get(topic_url))
+
+
+async def test_the_inbox_comes_a_page_at_a_time(client: AsyncClient, auth: Auth,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.portal.staff.INBOX_PER_PAGE", 2)
+    concerns = [await file(client, await auth("resident"), {"title": f"第{n}件事"}) for n in range(3)]
+    await sign_in(client, "comm-a", "cstaff")
+    first, second = await client.get(INBOX), await client.get(f"{INBOX}?p=2")
+    shown = [[c["id"] for c in concerns if f'id="concern-{c["id"]}"' in page.text] for page in (first, second)]
+    assert shown == [[c["id"] for c in concerns[:2]], [concerns[2]["id"]]]  # oldest first
+    assert f'href="{INBOX}?p=2" rel="next"' in first.text and "3" in text_of(first)
+    # Triage from the second page comes back to it.
+    answer = await submit(client, f"{INBOX}?p=2", f"/t/comm-a/staff/concerns/{concerns[2]['id']}/triage?p=2",
+                          {"action": "accept"})
+    assert answer.status_code == 303 and answer.headers["location"].endswith("p=2")

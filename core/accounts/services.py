@@ -54,11 +54,11 @@ class UserService:
         if not USERNAME_RE.match(username):
             raise InvalidInput("用户名须为 3–64 个字母、数字或 _ . -", field="username")
         if len(password) < MIN_PASSWORD:
-            raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位", field="password")
+            raise InvalidInput("密码至少 {length} 位", field="password", length=MIN_PASSWORD)
         if phone is not None and not PHONE_RE.match(phone):
             raise InvalidInput("手机号须为 11 位中国大陆手机号", field="phone")
         if await self.by_username(username):
-            raise Conflict(f"用户名 {username} 已被使用", field="username")
+            raise Conflict("用户名 {username} 已被使用", field="username", username=username)
         user = User(
             username=username,
             display_name=(display_name or username).strip()[:100],
@@ -71,7 +71,7 @@ class UserService:
 
     async def set_password(self, user: User, password: str) -> None:
         if len(password) < MIN_PASSWORD:
-            raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位", field="password")
+            raise InvalidInput("密码至少 {length} 位", field="password", length=MIN_PASSWORD)
         user.password_hash = _hasher.hash(password)
         await self.session.flush()
 
@@ -120,7 +120,8 @@ class LoginService:
             if row.failures >= self.max_failures and ends > now:
                 wait = int((ends - now).total_seconds()) + 1
                 raise TooManyRequests(
-                    f"登录失败次数过多，请 {(wait + 59) // 60} 分钟后再试", headers={"Retry-After": str(wait)}
+                    "登录失败次数过多，请 {minutes} 分钟后再试", headers={"Retry-After": str(wait)},
+                    minutes=(wait + 59) // 60,
                 )
 
     async def _count_failure(self, key: str, now: datetime.datetime) -> None:
@@ -153,7 +154,7 @@ class MemberService:
         validate_role(role)
         user = await UserService(self.session).by_username(username)
         if user is None:
-            raise InvalidInput(f"没有用户 {username}", field="user")
+            raise InvalidInput("没有用户 {username}", field="user", username=username)
         existing = await self.session.scalar(
             select(RoleAssignment).where(RoleAssignment.user_id == user.id, RoleAssignment.role == role)
         )
@@ -172,7 +173,7 @@ class MemberService:
                 delete(RoleAssignment).where(RoleAssignment.user_id == user.id, RoleAssignment.role == role)
             )
         if user is None or result is None or result.rowcount == 0:
-            raise NotFound(f"{username} 在本租户没有角色 {role}")
+            raise NotFound("{username} 在本租户没有角色 {role}", username=username, role=role)
         await self._bump(user.id)
 
     async def list(self, show_phone: bool, limit: int, offset: int) -> tuple[list[MemberOut], int]:
@@ -208,8 +209,9 @@ class MemberService:
 
 
 def validate_role(role: str) -> None:
+    if role == "platform_admin":
+        raise InvalidInput("未知角色 {role}；可用：{roles}。平台管理员不属于某个租户，请用 yishi users grant USERNAME platform_admin",
+                           field="role", role=role, roles=", ".join(TENANT_ROLES))
     if role not in TENANT_ROLES:
-        hint = "平台管理员不属于某个租户，请用 yishi users grant USERNAME platform_admin" if role == "platform_admin" else ""
-        raise InvalidInput(f"未知角色 {role}；可用：{', '.join(TENANT_ROLES)}{'。' + hint if hint else ''}",
-                           field="role")
+        raise InvalidInput("未知角色 {role}；可用：{roles}", field="role", role=role, roles=", ".join(TENANT_ROLES))
 

@@ -31,7 +31,7 @@ from core.concerns.models import (
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
 from core.db import TenantContext, column_values, make_persistent, use_tenant
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, Label, NotFound
 from core.events import (
     GENESIS,
     LINK_SQL,
@@ -163,14 +163,14 @@ def filed_answer(concern: Concern) -> dict[str, str]:
     return {"id": str(concern.id), "reference": concern.reference, "status": concern.status}
 
 
-def clean_text(value: str | None, field: str, label: str, max_len: int, required: bool = True) -> str | None:
+def clean_text(value: str | None, field: str, label: Label, max_len: int, required: bool = True) -> str | None:
     value = (value or "").strip()
     if not value:
         if required:
-            raise InvalidInput(f"{label}不能为空", field=field)
+            raise InvalidInput("{label}不能为空", field=field, label=label)
         return None
     if len(value) > max_len:
-        raise InvalidInput(f"{label}不能超过 {max_len} 个字", field=field)
+        raise InvalidInput("{label}不能超过 {max_len} 个字", field=field, label=label, max_len=max_len)
     return value
 
 
@@ -196,9 +196,9 @@ class ConcernService:
     async def add_category(self, code: str, name: str) -> None:
         if not CATEGORY_CODE_RE.match(code):
             raise InvalidInput("分类代码须为小写字母开头的 2–40 个小写字母、数字或下划线", field="code")
-        name = clean_text(name, "name", "分类名称", 50)
+        name = clean_text(name, "name", Label("分类名称"), 50)
         if code in await self.categories():
-            raise Conflict(f"分类 {code} 已存在", field="code")
+            raise Conflict("分类 {code} 已存在", field="code", code=code)
         self.session.add(ConcernCategory(code=code, name=name))
         await self.session.flush()
 
@@ -206,13 +206,14 @@ class ConcernService:
 
     async def file(self, data: ConcernCreate, claim: Claim | None = None) -> Concern:
         """File a concern; with a `claim`, its Idempotency-Key and answer are written in the same statement."""
-        title = clean_text(data.title, "title", "标题", 120)
-        description = clean_text(data.description, "description", "描述", 5000)
+        title = clean_text(data.title, "title", Label("标题"), 120)
+        description = clean_text(data.description, "description", Label("描述"), 5000)
         # The default categories need no query; only a tenant's own additions are looked up.
         if data.category not in DEFAULT_CATEGORIES and data.category not in (categories := await self.categories()):
-            raise InvalidInput(f"未知分类 {data.category}；可用：{', '.join(categories)}", field="category")
+            raise InvalidInput("未知分类 {category}；可用：{choices}", field="category", category=data.category,
+                               choices=", ".join(categories))
         if data.channel not in CHANNELS:
-            raise InvalidInput(f"渠道须为 {', '.join(CHANNELS)} 之一", field="channel")
+            raise InvalidInput("渠道须为 {choices} 之一", field="channel", choices=", ".join(CHANNELS))
         compound_id, building_id = await self._place(data.compound, data.building)
         on_behalf = bool(data.resident_name or data.resident_phone)
         if on_behalf and not self.scope.can("concern.file_on_behalf"):
@@ -223,9 +224,9 @@ class ConcernService:
             "concern.filed", {"channel": data.channel}, claim,
             title=title, description=description, category=data.category, channel=data.channel,
             compound_id=compound_id, building_id=building_id,
-            place=clean_text(data.place, "place", "地点", 200, required=False), status="submitted",
+            place=clean_text(data.place, "place", Label("地点"), 200, required=False), status="submitted",
             filed_by_id=self.scope.user_id, resident_id=None if on_behalf else self.scope.user_id,
-            resident_name=clean_text(data.resident_name, "resident_name", "居民姓名", 50, required=False),
+            resident_name=clean_text(data.resident_name, "resident_name", Label("居民姓名"), 50, required=False),
             resident_phone=data.resident_phone,
         )
         return concern
@@ -313,9 +314,9 @@ class ConcernService:
 
     async def list(self, filters: ConcernFilters, limit: int, offset: int) -> tuple[list[Concern], int]:
         if filters.sort not in SORTS:
-            raise InvalidInput(f"sort 须为 {', '.join(SORTS)} 之一", field="sort")
+            raise InvalidInput("sort 须为 {choices} 之一", field="sort", choices=", ".join(SORTS))
         if filters.status is not None and filters.status not in STATE_NAMES:
-            raise InvalidInput(f"status 须为 {', '.join(STATE_NAMES)} 之一", field="status")
+            raise InvalidInput("status 须为 {choices} 之一", field="status", choices=", ".join(STATE_NAMES))
         statement = self._visible(select(Concern))
         if filters.status:
             statement = statement.where(Concern.status == filters.status)
@@ -371,13 +372,14 @@ class ConcernService:
 
     async def triage(self, concern_id: uuid.UUID, action: str, reason: str | None, note: str | None) -> Concern:
         if action not in TRIAGE:
-            raise InvalidInput(f"action 须为 {', '.join(TRIAGE)} 之一", field="action")
+            raise InvalidInput("action 须为 {choices} 之一", field="action", choices=", ".join(TRIAGE))
         from_states, to_state, required = TRIAGE[action]
-        reason = clean_text(reason, "reason", "理由", 2000, required=required == "reason")
-        note = clean_text(note, "note", "办理说明", 2000, required=required == "note")
+        reason = clean_text(reason, "reason", Label("理由"), 2000, required=required == "reason")
+        note = clean_text(note, "note", Label("办理说明"), 2000, required=required == "note")
         concern = await self.get(concern_id)
         if concern.status not in from_states:
-            raise Conflict(f"诉求当前为「{STATE_NAMES[concern.status]}」，不能{_TRIAGE_NAMES[action]}")
+            raise Conflict("诉求当前为「{state}」，不能{action}", state=Label(STATE_NAMES[concern.status]),
+                           action=Label(TRIAGE_NAMES[action]))
         if action == "escalate":
             if self.tenant.parent_id is None:
                 raise Conflict("本租户没有上级，无法上报")
@@ -405,7 +407,7 @@ class ConcernService:
         count = await self.session.scalar(select(func.count()).select_from(Photo).where(
             Photo.owner_kind == "concern", Photo.owner_id == concern.id))
         if (count or 0) >= MAX_PHOTOS:
-            raise Conflict(f"每条诉求最多 {MAX_PHOTOS} 张照片")
+            raise Conflict("每条诉求最多 {limit} 张照片", limit=MAX_PHOTOS)
         image = clean_image(raw)
         assert self.photos is not None
         key = self.photos.save(self.tenant.id, image)
@@ -447,7 +449,7 @@ class ConcernService:
         if concern is None:
             raise NotFound("没有上报到本级的这条诉求")
         if concern.status != "escalated":
-            raise Conflict(f"诉求当前为「{STATE_NAMES[concern.status]}」，已处理过")
+            raise Conflict("诉求当前为「{state}」，已处理过", state=Label(STATE_NAMES[concern.status]))
         child = await self.session.get(Tenant, concern.tenant_id)
         assert child is not None
         return concern, TenantContext(child.id, child.path)
@@ -471,7 +473,7 @@ class ConcernService:
         )
 
     async def send_back(self, concern_id: uuid.UUID, instructions: str) -> Concern:
-        instructions = clean_text(instructions, "instructions", "处理意见", 2000)
+        instructions = clean_text(instructions, "instructions", Label("处理意见"), 2000)
         original, child_ctx = await self._escalated(concern_id)
         await use_tenant(self.session, child_ctx, self.scope.user_id)
         original.status, original.instructions = "accepted", instructions
@@ -482,7 +484,7 @@ class ConcernService:
         return original
 
 
-_TRIAGE_NAMES = {"accept": "受理", "reject": "驳回", "resolve_directly": "直接办结", "escalate": "上报"}
+TRIAGE_NAMES = {"accept": "受理", "reject": "驳回", "resolve_directly": "直接办结", "escalate": "上报"}
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:

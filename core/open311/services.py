@@ -26,7 +26,7 @@ from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES, Concern, Conce
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
 from core.db import TenantContext, use_tenant
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, Label, NotFound
 from core.events import utcnow
 from core.http import TenantScope
 from core.open311.models import Open311Client, Open311Request
@@ -433,7 +433,7 @@ async def enter_jurisdiction(session: AsyncSession, slug: str) -> Tenant:
 async def _enter(session: AsyncSession, slug: str) -> Tenant:
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
-        raise NotFound(f"没有租户 {slug}")
+        raise NotFound("没有租户 {slug}", slug=slug)
     await use_tenant(session, TenantContext(tenant.id, tenant.path))
     return tenant
 
@@ -441,10 +441,10 @@ async def _enter(session: AsyncSession, slug: str) -> Tenant:
 async def create_client(session: AsyncSession, slug: str, name: str) -> tuple[Open311Client, str]:
     """Register a client app for a tenant; the key is returned once and only its hash is kept."""
     tenant = await _enter(session, slug)
-    name = clean_text(name, "name", "应用名称", 100) or ""
+    name = clean_text(name, "name", Label("应用名称"), 100) or ""
     if await session.scalar(select(Open311Client.id).where(Open311Client.name == name,
                                                            Open311Client.revoked_at.is_(None))):
-        raise Conflict(f"{slug} 已有名为「{name}」的有效应用；如需换发密钥，请先吊销它", field="name")
+        raise Conflict("{slug} 已有名为「{name}」的有效应用；如需换发密钥，请先吊销它", field="name", slug=slug, name=name)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     # The app's service account: it names the app as the filer of its concerns, and cannot sign in.
     account = User(username=f"open311-{uuid.uuid4().hex[:16]}", display_name=f"Open311 应用：{name}"[:100],
@@ -471,7 +471,7 @@ async def revoke_client(session: AsyncSession, slug: str, name_or_id: str) -> Op
         match = Open311Client.name == name_or_id.strip()
     client = await session.scalar(select(Open311Client).where(match, Open311Client.revoked_at.is_(None)))
     if client is None:
-        raise NotFound(f"{slug} 没有有效的 Open311 应用「{name_or_id}」")
+        raise NotFound("{slug} 没有有效的 Open311 应用「{app}」", slug=slug, app=name_or_id)
     client.revoked_at = utcnow()
     await session.flush()
     return client

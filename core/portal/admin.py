@@ -27,7 +27,7 @@ from core.concerns.services import ConcernService
 from core.db import TenantContext, use_tenant
 from core.errors import DomainError, InvalidInput, NotFound
 from core.http import enter_tenant
-from core.portal.pages import Page, PageDep, provide_page
+from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.stats import tenant_stats
 from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
 from core.tenancy.services import TenantService
@@ -252,24 +252,24 @@ class AdminController(Controller):
 
     # 2. escalated concerns -------------------------------------------------------------------------------
 
-    async def _escalations(self, page: Page, status_code: int = 200, errors: dict[str, str] | None = None,
+    async def _escalations(self, page: Page, pager: Pager, status_code: int = 200, errors: dict[str, str] | None = None,
                            instructions: dict[str, str] | None = None, notice: str | None = None) -> Response:
         scope = await page.scope("concern.escalation")
         service = ConcernService(page.session, scope, page.request.app.state.photo_store)
-        concerns, total = await service.escalations(ESCALATIONS_PER_PAGE, 0)
+        concerns, total = await service.escalations(pager.per_page, pager.offset)
         shown = await service.to_out(concerns)
         origin_ids = {c.tenant_id for c in concerns}
         origins = dict((await page.session.execute(select(Tenant.id, Tenant.name).where(
             Tenant.id.in_(origin_ids)))).all()) if origin_ids else {}
         items = [(out, origins.get(c.tenant_id, "")) for c, out in zip(concerns, shown, strict=True)]
-        return page.render("admin/escalations.html", status_code=status_code, items=items, total=total,
+        return page.render("admin/escalations.html", status_code=status_code, items=items, pager=pager.of(total),
                            errors=errors or {}, instructions=instructions or {}, notice=notice)
 
     @get("/escalations")
     async def escalations(self, page: PageDep, notice: FromQuery[str | None] = None,
-                          reference: FromQuery[str] = "") -> Response:
+                          reference: FromQuery[str] = "", p: FromQuery[int] = 1) -> Response:
         message = page._(NOTICES[notice]).format(reference=reference) if notice in NOTICES else None
-        return await self._escalations(page, notice=message)
+        return await self._escalations(page, Pager.at(p, ESCALATIONS_PER_PAGE), notice=message)
 
     @post("/escalations/{concern_id:str}/take-over", status_code=303)
     async def take_over(self, page: PageDep, concern_id: FromPath[str]) -> Response:
@@ -280,7 +280,8 @@ class AdminController(Controller):
         return Redirect(f"{page.base}/admin/escalations?{query}", status_code=303)
 
     @post("/escalations/{concern_id:str}/send-back", status_code=303)
-    async def send_back(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+    async def send_back(self, request: Request, page: PageDep, concern_id: FromPath[str],
+                        p: FromQuery[int] = 1) -> Response:
         scope = await page.scope("concern.escalation")
         form = await request.form()
         text = str(form.get("instructions") or "")
@@ -292,8 +293,9 @@ class AdminController(Controller):
             if exc.field != "instructions":
                 raise
             await _rollback(page, *ids)
-            message = page._("Write the instructions for the community.") if not text.strip() else exc.message
-            return await self._escalations(page, status_code=422, errors={concern_id: message},
+            message = page._("Write the instructions for the community.") if not text.strip() else page.refusal(exc)
+            return await self._escalations(page, Pager.at(p, ESCALATIONS_PER_PAGE), status_code=422,
+                                           errors={concern_id: message},
                                            instructions={concern_id: text})
         return Redirect(f"{page.base}/admin/escalations?notice=sent_back", status_code=303)
 
@@ -341,7 +343,7 @@ class AdminController(Controller):
             known = set(EMPTY_ONBOARD) | {"password"}
             where = exc.field if exc.field in known else ("kind" if exc.field == "parent" else "slug")
             # A taken slug or username is a conflict for the API; for the form it is input to correct: 422.
-            return self._onboard_form(page, status_code=422, values=values, errors={where: exc.message})
+            return self._onboard_form(page, status_code=422, values=values, errors={where: page.refusal(exc)})
         await use_tenant(page.session, TenantContext(*ids[:2]), scope.user_id)
         return Redirect(f"{page.base}/admin/onboard/{new_slug}", status_code=303)
 

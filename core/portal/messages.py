@@ -2,11 +2,14 @@
 of them a catalogue lacks. `python -m core.portal.messages` lists the gaps (the test suite fails on any).
 
 UI text is written in English in the code and translated to Chinese in `zh_CN`; domain labels (statuses,
-steps, categories, mechanisms) are Chinese in the core and translated to English in `en`.
+steps, categories, mechanisms) and the services' refusals are Chinese in the core and translated to English
+in `en`.
 """
 
 from __future__ import annotations
 
+import ast
+import string
 import sys
 from pathlib import Path
 
@@ -16,7 +19,8 @@ from babel.messages.pofile import read_po
 from core.portal.i18n import po_files
 
 HERE = Path(__file__).parent
-PLUGINS = HERE.parent.parent / "plugins"
+CORE = HERE.parent
+PLUGINS = CORE.parent / "plugins"
 SOURCES = [
     (HERE, [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]),
     # The built-in plugins' portal pages (third-party plugins ship their own catalogues).
@@ -36,6 +40,9 @@ def ui_messages() -> set[str]:
 def domain_labels() -> set[str]:
     """The Chinese names the core gives codes, which the portal shows through `_()` too."""
     from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES as CONCERN_STATES
+    from core.concerns.services import TRIAGE_NAMES
+    from core.errors import LIST_SEPARATOR
+    from core.tenancy.models import KIND_NAMES
     from core.topics.machine import STATE_NAMES as TOPIC_STATES, STEP_NAMES
     from core.plugins import Plugins
     from core.topics.services import CORE_MECHANISMS
@@ -43,7 +50,46 @@ def domain_labels() -> set[str]:
     # Built-in plugins only: installed third-party ones ship their own catalogues.
     plugin_mechanisms = {name for name, _plugin in Plugins(entry_point_group=None).contributions.mechanisms.values()}
     return {*DEFAULT_CATEGORIES.values(), *CONCERN_STATES.values(), *TOPIC_STATES.values(), *STEP_NAMES.values(),
-            *CORE_MECHANISMS.values(), *plugin_mechanisms}
+            *CORE_MECHANISMS.values(), *plugin_mechanisms, *KIND_NAMES.values(), *TRIAGE_NAMES.values(),
+            LIST_SEPARATOR}
+
+
+def _service_modules() -> list[Path]:
+    """The core's and the built-in plugins' code outside the portal (whose refusals are translated already)."""
+    return [path for path in sorted([*CORE.rglob("*.py"), *PLUGINS.rglob("*.py")])
+            if HERE not in path.parents and path.name != "portal.py"]
+
+
+def _refusal_names() -> set[str]:
+    from core.errors import DomainError
+
+    def below(cls: type) -> set[type]:
+        return {cls}.union(*(below(sub) for sub in cls.__subclasses__()))
+
+    return {cls.__name__ for cls in below(DomainError)}
+
+
+def refusals(modules: list[Path] | None = None) -> tuple[dict[str, str], list[str]]:
+    """The services' refusal messages and `Label("…")` names, each with where it is first used, and where a
+    refusal cannot be translated because its message is not a literal (an f-string, or a variable)."""
+    names, found, untranslatable = _refusal_names(), {}, []
+    for path in modules or _service_modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            first = node.args[0]
+            if callee in names or callee == "Label" and isinstance(first, ast.Constant):
+                where = f"{path.relative_to(CORE.parent) if CORE.parent in path.parents else path}:{node.lineno}"
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    found.setdefault(first.value, where)
+                else:
+                    untranslatable.append(f"{where}: {ast.unparse(first)}")
+    return found, untranslatable
+
+
+def placeholders(message: str) -> set[str]:
+    return {name for _text, name, _spec, _conv in string.Formatter().parse(message) if name}
 
 
 def catalogue(locale: str) -> dict[str, str]:
@@ -58,13 +104,23 @@ def missing() -> dict[str, set[str]]:
     """Per locale, the strings it has no translation for (English UI text needs none in `en`)."""
     return {
         "zh_CN": ui_messages() - set(catalogue("zh_CN")),
-        "en": domain_labels() - set(catalogue("en")),
+        "en": (domain_labels() | set(refusals()[0])) - set(catalogue("en")),
     }
 
 
+def mismatched() -> list[str]:
+    """Translations whose `{placeholders}` differ from their message's: they would fail or lose a value."""
+    return [f"{locale}\t{message}" for locale in ("zh_CN", "en") for message, text in catalogue(locale).items()
+            if placeholders(message) != placeholders(text)]
+
+
 if __name__ == "__main__":
-    gaps = missing()
+    gaps, used_at = missing(), refusals()[0]
     for locale, messages in gaps.items():
-        for message in sorted(messages):
-            print(f"{locale}\t{message}")
-    sys.exit(1 if any(gaps.values()) else 0)
+        for message in sorted(messages, key=lambda m: used_at.get(m, "")):
+            print(f"{locale}\t{message}\t{used_at.get(message, '')}")
+    for where in refusals()[1]:
+        print(f"not a literal\t{where}")
+    for entry in mismatched():
+        print(f"placeholders differ\t{entry}")
+    sys.exit(1 if any(gaps.values()) or refusals()[1] or mismatched() else 0)

@@ -4,7 +4,7 @@ rendering, and turning refusals into pages (an error next to its field, a sign-i
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -48,6 +48,30 @@ def session_cookie(request: Request, token: str | None, max_age: int) -> Cookie:
                   samesite="lax", secure=secure)
 
 
+@dataclass(frozen=True)
+class Pager:
+    """Which slice of a long list a page shows: `?p=` numbers the pages from 1; `_pager.html` links them."""
+
+    number: int
+    per_page: int
+    total: int = 0
+
+    @classmethod
+    def at(cls, p: int, per_page: int) -> Pager:
+        return cls(max(1, p), per_page)
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.per_page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def of(self, total: int) -> Pager:
+        return replace(self, total=total)
+
+
 @dataclass
 class Page:
     """The request's portal: its tenant, the signed-in user (if any), the language and its gettext."""
@@ -82,6 +106,10 @@ class Page:
         if self.user is not None:
             await self.session.refresh(self.user)
         self._scope.clear()
+
+    def refusal(self, exc: DomainError) -> str:
+        """What a service refused, in the reader's language (the portal's own refusals are already)."""
+        return exc.in_language(self._)
 
     async def can(self, action: str) -> bool:
         if self.user is None:
@@ -131,7 +159,7 @@ def portal_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Unauthenticated) and slug:
         return Redirect(f"/t/{slug}/login?next={quote(request.url.path)}")
     if isinstance(exc, DomainError):
-        status, message = exc.status, exc.message
+        status, message = exc.status, exc.in_language(_)
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, _("The page could not be shown.")
     else:

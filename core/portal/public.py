@@ -20,7 +20,7 @@ from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
 from core.http import DbSession
 from core.portal.i18n import LOCALES, gettext_for, request_locale
-from core.portal.pages import Page, PageDep, provide_page, session_cookie
+from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie
 from core.public import published_results
 from core.stats import public_stats
 from core.topics.calendar import ics_response, meeting_calendar
@@ -91,10 +91,9 @@ class PortalPublicController(Controller):
 
     @get("/results")
     async def results(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
-        number = max(1, p)
-        results, total = await published_results(page.session, PER_PAGE, (number - 1) * PER_PAGE)
-        pages = max(1, -(-total // PER_PAGE))
-        return page.render("results.html", results=results, number=number, pages=pages, total=total, steps=STEP_NAMES)
+        pager = Pager.at(p, PER_PAGE)
+        results, total = await published_results(page.session, pager.per_page, pager.offset)
+        return page.render("results.html", results=results, pager=pager.of(total), steps=STEP_NAMES)
 
     @get("/results/{topic_id:str}")
     async def result(self, page: PageDep, topic_id: FromPath[str]) -> Response:
@@ -150,7 +149,7 @@ class PortalPublicController(Controller):
             await page.session.commit()
             return page.render("login.html", status_code=exc.status, next=_safe_next(page, data.next),
                                username=data.username, error=page._("Wrong username or password.")
-                               if exc.status == 401 else exc.message)
+                               if exc.status == 401 else page.refusal(exc))
         lifetime = datetime.timedelta(minutes=settings.token_minutes)
         token = request.app.state.jwt_auth.create_token(identifier=str(user.id), token_expiration=lifetime,
                                                         token_audience=settings.token_audience)

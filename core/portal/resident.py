@@ -24,7 +24,7 @@ from core.errors import DomainError, InvalidInput, NotFound
 from core.http import TenantScope
 from core.idempotency import Claim, once, request_fingerprint
 from core.media import clean_image
-from core.portal.pages import Page, PageDep, provide_page
+from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.tenancy.services import CompoundService
 from core.topics.machine import COMMANDS, PUBLIC_STATES
 from core.topics.models import Rating
@@ -166,7 +166,7 @@ class ResidentController(Controller):
                 try:
                     clean_image(raw, field="photos")
                 except InvalidInput as exc:
-                    errors["photos"] = f"{photo.filename}: {exc.message}" if photo.filename else exc.message
+                    errors["photos"] = f"{photo.filename}: {page.refusal(exc)}" if photo.filename else page.refusal(exc)
                     break
                 raws.append(raw)
         if form.channel not in CHANNELS:
@@ -175,7 +175,7 @@ class ResidentController(Controller):
             compound = _uuid_or_none(form.compound, "compound", page._("Choose a compound from the list."))
             building = _uuid_or_none(form.building, "building", page._("Choose a building from the list."))
         except InvalidInput as exc:
-            errors[exc.field or "form"] = exc.message
+            errors[exc.field or "form"] = page.refusal(exc)
             compound = building = None
         if errors:
             scope = await _rolled_back(page, "concern.file")
@@ -207,7 +207,7 @@ class ResidentController(Controller):
                 form.form_key = str(uuid.uuid4())
                 errors["form"] = page._("This form was already sent. Check your concerns before sending it again.")
             else:
-                errors[exc.field if exc.field in FIELDS else "form"] = exc.message
+                errors[exc.field if exc.field in FIELDS else "form"] = page.refusal(exc)
             return await self._form(page, scope, form, errors, status_code=exc.status)
         return Redirect(f"{base}/me/concerns/{answer['id']}?filed=1", status_code=303)
 
@@ -217,11 +217,10 @@ class ResidentController(Controller):
     async def my_concerns(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
         scope = await page.scope("concern.read")
         service = ConcernService(page.session, scope)
-        number = max(1, p)
-        found, total = await service.list(ConcernFilters(sort="-created_at"), PER_PAGE, (number - 1) * PER_PAGE)
-        pages = max(1, -(-total // PER_PAGE))
-        return page.render("resident/my_concerns.html", concerns=await service.to_out(found), number=number,
-                           pages=pages, total=total, may_file=scope.can("concern.file"))
+        pager = Pager.at(p, PER_PAGE)
+        found, total = await service.list(ConcernFilters(sort="-created_at"), pager.per_page, pager.offset)
+        return page.render("resident/my_concerns.html", concerns=await service.to_out(found), pager=pager.of(total),
+                           may_file=scope.can("concern.file"))
 
     async def _detail(self, page: PageDep, scope: TenantScope, concern_id: uuid.UUID, status_code: int = 200,
                       rating_error: str | None = None, score: str = "", comment: str = "") -> Response:
@@ -279,7 +278,7 @@ class ResidentController(Controller):
             await TopicService(page.session, scope).rate(concern.topic_id, RatingIn(score=score, comment=comment))
         except DomainError as exc:
             scope = await _rolled_back(page, "topic.rate")
-            return await self._detail(page, scope, concern_uuid, exc.status, exc.message, raw_score, comment)
+            return await self._detail(page, scope, concern_uuid, exc.status, page.refusal(exc), raw_score, comment)
         return Redirect(f"{page.base}/me/concerns/{concern_uuid}?rated=1", status_code=303)
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import select
 
@@ -21,7 +21,7 @@ from core.authz.rules import ROLES, TENANT_ROLES
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.services import ConcernFilters, ConcernService
 from core.errors import DomainError, InvalidInput, NotFound
-from core.portal.pages import Page, PageDep, provide_page
+from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Topic
@@ -31,6 +31,7 @@ from core.topics.services import MECHANISMS, PLUGIN_MECHANISMS, TopicService
 CST = ZoneInfo("Asia/Shanghai")
 MAX_PHOTOS_PER_FORM = 3
 LIST_LIMIT = 200
+INBOX_PER_PAGE = 30
 # The board's columns: (states shown together, heading msgid).
 COLUMNS = (
     (("drafted",), "Drafted"),
@@ -158,10 +159,11 @@ class StaffController(Controller):
 
     # --- the triage inbox --------------------------------------------------------------------------------
 
-    async def _inbox(self, page: Page, status_code: int = 200, **context: Any) -> Response:
+    async def _inbox(self, page: Page, pager: Pager, status_code: int = 200, **context: Any) -> Response:
         scope = await page.scope("concern.triage")
         service = ConcernService(page.session, scope)
-        submitted, total = await service.list(ConcernFilters(status="submitted", sort="created_at"), LIST_LIMIT, 0)
+        submitted, total = await service.list(ConcernFilters(status="submitted", sort="created_at"),
+                                              pager.per_page, pager.offset)
         accepted, _total = await service.list(ConcernFilters(status="accepted", sort="created_at"), LIST_LIMIT, 0)
         accepted = [c for c in accepted if c.topic_id is None]
         can_draft = await page.can("topic.manage")
@@ -172,15 +174,16 @@ class StaffController(Controller):
         context.setdefault("topic_errors", {})
         context.setdefault("topic_values", {"title": "", "description": "", "concern_ids": []})
         return page.render("staff/inbox.html", status_code=status_code, submitted=await service.to_out(submitted),
-                           total=total, accepted=await service.to_out(accepted), can_draft=can_draft,
+                           pager=pager.of(total), accepted=await service.to_out(accepted), can_draft=can_draft,
                            notice=page.request.query_params.get("notice"), **context)
 
     @get("/inbox")
-    async def inbox(self, page: PageDep) -> Response:
-        return await self._inbox(page)
+    async def inbox(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
+        return await self._inbox(page, Pager.at(p, INBOX_PER_PAGE))
 
     @post("/concerns/{concern_id:str}/triage", status_code=303)
-    async def triage(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+    async def triage(self, request: Request, page: PageDep, concern_id: FromPath[str],
+                     p: FromQuery[int] = 1) -> Response:
         scope = await page.scope("concern.triage")
         cid = _uuid(page, concern_id, "concern")
         values = _form_dict(await request.form())
@@ -192,18 +195,18 @@ class StaffController(Controller):
             await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
-            errors = {"action": action, "field": exc.field or "action", "message": exc.message}
+            errors = {"action": action, "field": exc.field or "action", "message": page.refusal(exc)}
             if _is_htmx(request):
                 concern = await service.get(cid)
                 row = (await service.to_out([concern]))[0]
                 return page.render("staff/_concern_row.html", status_code=exc.status, concern=row, error=errors,
                                    values=values)
-            return await self._inbox(page, status_code=exc.status, row_errors={cid: errors},
-                                     row_values={cid: values})
+            return await self._inbox(page, Pager.at(p, INBOX_PER_PAGE), status_code=exc.status,
+                                     row_errors={cid: errors}, row_values={cid: values})
         if _is_htmx(request):
             row = (await service.to_out([concern]))[0]
             return page.render("staff/_concern_row.html", concern=row, error=None, values={}, done=True)
-        return Redirect(f"{page.base}/staff/inbox?notice={action}", status_code=303)
+        return Redirect(f"{page.base}/staff/inbox?notice={action}&p={max(1, p)}", status_code=303)
 
     @post("/topics", status_code=303)
     async def create_topic(self, request: Request, page: PageDep) -> Response:
@@ -224,8 +227,8 @@ class StaffController(Controller):
             await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
-            return await self._inbox(page, status_code=exc.status, topic_values=values,
-                                     topic_errors={exc.field or "title": exc.message})
+            return await self._inbox(page, Pager.at(1, INBOX_PER_PAGE), status_code=exc.status, topic_values=values,
+                                     topic_errors={exc.field or "title": page.refusal(exc)})
         return Redirect(f"{page.base}/staff/topics/{topic.id}?notice=created", status_code=303)
 
     # --- the board ----------------------------------------------------------------------------------------
@@ -289,7 +292,7 @@ class StaffController(Controller):
             if exc.status not in (400, 409, 422):
                 raise
             field = (exc.field or "form").replace(".", "_")
-            return await self._topic_page(page, topic_id, exc.status, form_name, {field: exc.message}, values)
+            return await self._topic_page(page, topic_id, exc.status, form_name, {field: page.refusal(exc)}, values)
         return Redirect(f"{page.base}/staff/topics/{topic_id}?notice={form_name}", status_code=303)
 
     @post("/topics/{topic_id:str}/research", status_code=303)
@@ -448,7 +451,7 @@ class ActionItemsController(Controller):
             await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
-            return await self._list(page, exc.status, {aid: {exc.field or "percent": exc.message}}, {aid: values})
+            return await self._list(page, exc.status, {aid: {exc.field or "percent": page.refusal(exc)}}, {aid: values})
         return Redirect(f"{page.base}/actions?notice=progress", status_code=303)
 
     @post("/{action_id:str}/complete", status_code=303)
@@ -461,7 +464,7 @@ class ActionItemsController(Controller):
             await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
-            return await self._list(page, exc.status, {aid: {"complete": exc.message}}, {})
+            return await self._list(page, exc.status, {aid: {"complete": page.refusal(exc)}}, {})
         return Redirect(f"{page.base}/actions?notice=completed", status_code=303)
 
 

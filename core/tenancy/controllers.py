@@ -47,7 +47,7 @@ class TenantController(Controller):
             try:
                 parent = (await enter_tenant(request, db_session, data.parent, "tenant.create_child")).tenant
             except NotFound:
-                raise NotFound(f"没有上级租户 {data.parent}", field="parent") from None
+                raise NotFound("没有上级租户 {slug}", field="parent", slug=data.parent) from None
         tenant = await service.create(data.slug, data.name, data.kind, parent, data.plugins, data.portal)
         return to_out(tenant, data.parent)
 

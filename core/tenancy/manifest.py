@@ -69,7 +69,7 @@ def load_manifest(path: Path) -> Manifest:
     try:
         return msgspec.yaml.decode(path.read_bytes(), type=Manifest)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(f"{path}: {exc}") from None
+        raise InvalidInput("{path}: {error}", path=str(path), error=str(exc)) from None
 
 
 def _walk(specs: list[TenantSpec], parent: str | None) -> Iterator[tuple[TenantSpec, str | None]]:
@@ -92,15 +92,17 @@ async def apply_manifest(session: AsyncSession, manifest: Manifest, installed_pl
         else:
             tenant, current_parent = found
             if current_parent != parent_slug or tenant.kind != spec.kind:
-                raise InvalidInput(
-                    f"租户 {spec.slug} 已存在于 {current_parent or '顶级'}（{tenant.kind}），清单不能移动或改变其类型"
-                )
+                if current_parent is None:
+                    raise InvalidInput("租户 {slug} 已存在于 顶级（{kind}），清单不能移动或改变其类型",
+                                       slug=spec.slug, kind=tenant.kind)
+                raise InvalidInput("租户 {slug} 已存在于 {parent}（{kind}），清单不能移动或改变其类型",
+                                   slug=spec.slug, parent=current_parent, kind=tenant.kind)
             changed = (tenant.name, sorted(tenant.plugins), tenant.portal) != (spec.name, sorted(spec.plugins), spec.portal)
             await tenants.update(tenant, name=spec.name, plugins=spec.plugins, portal=spec.portal)
             (report.updated if changed else report.unchanged).append(f"tenant {spec.slug}")
         await use_tenant(session, TenantContext(tenant.id, tenant.path))
         if spec.compounds and spec.kind != "community":
-            raise InvalidInput(f"租户 {spec.slug}：小区只能设在社区之下")
+            raise InvalidInput("租户 {slug}：小区只能设在社区之下", slug=spec.slug)
         for compound in spec.compounds:
             await _apply_compound(session, compound, report, spec.slug)
     await _apply_users(session, manifest.users, tenants, report)
@@ -146,7 +148,7 @@ async def grant_role(session: AsyncSession, tenants: TenantService, username: st
     """Operator grant (CLI, manifests): `platform_admin` takes no tenant, every other role needs one."""
     user = await UserService(session).by_username(username)
     if user is None:
-        raise InvalidInput(f"没有用户 {username}", field="user")
+        raise InvalidInput("没有用户 {username}", field="user", username=username)
     if role == "platform_admin":
         if tenant_slug:
             raise InvalidInput("platform_admin 对所有租户有效，不要指定租户", field="tenant")
@@ -157,7 +159,7 @@ async def grant_role(session: AsyncSession, tenants: TenantService, username: st
             await session.flush()
     else:
         if not tenant_slug:
-            raise InvalidInput(f"角色 {role} 须指定租户", field="tenant")
+            raise InvalidInput("角色 {role} 须指定租户", field="tenant", role=role)
         tenant, _ = await tenants.get(tenant_slug)
         await use_tenant(session, TenantContext(tenant.id, tenant.path))
         _, created = await MemberService(session, tenant).grant(username, role, None)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, Label, NotFound
 from core.tenancy.models import (
     ALLOWED_PARENT_KINDS,
     KIND_NAMES,
@@ -42,19 +42,18 @@ def validate_name(name: str, field: str = "name", max_len: int = 100) -> str:
     if not name:
         raise InvalidInput("名称不能为空", field=field)
     if len(name) > max_len:
-        raise InvalidInput(f"名称不能超过 {max_len} 个字", field=field)
+        raise InvalidInput("名称不能超过 {length} 个字", field=field, length=max_len)
     return name
 
 
 def validate_portal(portal: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(portal) - PORTAL_KEYS)
     if unknown:
-        raise InvalidInput(
-            f"门户设置不认识的项：{', '.join(unknown)}；可用：{', '.join(sorted(PORTAL_KEYS))}", field="portal"
-        )
+        raise InvalidInput("门户设置不认识的项：{keys}；可用：{choices}", field="portal",
+                           keys=", ".join(unknown), choices=", ".join(sorted(PORTAL_KEYS)))
     for key, value in portal.items():
         if not isinstance(value, str) or len(value) > 500:
-            raise InvalidInput(f"门户设置 {key} 须为不超过 500 字的文本", field=f"portal.{key}")
+            raise InvalidInput("门户设置 {key} 须为不超过 500 字的文本", field=f"portal.{key}", key=key)
     if "reference_prefix" in portal and not REFERENCE_PREFIX_RE.match(portal["reference_prefix"]):
         raise InvalidInput("诉求编号前缀须为 2–6 个大写字母，如 JSX", field="portal.reference_prefix")
     return portal
@@ -64,8 +63,9 @@ def validate_plugins(plugins: Iterable[str], installed: Iterable[str]) -> list[s
     installed = sorted(installed)
     unknown = sorted(set(plugins) - set(installed))
     if unknown:
-        available = ", ".join(installed) if installed else "（无）"
-        raise InvalidInput(f"未安装的插件：{', '.join(unknown)}；已安装：{available}", field="plugins")
+        available = ", ".join(installed) if installed else Label("（无）")
+        raise InvalidInput("未安装的插件：{plugins}；已安装：{installed}", field="plugins",
+                           plugins=", ".join(unknown), installed=available)
     return sorted(set(plugins))
 
 
@@ -103,7 +103,7 @@ class TenantService:
     async def get(self, slug: str) -> tuple[Tenant, str | None]:
         found = await self.find(slug)
         if found is None:
-            raise NotFound(f"没有租户 {slug}")
+            raise NotFound("没有租户 {slug}", slug=slug)
         return found
 
     async def create(self, slug: str, name: str, kind: str, parent: Tenant | None,
@@ -111,13 +111,15 @@ class TenantService:
         validate_slug(slug)
         name = validate_name(name)
         if kind not in TENANT_KINDS:
-            raise InvalidInput(f"kind 须为 {', '.join(TENANT_KINDS)} 之一", field="kind")
+            raise InvalidInput("kind 须为 {choices} 之一", field="kind", choices=", ".join(TENANT_KINDS))
         parent_kind = parent.kind if parent else None
         if parent_kind not in ALLOWED_PARENT_KINDS[kind]:
-            allowed = "、".join(KIND_NAMES[k] if k else "顶级" for k in ALLOWED_PARENT_KINDS[kind])
-            raise InvalidInput(f"{KIND_NAMES[kind]}只能设在{allowed}之下", field="parent")
+            allowed = [Label(KIND_NAMES[k]) if k else Label("顶级")
+                       for k in sorted(ALLOWED_PARENT_KINDS[kind], key=lambda k: TENANT_KINDS.index(k) if k else -1)]
+            raise InvalidInput("{kind}只能设在{parents}之下", field="parent", kind=Label(KIND_NAMES[kind]),
+                               parents=allowed)
         if parent is not None and parent.archived:
-            raise Conflict(f"上级租户 {parent.slug} 已归档，不能再开设下级")
+            raise Conflict("上级租户 {slug} 已归档，不能再开设下级", slug=parent.slug)
         tenant_id = uuid7()
         tenant = Tenant(
             id=tenant_id,
@@ -135,7 +137,7 @@ class TenantService:
             async with self.session.begin_nested():
                 await self.session.flush()
         except IntegrityError:
-            raise Conflict(f"slug {slug} 已被使用", field="slug") from None
+            raise Conflict("slug {slug} 已被使用", field="slug", slug=slug) from None
         return tenant
 
     async def update(self, tenant: Tenant, *, name: str | None = None, plugins: Sequence[str] | None = None,
@@ -191,10 +193,10 @@ class CompoundService:
     async def create(self, name: str, has_property_company: bool = True, buildings: Sequence[str] = (),
                      tenant_kind: str = "community") -> CompoundOut:
         if tenant_kind != "community":
-            raise Conflict(f"小区只能设在社区之下，不能设在{KIND_NAMES[tenant_kind]}")
+            raise Conflict("小区只能设在社区之下，不能设在{kind}", kind=Label(KIND_NAMES[tenant_kind]))
         name = validate_name(name)
         if await self.session.scalar(select(Compound.id).where(Compound.name == name)):
-            raise Conflict(f"小区 {name} 已存在", field="name")
+            raise Conflict("小区 {name} 已存在", field="name", name=name)
         compound = Compound(name=name, has_property_company=has_property_company)
         self.session.add(compound)
         await self.session.flush()
@@ -209,7 +211,7 @@ class CompoundService:
             select(Building.id).where(Building.compound_id == compound.id, Building.name == name)
         )
         if exists:
-            raise Conflict(f"楼栋 {name} 已存在", field="name")
+            raise Conflict("楼栋 {name} 已存在", field="name", name=name)
         building = Building(compound_id=compound.id, name=name)
         self.session.add(building)
         await self.session.flush()

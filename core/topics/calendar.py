@@ -76,7 +76,7 @@ async def provide_feed_tenant(request: Request, db_session: DbSession, slug: Fro
     tenant = await provide_public_tenant(db_session, slug)
     plugin = request.route_handler.opt.get("plugin")
     if plugin is not None and plugin not in (tenant.plugins or ()):
-        raise NotFound(f"租户 {slug} 未启用插件 {plugin}")
+        raise NotFound("租户 {slug} 未启用插件 {plugin}", slug=slug, plugin=plugin)
     return tenant
 
 

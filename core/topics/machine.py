@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import Conflict
+from core.errors import Conflict, Label
 
 STATES = ("drafted", "researching", "scheduled", "deliberated", "published", "executing", "completed", "withdrawn")
 STATE_NAMES = {
@@ -35,11 +35,11 @@ class Command:
 
     name: str
     moves: dict[str, str]
-    refusal: str
+    refusal: Label  # why it may not fire, after the current state's name
 
     def target(self, state: str) -> str:
         if state not in self.moves:
-            raise Conflict(f"议题当前为「{STATE_NAMES[state]}」，{self.refusal}")
+            raise Conflict("议题当前为「{state}」，{refusal}", state=Label(STATE_NAMES[state]), refusal=self.refusal)
         return self.moves[state]
 
 
@@ -49,19 +49,19 @@ def _stay(*states: str) -> dict[str, str]:
 
 COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("research", {"drafted": "researching", **_stay("researching", "scheduled")},
-            "不能再记录议前调研"),
+            Label("不能再记录议前调研")),
     Command("schedule", {"drafted": "scheduled", "researching": "scheduled", **_stay("scheduled")},
-            "不能再安排协商会"),
-    Command("minutes", _stay("scheduled", "deliberated"), "没有待记录的协商会"),
-    Command("decide", {"scheduled": "deliberated"}, "不能记录协商结果（须先安排并召开协商会）"),
-    Command("publish", {"deliberated": "published"}, "不能公开（须先形成协商结果）"),
-    Command("add_action", _stay("deliberated", "published", "executing"), "不能再布置执行事项"),
-    Command("progress", {"published": "executing", **_stay("executing")}, "结果公开后才能报告执行进度"),
+            Label("不能再安排协商会")),
+    Command("minutes", _stay("scheduled", "deliberated"), Label("没有待记录的协商会")),
+    Command("decide", {"scheduled": "deliberated"}, Label("不能记录协商结果（须先安排并召开协商会）")),
+    Command("publish", {"deliberated": "published"}, Label("不能公开（须先形成协商结果）")),
+    Command("add_action", _stay("deliberated", "published", "executing"), Label("不能再布置执行事项")),
+    Command("progress", {"published": "executing", **_stay("executing")}, Label("结果公开后才能报告执行进度")),
     # Completing the last open item completes the topic; the service picks that target.
-    Command("complete_action", {"published": "executing", **_stay("executing")}, "结果公开后才能办结执行事项"),
+    Command("complete_action", {"published": "executing", **_stay("executing")}, Label("结果公开后才能办结执行事项")),
     Command("withdraw", {s: "withdrawn" for s in ("drafted", "researching", "scheduled", "deliberated")},
-            "公开后不能撤回"),
-    Command("rate", _stay("executing", "completed"), "执行开始后才能评价"),
+            Label("公开后不能撤回")),
+    Command("rate", _stay("executing", "completed"), Label("执行开始后才能评价")),
 ]}
 
 # Moves a command makes besides its usual one: completing the last open action item completes the topic, and a

@@ -33,7 +33,7 @@ async def add_workflow_photo(request: Request, session: AsyncSession, scope: Ten
         raise NotFound("没有这条记录")
     count = len((await session.scalars(select(Photo.id).where(Photo.owner_kind == kind, Photo.owner_id == owner_id))).all())
     if count >= MAX_PHOTOS:
-        raise Conflict(f"每条记录最多 {MAX_PHOTOS} 张照片")
+        raise Conflict("每条记录最多 {limit} 张照片", limit=MAX_PHOTOS)
     image = clean_image(raw)
     key = request.app.state.photo_store.save(scope.tenant.id, image)
     photo = Photo(owner_kind=kind, owner_id=owner_id, storage_key=key, content_type=image.content_type,

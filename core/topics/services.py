@@ -16,7 +16,7 @@ from core.authz.rules import ROLES
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
 from core.db import TenantContext
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, Label, NotFound
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.topics import schemas as s
@@ -60,7 +60,7 @@ class TopicService:
 
     async def list(self, state: str | None, limit: int, offset: int) -> tuple[list[s.TopicOut], int]:
         if state is not None and state not in STATES:
-            raise InvalidInput(f"state 须为 {', '.join(STATES)} 之一", field="state")
+            raise InvalidInput("state 须为 {choices} 之一", field="state", choices=", ".join(STATES))
         statement = select(Topic)
         if state:
             statement = statement.where(Topic.state == state)
@@ -130,15 +130,16 @@ class TopicService:
                                from_state=from_state, to_state=to_state, actor_id=self.scope.user_id)
 
     async def create(self, data: s.TopicCreate) -> Topic:
-        title = clean_text(data.title, "title", "议题标题", 120)
-        description = clean_text(data.description, "description", "议题说明", 5000, required=False) or ""
+        title = clean_text(data.title, "title", Label("议题标题"), 120)
+        description = clean_text(data.description, "description", Label("议题说明"), 5000, required=False) or ""
         ids = list(dict.fromkeys(data.concern_ids))
         concerns = (await self.session.scalars(select(Concern).where(Concern.id.in_(ids)))).all() if ids else []
         if len(concerns) != len(ids):
             raise InvalidInput("有的诉求在本社区不存在", field="concern_ids")
         not_ready = [c.reference for c in concerns if c.status != "accepted"]
         if not_ready:
-            raise Conflict(f"只有已受理的诉求才能拟定议题：{', '.join(not_ready)}", field="concern_ids")
+            raise Conflict("只有已受理的诉求才能拟定议题：{references}", field="concern_ids",
+                           references=", ".join(not_ready))
         topic = Topic(title=title, description=description, state="drafted", created_by_id=self.scope.user_id)
         self.session.add(topic)
         await self.session.flush()
@@ -156,18 +157,18 @@ class TopicService:
         if data.date > today() + datetime.timedelta(days=1):
             raise InvalidInput("调研日期不能在将来", field="date")
         if data.kind == "survey":
-            clean_text(data.question, "question", "征询问题", 500)
+            clean_text(data.question, "question", Label("征询问题"), 500)
             if len(data.options) < 2:
                 raise InvalidInput("征询至少要有两个选项", field="options")
             counts = dict(data.counts)
             for response in data.responses:
                 if response.option not in data.options:
-                    raise InvalidInput(f"回答的选项 {response.option} 不在选项中", field="responses")
+                    raise InvalidInput("回答的选项 {option} 不在选项中", field="responses", option=response.option)
                 counts[response.option] = counts.get(response.option, 0) + 1
             if set(counts) - set(data.options) or any(v < 0 for v in counts.values()):
                 raise InvalidInput("票数须对应选项且不能为负", field="counts")
         else:
-            clean_text(data.findings, "findings", "调研发现", 5000)
+            clean_text(data.findings, "findings", Label("调研发现"), 5000)
             counts = {}
         research = Research(
             topic_id=topic.id, kind=data.kind, date=data.date, participants=[p.strip() for p in data.participants if p.strip()],
@@ -186,21 +187,21 @@ class TopicService:
         usable = [code for code in MECHANISMS
                   if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in (self.scope.tenant.plugins or ())]
         if data.mechanism not in usable:
-            raise InvalidInput(f"mechanism 须为 {', '.join(usable)} 之一", field="mechanism")
-        venue = clean_text(data.venue, "venue", "议事场所", 100)
+            raise InvalidInput("mechanism 须为 {choices} 之一", field="mechanism", choices=", ".join(usable))
+        venue = clean_text(data.venue, "venue", Label("议事场所"), 100)
         if data.starts_at.tzinfo is None:
             raise InvalidInput("starts_at 须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at")
         if data.ends_at is not None and data.ends_at <= data.starts_at:
             raise InvalidInput("结束时间须晚于开始时间", field="ends_at")
         unknown_roles = sorted(set(data.invitees.roles) - set(ROLES))
         if unknown_roles:
-            raise InvalidInput(f"未知角色：{', '.join(unknown_roles)}", field="invitees.roles")
+            raise InvalidInput("未知角色：{roles}", field="invitees.roles", roles=", ".join(unknown_roles))
         if data.invitees.users:
             found = set((await self.session.scalars(select(User.username).where(
                 User.username.in_(data.invitees.users)))).all())
             missing = sorted(set(data.invitees.users) - found)
             if missing:
-                raise InvalidInput(f"没有用户：{', '.join(missing)}", field="invitees.users")
+                raise InvalidInput("没有用户：{usernames}", field="invitees.users", usernames=", ".join(missing))
         meeting = Meeting(
             topic_id=topic.id, mechanism=data.mechanism, venue=venue, starts_at=data.starts_at, ends_at=data.ends_at,
             invitees={"roles": data.invitees.roles, "orgs": data.invitees.orgs, "users": data.invitees.users},
@@ -221,11 +222,11 @@ class TopicService:
         meeting = await self.meeting(meeting_id)
         topic = await self.topic(meeting.topic_id, for_update=True)
         await self._allowed(topic, "minutes")
-        meeting.minutes = clean_text(data.minutes, "minutes", "会议纪要", 20000)
+        meeting.minutes = clean_text(data.minutes, "minutes", Label("会议纪要"), 20000)
         if any(v < 0 for v in data.attendance.values()):
             raise InvalidInput("出席人数不能为负", field="attendance")
         for opinion in data.opinions:
-            clean_text(opinion.text, "opinions", "意见", 2000)
+            clean_text(opinion.text, "opinions", Label("意见"), 2000)
         meeting.attendance = dict(data.attendance)
         meeting.opinions = [{"group": o.group, "text": o.text.strip()} for o in data.opinions]
         if data.agenda is not None:
@@ -241,7 +242,7 @@ class TopicService:
         await self._allowed(topic, "decide")
         if meeting.minutes_recorded_at is None:
             raise Conflict("请先记录这次协商会的纪要，再记录协商结果")
-        text = clean_text(data.text, "text", "协商结果", 5000)
+        text = clean_text(data.text, "text", Label("协商结果"), 5000)
         if data.method == "consensus":
             if data.votes:
                 raise InvalidInput("协商一致（consensus）不填 votes", field="votes")
@@ -269,7 +270,7 @@ class TopicService:
         return topic
 
     async def withdraw(self, topic_id: uuid.UUID, reason: str) -> Topic:
-        reason = clean_text(reason, "reason", "撤回理由", 2000)
+        reason = clean_text(reason, "reason", Label("撤回理由"), 2000)
         topic = await self.topic(topic_id, for_update=True)
         await self._allowed(topic, "withdraw")
         topic.withdrawn_reason = reason
@@ -282,13 +283,13 @@ class TopicService:
     async def add_action(self, topic_id: uuid.UUID, data: s.ActionIn) -> ActionItem:
         topic = await self.topic(topic_id, for_update=True)
         await self._allowed(topic, "add_action")
-        title = clean_text(data.title, "title", "执行事项", 200)
-        owner_org = clean_text(data.owner_org, "owner_org", "责任单位", 100, required=False)
+        title = clean_text(data.title, "title", Label("执行事项"), 200)
+        owner_org = clean_text(data.owner_org, "owner_org", Label("责任单位"), 100, required=False)
         owner_user_id = None
         if data.owner_user:
             owner_user_id = await self.session.scalar(select(User.id).where(User.username == data.owner_user))
             if owner_user_id is None:
-                raise InvalidInput(f"没有用户 {data.owner_user}", field="owner_user")
+                raise InvalidInput("没有用户 {username}", field="owner_user", username=data.owner_user)
         if not owner_org and not owner_user_id:
             raise InvalidInput("须指定责任单位（owner_org）或责任人（owner_user）", field="owner_org")
         if data.due_date < topic.created_at.date():
@@ -331,7 +332,7 @@ class TopicService:
         if not 0 <= data.percent <= 100:
             raise InvalidInput("进度须在 0–100 之间", field="percent")
         if data.percent < action.percent:
-            raise InvalidInput(f"进度不能倒退（当前 {action.percent}%）", field="percent")
+            raise InvalidInput("进度不能倒退（当前 {percent}%）", field="percent", percent=action.percent)
         report = ActionProgress(action_id=action.id, percent=data.percent, note=data.note.strip()[:5000],
                                 reported_by_id=self.scope.user_id)
         action.percent = data.percent

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
 from core.concerns.services import clean_text
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, Label, NotFound
 from core.events import utcnow
 from core.http import TenantScope
 from core.tenancy.models import Tenant
@@ -145,8 +145,8 @@ class CppccService:
         if not 2000 <= data.year <= utcnow().year + 1:
             raise InvalidInput("年度须在 2000 至明年之间", field="year")
         if await self.session.scalar(select(ConsultationPlan.id).where(ConsultationPlan.year == data.year)):
-            raise Conflict(f"{data.year} 年的协商计划已存在", field="year")
-        plan = ConsultationPlan(year=data.year, title=clean_text(data.title, "title", "计划名称", 200))
+            raise Conflict("{year} 年的协商计划已存在", field="year", year=data.year)
+        plan = ConsultationPlan(year=data.year, title=clean_text(data.title, "title", Label("计划名称"), 200))
         self.session.add(plan)
         await self.session.flush()
         return plan
@@ -165,8 +165,8 @@ class CppccService:
             raise InvalidInput("调研组至少要有一名政协委员", field="members")
         known = set((await self.session.scalars(select(User.username).where(User.username.in_(members)))).all())
         if missing := [m for m in members if m not in known]:
-            raise InvalidInput(f"没有用户：{', '.join(missing)}", field="members")
-        topic = ConsultationTopic(plan_id=plan_id, title=clean_text(data.title, "title", "专题名称", 200), members=members)
+            raise InvalidInput("没有用户：{users}", field="members", users=", ".join(missing))
+        topic = ConsultationTopic(plan_id=plan_id, title=clean_text(data.title, "title", Label("专题名称"), 200), members=members)
         self.session.add(topic)
         await self.session.flush()
         return topic
@@ -183,7 +183,7 @@ class CppccService:
 
     async def add_training(self, topic_id: uuid.UUID, data: TrainingIn) -> Training:
         topic = await self.topic(topic_id, researching=True)
-        training = Training(topic_id=topic.id, date=data.date, title=clean_text(data.title, "title", "学习内容", 200),
+        training = Training(topic_id=topic.id, date=data.date, title=clean_text(data.title, "title", Label("学习内容"), 200),
                             attendees=list(dict.fromkeys(data.attendees)))
         self.session.add(training)
         await self.session.flush()
@@ -201,7 +201,7 @@ class CppccService:
         if not data.compounds:
             raise InvalidInput("至少记录一个走访的小区", field="compounds")
         visit = SiteVisit(topic_id=topic.id, community=community.slug, date=data.date, compounds=data.compounds,
-                          findings=clean_text(data.findings, "findings", "调研发现", 5000))
+                          findings=clean_text(data.findings, "findings", Label("调研发现"), 5000))
         self.session.add(visit)
         await self.session.flush()
         return visit
@@ -209,7 +209,7 @@ class CppccService:
     async def add_symposium(self, topic_id: uuid.UUID, data: SymposiumIn) -> Symposium:
         topic = await self.topic(topic_id, researching=True)
         if data.group not in STAKEHOLDER_GROUPS:
-            raise InvalidInput(f"group 须为 {', '.join(STAKEHOLDER_GROUPS)} 之一", field="group")
+            raise InvalidInput("group 须为 {choices} 之一", field="group", choices=", ".join(STAKEHOLDER_GROUPS))
         if data.participants < 1 or not data.statements:
             raise InvalidInput("须记录参会人数和各方发言", field="statements")
         symposium = Symposium(topic_id=topic.id, group=data.group, date=data.date, participants=data.participants,
@@ -222,9 +222,9 @@ class CppccService:
         topic = await self.topic(topic_id, researching=True)
         if data.kind not in PROBLEM_KINDS:
             raise InvalidInput("kind 须为 individual（个性）或 common（共性）", field="kind")
-        aspect = clean_text(data.aspect, "aspect", "问题方面", 100, required=data.kind == "common")
-        department = clean_text(data.department, "department", "责任部门", 100, required=data.kind == "individual")
-        problem = Problem(topic_id=topic.id, text=clean_text(data.text, "text", "问题", 2000), kind=data.kind,
+        aspect = clean_text(data.aspect, "aspect", Label("问题方面"), 100, required=data.kind == "common")
+        department = clean_text(data.department, "department", Label("责任部门"), 100, required=data.kind == "individual")
+        problem = Problem(topic_id=topic.id, text=clean_text(data.text, "text", Label("问题"), 2000), kind=data.kind,
                           aspect=aspect if data.kind == "common" else None,
                           department=department if data.kind == "individual" else None)
         self.session.add(problem)
@@ -235,7 +235,7 @@ class CppccService:
         problem = await self.session.scalar(select(Problem).where(Problem.id == problem_id))
         if problem is None or problem.kind != "individual":
             raise NotFound("没有交办给部门的这个问题")
-        problem.answer, problem.answered_at = clean_text(data.answer, "answer", "答复", 5000), utcnow()
+        problem.answer, problem.answered_at = clean_text(data.answer, "answer", Label("答复"), 5000), utcnow()
         await self.session.flush()
         return problem
 
@@ -246,7 +246,7 @@ class CppccService:
                                                                      Problem.id.in_(ids)))).all() if ids else []
         if not ids or len(found) != len(ids):
             raise InvalidInput("意见建议须对应本专题问题清单中的问题", field="problem_ids")
-        recommendation = Recommendation(topic_id=topic.id, text=clean_text(data.text, "text", "意见建议", 5000),
+        recommendation = Recommendation(topic_id=topic.id, text=clean_text(data.text, "text", Label("意见建议"), 5000),
                                         problem_ids=[str(i) for i in ids])
         self.session.add(recommendation)
         await self.session.flush()

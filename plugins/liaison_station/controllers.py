@@ -80,7 +80,7 @@ class LiaisonController(Controller):
                             year: FromQuery[int | None] = None) -> YearlyRecord:
         this_year = datetime.datetime.now(datetime.UTC).year
         if year is not None and not 2000 <= year <= this_year:
-            raise InvalidInput(f"year 须在 2000–{this_year} 之间", field="year")
+            raise InvalidInput("year 须在 2000–{latest} 之间", field="year", latest=this_year)
         return await LiaisonService(db_session, tenant_scope).yearly_record(username, year or this_year)
 
 

@@ -20,7 +20,7 @@ from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
 from core.db import TenantContext, use_tenant
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, Label, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
 from core.topics.calendar import LOCAL_TZ, CalendarEntry, build_calendar
@@ -140,13 +140,13 @@ class LiaisonService:
     async def _user(self, username: str, field: str) -> User:
         user = await self.session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise InvalidInput(f"没有用户 {username}", field=field)
+            raise InvalidInput("没有用户 {username}", field=field, username=username)
         return user
 
     async def create_station(self, data: StationIn) -> Station:
-        name = clean_text(data.name, "name", "联络站名称", 100)
+        name = clean_text(data.name, "name", Label("联络站名称"), 100)
         if data.kind not in STATION_KINDS:
-            raise InvalidInput(f"kind 须为 {', '.join(STATION_KINDS)} 之一", field="kind")
+            raise InvalidInput("kind 须为 {choices} 之一", field="kind", choices=", ".join(STATION_KINDS))
         schedule = []
         for slot in data.schedule:
             await self._user(slot.deputy, "schedule")
@@ -206,7 +206,7 @@ class LiaisonService:
             statement = statement.where(DutyItem.deputy_id == (await self._user(deputy, "deputy")).id)
         if state:
             if state not in DUTY_STATES:
-                raise InvalidInput(f"state 须为 {', '.join(DUTY_STATES)} 之一", field="state")
+                raise InvalidInput("state 须为 {choices} 之一", field="state", choices=", ".join(DUTY_STATES))
             statement = statement.where(DutyItem.state == state)
         return list((await self.session.scalars(statement.order_by(DutyItem.created_at))).all())
 
@@ -242,8 +242,8 @@ class LiaisonService:
     async def add_note(self, item_id: uuid.UUID, data: NoteIn) -> DutyItem:
         item = await self.item(item_id)
         if data.kind not in NOTE_KINDS:
-            raise InvalidInput(f"kind 须为 {', '.join(NOTE_KINDS)} 之一", field="kind")
-        text = clean_text(data.text, "text", "履职记录", 2000)
+            raise InvalidInput("kind 须为 {choices} 之一", field="kind", choices=", ".join(NOTE_KINDS))
+        text = clean_text(data.text, "text", Label("履职记录"), 2000)
         item.notes = [*item.notes, {"kind": data.kind, "text": text, "at": utcnow().isoformat()}]
         await self.session.flush()
         return item

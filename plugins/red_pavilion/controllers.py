@@ -70,7 +70,7 @@ class PavilionController(Controller):
     async def tally(self, db_session: DbSession, tenant_scope: Scope, year: FromQuery[int | None] = None) -> Tally:
         this_year = datetime.datetime.now(datetime.UTC).year
         if year is not None and not 2000 <= year <= this_year:
-            raise InvalidInput(f"year 须在 2000–{this_year} 之间", field="year")
+            raise InvalidInput("year 须在 2000–{latest} 之间", field="year", latest=this_year)
         return await PavilionService(db_session, tenant_scope).tally(year or this_year)
 
 

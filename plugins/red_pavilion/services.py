@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import RoleAssignment, User
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, Label, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
 from core.topics.calendar import CalendarEntry, build_calendar
@@ -122,10 +122,10 @@ class PavilionService:
         return list((await self.session.scalars(select(Venue).order_by(Venue.name))).all())
 
     async def create_venue(self, data: VenueIn) -> Venue:
-        name = clean_text(data.name, "name", "议事场所名称", 100)
+        name = clean_text(data.name, "name", Label("议事场所名称"), 100)
         if await self.session.scalar(select(Venue.id).where(Venue.name == name)):
-            raise Conflict(f"议事场所 {name} 已存在", field="name")
-        venue = Venue(name=name, party_committee=clean_text(data.party_committee, "party_committee", "党组织", 100),
+            raise Conflict("议事场所 {name} 已存在", field="name", name=name)
+        venue = Venue(name=name, party_committee=clean_text(data.party_committee, "party_committee", Label("党组织"), 100),
                       place=data.place.strip()[:200])
         self.session.add(venue)
         await self.session.flush()
@@ -200,7 +200,7 @@ class PavilionService:
             .where(User.username.in_(usernames), RoleAssignment.role == "party_member"))).all()) if usernames else set()
         strangers = [u for u in usernames if u not in members]
         if strangers:
-            raise InvalidInput(f"不是本社区的党员：{', '.join(strangers)}", field="party_members")
+            raise InvalidInput("不是本社区的党员：{users}", field="party_members", users=", ".join(strangers))
         topic_ids = list(dict.fromkeys(data.topics))
         found = (await self.session.scalars(select(Topic.id).where(Topic.id.in_(topic_ids)))).all() if topic_ids else []
         if len(found) != len(topic_ids):

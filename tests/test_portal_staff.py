@@ -9,9 +9,10 @@ import re
 
 import pytest
 from httpx import AsyncClient
+from litestar import Litestar
 from PIL import Image
 
-from tests.conftest import Auth
+from tests.conftest import Auth, http_client
 from tests.portal import sign_in, submit, text_of
 from tests.test_workflow import BASE, accepted_concern, file, topic_at
 
@@ -209,7 +210,12 @@ async def test_the_property_company_reports_progress_with_a_photo(client: AsyncC
     detail = await topic_state(client, auth, topic_id)
     report = detail["actions"][0]["progress"][0]
     assert report["percent"] == 60 and len(report["photos"]) == 1 and detail["topic"]["state"] == "executing"
-    assert "设备到场" in (await client.get("/t/comm-a/actions")).text
+    listing = await client.get("/t/comm-a/actions")
+    assert "设备到场" in listing.text
+    photo_url = f"/t/comm-a/photos/{report['photos'][0]}"
+    assert f'<img src="{photo_url}"' in listing.text
+    shown = await client.get(photo_url)
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg" and shown.content[:2] == b"\xff\xd8"
     # Not an image: refused next to the photos field, and the report is not written either.
     refused = await submit(client, "/t/comm-a/actions", action, {"percent": "70"},
                            files=[("photos", ("notes.jpg", b"not an image", "image/jpeg"))])
@@ -314,3 +320,68 @@ async def test_the_inbox_comes_a_page_at_a_time(client: AsyncClient, auth: Auth,
     answer = await submit(client, f"{INBOX}?p=2", f"/t/comm-a/staff/concerns/{concerns[2]['id']}/triage?p=2",
                           {"action": "accept"})
     assert answer.status_code == 303 and answer.headers["location"].endswith("p=2")
+
+
+async def test_workflow_photos_are_shown_to_whoever_may_see_them_and_no_one_else(
+        client: AsyncClient, auth: Auth, app: Litestar) -> None:
+    topic_id, ids = await topic_at(client, auth, "published")
+    progress = await client.post(f"{BASE}/actions/{ids['action']}/progress", headers=await auth("wuye"),
+                                 json={"percent": 30, "note": "开工"})
+    assert progress.status_code == 201, progress.text
+    added = await client.post(f"{BASE}/actions/{ids['action']}/progress/{progress.json()['id']}/photos",
+                              headers=await auth("wuye"), files={"file": ("site.jpg", jpeg(), "image/jpeg")})
+    assert added.status_code == 201, added.text
+    url = f"/t/comm-a/photos/{added.json()['id']}"
+    expected = {"cstaff": ("comm-a", 200), "wuye": ("comm-a", 200),  # staff, and the item's owner
+                "zhujian": ("comm-a", 404),  # carries out other items, not this one
+                "bstaff": ("comm-b", 404)}  # another community's staff, through their own portal
+    for username, (slug, status) in expected.items():
+        async with http_client(app) as browser:
+            await sign_in(browser, slug, username)
+            answer = await browser.get(url.replace("comm-a", slug))
+            assert answer.status_code == status, (username, answer.status_code)
+    async with http_client(app) as stranger:
+        assert (await stranger.get(url)).status_code in (302, 303)  # signed out: to the sign-in page
+    # A site-visit photo shows on the topic's staff page, and only readers of topics may open it.
+    research = (await topic_state(client, auth, topic_id))["research"][0]["id"]
+    visit = await client.post(f"{BASE}/topics/{topic_id}/research/{research}/photos", headers=await auth("cstaff"),
+                              files={"file": ("visit.jpg", jpeg(), "image/jpeg")})
+    assert visit.status_code == 201, visit.text
+    visit_url = f"/t/comm-a/photos/{visit.json()['id']}"
+    await sign_in(client, "comm-a", "cstaff")
+    assert f'<img src="{visit_url}"' in (await client.get(f"/t/comm-a/staff/topics/{topic_id}")).text
+    assert (await client.get(visit_url)).status_code == 200
+    await sign_in(client, "comm-a", "wuye")
+    assert (await client.get(visit_url)).status_code == 404
+
+
+async def test_accepted_concerns_waiting_for_a_topic_are_filtered_by_the_database(client: AsyncClient,
+                                                                                 auth: Auth) -> None:
+    topic_id, _ = await topic_at(client, auth, "drafted")
+    waiting = await accepted_concern(client, auth)
+    staff = await auth("cstaff")
+    free = await client.get(f"{BASE}/concerns", params={"status": "accepted", "in_topic": "false"}, headers=staff)
+    taken = await client.get(f"{BASE}/concerns", params={"in_topic": "true"}, headers=staff)
+    assert [c["id"] for c in free.json()["items"]] == [waiting["id"]]
+    assert free.json()["total"] == 1 and taken.json()["total"] == 1
+    assert taken.json()["items"][0]["topic"] == topic_id
+    bad = await client.get(f"{BASE}/concerns", params={"in_topic": "maybe"}, headers=staff)
+    assert bad.status_code == 400 and "in_topic" in bad.text
+
+
+async def test_action_items_come_open_and_soonest_due_first_a_page_at_a_time(
+        client: AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.portal.staff.ACTIONS_PER_PAGE", 1)
+    topic_id, _ = await topic_at(client, auth, "published")
+    sooner = await client.post(f"{BASE}/topics/{topic_id}/actions", headers=await auth("cstaff"), json={
+        "title": "先清理楼间空地", "owner_org": "宁夏鑫盛物业", "owner_user": "wuye",
+        "due_date": (TODAY + datetime.timedelta(days=1)).isoformat()})
+    assert sooner.status_code == 201, sooner.text
+    await sign_in(client, "comm-a", "wuye")
+    first, second = await client.get("/t/comm-a/actions"), await client.get("/t/comm-a/actions?p=2")
+    assert "先清理楼间空地" in first.text and "安装直饮水机" not in first.text
+    assert "安装直饮水机" in second.text and 'href="/t/comm-a/actions?p=1" rel="prev"' in second.text
+    # Completing the sooner item sends it after the open one.
+    done = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{sooner.json()['id']}/complete?p=1", {})
+    assert done.status_code == 303 and done.headers["location"].endswith("p=1")
+    assert "安装直饮水机" in (await client.get("/t/comm-a/actions")).text

@@ -147,6 +147,7 @@ class ConcernFilters:
     created_from: datetime.date | None = None
     created_to: datetime.date | None = None
     sort: str = "-created_at"
+    in_topic: bool | None = None  # False: accepted concerns still waiting for a topic
 
 
 def reference_prefix(tenant: Tenant) -> str:
@@ -328,6 +329,8 @@ class ConcernService:
             statement = statement.where(Concern.created_at >= _day_start(filters.created_from))
         if filters.created_to:
             statement = statement.where(Concern.created_at < _day_start(filters.created_to + datetime.timedelta(days=1)))
+        if filters.in_topic is not None:
+            statement = statement.where(Concern.topic_id.is_not(None) if filters.in_topic else Concern.topic_id.is_(None))
         total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
         page = (await self.session.scalars(
             statement.order_by(SORTS[filters.sort], Concern.id).limit(limit).offset(offset))).all()

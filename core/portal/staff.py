@@ -25,13 +25,14 @@ from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Topic
-from core.topics.photos import add_workflow_photo
+from core.topics.photos import add_workflow_photo, workflow_photo
 from core.topics.services import MECHANISMS, PLUGIN_MECHANISMS, TopicService
 
 CST = ZoneInfo("Asia/Shanghai")
 MAX_PHOTOS_PER_FORM = 3
 LIST_LIMIT = 200
 INBOX_PER_PAGE = 30
+ACTIONS_PER_PAGE = 30
 # The board's columns: (states shown together, heading msgid).
 COLUMNS = (
     (("drafted",), "Drafted"),
@@ -164,8 +165,8 @@ class StaffController(Controller):
         service = ConcernService(page.session, scope)
         submitted, total = await service.list(ConcernFilters(status="submitted", sort="created_at"),
                                               pager.per_page, pager.offset)
-        accepted, _total = await service.list(ConcernFilters(status="accepted", sort="created_at"), LIST_LIMIT, 0)
-        accepted = [c for c in accepted if c.topic_id is None]
+        accepted, waiting = await service.list(ConcernFilters(status="accepted", sort="created_at", in_topic=False),
+                                               LIST_LIMIT, 0)
         can_draft = await page.can("topic.manage")
         shown = {c.id for c in submitted}
         context["lost_errors"] = [e["message"] for cid, e in context.get("row_errors", {}).items() if cid not in shown]
@@ -174,8 +175,8 @@ class StaffController(Controller):
         context.setdefault("topic_errors", {})
         context.setdefault("topic_values", {"title": "", "description": "", "concern_ids": []})
         return page.render("staff/inbox.html", status_code=status_code, submitted=await service.to_out(submitted),
-                           pager=pager.of(total), accepted=await service.to_out(accepted), can_draft=can_draft,
-                           notice=page.request.query_params.get("notice"), **context)
+                           pager=pager.of(total), accepted=await service.to_out(accepted), waiting=waiting,
+                           can_draft=can_draft, notice=page.request.query_params.get("notice"), **context)
 
     @get("/inbox")
     async def inbox(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
@@ -410,19 +411,19 @@ class ActionItemsController(Controller):
     path = "/t/{slug:str}/actions"
     dependencies = {"page": Provide(provide_page)}
 
-    async def _list(self, page: Page, status_code: int = 200, errors: dict[uuid.UUID, dict[str, str]] | None = None,
+    async def _list(self, page: Page, pager: Pager, status_code: int = 200,
+                    errors: dict[uuid.UUID, dict[str, str]] | None = None,
                     values: dict[uuid.UUID, dict[str, str]] | None = None) -> Response:
         scope = await page.scope("action.progress")
         service = TopicService(page.session, scope)
-        items, _total = await service.actions(False, None, LIST_LIMIT, 0)
-        items.sort(key=lambda a: (not a.overdue, a.status != "open"))
+        items, total = await service.actions(False, None, pager.per_page, pager.offset)  # open first, soonest due
         topic_ids = {a.topic for a in items}
         topics = {}
         if topic_ids:
             topics = {t.id: t for t in (await page.session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))).all()}
         states = {tid: t.state for tid, t in topics.items()}
         return page.render(
-            "staff/actions.html", status_code=status_code, items=items, topics=topics,
+            "staff/actions.html", status_code=status_code, items=items, topics=topics, pager=pager.of(total),
             may_report={a.id for a in items if a.status == "open"
                         and states.get(a.topic) in COMMANDS["progress"].moves},
             may_complete={a.id for a in items if a.status == "open"
@@ -432,11 +433,12 @@ class ActionItemsController(Controller):
         )
 
     @get("/")
-    async def actions(self, page: PageDep) -> Response:
-        return await self._list(page)
+    async def actions(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
+        return await self._list(page, Pager.at(p, ACTIONS_PER_PAGE))
 
     @post("/{action_id:str}/progress", status_code=303)
-    async def progress(self, request: Request, page: PageDep, action_id: FromPath[str]) -> Response:
+    async def progress(self, request: Request, page: PageDep, action_id: FromPath[str],
+                       p: FromQuery[int] = 1) -> Response:
         scope = await page.scope("action.progress")
         aid = _uuid(page, action_id, "action")
         form = await request.form()
@@ -451,11 +453,13 @@ class ActionItemsController(Controller):
             await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
-            return await self._list(page, exc.status, {aid: {exc.field or "percent": page.refusal(exc)}}, {aid: values})
-        return Redirect(f"{page.base}/actions?notice=progress", status_code=303)
+            return await self._list(page, Pager.at(p, ACTIONS_PER_PAGE), exc.status,
+                                    {aid: {exc.field or "percent": page.refusal(exc)}}, {aid: values})
+        return Redirect(f"{page.base}/actions?notice=progress&p={max(1, p)}", status_code=303)
 
     @post("/{action_id:str}/complete", status_code=303)
-    async def complete(self, request: Request, page: PageDep, action_id: FromPath[str]) -> Response:
+    async def complete(self, request: Request, page: PageDep, action_id: FromPath[str],
+                       p: FromQuery[int] = 1) -> Response:
         scope = await page.scope("action.progress")
         aid = _uuid(page, action_id, "action")
         try:
@@ -464,8 +468,23 @@ class ActionItemsController(Controller):
             await page.rollback()
             if exc.status not in (400, 409, 422):
                 raise
-            return await self._list(page, exc.status, {aid: {"complete": page.refusal(exc)}}, {})
-        return Redirect(f"{page.base}/actions?notice=completed", status_code=303)
+            return await self._list(page, Pager.at(p, ACTIONS_PER_PAGE), exc.status,
+                                    {aid: {"complete": page.refusal(exc)}}, {})
+        return Redirect(f"{page.base}/actions?notice=completed&p={max(1, p)}", status_code=303)
 
 
-CONTROLLERS: list[type[Controller]] = [StaffController, ActionItemsController]
+class WorkflowPhotosController(Controller):
+    """Site-visit and progress photos for those signed in who may see them (public results show their own)."""
+
+    path = "/t/{slug:str}/photos"
+    dependencies = {"page": Provide(provide_page)}
+
+    @get("/{photo_id:str}")
+    async def photo(self, request: Request, page: PageDep, photo_id: FromPath[str]) -> Response[bytes]:
+        scope = await page.scope("topic.read" if await page.can("topic.read") else "action.progress")
+        photo = await workflow_photo(page.session, scope, _uuid(page, photo_id, "photo"))
+        return Response(request.app.state.photo_store.load(photo.storage_key), media_type=photo.content_type,
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
+CONTROLLERS: list[type[Controller]] = [StaffController, ActionItemsController, WorkflowPhotosController]

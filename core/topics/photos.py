@@ -13,7 +13,7 @@ from core.concerns.schemas import PhotoOut
 from core.errors import Conflict, NotFound
 from core.http import TenantScope
 from core.media import clean_image
-from core.topics.models import ActionProgress, Research
+from core.topics.models import ActionItem, ActionProgress, Research
 from core.topics.services import TopicService
 
 MAX_PHOTOS = 9
@@ -42,3 +42,20 @@ async def add_workflow_photo(request: Request, session: AsyncSession, scope: Ten
     await session.flush()
     return PhotoOut(id=photo.id, content_type=photo.content_type, width=photo.width, height=photo.height,
                     size=photo.size)
+
+
+async def workflow_photo(session: AsyncSession, scope: TenantScope, photo_id: uuid.UUID) -> Photo:
+    """A site-visit or progress photo for someone signed in, by the same rule as the action items list: readers
+    of topics see every one of their tenant's; whoever carries out an action item sees the photos of its progress."""
+    photo = await session.scalar(select(Photo).where(Photo.id == photo_id,
+                                                     Photo.owner_kind.in_(("research", "progress"))))
+    if photo is not None and not scope.can("topic.read"):
+        owner = await session.scalar(
+            select(ActionItem.owner_user_id).join(ActionProgress, (ActionProgress.tenant_id == ActionItem.tenant_id)
+                                                  & (ActionProgress.action_id == ActionItem.id))
+            .where(ActionProgress.id == photo.owner_id)) if photo.owner_kind == "progress" else None
+        if owner is None or owner != scope.user_id:
+            photo = None
+    if photo is None:
+        raise NotFound("没有这张照片")
+    return photo

@@ -318,8 +318,9 @@ class TopicService:
         if overdue is True:
             statement = statement.where(ActionItem.status == "open", ActionItem.due_date < today())
         total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
-        rows = (await self.session.scalars(statement.order_by(ActionItem.due_date, ActionItem.id)
-                                           .limit(limit).offset(offset))).all()
+        # Open items first, the soonest due (so the overdue) at the top.
+        rows = (await self.session.scalars(statement.order_by(ActionItem.status != "open", ActionItem.due_date,
+                                                              ActionItem.id).limit(limit).offset(offset))).all()
         return await actions_out(self.session, rows), int(total or 0)
 
     async def progress(self, action_id: uuid.UUID, data: s.ProgressIn) -> ActionProgress:

@@ -12,29 +12,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
+from core.i18n import as_is, in_language
+
 log = logging.getLogger("yishi.errors")
-
-
-class Label(str):
-    """A Chinese domain name inside a refusal (a status, a kind, a field): the portal shows it in the reader's
-    language, as it does the refusal around it; any other parameter (a slug, a number) is shown as it is."""
-
-    __slots__ = ()
-
-
-LIST_SEPARATOR = "、"  # between the items of a list parameter; the catalogue gives each language its own
-
-
-def _shown(value: object, gettext: Callable[[str], str]) -> object:
-    if isinstance(value, Label):
-        return gettext(value)
-    if isinstance(value, (list, tuple)):
-        return gettext(LIST_SEPARATOR).join(str(_shown(item, gettext)) for item in value)
-    return value
-
-
-def _as_is(text: str) -> str:
-    return text
 
 
 class DomainError(Exception):
@@ -54,17 +34,14 @@ class DomainError(Exception):
                  **params: object) -> None:
         self.template = message
         self.params = params
-        self.message = self.in_language(_as_is)
+        self.message = in_language(message, params, as_is)
         super().__init__(self.message)
         self.field = field
         self.headers = headers
 
     def in_language(self, gettext: Callable[[str], str]) -> str:
         """The refusal in the language `gettext` translates into, its labels translated too."""
-        text = gettext(self.template)
-        if not self.params:
-            return text
-        return text.format(**{name: _shown(value, gettext) for name, value in self.params.items()})
+        return in_language(self.template, self.params, gettext)
 
 
 class InvalidInput(DomainError):

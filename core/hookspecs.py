@@ -84,6 +84,10 @@ async def yishi_portal_blocks(session: AsyncSession, tenant: Tenant) -> list[dic
     """Blocks for the tenant's public portal home, each `{"title": …, "items": [{"text": …, "at": …}]}`:
     e.g. the next reception at the liaison station. Public: never a resident's personal data.
 
+    The portal shows a block in the reader's language: its title through the catalogue (a `core.i18n.Label`),
+    and an item built with `core.i18n.phrase(Label("{…}…"), **params)` as its template with its params (the
+    API keeps the Chinese `text`). Third-party plugins ship their own catalogues.
+
     Runs only for tenants that enabled the plugin; served at `GET /api/v1/tenants/{slug}/public/blocks`.
     """
 

@@ -248,8 +248,10 @@ async def test_the_pavilion_page_shows_the_next_sessions_and_the_years_tally(cli
     page = await client.get("/t/comm-a/pavilion")
     assert page.status_code == 200, page.text[:500]
     body = text_of(page)
-    assert "红色议事亭" in body and "每月一议事" in body and "甲社区党委" in body
+    assert "红色议事亭" in body and "每月一议事" in body and "甲社区党委" in body and "每月15日 19:30" in body
     assert "已召开议事会 1" in body and "党员参与人次 1" in body
+    assert "Monthly on day 15 at 19:30" in text_of(await client.get("/t/comm-a/pavilion?lang=en"))
+    await client.get("/t/comm-a/pavilion?lang=zh_CN")
     bad = await client.get("/t/comm-a/pavilion", params={"year": "1999"})
     assert bad.status_code == 422 and 'aria-describedby="year-error"' in bad.text and 'id="year-error"' in bad.text
     past = text_of(await client.get("/t/comm-a/pavilion", params={"year": "2020"}))

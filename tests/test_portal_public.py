@@ -9,6 +9,7 @@ from httpx import AsyncClient
 from icalendar import Calendar
 
 from core.app import create_app
+from core.portal.i18n import gettext_for
 from core.portal.messages import missing
 from tests.conftest import Auth, DatabaseUnderTest, http_client
 from tests.portal import sign_in, submit, text_of
@@ -65,6 +66,17 @@ async def test_following_a_concern_by_its_reference(client: AsyncClient, auth: A
     unknown = await client.get("/t/comm-a/track/JSX-2026-999999")
     assert unknown.status_code == 404 and 'id="reference-error"' in unknown.text
     assert (await client.get(f"/t/comm-b/track/{concern['reference']}")).status_code == 404
+
+
+async def test_following_a_concern_in_a_topic_names_its_step_in_the_readers_language(client: AsyncClient,
+                                                                                      auth: Auth) -> None:
+    _topic_id, ids = await topic_at(client, auth, "published")
+    reference = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("cstaff"))).json()["reference"]
+    chinese = text_of(await client.get(f"/t/comm-a/track/{reference}"))
+    assert "公开结果 (已公开结果)" in chinese
+    english = text_of(await client.get(f"/t/comm-a/track/{reference}?lang=en"))
+    en = gettext_for("en")
+    assert f"{en('公开结果')} ({en('已公开结果')})" in english and "公开结果" not in english
 
 
 async def test_signing_in_sets_a_safe_cookie_and_opens_the_workspace(client: AsyncClient) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import html
 
 import pytest
 from httpx import AsyncClient
 
+from core.portal.i18n import gettext_for
 from plugins.red_pavilion.services import CST, next_monthly
 from tests.conftest import Auth
 from tests.test_workflow import BASE, accepted_concern, topic_at
@@ -103,3 +105,11 @@ async def test_portal_blocks_show_the_next_sessions_and_receptions(client: Async
     at = datetime.datetime.fromisoformat(reception["at"])
     assert at.weekday() == 2 and at > datetime.datetime.now(datetime.UTC)
     assert (await client.get("/api/v1/tenants/comm-b/public/blocks")).json() == []
+    # The portal home shows both blocks in the reader's language.
+    chinese = (await client.get("/t/comm-a/")).text
+    assert "人大代表接待安排" in chinese and "甲代表 在甲小区庭院联络站接待群众" in chinese
+    english = html.unescape((await client.get("/t/comm-a/?lang=en")).text)
+    en = gettext_for("en")
+    assert en("人大代表接待安排") in english and en("每月一议事 · 有事来商量") in english
+    assert en("{deputy} 在{station}接待群众").format(deputy="甲代表", station="甲小区庭院联络站") in english
+    assert f"{en('每月一议事')} (红色议事亭)" in english and "接待群众" not in english

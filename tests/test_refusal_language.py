@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from httpx import AsyncClient
 
-from core.errors import Conflict, Label, NotFound
+from core.errors import Conflict, NotFound
+from core.i18n import Label
 from core.portal.i18n import gettext_for
 from core.portal.messages import mismatched, refusals
 from tests.conftest import Auth
@@ -40,7 +41,7 @@ def test_the_english_catalogue_translates_a_state_machine_refusal_whole() -> Non
 def test_the_checker_finds_refusals_that_cannot_be_translated(tmp_path: Path) -> None:
     module = tmp_path / "service.py"
     module.write_text(
-        "from core.errors import Conflict, InvalidInput, Label\n"
+        "from core.errors import Conflict, InvalidInput\nfrom core.i18n import Label\n"
         "def check(slug, message):\n"
         '    raise Conflict("租户 {slug} 已归档", slug=slug)\n'
         '    raise InvalidInput(f"没有租户 {slug}")\n'

@@ -31,7 +31,7 @@ from core.concerns.models import (
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
 from core.db import TenantContext, column_values, make_persistent, use_tenant
-from core.errors import Conflict, Forbidden, InvalidInput, Label, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import (
     GENESIS,
     LINK_SQL,
@@ -45,6 +45,7 @@ from core.events import (
     write_event,
 )
 from core.http import TenantScope
+from core.i18n import Label
 from core.idempotency import Claim
 from core.media import LocalPhotoStore, clean_image
 from core.tenancy.models import Building, Compound, Tenant

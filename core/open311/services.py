@@ -26,9 +26,10 @@ from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES, Concern, Conce
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
 from core.db import TenantContext, use_tenant
-from core.errors import Conflict, DomainError, Label, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from core.events import utcnow
 from core.http import TenantScope
+from core.i18n import Label
 from core.open311.models import Open311Client, Open311Request
 from core.open311.schemas import (
     Discovery,

@@ -41,7 +41,7 @@ def domain_labels() -> set[str]:
     """The Chinese names the core gives codes, which the portal shows through `_()` too."""
     from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES as CONCERN_STATES
     from core.concerns.services import TRIAGE_NAMES
-    from core.errors import LIST_SEPARATOR
+    from core.i18n import LIST_SEPARATOR
     from core.tenancy.models import KIND_NAMES
     from core.topics.machine import STATE_NAMES as TOPIC_STATES, STEP_NAMES
     from core.plugins import Plugins

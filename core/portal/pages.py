@@ -22,6 +22,7 @@ from core.accounts.models import User
 from core.db import TenantContext, use_tenant
 from core.errors import DomainError, NotFound, Unauthenticated
 from core.http import DbSession, TenantScope, enter_tenant
+from core.i18n import in_language
 from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, request_locale
 from core.tenancy.models import Tenant
 
@@ -106,6 +107,12 @@ class Page:
         if self.user is not None:
             await self.session.refresh(self.user)
         self._scope.clear()
+
+    def phrase(self, item: dict[str, Any]) -> str:
+        """Generated text (`core.i18n.phrase`) in the reader's language; plain `text` as it is."""
+        if "template" in item:
+            return in_language(item["template"], item.get("params") or {}, self._)
+        return str(item.get("text", ""))
 
     def refusal(self, exc: DomainError) -> str:
         """What a service refused, in the reader's language (the portal's own refusals are already)."""

@@ -24,7 +24,7 @@ from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie
 from core.public import published_results
 from core.stats import public_stats
 from core.topics.calendar import ics_response, meeting_calendar
-from core.topics.machine import PUBLIC_STATES, STEP_NAMES
+from core.topics.machine import PUBLIC_STATES, STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Meeting, Topic
 from core.tenancy.models import Tenant
 from core.topics.services import MECHANISMS
@@ -130,7 +130,8 @@ class PortalPublicController(Controller):
         except NotFound:
             return page.render("track.html", status_code=404, concern=None, reference=reference,
                                error=page._("No concern has this reference here. Check the code and try again."))
-        return page.render("track.html", concern=concern, reference=reference, error=None)
+        return page.render("track.html", concern=concern, reference=reference, error=None, steps=STEPS,
+                           step_names=STEP_NAMES, topic_state_names=TOPIC_STATE_NAMES)
 
     @get("/login")
     async def login_form(self, page: PageDep, next: FromQuery[str] = "") -> Response:

@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.errors import Conflict, InvalidInput, Label, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
+from core.i18n import Label
 from core.tenancy.models import (
     ALLOWED_PARENT_KINDS,
     KIND_NAMES,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import Conflict, Label
+from core.errors import Conflict
+from core.i18n import Label
 
 STATES = ("drafted", "researching", "scheduled", "deliberated", "published", "executing", "completed", "withdrawn")
 STATE_NAMES = {

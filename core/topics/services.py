@@ -16,9 +16,10 @@ from core.authz.rules import ROLES
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
 from core.db import TenantContext
-from core.errors import Conflict, Forbidden, InvalidInput, Label, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
+from core.i18n import Label
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
 from core.concerns.services import clean_text
-from core.errors import Conflict, Forbidden, InvalidInput, Label, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import utcnow
 from core.http import TenantScope
+from core.i18n import Label
 from core.tenancy.models import Tenant
 from plugins.cppcc_consultation.models import (
     PROBLEM_KINDS,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.hookspecs import hookimpl
+from core.i18n import Label
 
 NAME = "liaison_station"
 VERSION = "1.0.0"
@@ -67,7 +68,7 @@ async def yishi_portal_blocks(session: Any, tenant: Any) -> list[dict[str, Any]]
     from plugins.liaison_station.services import next_receptions
 
     items = await next_receptions(session)
-    return [{"title": "人大代表接待安排", "items": items}] if items else []
+    return [{"title": Label("人大代表接待安排"), "items": items}] if items else []
 
 
 @hookimpl

@@ -59,7 +59,7 @@ async def _render(page: Page, deputy: str | None, status_code: int = 200, error:
     items = await service.merged_duty_list(chosen, None)
     for item in items:  # times as datetimes, for the `local_time` filter
         item.notes = [{**note, "at": _when(note.get("at"))} for note in item.notes]
-    receptions = [{"text": r["text"], "at": _when(r["at"])} for r in (await next_receptions(page.session))[:10]]
+    receptions = [{"text": page.phrase(r), "at": _when(r["at"])} for r in (await next_receptions(page.session))[:10]]
     topic_ids = {i.topic for i in items if i.topic}
     topics: dict[Any, Topic] = {}
     if topic_ids:

@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
+from core.i18n import Label, phrase
 from core.tenancy.models import Tenant
 from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
 from core.db import TenantContext, use_tenant
-from core.errors import Forbidden, InvalidInput, Label, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
 from core.topics.calendar import LOCAL_TZ, CalendarEntry, build_calendar
@@ -326,7 +327,8 @@ async def next_receptions(session: AsyncSession, now: datetime.datetime | None =
             at = datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=cst)
             if at <= local:
                 at += datetime.timedelta(days=7)
-            upcoming.append({"text": f"{names.get(slot['deputy'], slot['deputy'])} 在{station.name}接待群众",
+            upcoming.append({**phrase(Label("{deputy} 在{station}接待群众"),
+                                      deputy=names.get(slot["deputy"], slot["deputy"]), station=station.name),
                              "at": at.isoformat()})
     return sorted(upcoming, key=lambda item: item["at"])
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.hookspecs import hookimpl
+from core.i18n import Label
 
 NAME = "red_pavilion"
 VERSION = "1.0.0"
@@ -63,7 +64,7 @@ async def yishi_portal_blocks(session: Any, tenant: Any) -> list[dict[str, Any]]
     from plugins.red_pavilion.services import upcoming_sessions
 
     items = await upcoming_sessions(session)
-    return [{"title": "每月一议事 · 有事来商量", "items": items}] if items else []
+    return [{"title": Label("每月一议事 · 有事来商量"), "items": items}] if items else []
 
 
 @hookimpl

@@ -12,7 +12,7 @@ from litestar.params import FromQuery
 from core.portal.pages import PageDep
 from core.portal.plugin_pages import plugin_page
 from plugins.red_pavilion import NAME
-from plugins.red_pavilion.services import PavilionService, venue_out
+from plugins.red_pavilion.services import PavilionService
 
 UPCOMING = 10
 
@@ -38,5 +38,5 @@ class PavilionPortalController(Controller):
         tally = await service.tally(chosen)
         busiest = max(tally.by_month.values(), default=0)
         return page.render("red_pavilion/pavilion.html", status_code=422 if error else 200,
-                           venues=[venue_out(v) for v in await service.venues()], upcoming=upcoming, tally=tally,
+                           venues=await service.venues(), upcoming=upcoming, tally=tally,
                            busiest=busiest, year=year if error else str(chosen), this_year=this_year, error=error)

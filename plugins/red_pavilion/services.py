@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import RoleAssignment, User
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
-from core.errors import Conflict, InvalidInput, Label, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
+from core.i18n import Label, phrase
 from core.topics.calendar import CalendarEntry, build_calendar
 from core.topics.models import Topic
 from plugins.red_pavilion.models import SESSION_KINDS, PavilionSession, Venue
@@ -276,8 +277,8 @@ async def upcoming_sessions(session: AsyncSession) -> list[dict[str, str]]:
         select(PavilionSession.kind, PavilionSession.scheduled_for, Venue.name)
         .join(Venue, (Venue.tenant_id == PavilionSession.tenant_id) & (Venue.id == PavilionSession.venue_id))
         .where(PavilionSession.state == "planned").order_by(PavilionSession.scheduled_for))).all()
-    return [{"text": f"{SESSION_KINDS[kind]}（{venue}）", "at": at.astimezone(CST).isoformat()}
-            for kind, at, venue in planned]
+    return [{**phrase(Label("{kind}（{venue}）"), kind=Label(SESSION_KINDS[kind]), venue=venue),
+             "at": at.astimezone(CST).isoformat()} for kind, at, venue in planned]
 
 
 async def session_calendar(session: AsyncSession, tenant_name: str) -> bytes:

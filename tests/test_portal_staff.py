@@ -316,7 +316,9 @@ async def test_the_inbox_comes_a_page_at_a_time(client: AsyncClient, auth: Auth,
     shown = [[c["id"] for c in concerns if f'id="concern-{c["id"]}"' in page.text] for page in (first, second)]
     assert shown == [[c["id"] for c in concerns[:2]], [concerns[2]["id"]]]  # oldest first
     assert f'href="{INBOX}?p=2" rel="next"' in first.text and "3" in text_of(first)
-    # Triage from the second page comes back to it.
+    # Triage from the second page comes back to it (its forms say which page they are on; page 1's need not).
+    assert f'action="/t/comm-a/staff/concerns/{concerns[2]["id"]}/triage?p=2"' in second.text
+    assert f'action="/t/comm-a/staff/concerns/{concerns[0]["id"]}/triage"' in first.text
     answer = await submit(client, f"{INBOX}?p=2", f"/t/comm-a/staff/concerns/{concerns[2]['id']}/triage?p=2",
                           {"action": "accept"})
     assert answer.status_code == 303 and answer.headers["location"].endswith("p=2")
@@ -381,7 +383,8 @@ async def test_action_items_come_open_and_soonest_due_first_a_page_at_a_time(
     first, second = await client.get("/t/comm-a/actions"), await client.get("/t/comm-a/actions?p=2")
     assert "先清理楼间空地" in first.text and "安装直饮水机" not in first.text
     assert "安装直饮水机" in second.text and 'href="/t/comm-a/actions?p=1" rel="prev"' in second.text
+    assert f"/actions/{sooner.json()['id']}/complete\"" in first.text and "/complete?p=2\"" in second.text
     # Completing the sooner item sends it after the open one.
-    done = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{sooner.json()['id']}/complete?p=1", {})
+    done = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{sooner.json()['id']}/complete", {})
     assert done.status_code == 303 and done.headers["location"].endswith("p=1")
     assert "安装直饮水机" in (await client.get("/t/comm-a/actions")).text

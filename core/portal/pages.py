@@ -69,6 +69,11 @@ class Pager:
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
+    @property
+    def query(self) -> str:
+        """What a form on this page adds to its action to come back here after a refusal (nothing on page 1)."""
+        return f"?p={self.number}" if self.number > 1 else ""
+
     def of(self, total: int) -> Pager:
         return replace(self, total=total)
 

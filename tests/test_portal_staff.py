@@ -388,3 +388,17 @@ async def test_action_items_come_open_and_soonest_due_first_a_page_at_a_time(
     done = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{sooner.json()['id']}/complete", {})
     assert done.status_code == 303 and done.headers["location"].endswith("p=1")
     assert "安装直饮水机" in (await client.get("/t/comm-a/actions")).text
+
+
+async def test_the_board_keeps_every_open_topic_and_only_the_latest_closed_ones(
+        client: AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.portal.staff.CLOSED_SHOWN", 1)
+    first, _ = await topic_at(client, auth, "completed")
+    second, _ = await topic_at(client, auth, "completed")
+    still_open, _ = await topic_at(client, auth, "drafted")
+    await sign_in(client, "comm-a", "cstaff")
+    board = (await client.get("/t/comm-a/staff/topics")).text
+    completed = board.split('id="col-6"', 1)[1].split("</section>", 1)[0]
+    assert second in completed and first not in completed  # the latest one; the older is on the results page
+    assert "(2)" in completed and "/t/comm-a/results" in completed
+    assert still_open in board.split('id="col-1"', 1)[1].split("</section>", 1)[0]

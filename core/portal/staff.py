@@ -42,6 +42,8 @@ COLUMNS = (
     (("published", "executing"), "Published / executing"),
     (("completed",), "Completed"),
 )
+OPEN_STATES = tuple(state for states, _heading in COLUMNS if states != ("completed",) for state in states)
+CLOSED_SHOWN = 30  # completed and withdrawn topics on the board: the latest; the rest are on the results page
 DEFAULT_INVITEES = ("party_member", "resident_rep", "property_company")
 LINE_SPLIT = re.compile(r"\s*[:：]\s*")
 
@@ -238,18 +240,21 @@ class StaffController(Controller):
     async def board(self, page: PageDep) -> Response:
         scope = await page.scope("topic.manage")
         service = TopicService(page.session, scope)
-        topics, _total = await service.list(None, 500, 0)
+        # Every open topic (a community has dozens); of the closed ones, only the latest.
+        open_topics, _open = await service.in_states(OPEN_STATES, LIST_LIMIT * 5)
+        completed, completed_total = await service.in_states(("completed",), CLOSED_SHOWN)
+        withdrawn, withdrawn_total = await service.in_states(("withdrawn",), CLOSED_SHOWN)
         overdue, _count = await service.actions(False, True, LIST_LIMIT, 0)
         late = {a.topic for a in overdue}
-        titles = {t.id: t.title for t in topics}
+        titles = {t.id: t.title for t in open_topics}  # overdue items belong to published or executing topics
         columns = []
         for states, heading in COLUMNS:
-            items = [t for t in topics if t.state in states]
+            items = completed if states == ("completed",) else [t for t in open_topics if t.state in states]
             items.sort(key=lambda t: t.id not in late)  # overdue first (a stable sort keeps the rest in order)
-            columns.append({"heading": heading, "states": states, "topics": items})
-        withdrawn = [t for t in topics if t.state == "withdrawn"]
-        return page.render("staff/board.html", columns=columns, withdrawn=withdrawn, late=late, overdue=overdue,
-                           titles=titles)
+            total = completed_total if states == ("completed",) else len(items)
+            columns.append({"heading": heading, "states": states, "topics": items, "total": total})
+        return page.render("staff/board.html", columns=columns, withdrawn=withdrawn, withdrawn_total=withdrawn_total,
+                           late=late, overdue=overdue, titles=titles)
 
     # --- one topic and its next steps ---------------------------------------------------------------------
 

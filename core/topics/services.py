@@ -69,6 +69,13 @@ class TopicService:
         rows = await self.session.scalars(statement.order_by(Topic.created_at.desc(), Topic.id).limit(limit).offset(offset))
         return [topic_out(t) for t in rows], int(total or 0)
 
+    async def in_states(self, states: Sequence[str], limit: int) -> tuple[list[s.TopicOut], int]:
+        """The newest `limit` topics in any of `states`, and how many there are (the staff board's columns)."""
+        statement = select(Topic).where(Topic.state.in_(states))
+        total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
+        rows = await self.session.scalars(statement.order_by(Topic.updated_at.desc(), Topic.id).limit(limit))
+        return [topic_out(t) for t in rows], int(total or 0)
+
     async def detail(self, topic_id: uuid.UUID) -> s.TopicDetail:
         topic = await self.topic(topic_id)
         concerns = (await self.session.scalars(select(Concern).where(Concern.topic_id == topic.id)

@@ -390,9 +390,11 @@ async def test_action_items_come_open_and_soonest_due_first_a_page_at_a_time(
     assert "安装直饮水机" in (await client.get("/t/comm-a/actions")).text
 
 
-async def test_the_board_keeps_every_open_topic_and_only_the_latest_closed_ones(
+async def test_the_board_shows_the_latest_closed_topics_and_says_when_it_leaves_some_out(
         client: AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("core.portal.staff.CLOSED_SHOWN", 1)
+    monkeypatch.setattr("core.portal.staff.OPEN_SHOWN", 1)
+    older_open, _ = await topic_at(client, auth, "drafted")
     first, _ = await topic_at(client, auth, "completed")
     second, _ = await topic_at(client, auth, "completed")
     still_open, _ = await topic_at(client, auth, "drafted")
@@ -402,3 +404,4 @@ async def test_the_board_keeps_every_open_topic_and_only_the_latest_closed_ones(
     assert second in completed and first not in completed  # the latest one; the older is on the results page
     assert "(2)" in completed and "/t/comm-a/results" in completed
     assert still_open in board.split('id="col-1"', 1)[1].split("</section>", 1)[0]
+    assert older_open not in board and "2 open topics" in text_of(await client.get("/t/comm-a/staff/topics?lang=en"))

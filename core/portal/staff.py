@@ -43,6 +43,7 @@ COLUMNS = (
     (("completed",), "Completed"),
 )
 OPEN_STATES = tuple(state for states, _heading in COLUMNS if states != ("completed",) for state in states)
+OPEN_SHOWN = 1000  # open topics on the board: every one in a community (dozens); a bound for a busy district
 CLOSED_SHOWN = 30  # completed and withdrawn topics on the board: the latest; the rest are on the results page
 DEFAULT_INVITEES = ("party_member", "resident_rep", "property_company")
 LINE_SPLIT = re.compile(r"\s*[:：]\s*")
@@ -241,7 +242,7 @@ class StaffController(Controller):
         scope = await page.scope("topic.manage")
         service = TopicService(page.session, scope)
         # Every open topic (a community has dozens); of the closed ones, only the latest.
-        open_topics, _open = await service.in_states(OPEN_STATES, LIST_LIMIT * 5)
+        open_topics, open_total = await service.in_states(OPEN_STATES, OPEN_SHOWN)
         completed, completed_total = await service.in_states(("completed",), CLOSED_SHOWN)
         withdrawn, withdrawn_total = await service.in_states(("withdrawn",), CLOSED_SHOWN)
         overdue, _count = await service.actions(False, True, LIST_LIMIT, 0)
@@ -254,7 +255,8 @@ class StaffController(Controller):
             total = completed_total if states == ("completed",) else len(items)
             columns.append({"heading": heading, "states": states, "topics": items, "total": total})
         return page.render("staff/board.html", columns=columns, withdrawn=withdrawn, withdrawn_total=withdrawn_total,
-                           late=late, overdue=overdue, titles=titles)
+                           late=late, overdue=overdue, titles=titles, open_shown=len(open_topics),
+                           open_total=open_total)
 
     # --- one topic and its next steps ---------------------------------------------------------------------
 

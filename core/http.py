@@ -132,11 +132,14 @@ async def provide_tenant_scope(request: Request, db_session: DbSession, slug: Fr
     if not action:
         raise RuntimeError(f"route {request.route_handler} declares no action")
     scope = await enter_tenant(request, db_session, slug, action)
-    plugin = opt.get("plugin")
-    if plugin is not None and plugin not in (scope.tenant.plugins or ()):
-        # A mechanism the tenant has not switched on does not exist there.
-        raise NotFound("租户 {slug} 未启用插件 {plugin}", slug=slug, plugin=plugin)
+    require_plugin(scope.tenant, opt.get("plugin"))
     return scope
+
+
+def require_plugin(tenant: Tenant, plugin: str | None) -> None:
+    """A mechanism the tenant has not switched on does not exist there: its routes and feeds answer 404."""
+    if plugin is not None and plugin not in (tenant.plugins or ()):
+        raise NotFound("租户 {slug} 未启用插件 {plugin}", slug=tenant.slug, plugin=plugin)
 
 
 Scope = NamedDependency[TenantScope]

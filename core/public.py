@@ -18,10 +18,10 @@ from core.concerns.models import Photo
 from core.concerns.schemas import PublicConcern
 from core.concerns.services import public_status
 from core.db import TenantContext, use_tenant
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 from core.events import WorkflowEvent
 from core.http import DbSession, Limit, Offset
-from core.stats import PublicStats, public_stats
+from core.stats import PublicStats, public_stats, report_year
 from core.tenancy.models import Tenant
 from core.topics.machine import PUBLIC_STATES, STATE_NAMES, STEP_NAMES
 from core.topics.models import ActionItem, ActionProgress, Decision, Research, Topic
@@ -158,10 +158,7 @@ class PublicController(Controller):
 
     @get("/stats", summary="门户展示的年度数字：协商次数、办成实事")
     async def stats(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicStats:
-        this_year = datetime.datetime.now(datetime.UTC).year
-        if year is not None and not 2000 <= year <= this_year:
-            raise InvalidInput("year 须在 2000–{latest} 之间", field="year", latest=this_year)
-        return await public_stats(db_session, year or this_year)
+        return await public_stats(db_session, report_year(year))
 
     @get("/blocks", summary="门户首页上各插件的板块（下次代表接待、下次每月一议事…）")
     async def blocks(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> list[dict[str, Any]]:

@@ -24,6 +24,14 @@ from core.tenancy.models import Tenant
 from core.topics.models import ActionItem, Meeting, Rating, Topic
 
 
+def report_year(year: int | None) -> int:
+    """The year a yearly report asks for: this year unless given, and from 2000 to this year (else a 422)."""
+    this_year = datetime.datetime.now(datetime.UTC).year
+    if year is not None and not 2000 <= year <= this_year:
+        raise InvalidInput("year 须在 2000–{latest} 之间", field="year", latest=this_year)
+    return year or this_year
+
+
 class Figures(msgspec.Struct):
     concerns_received: int
     resolved_directly: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import httpx
 import msgspec
 import pytest
 import pytest_asyncio
+from click.testing import CliRunner, Result
 from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -28,7 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.pool import NullPool
 
 import core.models  # noqa: F401
+from core import settings as settings_module
 from core.app import create_app
+from core.cli import main
 from core.db import Base
 from core.migrate import upgrade
 from core.settings import Settings
@@ -239,3 +242,17 @@ def auth(client: httpx.AsyncClient) -> Auth:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def yishi(database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+    """The `yishi` command line against the database under test: `yishi("tenants", "apply", path)`."""
+    monkeypatch.setenv("YISHI_DATABASE_URL", database.settings.database_url)
+    monkeypatch.setenv("YISHI_MIGRATIONS_DATABASE_URL", database.settings.owner_database_url)
+    settings_module.get_settings.cache_clear()
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    yield run
+    settings_module.get_settings.cache_clear()

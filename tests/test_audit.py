@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import PG_REACHABLE, Auth, DatabaseUnderTest
-from tests.test_cli import yishi  # noqa: F401  (fixture)
 from tests.test_workflow import topic_at
 
 pytestmark = pytest.mark.usefixtures("world")

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from core import settings as settings_module
-from core.cli import main
 from tenants import DEMO_MANIFEST
-from tests.conftest import DatabaseUnderTest
 
 pytestmark = pytest.mark.usefixtures("clean")
-
-
-@pytest.fixture
-def yishi(database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:
-    monkeypatch.setenv("YISHI_DATABASE_URL", database.settings.database_url)
-    monkeypatch.setenv("YISHI_MIGRATIONS_DATABASE_URL", database.settings.owner_database_url)
-    settings_module.get_settings.cache_clear()
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    yield run
-    settings_module.get_settings.cache_clear()
 
 
 def test_migrate_is_repeatable(yishi) -> None:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import asyncio
 import datetime
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from httpx import AsyncClient, Response
 from litestar import Litestar
 from sqlalchemy import select, update
 
-from core import settings as settings_module
-from core.cli import main
 from core.concerns.models import Concern
 from core.db import TenantContext, use_tenant
 from core.open311.services import create_client
 from core.tenancy.models import Tenant
-from tests.conftest import Auth, DatabaseUnderTest
+from tests.conftest import Auth
 from tests.test_workflow import topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -413,16 +411,9 @@ async def test_the_routes_are_in_the_openapi_schema_and_need_no_sign_in(client: 
 
 
 @pytest.fixture
-def yishi(database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:
-    monkeypatch.setenv("YISHI_DATABASE_URL", database.settings.database_url)
-    monkeypatch.setenv("YISHI_MIGRATIONS_DATABASE_URL", database.settings.owner_database_url)
-    settings_module.get_settings.cache_clear()
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    yield lambda *args: asyncio.to_thread(run, *args)  # the CLI runs its own event loop
-    settings_module.get_settings.cache_clear()
+def yishi(yishi: Callable[..., Result]) -> Callable[..., Awaitable[Result]]:
+    """The command line from async tests: it runs its own event loop, so in a thread."""
+    return lambda *args: asyncio.to_thread(yishi, *args)
 
 
 async def test_keys_create_list_and_revoke(yishi, client: AsyncClient) -> None:

@@ -17,7 +17,6 @@ from core.app import create_app
 from core.hookspecs import hookimpl
 from core.plugins import Plugins
 from tests.conftest import ROOT, Auth, DatabaseUnderTest, http_client
-from tests.test_cli import yishi  # noqa: F401  (fixture)
 from tests.test_workflow import BASE, WATER
 
 SAMPLE = ROOT / "tests" / "sample_plugin"

@@ -405,3 +405,31 @@ async def test_the_board_shows_the_latest_closed_topics_and_says_when_it_leaves_
     assert "(2)" in completed and "/t/comm-a/results" in completed
     assert still_open in board.split('id="col-1"', 1)[1].split("</section>", 1)[0]
     assert older_open not in board and "2 open topics" in text_of(await client.get("/t/comm-a/staff/topics?lang=en"))
+
+
+async def test_no_step_form_reaches_another_communitys_topic_and_a_mistyped_id_is_not_found(
+        client: AsyncClient, auth: Auth) -> None:
+    topic_id, ids = await topic_at(client, auth, "scheduled")
+    before = await topic_state(client, auth, topic_id)
+    day = TODAY.isoformat()
+    forms = {
+        f"topics/{topic_id}/research": {"date": day, "participants": "党员", "findings": "看过了"},
+        f"topics/{topic_id}/survey": {"date": day, "question": "装哪里？", "results": "北: 3\n南: 2"},
+        f"topics/{topic_id}/meetings": {"mechanism": "on_demand", "venue": "议事亭", "starts_at": "2030-01-05T19:30"},
+        f"topics/{topic_id}/actions": {"title": "装灯", "owner_org": "物业", "due_date": "2030-01-31"},
+        f"topics/{topic_id}/publish": {},
+        f"topics/{topic_id}/withdraw": {"reason": "重复"},
+        f"meetings/{ids['meeting']}/minutes": {"minutes": "同意", "attendance": "党员: 5"},
+        f"meetings/{ids['meeting']}/decision": {"text": "装灯", "method": "consensus"},
+    }
+    await sign_in(client, "comm-b", "bstaff")
+    for path, data in forms.items():
+        answer = await submit(client, "/t/comm-b/staff/inbox", f"/t/comm-b/staff/{path}", data)
+        assert answer.status_code == 404, (path, answer.status_code)
+    await sign_in(client, "comm-a", "cstaff")
+    for path, data in forms.items():
+        mistyped = path.replace(topic_id, "not-a-topic").replace(ids["meeting"], "not-a-meeting")
+        answer = await submit(client, INBOX, f"/t/comm-a/staff/{mistyped}", data)
+        assert answer.status_code == 404, (mistyped, answer.status_code)
+    assert await topic_state(client, auth, topic_id) == before  # nothing was written
+    assert (await client.get("/t/comm-a/photos/not-a-photo")).status_code == 404

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from icalendar import Calendar
 
 from tests.conftest import Auth
-from tests.test_cli import yishi  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("world")
 BASE = "/api/v1/tenants/comm-a"

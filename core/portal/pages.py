@@ -27,6 +27,7 @@ from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, request_locale
 from core.tenancy.models import Tenant
 
 SESSION_COOKIE = "yishi_session"
+FORM_REFUSALS = (400, 409, 422)  # refusals a form shows next to its fields; the rest are error pages
 
 
 def signed_in_user_id(request: Request) -> uuid.UUID | None:
@@ -112,6 +113,13 @@ class Page:
         if self.user is not None:
             await self.session.refresh(self.user)
         self._scope.clear()
+
+    async def take_back(self, exc: DomainError) -> None:
+        """A service refused a form: undo what it wrote. A refusal of the input (400, 409, 422) is for the form
+        to show next to its field; any other (403, 404) is re-raised, to become its error page."""
+        await self.rollback()
+        if exc.status not in FORM_REFUSALS:
+            raise exc
 
     def phrase(self, item: dict[str, Any]) -> str:
         """Generated text (`core.i18n.phrase`) in the reader's language; plain `text` as it is."""

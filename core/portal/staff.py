@@ -26,7 +26,7 @@ from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Topic
 from core.topics.photos import add_workflow_photo, workflow_photo
-from core.topics.services import MECHANISMS, PLUGIN_MECHANISMS, TopicService
+from core.topics.services import TopicService, usable_mechanisms
 
 CST = ZoneInfo("Asia/Shanghai")
 MAX_PHOTOS_PER_FORM = 3
@@ -144,13 +144,6 @@ def _form_dict(form: Any) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def usable_mechanisms(page: Page) -> dict[str, str]:
-    """The mechanisms this tenant may hold meetings under (those of plugins it has switched on)."""
-    enabled = set(page.tenant.plugins or ())
-    return {code: name for code, name in MECHANISMS.items()
-            if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in enabled}
-
-
 def allowed_commands(state: str) -> set[str]:
     return {name for name, command in COMMANDS.items() if state in command.moves}
 
@@ -196,9 +189,7 @@ class StaffController(Controller):
         try:
             concern = await service.triage(cid, action, values.get("reason"), values.get("note"))
         except DomainError as exc:
-            await page.rollback()
-            if exc.status not in (400, 409, 422):
-                raise
+            await page.take_back(exc)
             errors = {"action": action, "field": exc.field or "action", "message": page.refusal(exc)}
             if _is_htmx(request):
                 concern = await service.get(cid)
@@ -228,9 +219,7 @@ class StaffController(Controller):
             topic = await TopicService(page.session, scope).create(
                 s.TopicCreate(title=values["title"], description=values["description"], concern_ids=ids))
         except DomainError as exc:
-            await page.rollback()
-            if exc.status not in (400, 409, 422):
-                raise
+            await page.take_back(exc)
             return await self._inbox(page, Pager.at(1, INBOX_PER_PAGE), status_code=exc.status, topic_values=values,
                                      topic_errors={exc.field or "title": page.refusal(exc)})
         return Redirect(f"{page.base}/staff/topics/{topic.id}?notice=created", status_code=303)
@@ -273,7 +262,7 @@ class StaffController(Controller):
         held = [m for m in detail.meetings if m.held]
         return page.render(
             "staff/topic.html", status_code=status_code, detail=detail, topic=detail.topic, events=events,
-            event_labels=EVENT_LABELS, allowed=allowed, mechanisms=usable_mechanisms(page), roles=ROLES,
+            event_labels=EVENT_LABELS, allowed=allowed, mechanisms=usable_mechanisms(page.tenant), roles=ROLES,
             tenant_roles=TENANT_ROLES, default_invitees=DEFAULT_INVITEES, pending=pending, held=held,
             concern_states=CONCERN_STATE_NAMES, form=form, errors=errors or {}, values=values or {},
             today=datetime.date.today().isoformat(), notice=page.request.query_params.get("notice"),
@@ -296,9 +285,7 @@ class StaffController(Controller):
             if photos:  # only research takes photos; other steps may return nothing
                 await _attach(request, page, scope, photos, "research", made.id, topic_id)
         except DomainError as exc:
-            await page.rollback()
-            if exc.status not in (400, 409, 422):
-                raise
+            await page.take_back(exc)
             field = (exc.field or "form").replace(".", "_")
             return await self._topic_page(page, topic_id, exc.status, form_name, {field: page.refusal(exc)}, values)
         return Redirect(f"{page.base}/staff/topics/{topic_id}?notice={form_name}", status_code=303)
@@ -457,9 +444,7 @@ class ActionItemsController(Controller):
             report = await service.progress(aid, s.ProgressIn(percent=percent or 0, note=values.get("note", "")))
             await _attach(request, page, scope, photos, "progress", report.id, aid)
         except DomainError as exc:
-            await page.rollback()
-            if exc.status not in (400, 409, 422):
-                raise
+            await page.take_back(exc)
             return await self._list(page, Pager.at(p, ACTIONS_PER_PAGE), exc.status,
                                     {aid: {exc.field or "percent": page.refusal(exc)}}, {aid: values})
         return Redirect(f"{page.base}/actions?notice=progress&p={max(1, p)}", status_code=303)
@@ -472,9 +457,7 @@ class ActionItemsController(Controller):
         try:
             await TopicService(page.session, scope).complete(aid)
         except DomainError as exc:
-            await page.rollback()
-            if exc.status not in (400, 409, 422):
-                raise
+            await page.take_back(exc)
             return await self._list(page, Pager.at(p, ACTIONS_PER_PAGE), exc.status,
                                     {aid: {"complete": page.refusal(exc)}}, {})
         return Redirect(f"{page.base}/actions?notice=completed&p={max(1, p)}", status_code=303)

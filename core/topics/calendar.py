@@ -11,8 +11,7 @@ from icalendar import Calendar, Event
 from litestar import Request, Response
 from litestar.params import FromPath
 
-from core.errors import NotFound
-from core.http import DbSession
+from core.http import DbSession, require_plugin
 from core.public import provide_public_tenant
 from core.tenancy.models import Tenant
 from core.topics.models import Meeting, Topic
@@ -74,9 +73,7 @@ def ics_response(body: bytes, filename: str) -> Response[bytes]:
 async def provide_feed_tenant(request: Request, db_session: DbSession, slug: FromPath[str]) -> Tenant:
     """The tenant of a public feed: 404 where it is unknown or archived, or has not switched on the feed's plugin."""
     tenant = await provide_public_tenant(db_session, slug)
-    plugin = request.route_handler.opt.get("plugin")
-    if plugin is not None and plugin not in (tenant.plugins or ()):
-        raise NotFound("租户 {slug} 未启用插件 {plugin}", slug=slug, plugin=plugin)
+    require_plugin(tenant, request.route_handler.opt.get("plugin"))
     return tenant
 
 

@@ -20,6 +20,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.i18n import Label
+from core.tenancy.models import Tenant
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic
@@ -192,8 +193,7 @@ class TopicService:
     async def schedule(self, topic_id: uuid.UUID, data: s.MeetingIn) -> Meeting:
         topic = await self.topic(topic_id, for_update=True)
         await self._allowed(topic, "schedule")
-        usable = [code for code in MECHANISMS
-                  if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in (self.scope.tenant.plugins or ())]
+        usable = usable_mechanisms(self.scope.tenant)
         if data.mechanism not in usable:
             raise InvalidInput("mechanism 须为 {choices} 之一", field="mechanism", choices=", ".join(usable))
         venue = clean_text(data.venue, "venue", Label("议事场所"), 100)
@@ -437,6 +437,13 @@ async def photo_ids(session: AsyncSession, kind: str, owners: Sequence[uuid.UUID
         for owner_id, photo_id in rows:
             found.setdefault(owner_id, []).append(photo_id)
     return found
+
+
+def usable_mechanisms(tenant: Tenant) -> dict[str, str]:
+    """The mechanisms a tenant may hold meetings under: the core's, and those of the plugins it switched on."""
+    enabled = set(tenant.plugins or ())
+    return {code: name for code, name in MECHANISMS.items()
+            if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in enabled}
 
 
 async def actions_out(session: AsyncSession, actions: Sequence[ActionItem]) -> list[s.ActionOut]:

@@ -3,7 +3,6 @@ under /api/v1/tenants/{slug}/public/liaison (404 where not enabled)."""
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from core.http import DbSession, Scope, provide_tenant_scope
-from core.errors import InvalidInput
+from core.stats import report_year
 from core.tenancy.models import Tenant
 from core.topics.calendar import ics_response, provide_feed_tenant
 from plugins.liaison_station.models import STATION_KINDS, Station
@@ -78,10 +77,7 @@ class LiaisonController(Controller):
     @get("/deputies/{username:str}/record", opt={"action": "liaison.duty_list"}, summary="代表年度履职报告")
     async def yearly_record(self, db_session: DbSession, tenant_scope: Scope, username: FromPath[str],
                             year: FromQuery[int | None] = None) -> YearlyRecord:
-        this_year = datetime.datetime.now(datetime.UTC).year
-        if year is not None and not 2000 <= year <= this_year:
-            raise InvalidInput("year 须在 2000–{latest} 之间", field="year", latest=this_year)
-        return await LiaisonService(db_session, tenant_scope).yearly_record(username, year or this_year)
+        return await LiaisonService(db_session, tenant_scope).yearly_record(username, report_year(year))
 
 
 class LiaisonFeedController(Controller):

@@ -89,9 +89,7 @@ class DeputyPortalController(Controller):
         try:
             await LiaisonService(page.session, scope).add_note(item_id, NoteIn(kind=data.kind, text=data.text))
         except DomainError as exc:
-            if exc.status == 404:
-                raise
-            await page.rollback()
+            await page.take_back(exc)
             return await _render(page, deputy, status_code=exc.status, error=exc, failed_item=item_id, form=data)
         target = f"{page.base}/deputy?noted=1" + (f"&deputy={quote(deputy)}" if deputy else "")
         return Redirect(f"{target}#item-{item_id}", status_code=303)

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from core.errors import InvalidInput
 from core.http import DbSession, Scope, provide_tenant_scope
+from core.stats import report_year
 from core.tenancy.models import Tenant
 from core.topics.calendar import ics_response, provide_feed_tenant
 from plugins.red_pavilion.services import (
@@ -68,10 +67,7 @@ class PavilionController(Controller):
 
     @get("/tally", opt={"action": "pavilion.read"}, summary="年度党员参与议事统计")
     async def tally(self, db_session: DbSession, tenant_scope: Scope, year: FromQuery[int | None] = None) -> Tally:
-        this_year = datetime.datetime.now(datetime.UTC).year
-        if year is not None and not 2000 <= year <= this_year:
-            raise InvalidInput("year 须在 2000–{latest} 之间", field="year", latest=this_year)
-        return await PavilionService(db_session, tenant_scope).tally(year or this_year)
+        return await PavilionService(db_session, tenant_scope).tally(report_year(year))
 
 
 class PavilionFeedController(Controller):

@@ -4,13 +4,13 @@ participation, for everyone with a role in the community."""
 
 from __future__ import annotations
 
-import datetime
-
 from litestar import Controller, Response, get
 from litestar.params import FromQuery
 
+from core.errors import InvalidInput
 from core.portal.pages import PageDep
 from core.portal.plugin_pages import plugin_page
+from core.stats import report_year
 from plugins.red_pavilion import NAME
 from plugins.red_pavilion.services import PavilionService
 
@@ -25,15 +25,13 @@ class PavilionPortalController(Controller):
     async def overview(self, page: PageDep, year: FromQuery[str | None] = None) -> Response:
         scope = await page.scope("pavilion.read")
         service = PavilionService(page.session, scope)
-        this_year = datetime.datetime.now(datetime.UTC).year
+        this_year = report_year(None)
         error, chosen = None, this_year
         if year:  # the same bounds as GET /pavilion/tally
             try:
-                chosen = int(year)
-            except ValueError:
-                chosen = 0
-            if not 2000 <= chosen <= this_year:
-                error, chosen = page._("Choose a year between 2000 and this year."), this_year
+                chosen = report_year(int(year))
+            except (ValueError, InvalidInput):
+                error = page._("Choose a year between 2000 and this year.")
         upcoming = await service.shape((await service.sessions(upcoming_only=True))[:UPCOMING])
         tally = await service.tally(chosen)
         busiest = max(tally.by_month.values(), default=0)

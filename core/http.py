@@ -97,9 +97,10 @@ _RESOLVE = (
 _RESOLVE_AND_SET = _RESOLVE.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True))
 
 
-async def enter_tenant(request: Request, session: AsyncSession, slug: str, action: str,
+async def enter_tenant(request: Request, session: AsyncSession, slug: str, action: str | None,
                        user_id: uuid.UUID | None = None) -> TenantScope:
-    """Resolve the tenant once, scope the session to it, and authorize `action` there.
+    """Resolve the tenant once, scope the session to it, and authorize `action` there (the caller does, when
+    `action` is None: a portal page decides several actions on one entry).
 
     One query finds the tenant, its parent's slug and the user's authorization version; on PostgreSQL the
     same query sets the transaction's tenant, so a cached decision costs no further round trip. The user is
@@ -119,6 +120,8 @@ async def enter_tenant(request: Request, session: AsyncSession, slug: str, actio
     authorizer: Authorizer = request.app.state.authorizer
     grants = await authorizer.grants_at(session, user_id, version, platform_admin)
     scope = TenantScope(tenant, parent_slug, user_id, grants, authorizer)
+    if action is None:
+        return scope
     scope.require(action)
     if tenant.archived and request.method not in READ_METHODS and action != "tenant.update":
         raise Conflict("租户 {slug} 已归档，只能查看", slug=slug)

@@ -108,6 +108,10 @@ async def test_the_member_sees_their_research_topics_and_the_report(client: Asyn
     assert "专题协商成果报告：规范和加强小区物业管理" in report.text
     word = await client.get(f"/t/city-a/cppcc/topics/{topic_id}/report.docx")
     assert word.status_code == 200 and word.content[:2] == b"PK"
+    # Another member outside the research group sees the plan, not this topic's problem list as their own.
+    await sign_in(client, "city-a", "member2")
+    other = text_of(await client.get("/t/city-a/cppcc"))
+    assert "规范和加强小区物业管理" in other and "维修资金使用难" not in other and "您还不是任何专题调研组的成员" in other
 
 
 async def test_cppcc_pages_need_the_plugin_and_the_role(client: AsyncClient, auth: Auth) -> None:

@@ -63,3 +63,17 @@ async def test_topic_and_action_lists_do_not_grow_with_the_page(client: AsyncCli
         await topic_at(client, auth, "executing")
         await topic_at(client, auth, "published")
     assert counts[0] == counts[1]
+
+
+async def test_a_portal_page_enters_its_tenant_once_however_many_actions_it_decides(
+        client: AsyncClient, app: Litestar) -> None:
+    """The workspace decides a dozen actions (which entries to show); only one of its queries resolves the tenant."""
+    from tests.portal import sign_in
+
+    await sign_in(client, "comm-a", "cstaff")
+    await client.get("/t/comm-a/me")  # warm: grants cached
+    with counting(app) as statements:
+        page = await client.get("/t/comm-a/me")
+    assert page.status_code == 200
+    resolving = [s for s in statements if "authz_version" in s and "tenant.slug" in s]  # enter_tenant's query
+    assert len(resolving) == 1, resolving

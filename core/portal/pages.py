@@ -4,7 +4,7 @@ rendering, and turning refusals into pages (an error next to its field, a sign-i
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -88,7 +88,7 @@ class Page:
     tenant: Tenant
     user: User | None
     locale: str
-    _scope: dict[str, TenantScope] = field(default_factory=dict)
+    _entered: TenantScope | None = None  # the tenant once entered: later actions are decided without a query
 
     @property
     def _(self):  # type: ignore[no-untyped-def]
@@ -102,9 +102,10 @@ class Page:
         """Authorize `action` for the signed-in user here, as the API does (same roles, same walls)."""
         if self.user is None:
             raise Unauthenticated(self._("Please sign in first."))
-        scope = await enter_tenant(self.request, self.session, self.tenant.slug, action, self.user.id)
-        self._scope[action] = scope
-        return scope
+        if self._entered is None:  # the portal's tenants are never archived: entering is all enter_tenant checks
+            self._entered = await enter_tenant(self.request, self.session, self.tenant.slug, None, self.user.id)
+        self._entered.require(action)
+        return self._entered
 
     async def rollback(self) -> None:
         """Undo what a refused form wrote, keeping the page's tenant and user usable (a rollback expires them)."""
@@ -112,7 +113,7 @@ class Page:
         await self.session.refresh(self.tenant)
         if self.user is not None:
             await self.session.refresh(self.user)
-        self._scope.clear()
+        self._entered = None
 
     async def take_back(self, exc: DomainError) -> None:
         """A service refused a form: undo what it wrote. A refusal of the input (400, 409, 422) is for the form

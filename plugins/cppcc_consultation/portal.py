@@ -8,9 +8,7 @@ import uuid
 
 from litestar import Controller, Response, get
 from litestar.params import FromPath
-from sqlalchemy import select
 
-from core.accounts.models import User
 from core.portal.pages import PageDep
 from core.portal.plugin_pages import plugin_page
 from plugins.cppcc_consultation import NAME
@@ -27,16 +25,9 @@ class CppccPortalController(Controller):
     async def overview(self, page: PageDep) -> Response:
         scope = await page.scope("cppcc.read")
         service = CppccService(page.session, scope)
-        username = await page.session.scalar(select(User.username).where(User.id == scope.user_id))
         plans = await service.plans()
-        mine = []
-        for plan in plans:
-            for topic in plan.topics:
-                if len(mine) >= MAX_DETAILED:
-                    break
-                detail = await service.detail(uuid.UUID(topic["id"]))
-                if username in detail.members:
-                    mine.append(detail)
+        own = [topic["id"] for plan in plans for topic in plan.topics if page.user.username in topic["members"]]
+        mine = [await service.detail(uuid.UUID(topic_id)) for topic_id in own[:MAX_DETAILED]]
         mine_ids = {str(t.id) for t in mine}
         return page.render("cppcc_consultation/overview.html", plans=plans, mine=mine, mine_ids=mine_ids,
                            can_research=scope.can("cppcc.research"))

@@ -156,7 +156,8 @@ class CppccService:
         plans = (await self.session.scalars(select(ConsultationPlan).order_by(ConsultationPlan.year.desc()))).all()
         topics = (await self.session.scalars(select(ConsultationTopic).order_by(ConsultationTopic.created_at))).all()
         return [PlanOut(id=p.id, year=p.year, title=p.title,
-                        topics=[{"id": str(t.id), "title": t.title} for t in topics if t.plan_id == p.id]) for p in plans]
+                        topics=[{"id": str(t.id), "title": t.title, "members": t.members}
+                                for t in topics if t.plan_id == p.id]) for p in plans]
 
     async def add_topic(self, plan_id: uuid.UUID, data: TopicIn) -> ConsultationTopic:
         if not await self.session.scalar(select(ConsultationPlan.id).where(ConsultationPlan.id == plan_id)):

@@ -188,14 +188,6 @@ def _parse_day(value: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(value.strip()) if value and value.strip() else None
 
 
-async def _rollback(page: Page, tenant_id: uuid.UUID, tenant_path: str, user_id: uuid.UUID | None) -> None:
-    """Undo everything the failed form wrote, and make the page usable again (the rollback expires what it had
-    loaded, and the tenant the session acts in may have been switched to a new one)."""
-    await page.session.rollback()
-    await use_tenant(page.session, TenantContext(tenant_id, tenant_path), user_id)
-    await page.rollback()  # the page's own: reloads its tenant and user, forgets its authorized scopes
-
-
 def _child_kinds(tenant: Tenant) -> list[str]:
     return [kind for kind in TENANT_KINDS if tenant.kind in ALLOWED_PARENT_KINDS[kind] and kind in STAFF_ROLE]
 
@@ -285,14 +277,13 @@ class AdminController(Controller):
         scope = await page.scope("concern.escalation")
         form = await request.form()
         text = str(form.get("instructions") or "")
-        ids = (page.tenant.id, page.tenant.path, scope.user_id)
         service = ConcernService(page.session, scope, request.app.state.photo_store)
         try:
             await service.send_back(_concern_id(page, concern_id), text)
         except DomainError as exc:
             if exc.field != "instructions":
                 raise
-            await _rollback(page, *ids)
+            await page.rollback()
             message = page._("Write the instructions for the community.") if not text.strip() else page.refusal(exc)
             return await self._escalations(page, Pager.at(p, ESCALATIONS_PER_PAGE), status_code=422,
                                            errors={concern_id: message},
@@ -321,7 +312,6 @@ class AdminController(Controller):
         values = {key: str(form.get(key) or "").strip() for key in EMPTY_ONBOARD if key != "plugins"}
         values["plugins"] = [str(p) for p in form.getall("plugins")] if "plugins" in form else []
         password = str(form.get("password") or "")
-        ids = (page.tenant.id, page.tenant.path, scope.user_id)
         kinds = _child_kinds(page.tenant)
         try:
             if values["kind"] not in kinds:  # the service would refuse it too; say so next to the field
@@ -339,12 +329,12 @@ class AdminController(Controller):
         except DomainError as exc:
             if exc.field is None:  # not about the input (a refusal): the error page, and nothing is kept
                 raise
-            await _rollback(page, *ids)
+            await page.rollback()
             known = set(EMPTY_ONBOARD) | {"password"}
             where = exc.field if exc.field in known else ("kind" if exc.field == "parent" else "slug")
             # A taken slug or username is a conflict for the API; for the form it is input to correct: 422.
             return self._onboard_form(page, status_code=422, values=values, errors={where: page.refusal(exc)})
-        await use_tenant(page.session, TenantContext(*ids[:2]), scope.user_id)
+        await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
         return Redirect(f"{page.base}/admin/onboard/{new_slug}", status_code=303)
 
     @get("/onboard/{child:str}")

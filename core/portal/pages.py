@@ -108,11 +108,14 @@ class Page:
         return self._entered
 
     async def rollback(self) -> None:
-        """Undo what a refused form wrote, keeping the page's tenant and user usable (a rollback expires them)."""
+        """Undo what a refused form wrote, keeping the page usable: its tenant and user reloaded (a rollback
+        expires them), and the session acting in the page's tenant again (a form may have entered another)."""
         await self.session.rollback()
         await self.session.refresh(self.tenant)
         if self.user is not None:
             await self.session.refresh(self.user)
+        await use_tenant(self.session, TenantContext(self.tenant.id, self.tenant.path),
+                         self.user.id if self.user else None)
         self._entered = None
 
     async def take_back(self, exc: DomainError) -> None:

@@ -191,10 +191,16 @@ def portal_error(request: Request, exc: Exception) -> Response:
         status, message = 500, _("Something went wrong on our side. Please try again later.")
     titles = {401: _("Please sign in"), 403: _("Not allowed"), 404: _("Page not found"), 409: _("Not possible now")}
     return Template(template_name="error.html", status_code=status, context={
-        "_": _, "status": status, "title": titles.get(status, _("Something went wrong")), "message": message,
-        "base": "", "tenant": None, "user": None, "page": None, "locale": request_locale(request),
-        "locales": LOCALES, "portal": {},
+        **tenantless_context(request), "status": status, "title": titles.get(status, _("Something went wrong")),
+        "message": message,
     })
+
+
+def tenantless_context(request: Request) -> dict[str, Any]:
+    """What `base.html` needs on a page outside any tenant's portal (the front door, an error page)."""
+    locale = request_locale(request)
+    return {"_": gettext_for(locale), "locale": locale, "locales": LOCALES, "base": "", "tenant": None,
+            "user": None, "page": None, "portal": {}}
 
 
 PageDep = NamedDependency[Page]

@@ -19,8 +19,7 @@ from core.accounts.services import LoginService
 from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
 from core.http import DbSession
-from core.portal.i18n import LOCALES, gettext_for, request_locale
-from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie
+from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
 from core.public import published_results
 from core.stats import public_stats
 from core.topics.calendar import ics_response, meeting_calendar
@@ -67,12 +66,9 @@ class PortalRootController(Controller):
 
     @get("/")
     async def index(self, request: Request, db_session: DbSession) -> Response:
-        locale = request_locale(request)
         tenants = (await db_session.scalars(select(Tenant).where(Tenant.archived.is_(False))
                                             .order_by(Tenant.path).limit(2000))).all()
-        return Template(template_name="index.html", context={
-            "_": gettext_for(locale), "tenants": tenants, "tenant": None, "user": None, "page": None, "base": "",
-            "locale": locale, "locales": LOCALES, "portal": {}})
+        return Template(template_name="index.html", context={**tenantless_context(request), "tenants": tenants})
 
 
 class PortalPublicController(Controller):

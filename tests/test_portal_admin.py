@@ -217,3 +217,15 @@ async def test_escalations_come_a_page_at_a_time_and_a_refusal_stays_on_its_page
     (last,) = on_second
     refused = await submit(client, f"{url}?p=2", f"{url}/{last}/send-back?p=2", {"instructions": " "})
     assert refused.status_code == 422 and f'id="instructions-{last}-error"' in refused.text
+
+
+async def test_the_category_chart_draws_each_bar_against_the_largest(client: AsyncClient, auth: Auth) -> None:
+    resident = await auth("resident")
+    for category in ("public_facilities", "public_facilities", "environment"):
+        await file(client, resident, {"category": category})
+    await sign_in(client, "district-a", "dadmin")
+    html = (await client.get("/t/district-a/admin")).text
+    chart = html.split('id="by-category"', 1)[1].split("</section>", 1)[0]
+    widths = dict(re.findall(r'<span>([^<]+)</span>\s*<span aria-hidden="true"><span class="fill" '
+                             r'style="display:block; width: ([\d.]+)%"', chart))
+    assert widths == {"公共设施": "100.0", "小区环境": "50.0"}

@@ -236,9 +236,7 @@ class AdminController(Controller):
         return page.render(
             "admin/dashboard.html", status_code=422 if errors else 200, stats=stats, board=board, rows=rows,
             columns=COLUMNS, sort=sort, descending=descending, sort_link=sort_link, errors=errors, raw=raw,
-            date_from=start, date_to=end, max_category=max((c for _n, c in board.categories), default=0),
-            max_month=max((c for _m, c in board.months), default=0),
-            max_overdue=max((c for _n, c in board.overdue), default=0),
+            date_from=start, date_to=end,
             can_escalations=await page.can("concern.escalation"), can_onboard=await page.can("tenant.create_child"),
         )
 

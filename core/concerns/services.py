@@ -160,6 +160,13 @@ def reference_prefix(tenant: Tenant) -> str:
     return re.sub(r"[^A-Za-z]", "", letters).upper() or "YS"
 
 
+async def category_names(session: AsyncSession) -> dict[str, str]:
+    """Category code → name: the defaults and those the session's tenant (or tenants) added, in code order."""
+    extra = (await session.execute(select(ConcernCategory.code, ConcernCategory.name)
+                                   .order_by(ConcernCategory.code))).all()
+    return {**DEFAULT_CATEGORIES, **dict(extra)}
+
+
 def filed_answer(concern: Concern) -> dict[str, str]:
     """What filing answers (and an Idempotency-Key replays): the concern's id, reference and status."""
     return {"id": str(concern.id), "reference": concern.reference, "status": concern.status}
@@ -192,8 +199,7 @@ class ConcernService:
     # --- categories ------------------------------------------------------------------------------------
 
     async def categories(self) -> dict[str, str]:
-        extra = (await self.session.execute(select(ConcernCategory.code, ConcernCategory.name))).all()
-        return {**DEFAULT_CATEGORIES, **dict(extra)}
+        return await category_names(self.session)
 
     async def add_category(self, code: str, name: str) -> None:
         if not CATEGORY_CODE_RE.match(code):
@@ -503,8 +509,7 @@ async def public_status(session: AsyncSession, tenant: Tenant, reference: str) -
     concern = await session.scalar(select(Concern).where(Concern.reference == reference.upper()))
     if concern is None:
         raise NotFound("没有这个诉求编号")
-    categories = {**DEFAULT_CATEGORIES, **dict((await session.execute(
-        select(ConcernCategory.code, ConcernCategory.name))).all())}
+    categories = await category_names(session)
     topic = await session.get(Topic, (tenant.id, concern.topic_id)) if concern.topic_id else None
     return PublicConcern(
         reference=concern.reference, title=concern.title,

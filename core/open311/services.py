@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
 from core.authz.authorizer import Authorizer, Grants
-from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES, Concern, ConcernCategory
+from core.concerns.models import STATE_NAMES, Concern
 from core.concerns.schemas import ConcernCreate
-from core.concerns.services import ConcernService, clean_text
+from core.concerns.services import ConcernService, category_names, clean_text
 from core.db import TenantContext, use_tenant
 from core.errors import Conflict, DomainError, NotFound
 from core.events import utcnow
@@ -235,14 +235,9 @@ class Open311Service:
 
     # --- services ---------------------------------------------------------------------------------------
 
-    async def categories(self) -> dict[str, str]:
-        extra = (await self.session.execute(
-            select(ConcernCategory.code, ConcernCategory.name).order_by(ConcernCategory.code))).all()
-        return {**DEFAULT_CATEGORIES, **dict(extra)}
-
     async def services(self) -> list[Service]:
         services = []
-        for code, name in (await self.categories()).items():
+        for code, name in (await category_names(self.session)).items():
             description, keywords, group = SERVICE_INFO.get(code, (name, name, "其他"))
             services.append(Service(service_code=code, service_name=name, description=description, metadata=False,
                                     type="realtime", keywords=keywords, group=group))
@@ -250,7 +245,7 @@ class Open311Service:
 
     async def definition(self, code: str) -> ServiceDefinition:
         """Every service has metadata false: the definition exists and asks for no attributes."""
-        if code not in await self.categories():
+        if code not in await category_names(self.session):
             raise Open311Error(404, f"service_code {code} was not found（没有服务类型 {code}）")
         return ServiceDefinition(service_code=code, attributes=[])
 
@@ -289,7 +284,7 @@ class Open311Service:
         if errors:
             raise Open311Error(400, *errors)
         assert code is not None
-        categories = await self.categories()
+        categories = await category_names(self.session)
         if code not in categories:
             raise Open311Error(404, f"service_code {code} was not found（没有服务类型 {code}）")
         if address is not None:
@@ -362,7 +357,7 @@ class Open311Service:
                     agencies[topic_id].append(owner_org)
         extras = {r.concern_id: r for r in (await self.session.scalars(
             select(Open311Request).where(Open311Request.concern_id.in_(concern_ids)))).all()}
-        categories = await self.categories()
+        categories = await category_names(self.session)
         shaped = []
         for concern, topic_state, topic_completed_at, topic_updated_at in rows:
             closed = concern.status in CLOSED_STATES or (concern.status == "in_topic" and topic_state == "completed")

@@ -22,8 +22,8 @@ from sqlalchemy.orm import aliased
 
 from core.accounts.services import MemberService, UserService
 from core.authz.rules import ROLES, grant_action
-from core.concerns.models import DEFAULT_CATEGORIES, Concern, ConcernCategory
-from core.concerns.services import ConcernService
+from core.concerns.models import Concern
+from core.concerns.services import ConcernService, category_names
 from core.db import TenantContext, use_tenant
 from core.errors import DomainError, InvalidInput, NotFound
 from core.http import enter_tenant
@@ -153,8 +153,7 @@ async def community_dashboard(session: AsyncSession, tenant: Tenant, user_id: uu
                 rows[tid].median_days = round(statistics.median(days), 1)
         completed = list((await session.scalars(select(Topic.completed_at).where(in_range(Topic.completed_at)))).all())
         by_category = await grouped(func.count(), where=[in_range(Concern.created_at)], group=Concern.category)
-        names = {**DEFAULT_CATEGORIES, **dict((await session.execute(
-            select(ConcernCategory.code, ConcernCategory.name))).all())}
+        names = await category_names(session)
     finally:
         await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id)
 

@@ -194,6 +194,10 @@ def _child_kinds(tenant: Tenant) -> list[str]:
 EMPTY_ONBOARD = {"slug": "", "name": "", "kind": "", "plugins": [], "username": "", "display_name": "", "phone": ""}
 
 
+def _concern_id(page: Page, raw: str) -> uuid.UUID:
+    return page.path_id(raw, page._("There is no such escalated concern here."))
+
+
 class AdminController(Controller):
     path = "/t/{slug:str}/admin"
     dependencies = {"page": Provide(provide_page)}
@@ -347,13 +351,6 @@ class AdminController(Controller):
         await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
         return page.render("admin/onboarded.html", child=found, members=members, kind_names=KIND_NAMES,
                            role_names=ROLES, plugin_labels=PLUGIN_LABELS)
-
-
-def _concern_id(page: Page, raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound(page._("There is no such escalated concern here.")) from None
 
 
 CONTROLLERS: list[type[Controller]] = [AdminController]

@@ -107,6 +107,13 @@ class Page:
         self._entered.require(action)
         return self._entered
 
+    def path_id(self, raw: str, missing: str | None = None) -> uuid.UUID:
+        """An id from the page's path: a mistyped one is a page not found (404), not a malformed request."""
+        try:
+            return uuid.UUID(raw)
+        except ValueError:
+            raise NotFound(missing or self._("There is no such page here.")) from None
+
     async def rollback(self) -> None:
         """Undo what a refused form wrote, keeping the page usable: its tenant and user reloaded (a rollback
         expires them), and the session acting in the page's tenant again (a form may have entered another)."""

@@ -80,13 +80,6 @@ def _uuid_or_none(value: str, field_name: str, message: str) -> uuid.UUID | None
         raise InvalidInput(message, field=field_name) from None
 
 
-def _concern_id(page: Page, raw: str) -> uuid.UUID:
-    try:  # a mistyped link is a page not found, not a malformed request
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound(page._("There is no such concern here.")) from None
-
-
 def _default_channel(scope: TenantScope) -> str:
     """A grid worker files from the street, a deputy at the liaison station, staff mostly take calls."""
     roles = set().union(*scope.grants.by_tenant.values()) if scope.grants.by_tenant else set()
@@ -110,6 +103,10 @@ async def _rolled_back(page: Page, action: str) -> TenantScope:
     """Undo what the refused request wrote (keeping the page usable), and authorize `action` again."""
     await page.rollback()
     return await page.scope(action)
+
+
+def _concern_id(page: Page, raw: str) -> uuid.UUID:
+    return page.path_id(raw, page._("There is no such concern here."))
 
 
 class ResidentController(Controller):
@@ -252,10 +249,7 @@ class ResidentController(Controller):
     async def concern_photo(self, request: Request, page: PageDep, concern_id: FromPath[str],
                             photo_id: FromPath[str]) -> Response[bytes]:
         scope = await page.scope("concern.read")
-        try:
-            photo = uuid.UUID(photo_id)
-        except ValueError:
-            raise NotFound(page._("There is no such photo here.")) from None
+        photo = page.path_id(photo_id, page._("There is no such photo here."))
         data, content_type = await ConcernService(page.session, scope, request.app.state.photo_store).photo(
             _concern_id(page, concern_id), photo)
         return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})

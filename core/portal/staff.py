@@ -20,7 +20,7 @@ from sqlalchemy import select
 from core.authz.rules import ROLES, TENANT_ROLES
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.services import ConcernFilters, ConcernService
-from core.errors import DomainError, InvalidInput, NotFound
+from core.errors import DomainError, InvalidInput
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
@@ -86,13 +86,6 @@ def _photos(page: Page, form: Any) -> list[UploadFile]:
 
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
-
-
-def _uuid(page: Page, raw: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound(page._("There is no such page here.")) from None
 
 
 def _date(page: Page, raw: str, field: str) -> datetime.date:
@@ -182,7 +175,7 @@ class StaffController(Controller):
     async def triage(self, request: Request, page: PageDep, concern_id: FromPath[str],
                      p: FromQuery[int] = 1) -> Response:
         scope = await page.scope("concern.triage")
-        cid = _uuid(page, concern_id, "concern")
+        cid = page.path_id(concern_id)
         values = _form_dict(await request.form())
         action = values.get("action", "")
         service = ConcernService(page.session, scope)
@@ -271,7 +264,7 @@ class StaffController(Controller):
 
     @get("/topics/{topic_id:str}")
     async def topic(self, page: PageDep, topic_id: FromPath[str]) -> Response:
-        return await self._topic_page(page, _uuid(page, topic_id, "topic"))
+        return await self._topic_page(page, page.path_id(topic_id))
 
     async def _step(self, request: Request, page: Page, topic_id: uuid.UUID, form_name: str, run: Any) -> Response:
         """Run one step's command; 303 back to the topic, or the topic page again with the error by its field."""
@@ -292,7 +285,7 @@ class StaffController(Controller):
 
     @post("/topics/{topic_id:str}/research", status_code=303)
     async def research(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
-        tid = _uuid(page, topic_id, "topic")
+        tid = page.path_id(topic_id)
 
         async def run(service: TopicService, v: dict[str, Any]) -> Any:
             participants = _list(v.get("participants", ""))
@@ -304,7 +297,7 @@ class StaffController(Controller):
     @post("/topics/{topic_id:str}/survey", status_code=303)
     async def survey(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
         """A resident survey (征询) as the pre-meeting research: the question and each option's count."""
-        tid = _uuid(page, topic_id, "topic")
+        tid = page.path_id(topic_id)
 
         async def run(service: TopicService, v: dict[str, Any]) -> Any:
             counts = _counts(page, v.get("results", ""), "results")
@@ -321,7 +314,7 @@ class StaffController(Controller):
 
     @post("/topics/{topic_id:str}/meetings", status_code=303)
     async def schedule(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
-        tid = _uuid(page, topic_id, "topic")
+        tid = page.path_id(topic_id)
 
         async def run(service: TopicService, v: dict[str, Any]) -> None:
             try:
@@ -338,7 +331,7 @@ class StaffController(Controller):
 
     @post("/topics/{topic_id:str}/publish", status_code=303)
     async def publish(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
-        tid = _uuid(page, topic_id, "topic")
+        tid = page.path_id(topic_id)
 
         async def run(service: TopicService, v: dict[str, Any]) -> None:
             await service.publish(tid)
@@ -347,7 +340,7 @@ class StaffController(Controller):
 
     @post("/topics/{topic_id:str}/actions", status_code=303)
     async def add_action(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
-        tid = _uuid(page, topic_id, "topic")
+        tid = page.path_id(topic_id)
 
         async def run(service: TopicService, v: dict[str, Any]) -> None:
             await service.add_action(tid, s.ActionIn(
@@ -359,7 +352,7 @@ class StaffController(Controller):
 
     @post("/topics/{topic_id:str}/withdraw", status_code=303)
     async def withdraw(self, request: Request, page: PageDep, topic_id: FromPath[str]) -> Response:
-        tid = _uuid(page, topic_id, "topic")
+        tid = page.path_id(topic_id)
 
         async def run(service: TopicService, v: dict[str, Any]) -> None:
             await service.withdraw(tid, v.get("reason", ""))
@@ -368,7 +361,7 @@ class StaffController(Controller):
 
     async def _meeting_topic(self, page: Page, meeting_id: str) -> tuple[uuid.UUID, uuid.UUID]:
         scope = await page.scope("topic.manage")
-        mid = _uuid(page, meeting_id, "meeting")
+        mid = page.path_id(meeting_id)
         meeting = await TopicService(page.session, scope).meeting(mid)
         return mid, meeting.topic_id
 
@@ -434,7 +427,7 @@ class ActionItemsController(Controller):
     async def progress(self, request: Request, page: PageDep, action_id: FromPath[str],
                        p: FromQuery[int] = 1) -> Response:
         scope = await page.scope("action.progress")
-        aid = _uuid(page, action_id, "action")
+        aid = page.path_id(action_id)
         form = await request.form()
         values = _form_dict(form)
         service = TopicService(page.session, scope)
@@ -453,7 +446,7 @@ class ActionItemsController(Controller):
     async def complete(self, request: Request, page: PageDep, action_id: FromPath[str],
                        p: FromQuery[int] = 1) -> Response:
         scope = await page.scope("action.progress")
-        aid = _uuid(page, action_id, "action")
+        aid = page.path_id(action_id)
         try:
             await TopicService(page.session, scope).complete(aid)
         except DomainError as exc:
@@ -472,7 +465,7 @@ class WorkflowPhotosController(Controller):
     @get("/{photo_id:str}")
     async def photo(self, request: Request, page: PageDep, photo_id: FromPath[str]) -> Response[bytes]:
         scope = await page.scope("topic.read" if await page.can("topic.read") else "action.progress")
-        photo = await workflow_photo(page.session, scope, _uuid(page, photo_id, "photo"))
+        photo = await workflow_photo(page.session, scope, page.path_id(photo_id))
         return Response(request.app.state.photo_store.load(photo.storage_key), media_type=photo.content_type,
                         headers={"Cache-Control": "private, max-age=3600"})
 

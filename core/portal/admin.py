@@ -27,6 +27,7 @@ from core.concerns.services import ConcernService, category_names
 from core.db import TenantContext, use_tenant
 from core.errors import DomainError, InvalidInput, NotFound
 from core.http import enter_tenant
+from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.stats import tenant_stats
 from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
@@ -38,36 +39,26 @@ MAX_COMMUNITIES = 2000  # the dashboard's rows: every community below, bounded
 ESCALATIONS_PER_PAGE = 50
 # The table's columns, in order: (key, English msgid). Sorting takes only these keys.
 COLUMNS = (
-    ("name", "Community"),
-    ("parent", "Under"),
-    ("concerns_received", "Concerns received"),
-    ("resolved_directly", "Resolved directly"),
-    ("topics", "Topics"),
-    ("consultations_held", "Consultations held"),
-    ("matters_completed", "Matters completed"),
-    ("median_days", "Median days to completion"),
-    ("overdue_action_items", "Overdue action items"),
-    ("average_rating", "Residents' rating"),
+    ("name", N_("Community")),
+    ("parent", N_("Under")),
+    ("concerns_received", N_("Concerns received")),
+    ("resolved_directly", N_("Resolved directly")),
+    ("topics", N_("Topics")),
+    ("consultations_held", N_("Consultations held")),
+    ("matters_completed", N_("Matters completed")),
+    ("median_days", N_("Median days to completion")),
+    ("overdue_action_items", N_("Overdue action items")),
+    ("average_rating", N_("Residents' rating")),
 )
 SORTABLE = {key for key, _label in COLUMNS}
 # The first staff account of a new tenant, by its kind.
 STAFF_ROLE = {"community": "community_staff", "street": "street_staff", "town": "street_staff"}
-PLUGIN_LABELS = {"liaison_station": "Liaison station of deputies", "cppcc_consultation": "CPPCC consultation",
-                 "red_pavilion": "Red pavilion deliberation"}
-NOTICES = {"taken_over": "Taken over: the matter is now a concern of this level, reference {reference}.",
-           "sent_back": "Sent back to the community with your instructions."}
+PLUGIN_LABELS = {"liaison_station": N_("Liaison station of deputies"),
+                 "cppcc_consultation": N_("CPPCC consultation"), "red_pavilion": N_("Red pavilion deliberation")}
+NOTICES = {"taken_over": N_("Taken over: the matter is now a concern of this level, reference {reference}."),
+           "sent_back": N_("Sent back to the community with your instructions.")}
 
 
-def _(message: str) -> str:
-    """Marks a message for the catalogue; it is translated where it is shown."""
-    return message
-
-
-_("Community"), _("Under"), _("Concerns received"), _("Resolved directly"), _("Topics"), _("Consultations held")
-_("Matters completed"), _("Median days to completion"), _("Overdue action items"), _("Residents' rating")
-_("Liaison station of deputies"), _("CPPCC consultation"), _("Red pavilion deliberation")
-_("Taken over: the matter is now a concern of this level, reference {reference}.")
-_("Sent back to the community with your instructions.")
 
 
 # --- figures per community: a fixed number of grouped queries, however many communities ---------------------

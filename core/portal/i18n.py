@@ -37,6 +37,11 @@ def translations(locale: str) -> Translations:
     return merged or Translations()
 
 
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
+    """Marks an English message for the catalogue where it is defined; `_()` translates it where it is shown."""
+    return message
+
+
 def request_locale(request: Request) -> str:
     """`?lang=` wins (and is remembered in a cookie by the page), then the cookie, then Chinese."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):

@@ -29,10 +29,10 @@ SOURCES = [
 
 
 def ui_messages() -> set[str]:
-    """Every literal passed to `_()` in the portal's and the built-in plugins' templates and page code."""
+    """Every literal passed to `_()` or `N_()` in the portal's and the built-in plugins' templates and page code."""
     found = set()
     for directory, methods in SOURCES:
-        for _file, _line, message, _comments, _context in extract_from_dir(directory, methods, keywords={"_": None}):
+        for _file, _line, message, _comments, _context in extract_from_dir(directory, methods, keywords={"_": None, "N_": None}):
             found.add(message if isinstance(message, str) else message[0])
     return found
 

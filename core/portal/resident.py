@@ -24,6 +24,7 @@ from core.errors import DomainError, InvalidInput, NotFound
 from core.http import TenantScope
 from core.idempotency import Claim, once, request_fingerprint
 from core.media import clean_image
+from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.tenancy.services import CompoundService
 from core.topics.machine import COMMANDS, PUBLIC_STATES
@@ -37,22 +38,15 @@ FIELDS = ("title", "description", "category", "compound", "building", "place", "
           "resident_phone", "photos")
 # The channels a person filing on a resident's behalf may choose (Open311 is for machines, not this form).
 CHANNEL_LABELS = {
-    "grid_worker": "Grid worker visit",
-    "phone": "Phone call",
-    "liaison_station": "Deputies' liaison station",
-    "pavilion": "Deliberation pavilion",
-    "portal": "Web portal",
-    "other": "Other",
+    "grid_worker": N_("Grid worker visit"),
+    "phone": N_("Phone call"),
+    "liaison_station": N_("Deputies' liaison station"),
+    "pavilion": N_("Deliberation pavilion"),
+    "portal": N_("Web portal"),
+    "other": N_("Other"),
 }
 
 
-def _(message: str) -> str:
-    """Marks a message for the catalogue; it is translated where it is shown."""
-    return message
-
-
-_("Grid worker visit"), _("Phone call"), _("Deputies' liaison station"), _("Deliberation pavilion")
-_("Web portal"), _("Other")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from core.authz.rules import ROLES, TENANT_ROLES
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.services import ConcernFilters, ConcernService
 from core.errors import DomainError, InvalidInput
+from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
@@ -35,12 +36,12 @@ INBOX_PER_PAGE = 30
 ACTIONS_PER_PAGE = 30
 # The board's columns: (states shown together, heading msgid).
 COLUMNS = (
-    (("drafted",), "Drafted"),
-    (("researching",), "Researching"),
-    (("scheduled",), "Meeting scheduled"),
-    (("deliberated",), "Decided"),
-    (("published", "executing"), "Published / executing"),
-    (("completed",), "Completed"),
+    (("drafted",), N_("Drafted")),
+    (("researching",), N_("Researching")),
+    (("scheduled",), N_("Meeting scheduled")),
+    (("deliberated",), N_("Decided")),
+    (("published", "executing"), N_("Published / executing")),
+    (("completed",), N_("Completed")),
 )
 OPEN_STATES = tuple(state for states, _heading in COLUMNS if states != ("completed",) for state in states)
 OPEN_SHOWN = 1000  # open topics on the board: every one in a community (dozens); a bound for a busy district
@@ -49,20 +50,14 @@ DEFAULT_INVITEES = ("party_member", "resident_rep", "property_company")
 LINE_SPLIT = re.compile(r"\s*[:：]\s*")
 
 
-def _(message: str) -> str:
-    """Marks a message for the catalogue; it is translated where it is shown."""
-    return message
-
-
-_("Drafted"), _("Researching"), _("Meeting scheduled"), _("Decided"), _("Published / executing"), _("Completed")
 EVENT_LABELS = {
-    "topic.draft": _("Topic drafted"), "topic.research": _("Research recorded"),
-    "topic.schedule": _("Meeting scheduled"), "topic.minutes": _("Minutes recorded"),
-    "topic.decide": _("Decision recorded"), "topic.publish": _("Result published"),
-    "topic.add_action": _("Action item added"), "topic.progress": _("Progress reported"),
-    "topic.complete_action": _("Action item completed"), "topic.withdraw": _("Topic withdrawn"),
-    "topic.rate": _("Residents rated the outcome"), "concern.topic": _("Concern joined the topic"),
-    "concern.released": _("Concern released"),
+    "topic.draft": N_("Topic drafted"), "topic.research": N_("Research recorded"),
+    "topic.schedule": N_("Meeting scheduled"), "topic.minutes": N_("Minutes recorded"),
+    "topic.decide": N_("Decision recorded"), "topic.publish": N_("Result published"),
+    "topic.add_action": N_("Action item added"), "topic.progress": N_("Progress reported"),
+    "topic.complete_action": N_("Action item completed"), "topic.withdraw": N_("Topic withdrawn"),
+    "topic.rate": N_("Residents rated the outcome"), "concern.topic": N_("Concern joined the topic"),
+    "concern.released": N_("Concern released"),
 }
 
 

@@ -8,6 +8,7 @@ from litestar import Controller, Response, get
 from litestar.di import Provide
 
 from core.errors import Unauthenticated
+from core.portal.i18n import N_
 from core.portal.pages import PageDep, provide_page
 
 
@@ -21,28 +22,18 @@ class Entry:
 
 # Every workspace page, in the order people use them. The pages themselves check the same action again.
 ENTRIES = (
-    Entry("concern.file", "/concerns/new", "Raise a concern"),
-    Entry("concern.file", "/me/concerns", "My concerns"),
-    Entry("concern.triage", "/staff/inbox", "Triage inbox"),
-    Entry("topic.manage", "/staff/topics", "Topics by step"),
-    Entry("action.progress", "/actions", "My action items"),
-    Entry("liaison.duty_list", "/deputy", "Duty list and receptions", "liaison_station"),
-    Entry("cppcc.read", "/cppcc", "Research topics and problem lists", "cppcc_consultation"),
-    Entry("pavilion.read", "/pavilion", "Red pavilion sessions", "red_pavilion"),
-    Entry("stats.read", "/admin", "Dashboard of the communities below"),
-    Entry("concern.escalation", "/admin/escalations", "Escalated concerns"),
-    Entry("tenant.create_child", "/admin/onboard", "Onboard a community"),
+    Entry("concern.file", "/concerns/new", N_("Raise a concern")),
+    Entry("concern.file", "/me/concerns", N_("My concerns")),
+    Entry("concern.triage", "/staff/inbox", N_("Triage inbox")),
+    Entry("topic.manage", "/staff/topics", N_("Topics by step")),
+    Entry("action.progress", "/actions", N_("My action items")),
+    Entry("liaison.duty_list", "/deputy", N_("Duty list and receptions"), "liaison_station"),
+    Entry("cppcc.read", "/cppcc", N_("Research topics and problem lists"), "cppcc_consultation"),
+    Entry("pavilion.read", "/pavilion", N_("Red pavilion sessions"), "red_pavilion"),
+    Entry("stats.read", "/admin", N_("Dashboard of the communities below")),
+    Entry("concern.escalation", "/admin/escalations", N_("Escalated concerns")),
+    Entry("tenant.create_child", "/admin/onboard", N_("Onboard a community")),
 )
-
-
-def _(message: str) -> str:
-    """Marks a message for the catalogue; it is translated where it is shown."""
-    return message
-
-
-_("Raise a concern"), _("My concerns"), _("Triage inbox"), _("Topics by step"), _("My action items")
-_("Duty list and receptions"), _("Research topics and problem lists"), _("Dashboard of the communities below")
-_("Escalated concerns"), _("Onboard a community"), _("Red pavilion sessions")
 
 
 class WorkspaceController(Controller):

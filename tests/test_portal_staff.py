@@ -316,6 +316,9 @@ async def test_the_inbox_comes_a_page_at_a_time(client: AsyncClient, auth: Auth,
     shown = [[c["id"] for c in concerns if f'id="concern-{c["id"]}"' in page.text] for page in (first, second)]
     assert shown == [[c["id"] for c in concerns[:2]], [concerns[2]["id"]]]  # oldest first
     assert f'href="{INBOX}?p=2" rel="next"' in first.text and "3" in text_of(first)
+    assert (await client.get(f"{INBOX}?p=0")).text.count('class="concern') == first.text.count('class="concern')
+    mistyped = await client.get(f"{INBOX}?p=two")
+    assert mistyped.status_code == 400 and "<title>" in mistyped.text  # a page saying so, not a traceback
     # Triage from the second page comes back to it (its forms say which page they are on; page 1's need not).
     assert f'action="/t/comm-a/staff/concerns/{concerns[2]["id"]}/triage?p=2"' in second.text
     assert f'action="/t/comm-a/staff/concerns/{concerns[0]["id"]}/triage"' in first.text

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Router
 from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -51,7 +52,8 @@ def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
     from core.portal.public import PortalPublicController, PortalRootController
     from core.portal.workspace import WorkspaceController
 
-    handlers = {DomainError: portal_error, Exception: portal_error}
+    # HTTPException too: the problem-details plugin claims it app-wide, and a page answers with a page.
+    handlers = {DomainError: portal_error, HTTPException: portal_error, Exception: portal_error}
     pages = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
              *admin.CONTROLLERS, *plugin_pages, PortalPublicController]
     return [

@@ -11,6 +11,7 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.logging.config import LoggingConfig
 from litestar.di import Provide
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.security.jwt import JWTAuth, Token
@@ -41,7 +42,8 @@ from core.plugins import Plugins
 from core.db import create_engine, create_sessionmaker
 from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
 from core.health import health, ready
-from core.http import Principal, principal_from_token, provide_db_session
+from core.http import Principal, YishiRequest, principal_from_token, provide_db_session, refuse_nul
+from core.inputs import invalid_request
 from core.settings import Settings, get_settings
 from core.tenancy.controllers import TenantController
 
@@ -66,7 +68,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         retrieve_user_handler=principal_from_token,
         accepted_audiences=[settings.token_audience],
         default_token_expiration=timedelta(minutes=settings.token_minutes),
-        exclude=["/health", "/ready", "/schema", "/metrics"],
+        # Whole paths: a pattern matches anywhere in a path, and a tenant may well be called "readyville".
+        exclude=["^/health$", "^/ready$", "^/schema(/|$)", "^/metrics$"],
     )
 
     @asynccontextmanager
@@ -83,7 +86,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             StatsController, PublicController, Open311Controller, OpenDataController, *plugin_routers(plugins),
             *portal_routers(plugin_portal_pages(plugins)), MetricsController,
         ],
-        middleware=[request_context_middleware, prometheus_config().middleware],
+        middleware=[refuse_nul, request_context_middleware, prometheus_config().middleware],
+        request_class=YishiRequest,
         template_config=template_config(plugin_template_dirs(plugins)),
         csrf_config=csrf_config(settings),
         # A 10 MB photo plus the multipart envelope; the photo itself is checked against MAX_BYTES.
@@ -91,7 +95,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         dependencies={"db_session": Provide(provide_db_session)},
         on_app_init=[jwt_auth.on_app_init],
         plugins=[problem_details_plugin()],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, ValidationException: invalid_request},
         lifespan=[lifespan],
         state=State({
             "settings": settings,

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request
+from litestar.exceptions import ClientException
+from litestar.response.base import ASGIResponse
+from litestar.types import ASGIApp, Receive, Scope as ASGIScope, Send
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -28,8 +31,37 @@ from core.tenancy.models import Tenant
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 DbSession = NamedDependency[AsyncSession]
+# Paging stays within what both databases' integers hold (SQLite's and PostgreSQL's are 64-bit).
+MAX_OFFSET = 1_000_000_000
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="每页条数（1–200）")]
-Offset = Annotated[int, QueryParameter(ge=0, description="跳过的条数")]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="跳过的条数")]
+PageNumber = Annotated[int, QueryParameter(le=MAX_OFFSET // 200, description="页码")]  # below 1 is page 1
+
+
+class YishiRequest(Request[Any, Any, Any]):
+    """A request whose JSON body, however hostile, is refused with a 400 rather than crashing the decoder."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise ClientException("请求体 JSON 嵌套过深") from None
+
+
+def refuse_nul(app: ASGIApp) -> ASGIApp:
+    """A NUL in a path or query string names nothing here, and PostgreSQL cannot compare text with one: 400,
+    before any route sees it (bodies are checked by their schemas, `core.inputs`)."""
+
+    async def middleware(scope: ASGIScope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]
+                                        or b"\x00" in scope["query_string"]):
+            response = ASGIResponse(body='{"status":400,"title":"请求无效","detail":"网址中不能包含空字符"}'.encode(),
+                                    status_code=400, media_type="application/problem+json")
+            await response(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return middleware
 
 
 @dataclass(frozen=True, slots=True)

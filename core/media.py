@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 from dataclasses import dataclass
@@ -51,6 +52,18 @@ def clean_image(raw: bytes, field: str = "file") -> CleanImage:
         pixels.save(out, fmt)
     content_type, extension = FORMATS[fmt]
     return CleanImage(out.getvalue(), content_type, extension, image.width, image.height)
+
+
+# Decoding holds a whole bitmap in memory (up to MAX_PIXELS × 4 bytes): at most this many at once per process.
+_DECODING = asyncio.Semaphore(2)
+
+
+async def clean_upload(raw: bytes, field: str = "file") -> CleanImage:
+    """`clean_image` in a worker thread. A request calls it before its first query: decoding a large photo takes
+    long enough to stall every request on the event loop, and on SQLite a transaction holds the write lock from
+    its first statement, so decoding inside one makes the other uploads wait for the lock until they fail."""
+    async with _DECODING:
+        return await asyncio.to_thread(clean_image, raw, field)
 
 
 class LocalPhotoStore:

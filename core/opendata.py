@@ -20,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.clock import local
 from core.concerns.models import Concern
 from core.http import DbSession
 from core.public import PublicResult, PublicTenant, provide_public_tenant, published_results
@@ -94,7 +95,7 @@ async def _all_results(session: AsyncSession) -> list[PublicResult]:
 
 
 def _local(moment: datetime.datetime | None) -> datetime.datetime | None:
-    return moment.astimezone(LOCAL_TZ) if moment is not None else None
+    return local(moment) if moment is not None else None
 
 
 async def result_rows(session: AsyncSession, tenant: Tenant) -> list[OpenResult]:
@@ -176,7 +177,7 @@ def to_xlsx(dataset: Dataset, rows: Sequence[msgspec.Struct], tenant: Tenant, ge
         if isinstance(value, uuid.UUID):
             return str(value)
         if isinstance(value, datetime.datetime):
-            return value.astimezone(LOCAL_TZ).replace(tzinfo=None)  # Excel has no time zones: Beijing time
+            return local(value).replace(tzinfo=None)  # Excel has no time zones: Beijing time
         if isinstance(value, str) and value.startswith("="):
             text = WriteOnlyCell(sheet, value=value)
             text.data_type = "s"  # text, never a formula

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.concerns.models import Concern
 from core.db import TenantContext, use_tenant
 from core.errors import InvalidInput
+from core.inputs import label, period
 from core.events import PLUGINS_KEY
 from core.http import DbSession, Scope, provide_tenant_scope
 from core.tenancy.models import Tenant
@@ -28,7 +29,7 @@ def report_year(year: int | None) -> int:
     """The year a yearly report asks for: this year unless given, and from 2000 to this year (else a 422)."""
     this_year = datetime.datetime.now(datetime.UTC).year
     if year is not None and not 2000 <= year <= this_year:
-        raise InvalidInput("year 须在 2000–{latest} 之间", field="year", latest=this_year)
+        raise InvalidInput("{name}须在 2000–{latest} 之间", field="year", name=label("year"), latest=this_year)
     return year or this_year
 
 
@@ -133,6 +134,5 @@ class StatsController(Controller):
         today = datetime.datetime.now(datetime.UTC).date()
         date_from = date_from or datetime.date(today.year, 1, 1)
         date_to = date_to or today
-        if date_to < date_from:
-            raise InvalidInput("to 不能早于 from", field="to")
+        period(date_from, date_to)
         return await tenant_stats(db_session, tenant_scope.tenant, tenant_scope.user_id, date_from, date_to)

@@ -229,3 +229,14 @@ async def test_the_category_chart_draws_each_bar_against_the_largest(client: Asy
     widths = dict(re.findall(r'<span>([^<]+)</span>\s*<span aria-hidden="true"><span class="fill" '
                              r'style="display:block; width: ([\d.]+)%"', chart))
     assert widths == {"公共设施": "100.0", "小区环境": "50.0"}
+
+
+async def test_a_refused_onboarding_names_every_field_and_keeps_what_was_typed(client: AsyncClient) -> None:
+    await sign_in(client, "street-a", "dadmin")
+    refused = await submit(client, "/t/street-a/admin/onboard", "/t/street-a/admin/onboard",
+                           {**NEW_COMMUNITY, "slug": "Bad Slug!", "password": "short"})
+    assert refused.status_code == 422
+    for field in ("slug", "password"):
+        assert f'id="{field}-error"' in refused.text, field
+    assert 'value="short"' in refused.text and 'value="Bad Slug!"' in refused.text
+    assert (await client.get("/t/comm-c/")).status_code == 404

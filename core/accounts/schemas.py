@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 
+from typing import Annotated
+
 import msgspec
 
+from core.inputs import Input, cap
 
-class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    password: str
+
+class TokenRequest(Input):
+    username: Annotated[str, cap(64)]
+    password: Annotated[str, cap(128)]
 
 
 class TokenOut(msgspec.Struct):
@@ -34,9 +38,9 @@ class MeOut(msgspec.Struct):
     tenants: list[TenantRoles]
 
 
-class MemberGrant(msgspec.Struct, forbid_unknown_fields=True):
-    user: str
-    role: str
+class MemberGrant(Input):
+    user: Annotated[str, cap(64)]
+    role: Annotated[str, cap(32)]
 
 
 class MemberOut(msgspec.Struct):

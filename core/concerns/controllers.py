@@ -27,6 +27,8 @@ from core.concerns.schemas import (
 from core.concerns.models import DEFAULT_CATEGORIES
 from core.concerns.services import ConcernFilters, ConcernService, filed_answer
 from core.http import DbSession, Limit, Offset, Scope, provide_tenant_scope
+from core.inputs import period
+from core.media import clean_upload
 from core.idempotency import Claim, once, request_fingerprint
 
 
@@ -73,6 +75,7 @@ class ConcernController(Controller):
         sort: FromQuery[str] = "-created_at", in_topic: FromQuery[bool | None] = None, limit: Limit = 50,
         offset: Offset = 0,
     ) -> OffsetPagination[ConcernOut]:
+        period(created_from, created_to, fields=("created_from", "created_to"))
         service = _service(request, db_session, tenant_scope)
         filters = ConcernFilters(status, category, compound, created_from, created_to, sort, in_topic)
         page, total = await service.list(filters, limit, offset)
@@ -94,9 +97,11 @@ class ConcernController(Controller):
 
     @post("/{concern_id:uuid}/photos", opt={"action": "concern.read"}, status_code=201,
           summary="补充照片（JPEG/PNG/WebP，10 MB 以内；去除 EXIF 与定位信息）")
-    async def add_photo(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+    async def add_photo(self, request: Request, db_session: DbSession, slug: FromPath[str],
                         concern_id: FromPath[uuid.UUID], data: PhotoForm) -> PhotoOut:
-        photo = await _service(request, db_session, tenant_scope).add_photo(concern_id, await data.file.read())
+        image = await clean_upload(await data.file.read())  # before the first query: see clean_upload
+        tenant_scope = await provide_tenant_scope(request, db_session, slug)
+        photo = await _service(request, db_session, tenant_scope).add_photo(concern_id, image)
         return PhotoOut(id=photo.id, content_type=photo.content_type, width=photo.width, height=photo.height,
                         size=photo.size)
 

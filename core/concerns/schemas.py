@@ -5,19 +5,23 @@ from __future__ import annotations
 import datetime
 import uuid
 
+from typing import Annotated
+
 import msgspec
 
+from core.inputs import Input, cap
 
-class ConcernCreate(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
+
+class ConcernCreate(Input):
+    title: Annotated[str, cap(120)]
     description: str
-    category: str
-    channel: str = "portal"
+    category: Annotated[str, cap(40)]
+    channel: Annotated[str, cap(20)] = "portal"
     compound: uuid.UUID | None = None
     building: uuid.UUID | None = None
-    place: str | None = None
-    resident_name: str | None = None
-    resident_phone: str | None = None
+    place: Annotated[str, cap(200)] | None = None
+    resident_name: Annotated[str, cap(50)] | None = None
+    resident_phone: Annotated[str, cap(20)] | None = None
 
 
 class ConcernCreated(msgspec.Struct):
@@ -52,19 +56,19 @@ class ConcernOut(msgspec.Struct):
     updated_at: datetime.datetime
 
 
-class Triage(msgspec.Struct, forbid_unknown_fields=True):
-    action: str
+class Triage(Input):
+    action: Annotated[str, cap(20)]
     reason: str | None = None
     note: str | None = None
 
 
-class EscalationReturn(msgspec.Struct, forbid_unknown_fields=True):
+class EscalationReturn(Input):
     instructions: str
 
 
-class CategoryIn(msgspec.Struct, forbid_unknown_fields=True):
-    code: str
-    name: str
+class CategoryIn(Input):
+    code: Annotated[str, cap(40)]
+    name: Annotated[str, cap(50)]
 
 
 class CategoryOut(msgspec.Struct):

@@ -32,6 +32,7 @@ from core.concerns.models import (
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
 from core.db import TenantContext, column_values, make_persistent, use_tenant
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.inputs import label
 from core.events import (
     GENESIS,
     LINK_SQL,
@@ -47,7 +48,7 @@ from core.events import (
 from core.http import TenantScope
 from core.i18n import Label
 from core.idempotency import Claim
-from core.media import LocalPhotoStore, clean_image
+from core.media import CleanImage, LocalPhotoStore
 from core.tenancy.models import Building, Compound, Tenant
 
 audit_log = logging.getLogger("yishi.audit")
@@ -322,9 +323,9 @@ class ConcernService:
 
     async def list(self, filters: ConcernFilters, limit: int, offset: int) -> tuple[list[Concern], int]:
         if filters.sort not in SORTS:
-            raise InvalidInput("sort 须为 {choices} 之一", field="sort", choices=", ".join(SORTS))
+            raise InvalidInput("{name}须为 {choices} 之一", field="sort", name=label("sort"), choices=", ".join(SORTS))
         if filters.status is not None and filters.status not in STATE_NAMES:
-            raise InvalidInput("status 须为 {choices} 之一", field="status", choices=", ".join(STATE_NAMES))
+            raise InvalidInput("{name}须为 {choices} 之一", field="status", name=label("status"), choices=", ".join(STATE_NAMES))
         statement = self._visible(select(Concern))
         if filters.status:
             statement = statement.where(Concern.status == filters.status)
@@ -382,7 +383,7 @@ class ConcernService:
 
     async def triage(self, concern_id: uuid.UUID, action: str, reason: str | None, note: str | None) -> Concern:
         if action not in TRIAGE:
-            raise InvalidInput("action 须为 {choices} 之一", field="action", choices=", ".join(TRIAGE))
+            raise InvalidInput("{name}须为 {choices} 之一", field="action", name=label("action"), choices=", ".join(TRIAGE))
         from_states, to_state, required = TRIAGE[action]
         reason = clean_text(reason, "reason", Label("理由"), 2000, required=required == "reason")
         note = clean_text(note, "note", Label("办理说明"), 2000, required=required == "note")
@@ -410,7 +411,7 @@ class ConcernService:
 
     # --- photos ----------------------------------------------------------------------------------------
 
-    async def add_photo(self, concern_id: uuid.UUID, raw: bytes) -> Photo:
+    async def add_photo(self, concern_id: uuid.UUID, image: CleanImage) -> Photo:
         concern = await self.get(concern_id)
         if concern.filed_by_id != self.scope.user_id and not self.scope.can("concern.triage"):
             raise Forbidden("只有反映人或工作人员可以补充照片")
@@ -418,7 +419,6 @@ class ConcernService:
             Photo.owner_kind == "concern", Photo.owner_id == concern.id))
         if (count or 0) >= MAX_PHOTOS:
             raise Conflict("每条诉求最多 {limit} 张照片", limit=MAX_PHOTOS)
-        image = clean_image(raw)
         assert self.photos is not None
         key = self.photos.save(self.tenant.id, image)
         photo = Photo(owner_kind="concern", owner_id=concern.id, storage_key=key, content_type=image.content_type,

@@ -104,7 +104,8 @@ class Open311Controller(Controller):
     tags = ["Open311 GeoReport v2"]
     opt = {"exclude_from_auth": True}
     dependencies = {"jurisdiction": Provide(provide_jurisdiction)}
-    exception_handlers = {Exception: open311_error, HTTPException: open311_error, DomainError: open311_error}
+    exception_handlers = {Exception: open311_error, HTTPException: open311_error, ValidationException: open311_error,
+                          DomainError: open311_error}
 
     @get(["/discovery.json", "/discovery.xml"], summary="服务发现（Service Discovery）：规范、端点、格式、如何申请 api_key",
          responses=ERRORS)

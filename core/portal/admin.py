@@ -25,8 +25,9 @@ from core.authz.rules import ROLES, grant_action
 from core.concerns.models import Concern
 from core.concerns.services import ConcernService, category_names
 from core.db import TenantContext, use_tenant
-from core.errors import DomainError, InvalidInput, NotFound
-from core.http import enter_tenant
+from core.errors import DomainError, InvalidInput, InvalidInputs, NotFound
+from core.http import PageNumber, enter_tenant
+from core.inputs import period as check_period
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.stats import tenant_stats
@@ -182,7 +183,8 @@ def _child_kinds(tenant: Tenant) -> list[str]:
     return [kind for kind in TENANT_KINDS if tenant.kind in ALLOWED_PARENT_KINDS[kind] and kind in STAFF_ROLE]
 
 
-EMPTY_ONBOARD = {"slug": "", "name": "", "kind": "", "plugins": [], "username": "", "display_name": "", "phone": ""}
+EMPTY_ONBOARD = {"slug": "", "name": "", "kind": "", "plugins": [], "username": "", "display_name": "", "phone": "",
+                 "password": ""}
 
 
 def _concern_id(page: Page, raw: str) -> uuid.UUID:
@@ -210,8 +212,11 @@ class AdminController(Controller):
                 errors[key] = page._("Enter a date like 2026-03-01.")
         start = parsed["from"] or datetime.date(today.year, 1, 1)
         end = parsed["to"] or today
-        if not errors and end < start:
-            errors["to"] = page._("The end date cannot be before the start date.")
+        if not errors:
+            try:
+                check_period(start, end)
+            except InvalidInputs as exc:
+                errors = exc.by_field(page._)
         if errors:  # show the form with its errors, and the figures of this year meanwhile
             start, end = datetime.date(today.year, 1, 1), today
         sort = sort if sort in SORTABLE else ""  # none: the tree's order (street by street)
@@ -251,7 +256,7 @@ class AdminController(Controller):
 
     @get("/escalations")
     async def escalations(self, page: PageDep, notice: FromQuery[str | None] = None,
-                          reference: FromQuery[str] = "", p: FromQuery[int] = 1) -> Response:
+                          reference: FromQuery[str] = "", p: PageNumber = 1) -> Response:
         message = page._(NOTICES[notice]).format(reference=reference) if notice in NOTICES else None
         return await self._escalations(page, Pager.at(p, ESCALATIONS_PER_PAGE), notice=message)
 
@@ -265,7 +270,7 @@ class AdminController(Controller):
 
     @post("/escalations/{concern_id:str}/send-back", status_code=303)
     async def send_back(self, request: Request, page: PageDep, concern_id: FromPath[str],
-                        p: FromQuery[int] = 1) -> Response:
+                        p: PageNumber = 1) -> Response:
         scope = await page.scope("concern.escalation")
         form = await request.form()
         text = str(form.get("instructions") or "")
@@ -305,27 +310,45 @@ class AdminController(Controller):
         values["plugins"] = [str(p) for p in form.getall("plugins")] if "plugins" in form else []
         password = str(form.get("password") or "")
         kinds = _child_kinds(page.tenant)
+        known = set(EMPTY_ONBOARD) | {"password"}
+        errors: dict[str, str] = {}
+
+        def refused(exc: DomainError) -> None:
+            if exc.field is None:  # not about the input (a refusal): the error page, and nothing is kept
+                raise exc
+            fields = exc.by_field(page._) if isinstance(exc, InvalidInputs) else {exc.field: page.refusal(exc)}
+            for field, message in fields.items():
+                where = field if field in known else ("kind" if field == "parent" else "slug")
+                errors.setdefault(where, message)
+
+        # One transaction: the tenant, its first staff account and the role; any refusal undoes all three. The
+        # tenant and the account are each tried even when the other is refused, so the form names every field
+        # to correct at once (a savepoint keeps one refusal from spoiling the other's check).
+        tenant = user = None
         try:
             if values["kind"] not in kinds:  # the service would refuse it too; say so next to the field
                 raise InvalidInput(page._("Choose one of the kinds offered."), field="kind")
-            # One transaction: the tenant, its first staff account and the role; any refusal undoes all three.
-            tenant = await TenantService(page.session, request.app.state.installed_plugins).create(
-                values["slug"], values["name"], values["kind"], page.tenant, values["plugins"])
-            user = await UserService(page.session).create(values["username"], password,
-                                                          values["display_name"] or None, values["phone"] or None)
-            role = STAFF_ROLE[values["kind"]]
-            # Granting is authorized in the new tenant as the API's member grant is (role.<role> there).
-            child = await enter_tenant(request, page.session, tenant.slug, grant_action(role), scope.user_id)
-            await MemberService(page.session, child.tenant).grant(user.username, role, scope.user_id)
-            new_slug = tenant.slug
+            async with page.session.begin_nested():
+                tenant = await TenantService(page.session, request.app.state.installed_plugins).create(
+                    values["slug"], values["name"], values["kind"], page.tenant, values["plugins"])
         except DomainError as exc:
-            if exc.field is None:  # not about the input (a refusal): the error page, and nothing is kept
-                raise
+            refused(exc)
+        try:
+            async with page.session.begin_nested():
+                user = await UserService(page.session).create(values["username"], password,
+                                                              values["display_name"] or None, values["phone"] or None)
+        except DomainError as exc:
+            refused(exc)
+        if tenant is None or user is None:
             await page.rollback()
-            known = set(EMPTY_ONBOARD) | {"password"}
-            where = exc.field if exc.field in known else ("kind" if exc.field == "parent" else "slug")
-            # A taken slug or username is a conflict for the API; for the form it is input to correct: 422.
-            return self._onboard_form(page, status_code=422, values=values, errors={where: page.refusal(exc)})
+            # A taken slug or username is a conflict for the API; for the form it is input to correct: 422. What
+            # the person typed stays in the form, the password too.
+            return self._onboard_form(page, status_code=422, values={**values, "password": password}, errors=errors)
+        role = STAFF_ROLE[values["kind"]]
+        # Granting is authorized in the new tenant as the API's member grant is (role.<role> there).
+        child = await enter_tenant(request, page.session, tenant.slug, grant_action(role), scope.user_id)
+        await MemberService(page.session, child.tenant).grant(user.username, role, scope.user_id)
+        new_slug = tenant.slug
         await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
         return Redirect(f"{page.base}/admin/onboard/{new_slug}", status_code=303)
 

@@ -78,6 +78,8 @@ def refusals(modules: list[Path] | None = None) -> tuple[dict[str, str], list[st
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if callee == "InvalidInputs":  # gathers refusals made (and checked) where they arose
+                continue
             first = node.args[0]
             if callee in names or callee == "Label" and isinstance(first, ast.Constant):
                 where = f"{path.relative_to(CORE.parent) if CORE.parent in path.parents else path}:{node.lineno}"

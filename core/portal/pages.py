@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
 from core.db import TenantContext, use_tenant
-from core.errors import DomainError, NotFound, Unauthenticated
+from core.errors import DomainError, NotFound, Unauthenticated, is_refused_value
 from core.http import DbSession, TenantScope, enter_tenant
 from core.i18n import in_language
+from core.inputs import refused_request
 from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, request_locale
 from core.tenancy.models import Tenant
 
@@ -189,10 +190,14 @@ def portal_error(request: Request, exc: Exception) -> Response:
     slug = _slug_of(request)
     if isinstance(exc, Unauthenticated) and slug:
         return Redirect(f"/t/{slug}/login?next={quote(request.url.path)}")
+    if isinstance(exc, ValidationException):  # a mistyped query: say which part, as the API does
+        exc = refused_request(request, exc)
     if isinstance(exc, DomainError):
         status, message = exc.status, exc.in_language(_)
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, _("The page could not be shown.")
+    elif is_refused_value(exc):  # what a schema should have refused: still the person's input, not our fault
+        status, message = 422, _("Something you entered is too long or out of range.")
     else:
         request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
         status, message = 500, _("Something went wrong on our side. Please try again later.")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from core.accounts.services import LoginService
 from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
-from core.http import DbSession
+from core.http import DbSession, PageNumber
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
 from core.public import published_results
 from core.stats import public_stats
@@ -86,7 +86,7 @@ class PortalPublicController(Controller):
         )
 
     @get("/results")
-    async def results(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
+    async def results(self, page: PageDep, p: PageNumber = 1) -> Response:
         pager = Pager.at(p, PER_PAGE)
         results, total = await published_results(page.session, pager.per_page, pager.offset)
         return page.render("results.html", results=results, pager=pager.of(total), steps=STEP_NAMES)

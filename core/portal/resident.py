@@ -21,9 +21,9 @@ from core.concerns.models import CHANNELS
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernFilters, ConcernService, filed_answer
 from core.errors import DomainError, InvalidInput, NotFound
-from core.http import TenantScope
+from core.http import PageNumber, TenantScope
 from core.idempotency import Claim, once, request_fingerprint
-from core.media import clean_image
+from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.tenancy.services import CompoundService
@@ -149,13 +149,14 @@ class ResidentController(Controller):
         # Every photo is checked before anything is filed: a bad photo files nothing.
         photos = await _photos_of(submitted)
         raws: list[bytes] = []
+        images: list[CleanImage] = []
         if len(photos) > MAX_FORM_PHOTOS:
             errors["photos"] = page._("Choose at most {count} photos.").format(count=MAX_FORM_PHOTOS)
         else:
             for photo in photos:
                 raw = await photo.read()
                 try:
-                    clean_image(raw, field="photos")
+                    images.append(await clean_upload(raw, field="photos"))
                 except InvalidInput as exc:
                     errors["photos"] = f"{photo.filename}: {page.refusal(exc)}" if photo.filename else page.refusal(exc)
                     break
@@ -187,8 +188,8 @@ class ResidentController(Controller):
 
             async def run() -> tuple[int, dict]:
                 concern = await service.file(data, claim)
-                for raw in raws:
-                    await service.add_photo(concern.id, raw)
+                for image in images:
+                    await service.add_photo(concern.id, image)
                 return 201, filed_answer(concern)
 
             _status, answer = await once(page.session, claim, run)
@@ -205,7 +206,7 @@ class ResidentController(Controller):
     # --- one's own concerns ------------------------------------------------------------------------------
 
     @get("/me/concerns")
-    async def my_concerns(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
+    async def my_concerns(self, page: PageDep, p: PageNumber = 1) -> Response:
         scope = await page.scope("concern.read")
         service = ConcernService(page.session, scope)
         pager = Pager.at(p, PER_PAGE)

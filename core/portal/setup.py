@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Router
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from core.clock import local
 from core.errors import DomainError
 from core.portal.pages import portal_error
 from core.settings import Settings
@@ -25,7 +26,7 @@ CST = ZoneInfo("Asia/Shanghai")
 
 def local_time(value: datetime.datetime | None) -> str:
     """Times as people here read them: Beijing time, to the minute."""
-    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M") if value else ""
+    return local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _engine_callback(engine: JinjaTemplateEngine) -> None:
@@ -53,7 +54,8 @@ def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
     from core.portal.workspace import WorkspaceController
 
     # HTTPException too: the problem-details plugin claims it app-wide, and a page answers with a page.
-    handlers = {DomainError: portal_error, HTTPException: portal_error, Exception: portal_error}
+    handlers = {DomainError: portal_error, HTTPException: portal_error, ValidationException: portal_error,
+                Exception: portal_error}
     pages = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
              *admin.CONTROLLERS, *plugin_pages, PortalPublicController]
     return [

@@ -17,6 +17,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import select
 
+from core.http import PageNumber
+from core.media import clean_upload
 from core.authz.rules import ROLES, TENANT_ROLES
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.services import ConcernFilters, ConcernService
@@ -66,7 +68,8 @@ async def _attach(request: Request, page: Page, scope: Any, photos: list[UploadF
     """The form's photos, onto what the step made; a refused photo is said next to the photo field."""
     for photo in photos:
         try:
-            await add_workflow_photo(request, page.session, scope, kind, owner, topic_or_action, await photo.read())
+            image = await clean_upload(await photo.read())
+            await add_workflow_photo(request, page.session, scope, kind, owner, topic_or_action, image)
         except DomainError as exc:
             exc.field = "photos"
             raise
@@ -163,12 +166,12 @@ class StaffController(Controller):
                            can_draft=can_draft, notice=page.request.query_params.get("notice"), **context)
 
     @get("/inbox")
-    async def inbox(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
+    async def inbox(self, page: PageDep, p: PageNumber = 1) -> Response:
         return await self._inbox(page, Pager.at(p, INBOX_PER_PAGE))
 
     @post("/concerns/{concern_id:str}/triage", status_code=303)
     async def triage(self, request: Request, page: PageDep, concern_id: FromPath[str],
-                     p: FromQuery[int] = 1) -> Response:
+                     p: PageNumber = 1) -> Response:
         scope = await page.scope("concern.triage")
         cid = page.path_id(concern_id)
         values = _form_dict(await request.form())
@@ -415,12 +418,12 @@ class ActionItemsController(Controller):
         )
 
     @get("/")
-    async def actions(self, page: PageDep, p: FromQuery[int] = 1) -> Response:
+    async def actions(self, page: PageDep, p: PageNumber = 1) -> Response:
         return await self._list(page, Pager.at(p, ACTIONS_PER_PAGE))
 
     @post("/{action_id:str}/progress", status_code=303)
     async def progress(self, request: Request, page: PageDep, action_id: FromPath[str],
-                       p: FromQuery[int] = 1) -> Response:
+                       p: PageNumber = 1) -> Response:
         scope = await page.scope("action.progress")
         aid = page.path_id(action_id)
         form = await request.form()
@@ -439,7 +442,7 @@ class ActionItemsController(Controller):
 
     @post("/{action_id:str}/complete", status_code=303)
     async def complete(self, request: Request, page: PageDep, action_id: FromPath[str],
-                       p: FromQuery[int] = 1) -> Response:
+                       p: PageNumber = 1) -> Response:
         scope = await page.scope("action.progress")
         aid = page.path_id(action_id)
         try:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.inputs import Input, cap
 from core.accounts.services import MemberService, UserService
 from core.db import TenantContext, use_tenant
 from core.errors import InvalidInput
@@ -18,41 +19,45 @@ from core.tenancy.models import Building, Compound
 from core.tenancy.services import TenantService
 
 
-class CompoundSpec(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+FILE_ITEMS = 100_000
+
+
+class CompoundSpec(Input):
+    name: Annotated[str, cap(100)]
     has_property_company: bool = True
-    buildings: list[str] = msgspec.field(default_factory=list)
+    buildings: list[Annotated[str, cap(50)]] = msgspec.field(default_factory=list)
 
 
-class TenantSpec(msgspec.Struct, forbid_unknown_fields=True):
-    slug: str
-    name: str
-    kind: str
-    plugins: list[str] = msgspec.field(default_factory=list)
+class TenantSpec(Input):
+    slug: Annotated[str, cap(63)]
+    name: Annotated[str, cap(100)]
+    kind: Annotated[str, cap(16)]
+    plugins: list[Annotated[str, cap(63)]] = msgspec.field(default_factory=list)
     portal: dict[str, Any] = msgspec.field(default_factory=dict)
     compounds: list[CompoundSpec] = msgspec.field(default_factory=list)
-    children: list[TenantSpec] = msgspec.field(default_factory=list)
+    children: Annotated[list[TenantSpec], msgspec.Meta(max_length=FILE_ITEMS)] = msgspec.field(default_factory=list)
 
 
-class GrantSpec(msgspec.Struct, forbid_unknown_fields=True):
-    role: str
-    tenant: str | None = None
+class GrantSpec(Input):
+    role: Annotated[str, cap(32)]
+    tenant: Annotated[str, cap(63)] | None = None
 
 
-class UserSpec(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    password: str
-    name: str | None = None
-    phone: str | None = None
+class UserSpec(Input):
+    username: Annotated[str, cap(64)]
+    password: Annotated[str, cap(128)]
+    name: Annotated[str, cap(100)] | None = None
+    phone: Annotated[str, cap(20)] | None = None
     roles: list[GrantSpec] = msgspec.field(default_factory=list)
 
 
-class Manifest(msgspec.Struct, forbid_unknown_fields=True):
+class Manifest(Input):
     """The whole file. `parent` places the top tenants under an existing one (default: they are roots)."""
 
-    tenants: list[TenantSpec] = msgspec.field(default_factory=list)
-    parent: str | None = None
-    users: list[UserSpec] = msgspec.field(default_factory=list)
+    # An operator's file may onboard a whole city: its lists are bounded far above a request's.
+    tenants: Annotated[list[TenantSpec], msgspec.Meta(max_length=FILE_ITEMS)] = msgspec.field(default_factory=list)
+    parent: Annotated[str, cap(63)] | None = None
+    users: Annotated[list[UserSpec], msgspec.Meta(max_length=FILE_ITEMS)] = msgspec.field(default_factory=list)
 
 
 @dataclass

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from core.inputs import Input, cap
 
-class TenantCreate(msgspec.Struct, forbid_unknown_fields=True):
-    slug: str
-    name: str
-    kind: str
-    parent: str | None = None
-    plugins: list[str] = msgspec.field(default_factory=list)
+
+class TenantCreate(Input):
+    slug: Annotated[str, cap(63)]
+    name: Annotated[str, cap(100)]
+    kind: Annotated[str, cap(16)]
+    parent: Annotated[str, cap(63)] | None = None
+    plugins: list[Annotated[str, cap(63)]] = msgspec.field(default_factory=list)
     portal: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class TenantUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class TenantUpdate(Input):
     """Only the fields present change; `plugins` is the whole enabled set."""
 
-    name: str | msgspec.UnsetType = msgspec.UNSET
-    plugins: list[str] | msgspec.UnsetType = msgspec.UNSET
+    name: Annotated[str, cap(100)] | msgspec.UnsetType = msgspec.UNSET
+    plugins: list[Annotated[str, cap(63)]] | msgspec.UnsetType = msgspec.UNSET
     portal: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     archived: bool | msgspec.UnsetType = msgspec.UNSET
 
@@ -46,10 +48,10 @@ class BuildingOut(msgspec.Struct):
     name: str
 
 
-class CompoundCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+class CompoundCreate(Input):
+    name: Annotated[str, cap(100)]
     has_property_company: bool = True
-    buildings: list[str] = msgspec.field(default_factory=list)
+    buildings: list[Annotated[str, cap(50)]] = msgspec.field(default_factory=list)
 
 
 class CompoundOut(msgspec.Struct):
@@ -59,5 +61,5 @@ class CompoundOut(msgspec.Struct):
     buildings: list[BuildingOut]
 
 
-class BuildingCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+class BuildingCreate(Input):
+    name: Annotated[str, cap(50)]

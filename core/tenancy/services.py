@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.errors import Conflict, InvalidInput, NotFound
+from core.inputs import label
 from core.i18n import Label
 from core.tenancy.models import (
     ALLOWED_PARENT_KINDS,
@@ -112,7 +113,7 @@ class TenantService:
         validate_slug(slug)
         name = validate_name(name)
         if kind not in TENANT_KINDS:
-            raise InvalidInput("kind 须为 {choices} 之一", field="kind", choices=", ".join(TENANT_KINDS))
+            raise InvalidInput("{name}须为 {choices} 之一", field="kind", name=label("kind"), choices=", ".join(TENANT_KINDS))
         parent_kind = parent.kind if parent else None
         if parent_kind not in ALLOWED_PARENT_KINDS[kind]:
             allowed = [Label(KIND_NAMES[k]) if k else Label("顶级")

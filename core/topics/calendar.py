@@ -11,6 +11,7 @@ from icalendar import Calendar, Event
 from litestar import Request, Response
 from litestar.params import FromPath
 
+from core.clock import local
 from core.http import DbSession, require_plugin
 from core.public import provide_public_tenant
 from core.tenancy.models import Tenant
@@ -49,8 +50,8 @@ def build_calendar(name: str, entries: Iterable[CalendarEntry]) -> bytes:
         event = Event()
         event.add("uid", entry.uid)
         event.add("dtstamp", entry.stamp.astimezone(datetime.UTC))
-        event.add("dtstart", entry.start.astimezone(LOCAL_TZ))
-        event.add("dtend", entry.end.astimezone(LOCAL_TZ))
+        event.add("dtstart", local(entry.start))
+        event.add("dtend", local(entry.end))
         if entry.weekly:
             event.add("rrule", {"freq": "weekly"})
         event.add("summary", entry.summary)

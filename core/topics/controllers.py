@@ -25,6 +25,7 @@ from core.topics.services import (
     topic_out,
 )
 from core.topics.photos import add_workflow_photo
+from core.media import clean_upload
 
 
 class TopicController(Controller):
@@ -59,11 +60,12 @@ class TopicController(Controller):
 
     @post("/{topic_id:uuid}/research/{research_id:uuid}/photos", opt={"action": "topic.manage"},
           summary="调研照片")
-    async def add_research_photo(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+    async def add_research_photo(self, request: Request, db_session: DbSession, slug: FromPath[str],
                                  topic_id: FromPath[uuid.UUID], research_id: FromPath[uuid.UUID],
                                  data: PhotoForm) -> PhotoOut:
-        return await add_workflow_photo(request, db_session, tenant_scope, "research", research_id, topic_id,
-                                        await data.file.read())
+        image = await clean_upload(await data.file.read())  # before the first query: see clean_upload
+        tenant_scope = await provide_tenant_scope(request, db_session, slug)
+        return await add_workflow_photo(request, db_session, tenant_scope, "research", research_id, topic_id, image)
 
     @post("/{topic_id:uuid}/meetings", opt={"action": "topic.manage"}, summary="安排协商会")
     async def schedule_meeting(self, db_session: DbSession, tenant_scope: Scope, topic_id: FromPath[uuid.UUID],
@@ -151,11 +153,12 @@ class ActionController(Controller):
 
     @post("/{action_id:uuid}/progress/{progress_id:uuid}/photos", opt={"action": "action.progress"},
           summary="进度照片（作为落实的凭证）")
-    async def add_progress_photo(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+    async def add_progress_photo(self, request: Request, db_session: DbSession, slug: FromPath[str],
                                  action_id: FromPath[uuid.UUID], progress_id: FromPath[uuid.UUID],
                                  data: PhotoForm) -> PhotoOut:
-        return await add_workflow_photo(request, db_session, tenant_scope, "progress", progress_id, action_id,
-                                        await data.file.read())
+        image = await clean_upload(await data.file.read())  # before the first query: see clean_upload
+        tenant_scope = await provide_tenant_scope(request, db_session, slug)
+        return await add_workflow_photo(request, db_session, tenant_scope, "progress", progress_id, action_id, image)
 
     @post("/{action_id:uuid}/complete", opt={"action": "action.progress"}, status_code=200, summary="办结执行事项")
     async def complete_action(self, db_session: DbSession, tenant_scope: Scope,

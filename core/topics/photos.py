@@ -12,7 +12,7 @@ from core.concerns.models import Photo
 from core.concerns.schemas import PhotoOut
 from core.errors import Conflict, NotFound
 from core.http import TenantScope
-from core.media import clean_image
+from core.media import CleanImage
 from core.topics.models import ActionItem, ActionProgress, Research
 from core.topics.services import TopicService
 
@@ -20,7 +20,7 @@ MAX_PHOTOS = 9
 
 
 async def add_workflow_photo(request: Request, session: AsyncSession, scope: TenantScope, kind: str,
-                             owner_id: uuid.UUID, parent_id: uuid.UUID, raw: bytes) -> PhotoOut:
+                             owner_id: uuid.UUID, parent_id: uuid.UUID, image: CleanImage) -> PhotoOut:
     """`kind` is "research" (parent: the topic) or "progress" (parent: the action item)."""
     if kind == "research":
         owner = await session.scalar(select(Research).where(Research.id == owner_id, Research.topic_id == parent_id))
@@ -34,7 +34,6 @@ async def add_workflow_photo(request: Request, session: AsyncSession, scope: Ten
     count = len((await session.scalars(select(Photo.id).where(Photo.owner_kind == kind, Photo.owner_id == owner_id))).all())
     if count >= MAX_PHOTOS:
         raise Conflict("每条记录最多 {limit} 张照片", limit=MAX_PHOTOS)
-    image = clean_image(raw)
     key = request.app.state.photo_store.save(scope.tenant.id, image)
     photo = Photo(owner_kind=kind, owner_id=owner_id, storage_key=key, content_type=image.content_type,
                   size=len(image.data), width=image.width, height=image.height, uploaded_by_id=scope.user_id)

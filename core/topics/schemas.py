@@ -4,34 +4,36 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from core.inputs import Input, cap
 
-class TopicCreate(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
+
+class TopicCreate(Input):
+    title: Annotated[str, cap(120)]
     description: str = ""
     concern_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
 
 
-class Reason(msgspec.Struct, forbid_unknown_fields=True):
+class Reason(Input):
     reason: str
 
 
-class SurveyResponse(msgspec.Struct, forbid_unknown_fields=True):
-    option: str
+class SurveyResponse(Input):
+    option: Annotated[str, cap(200)]
     comment: str = ""
-    building: str | None = None
+    building: Annotated[str, cap(50)] | None = None
 
 
-class ResearchIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: str
+class ResearchIn(Input):
+    kind: Annotated[str, cap(20)]
     date: datetime.date
-    participants: list[str] = msgspec.field(default_factory=list)
+    participants: list[Annotated[str, cap(100)]] = msgspec.field(default_factory=list)
     findings: str = ""
     question: str | None = None
-    options: list[str] = msgspec.field(default_factory=list)
+    options: list[Annotated[str, cap(200)]] = msgspec.field(default_factory=list)
     counts: dict[str, int] = msgspec.field(default_factory=dict)
     responses: list[SurveyResponse] = msgspec.field(default_factory=list)
 
@@ -48,27 +50,27 @@ class ResearchOut(msgspec.Struct):
     photos: list[uuid.UUID]
 
 
-class Invitees(msgspec.Struct, forbid_unknown_fields=True):
-    roles: list[str] = msgspec.field(default_factory=list)
-    orgs: list[str] = msgspec.field(default_factory=list)
-    users: list[str] = msgspec.field(default_factory=list)
+class Invitees(Input):
+    roles: list[Annotated[str, cap(32)]] = msgspec.field(default_factory=list)
+    orgs: list[Annotated[str, cap(100)]] = msgspec.field(default_factory=list)
+    users: list[Annotated[str, cap(64)]] = msgspec.field(default_factory=list)
 
 
-class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
-    mechanism: str
-    venue: str
+class MeetingIn(Input):
+    mechanism: Annotated[str, cap(30)]
+    venue: Annotated[str, cap(100)]
     starts_at: datetime.datetime
     ends_at: datetime.datetime | None = None
     invitees: Invitees = msgspec.field(default_factory=Invitees)
     agenda: str | None = None
 
 
-class Opinion(msgspec.Struct, forbid_unknown_fields=True):
-    group: str
+class Opinion(Input):
+    group: Annotated[str, cap(30)]
     text: str
 
 
-class MinutesIn(msgspec.Struct, forbid_unknown_fields=True):
+class MinutesIn(Input):
     minutes: str
     attendance: dict[str, int] = msgspec.field(default_factory=dict)
     agenda: str | None = None
@@ -91,9 +93,9 @@ class MeetingOut(msgspec.Struct):
     held: bool
 
 
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class DecisionIn(Input):
     text: str
-    method: str
+    method: Annotated[str, cap(20)]
     votes: dict[str, int] = msgspec.field(default_factory=dict)
     eligible_voters: int | None = None
 
@@ -107,14 +109,14 @@ class DecisionOut(msgspec.Struct):
     decided_at: datetime.datetime
 
 
-class ActionIn(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
+class ActionIn(Input):
+    title: Annotated[str, cap(200)]
     due_date: datetime.date
-    owner_org: str | None = None
-    owner_user: str | None = None
+    owner_org: Annotated[str, cap(100)] | None = None
+    owner_user: Annotated[str, cap(64)] | None = None
 
 
-class ProgressIn(msgspec.Struct, forbid_unknown_fields=True):
+class ProgressIn(Input):
     percent: int
     note: str = ""
 
@@ -141,7 +143,7 @@ class ActionOut(msgspec.Struct):
     progress: list[ProgressOut]
 
 
-class RatingIn(msgspec.Struct, forbid_unknown_fields=True):
+class RatingIn(Input):
     score: int
     comment: str = ""
 

@@ -17,6 +17,7 @@ from core.concerns.models import Concern
 from core.concerns.services import clean_text
 from core.db import TenantContext
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.inputs import label
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.i18n import Label
@@ -62,7 +63,7 @@ class TopicService:
 
     async def list(self, state: str | None, limit: int, offset: int) -> tuple[list[s.TopicOut], int]:
         if state is not None and state not in STATES:
-            raise InvalidInput("state 须为 {choices} 之一", field="state", choices=", ".join(STATES))
+            raise InvalidInput("{name}须为 {choices} 之一", field="state", name=label("state"), choices=", ".join(STATES))
         statement = select(Topic)
         if state:
             statement = statement.where(Topic.state == state)
@@ -162,7 +163,7 @@ class TopicService:
         topic = await self.topic(topic_id, for_update=True)
         await self._allowed(topic, "research")
         if data.kind not in RESEARCH_KINDS:
-            raise InvalidInput("kind 须为 site_visit（实地考察）或 survey（征询）", field="kind")
+            raise InvalidInput("{name}须为 site_visit（实地考察）或 survey（征询）", field="kind", name=label("kind"))
         if data.date > today() + datetime.timedelta(days=1):
             raise InvalidInput("调研日期不能在将来", field="date")
         if data.kind == "survey":
@@ -195,10 +196,10 @@ class TopicService:
         await self._allowed(topic, "schedule")
         usable = usable_mechanisms(self.scope.tenant)
         if data.mechanism not in usable:
-            raise InvalidInput("mechanism 须为 {choices} 之一", field="mechanism", choices=", ".join(usable))
+            raise InvalidInput("{name}须为 {choices} 之一", field="mechanism", name=label("mechanism"), choices=", ".join(usable))
         venue = clean_text(data.venue, "venue", Label("议事场所"), 100)
         if data.starts_at.tzinfo is None:
-            raise InvalidInput("starts_at 须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at")
+            raise InvalidInput("{name}须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at", name=label("starts_at"))
         if data.ends_at is not None and data.ends_at <= data.starts_at:
             raise InvalidInput("结束时间须晚于开始时间", field="ends_at")
         unknown_roles = sorted(set(data.invitees.roles) - set(ROLES))
@@ -260,7 +261,7 @@ class TopicService:
             if data.eligible_voters is not None and data.eligible_voters < sum(data.votes.values()):
                 raise InvalidInput("有表决权人数不能少于投票总数", field="eligible_voters")
         else:
-            raise InvalidInput("method 须为 consensus（协商一致）或 vote（表决）", field="method")
+            raise InvalidInput("{name}须为 consensus（协商一致）或 vote（表决）", field="method", name=label("method"))
         decision = Decision(topic_id=topic.id, meeting_id=meeting.id, text=text, method=data.method,
                             votes=dict(data.votes), eligible_voters=data.eligible_voters)
         self.session.add(decision)

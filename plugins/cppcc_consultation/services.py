@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime
 import io
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.inputs import Input, cap, label
 from core.accounts.models import User
 from core.concerns.services import clean_text
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -32,58 +33,58 @@ from plugins.cppcc_consultation.models import (
 )
 
 
-class PlanIn(msgspec.Struct, forbid_unknown_fields=True):
+class PlanIn(Input):
     year: int
-    title: str
+    title: Annotated[str, cap(200)]
 
 
-class TopicIn(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
-    members: list[str]
+class TopicIn(Input):
+    title: Annotated[str, cap(200)]
+    members: list[Annotated[str, cap(64)]]
 
 
-class TrainingIn(msgspec.Struct, forbid_unknown_fields=True):
+class TrainingIn(Input):
     date: datetime.date
-    title: str
-    attendees: list[str] = msgspec.field(default_factory=list)
+    title: Annotated[str, cap(200)]
+    attendees: list[Annotated[str, cap(100)]] = msgspec.field(default_factory=list)
 
 
-class VisitIn(msgspec.Struct, forbid_unknown_fields=True):
-    community: str
+class VisitIn(Input):
+    community: Annotated[str, cap(63)]
     date: datetime.date
-    compounds: list[str]
+    compounds: list[Annotated[str, cap(100)]]
     findings: str
 
 
-class Statement(msgspec.Struct, forbid_unknown_fields=True):
-    who: str
+class Statement(Input):
+    who: Annotated[str, cap(100)]
     text: str
 
 
-class SymposiumIn(msgspec.Struct, forbid_unknown_fields=True):
-    group: str
+class SymposiumIn(Input):
+    group: Annotated[str, cap(30)]
     date: datetime.date
     participants: int
     statements: list[Statement]
 
 
-class ProblemIn(msgspec.Struct, forbid_unknown_fields=True):
+class ProblemIn(Input):
     text: str
-    kind: str
-    aspect: str | None = None
-    department: str | None = None
+    kind: Annotated[str, cap(12)]
+    aspect: Annotated[str, cap(100)] | None = None
+    department: Annotated[str, cap(100)] | None = None
 
 
-class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
+class AnswerIn(Input):
     answer: str
 
 
-class RecommendationIn(msgspec.Struct, forbid_unknown_fields=True):
+class RecommendationIn(Input):
     text: str
     problem_ids: list[uuid.UUID]
 
 
-class FollowUpIn(msgspec.Struct, forbid_unknown_fields=True):
+class FollowUpIn(Input):
     adopted: bool
     note: str = ""
 
@@ -211,7 +212,7 @@ class CppccService:
     async def add_symposium(self, topic_id: uuid.UUID, data: SymposiumIn) -> Symposium:
         topic = await self.topic(topic_id, researching=True)
         if data.group not in STAKEHOLDER_GROUPS:
-            raise InvalidInput("group 须为 {choices} 之一", field="group", choices=", ".join(STAKEHOLDER_GROUPS))
+            raise InvalidInput("{name}须为 {choices} 之一", field="group", name=label("group"), choices=", ".join(STAKEHOLDER_GROUPS))
         if data.participants < 1 or not data.statements:
             raise InvalidInput("须记录参会人数和各方发言", field="statements")
         symposium = Symposium(topic_id=topic.id, group=data.group, date=data.date, participants=data.participants,
@@ -223,7 +224,7 @@ class CppccService:
     async def add_problem(self, topic_id: uuid.UUID, data: ProblemIn) -> Problem:
         topic = await self.topic(topic_id, researching=True)
         if data.kind not in PROBLEM_KINDS:
-            raise InvalidInput("kind 须为 individual（个性）或 common（共性）", field="kind")
+            raise InvalidInput("{name}须为 individual（个性）或 common（共性）", field="kind", name=label("kind"))
         aspect = clean_text(data.aspect, "aspect", Label("问题方面"), 100, required=data.kind == "common")
         department = clean_text(data.department, "department", Label("责任部门"), 100, required=data.kind == "individual")
         problem = Problem(topic_id=topic.id, text=clean_text(data.text, "text", Label("问题"), 2000), kind=data.kind,

@@ -8,12 +8,13 @@ import re
 import statistics
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.inputs import Input, cap, label
 from core.accounts.models import User
 from core.i18n import Label, phrase
 from core.tenancy.models import Tenant
@@ -39,17 +40,17 @@ NOTE_KINDS = {"collected_opinions": "收集意见", "coordinated_departments": "
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-class SlotIn(msgspec.Struct, forbid_unknown_fields=True):
-    deputy: str
+class SlotIn(Input):
+    deputy: Annotated[str, cap(64)]
     weekday: int
-    start: str
-    end: str
+    start: Annotated[str, cap(5)]
+    end: Annotated[str, cap(5)]
 
 
-class StationIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    kind: str
-    place: str = ""
+class StationIn(Input):
+    name: Annotated[str, cap(100)]
+    kind: Annotated[str, cap(20)]
+    place: Annotated[str, cap(200)] = ""
     schedule: list[SlotIn] = msgspec.field(default_factory=list)
 
 
@@ -62,22 +63,22 @@ class StationOut(msgspec.Struct):
     schedule: list[dict[str, Any]]
 
 
-class RequestIn(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
+class RequestIn(Input):
+    title: Annotated[str, cap(120)]
     description: str
-    category: str = "other"
-    resident_name: str | None = None
-    resident_phone: str | None = None
+    category: Annotated[str, cap(40)] = "other"
+    resident_name: Annotated[str, cap(50)] | None = None
+    resident_phone: Annotated[str, cap(20)] | None = None
     compound: uuid.UUID | None = None
     building: uuid.UUID | None = None
 
 
-class ReceptionIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReceptionIn(Input):
     station: uuid.UUID
     held_at: datetime.datetime
     residents_received: int
     requests: list[RequestIn]
-    deputy: str | None = None
+    deputy: Annotated[str, cap(64)] | None = None
     notes: str = ""
 
 
@@ -107,12 +108,12 @@ class ReceptionOut(msgspec.Struct):
     items: list[DutyItemOut]
 
 
-class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: str
+class NoteIn(Input):
+    kind: Annotated[str, cap(40)]
     text: str
 
 
-class FeedbackIn(msgspec.Struct, forbid_unknown_fields=True):
+class FeedbackIn(Input):
     score: int
     text: str = ""
 
@@ -147,7 +148,7 @@ class LiaisonService:
     async def create_station(self, data: StationIn) -> Station:
         name = clean_text(data.name, "name", Label("联络站名称"), 100)
         if data.kind not in STATION_KINDS:
-            raise InvalidInput("kind 须为 {choices} 之一", field="kind", choices=", ".join(STATION_KINDS))
+            raise InvalidInput("{name}须为 {choices} 之一", field="kind", name=label("kind"), choices=", ".join(STATION_KINDS))
         schedule = []
         for slot in data.schedule:
             await self._user(slot.deputy, "schedule")
@@ -207,7 +208,7 @@ class LiaisonService:
             statement = statement.where(DutyItem.deputy_id == (await self._user(deputy, "deputy")).id)
         if state:
             if state not in DUTY_STATES:
-                raise InvalidInput("state 须为 {choices} 之一", field="state", choices=", ".join(DUTY_STATES))
+                raise InvalidInput("{name}须为 {choices} 之一", field="state", name=label("state"), choices=", ".join(DUTY_STATES))
             statement = statement.where(DutyItem.state == state)
         return list((await self.session.scalars(statement.order_by(DutyItem.created_at))).all())
 
@@ -243,7 +244,7 @@ class LiaisonService:
     async def add_note(self, item_id: uuid.UUID, data: NoteIn) -> DutyItem:
         item = await self.item(item_id)
         if data.kind not in NOTE_KINDS:
-            raise InvalidInput("kind 须为 {choices} 之一", field="kind", choices=", ".join(NOTE_KINDS))
+            raise InvalidInput("{name}须为 {choices} 之一", field="kind", name=label("kind"), choices=", ".join(NOTE_KINDS))
         text = clean_text(data.text, "text", Label("履职记录"), 2000)
         item.notes = [*item.notes, {"kind": data.kind, "text": text, "at": utcnow().isoformat()}]
         await self.session.flush()

@@ -6,10 +6,13 @@ import datetime
 import re
 import uuid
 
+from typing import Annotated
+
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.inputs import Input, cap, label
 from core.accounts.models import RoleAssignment, User
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
@@ -25,25 +28,25 @@ CST = datetime.timezone(datetime.timedelta(hours=8))  # the communities' clock: 
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-class VenueIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    party_committee: str
-    place: str = ""
+class VenueIn(Input):
+    name: Annotated[str, cap(100)]
+    party_committee: Annotated[str, cap(100)]
+    place: Annotated[str, cap(200)] = ""
 
 
-class MonthlyIn(msgspec.Struct, forbid_unknown_fields=True):
+class MonthlyIn(Input):
     day: int
-    time: str
+    time: Annotated[str, cap(5)]
 
 
-class OnDemandIn(msgspec.Struct, forbid_unknown_fields=True):
+class OnDemandIn(Input):
     venue: uuid.UUID
     scheduled_for: datetime.datetime
     concern_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
 
 
-class HeldIn(msgspec.Struct, forbid_unknown_fields=True):
-    party_members: list[str]
+class HeldIn(Input):
+    party_members: list[Annotated[str, cap(100)]]
     topics: list[uuid.UUID] = msgspec.field(default_factory=list)
     notes: str = ""
 
@@ -163,7 +166,7 @@ class PavilionService:
         """有事来商量: a session called when a matter cannot wait for the month."""
         venue = await self.venue(data.venue, field="venue")
         if data.scheduled_for.tzinfo is None:
-            raise InvalidInput("scheduled_for 须带时区，如 2026-07-28T15:00:00+08:00", field="scheduled_for")
+            raise InvalidInput("{name}须带时区，如 2026-07-28T15:00:00+08:00", field="scheduled_for", name=label("scheduled_for"))
         ids = list(dict.fromkeys(data.concern_ids))
         found = (await self.session.scalars(select(Concern.id).where(Concern.id.in_(ids)))).all() if ids else []
         if len(found) != len(ids):

@@ -8,6 +8,8 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -98,30 +100,77 @@ def _chain_at_0003(path: Path, break_it: bool = False) -> uuid.UUID:
     return tenant
 
 
-def test_0004_relinks_old_chains_under_the_new_formula(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
-    command.upgrade(alembic_config(settings), "0003")
-    _chain_at_0003(tmp_path / "yishi.db")
-    upgrade(settings)
-    with sqlite3.connect(tmp_path / "yishi.db") as db:
+def _unkeyed_link(prev: str, seq: int, at: datetime.datetime, content: str) -> str:
+    """The link formula of revision 0004: sha256(prev:seq:micros:content)."""
+    micros = (at - datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)) // datetime.timedelta(microseconds=1)
+    return hashlib.sha256(f"{prev}:{seq}:{micros}:{content}".encode()).hexdigest()
+
+
+def _links(path: Path, formula: Callable[[str, int, datetime.datetime, str], str]) -> list[tuple[bool, str]]:
+    """Each link of the chain in the database, whether `formula` computes it, and the head (hash, prev_hash)."""
+    with sqlite3.connect(path) as db:
         rows = db.execute("SELECT seq, at, payload, prev_hash, hash, subject_id, tenant_id FROM workflow_event"
                           " ORDER BY seq").fetchall()
         head = db.execute("SELECT hash, prev_hash FROM event_chain_head").fetchone()
-    prev = GENESIS
+    prev, found = GENESIS, []
     for seq, at, payload, prev_hash, link, subject, tenant in rows:
         content = content_digest({"tenant_id": uuid.UUID(bytes=tenant), "subject_kind": "concern",
                                   "subject_id": uuid.UUID(bytes=subject), "topic_id": None, "action": "concern.filed",
                                   "from_state": None, "to_state": "submitted", "actor_id": None,
                                   "payload": json.loads(payload)})
         moment = datetime.datetime.fromisoformat(at).replace(tzinfo=datetime.UTC)
-        assert prev_hash == prev and link == link_hash(prev, seq, moment, content)
+        found.append((prev_hash == prev and link == formula(prev, seq, moment, content), link))
         prev = link
     assert head == (rows[-1][4], rows[-1][3])  # the head points at the last link and remembers the one before
+    return found
+
+
+def test_0004_relinks_old_chains_under_the_new_formula(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
+    command.upgrade(alembic_config(settings), "0003")
+    _chain_at_0003(tmp_path / "yishi.db")
+    upgrade(settings, "0004")
+    assert [ok for ok, _ in _links(tmp_path / "yishi.db", _unkeyed_link)] == [True, True]
 
 
 def test_0004_refuses_to_relink_a_chain_that_was_already_broken(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
     command.upgrade(alembic_config(settings), "0003")
     _chain_at_0003(tmp_path / "yishi.db", break_it=True)
+    with pytest.raises(RuntimeError, match="broken at seq 2"):
+        upgrade(settings)
+
+
+def _chain_at_0004(tmp_path: Path, key: str = "k" * 32) -> Settings:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db", audit_key=key)
+    command.upgrade(alembic_config(settings), "0003")
+    _chain_at_0003(tmp_path / "yishi.db")
+    upgrade(settings, "0004")
+    return settings
+
+
+def test_0005_relinks_verified_chains_with_the_audit_key_and_back(tmp_path: Path) -> None:
+    settings = _chain_at_0004(tmp_path)
+    unkeyed = _links(tmp_path / "yishi.db", _unkeyed_link)
+    upgrade(settings)
+    keyed = partial(link_hash, settings.audit_key.encode())
+    assert [ok for ok, _ in _links(tmp_path / "yishi.db", keyed)] == [True, True]
+    assert [ok for ok, _ in _links(tmp_path / "yishi.db", _unkeyed_link)] == [False, False]
+    command.downgrade(alembic_config(settings), "0004")
+    assert _links(tmp_path / "yishi.db", _unkeyed_link) == unkeyed
+
+
+def test_0005_refuses_to_relink_an_edited_chain(tmp_path: Path) -> None:
+    settings = _chain_at_0004(tmp_path)
+    with sqlite3.connect(tmp_path / "yishi.db") as db:
+        db.execute("UPDATE workflow_event SET payload = '{\"n\": 99}' WHERE seq = 1")
+    with pytest.raises(RuntimeError, match="broken at seq 1"):
+        upgrade(settings)
+
+
+def test_0005_refuses_to_relink_a_chain_whose_newest_event_was_deleted(tmp_path: Path) -> None:
+    settings = _chain_at_0004(tmp_path)
+    with sqlite3.connect(tmp_path / "yishi.db") as db:
+        db.execute("DELETE FROM workflow_event WHERE seq = 2")
     with pytest.raises(RuntimeError, match="broken at seq 2"):
         upgrade(settings)

@@ -69,7 +69,6 @@ class EventChainHead(TenantOwned, Base):
 
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
-    prev_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)  # the link before: one statement's RETURNING
     at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
 
 
@@ -191,8 +190,7 @@ async def write_event(session: AsyncSession, ctx: TenantContext, link: Link, *, 
                           created_at=at, updated_at=at)
     rows = [*new_rows, event]
     written = [column_values(row) for row in rows]
-    head = {"head_id": link.head_id, "head_tenant_id": ctx.tenant_id, "head_hash": event.hash,
-            "head_prev_hash": link.prev_hash, "head_at": at}
+    head = {"head_id": link.head_id, "head_tenant_id": ctx.tenant_id, "head_hash": event.hash, "head_at": at}
     # Core statements built once per shape (compiled once), on the session's connection: every value is
     # given explicitly, tenant_id included, and on PostgreSQL Row-Level Security checks each row.
     connection = await session.connection()
@@ -220,8 +218,7 @@ async def after_event(session: AsyncSession, ctx: TenantContext, event: Workflow
 
 _HEAD = EventChainHead.__table__
 _MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == bindparam("head_id"), _HEAD.c.tenant_id == bindparam("head_tenant_id"))
-              .values(hash=bindparam("head_hash"), prev_hash=bindparam("head_prev_hash"), at=bindparam("head_at"),
-                      updated_at=bindparam("head_at")))
+              .values(hash=bindparam("head_hash"), at=bindparam("head_at"), updated_at=bindparam("head_at")))
 _ADVANCE = (
     update(_HEAD).where(_HEAD.c.tenant_id == bindparam("b_tenant_id"))
     .values(seq=_HEAD.c.seq + 1, updated_at=bindparam("b_now"))
@@ -334,5 +331,5 @@ def relink(events: list[dict[str, Any]], head: dict[str, Any] | None, source_key
         event["prev_hash"] = prev_hash
         event["hash"] = prev_hash = link_hash(key, prev_hash, event["seq"], event["at"], content_digest(event))
     if head:
-        head["prev_hash"], head["hash"] = (ordered[-1]["prev_hash"] if ordered else GENESIS), prev_hash
+        head["hash"] = prev_hash
     return None

@@ -34,8 +34,9 @@ from core.plugins import Plugins
 from core.tenancy.models import ALLOWED_PARENT_KINDS, Tenant
 
 FORMAT = "yishi.tenant-export"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = frozenset({1})
+# 2: the audit chain's links are keyed (migration 0005); version 1's were not, and its chain head had prev_hash.
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = frozenset({2})
 TENANT_TABLE = "tenant"
 USER_TABLE = "user_account"
 # Photo keys are made by the server (core/media.py): "<tenant hex>/<random hex><extension>". Anything else in a
@@ -229,6 +230,8 @@ def decode(raw: bytes) -> TenantExport:
         raise InvalidInput("这不是议事租户导出文件：不是一个 JSON 对象") from None
     if header.format != FORMAT:
         raise InvalidInput("这不是议事租户导出文件：format 应为 {expected}", expected=FORMAT)
+    if header.format_version == 1:
+        raise InvalidInput("导出格式版本 1 的事件链没有密钥，不能核验：请在原安装升级（yishi migrate）后重新导出")
     if header.format_version not in SUPPORTED_VERSIONS:
         known = ", ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))
         raise InvalidInput("不认识导出格式版本 {version}（本程序认识：{known}），请用更新的议事导入",

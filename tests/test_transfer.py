@@ -159,7 +159,7 @@ async def test_a_city_moves_to_a_fresh_installation_row_for_row(client: AsyncCli
                                                               second: Installation, tmp_path: Path) -> None:
     made = await populate(client, auth)
     path, document = await export(first, "city-a", tmp_path)
-    assert document.format_version == 1 and document.tenant == "city-a" and document.parent is None
+    assert document.format_version == 2 and document.tenant == "city-a" and document.parent is None
     assert [t.name for t in transfer_tables() if t.name in document.tables] == list(document.tables)  # dependency order
     loaded = await asyncio.to_thread(yishi, second.settings, "import", str(path))
     assert loaded.exit_code == 0, loaded.output
@@ -225,10 +225,13 @@ async def test_an_unknown_format_version_or_a_stranger_file_is_refused(client: A
     await populate(client, auth)
     path, document = await export(first, "comm-a", tmp_path)
     future = tmp_path / "future.json"
-    future.write_bytes(msgspec.json.encode(msgspec.structs.replace(document, format_version=2)))
+    future.write_bytes(msgspec.json.encode(msgspec.structs.replace(document, format_version=3)))
+    unkeyed = tmp_path / "unkeyed.json"
+    unkeyed.write_bytes(msgspec.json.encode(msgspec.structs.replace(document, format_version=1)))
     stranger = tmp_path / "stranger.json"
     stranger.write_text('{"tenants": []}')
-    for bad, message in [(future, "不认识导出格式版本 2"), (stranger, "不是议事租户导出文件")]:
+    for bad, message in [(future, "不认识导出格式版本 3"), (unkeyed, "导出格式版本 1 的事件链没有密钥"),
+                         (stranger, "不是议事租户导出文件")]:
         refused = await asyncio.to_thread(yishi, second.settings, "import", str(bad), "--parent", "nowhere")
         assert refused.exit_code == 2 and message in refused.output, refused.output
     assert not any((await counts(second.owner)).values())

@@ -1,10 +1,13 @@
-"""audit links keyed with an HMAC
+"""audit links keyed with an HMAC; the chain head forgets the link before its newest
 
 Each link becomes an HMAC with the audit key (YISHI_AUDIT_KEY, by default derived from the secret key), which
 the database never holds, so a row forged with database access alone no longer verifies. Every chain is
 verified under the unkeyed formula of 0004 first — its links, and its last link against its head, so that a
 chain whose newest events were deleted is not blessed either — and only then re-linked, in order. A broken
 chain stops the upgrade. The downgrade does the same the other way round.
+
+PostgreSQL cannot compute a keyed link without the key, so filing no longer appends a link in one statement
+and the head's prev_hash (that statement's RETURNING, revision 0004) goes.
 
 Revision ID: 0005
 Revises: 0004
@@ -72,13 +75,19 @@ def _event(row: Any) -> dict[str, Any]:
             "to_state": row.to_state, "actor_id": _id(row.actor_id), "payload": payload or {}}
 
 
-def _relink(verify: Formula, link: Formula) -> None:
+def _relink(verify: Formula, link: Formula, with_prev: bool = False) -> None:
+    """Re-link every tenant's chain from `verify`'s formula to `link`'s once verified; `with_prev`: the head
+    also remembers the link before its newest (as revision 0004 has it)."""
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
-    heads = bind.execute(sa.text("SELECT tenant_id, seq, hash FROM event_chain_head")).all()
-    for tenant_id, head_seq, head_hash in heads:
-        if postgres:  # Row-Level Security may apply to the owner too (FORCE): act as the tenant
+    # Every tenant, not every head: with Row-Level Security forced, the owner sees no head before it acts as
+    # the head's tenant, and a chain whose head is missing must stop the upgrade too.
+    for (tenant_id,) in bind.execute(sa.text("SELECT id FROM tenant")).all():
+        if postgres:
             bind.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": _id(tenant_id)})
+        head = bind.execute(sa.text("SELECT seq, hash FROM event_chain_head WHERE tenant_id = :t"),
+                            {"t": tenant_id}).first()
+        head_seq, head_hash = head if head else (0, GENESIS)
         rows = bind.execute(sa.text(
             "SELECT id, tenant_id, seq, subject_kind, subject_id, topic_id, action, from_state, to_state, actor_id,"
             " at, payload, prev_hash, hash FROM workflow_event WHERE tenant_id = :t ORDER BY seq"),
@@ -99,13 +108,19 @@ def _relink(verify: Formula, link: Formula) -> None:
             head_prev, old_prev, new_prev = new_prev, row.hash, new
         if (head_seq, head_hash) != (len(rows), old_prev):  # the newest events were deleted (or the head moved)
             raise broken(len(rows) + 1)
-        bind.execute(sa.text("UPDATE event_chain_head SET hash = :h, prev_hash = :p WHERE tenant_id = :t"),
-                     {"h": new_prev, "p": head_prev, "t": tenant_id})
+        bind.execute(sa.text("UPDATE event_chain_head SET hash = :h WHERE tenant_id = :t"), {"h": new_prev, "t": tenant_id})
+        if with_prev:
+            bind.execute(sa.text("UPDATE event_chain_head SET prev_hash = :p WHERE tenant_id = :t"),
+                         {"p": head_prev, "t": tenant_id})
 
 
 def upgrade() -> None:
     _relink(verify=_unkeyed, link=_keyed)
+    with op.batch_alter_table('event_chain_head') as batch:
+        batch.drop_column('prev_hash')
 
 
 def downgrade() -> None:
-    _relink(verify=_keyed, link=_unkeyed)
+    op.add_column('event_chain_head', sa.Column('prev_hash', sa.String(length=64), nullable=False,
+                                                server_default=GENESIS))
+    _relink(verify=_keyed, link=_unkeyed, with_prev=True)

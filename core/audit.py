@@ -39,7 +39,7 @@ class Checkpoint(msgspec.Struct):
     tenants: list[TenantHead]
     signature: str = ""  # HMAC-SHA256 with the audit key of the checkpoint without its signature
 
-    def signed(self, key: bytes) -> str:
+    def signature_with(self, key: bytes) -> str:
         unsigned = msgspec.json.encode(msgspec.structs.replace(self, signature=""))
         return hmac.new(key, unsigned, hashlib.sha256).hexdigest()
 
@@ -64,7 +64,7 @@ async def verify_chains(session: AsyncSession, slug: str | None = None,
     signed with this installation's key, each chain must also still hold the link it names."""
     await _snapshot(session)
     key = audit_key(session)
-    if since is not None and not hmac.compare_digest(since.signed(key), since.signature):
+    if since is not None and not hmac.compare_digest(since.signature_with(key), since.signature):
         raise InvalidInput("检查点的签名不符：文件被改动过，或不是用本安装的审计密钥签的")
     statement = select(Tenant).order_by(Tenant.path)
     if slug:
@@ -73,9 +73,9 @@ async def verify_chains(session: AsyncSession, slug: str | None = None,
     if slug and not tenants:
         raise NotFound("没有租户 {slug}", slug=slug)
     points = {head.id: ChainPoint(head.seq, head.hash) for head in (since.tenants if since else ())}
+    here = {tenant.id for tenant in tenants}
     reports = [ChainReport(head.slug, 0, BrokenLink(head.seq, None, "检查点里的这个租户已不在本安装"))
-               for head in (since.tenants if since and not slug else ())
-               if head.id not in {tenant.id for tenant in tenants}]
+               for head in (since.tenants if since and not slug else ()) if head.id not in here]
     for tenant in tenants:
         # One tenant at a time, through the same walls as the app: an operator command, not a bypass.
         await use_tenant(session, TenantContext(tenant.id, tenant.path))
@@ -95,7 +95,7 @@ async def take_checkpoint(session: AsyncSession) -> tuple[Checkpoint | None, lis
         head = (await session.execute(select(EventChainHead.seq, EventChainHead.hash, EventChainHead.at))).first()
         heads.append(TenantHead(tenant.slug, tenant.id, *(head or (0, GENESIS, None))))
     checkpoint = Checkpoint(FORMAT, utcnow(), heads)
-    return msgspec.structs.replace(checkpoint, signature=checkpoint.signed(audit_key(session))), reports
+    return msgspec.structs.replace(checkpoint, signature=checkpoint.signature_with(audit_key(session))), reports
 
 
 def encode(checkpoint: Checkpoint) -> bytes:

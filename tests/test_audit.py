@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import hmac
 import json
 import uuid
 from pathlib import Path
@@ -183,3 +184,12 @@ async def test_an_edited_checkpoint_is_refused_and_a_broken_chain_gets_none(
     none = await asyncio.to_thread(yishi, "audit", "checkpoint", "--out", str(again))
     assert none.exit_code == 1 and "未生成检查点" in none.output and "comm-a: 第 1 条记录" in none.output, none.output
     assert not again.exists()
+
+
+def test_the_audit_key_is_its_own_setting_or_derived_from_the_secret_never_the_secret_itself() -> None:
+    from core.settings import Settings
+
+    derived = Settings.from_env({"YISHI_SECRET_KEY": "s" * 40}).audit_key
+    assert derived == hmac.new(b"s" * 40, b"yishi-audit-chain", hashlib.sha256).hexdigest() != "s" * 40
+    assert Settings(secret_key="s" * 40).audit_key == derived
+    assert Settings.from_env({"YISHI_SECRET_KEY": "s" * 40, "YISHI_AUDIT_KEY": "a" * 40}).audit_key == "a" * 40

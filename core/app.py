@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         state=State({
             "settings": settings,
             "engine": engine,
-            "sessionmaker": create_sessionmaker(engine),
+            "sessionmaker": create_sessionmaker(engine, settings.audit_key),
             "authorizer": Authorizer(rules=[*RULES, *plugins.contributions.rules],
                                      actions={**ACTIONS, **plugins.contributions.actions}),
             "plugins": plugins,

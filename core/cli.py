@@ -8,13 +8,16 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from core.audit import ChainReport
 
 T = TypeVar("T")
 
@@ -24,9 +27,10 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     from core.db import create_engine, create_sessionmaker
 
     async def main() -> T:
-        engine = create_engine(get_settings().database_url)
+        settings = get_settings()
+        engine = create_engine(settings.database_url)
         try:
-            async with create_sessionmaker(engine)() as session:
+            async with create_sessionmaker(engine, settings.audit_key)() as session:
                 result = await work(session)
                 await session.commit()
                 return result
@@ -145,35 +149,54 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.argument("tenant_slug", required=False)
-def audit_verify(tenant_slug: str | None) -> None:
-    """Check every tenant's event hash chain (or one tenant's); report the first broken link."""
-    from sqlalchemy import select
+@click.option("--since", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="a file of `yishi audit checkpoint`: each chain must still hold the link it names")
+def audit_verify(tenant_slug: str | None, checkpoint_file: Path | None) -> None:
+    """Check every tenant's event hash chain (or one tenant's) up to its head; report the first broken link."""
+    from core.audit import decode, verify_chains
 
-    from core.db import TenantContext, use_tenant
-    from core.events import verify_chain
-    from core.tenancy.models import Tenant
-
-    async def work(session: AsyncSession) -> list[str]:
-        statement = select(Tenant).order_by(Tenant.path)
-        if tenant_slug:
-            statement = statement.where(Tenant.slug == tenant_slug)
-        tenants = (await session.scalars(statement)).all()
-        if tenant_slug and not tenants:
-            raise NotFound("没有租户 {slug}", slug=tenant_slug)
-        broken = []
-        for tenant in tenants:
-            # One tenant at a time, through the same walls as the app: an operator command, not a bypass.
-            await use_tenant(session, TenantContext(tenant.id, tenant.path))
-            checked, link = await verify_chain(session)
-            if link is None:
-                click.echo(f"{tenant.slug}: {checked} 条记录，链完整")
-            else:
-                broken.append(tenant.slug)
-                click.echo(f"{tenant.slug}: 第 {link.seq} 条记录（{link.event_id}）断链：{link.reason}")
-        return broken
-
-    if _run(work):
+    try:
+        since = decode(checkpoint_file.read_bytes()) if checkpoint_file else None
+    except DomainError as exc:
+        click.echo(f"错误：{exc.message}", err=True)
+        sys.exit(2)
+    if since is not None:
+        click.echo(f"对照检查点（{since.taken_at:%Y-%m-%d %H:%M} UTC，{len(since.tenants)} 个租户）")
+    if _echo_reports(_run(lambda session: verify_chains(session, tenant_slug, since))):
         sys.exit(1)
+
+
+@audit.command("checkpoint")
+@click.option("--out", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the file to write; standard output if left out")
+def audit_checkpoint(output: Path | None) -> None:
+    """Verify every chain, then write the head of each, signed with the audit key; keep the file outside the
+    database (a later `yishi audit verify --since FILE` proves nothing before it was rewritten)."""
+    from core.audit import encode, take_checkpoint
+
+    checkpoint, reports = _run(take_checkpoint)
+    if checkpoint is None:
+        _echo_reports(reports, err=True)
+        click.echo("有断链的租户：未生成检查点", err=True)
+        sys.exit(1)
+    body = encode(checkpoint)
+    if output is None:
+        click.get_binary_stream("stdout").write(body)
+        return
+    output.write_bytes(body)
+    click.echo(f"已为 {len(checkpoint.tenants)} 个租户的事件链生成检查点：{output}", err=True)
+
+
+def _echo_reports(reports: list[ChainReport], err: bool = False) -> list[str]:
+    """One line per tenant; returns the slugs of broken chains."""
+    for report in reports:
+        if (link := report.broken) is None:
+            click.echo(f"{report.slug}: {report.checked} 条记录，链完整", err=err)
+        elif link.event_id is None:
+            click.echo(f"{report.slug}: 第 {link.seq} 条记录处断链：{link.reason}", err=err)
+        else:
+            click.echo(f"{report.slug}: 第 {link.seq} 条记录（{link.event_id}）断链：{link.reason}", err=err)
+    return [report.slug for report in reports if report.broken]
 
 
 @main.command("export")
@@ -204,11 +227,15 @@ def export_tenant(slug: str, output: Path | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--parent", "parent_slug", default=None,
               help="the tenant to attach the imported tree under (default: its old parent, if this installation has it)")
-def import_tenant(file: Path, parent_slug: str | None) -> None:
+@click.option("--source-audit-key", envvar="YISHI_SOURCE_AUDIT_KEY", default=None, show_envvar=True,
+              help="the exporting installation's audit key, if not this one's (give it in the environment, not here)")
+def import_tenant(file: Path, parent_slug: str | None, source_audit_key: str | None) -> None:
     """Load a `yishi export` file in ONE transaction, keeping every id, then verify the imported audit chain.
 
     Refused, with nothing written: a slug or user name already taken here, an unknown format version or table,
-    an audit chain that does not verify. The file is secret (see `yishi export --help`).
+    an audit chain that does not verify. The file is secret (see `yishi export --help`). A file from an
+    installation with another audit key needs that key: each chain is verified under it, then re-linked under
+    this installation's.
     """
     from core.transfer import decode, import_tenant as load
 
@@ -217,7 +244,9 @@ def import_tenant(file: Path, parent_slug: str | None) -> None:
     except DomainError as exc:
         click.echo(f"错误：{exc.message}", err=True)
         sys.exit(2)
-    report = _run(lambda session: load(session, document, Path(get_settings().media_dir), parent_slug))
+    source_key = source_audit_key.encode() if source_audit_key else None
+    report = _run(lambda session: load(session, document, Path(get_settings().media_dir), parent_slug,
+                                       source_audit_key=source_key))
     click.echo(f"已导入 {', '.join(report.tenants)}（来自 {document.source.installation}，"
                f"导出于 {document.exported_at:%Y-%m-%d %H:%M} UTC）")
     click.echo(f"  行数：{', '.join(f'{table} {n}' for table, n in report.rows.items())}")

@@ -21,6 +21,8 @@ Base = UUIDv7AuditBase
 JsonB = JSON().with_variant(JSONB(), "postgresql")
 TENANT_KEY = "yishi.tenant"
 USER_KEY = "yishi.user_id"
+# The key of the audit chain's links (bytes), given to every session by its sessionmaker: see core/events.py.
+AUDIT_KEY = "yishi.audit_key"
 # Execution option for the few reads that are deliberately not tenant-scoped (a user's own grants, operator
 # commands). On PostgreSQL, Row-Level Security still applies to them.
 ALL_TENANTS = "yishi_all_tenants"
@@ -198,5 +200,6 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(engine: AsyncEngine, audit_key: str) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the app and its commands, each holding the audit key (the database never sees it)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info={AUDIT_KEY: audit_key.encode()})

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import datetime
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, JsonB, TenantContext, TenantOwned, column_values, make_persistent
+from core.db import AUDIT_KEY, Base, JsonB, TenantContext, TenantOwned, column_values, make_persistent
 from core.observability import count_transition
 from core.tenancy.models import Tenant
 
@@ -68,7 +69,6 @@ class EventChainHead(TenantOwned, Base):
 
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
-    prev_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)  # the link before: one statement's RETURNING
     at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
 
 
@@ -80,17 +80,22 @@ def micros(at: datetime.datetime) -> int:
     return (at - EPOCH) // datetime.timedelta(microseconds=1)
 
 
-def link_hash(prev_hash: str, seq: int, at: datetime.datetime, content: str) -> str:
-    """A link: the previous hash, the place and time in the chain, and the digest of what happened.
+def link_hash(key: bytes, prev_hash: str, seq: int, at: datetime.datetime, content: str) -> str:
+    """A link: the previous hash, the place and time in the chain, and the digest of what happened, keyed.
 
-    Simple enough for PostgreSQL to compute too (see `LINK_SQL`), so one statement can append a link.
+    An HMAC with the audit key, which the database never holds: a row written with database access alone
+    (a forged event, a re-linked edit) fails verification. The writer, the verifier and migration 0005 use it.
     """
-    return hashlib.sha256(f"{prev_hash}:{seq}:{micros(at)}:{content}".encode()).hexdigest()
+    message = f"{prev_hash}:{seq}:{micros(at)}:{content}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-# link_hash in SQL, for the one-statement filing; {prev}, {seq}, {at} and {content} are SQL expressions.
-LINK_SQL = ("encode(sha256(convert_to({prev} || ':' || ({seq})::text || ':' || "
-            "(extract(epoch from {at}) * 1000000)::bigint::text || ':' || {content}, 'UTF8')), 'hex')")
+def audit_key(session: AsyncSession) -> bytes:
+    """The key of this session's links, given by its sessionmaker (`core.db.create_sessionmaker`)."""
+    key = session.info.get(AUDIT_KEY)
+    if not key:
+        raise RuntimeError("this session has no audit key: make it with core.db.create_sessionmaker")
+    return key
 
 
 def content_digest(event: WorkflowEvent | dict[str, Any]) -> str:
@@ -181,12 +186,11 @@ async def write_event(session: AsyncSession, ctx: TenantContext, link: Link, *, 
         action=action, from_state=from_state, to_state=to_state, actor_id=actor_id, at=at, payload=payload or {},
     )
     event = WorkflowEvent(id=uuid.uuid4(), **values, prev_hash=link.prev_hash,
-                          hash=link_hash(link.prev_hash, link.seq, at, content_digest(values)),
+                          hash=link_hash(audit_key(session), link.prev_hash, link.seq, at, content_digest(values)),
                           created_at=at, updated_at=at)
     rows = [*new_rows, event]
     written = [column_values(row) for row in rows]
-    head = {"head_id": link.head_id, "head_tenant_id": ctx.tenant_id, "head_hash": event.hash,
-            "head_prev_hash": link.prev_hash, "head_at": at}
+    head = {"head_id": link.head_id, "head_tenant_id": ctx.tenant_id, "head_hash": event.hash, "head_at": at}
     # Core statements built once per shape (compiled once), on the session's connection: every value is
     # given explicitly, tenant_id included, and on PostgreSQL Row-Level Security checks each row.
     connection = await session.connection()
@@ -214,8 +218,7 @@ async def after_event(session: AsyncSession, ctx: TenantContext, event: Workflow
 
 _HEAD = EventChainHead.__table__
 _MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == bindparam("head_id"), _HEAD.c.tenant_id == bindparam("head_tenant_id"))
-              .values(hash=bindparam("head_hash"), prev_hash=bindparam("head_prev_hash"), at=bindparam("head_at"),
-                      updated_at=bindparam("head_at")))
+              .values(hash=bindparam("head_hash"), at=bindparam("head_at"), updated_at=bindparam("head_at")))
 _ADVANCE = (
     update(_HEAD).where(_HEAD.c.tenant_id == bindparam("b_tenant_id"))
     .values(seq=_HEAD.c.seq + 1, updated_at=bindparam("b_now"))
@@ -245,22 +248,88 @@ def _advance_bumping(bump: Executable) -> Executable:
 
 
 @dataclass(frozen=True)
+class ChainPoint:
+    """A place in a tenant's chain and the link there (a checkpoint of its head, say)."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
 class BrokenLink:
     seq: int
-    event_id: uuid.UUID
+    event_id: uuid.UUID | None  # None: the link is missing
     reason: str
 
 
-async def verify_chain(session: AsyncSession) -> tuple[int, BrokenLink | None]:
-    """Walk the current tenant's chain; returns how many links were checked and the first broken one."""
-    prev_hash, expected_seq, checked = GENESIS, 1, 0
-    rows = await session.stream_scalars(select(WorkflowEvent).order_by(WorkflowEvent.seq))
-    async for event in rows:
-        if event.seq != expected_seq:
-            return checked, BrokenLink(event.seq, event.id, f"序号不连续：应为 {expected_seq}")
-        if event.prev_hash != prev_hash:
-            return checked, BrokenLink(event.seq, event.id, "与前一条记录的链接不符")
-        if link_hash(prev_hash, event.seq, event.at, content_digest(event)) != event.hash:
-            return checked, BrokenLink(event.seq, event.id, "记录内容已被改动")
-        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    return checked, None
+class ChainWalk:
+    """The checks of one tenant's chain, link after link from the genesis, then its end against the head.
+
+    Every link is recomputed with `key`, and the last must be the one the head names, so deleted newest
+    events are a missing tail. With `since` (a checkpoint), the chain must still hold that very link: a chain
+    rewritten before it, even by someone holding the key, no longer does. Events are `WorkflowEvent`s or
+    dicts of their columns (an import's rows).
+    """
+
+    def __init__(self, key: bytes, head: ChainPoint, since: ChainPoint | None = None) -> None:
+        self.key, self.head, self.since = key, head, since
+        self.prev_hash, self.checked = GENESIS, 0
+
+    def step(self, event: WorkflowEvent | dict[str, Any]) -> BrokenLink | None:
+        get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
+        seq, event_id, link = get("seq"), get("id"), get("hash")
+        if seq != self.checked + 1:
+            return BrokenLink(seq, event_id, f"序号不连续：应为 {self.checked + 1}")
+        if get("prev_hash") != self.prev_hash:
+            return BrokenLink(seq, event_id, "与前一条记录的链接不符")
+        if link_hash(self.key, self.prev_hash, seq, get("at"), content_digest(event)) != link:
+            return BrokenLink(seq, event_id, "记录内容已被改动，或记录是伪造的：链接与审计密钥算出的不符")
+        if self.since is not None and seq == self.since.seq and link != self.since.hash:
+            return BrokenLink(seq, event_id, "与检查点记下的链接不符：此前的记录被改写过")
+        if seq > self.head.seq:
+            return BrokenLink(seq, event_id, f"链头只记到第 {self.head.seq} 条，这条记录在链头之外")
+        self.prev_hash, self.checked = link, seq
+        return None
+
+    def end(self) -> BrokenLink | None:
+        if self.since is not None and self.checked < self.since.seq:
+            return BrokenLink(self.checked + 1, None,
+                              f"链尾缺失：检查点记到第 {self.since.seq} 条，现在只到第 {self.checked} 条")
+        if self.checked < self.head.seq:
+            return BrokenLink(self.checked + 1, None,
+                              f"链尾缺失：链头记到第 {self.head.seq} 条，现在只到第 {self.checked} 条")
+        if self.prev_hash != self.head.hash:
+            return BrokenLink(self.checked, None, "最后一条记录与链头记下的链接不符")
+        return None
+
+
+async def verify_chain(session: AsyncSession, since: ChainPoint | None = None) -> tuple[int, BrokenLink | None]:
+    """Walk the current tenant's chain up to its head (see `ChainWalk`); returns how many links were checked and
+    the first broken one. Read it in one snapshot (`core.audit`): a write committed meanwhile would look broken.
+    """
+    found = (await session.execute(select(EventChainHead.seq, EventChainHead.hash))).first()
+    walk = ChainWalk(audit_key(session), ChainPoint(*found) if found else ChainPoint(0, GENESIS), since)
+    async for event in await session.stream_scalars(select(WorkflowEvent).order_by(WorkflowEvent.seq)):
+        if (broken := walk.step(event)) is not None:
+            return walk.checked, broken
+    return walk.checked, walk.end()
+
+
+def relink(events: list[dict[str, Any]], head: dict[str, Any] | None, source_key: bytes,
+           key: bytes) -> BrokenLink | None:
+    """Re-link one tenant's chain (its rows and its head, as dicts of columns, in place) from `source_key` to
+    `key`, after verifying it under `source_key`: a broken chain is returned, never blessed."""
+    ordered = sorted(events, key=lambda event: event["seq"])
+    walk = ChainWalk(source_key, ChainPoint(head["seq"], head["hash"]) if head else ChainPoint(0, GENESIS))
+    for event in ordered:
+        if (broken := walk.step(event)) is not None:
+            return broken
+    if (broken := walk.end()) is not None:
+        return broken
+    prev_hash = GENESIS
+    for event in ordered:
+        event["prev_hash"] = prev_hash
+        event["hash"] = prev_hash = link_hash(key, prev_hash, event["seq"], event["at"], content_digest(event))
+    if head:
+        head["hash"] = prev_hash
+    return None

@@ -31,6 +31,7 @@ def alembic_config(settings: Settings) -> Config:
     config.set_main_option("version_locations", ";".join(str(f) for f in folders))
     config.attributes["owner_url"] = settings.owner_database_url
     config.attributes["app_url"] = settings.database_url
+    config.attributes["audit_key"] = settings.audit_key  # revision 0005 re-links the audit chains with it
     return config
 
 

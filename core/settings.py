@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +33,13 @@ class Settings:
     password_hash: str = "default"
     media_dir: str = "./var/media"
     portal_domain: str = ""
+    # Keys the audit chain's links (see core/events.py); empty: derived from secret_key, never the secret itself.
+    audit_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.audit_key:
+            derived = hmac.new(self.secret_key.encode(), b"yishi-audit-chain", hashlib.sha256).hexdigest()
+            object.__setattr__(self, "audit_key", derived)
 
     @property
     def owner_database_url(self) -> str:
@@ -55,6 +64,7 @@ class Settings:
             password_hash=env.get("YISHI_PASSWORD_HASH", "default"),
             media_dir=env.get("YISHI_MEDIA_DIR", "./var/media"),
             portal_domain=env.get("YISHI_PORTAL_DOMAIN", ""),
+            audit_key=env.get("YISHI_AUDIT_KEY", ""),
         )
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("YISHI_SECRET_KEY must be set in production")

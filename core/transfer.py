@@ -29,13 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import User
 from core.db import Base, TenantContext, use_tenant
 from core.errors import Conflict, InvalidInput, NotFound
-from core.events import GENESIS, EventChainHead, WorkflowEvent, verify_chain
+from core.events import audit_key, relink, verify_chain
 from core.plugins import Plugins
 from core.tenancy.models import ALLOWED_PARENT_KINDS, Tenant
 
 FORMAT = "yishi.tenant-export"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = frozenset({1})
+# 2: the audit chain's links are keyed (migration 0005); version 1's were not, and its chain head had prev_hash.
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = frozenset({2})
 TENANT_TABLE = "tenant"
 USER_TABLE = "user_account"
 # Photo keys are made by the server (core/media.py): "<tenant hex>/<random hex><extension>". Anything else in a
@@ -229,6 +230,8 @@ def decode(raw: bytes) -> TenantExport:
         raise InvalidInput("这不是议事租户导出文件：不是一个 JSON 对象") from None
     if header.format != FORMAT:
         raise InvalidInput("这不是议事租户导出文件：format 应为 {expected}", expected=FORMAT)
+    if header.format_version == 1:
+        raise InvalidInput("导出格式版本 1 的事件链没有密钥，不能核验：请在原安装升级（yishi migrate）后重新导出")
     if header.format_version not in SUPPORTED_VERSIONS:
         known = ", ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))
         raise InvalidInput("不认识导出格式版本 {version}（本程序认识：{known}），请用更新的议事导入",
@@ -240,16 +243,22 @@ def decode(raw: bytes) -> TenantExport:
 
 
 async def import_tenant(session: AsyncSession, document: TenantExport, media_root: Path,
-                        parent_slug: str | None = None, tables: list[Table] | None = None) -> ImportReport:
+                        parent_slug: str | None = None, tables: list[Table] | None = None,
+                        source_audit_key: bytes | None = None) -> ImportReport:
     """Load `document` in one transaction and commit it, or write nothing at all (no rows, no photo files).
 
     Ids are kept, so every reference inside stays valid. Refused: a slug or id that already exists, a user
     name taken by another account, a format version or table this installation does not know, rows outside
     the document's tenants, and an audit chain that does not verify once loaded.
+
+    The chain's links are keyed with the exporting installation's audit key. Without `source_audit_key` it
+    must be this installation's own (a restore, or installations that share YISHI_AUDIT_KEY); with it, each
+    chain is verified under that key and re-linked under this installation's before anything is written.
     """
     written: list[Path] = []
     try:
-        report = await _load(session, document, media_root, parent_slug, tables or transfer_tables(), written)
+        report = await _load(session, document, media_root, parent_slug, tables or transfer_tables(), written,
+                             source_audit_key)
         await session.commit()
         return report
     except BaseException:
@@ -260,11 +269,13 @@ async def import_tenant(session: AsyncSession, document: TenantExport, media_roo
 
 
 async def _load(session: AsyncSession, document: TenantExport, media_root: Path, parent_slug: str | None,
-                tables: list[Table], written: list[Path]) -> ImportReport:
+                tables: list[Table], written: list[Path], source_audit_key: bytes | None) -> ImportReport:
     by_name = {t.name: t for t in tables}
     data = _decode_tables(document, by_name)
     tenants = data[TENANT_TABLE]
     root, old_parent_id = _check_tree(document, tenants)
+    if source_audit_key is not None and source_audit_key != audit_key(session):
+        _relink(data, tenants, source_audit_key, audit_key(session))
     ids = {t["id"] for t in tenants}
     await _refuse_existing_tenants(session, tenants)
     parent = await _new_parent(session, root, old_parent_id, parent_slug)
@@ -479,14 +490,21 @@ def _decode_photos(document: TenantExport, photos: Iterable[dict[str, Any]], med
     return files
 
 
+def _relink(data: dict[str, list[dict[str, Any]]], tenants: list[dict[str, Any]], source_key: bytes,
+            key: bytes) -> None:
+    """Each tenant's chain verified under the exporting installation's key, then re-linked under this one's."""
+    for tenant in tenants:
+        events = [row for row in data.get("workflow_event", ()) if row["tenant_id"] == tenant["id"]]
+        head = next((row for row in data.get("event_chain_head", ()) if row["tenant_id"] == tenant["id"]), None)
+        if (broken := relink(events, head, source_key, key)) is not None:
+            raise Conflict("租户 {slug} 的事件链第 {seq} 条断链：{reason}；未写入任何数据", slug=tenant["slug"],
+                           seq=broken.seq, reason=broken.reason)
+
+
 async def _verify(session: AsyncSession, slug: str) -> int:
-    """Walk the imported chain, and check that its head points at its last link (so the next event continues it)."""
+    """Walk the imported chain up to its head (so the next event continues it)."""
     checked, broken = await verify_chain(session)
     if broken is not None:
-        raise Conflict("租户 {slug} 的事件链第 {seq} 条（{event}）断链：{reason}；未写入任何数据", slug=slug,
-                       seq=broken.seq, event=str(broken.event_id), reason=broken.reason)
-    last_hash = await session.scalar(select(WorkflowEvent.hash).where(WorkflowEvent.seq == checked)) if checked else GENESIS
-    head = (await session.execute(select(EventChainHead.seq, EventChainHead.hash))).first()
-    if (tuple(head) if head else (0, GENESIS)) != (checked, last_hash):
-        raise Conflict("租户 {slug} 的事件链头与最后一条记录不符；未写入任何数据", slug=slug)
+        raise Conflict("租户 {slug} 的事件链第 {seq} 条断链：{reason}；未写入任何数据（导出自另一个安装时，请用 YISHI_SOURCE_AUDIT_KEY 给出那边的审计密钥）",  # noqa: E501
+                       slug=slug, seq=broken.seq, reason=broken.reason)
     return checked

@@ -8,6 +8,8 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -98,25 +100,37 @@ def _chain_at_0003(path: Path, break_it: bool = False) -> uuid.UUID:
     return tenant
 
 
-def test_0004_relinks_old_chains_under_the_new_formula(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
-    command.upgrade(alembic_config(settings), "0003")
-    _chain_at_0003(tmp_path / "yishi.db")
-    upgrade(settings)
-    with sqlite3.connect(tmp_path / "yishi.db") as db:
+def _unkeyed_link(prev: str, seq: int, at: datetime.datetime, content: str) -> str:
+    """The link formula of revision 0004: sha256(prev:seq:micros:content)."""
+    micros = (at - datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)) // datetime.timedelta(microseconds=1)
+    return hashlib.sha256(f"{prev}:{seq}:{micros}:{content}".encode()).hexdigest()
+
+
+def _links(path: Path, formula: Callable[[str, int, datetime.datetime, str], str]) -> list[tuple[bool, str]]:
+    """Each link of the chain in the database: whether `formula` computes it, and the link itself."""
+    with sqlite3.connect(path) as db:
         rows = db.execute("SELECT seq, at, payload, prev_hash, hash, subject_id, tenant_id FROM workflow_event"
                           " ORDER BY seq").fetchall()
-        head = db.execute("SELECT hash, prev_hash FROM event_chain_head").fetchone()
-    prev = GENESIS
+        head = db.execute("SELECT hash FROM event_chain_head").fetchone()
+    prev, found = GENESIS, []
     for seq, at, payload, prev_hash, link, subject, tenant in rows:
         content = content_digest({"tenant_id": uuid.UUID(bytes=tenant), "subject_kind": "concern",
                                   "subject_id": uuid.UUID(bytes=subject), "topic_id": None, "action": "concern.filed",
                                   "from_state": None, "to_state": "submitted", "actor_id": None,
                                   "payload": json.loads(payload)})
         moment = datetime.datetime.fromisoformat(at).replace(tzinfo=datetime.UTC)
-        assert prev_hash == prev and link == link_hash(prev, seq, moment, content)
+        found.append((prev_hash == prev and link == formula(prev, seq, moment, content), link))
         prev = link
-    assert head == (rows[-1][4], rows[-1][3])  # the head points at the last link and remembers the one before
+    assert head == (rows[-1][4],)  # the head points at the last link
+    return found
+
+
+def test_0004_relinks_old_chains_under_the_new_formula(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
+    command.upgrade(alembic_config(settings), "0003")
+    _chain_at_0003(tmp_path / "yishi.db")
+    upgrade(settings, "0004")
+    assert [ok for ok, _ in _links(tmp_path / "yishi.db", _unkeyed_link)] == [True, True]
 
 
 def test_0004_refuses_to_relink_a_chain_that_was_already_broken(tmp_path: Path) -> None:
@@ -125,3 +139,106 @@ def test_0004_refuses_to_relink_a_chain_that_was_already_broken(tmp_path: Path) 
     _chain_at_0003(tmp_path / "yishi.db", break_it=True)
     with pytest.raises(RuntimeError, match="broken at seq 2"):
         upgrade(settings)
+
+
+def _chain_at_0004(tmp_path: Path, key: str = "k" * 32) -> Settings:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db", audit_key=key)
+    command.upgrade(alembic_config(settings), "0003")
+    _chain_at_0003(tmp_path / "yishi.db")
+    upgrade(settings, "0004")
+    return settings
+
+
+def test_0005_relinks_verified_chains_with_the_audit_key_and_back(tmp_path: Path) -> None:
+    settings = _chain_at_0004(tmp_path)
+    unkeyed = _links(tmp_path / "yishi.db", _unkeyed_link)
+    upgrade(settings)
+    keyed = partial(link_hash, settings.audit_key.encode())
+    assert [ok for ok, _ in _links(tmp_path / "yishi.db", keyed)] == [True, True]
+    assert [ok for ok, _ in _links(tmp_path / "yishi.db", _unkeyed_link)] == [False, False]
+    command.downgrade(alembic_config(settings), "0004")
+    assert _links(tmp_path / "yishi.db", _unkeyed_link) == unkeyed
+
+
+def test_0005_refuses_to_relink_an_edited_chain(tmp_path: Path) -> None:
+    settings = _chain_at_0004(tmp_path)
+    with sqlite3.connect(tmp_path / "yishi.db") as db:
+        db.execute("UPDATE workflow_event SET payload = '{\"n\": 99}' WHERE seq = 1")
+    with pytest.raises(RuntimeError, match="broken at seq 1"):
+        upgrade(settings)
+
+
+def test_0005_refuses_to_relink_a_chain_whose_newest_event_was_deleted(tmp_path: Path) -> None:
+    settings = _chain_at_0004(tmp_path)
+    with sqlite3.connect(tmp_path / "yishi.db") as db:
+        db.execute("DELETE FROM workflow_event WHERE seq = 2")
+    with pytest.raises(RuntimeError, match="broken at seq 2"):
+        upgrade(settings)
+
+
+@pytest.mark.skipif(not PG_REACHABLE, reason="needs the local PostgreSQL server")
+def test_0005_relinks_and_refuses_on_postgres() -> None:
+    """The same on PostgreSQL, where the events' rows sit behind Row-Level Security: a verified chain is
+    re-linked under the key (and back), one whose newest event was deleted stops the upgrade."""
+    database = f"yishi_mig_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin_execute(f'CREATE DATABASE "{database}"'))
+    url = make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    settings = Settings(database_url=url, audit_key="k" * 32)
+    tenant, subjects = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
+    moments = [datetime.datetime(2026, 1, seq, 8, 30, 0, 123456, tzinfo=datetime.UTC) for seq in (1, 2)]
+
+    def content(seq: int) -> str:
+        return content_digest({"tenant_id": tenant, "subject_kind": "concern", "subject_id": subjects[seq - 1],
+                               "topic_id": None, "action": "concern.filed", "from_state": None,
+                               "to_state": "submitted", "actor_id": None, "payload": {"n": seq}})
+
+    async def write_chain() -> list[str]:
+        conn = await asyncpg.connect(_asyncpg_dsn(url))
+        try:
+            now = moments[0]
+            await conn.execute("INSERT INTO tenant (id, slug, name, kind, path, plugins, portal, archived, created_at,"
+                               " updated_at) VALUES ($1, 'old', '旧社区', 'community', $2, '[]', '{}', false, $3, $3)",
+                               tenant, f"/{tenant.hex}/", now)
+            prev, links = GENESIS, []
+            for seq in (1, 2):
+                link = _unkeyed_link(prev, seq, moments[seq - 1], content(seq))
+                await conn.execute(
+                    "INSERT INTO workflow_event (tenant_id, id, seq, subject_kind, subject_id, action, to_state, at,"
+                    " payload, prev_hash, hash, created_at, updated_at) VALUES ($1, $2, $3, 'concern', $4,"
+                    " 'concern.filed', 'submitted', $5, $6, $7, $8, $5, $5)",
+                    tenant, uuid.uuid4(), seq, subjects[seq - 1], moments[seq - 1], json.dumps({"n": seq}), prev, link)
+                links.append(link)
+                prev = link
+            await conn.execute("INSERT INTO event_chain_head (tenant_id, id, seq, hash, prev_hash, at, created_at,"
+                               " updated_at) VALUES ($1, $2, 2, $3, $4, $5, $5, $5)",
+                               tenant, uuid.uuid4(), links[1], links[0], moments[1])
+            return links
+        finally:
+            await conn.close()
+
+    try:
+        upgrade(settings, "0004")
+        unkeyed = asyncio.run(write_chain())
+        upgrade(settings)
+        key = settings.audit_key.encode()
+        first = link_hash(key, GENESIS, 1, moments[0], content(1))
+        keyed = [first, link_hash(key, first, 2, moments[1], content(2))]
+        assert asyncio.run(_fetch(url, "SELECT prev_hash, hash FROM workflow_event ORDER BY seq")) == [
+            (GENESIS, keyed[0]), (keyed[0], keyed[1])]
+        assert asyncio.run(_fetch(url, "SELECT hash FROM event_chain_head")) == [(keyed[1],)]
+        command.downgrade(alembic_config(settings), "0004")
+        assert asyncio.run(_fetch(url, "SELECT hash FROM workflow_event ORDER BY seq")) == [(link,) for link in unkeyed]
+        assert asyncio.run(_fetch(url, "SELECT hash, prev_hash FROM event_chain_head")) == [(unkeyed[1], unkeyed[0])]
+        asyncio.run(_fetch(url, "DELETE FROM workflow_event WHERE seq = 2"))
+        with pytest.raises(RuntimeError, match="broken at seq 2"):
+            upgrade(settings)
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+async def _fetch(url: str, sql: str) -> list[tuple]:
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()

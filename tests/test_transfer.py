@@ -46,10 +46,10 @@ class Installation:
     owner: AsyncEngine  # the owner's connection, to look at every row
 
 
-def yishi(settings: Settings, *args: str) -> Result:
+def yishi(settings: Settings, *args: str, env: dict[str, str] | None = None) -> Result:
     """The `yishi` command against one installation (run it in a thread: it has its own event loop)."""
     env = {"YISHI_DATABASE_URL": settings.database_url, "YISHI_MIGRATIONS_DATABASE_URL": settings.owner_database_url,
-           "YISHI_MEDIA_DIR": settings.media_dir, "YISHI_PASSWORD_HASH": "cheapest"}
+           "YISHI_MEDIA_DIR": settings.media_dir, "YISHI_PASSWORD_HASH": "cheapest", **(env or {})}
     settings_module.get_settings.cache_clear()
     try:
         return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
@@ -159,7 +159,7 @@ async def test_a_city_moves_to_a_fresh_installation_row_for_row(client: AsyncCli
                                                               second: Installation, tmp_path: Path) -> None:
     made = await populate(client, auth)
     path, document = await export(first, "city-a", tmp_path)
-    assert document.format_version == 1 and document.tenant == "city-a" and document.parent is None
+    assert document.format_version == 2 and document.tenant == "city-a" and document.parent is None
     assert [t.name for t in transfer_tables() if t.name in document.tables] == list(document.tables)  # dependency order
     loaded = await asyncio.to_thread(yishi, second.settings, "import", str(path))
     assert loaded.exit_code == 0, loaded.output
@@ -225,10 +225,13 @@ async def test_an_unknown_format_version_or_a_stranger_file_is_refused(client: A
     await populate(client, auth)
     path, document = await export(first, "comm-a", tmp_path)
     future = tmp_path / "future.json"
-    future.write_bytes(msgspec.json.encode(msgspec.structs.replace(document, format_version=2)))
+    future.write_bytes(msgspec.json.encode(msgspec.structs.replace(document, format_version=3)))
+    unkeyed = tmp_path / "unkeyed.json"
+    unkeyed.write_bytes(msgspec.json.encode(msgspec.structs.replace(document, format_version=1)))
     stranger = tmp_path / "stranger.json"
     stranger.write_text('{"tenants": []}')
-    for bad, message in [(future, "不认识导出格式版本 2"), (stranger, "不是议事租户导出文件")]:
+    for bad, message in [(future, "不认识导出格式版本 3"), (unkeyed, "导出格式版本 1 的事件链没有密钥"),
+                         (stranger, "不是议事租户导出文件")]:
         refused = await asyncio.to_thread(yishi, second.settings, "import", str(bad), "--parent", "nowhere")
         assert refused.exit_code == 2 and message in refused.output, refused.output
     assert not any((await counts(second.owner)).values())
@@ -259,6 +262,33 @@ async def test_a_tampered_audit_chain_or_a_photo_key_outside_the_media_folder_is
     assert not any((await counts(second.owner)).values())
     assert not list(Path(second.settings.media_dir).rglob("*"))
     assert not (Path(second.settings.media_dir).parent.parent / "escaped.png").exists()
+
+
+async def test_a_file_from_an_installation_with_another_audit_key_is_relinked_once_verified_under_it(
+        client: AsyncClient, auth: Auth, first: Installation, second: Installation, tmp_path: Path) -> None:
+    await populate(client, auth)
+    path, document = await export(first, "city-a", tmp_path)
+    own = {"YISHI_AUDIT_KEY": "the-second-installation's-own-key"}
+    refused = await asyncio.to_thread(yishi, second.settings, "import", str(path), env=own)
+    assert refused.exit_code == 2 and "YISHI_SOURCE_AUDIT_KEY" in refused.output, refused.output
+    assert not any((await counts(second.owner)).values())
+
+    events = document.tables["workflow_event"]
+    payload = events.columns.index("payload")
+    events.rows[3][payload] = {**events.rows[3][payload], "reason": "改过的记录"}
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(msgspec.json.encode(document))
+    both = {**own, "YISHI_SOURCE_AUDIT_KEY": first.settings.audit_key}
+    refused = await asyncio.to_thread(yishi, second.settings, "import", str(tampered), env=both)
+    assert refused.exit_code == 2 and "记录内容已被改动" in refused.output, refused.output
+    assert not any((await counts(second.owner)).values())
+
+    loaded = await asyncio.to_thread(yishi, second.settings, "import", str(path), env=both)
+    assert loaded.exit_code == 0, loaded.output
+    verified = await asyncio.to_thread(yishi, second.settings, "audit", "verify", env=own)
+    assert verified.exit_code == 0 and "comm-a: " in verified.output, verified.output
+    under_the_old_key = await asyncio.to_thread(yishi, second.settings, "audit", "verify", "comm-a")
+    assert under_the_old_key.exit_code == 1, under_the_old_key.output  # re-linked: the source's key no longer fits
 
 
 async def test_the_export_of_a_community_holds_nothing_of_its_sibling(client: AsyncClient, auth: Auth,

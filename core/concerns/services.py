@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import logging
 import re
 import uuid
@@ -12,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.dialects import postgresql
-from sqlalchemy import TextClause, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -30,21 +28,10 @@ from core.concerns.models import (
     ReferenceCounter,
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
-from core.db import TenantContext, column_values, make_persistent, use_tenant
+from core.db import TenantContext, use_tenant
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.inputs import label
-from core.events import (
-    GENESIS,
-    LINK_SQL,
-    Link,
-    WorkflowEvent,
-    after_event,
-    append_event,
-    content_digest,
-    next_link,
-    utcnow,
-    write_event,
-)
+from core.events import Link, append_event, next_link, utcnow, write_event
 from core.http import TenantScope
 from core.i18n import Label
 from core.idempotency import Claim
@@ -76,69 +63,6 @@ _COUNTER = ReferenceCounter.__table__
 # Built once (compiled once): filing is the busiest write there is.
 _NEXT_NUMBER = (update(_COUNTER).where(_COUNTER.c.tenant_id == bindparam("b_tenant_id"), _COUNTER.c.year == bindparam("b_year"))
                 .values(value=_COUNTER.c.value + 1, updated_at=bindparam("b_now")).returning(_COUNTER.c.value))
-
-
-def _file_sql() -> TextClause:
-    """Filing in one PostgreSQL statement (data-modifying CTEs, all or nothing):
-
-    - `number`: the year's next reference number (an upsert: the year's first concern opens the counter);
-    - `head`: the tenant's next link (an upsert: the tenant's first event opens the chain), its hash computed
-      by PostgreSQL with `link_hash`'s formula, under the head's row lock;
-    - `filed`, `event`, `record`: the concern with its reference, its event at that link, and the
-      Idempotency-Key record with the answer (only with a key; a used key fails the whole statement).
-    """
-    columns = [attr.columns[0] for attr in inspect(Concern).column_attrs]
-
-    def sql_type(column: Any) -> str:
-        # Strings as TEXT: a cast to VARCHAR(n) would cut silently; the column itself refuses what is too long.
-        return re.sub(r"VARCHAR\(\d+\)", "TEXT", column.type.compile(dialect=postgresql.dialect()))
-
-    values = ", ".join(
-        "(:prefix || '-' || CAST(:year AS text) || '-' || lpad(number.value::text, 6, '0'))" if c.key == "reference"
-        else f"CAST(:c_{c.key} AS {sql_type(c)})" for c in columns)
-    at = "GREATEST(CAST(:now AS timestamptz), h.at + interval '1 microsecond')"
-    first_link = LINK_SQL.format(prev="CAST(:genesis AS text)", seq="1", at="CAST(:now AS timestamptz)",
-                                 content="CAST(:content AS text)")
-    next_link_sql = LINK_SQL.format(prev="h.hash", seq="h.seq + 1", at=at, content="CAST(:content AS text)")
-    return text(f"""
-WITH number AS (
-    INSERT INTO reference_counter AS c (tenant_id, id, year, value, created_at, updated_at)
-    VALUES (CAST(:tenant_id AS uuid), CAST(:counter_id AS uuid), CAST(:year AS integer), 1, CAST(:now AS timestamptz),
-            CAST(:now AS timestamptz))
-    ON CONFLICT (tenant_id, year) DO UPDATE SET value = c.value + 1, updated_at = CAST(:now AS timestamptz)
-    RETURNING value
-), head AS (
-    INSERT INTO event_chain_head AS h (tenant_id, id, seq, hash, prev_hash, at, created_at, updated_at)
-    VALUES (CAST(:tenant_id AS uuid), CAST(:head_id AS uuid), 1, {first_link}, CAST(:genesis AS text),
-            CAST(:now AS timestamptz), CAST(:now AS timestamptz), CAST(:now AS timestamptz))
-    ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + 1, prev_hash = h.hash, at = {at}, hash = {next_link_sql},
-        updated_at = CAST(:now AS timestamptz)
-    RETURNING seq, at, prev_hash, hash
-), filed AS (
-    INSERT INTO concern ({", ".join(c.name for c in columns)})
-    SELECT {values} FROM number
-    RETURNING reference
-), event AS (
-    INSERT INTO workflow_event (tenant_id, id, seq, subject_kind, subject_id, topic_id, action, from_state, to_state,
-                                actor_id, at, payload, prev_hash, hash, created_at, updated_at)
-    SELECT CAST(:tenant_id AS uuid), CAST(:event_id AS uuid), head.seq, CAST(:subject_kind AS text),
-           CAST(:c_id AS uuid), NULL, CAST(:action AS text), NULL, CAST(:to_state AS text), CAST(:actor_id AS uuid),
-           head.at, CAST(:payload AS jsonb), head.prev_hash, head.hash, head.at, head.at
-    FROM head
-), record AS (
-    INSERT INTO idempotency_record (tenant_id, id, user_id, key, request_hash, status_code, response, created_at,
-                                    updated_at)
-    SELECT CAST(:tenant_id AS uuid), CAST(:record_id AS uuid), CAST(:user_id AS uuid), CAST(:key AS text),
-           CAST(:request_hash AS text), 201,
-           jsonb_build_object('id', CAST(:c_id AS text), 'reference', filed.reference, 'status', CAST(:c_status AS text)),
-           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-    FROM filed WHERE CAST(:key AS text) IS NOT NULL
-)
-SELECT number.value, head.seq, head.at, head.prev_hash, head.hash FROM number, head
-""")
-
-
-_FILE_SQL = _file_sql()
 
 
 @dataclass(frozen=True)
@@ -243,39 +167,19 @@ class ConcernService:
     async def _write_new(self, action: str, payload: dict, claim: Claim | None = None, **fields: Any) -> Concern:
         """A new concern of this tenant with its reference, its event and (with a claim) its idempotency record.
 
-        Filing is the busiest write there is. On PostgreSQL it is one statement (`_FILE_SQL`): the year's
-        number, the chain's next link, the concern, its event and the record. Elsewhere the same in steps.
+        Filing is the busiest write there is. On PostgreSQL it is two statements: the year's number with the
+        chain's next place (which locks the head), then the concern, its event and the record with the head's
+        move. The link is keyed, so Python computes it between the two: the database never holds the key.
         """
         now = utcnow()
         concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
                           **fields)
-        event = dict(tenant_id=self.tenant.id, subject_kind="concern", subject_id=concern.id, topic_id=None,
-                     action=action, from_state=None, to_state=concern.status, actor_id=self.scope.user_id,
-                     payload=payload)
-        connection = await self.session.connection()
-        if connection.dialect.name != "postgresql":
-            link = await self._link_with_number(now.year)
-            concern.reference = f"{reference_prefix(self.tenant)}-{now.year}-{link.number:06d}"
-            await write_event(self.session, self.ctx, link, subject_kind="concern", subject_id=concern.id,
-                              action=action, from_state=None, to_state=concern.status, actor_id=self.scope.user_id,
-                              payload=payload,
-                              new_rows=[concern, *([claim.record(201, filed_answer(concern))] if claim else [])])
-            return concern
-        params = {f"c_{key}": value for key, value in column_values(concern).items()}
-        params.update(
-            now=now, year=now.year, prefix=reference_prefix(self.tenant), tenant_id=self.tenant.id,
-            counter_id=uuid.uuid4(), head_id=uuid.uuid4(), event_id=uuid.uuid4(), genesis=GENESIS,
-            content=content_digest(event), subject_kind="concern", action=action, to_state=concern.status,
-            actor_id=self.scope.user_id, payload=json.dumps(payload, ensure_ascii=False),
-            record_id=uuid7(), user_id=claim.user_id if claim else None, key=claim.key if claim else None,
-            request_hash=claim.fingerprint if claim else None,
-        )
-        number, seq, at, prev_hash, link = (await connection.execute(_FILE_SQL, params)).one()
-        concern.reference = f"{reference_prefix(self.tenant)}-{now.year}-{number:06d}"
-        written = WorkflowEvent(id=params["event_id"], seq=seq, at=at, prev_hash=prev_hash, hash=link,
-                                created_at=at, updated_at=at, **event)
-        await after_event(self.session, self.ctx, written)
-        make_persistent(self.session, concern)
+        link = await self._link_with_number(now.year)
+        concern.reference = f"{reference_prefix(self.tenant)}-{now.year}-{link.number:06d}"
+        await write_event(self.session, self.ctx, link, subject_kind="concern", subject_id=concern.id,
+                          action=action, from_state=None, to_state=concern.status, actor_id=self.scope.user_id,
+                          payload=payload,
+                          new_rows=[concern, *([claim.record(201, filed_answer(concern))] if claim else [])])
         return concern
 
     async def _place(self, compound: uuid.UUID | None, building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:

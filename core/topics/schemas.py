@@ -1,12 +1,16 @@
-"""Request and response shapes of topics, research, meetings, decisions, action items, ratings and events."""
+"""Request and response shapes of topics, research, meetings, decisions, action items, ratings, follow-ups and
+events."""
 
 from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+# The longest reason or note the services keep (they refuse a longer one by name; this stops it at the door).
+Note = Annotated[str, msgspec.Meta(max_length=2000)]
 
 
 class TopicCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -63,6 +67,11 @@ class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
     agenda: str | None = None
 
 
+class RescheduleIn(msgspec.Struct, forbid_unknown_fields=True):
+    starts_at: datetime.datetime
+    reason: Note
+
+
 class Opinion(msgspec.Struct, forbid_unknown_fields=True):
     group: str
     text: str
@@ -89,6 +98,8 @@ class MeetingOut(msgspec.Struct):
     minutes: str | None
     opinions: list[dict[str, str]]
     held: bool
+    cancelled_at: datetime.datetime | None
+    cancel_reason: str | None
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -151,6 +162,26 @@ class RatingSummary(msgspec.Struct):
     average: float | None
 
 
+class FollowUpClose(msgspec.Struct, forbid_unknown_fields=True):
+    note: Note
+
+
+class FollowUpOut(msgspec.Struct):
+    id: uuid.UUID
+    topic: uuid.UUID
+    topic_title: str
+    status: str
+    reason: str
+    reason_name: str
+    score: int | None
+    average: float | None
+    comment: str | None
+    opened_at: datetime.datetime
+    closed_by: str | None
+    closed_at: datetime.datetime | None
+    note: str | None
+
+
 class ConcernBrief(msgspec.Struct):
     id: uuid.UUID
     reference: str
@@ -182,6 +213,7 @@ class TopicDetail(msgspec.Struct):
     decision: DecisionOut | None
     actions: list[ActionOut]
     rating: RatingSummary
+    follow_ups: list[FollowUpOut]
 
 
 class EventOut(msgspec.Struct):

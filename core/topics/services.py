@@ -509,11 +509,16 @@ class TopicService:
                                                               FollowUp.id).limit(limit).offset(offset))).all()
         return await follow_ups_out(self.session, rows), int(total or 0)
 
-    async def close_follow_up(self, follow_up_id: uuid.UUID, note: str) -> FollowUp:
-        note = clean_text(note, "note", Label("回访情况"), 2000)
-        follow_up = await self.session.scalar(select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update())
+    async def follow_up(self, follow_up_id: uuid.UUID, *, for_update: bool = False) -> FollowUp:
+        statement = select(FollowUp).where(FollowUp.id == follow_up_id)
+        follow_up = await self.session.scalar(statement.with_for_update() if for_update else statement)
         if follow_up is None:
             raise NotFound("没有这个回访")
+        return follow_up
+
+    async def close_follow_up(self, follow_up_id: uuid.UUID, note: str) -> FollowUp:
+        note = clean_text(note, "note", Label("回访情况"), 2000)
+        follow_up = await self.follow_up(follow_up_id, for_update=True)
         if follow_up.status != "open":
             raise Conflict("这个回访已经结束")
         follow_up.status, follow_up.note = "closed", note

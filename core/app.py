@@ -34,7 +34,7 @@ from core.observability import (
     watch_pool,
 )
 from core.stats import StatsController
-from core.topics.controllers import ActionController, MeetingController, TopicController
+from core.topics.controllers import ActionController, FollowUpController, MeetingController, TopicController
 from core.topics.services import add_mechanism
 from core.authz.authorizer import Authorizer
 from core.authz.rules import ACTIONS, RULES
@@ -83,8 +83,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         route_handlers=[
             health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
-            StatsController, PublicController, Open311Controller, OpenDataController, *plugin_routers(plugins),
-            *portal_routers(plugin_portal_pages(plugins)), MetricsController,
+            FollowUpController, StatsController, PublicController, Open311Controller, OpenDataController,
+            *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,
         ],
         middleware=[refuse_nul, request_context_middleware, prometheus_config().middleware],
         request_class=YishiRequest,

@@ -22,7 +22,7 @@ from core.inputs import label, period
 from core.events import PLUGINS_KEY
 from core.http import DbSession, Scope, provide_tenant_scope
 from core.tenancy.models import Tenant
-from core.topics.models import ActionItem, Meeting, Rating, Topic
+from core.topics.models import ActionItem, FollowUp, Meeting, Rating, Topic
 
 
 def report_year(year: int | None) -> int:
@@ -42,6 +42,8 @@ class Figures(msgspec.Struct):
     median_days_to_completion: float | None
     overdue_action_items: int
     average_rating: float | None
+    follow_ups: int  # 回访 opened in the period (a low rating)
+    follow_ups_open: int  # still waiting for staff now, like the overdue items
 
 
 class StatsOut(msgspec.Struct):
@@ -97,6 +99,8 @@ async def figures(session: AsyncSession, date_from: datetime.date, date_to: date
         median_days_to_completion=round(statistics.median(days), 1) if days else None,
         overdue_action_items=await count(ActionItem, ActionItem.status == "open", ActionItem.due_date < today),
         average_rating=round(float(rating), 2) if rating is not None else None,
+        follow_ups=await count(FollowUp, in_range(FollowUp.created_at)),
+        follow_ups_open=await count(FollowUp, FollowUp.status == "open"),
     )
 
 

@@ -291,7 +291,7 @@ async def test_status_and_agency_follow_the_topic_the_concern_fed(client: AsyncC
     completed = await client.post(f"{API}/actions/{ids['action']}/complete", headers=await auth("wuye"))
     assert completed.status_code in (200, 201), completed.text
     [request] = (await client.get(f"{O311}/requests/{reference}.json")).json()
-    assert request["status"] == "closed" and request["status_notes"] == "已纳入议题协商：已办结"
+    assert request["status"] == "closed" and request["status_notes"] == "已办结"
     closed = (await client.get(f"{O311}/requests.json", params={"status": "closed"})).json()
     assert [r["service_request_id"] for r in closed] == [reference]
 

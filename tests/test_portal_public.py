@@ -79,6 +79,13 @@ async def test_following_a_concern_in_a_topic_names_its_step_in_the_readers_lang
     assert f"{en('公开结果')} ({en('已公开结果')})" in english and "公开结果" not in english
 
 
+async def test_a_completed_concern_says_so_and_links_its_public_result(client: AsyncClient, auth: Auth) -> None:
+    topic_id, ids = await topic_at(client, auth, "completed")
+    reference = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("cstaff"))).json()["reference"]
+    page = await client.get(f"/t/comm-a/track/{reference}")
+    assert '<dd class="status">已办结</dd>' in page.text and f'href="/t/comm-a/results/{topic_id}"' in page.text
+
+
 async def test_signing_in_sets_a_safe_cookie_and_opens_the_workspace(client: AsyncClient) -> None:
     refused = await submit(client, "/t/comm-a/login", "/t/comm-a/login", {"username": "resident", "password": "wrong"})
     assert refused.status_code == 401 and "用户名或密码不正确" in refused.text

@@ -424,6 +424,8 @@ async def test_no_step_form_reaches_another_communitys_topic_and_a_mistyped_id_i
         f"topics/{topic_id}/withdraw": {"reason": "重复"},
         f"meetings/{ids['meeting']}/minutes": {"minutes": "同意", "attendance": "党员: 5"},
         f"meetings/{ids['meeting']}/decision": {"text": "装灯", "method": "consensus"},
+        f"meetings/{ids['meeting']}/reschedule": {"starts_at": "2030-01-06T19:30", "reason": "改期"},
+        f"meetings/{ids['meeting']}/cancel": {"reason": "不开了"},
     }
     await sign_in(client, "comm-b", "bstaff")
     for path, data in forms.items():
@@ -436,3 +438,60 @@ async def test_no_step_form_reaches_another_communitys_topic_and_a_mistyped_id_i
         assert answer.status_code == 404, (mistyped, answer.status_code)
     assert await topic_state(client, auth, topic_id) == before  # nothing was written
     assert (await client.get("/t/comm-a/photos/not-a-photo")).status_code == 404
+
+
+async def test_staff_reschedule_and_cancel_a_meeting_that_has_not_started(client: AsyncClient, auth: Auth) -> None:
+    topic_id, _ = await topic_at(client, auth, "researching")
+    starts = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=7)
+    meeting = (await client.post(f"{BASE}/topics/{topic_id}/meetings", headers=await auth("cstaff"), json={
+        "mechanism": "monthly", "venue": "红色议事亭", "starts_at": starts.isoformat()})).json()
+    await sign_in(client, "comm-a", "cstaff")
+    topic_url = f"/t/comm-a/staff/topics/{topic_id}"
+    meeting_url = f"/t/comm-a/staff/meetings/{meeting['id']}"
+    page = await client.get(topic_url)
+    assert f"{meeting_url}/reschedule" in page.text and f"{meeting_url}/cancel" in page.text
+    assert f"{meeting_url}/minutes" not in page.text and "会议开始后才能记录纪要" in text_of(page)
+    later = (starts + datetime.timedelta(days=2)).astimezone(datetime.timezone(datetime.timedelta(hours=8)))
+    refused = await submit(client, topic_url, f"{meeting_url}/reschedule",
+                           {"starts_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": " "})
+    assert refused.status_code == 422 and f'id="reschedule-{meeting["id"]}-reason-error"' in refused.text
+    done = await submit(client, topic_url, f"{meeting_url}/reschedule",
+                        {"starts_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": "与社区活动冲突"})
+    assert done.status_code == 303, done.text[:500]
+    moved = (await topic_state(client, auth, topic_id))["meetings"][0]
+    assert datetime.datetime.fromisoformat(moved["starts_at"]) == later.replace(second=0, microsecond=0)
+    refused = await submit(client, topic_url, f"{meeting_url}/cancel", {"reason": ""})
+    assert refused.status_code == 422 and f'id="cancel-{meeting["id"]}-reason-error"' in refused.text
+    done = await submit(client, topic_url, f"{meeting_url}/cancel", {"reason": "主要参会单位无法到场"})
+    assert done.status_code == 303, done.text[:500]
+    detail = await topic_state(client, auth, topic_id)
+    assert detail["topic"]["state"] == "researching" and detail["meetings"][0]["cancelled_at"]
+    page = text_of(await client.get(topic_url))
+    assert "已取消" in page and "主要参会单位无法到场" in page and "协商会取消" in page
+    public = text_of(await client.get("/t/comm-a/meetings"))
+    assert "已取消" in public
+
+
+async def test_the_board_shows_open_follow_ups_and_staff_close_them_on_the_topic_page(
+        client: AsyncClient, auth: Auth) -> None:
+    topic_id, _ = await topic_at(client, auth, "completed")
+    await client.post(f"{BASE}/topics/{topic_id}/ratings", json={"score": 1, "comment": "水压太低"},
+                      headers=await auth("resident"))
+    await sign_in(client, "comm-a", "cstaff")
+    board = await client.get("/t/comm-a/staff/topics")
+    follow_ups = board.text.split('id="follow-ups-heading"', 1)[1].split("</section>", 1)[0]
+    assert f"/staff/topics/{topic_id}" in follow_ups and "居民评价偏低" in text_of(board)
+    completed = board.text.split('id="col-6"', 1)[1].split("</section>", 1)[0]
+    assert topic_id in completed and "回访" in completed  # still completed, and marked
+    topic_url = f"/t/comm-a/staff/topics/{topic_id}"
+    follow_up = (await topic_state(client, auth, topic_id))["follow_ups"][0]
+    page = await client.get(topic_url)
+    assert "水压太低" in page.text and f"/staff/follow-ups/{follow_up['id']}/close" in page.text
+    close = f"/t/comm-a/staff/follow-ups/{follow_up['id']}/close"
+    refused = await submit(client, topic_url, close, {"note": " "})
+    assert refused.status_code == 422 and f'id="follow_up-{follow_up["id"]}-note-error"' in refused.text
+    done = await submit(client, topic_url, close, {"note": "已上门回访，物业调高了水压"})
+    assert done.status_code == 303, done.text[:500]
+    assert (await topic_state(client, auth, topic_id))["follow_ups"][0]["status"] == "closed"
+    assert 'id="follow-ups-heading"' not in (await client.get("/t/comm-a/staff/topics")).text
+    assert "已上门回访，物业调高了水压" in text_of(await client.get(topic_url))

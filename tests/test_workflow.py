@@ -98,7 +98,7 @@ async def test_the_drinking_water_machine_from_concern_to_completion(client: Asy
     # The resident follows it by reference, and rates it.
     reference = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("resident"))).json()["reference"]
     public = (await client.get(f"{BASE}/public/concerns/{reference}")).json()
-    assert public["status"] == "in_topic" and public["topic_state"] == "completed"
+    assert public["status"] == "completed" and public["topic_state"] == "completed"
     assert "resident" not in str(public) and "13812341234" not in str(public)
     rated = await client.post(f"{BASE}/topics/{topic_id}/ratings", json={"score": 5, "comment": "太方便了"},
                               headers=await auth("resident"))
@@ -322,7 +322,7 @@ async def test_only_owners_and_staff_report_progress(client: AsyncClient, auth: 
     assert [a["id"] for a in mine["items"]] == [ids["action"]] and mine["items"][0]["percent"] == 40
 
 
-async def test_a_low_rating_reopens_supervision(client: AsyncClient, auth: Auth) -> None:
+async def test_a_low_rating_leaves_a_completed_matter_completed(client: AsyncClient, auth: Auth) -> None:
     topic_id, _ = await topic_at(client, auth, "completed")
     assert (await client.post(f"{BASE}/topics/{topic_id}/ratings", json={"score": 4},
                               headers=await auth("neighbour"))).status_code == 404  # not their concern
@@ -332,7 +332,7 @@ async def test_a_low_rating_reopens_supervision(client: AsyncClient, auth: Auth)
                             headers=await auth("resident"))
     assert low.status_code == 201
     detail = (await client.get(f"{BASE}/topics/{topic_id}", headers=await auth("cstaff"))).json()
-    assert detail["topic"]["state"] == "executing"
+    assert detail["topic"]["state"] == "completed" and detail["follow_ups"][0]["status"] == "open"
 
 
 async def test_overdue_action_items_are_flagged(client: AsyncClient, auth: Auth) -> None:

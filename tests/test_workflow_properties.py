@@ -24,16 +24,26 @@ ACTOR_DRAWS = st.sampled_from(["cstaff", "cstaff", "cstaff", "dadmin", *ACTORS])
 MANAGERS = {"cstaff", "dadmin"}  # hold topic.manage on comm-a (dadmin through the district)
 BASE = "/api/v1/tenants/comm-a"
 TODAY = datetime.date.today()
+# A meeting already begun (its record may be written) or still to come (it may be moved or called off).
+STARTS = {False: "2026-08-01T09:00:00+08:00",
+          True: (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).isoformat()}
 COMMAND_BODIES = {
     "research": lambda ids: ("POST", f"/topics/{ids['topic']}/research",
                              {"kind": "site_visit", "date": TODAY.isoformat(), "findings": "看过了"}),
     "schedule": lambda ids: ("POST", f"/topics/{ids['topic']}/meetings",
-                             {"mechanism": "monthly", "venue": "红色议事亭", "starts_at": "2026-08-01T09:00:00+08:00"}),
+                             {"mechanism": "monthly", "venue": "红色议事亭", "starts_at": STARTS[ids["future"]]}),
     "publish": lambda ids: ("POST", f"/topics/{ids['topic']}/publish", None),
     "withdraw": lambda ids: ("POST", f"/topics/{ids['topic']}/withdraw", {"reason": "另行处理"}),
     "add_action": lambda ids: ("POST", f"/topics/{ids['topic']}/actions",
                                {"title": "办", "owner_user": "wuye", "due_date": TODAY.isoformat()}),
     "rate": lambda ids: ("POST", f"/topics/{ids['topic']}/ratings", {"score": 1}),
+}
+MEETING_BODIES = {
+    "minutes": ("minutes", {"minutes": "讨论了"}),
+    "decide": ("decision", {"text": "同意", "method": "consensus"}),
+    "reschedule": ("reschedule", {"starts_at": (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=40))
+                                  .isoformat(), "reason": "改期"}),
+    "cancel_meeting": ("cancel", {"reason": "不开了"}),
 }
 
 
@@ -111,9 +121,9 @@ def run_machine(database: DatabaseUnderTest) -> None:
             assert len(self._topic_events(topic_id)) == 1
             return topic_id
 
-        @rule(topic=topics, actor=ACTOR_DRAWS, command=st.sampled_from(sorted(COMMAND_BODIES)))
-        def topic_command(self, topic: str, actor: str, command: str) -> None:
-            method, path, body = COMMAND_BODIES[command]({"topic": topic})
+        @rule(topic=topics, actor=ACTOR_DRAWS, command=st.sampled_from(sorted(COMMAND_BODIES)), future=st.booleans())
+        def topic_command(self, topic: str, actor: str, command: str, future: bool) -> None:
+            method, path, body = COMMAND_BODIES[command]({"topic": topic, "future": future})
             before = len(self._topic_events(topic))
             response = self._request(actor, method, path, body)
             if command == "schedule" and response.status_code == 201:
@@ -122,15 +132,14 @@ def run_machine(database: DatabaseUnderTest) -> None:
                 self.actions.setdefault(topic, []).append(response.json()["id"])
             self._check(topic, command, actor, response, before)
 
-        @rule(topic=topics, actor=ACTOR_DRAWS, decide=st.booleans())
-        def meeting_command(self, topic: str, actor: str, decide: bool) -> None:
+        @rule(topic=topics, actor=ACTOR_DRAWS, command=st.sampled_from(sorted(MEETING_BODIES)))
+        def meeting_command(self, topic: str, actor: str, command: str) -> None:
             if not self.meetings.get(topic):
                 return
             meeting = self.meetings[topic][-1]
-            command = "decide" if decide else "minutes"
-            body = {"text": "同意", "method": "consensus"} if decide else {"minutes": "讨论了"}
+            path, body = MEETING_BODIES[command]
             before = len(self._topic_events(topic))
-            response = self._request(actor, "POST", f"/meetings/{meeting}/{'decision' if decide else 'minutes'}", body)
+            response = self._request(actor, "POST", f"/meetings/{meeting}/{path}", body)
             self._check(topic, command, actor, response, before)
 
         @rule(topic=topics, actor=ACTOR_DRAWS, complete=st.booleans(), percent=st.integers(0, 100))

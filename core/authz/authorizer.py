@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import RoleAssignment, User
 from core.authz.rules import ACTIONS, RULES, ROLES, Action
-from core.db import ALL_TENANTS, TENANT_KEY, use_tenant
+from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
 # casbin logs its whole model at INFO on every load, even with enable_log=False.
@@ -65,6 +65,16 @@ class Authorizer:
             if roles and not roles.isdisjoint(allowed):
                 return True
         return False
+
+    async def user_may(self, session: AsyncSession, user_id: uuid.UUID, tenant_path: str, action: str) -> bool:
+        """Whether another user than the one acting (say, an action item's prospective owner) may take `action`
+        in the tenant at `tenant_path`; the session goes on acting for whom it did."""
+        acting = session.info.get(USER_KEY)
+        try:
+            grants = await self.grants(session, user_id)
+        finally:
+            await use_tenant(session, session.info.get(TENANT_KEY), acting)
+        return grants is not None and self.permits(grants, tenant_path, action)
 
     async def grants(self, session: AsyncSession, user_id: uuid.UUID) -> Grants | None:
         """The user's grants, current as of this transaction; None if the user is gone or deactivated."""

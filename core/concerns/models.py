@@ -25,8 +25,9 @@ DEFAULT_CATEGORIES: dict[str, str] = {
     "safety": "安全隐患",
     "other": "其他",
 }
-# submitted → accepted | rejected | resolved | escalated; accepted → in_topic; escalated → taken_over | accepted
-CONCERN_STATES = ("submitted", "accepted", "rejected", "resolved", "escalated", "taken_over", "in_topic")
+# submitted → accepted | rejected | resolved | escalated; accepted → in_topic → completed (with its topic);
+# escalated → taken_over | accepted
+CONCERN_STATES = ("submitted", "accepted", "rejected", "resolved", "escalated", "taken_over", "in_topic", "completed")
 STATE_NAMES = {
     "submitted": "已提交，待受理",
     "accepted": "已受理",
@@ -35,6 +36,7 @@ STATE_NAMES = {
     "escalated": "已上报上级",
     "taken_over": "上级已接办",
     "in_topic": "已纳入议题协商",
+    "completed": "已办结",
 }
 
 

@@ -95,5 +95,6 @@ class PublicConcern(msgspec.Struct):
     status_name: str
     topic_state: str | None
     topic_step: str | None
+    result: str | None  # the portal page of the published result, once the topic's is public
     created_at: datetime.datetime
     updated_at: datetime.datetime

@@ -407,7 +407,7 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 async def public_status(session: AsyncSession, tenant: Tenant, reference: str) -> PublicConcern:
     """Follow a concern by its reference code: status only, nothing about the person."""
-    from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
+    from core.topics.machine import PUBLIC_STATES, STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
     from core.topics.models import Topic
 
     concern = await session.scalar(select(Concern).where(Concern.reference == reference.upper()))
@@ -420,5 +420,6 @@ async def public_status(session: AsyncSession, tenant: Tenant, reference: str) -
         category_name=categories.get(concern.category, concern.category), status=concern.status,
         status_name=STATE_NAMES[concern.status], topic_state=topic.state if topic else None,
         topic_step=f"{STEP_NAMES[STEPS[topic.state]]}（{TOPIC_STATE_NAMES[topic.state]}）" if topic else None,
+        result=f"/t/{tenant.slug}/results/{topic.id}" if topic and topic.state in PUBLIC_STATES else None,
         created_at=concern.created_at, updated_at=concern.updated_at,
     )

@@ -53,7 +53,7 @@ MAX_SPAN = datetime.timedelta(days=90)  # the spec's default window, and the wid
 MAX_RESULTS = 1000  # the spec's cap on one GET requests answer
 MAX_DESCRIPTION = 4000  # the spec's limit on a description
 # A concern is closed once nothing more will happen to it here; in a topic, once the topic is completed.
-CLOSED_STATES = ("rejected", "resolved")
+CLOSED_STATES = ("rejected", "resolved", "completed")
 # The default categories as services: (description, keywords, group).
 SERVICE_INFO: dict[str, tuple[str, str, str]] = {
     "property_service": ("物业服务的质量、收费、保洁与秩序维护", "物业, 物业公司, 保洁, 保安, 收费", "小区管理"),

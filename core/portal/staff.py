@@ -1,4 +1,4 @@
-"""Pages of community staff (triage inbox, topics board, a topic's six steps) and of the property companies and
+"""Pages of community staff (triage inbox, topics board, a topic's six steps and follow-ups) and of the property companies and
 departments that carry out action items (/actions). Every rule lives in the services; these pages only read
 forms, call the services with the same actions as the API, and show refusals next to their fields."""
 
@@ -29,7 +29,8 @@ from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Topic
 from core.topics.photos import add_workflow_photo, workflow_photo
-from core.topics.services import TopicService, usable_mechanisms
+from core.topics import services as topic_services
+from core.topics.services import FOLLOW_UP_REASONS, TopicService, usable_mechanisms
 
 CST = ZoneInfo("Asia/Shanghai")
 MAX_PHOTOS_PER_FORM = 3
@@ -59,7 +60,9 @@ EVENT_LABELS = {
     "topic.add_action": N_("Action item added"), "topic.progress": N_("Progress reported"),
     "topic.complete_action": N_("Action item completed"), "topic.withdraw": N_("Topic withdrawn"),
     "topic.rate": N_("Residents rated the outcome"), "concern.topic": N_("Concern joined the topic"),
-    "concern.released": N_("Concern released"),
+    "concern.released": N_("Concern released"), "topic.reschedule": N_("Meeting rescheduled"),
+    "topic.cancel_meeting": N_("Meeting cancelled"), "concern.completed": N_("Concern completed"),
+    "follow_up.open": N_("Follow-up opened"), "follow_up.close": N_("Follow-up closed"),
 }
 
 
@@ -91,6 +94,14 @@ def _date(page: Page, raw: str, field: str) -> datetime.date:
         return datetime.date.fromisoformat((raw or "").strip())
     except ValueError:
         raise InvalidInput(page._("Enter a date such as 2026-07-28."), field=field) from None
+
+
+def _starts_at(page: Page, raw: str) -> datetime.datetime:
+    try:
+        starts = datetime.datetime.fromisoformat((raw or "").strip())
+    except ValueError:
+        raise InvalidInput(page._("Enter the date and time the meeting starts."), field="starts_at") from None
+    return starts if starts.tzinfo else starts.replace(tzinfo=CST)  # the form's time is Beijing time
 
 
 def _int(page: Page, raw: str, field: str, required: bool = True) -> int | None:
@@ -226,6 +237,7 @@ class StaffController(Controller):
         completed, completed_total = await service.in_states(("completed",), CLOSED_SHOWN)
         withdrawn, withdrawn_total = await service.in_states(("withdrawn",), CLOSED_SHOWN)
         overdue, _count = await service.actions(False, True, LIST_LIMIT, 0)
+        follow_ups, follow_ups_total = await service.follow_ups("open", LIST_LIMIT, 0)
         late = {a.topic for a in overdue}
         titles = {t.id: t.title for t in open_topics}  # overdue items belong to published or executing topics
         columns = []
@@ -236,7 +248,9 @@ class StaffController(Controller):
             columns.append({"heading": heading, "states": states, "topics": items, "total": total})
         return page.render("staff/board.html", columns=columns, withdrawn=withdrawn, withdrawn_total=withdrawn_total,
                            late=late, overdue=overdue, titles=titles, open_shown=len(open_topics),
-                           open_total=open_total)
+                           open_total=open_total, follow_ups=follow_ups, follow_ups_total=follow_ups_total,
+                           followed={f.topic for f in follow_ups},
+                           follow_up_reasons=FOLLOW_UP_REASONS)
 
     # --- one topic and its next steps ---------------------------------------------------------------------
 
@@ -249,12 +263,15 @@ class StaffController(Controller):
         events = await service.events(topic_id)
         state = detail.topic.state
         allowed = allowed_commands(state)
-        pending = [m for m in detail.meetings if not m.held]
+        pending = [m for m in detail.meetings if not m.held and not m.cancelled_at]
         held = [m for m in detail.meetings if m.held]
+        now = topic_services.now()
+        started = {m.id for m in detail.meetings if m.starts_at <= now}
         return page.render(
             "staff/topic.html", status_code=status_code, detail=detail, topic=detail.topic, events=events,
             event_labels=EVENT_LABELS, allowed=allowed, mechanisms=usable_mechanisms(page.tenant), roles=ROLES,
             tenant_roles=TENANT_ROLES, default_invitees=DEFAULT_INVITEES, pending=pending, held=held,
+            started=started, follow_up_reasons=FOLLOW_UP_REASONS,
             concern_states=CONCERN_STATE_NAMES, form=form, errors=errors or {}, values=values or {},
             today=datetime.date.today().isoformat(), notice=page.request.query_params.get("notice"),
             steps=STEP_NAMES, step=STEPS[state],
@@ -315,14 +332,9 @@ class StaffController(Controller):
         tid = page.path_id(topic_id)
 
         async def run(service: TopicService, v: dict[str, Any]) -> None:
-            try:
-                starts = datetime.datetime.fromisoformat(v.get("starts_at", "").strip())
-            except ValueError:
-                raise InvalidInput(page._("Enter the date and time the meeting starts."), field="starts_at") from None
-            if starts.tzinfo is None:
-                starts = starts.replace(tzinfo=CST)  # the form's time is Beijing time
             await service.schedule(tid, s.MeetingIn(
-                mechanism=v.get("mechanism", ""), venue=v.get("venue", ""), starts_at=starts,
+                mechanism=v.get("mechanism", ""), venue=v.get("venue", ""),
+                starts_at=_starts_at(page, v.get("starts_at", "")),
                 invitees=s.Invitees(roles=list(v.get("roles", [])), orgs=_list(v.get("orgs", ""))), agenda=(v.get("agenda") or "").strip() or None))
 
         return await self._step(request, page, tid, "schedule", run)
@@ -374,6 +386,36 @@ class StaffController(Controller):
                                                    opinions=opinions))
 
         return await self._step(request, page, tid, "minutes", run)
+
+    @post("/meetings/{meeting_id:str}/reschedule", status_code=303)
+    async def reschedule(self, request: Request, page: PageDep, meeting_id: FromPath[str]) -> Response:
+        mid, tid = await self._meeting_topic(page, meeting_id)
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            await service.reschedule(mid, s.RescheduleIn(starts_at=_starts_at(page, v.get("starts_at", "")),
+                                                         reason=v.get("reason", "")))
+
+        return await self._step(request, page, tid, f"reschedule-{mid}", run)
+
+    @post("/meetings/{meeting_id:str}/cancel", status_code=303)
+    async def cancel_meeting(self, request: Request, page: PageDep, meeting_id: FromPath[str]) -> Response:
+        mid, tid = await self._meeting_topic(page, meeting_id)
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            await service.cancel_meeting(mid, v.get("reason", ""))
+
+        return await self._step(request, page, tid, f"cancel-{mid}", run)
+
+    @post("/follow-ups/{follow_up_id:str}/close", status_code=303)
+    async def close_follow_up(self, request: Request, page: PageDep, follow_up_id: FromPath[str]) -> Response:
+        scope = await page.scope("topic.manage")
+        fid = page.path_id(follow_up_id)
+        follow_up = await TopicService(page.session, scope).follow_up(fid)
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            await service.close_follow_up(fid, v.get("note", ""))
+
+        return await self._step(request, page, follow_up.topic_id, f"follow_up-{fid}", run)
 
     @post("/meetings/{meeting_id:str}/decision", status_code=303)
     async def decision(self, request: Request, page: PageDep, meeting_id: FromPath[str]) -> Response:

@@ -85,4 +85,6 @@ def meeting_calendar(tenant: Tenant, meetings: Iterable[tuple[Meeting, Topic]]) 
             end=meeting.ends_at or meeting.starts_at + datetime.timedelta(hours=2),
             summary=f"{MECHANISMS.get(meeting.mechanism, meeting.mechanism)}：{topic.title}",
             stamp=meeting.updated_at, location=meeting.venue, description=meeting.agenda,
+            # Kept, so a calendar that has the event takes it off (the same UID, now cancelled).
+            status="CANCELLED" if meeting.cancelled_at else None,
         ) for meeting, topic in meetings))

@@ -1,4 +1,5 @@
-"""HTTP routes of steps 2–6: topics, research, meetings (with iCalendar), decisions, publication, action items."""
+"""HTTP routes of steps 2–6: topics, research, meetings (with iCalendar), decisions, publication, action items,
+and the follow-ups (回访) that low ratings open."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from core.topics.services import (
     TopicService,
     actions_out,
     decision_out,
+    follow_ups_out,
     meeting_out,
     research_out,
     topic_out,
@@ -115,6 +117,18 @@ class MeetingController(Controller):
         return Response(body, media_type="text/calendar; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{meeting_id}.ics"'})
 
+    @post("/{meeting_id:uuid}/reschedule", opt={"action": "topic.manage"}, status_code=200,
+          summary="协商会改期（开始前，须说明理由）")
+    async def reschedule_meeting(self, db_session: DbSession, tenant_scope: Scope, meeting_id: FromPath[uuid.UUID],
+                                 data: JSONBody[s.RescheduleIn]) -> s.MeetingOut:
+        return meeting_out(await TopicService(db_session, tenant_scope).reschedule(meeting_id, data))
+
+    @post("/{meeting_id:uuid}/cancel", opt={"action": "topic.manage"}, status_code=200,
+          summary="取消协商会（开始前，须说明理由；议题可另行安排）")
+    async def cancel_meeting(self, db_session: DbSession, tenant_scope: Scope, meeting_id: FromPath[uuid.UUID],
+                             data: JSONBody[s.Reason]) -> s.MeetingOut:
+        return meeting_out(await TopicService(db_session, tenant_scope).cancel_meeting(meeting_id, data.reason))
+
     @post("/{meeting_id:uuid}/minutes", opt={"action": "topic.manage"}, status_code=200,
           summary="会议纪要：出席、议程、纪要、各方意见")
     async def record_minutes(self, db_session: DbSession, tenant_scope: Scope, meeting_id: FromPath[uuid.UUID],
@@ -165,3 +179,23 @@ class ActionController(Controller):
                               action_id: FromPath[uuid.UUID]) -> s.ActionOut:
         action = await TopicService(db_session, tenant_scope).complete(action_id)
         return (await actions_out(db_session, [action]))[0]
+
+
+class FollowUpController(Controller):
+    path = "/api/v1/tenants/{slug:str}/follow-ups"
+    tags = ["执行 Actions"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @get("/", opt={"action": "topic.read"}, summary="回访：居民评价偏低的议题（status=open 只看待回访）")
+    async def list_follow_ups(self, db_session: DbSession, tenant_scope: Scope,
+                              follow_up_status: Annotated[str | None, QueryParameter(name="status")] = None,
+                              limit: Limit = 50, offset: Offset = 0) -> OffsetPagination[s.FollowUpOut]:
+        items, total = await TopicService(db_session, tenant_scope).follow_ups(follow_up_status, limit, offset)
+        return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
+
+    @post("/{follow_up_id:uuid}/close", opt={"action": "topic.manage"}, status_code=200,
+          summary="结束回访（写明回访情况）")
+    async def close_follow_up(self, db_session: DbSession, tenant_scope: Scope, follow_up_id: FromPath[uuid.UUID],
+                              data: JSONBody[s.FollowUpClose]) -> s.FollowUpOut:
+        follow_up = await TopicService(db_session, tenant_scope).close_follow_up(follow_up_id, data.note)
+        return (await follow_ups_out(db_session, [follow_up]))[0]

@@ -2,7 +2,7 @@
 
 drafted → researching → scheduled → deliberated → published → executing → completed, and withdrawn
 from any state before publication. A command that leaves the state as it is (a second site visit, an
-extra action item) is still recorded as one event.
+extra action item, a meeting moved to another day) is still recorded as one event.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             Label("不能再记录议前调研")),
     Command("schedule", {"drafted": "scheduled", "researching": "scheduled", **_stay("scheduled")},
             Label("不能再安排协商会")),
+    # Before a meeting starts it can be moved or called off; cancelling the topic's only meeting is in EXTRA_MOVES.
+    Command("reschedule", _stay("scheduled", "deliberated"), Label("没有可改期的协商会")),
+    Command("cancel_meeting", _stay("scheduled", "deliberated"), Label("没有可取消的协商会")),
     Command("minutes", _stay("scheduled", "deliberated"), Label("没有待记录的协商会")),
     Command("decide", {"scheduled": "deliberated"}, Label("不能记录协商结果（须先安排并召开协商会）")),
     Command("publish", {"deliberated": "published"}, Label("不能公开（须先形成协商结果）")),
@@ -65,12 +68,14 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("rate", _stay("executing", "completed"), Label("执行开始后才能评价")),
 ]}
 
-# Moves a command makes besides its usual one: completing the last open action item completes the topic, and a
-# low rating of a completed topic reopens supervision.
+# Moves a command makes besides its usual one: completing the last open action item completes the topic, and
+# cancelling the last meeting still on a scheduled topic takes it back to where it was before scheduling (so it
+# can schedule another). A low rating never moves a topic: it opens a follow-up (回访) beside it.
 EXTRA_MOVES = {
     ("complete_action", "published", "completed"),
     ("complete_action", "executing", "completed"),
-    ("rate", "completed", "executing"),
+    ("cancel_meeting", "scheduled", "drafted"),
+    ("cancel_meeting", "scheduled", "researching"),
 }
 
 

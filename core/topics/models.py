@@ -1,4 +1,4 @@
-"""Tables of the deliberation: topics, research, meetings, decisions, action items, progress and ratings."""
+"""Tables of the deliberation: topics, research, meetings, decisions, action items, progress, ratings and follow-ups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, JsonB, TenantOwned
@@ -67,6 +67,8 @@ class Meeting(TenantOwned, Base):
     minutes: Mapped[str | None] = mapped_column(Text)
     opinions: Mapped[list[dict[str, str]]] = mapped_column(JsonB, default=list)
     minutes_recorded_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    cancelled_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Decision(TenantOwned, Base):
@@ -121,3 +123,22 @@ class Rating(TenantOwned, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(GUID)
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class FollowUp(TenantOwned, Base):
+    """回访: staff call back the residents of a topic they rated low, and close it with what they found."""
+
+    __tablename__ = "topic_follow_up"
+    __table_args__ = (_topic_fk(), ForeignKeyConstraint(["tenant_id", "rating_id"], ["rating.tenant_id", "rating.id"]),
+                      Index("ix_topic_follow_up_tenant_status", "tenant_id", "status"))
+
+    topic_id: Mapped[uuid.UUID] = mapped_column(GUID)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    reason: Mapped[str] = mapped_column(String(20))
+    # The rating that opened it, its score and the topic's average then (a resident may re-rate later).
+    rating_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    score: Mapped[int | None] = mapped_column(Integer)
+    average: Mapped[float | None] = mapped_column(Float)
+    closed_by_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))
+    closed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    note: Mapped[str | None] = mapped_column(Text)

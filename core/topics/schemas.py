@@ -1,4 +1,5 @@
-"""Request and response shapes of topics, research, meetings, decisions, action items, ratings and events."""
+"""Request and response shapes of topics, research, meetings, decisions, action items, ratings, follow-ups and
+events."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from typing import Annotated, Any
 import msgspec
 
 from core.inputs import Input, cap
+
+# The longest reason or note the services keep (they refuse a longer one by name; this stops it at the door).
+Note = Annotated[str, msgspec.Meta(max_length=2000)]
+
 
 
 class TopicCreate(Input):
@@ -65,6 +70,11 @@ class MeetingIn(Input):
     agenda: str | None = None
 
 
+class RescheduleIn(Input):
+    starts_at: datetime.datetime
+    reason: Note
+
+
 class Opinion(Input):
     group: Annotated[str, cap(30)]
     text: str
@@ -91,6 +101,8 @@ class MeetingOut(msgspec.Struct):
     minutes: str | None
     opinions: list[dict[str, str]]
     held: bool
+    cancelled_at: datetime.datetime | None
+    cancel_reason: str | None
 
 
 class DecisionIn(Input):
@@ -153,6 +165,26 @@ class RatingSummary(msgspec.Struct):
     average: float | None
 
 
+class FollowUpClose(Input):
+    note: Note
+
+
+class FollowUpOut(msgspec.Struct):
+    id: uuid.UUID
+    topic: uuid.UUID
+    topic_title: str
+    status: str
+    reason: str
+    reason_name: str
+    score: int | None
+    average: float | None
+    comment: str | None
+    opened_at: datetime.datetime
+    closed_by: str | None
+    closed_at: datetime.datetime | None
+    note: str | None
+
+
 class ConcernBrief(msgspec.Struct):
     id: uuid.UUID
     reference: str
@@ -184,6 +216,7 @@ class TopicDetail(msgspec.Struct):
     decision: DecisionOut | None
     actions: list[ActionOut]
     rating: RatingSummary
+    follow_ups: list[FollowUpOut]
 
 
 class EventOut(msgspec.Struct):

@@ -7,6 +7,7 @@ import datetime
 import uuid
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,7 @@ from core.i18n import Label
 from core.tenancy.models import Tenant
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
-from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic
+from core.topics.models import ActionItem, ActionProgress, Decision, FollowUp, Meeting, Rating, Research, Topic
 
 CORE_MECHANISMS = {"monthly": "每月一议事", "on_demand": "有事来商量"}
 # The core's mechanisms and those the installed plugins add (see add_mechanism).
@@ -37,11 +38,24 @@ def add_mechanism(code: str, name: str, plugin: str) -> None:
     MECHANISMS[code] = name
     PLUGIN_MECHANISMS[code] = plugin
 RESEARCH_KINDS = ("site_visit", "survey")
-LOW_RATING = 3.0  # an average below this reopens supervision: staff must answer the residents
+LOW_RATING = 3.0  # an average below this opens a follow-up (回访): staff must answer the residents
+FOLLOW_UP_STATES = ("open", "closed")
+FOLLOW_UP_REASONS = {"low_rating": "居民评价偏低"}
+# The communities' clock, in which a refusal names a meeting's start.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def now() -> datetime.datetime:
+    """The workflow's clock: whether a meeting has started is read here (tests move it instead of waiting)."""
+    return utcnow()
 
 
 def today() -> datetime.date:
-    return utcnow().date()
+    return now().date()
+
+
+def local_minute(at: datetime.datetime) -> str:
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 class TopicService:
@@ -90,6 +104,8 @@ class TopicService:
         actions = (await self.session.scalars(select(ActionItem).where(ActionItem.topic_id == topic.id)
                                               .order_by(ActionItem.due_date, ActionItem.created_at))).all()
         photos = await photo_ids(self.session, "research", [r.id for r in research])
+        follow_ups = (await self.session.scalars(select(FollowUp).where(FollowUp.topic_id == topic.id)
+                                                 .order_by(FollowUp.created_at))).all()
         return s.TopicDetail(
             topic=topic_out(topic),
             concerns=[s.ConcernBrief(id=c.id, reference=c.reference, title=c.title, category=c.category,
@@ -99,6 +115,7 @@ class TopicService:
             decision=decision_out(decision) if decision else None,
             actions=await actions_out(self.session, actions),
             rating=await rating_summary(self.session, topic.id),
+            follow_ups=await follow_ups_out(self.session, follow_ups),
         )
 
     async def events(self, topic_id: uuid.UUID) -> list[s.EventOut]:
@@ -130,14 +147,17 @@ class TopicService:
                            action=f"topic.{command}", from_state=from_state, to_state=topic.state,
                            actor_id=self.scope.user_id, payload=payload)
 
-    async def _concern_moves(self, concerns: Sequence[Concern], to_state: str, topic_id: uuid.UUID | None) -> None:
+    async def _concern_moves(self, concerns: Sequence[Concern], action: str, to_state: str,
+                             topic_id: uuid.UUID | None) -> None:
         for concern in concerns:
             from_state = concern.status
             concern.status, concern.topic_id = to_state, topic_id
+            if to_state == "completed":
+                concern.closed_at = now()
             await self.session.flush()
             await append_event(self.session, self.ctx, subject_kind="concern", subject_id=concern.id,
-                               topic_id=topic_id, action="concern.topic" if topic_id else "concern.released",
-                               from_state=from_state, to_state=to_state, actor_id=self.scope.user_id)
+                               topic_id=topic_id, action=action, from_state=from_state, to_state=to_state,
+                               actor_id=self.scope.user_id)
 
     async def create(self, data: s.TopicCreate) -> Topic:
         title = clean_text(data.title, "title", Label("议题标题"), 120)
@@ -156,7 +176,7 @@ class TopicService:
         await append_event(self.session, self.ctx, subject_kind="topic", subject_id=topic.id, topic_id=topic.id,
                            action="topic.draft", from_state=None, to_state="drafted", actor_id=self.scope.user_id,
                            payload={"concerns": [c.reference for c in concerns]})
-        await self._concern_moves(concerns, "in_topic", topic.id)
+        await self._concern_moves(concerns, "concern.topic", "in_topic", topic.id)
         return topic
 
     async def research(self, topic_id: uuid.UUID, data: s.ResearchIn) -> Research:
@@ -227,10 +247,65 @@ class TopicService:
             raise NotFound("没有这个协商会")
         return meeting
 
+    @staticmethod
+    def _refuse_if_cancelled(meeting: Meeting) -> None:
+        if meeting.cancelled_at is not None:
+            raise Conflict("这次协商会已取消")
+
+    async def _not_started(self, meeting_id: uuid.UUID, command: str) -> tuple[Meeting, Topic]:
+        """A meeting that has not started, and its topic (locked): only such a meeting is moved or called off."""
+        meeting = await self.meeting(meeting_id)
+        topic = await self.topic(meeting.topic_id, for_update=True)
+        await self._allowed(topic, command)
+        self._refuse_if_cancelled(meeting)
+        if meeting.minutes_recorded_at is not None or meeting.starts_at <= now():
+            raise Conflict("协商会已于 {starts_at} 开始，不能再改期或取消", starts_at=local_minute(meeting.starts_at))
+        return meeting, topic
+
+    async def reschedule(self, meeting_id: uuid.UUID, data: s.RescheduleIn) -> Meeting:
+        reason = clean_text(data.reason, "reason", Label("改期理由"), 2000)
+        meeting, topic = await self._not_started(meeting_id, "reschedule")
+        if data.starts_at.tzinfo is None:
+            raise InvalidInput("{name}须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at", name=label("starts_at"))
+        if data.starts_at <= now():
+            raise InvalidInput("改期后的开始时间须晚于现在", field="starts_at")
+        if data.starts_at == meeting.starts_at:
+            raise InvalidInput("改期后的开始时间与原定时间相同", field="starts_at")
+        previous = meeting.starts_at
+        if meeting.ends_at is not None:
+            meeting.ends_at += data.starts_at - previous  # the meeting keeps its length
+        meeting.starts_at = data.starts_at
+        await self.session.flush()
+        await self._move(topic, "reschedule", {"meeting": str(meeting.id), "from": previous.isoformat(),
+                                               "to": data.starts_at.isoformat(), "reason": reason})
+        return meeting
+
+    async def cancel_meeting(self, meeting_id: uuid.UUID, reason: str) -> Meeting:
+        reason = clean_text(reason, "reason", Label("取消理由"), 2000)
+        meeting, topic = await self._not_started(meeting_id, "cancel_meeting")
+        meeting.cancelled_at, meeting.cancel_reason = now(), reason
+        await self.session.flush()
+        target = None
+        if topic.state == "scheduled" and not await self.session.scalar(
+                select(Meeting.id).where(Meeting.topic_id == topic.id, Meeting.cancelled_at.is_(None)).limit(1)):
+            # No meeting left: the topic is back where it was before scheduling, and may schedule another.
+            researched = await self.session.scalar(select(Research.id).where(Research.topic_id == topic.id).limit(1))
+            target = "researching" if researched else "drafted"
+        await self._move(topic, "cancel_meeting", {"meeting": str(meeting.id), "reason": reason}, to_state=target)
+        return meeting
+
+    def _require_started(self, meeting: Meeting) -> None:
+        """A meeting's record is written once it has started, and never for a meeting called off."""
+        self._refuse_if_cancelled(meeting)
+        if meeting.starts_at > now():
+            raise Conflict("协商会将于 {starts_at} 开始，开始后才能记录纪要和协商结果",
+                           starts_at=local_minute(meeting.starts_at))
+
     async def minutes(self, meeting_id: uuid.UUID, data: s.MinutesIn) -> Meeting:
         meeting = await self.meeting(meeting_id)
         topic = await self.topic(meeting.topic_id, for_update=True)
         await self._allowed(topic, "minutes")
+        self._require_started(meeting)
         meeting.minutes = clean_text(data.minutes, "minutes", Label("会议纪要"), 20000)
         if any(v < 0 for v in data.attendance.values()):
             raise InvalidInput("出席人数不能为负", field="attendance")
@@ -249,6 +324,7 @@ class TopicService:
         meeting = await self.meeting(meeting_id)
         topic = await self.topic(meeting.topic_id, for_update=True)
         await self._allowed(topic, "decide")
+        self._require_started(meeting)
         if meeting.minutes_recorded_at is None:
             raise Conflict("请先记录这次协商会的纪要，再记录协商结果")
         text = clean_text(data.text, "text", Label("协商结果"), 5000)
@@ -286,7 +362,7 @@ class TopicService:
         await self._move(topic, "withdraw", {"reason": reason})
         # The concerns go back to the queue: they were accepted, and still are.
         concerns = (await self.session.scalars(select(Concern).where(Concern.topic_id == topic.id))).all()
-        await self._concern_moves(concerns, "accepted", None)
+        await self._concern_moves(concerns, "concern.released", "accepted", None)
         return topic
 
     async def add_action(self, topic_id: uuid.UUID, data: s.ActionIn) -> ActionItem:
@@ -299,6 +375,11 @@ class TopicService:
             owner_user_id = await self.session.scalar(select(User.id).where(User.username == data.owner_user))
             if owner_user_id is None:
                 raise InvalidInput("没有用户 {username}", field="owner_user", username=data.owner_user)
+            # The owner reports progress on the item: someone who may not would be handed a 403 of their own.
+            if not await self.scope.authorizer.user_may(self.session, owner_user_id, self.scope.tenant.path,
+                                                        "action.progress"):
+                raise InvalidInput("{username} 不能办理这里的执行事项：责任人须是本辖区的物业公司、职能部门或工作人员",
+                                   field="owner_user", username=data.owner_user)
         if not owner_org and not owner_user_id:
             raise InvalidInput("须指定责任单位（owner_org）或责任人（owner_user）", field="owner_org")
         if data.due_date < topic.created_at.date():
@@ -364,8 +445,12 @@ class TopicService:
             ActionItem.topic_id == topic.id, ActionItem.status == "open"))
         if not still_open:
             target = "completed"
-            topic.completed_at = utcnow()
+            topic.completed_at = now()
         await self._move(topic, "complete_action", {"action": str(action.id)}, to_state=target)
+        if target == "completed":  # the concerns it took up are settled with it
+            concerns = (await self.session.scalars(select(Concern).where(Concern.topic_id == topic.id,
+                                                                         Concern.status == "in_topic"))).all()
+            await self._concern_moves(concerns, "concern.completed", "completed", topic.id)
         return action
 
     def require_owner_or_staff(self, action: ActionItem) -> None:
@@ -384,18 +469,66 @@ class TopicService:
         rating = await self.session.scalar(select(Rating).where(Rating.topic_id == topic.id,
                                                                 Rating.user_id == self.scope.user_id))
         if rating is None:
-            self.session.add(Rating(topic_id=topic.id, user_id=self.scope.user_id, score=data.score,
-                                    comment=data.comment.strip()[:2000]))
+            rating = Rating(topic_id=topic.id, user_id=self.scope.user_id, score=data.score,
+                            comment=data.comment.strip()[:2000])
+            self.session.add(rating)
         else:
             rating.score, rating.comment = data.score, data.comment.strip()[:2000]
         await self.session.flush()
         summary = await rating_summary(self.session, topic.id)
-        reopen = topic.state == "completed" and summary.average is not None and summary.average < LOW_RATING
-        if reopen:
-            topic.completed_at = None
-        await self._move(topic, "rate", {"score": data.score, "average": summary.average, "reopened": reopen},
-                         to_state="executing" if reopen else None)
+        await self._move(topic, "rate", {"score": data.score, "average": summary.average})
+        # Residents unhappy with what was done are called back; what was done stays done.
+        if summary.average is not None and summary.average < LOW_RATING:
+            await self._open_follow_up(topic, rating, summary.average)
         return summary
+
+    # --- follow-ups (回访) --------------------------------------------------------------------------------
+
+    async def _open_follow_up(self, topic: Topic, rating: Rating, average: float) -> None:
+        """Open a follow-up on the topic, unless one is open already (the topic's row lock keeps it to one)."""
+        if await self.session.scalar(select(FollowUp.id).where(FollowUp.topic_id == topic.id,
+                                                               FollowUp.status == "open")):
+            return
+        follow_up = FollowUp(topic_id=topic.id, status="open", reason="low_rating", rating_id=rating.id,
+                             score=rating.score, average=average)
+        self.session.add(follow_up)
+        await self.session.flush()
+        await append_event(self.session, self.ctx, subject_kind="follow_up", subject_id=follow_up.id,
+                           topic_id=topic.id, action="follow_up.open", from_state=None, to_state="open",
+                           actor_id=self.scope.user_id,
+                           payload={"reason": "low_rating", "score": rating.score, "average": average})
+
+    async def follow_ups(self, status: str | None, limit: int, offset: int) -> tuple[list[s.FollowUpOut], int]:
+        """Follow-ups, the open ones first, oldest first (the longest waiting at the top)."""
+        if status is not None and status not in FOLLOW_UP_STATES:
+            raise InvalidInput("{name}须为 {choices} 之一", field="status", name=label("status"), choices=", ".join(FOLLOW_UP_STATES))
+        statement = select(FollowUp)
+        if status:
+            statement = statement.where(FollowUp.status == status)
+        total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
+        rows = (await self.session.scalars(statement.order_by(FollowUp.status != "open", FollowUp.created_at,
+                                                              FollowUp.id).limit(limit).offset(offset))).all()
+        return await follow_ups_out(self.session, rows), int(total or 0)
+
+    async def follow_up(self, follow_up_id: uuid.UUID, *, for_update: bool = False) -> FollowUp:
+        statement = select(FollowUp).where(FollowUp.id == follow_up_id)
+        follow_up = await self.session.scalar(statement.with_for_update() if for_update else statement)
+        if follow_up is None:
+            raise NotFound("没有这个回访")
+        return follow_up
+
+    async def close_follow_up(self, follow_up_id: uuid.UUID, note: str) -> FollowUp:
+        note = clean_text(note, "note", Label("回访情况"), 2000)
+        follow_up = await self.follow_up(follow_up_id, for_update=True)
+        if follow_up.status != "open":
+            raise Conflict("这个回访已经结束")
+        follow_up.status, follow_up.note = "closed", note
+        follow_up.closed_by_id, follow_up.closed_at = self.scope.user_id, now()
+        await self.session.flush()
+        await append_event(self.session, self.ctx, subject_kind="follow_up", subject_id=follow_up.id,
+                           topic_id=follow_up.topic_id, action="follow_up.close", from_state="open",
+                           to_state="closed", actor_id=self.scope.user_id, payload={"note": note})
+        return follow_up
 
 
 # --- shaping -------------------------------------------------------------------------------------------
@@ -420,6 +553,7 @@ def meeting_out(m: Meeting) -> s.MeetingOut:
         id=m.id, topic=m.topic_id, mechanism=m.mechanism, mechanism_name=MECHANISMS.get(m.mechanism, m.mechanism),
         venue=m.venue, starts_at=m.starts_at, ends_at=m.ends_at, invitees=m.invitees, attendance=m.attendance,
         agenda=m.agenda, minutes=m.minutes, opinions=m.opinions, held=m.minutes_recorded_at is not None,
+        cancelled_at=m.cancelled_at, cancel_reason=m.cancel_reason,
     )
 
 
@@ -485,3 +619,25 @@ async def rating_summaries(session: AsyncSession, topic_ids: Sequence[uuid.UUID]
         for topic_id, count, average in rows:
             found[topic_id] = s.RatingSummary(count=int(count), average=round(float(average), 2))
     return found
+
+
+async def follow_ups_out(session: AsyncSession, follow_ups: Sequence[FollowUp]) -> list[s.FollowUpOut]:
+    """Follow-ups with their topic's title, the comment of the rating that opened each, and who closed it."""
+    topic_ids = {f.topic_id for f in follow_ups}
+    titles = dict((await session.execute(select(Topic.id, Topic.title).where(Topic.id.in_(topic_ids)))).all()) \
+        if topic_ids else {}
+    rating_ids = {f.rating_id for f in follow_ups if f.rating_id}
+    comments = dict((await session.execute(select(Rating.id, Rating.comment).where(Rating.id.in_(rating_ids)))).all()) \
+        if rating_ids else {}
+    closers = {f.closed_by_id for f in follow_ups if f.closed_by_id}
+    names = dict((await session.execute(select(User.id, User.username).where(User.id.in_(closers)))).all()) \
+        if closers else {}
+    return [
+        s.FollowUpOut(
+            id=f.id, topic=f.topic_id, topic_title=titles.get(f.topic_id, ""), status=f.status, reason=f.reason,
+            reason_name=FOLLOW_UP_REASONS.get(f.reason, f.reason), score=f.score, average=f.average,
+            comment=comments.get(f.rating_id) or None, opened_at=f.created_at, closed_by=names.get(f.closed_by_id),
+            closed_at=f.closed_at, note=f.note,
+        )
+        for f in follow_ups
+    ]

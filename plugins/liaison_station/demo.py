@@ -44,7 +44,7 @@ async def replay(client: Any) -> dict[str, str]:
         "kind": "site_visit", "date": _day(-1), "participants": ["金凤区人大代表", "社区工作人员"],
         "findings": "人大代表现场调研：小区建于2004年，长期无物业，环境卫生、停车、设施维护成治理难题。"})
     await _deliberate(api, staff, topic, {
-        "mechanism": "liaison_station", "venue": "阅海苑庭院联络站", "starts_at": _at(0, 19),
+        "mechanism": "liaison_station", "venue": "阅海苑庭院联络站", "starts_at": _at(-1, 19),
         "invitees": {"roles": ["deputy", "resident_rep"], "users": [deputy]}}, {
         "minutes": "居民代表向人大代表诉说急难愁盼，代表逐一回应，并就垃圾清运再次征求意见。",
         "attendance": {"resident_rep": 10, "deputy": 1}}, "垃圾堆放顽疾由社区、居民志愿者共同参与清运。")

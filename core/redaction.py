@@ -17,7 +17,8 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 _CHAT_ID = re.compile(r"(?:微信号?|QQ号?|WeChat|VX|WX)\s*[:：]?\s*([A-Za-z0-9_-]{5,20})", re.IGNORECASE)
 # A mainland mobile in any spacing, with or without +86/0086/86; libphonenumber finds the rest (landlines,
 # other countries) but wants digit groups it recognises, and a resident's typing is not always that tidy.
-_MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[\s.-]{0,2})?1[3-9](?:[\s.-]{0,2}\d){9}(?![0-9])")
+_SEPARATOR = r"[ \t]{0,2}[.\-–—]?[ \t]{0,2}"  # 138 1234 1234, 138-1234-1234, 138 - 1234 - 1234
+_MOBILE = re.compile(rf"(?<![0-9])(?:\(?(?:\+|00)?86\)?{_SEPARATOR})?1[3-9](?:{_SEPARATOR}\d){{9}}(?![0-9])")
 # A concern's reference (JSX-2026-000123) looks like a landline to libphonenumber; it is public by design.
 _REFERENCE = re.compile(r"[A-Za-z]{1,10}-\d{4}-\d{6}")
 # A surname before a form of address: 柳先生 → 某先生. A list of surnames, so that 楼下阿姨 stays as it is.

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.redaction import public_place, redact
 from tests.conftest import Auth
-from tests.portal import sign_in, text_of
+from tests.portal import sign_in, submit, text_of
 from tests.test_open311 import O311, filed, new_key
 from tests.test_workflow import BASE, TODAY, file
 
@@ -234,3 +234,17 @@ async def test_open311_shows_the_public_the_summary_and_the_building_only(
                             address_string="甲小区2-3-502")
     [request] = (await client.get(f"{O311}/requests/{reference}.json")).json()
     assert request["description"] == "*** *** 反映" and request["address"] == "甲小区"  # 柳先生 is the resident
+
+
+@pytest.mark.usefixtures("world")
+async def test_staff_write_the_public_summary_in_the_inbox(client: AsyncClient, auth: Auth) -> None:
+    concern = await file(client, await auth("resident"), LEAKY)
+    await sign_in(client, "comm-a", "cstaff")
+    inbox, action = "/t/comm-a/staff/inbox", f"/t/comm-a/staff/concerns/{concern['id']}/public-summary"
+    assert "楼道漏水，请联系某先生 ***" in text_of(await client.get(inbox))  # what the public reads now
+    refused = await submit(client, inbox, action, {"public_summary": "请联系 13812341234"})
+    assert refused.status_code == 422 and f'id="public-summary-{concern["id"]}-error"' in refused.text
+    saved = await submit(client, inbox, action, {"public_summary": "甲小区楼道漏水"})
+    assert saved.status_code == 303
+    followed = (await client.get(f"{BASE}/public/concerns/{concern['tracking_code']}")).json()
+    assert followed["summary"] == "甲小区楼道漏水"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -21,10 +22,11 @@ from core.db import TenantContext, use_tenant
 from core.errors import NotFound
 from core.events import WorkflowEvent
 from core.http import DbSession, Limit, Offset
+from core.redaction import redact
 from core.stats import PublicStats, public_stats, report_year
 from core.tenancy.models import Tenant
 from core.topics.machine import PUBLIC_STATES, STATE_NAMES, STEP_NAMES
-from core.topics.models import ActionItem, ActionProgress, Decision, Research, Topic
+from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Research, Topic
 from core.topics.services import actions_out, photo_ids, rating_summaries
 
 
@@ -45,7 +47,8 @@ class PublicAction(msgspec.Struct):
 
 
 class PublicResult(msgspec.Struct):
-    """A published decision with its supervision; no resident's name, phone or address, ever."""
+    """A published decision with its supervision; no resident's name, phone or address, ever (staff wrote these
+    texts, but may have quoted a concern: they pass through the same redaction as a concern's title)."""
 
     id: uuid.UUID
     title: str
@@ -107,10 +110,11 @@ async def published_results(session: AsyncSession, limit: int, offset: int,
         photos = [p for t, r in research if t == topic.id for p in research_photos.get(r, [])]
         rating = ratings[topic.id]
         results.append(PublicResult(
-            id=topic.id, title=topic.title, decision=decision.text if decision else "", method=decision.method if decision else "",
+            id=topic.id, title=redact(topic.title), decision=redact(decision.text) if decision else "",
+            method=decision.method if decision else "",
             state=topic.state, state_name=STATE_NAMES[topic.state], published_at=topic.published_at,
             completed_at=topic.completed_at,
-            actions=[PublicAction(title=a.title, owner_org=a.owner_org, due_date=a.due_date, percent=a.percent,
+            actions=[PublicAction(title=redact(a.title), owner_org=a.owner_org, due_date=a.due_date, percent=a.percent,
                                   status=a.status, overdue=a.overdue,
                                   photos=[p for r in a.progress for p in r.photos]) for a in items],
             timeline=[TimelineStep(step=step, name=STEP_NAMES[step], at=at)
@@ -118,6 +122,42 @@ async def published_results(session: AsyncSession, limit: int, offset: int,
             photos=photos, rating_count=rating.count, average_rating=rating.average,
         ))
     return results, int(total or 0)
+
+
+@dataclass(frozen=True)
+class PublicTopic:
+    id: uuid.UUID
+    title: str
+    state: str
+
+
+@dataclass(frozen=True)
+class PublicMeeting:
+    """A meeting as the public calendar shows it: when, where, under which mechanism, about which topic."""
+
+    id: uuid.UUID
+    mechanism: str
+    venue: str
+    agenda: str | None
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime | None
+    updated_at: datetime.datetime
+
+
+async def public_meetings(session: AsyncSession, upcoming: bool, limit: int) -> list[tuple[PublicMeeting, PublicTopic]]:
+    """Meetings still to come (soonest first) or held (latest first), with their texts redacted."""
+    now = datetime.datetime.now(datetime.UTC)
+    statement = select(Meeting, Topic).join(Topic, (Topic.tenant_id == Meeting.tenant_id) & (Topic.id == Meeting.topic_id))
+    statement = statement.where(Topic.state != "withdrawn")
+    if upcoming:
+        statement = statement.where(Meeting.starts_at >= now).order_by(Meeting.starts_at)
+    else:
+        statement = statement.where(Meeting.starts_at < now).order_by(Meeting.starts_at.desc())
+    return [(PublicMeeting(id=meeting.id, mechanism=meeting.mechanism, venue=redact(meeting.venue),
+                           agenda=redact(meeting.agenda) if meeting.agenda else None, starts_at=meeting.starts_at,
+                           ends_at=meeting.ends_at, updated_at=meeting.updated_at),
+             PublicTopic(id=topic.id, title=redact(topic.title), state=topic.state))
+            for meeting, topic in (await session.execute(statement.limit(limit))).all()]
 
 
 async def public_photo(session: AsyncSession, photo_id: uuid.UUID) -> Photo:
@@ -146,9 +186,12 @@ class PublicController(Controller):
     dependencies = {"tenant": Provide(provide_public_tenant)}
     opt = {"exclude_from_auth": True}
 
-    @get("/concerns/{reference:str}", summary="凭诉求编号查询进度（不含个人信息）")
-    async def follow_concern(self, db_session: DbSession, tenant: PublicTenant, reference: FromPath[str]) -> PublicConcern:
-        return await public_status(db_session, tenant, reference)
+    @get("/concerns/{tracking_code:str}", summary="凭查询码（诉求编号加校验码，如 JSX-2026-000123-7QKM）查询进度（不含个人信息）",
+         description="只有编号、校验码不对与编号不存在一样答 404；同一来源 15 分钟内查错 30 次后答 429。")
+    async def follow_concern(self, request: Request, db_session: DbSession, tenant: PublicTenant,
+                             tracking_code: FromPath[str]) -> PublicConcern:
+        client = request.client.host if request.client else "unknown"
+        return await public_status(db_session, tenant, tracking_code, client)
 
     @get("/results", summary="已公开的协商结果及执行进度（新到旧）")
     async def results(self, db_session: DbSession, tenant: PublicTenant, limit: Limit = 20,

@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import hashlib
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -242,3 +243,22 @@ async def _fetch(url: str, sql: str) -> list[tuple]:
         return [tuple(row) for row in await conn.fetch(sql)]
     finally:
         await conn.close()
+
+
+def test_0006_gives_concerns_filed_before_a_tracking_secret(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
+    command.upgrade(alembic_config(settings), "0005")
+    tenant, now = uuid.uuid4(), "2026-01-01 00:00:00.000000"
+    with sqlite3.connect(tmp_path / "yishi.db") as db:
+        db.execute("INSERT INTO tenant (id, slug, name, kind, path, plugins, portal, archived, created_at, updated_at)"
+                   " VALUES (?, 'old', '旧社区', 'community', 'old', '[]', '{}', 0, ?, ?)", (tenant.bytes, now, now))
+        for number in (1, 2):
+            db.execute("INSERT INTO concern (tenant_id, id, reference, title, description, category, channel, status,"
+                       " filed_by_id, created_at, updated_at) VALUES (?, ?, ?, '漏水', '漏水', 'drainage', 'portal',"
+                       " 'submitted', ?, ?, ?)",
+                       (tenant.bytes, uuid.uuid4().bytes, f"OLD-2026-{number:06d}", uuid.uuid4().bytes, now, now))
+    upgrade(settings)
+    with sqlite3.connect(tmp_path / "yishi.db") as db:
+        rows = db.execute("SELECT tracking_secret, public_summary FROM concern").fetchall()
+    assert len(rows) == 2 and all(re.fullmatch(r"[2-9A-HJ-NP-Z]{4}", secret) and summary is None
+                                  for secret, summary in rows)

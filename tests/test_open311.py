@@ -153,6 +153,7 @@ async def test_a_report_becomes_one_concern_the_staff_see(app: Litestar, client:
     assert concern["place"] == "银巴小区14号楼北侧"
     assert concern["resident_name"] == "柳先生" and concern["resident_phone"] == "13812345678"
     assert concern["filed_by"].startswith("open311-")
+    assert concern["tracking_code"] in created["service_notice"]  # the app hands it to the resident
     stats = (await client.get(f"{API}/stats", headers=staff)).json()
     assert stats["own"]["concerns_received"] == 1
 
@@ -260,7 +261,8 @@ async def test_a_request_in_json_and_xml(app: Litestar, client: AsyncClient) -> 
     assert request["service_request_id"] == reference and request["status"] == "open"
     assert request["status_notes"] == "已提交，待受理"
     assert request["service_code"] == "noise" and request["service_name"] == "噪声扰民"
-    assert request["description"] == REPORT["description"] and request["address"] == REPORT["address_string"]
+    # The public summary (the first line, redacted), never the text the app sent.
+    assert request["description"] == "夜里两点还在施工" and request["address"] == REPORT["address_string"]
     assert request["lat"] == 38.4872 and request["long"] == 106.2309 and request["media_url"] == REPORT["media_url"]
     assert request["agency_responsible"] is None and request["zipcode"] is None
     requested = datetime.datetime.fromisoformat(request["requested_datetime"].replace("Z", "+00:00"))
@@ -286,7 +288,7 @@ async def test_status_and_agency_follow_the_topic_the_concern_fed(client: AsyncC
     [request] = (await client.get(f"{O311}/requests/{reference}.json")).json()
     assert request["status"] == "open" and request["status_notes"] == "已纳入议题协商：监督执行中"
     assert request["agency_responsible"] == "宁夏鑫盛物业"
-    # Filed in Yishi itself: only its title is shown, as on the public follow page.
+    # Its public summary: the title, as on the public follow page.
     assert request["description"] == "北边再装一台直饮水机" and request["address"] == "小区北侧"
     completed = await client.post(f"{API}/actions/{ids['action']}/complete", headers=await auth("wuye"))
     assert completed.status_code in (200, 201), completed.text

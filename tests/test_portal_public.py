@@ -58,23 +58,23 @@ async def test_the_meeting_calendar_and_its_feed(client: AsyncClient, auth: Auth
 async def test_following_a_concern_by_its_reference(client: AsyncClient, auth: Auth) -> None:
     concern = await file(client, await auth("grid"), {"channel": "grid_worker", "resident_name": "柳先生",
                                                       "resident_phone": "13812341234"})
-    found = await client.get(f"/t/comm-a/track/{concern['reference']}")
+    found = await client.get(f"/t/comm-a/track/{concern['tracking_code']}")
     assert found.status_code == 200 and "已提交，待受理" in text_of(found)
     assert "柳先生" not in found.text and "13812341234" not in found.text
-    asked = await client.get("/t/comm-a/track", params={"reference": concern["reference"].lower()})
-    assert asked.status_code == 302 and asked.headers["location"].endswith(concern["reference"])
-    unknown = await client.get("/t/comm-a/track/JSX-2026-999999")
+    asked = await client.get("/t/comm-a/track", params={"reference": concern["tracking_code"].lower()})
+    assert asked.status_code == 302 and asked.headers["location"].endswith(concern["tracking_code"])
+    unknown = await client.get("/t/comm-a/track/JSX-2026-999999-7QKM")
     assert unknown.status_code == 404 and 'id="reference-error"' in unknown.text
-    assert (await client.get(f"/t/comm-b/track/{concern['reference']}")).status_code == 404
+    assert (await client.get(f"/t/comm-b/track/{concern['tracking_code']}")).status_code == 404
 
 
 async def test_following_a_concern_in_a_topic_names_its_step_in_the_readers_language(client: AsyncClient,
                                                                                       auth: Auth) -> None:
     _topic_id, ids = await topic_at(client, auth, "published")
-    reference = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("cstaff"))).json()["reference"]
-    chinese = text_of(await client.get(f"/t/comm-a/track/{reference}"))
+    code = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("cstaff"))).json()["tracking_code"]
+    chinese = text_of(await client.get(f"/t/comm-a/track/{code}"))
     assert "公开结果 (已公开结果)" in chinese
-    english = text_of(await client.get(f"/t/comm-a/track/{reference}?lang=en"))
+    english = text_of(await client.get(f"/t/comm-a/track/{code}?lang=en"))
     en = gettext_for("en")
     assert f"{en('公开结果')} ({en('已公开结果')})" in english and "公开结果" not in english
 

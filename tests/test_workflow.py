@@ -96,8 +96,8 @@ async def test_the_drinking_water_machine_from_concern_to_completion(client: Asy
     times = [e["at"] for e in events]
     assert times == sorted(times)
     # The resident follows it by reference, and rates it.
-    reference = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("resident"))).json()["reference"]
-    public = (await client.get(f"{BASE}/public/concerns/{reference}")).json()
+    code = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("resident"))).json()["tracking_code"]
+    public = (await client.get(f"{BASE}/public/concerns/{code}")).json()
     assert public["status"] == "completed" and public["topic_state"] == "completed"
     assert "resident" not in str(public) and "13812341234" not in str(public)
     rated = await client.post(f"{BASE}/topics/{topic_id}/ratings", json={"score": 5, "comment": "太方便了"},

@@ -60,7 +60,7 @@ ACTIONS: dict[str, Action] = {
         Action("concern.file_on_behalf", "代居民反映诉求"),
         Action("concern.read", "查看自己反映或代办的诉求"),
         Action("concern.read_all", "查看本辖区全部诉求"),
-        Action("concern.triage", "受理、驳回、直接办结或上报诉求"),
+        Action("concern.triage", "受理、驳回、直接办结或上报诉求，改写其公开摘要"),
         Action("concern.escalation", "接办或退回下级上报的诉求"),
         Action("category.manage", "增加诉求分类"),
         Action("topic.read", "查看议题全过程"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
@@ -22,6 +22,7 @@ from core.concerns.schemas import (
     ConcernOut,
     EscalationReturn,
     PhotoOut,
+    PublicSummaryIn,
     Triage,
 )
 from core.concerns.models import DEFAULT_CATEGORIES
@@ -93,6 +94,14 @@ class ConcernController(Controller):
                              concern_id: FromPath[uuid.UUID], data: JSONBody[Triage]) -> ConcernOut:
         service = _service(request, db_session, tenant_scope)
         concern = await service.triage(concern_id, data.action, data.reason, data.note)
+        return (await service.to_out([concern]))[0]
+
+    @put("/{concern_id:uuid}/public-summary", opt={"action": "concern.triage"},
+         summary="改写公开摘要：公众看到的是它，而不是标题；留空则恢复为去除个人信息后的标题")
+    async def set_public_summary(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                                 concern_id: FromPath[uuid.UUID], data: JSONBody[PublicSummaryIn]) -> ConcernOut:
+        service = _service(request, db_session, tenant_scope)
+        concern = await service.set_public_summary(concern_id, data.public_summary)
         return (await service.to_out([concern]))[0]
 
     @post("/{concern_id:uuid}/photos", opt={"action": "concern.read"}, status_code=201,

@@ -52,6 +52,10 @@ class Concern(TenantOwned, Base):
 
     reference: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(120))
+    # What the public reads instead of the title, once staff write it (until then: the title, redacted).
+    public_summary: Mapped[str | None] = mapped_column(String(120))
+    # The secret that follows the reference in a tracking code (JSX-2026-000123-7QKM): references are sequential.
+    tracking_secret: Mapped[str | None] = mapped_column(String(8))
     description: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(40))
     compound_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
@@ -71,6 +75,11 @@ class Concern(TenantOwned, Base):
     origin_concern_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
     topic_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
     closed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+
+    @property
+    def tracking_code(self) -> str | None:
+        """What the filer keeps to follow the concern without signing in: the reference and its secret."""
+        return f"{self.reference}-{self.tracking_secret}" if self.tracking_secret else None
 
 
 class ConcernCategory(TenantOwned, Base):

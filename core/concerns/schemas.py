@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Annotated
 
 from typing import Annotated
 
@@ -28,6 +29,9 @@ class ConcernCreated(msgspec.Struct):
     id: uuid.UUID
     reference: str
     status: str
+    # The reference and its secret: what the resident keeps to follow the concern without signing in.
+    # None only when replaying an answer stored before tracking codes existed.
+    tracking_code: str | None = None
 
 
 class ConcernOut(msgspec.Struct):
@@ -41,6 +45,9 @@ class ConcernOut(msgspec.Struct):
     compound: uuid.UUID | None
     building: uuid.UUID | None
     place: str | None
+    public_summary: str
+    public_summary_edited: bool
+    tracking_code: str | None
     status: str
     status_name: str
     resident_name: str | None
@@ -60,6 +67,12 @@ class Triage(Input):
     action: Annotated[str, cap(20)]
     reason: str | None = None
     note: str | None = None
+
+
+class PublicSummaryIn(Input):
+    """Empty or null: the public reads the title with personal data taken out again."""
+
+    public_summary: Annotated[str, msgspec.Meta(max_length=120)] | None = None
 
 
 class EscalationReturn(Input):
@@ -86,10 +99,11 @@ class PhotoOut(msgspec.Struct):
 
 
 class PublicConcern(msgspec.Struct):
-    """What anyone holding the reference may see: never who filed it or how to reach them."""
+    """What anyone holding the tracking code may see: the public summary, never who filed it or how to reach them,
+    nor the description."""
 
     reference: str
-    title: str
+    summary: str
     category_name: str
     status: str
     status_name: str

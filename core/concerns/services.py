@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hmac
 import logging
 import re
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,14 +31,16 @@ from core.concerns.models import (
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
 from core.db import TenantContext, use_tenant
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from core.inputs import label
 from core.events import Link, append_event, next_link, utcnow, write_event
 from core.http import TenantScope
 from core.i18n import Label
 from core.idempotency import Claim
 from core.media import CleanImage, LocalPhotoStore
+from core.redaction import public_summary, redact
 from core.tenancy.models import Building, Compound, Tenant
+from core.throttle import Throttle
 
 audit_log = logging.getLogger("yishi.audit")
 SORTS = {
@@ -50,6 +54,12 @@ SORTS = {
 }
 CATEGORY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 MAX_PHOTOS = 9
+# The secret after a reference (JSX-2026-000123-7QKM): no 0/O or 1/I to misread; 32⁴ codes per reference.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+TRACKING_LENGTH = 4
+# Public lookups by tracking code, per client address: wrong codes allowed before a pause.
+LOOKUP_MAX_FAILURES = 30
+LOOKUP_WINDOW = datetime.timedelta(minutes=15)
 # triage action → (states it may start from, resulting state, the field that must be given)
 TRIAGE = {
     "accept": (("submitted",), "accepted", None),
@@ -92,9 +102,14 @@ async def category_names(session: AsyncSession) -> dict[str, str]:
     return {**DEFAULT_CATEGORIES, **dict(extra)}
 
 
-def filed_answer(concern: Concern) -> dict[str, str]:
-    """What filing answers (and an Idempotency-Key replays): the concern's id, reference and status."""
-    return {"id": str(concern.id), "reference": concern.reference, "status": concern.status}
+def filed_answer(concern: Concern) -> dict[str, str | None]:
+    """What filing answers (and an Idempotency-Key replays): the concern's id, reference, status and tracking code."""
+    return {"id": str(concern.id), "reference": concern.reference, "status": concern.status,
+            "tracking_code": concern.tracking_code}
+
+
+def new_tracking_secret() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
 
 
 def clean_text(value: str | None, field: str, label: Label, max_len: int, required: bool = True) -> str | None:
@@ -173,7 +188,7 @@ class ConcernService:
         """
         now = utcnow()
         concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
-                          **fields)
+                          tracking_secret=new_tracking_secret(), **fields)
         link = await self._link_with_number(now.year)
         concern.reference = f"{reference_prefix(self.tenant)}-{now.year}-{link.number:06d}"
         await write_event(self.session, self.ctx, link, subject_kind="concern", subject_id=concern.id,
@@ -272,7 +287,9 @@ class ConcernService:
             ConcernOut(
                 id=c.id, reference=c.reference, title=c.title, description=c.description, category=c.category,
                 category_name=categories.get(c.category, c.category), channel=c.channel, compound=c.compound_id,
-                building=c.building_id, place=c.place, status=c.status, status_name=STATE_NAMES[c.status],
+                building=c.building_id, place=c.place, public_summary=public_summary(c),
+                public_summary_edited=c.public_summary is not None, tracking_code=c.tracking_code,
+                status=c.status, status_name=STATE_NAMES[c.status],
                 resident_name=c.resident_name,
                 resident_phone=c.resident_phone if show_phone else mask_phone(c.resident_phone),
                 filed_by=usernames.get(c.filed_by_id, ""), triage_reason=c.triage_reason,
@@ -305,6 +322,18 @@ class ConcernService:
             concern.closed_at = utcnow()
         await self.session.flush()
         await self._event(concern, f"concern.{action}", from_state, to_state, {"reason": reason, "note": note})
+        return concern
+
+    async def set_public_summary(self, concern_id: uuid.UUID, summary: str | None) -> Concern:
+        """What the public reads of the concern from now on; none: its title with personal data taken out."""
+        summary = clean_text(summary, "public_summary", Label("公开摘要"), 120, required=False)
+        if summary is not None and redact(summary) != summary:
+            raise InvalidInput("公开摘要不能含手机号、身份证号、邮箱或居民姓氏", field="public_summary")
+        concern = await self.get(concern_id)
+        concern.public_summary = summary
+        await self.session.flush()
+        await self._event(concern, "concern.public_summary", concern.status, concern.status,
+                          {"public_summary": summary})
         return concern
 
     async def _event(self, concern: Concern, action: str, from_state: str | None, to_state: str,
@@ -405,18 +434,29 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
-async def public_status(session: AsyncSession, tenant: Tenant, reference: str) -> PublicConcern:
-    """Follow a concern by its reference code: status only, nothing about the person."""
-    from core.topics.machine import PUBLIC_STATES, STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
+async def public_status(session: AsyncSession, tenant: Tenant, code: str, client: str) -> PublicConcern:
+    """Follow a concern by its tracking code (reference and secret): its public summary and status, nothing about
+    the person. A bare reference, a wrong secret and an unknown reference answer alike, and count against the
+    client: references are sequential, so a client that guesses is slowed down."""
+    from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
     from core.topics.models import Topic
 
-    concern = await session.scalar(select(Concern).where(Concern.reference == reference.upper()))
-    if concern is None:
-        raise NotFound("没有这个诉求编号")
+    throttle, key, now = Throttle(session, LOOKUP_MAX_FAILURES, LOOKUP_WINDOW), f"track:{client}", utcnow()
+    if (wait := await throttle.wait(key, now)) is not None:
+        raise TooManyRequests("查询次数过多，请 {minutes} 分钟后再试", headers={"Retry-After": str(wait)},
+                              minutes=(wait + 59) // 60)
+    reference, _, secret = code.strip().upper().rpartition("-")
+    concern = await session.scalar(select(Concern).where(Concern.reference == reference)) if reference else None
+    # Compared in constant time, and against a stand-in when there is no concern, so timing tells nothing.
+    expected = concern.tracking_secret if concern is not None and concern.tracking_secret else "-" * TRACKING_LENGTH
+    if not (hmac.compare_digest(secret.encode(), expected.encode()) and concern is not None):
+        await throttle.count_failure(key, now)
+        await session.commit()  # the failure must outlive the request, which ends in an error
+        raise NotFound("没有这个查询码")
     categories = await category_names(session)
     topic = await session.get(Topic, (tenant.id, concern.topic_id)) if concern.topic_id else None
     return PublicConcern(
-        reference=concern.reference, title=concern.title,
+        reference=concern.reference, summary=public_summary(concern),
         category_name=categories.get(concern.category, concern.category), status=concern.status,
         status_name=STATE_NAMES[concern.status], topic_state=topic.state if topic else None,
         topic_step=f"{STEP_NAMES[STEPS[topic.state]]}（{TOPIC_STATE_NAMES[topic.state]}）" if topic else None,

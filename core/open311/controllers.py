@@ -147,7 +147,9 @@ class Open311Controller(Controller):
         return answer(request, "service_requests", [created])
 
     @get(["/requests.json", "/requests.xml"], responses=ERRORS,
-         summary="查询诉求：默认最近 90 天、最多 1000 条，新到旧；不含居民姓名与电话")
+         summary="查询诉求：默认最近 90 天、最多 1000 条，新到旧；不含居民姓名与电话",
+         description="`description` 是诉求的公开摘要（工作人员改写的，或去除个人信息后的标题），从不是居民写的描述；"
+                     "`address` 只到小区、楼栋，不含单元与门牌。")
     async def list_requests(
         self, request: Request, db_session: DbSession, jurisdiction: Jurisdiction,
         service_request_id: Annotated[str | None, Parameter(

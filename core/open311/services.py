@@ -41,6 +41,7 @@ from core.open311.schemas import (
     ServiceRequestCreated,
     ServiceRequestForm,
 )
+from core.redaction import public_place, public_summary, redact
 from core.tenancy.models import Tenant
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
 from core.topics.models import ActionItem, Topic
@@ -75,7 +76,6 @@ PARAMETERS = {"title": "description", "description": "description", "category": 
 CLIENT_ACTIONS = frozenset({"concern.file", "concern.file_on_behalf"})
 _W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 class Open311Error(Exception):
@@ -177,16 +177,6 @@ def _coordinates(lat: str | None, long: str | None, errors: list[str]) -> tuple[
         errors.append("lat and long must be WGS84 degrees: lat -90–90, long -180–180（坐标须为 WGS84 经纬度）")
         return None, None
     return values
-
-
-def _redact(text: str | None, concern: Concern) -> str | None:
-    """Free text shown to anyone: the resident's own name and any mobile number are taken out."""
-    if not text:
-        return text
-    for secret in (concern.resident_name, concern.resident_phone):
-        if secret and len(secret) >= 2:
-            text = text.replace(secret, "***")
-    return _MOBILE.sub("***", text)
 
 
 @dataclass(frozen=True)
@@ -309,7 +299,7 @@ class Open311Service:
         await self.session.flush()
         return ServiceRequestCreated(
             service_request_id=concern.reference, account_id=None,
-            service_notice=f"{self.tenant.name}已收到，工作人员受理后按六步工作法办理；凭编号 {concern.reference} 可查询进度。",
+            service_notice=f"{self.tenant.name}已收到，工作人员受理后按六步工作法办理；凭查询码 {concern.tracking_code} 可查询进度。",
         )
 
     # --- requests ---------------------------------------------------------------------------------------
@@ -360,23 +350,21 @@ class Open311Service:
         categories = await category_names(self.session)
         shaped = []
         for concern, topic_state, topic_completed_at, topic_updated_at in rows:
+            known = (concern.resident_name, concern.resident_phone)
             closed = concern.status in CLOSED_STATES or (concern.status == "in_topic" and topic_state == "completed")
             if closed:
                 updated = concern.closed_at or topic_completed_at or concern.updated_at
             else:
                 updated = max(concern.updated_at, topic_updated_at or concern.updated_at)
             extra = extras.get(concern.id)
-            # Filed through Open311, the app's own text comes back; filed in Yishi, only its title (as on the
-            # public follow page): the full text stays with the staff.
-            text = concern.description if concern.channel == CHANNEL else concern.title
             agency = "、".join(agencies.get(concern.topic_id, [])) if concern.topic_id else ""
             shaped.append(ServiceRequest(
                 service_request_id=concern.reference, status="closed" if closed else "open",
-                status_notes=_redact(_status_notes(concern, topic_state), concern),
+                status_notes=redact(_status_notes(concern, topic_state), known),
                 service_name=categories.get(concern.category, concern.category), service_code=concern.category,
-                description=_redact(text, concern), agency_responsible=agency or None, service_notice=None,
+                description=public_summary(concern), agency_responsible=agency or None, service_notice=None,
                 requested_datetime=w3c(concern.created_at), updated_datetime=w3c(updated), expected_datetime=None,
-                address=_redact(concern.place, concern), address_id=extra.address_id if extra else None,
+                address=public_place(concern.place, known), address_id=extra.address_id if extra else None,
                 zipcode=None, lat=extra.lat if extra else None, long=extra.long if extra else None,
                 media_url=extra.media_url if extra else None,
             ))

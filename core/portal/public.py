@@ -20,11 +20,10 @@ from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
 from core.http import DbSession, PageNumber
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
-from core.public import published_results
+from core.public import public_meetings, published_results
 from core.stats import public_stats
 from core.topics.calendar import ics_response, meeting_calendar
 from core.topics.machine import PUBLIC_STATES, STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
-from core.topics.models import Meeting, Topic
 from core.tenancy.models import Tenant
 from core.topics.services import MECHANISMS
 
@@ -46,17 +45,6 @@ class TrackForm:
 def _safe_next(page: Page, target: str) -> str:
     """Only back into this portal: never an open redirect to another site."""
     return target if target.startswith(page.base + "/") and not target.startswith("//") else page.base + "/"
-
-
-async def _meetings(page: Page, upcoming: bool, limit: int) -> list[tuple[Meeting, Topic]]:
-    now = datetime.datetime.now(datetime.UTC)
-    statement = select(Meeting, Topic).join(Topic, (Topic.tenant_id == Meeting.tenant_id) & (Topic.id == Meeting.topic_id))
-    statement = statement.where(Topic.state != "withdrawn")
-    if upcoming:
-        statement = statement.where(Meeting.starts_at >= now).order_by(Meeting.starts_at)
-    else:
-        statement = statement.where(Meeting.starts_at < now).order_by(Meeting.starts_at.desc())
-    return [(meeting, topic) for meeting, topic in (await page.session.execute(statement.limit(limit))).all()]
 
 
 class PortalRootController(Controller):
@@ -81,7 +69,7 @@ class PortalPublicController(Controller):
         results, _ = await published_results(page.session, 3, 0)
         return page.render(
             "home.html", stats=await public_stats(page.session, year), results=results,
-            meetings=await _meetings(page, upcoming=True, limit=5), mechanisms=MECHANISMS,
+            meetings=await public_meetings(page.session, upcoming=True, limit=5), mechanisms=MECHANISMS,
             blocks=await request.app.state.plugins.portal_blocks(page.session, page.tenant), steps=STEP_NAMES,
         )
 
@@ -103,14 +91,14 @@ class PortalPublicController(Controller):
 
     @get("/meetings")
     async def meetings(self, page: PageDep) -> Response:
-        return page.render("meetings.html", upcoming=await _meetings(page, upcoming=True, limit=50),
-                           past=await _meetings(page, upcoming=False, limit=20), mechanisms=MECHANISMS,
+        return page.render("meetings.html", upcoming=await public_meetings(page.session, upcoming=True, limit=50),
+                           past=await public_meetings(page.session, upcoming=False, limit=20), mechanisms=MECHANISMS,
                            public_states=PUBLIC_STATES)
 
     @get("/meetings.ics", media_type="text/calendar")
     async def meetings_feed(self, page: PageDep) -> Response[bytes]:
-        upcoming = await _meetings(page, upcoming=True, limit=200)
-        past = await _meetings(page, upcoming=False, limit=200)
+        upcoming = await public_meetings(page.session, upcoming=True, limit=200)
+        past = await public_meetings(page.session, upcoming=False, limit=200)
         return ics_response(meeting_calendar(page.tenant, [*past, *upcoming]), f"{page.tenant.slug}-meetings.ics")
 
     @get("/track")
@@ -120,12 +108,13 @@ class PortalPublicController(Controller):
         return page.render("track.html", concern=None, reference="", error=None)
 
     @get("/track/{reference:str}")
-    async def track(self, page: PageDep, reference: FromPath[str]) -> Response:
+    async def track(self, request: Request, page: PageDep, reference: FromPath[str]) -> Response:
+        client = request.client.host if request.client else "unknown"
         try:
-            concern = await public_status(page.session, page.tenant, reference)
+            concern = await public_status(page.session, page.tenant, reference, client)
         except NotFound:
             return page.render("track.html", status_code=404, concern=None, reference=reference,
-                               error=page._("No concern has this reference here. Check the code and try again."))
+                               error=page._("No concern has this tracking code here. Check the code and try again."))
         return page.render("track.html", concern=concern, reference=reference, error=None, steps=STEPS,
                            step_names=STEP_NAMES, topic_state_names=TOPIC_STATE_NAMES)
 

@@ -205,6 +205,29 @@ class StaffController(Controller):
             return page.render("staff/_concern_row.html", concern=row, error=None, values={}, done=True)
         return Redirect(f"{page.base}/staff/inbox?notice={action}&p={max(1, p)}", status_code=303)
 
+    @post("/concerns/{concern_id:str}/public-summary", status_code=303)
+    async def public_summary(self, request: Request, page: PageDep, concern_id: FromPath[str],
+                             p: FromQuery[int] = 1) -> Response:
+        scope = await page.scope("concern.triage")
+        cid = page.path_id(concern_id)
+        values = _form_dict(await request.form())
+        service = ConcernService(page.session, scope)
+        try:
+            concern = await service.set_public_summary(cid, values.get("public_summary"))
+        except DomainError as exc:
+            await page.take_back(exc)
+            errors = {"action": "public_summary", "field": "public_summary", "message": page.refusal(exc)}
+            if _is_htmx(request):
+                row = (await service.to_out([await service.get(cid)]))[0]
+                return page.render("staff/_concern_row.html", status_code=exc.status, concern=row, error=errors,
+                                   values=values)
+            return await self._inbox(page, Pager.at(p, INBOX_PER_PAGE), status_code=exc.status,
+                                     row_errors={cid: errors}, row_values={cid: values})
+        if _is_htmx(request):
+            row = (await service.to_out([concern]))[0]
+            return page.render("staff/_concern_row.html", concern=row, error=None, values={})
+        return Redirect(f"{page.base}/staff/inbox?p={max(1, p)}#concern-{cid}", status_code=303)
+
     @post("/topics", status_code=303)
     async def create_topic(self, request: Request, page: PageDep) -> Response:
         scope = await page.scope("topic.manage")

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 
 from core.clock import local
 from core.http import DbSession, require_plugin
-from core.public import provide_public_tenant
+from core.public import PublicMeeting, PublicTopic, provide_public_tenant
 from core.tenancy.models import Tenant
 from core.topics.models import Meeting, Topic
 from core.topics.services import MECHANISMS
@@ -78,7 +78,8 @@ async def provide_feed_tenant(request: Request, db_session: DbSession, slug: Fro
     return tenant
 
 
-def meeting_calendar(tenant: Tenant, meetings: Iterable[tuple[Meeting, Topic]]) -> bytes:
+def meeting_calendar(tenant: Tenant, meetings: Iterable[tuple[Meeting | PublicMeeting, Topic | PublicTopic]]) -> bytes:
+    """Meetings as iCalendar: the staff's own (a meeting they may read), or the public feed's, already redacted."""
     return build_calendar(f"{tenant.name} 协商议事", (
         CalendarEntry(
             uid=f"{meeting.id}@yishi", start=meeting.starts_at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,6 +14,14 @@ DEV_SECRET_KEY = "yishi-dev-secret-change-me-0123456789abcdef"
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: str) -> tuple[Network, ...]:
+    """`10.0.0.5, 10.1.0.0/16`: addresses and CIDR blocks; a typo fails at start-up, not on a request."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,8 @@ class Settings:
     password_hash: str = "default"
     media_dir: str = "./var/media"
     portal_domain: str = ""
+    # The reverse proxies whose X-Forwarded-For is believed; anyone else's is ignored.
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def owner_database_url(self) -> str:
@@ -55,6 +66,7 @@ class Settings:
             password_hash=env.get("YISHI_PASSWORD_HASH", "default"),
             media_dir=env.get("YISHI_MEDIA_DIR", "./var/media"),
             portal_domain=env.get("YISHI_PORTAL_DOMAIN", ""),
+            trusted_proxies=_networks(env.get("YISHI_TRUSTED_PROXIES", "")),
         )
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("YISHI_SECRET_KEY must be set in production")

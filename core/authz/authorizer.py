@@ -66,11 +66,13 @@ class Authorizer:
                 return True
         return False
 
-    async def grants(self, session: AsyncSession, user_id: uuid.UUID) -> Grants | None:
-        """The user's grants, current as of this transaction; None if the user is gone or deactivated."""
+    async def grants(self, session: AsyncSession, user_id: uuid.UUID, session_version: int) -> Grants | None:
+        """The user's grants, current as of this transaction; None if the user is gone or deactivated, or has
+        signed out of the session (`session_version`) the caller acts in."""
         row = (
             await session.execute(
-                select(User.authz_version, User.platform_admin).where(User.id == user_id, User.active.is_(True))
+                select(User.authz_version, User.platform_admin).where(
+                    User.id == user_id, User.active.is_(True), User.session_version == session_version)
             )
         ).first()
         if row is None:

@@ -40,6 +40,7 @@ from core.authz.rules import ACTIONS, RULES
 from core.plugins import Plugins
 from core.db import create_engine, create_sessionmaker
 from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
+from core.headers import security_headers
 from core.health import health, ready
 from core.http import Principal, principal_from_token, provide_db_session
 from core.settings import Settings, get_settings
@@ -114,4 +115,5 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     if settings.portal_domain:
         # Host names are mapped onto /t/{slug} before routing, so the same routes serve both.
         app.asgi_handler = portal_host_middleware(settings.portal_domain)(app.asgi_handler)
+    app.asgi_handler = security_headers(settings)(app.asgi_handler)
     return app

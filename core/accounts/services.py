@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import LoginThrottle, RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
+from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
 from core.settings import get_settings
 from core.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 from core.tenancy.models import Tenant
@@ -197,12 +198,17 @@ class MemberService:
         self.session = session
         self.tenant = tenant
 
-    async def grant(self, username: str, role: str, granted_by: uuid.UUID | None) -> tuple[RoleAssignment, bool]:
-        """Grant `role`; returns the assignment and whether it is new (granting twice changes nothing)."""
+    async def grant(self, username: str, role: str, granted_by: uuid.UUID | None, *,
+                    anywhere: bool = False) -> tuple[RoleAssignment, bool]:
+        """Grant `role`; returns the assignment and whether it is new (granting twice changes nothing).
+
+        Staff grant only to users they may see (`_visible`): an unknown name and a user who belongs elsewhere
+        get the same refusal, so that granting never tells who has an account on the platform. `anywhere` is
+        for the operator's manifest, which may attach anyone."""
         validate_role(role)
         user = await UserService(self.session).by_username(username)
-        if user is None:
-            raise InvalidInput("没有用户 {username}", field="user", username=username)
+        if user is None or not user.active or not (anywhere or await self._visible(user.id)):
+            raise InvalidInput("找不到该用户，或无法授予", field="user")
         existing = await self.session.scalar(
             select(RoleAssignment).where(RoleAssignment.user_id == user.id, RoleAssignment.role == role)
         )
@@ -212,6 +218,19 @@ class MemberService:
         self.session.add(assignment)
         await self._bump(user.id)
         return assignment, True
+
+    async def _visible(self, user_id: uuid.UUID) -> bool:
+        """A user this tenant's staff may see: one who holds a role in this tenant or below it, or no role at all
+        (a new account). Acting for the user lets PostgreSQL's Row-Level Security show every role they hold."""
+        ctx, acting = self.session.info.get(TENANT_KEY), self.session.info.get(USER_KEY)
+        await use_tenant(self.session, ctx, user_id)
+        try:
+            paths = (await self.session.scalars(
+                select(Tenant.path).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)
+                .where(RoleAssignment.user_id == user_id).execution_options(**{ALL_TENANTS: True}))).all()
+        finally:
+            await use_tenant(self.session, ctx, acting)
+        return not paths or any(path.startswith(self.tenant.path) for path in paths)
 
     async def revoke(self, username: str, role: str) -> None:
         user = await UserService(self.session).by_username(username)

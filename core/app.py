@@ -41,6 +41,7 @@ from core.authz.rules import ACTIONS, RULES
 from core.plugins import Plugins
 from core.db import create_engine, create_sessionmaker
 from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
+from core.headers import security_headers
 from core.health import health, ready
 from core.http import Principal, YishiRequest, principal_from_token, provide_db_session, refuse_nul
 from core.inputs import invalid_request
@@ -118,4 +119,5 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     if settings.portal_domain:
         # Host names are mapped onto /t/{slug} before routing, so the same routes serve both.
         app.asgi_handler = portal_host_middleware(settings.portal_domain)(app.asgi_handler)
+    app.asgi_handler = security_headers(settings)(app.asgi_handler)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -66,16 +68,72 @@ def refuse_nul(app: ASGIApp) -> ASGIApp:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The signed-in user, as the token names them (checked against the database on each request)."""
+    """The signed-in user, as the token names them (checked against the database on each request): who,
+    and the session version the token was issued under (signing out moves the user's, voiding the token)."""
 
     user_id: uuid.UUID
+    session_version: int = 0
+
+
+SESSION_VERSION_CLAIM = "sv"
+
+
+def principal_of(token: Token) -> Principal | None:
+    """The principal a valid token of ours names, or None for one whose claims are not ours."""
+    version = token.extras.get(SESSION_VERSION_CLAIM, 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None
+    try:
+        return Principal(uuid.UUID(token.sub), version)
+    except ValueError:
+        return None
 
 
 async def principal_from_token(token: Token, connection: ASGIConnection) -> Principal | None:
+    # No query here: the request's own lookup of the user (enter_tenant, /me) also compares the version.
+    return principal_of(token)
+
+
+def issue_token(request: Request, user: User) -> tuple[str, datetime.timedelta]:
+    """A signed access token for `user`'s current session version (the API's bearer, the portal's cookie)."""
+    settings = request.app.state.settings
+    lifetime = datetime.timedelta(minutes=settings.token_minutes)
+    token = request.app.state.jwt_auth.create_token(
+        identifier=str(user.id), token_expiration=lifetime, token_audience=settings.token_audience,
+        token_extras={SESSION_VERSION_CLAIM: user.session_version},
+    )
+    return token, lifetime
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, unless the peer is one of YISHI_TRUSTED_PROXIES, when it is the last
+    address in X-Forwarded-For that no trusted proxy added (anything before it the client could have written)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.trusted_proxies
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in request.headers.getall("x-forwarded-for", []) for hop in value.split(",")]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop if _is_address(hop) else peer
+        peer = hop
+    return peer
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
     try:
-        return Principal(uuid.UUID(token.sub))
+        ip = ipaddress.ip_address(address)
     except ValueError:
-        return None
+        return False
+    return any(ip in network for network in networks)
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -111,18 +169,20 @@ class TenantScope:
 
 async def current_grants(request: Request, session: AsyncSession) -> Grants:
     principal: Principal = request.user
-    grants = await request.app.state.authorizer.grants(session, principal.user_id)
+    grants = await request.app.state.authorizer.grants(session, principal.user_id, principal.session_version)
     if grants is None:
         raise Unauthenticated("账号不存在或已停用，请重新登录")
     return grants
 
 
 _Parent = aliased(Tenant)
-# Built once: the lookup every tenant-scoped request makes (tenant, parent's slug, the user's authz version).
+# Built once: the lookup every tenant-scoped request makes (tenant, parent's slug, the user's authz version);
+# a user signed out since the token was issued (another session version) is not found, like a deactivated one.
 _RESOLVE = (
     select(Tenant, _Parent.slug, User.authz_version, User.platform_admin)
     .outerjoin(_Parent, Tenant.parent_id == _Parent.id)
-    .outerjoin(User, (User.id == bindparam("user_id")) & User.active.is_(True))
+    .outerjoin(User, (User.id == bindparam("user_id")) & User.active.is_(True)
+               & (User.session_version == bindparam("session_version")))
     .where(Tenant.slug == bindparam("slug"))
 )
 # On PostgreSQL the same query also makes the tenant the transaction's, for Row-Level Security.
@@ -130,7 +190,7 @@ _RESOLVE_AND_SET = _RESOLVE.add_columns(func.set_config("app.tenant_id", cast(Te
 
 
 async def enter_tenant(request: Request, session: AsyncSession, slug: str, action: str | None,
-                       user_id: uuid.UUID | None = None) -> TenantScope:
+                       principal: Principal | None = None) -> TenantScope:
     """Resolve the tenant once, scope the session to it, and authorize `action` there (the caller does, when
     `action` is None: a portal page decides several actions on one entry).
 
@@ -138,10 +198,12 @@ async def enter_tenant(request: Request, session: AsyncSession, slug: str, actio
     same query sets the transaction's tenant, so a cached decision costs no further round trip. The user is
     the token's (the API) unless given (the portal, whose session cookie names them).
     """
-    user_id = user_id or request.user.user_id
+    principal = principal or request.user
+    user_id = principal.user_id
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     statement = _RESOLVE_AND_SET if postgres else _RESOLVE
-    row = (await session.execute(statement, {"slug": slug, "user_id": user_id})).first()
+    row = (await session.execute(statement, {"slug": slug, "user_id": user_id,
+                                             "session_version": principal.session_version})).first()
     if row is None:
         raise NotFound("没有租户 {slug}", slug=slug)
     tenant, parent_slug, version, platform_admin = row[:4]

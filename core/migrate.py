@@ -95,6 +95,22 @@ TENANT_READ = (
 TENANT_WRITE = f"tenant_id = {_TENANT}"
 
 
+# The policies of a tenant table: reads may reach the subtree (and `also`); every write only the tenant itself.
+WALL_POLICIES = ("tenant_read", "tenant_insert", "tenant_update", "tenant_delete")
+
+
+def tenant_wall_policies(table: str, read: str) -> list[str]:
+    """The statements creating a table's wall: `read` for SELECT; INSERT, UPDATE and DELETE only ever reach
+    the transaction's own tenant, so a street reading its communities cannot change or delete their rows."""
+    name = _ident(table)
+    return [
+        f"CREATE POLICY tenant_read ON {name} FOR SELECT USING ({read})",
+        f"CREATE POLICY tenant_insert ON {name} FOR INSERT WITH CHECK ({TENANT_WRITE})",
+        f"CREATE POLICY tenant_update ON {name} FOR UPDATE USING ({TENANT_WRITE}) WITH CHECK ({TENANT_WRITE})",
+        f"CREATE POLICY tenant_delete ON {name} FOR DELETE USING ({TENANT_WRITE})",
+    ]
+
+
 def enable_tenant_wall(table: str, also: str | None = None) -> None:
     """Row-Level Security, forced even for the owner: rows of the transaction's tenant (or its subtree, for
     reads) and nothing else. `also` widens reads by one more predicate. No-op off PostgreSQL."""
@@ -105,7 +121,8 @@ def enable_tenant_wall(table: str, also: str | None = None) -> None:
     read = f"({TENANT_READ}) OR ({also})" if also else TENANT_READ
     op.execute(f"ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {_ident(table)} FORCE ROW LEVEL SECURITY")
-    op.execute(f"CREATE POLICY tenant_wall ON {_ident(table)} USING ({read}) WITH CHECK ({TENANT_WRITE})")
+    for statement in tenant_wall_policies(table, read):
+        op.execute(statement)
 
 
 def drop_tenant_wall(table: str) -> None:
@@ -113,6 +130,7 @@ def drop_tenant_wall(table: str) -> None:
 
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(f"DROP POLICY IF EXISTS tenant_wall ON {_ident(table)}")
+    for policy in ("tenant_wall", *WALL_POLICIES):  # tenant_wall: the one policy for all commands before 0007
+        op.execute(f"DROP POLICY IF EXISTS {policy} ON {_ident(table)}")
     op.execute(f"ALTER TABLE {_ident(table)} NO FORCE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {_ident(table)} DISABLE ROW LEVEL SECURITY")

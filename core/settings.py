@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +16,14 @@ DEV_SECRET_KEY = "yishi-dev-secret-change-me-0123456789abcdef"
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: str) -> tuple[Network, ...]:
+    """`10.0.0.5, 10.1.0.0/16`: addresses and CIDR blocks; a typo fails at start-up, not on a request."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,9 @@ class Settings:
     password_hash: str = "default"
     media_dir: str = "./var/media"
     portal_domain: str = ""
+    # The reverse proxies whose X-Forwarded-For is believed; anyone else's is ignored.
+    trusted_proxies: tuple[Network, ...] = ()
+
     # Keys the audit chain's links (see core/events.py); empty: derived from secret_key, never the secret itself.
     audit_key: str = ""
 
@@ -65,6 +77,7 @@ class Settings:
             media_dir=env.get("YISHI_MEDIA_DIR", "./var/media"),
             portal_domain=env.get("YISHI_PORTAL_DOMAIN", ""),
             audit_key=env.get("YISHI_AUDIT_KEY", ""),
+            trusted_proxies=_networks(env.get("YISHI_TRUSTED_PROXIES", "")),
         )
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("YISHI_SECRET_KEY must be set in production")

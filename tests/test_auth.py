@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import uuid
 from dataclasses import replace
+from typing import Any
 
 import jwt
 import pytest
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from litestar import Litestar
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,37 +77,123 @@ async def test_a_deactivated_user_is_refused_on_the_next_request(client: AsyncCl
     assert login.status_code == 401
 
 
-async def _attempts(database: DatabaseUnderTest, attempts: list[tuple[str, str]]) -> list[int]:
-    app = create_app(replace(database.settings, login_max_failures=3))
+class Clock:
+    """The throttle's clock, stopped: delays are tested by moving it, never by sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
+
+    def __call__(self) -> datetime.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += datetime.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    stopped = Clock()
+    monkeypatch.setattr("core.accounts.services.utcnow", stopped)
+    return stopped
+
+
+BEHIND_PROXY = {"trusted_proxies": (ipaddress.ip_network("127.0.0.0/8"),)}
+
+
+async def _sign_in(client: AsyncClient, username: str, password: str, address: str | None = None) -> Response:
+    headers = {"X-Forwarded-For": address} if address else {}
+    return await client.post("/api/v1/auth/token", json={"username": username, "password": password},
+                             headers=headers)
+
+
+async def _attempts(database: DatabaseUnderTest, attempts: list[tuple[str, str]], address: str | None = None,
+                    **settings: Any) -> list[int]:
+    app = create_app(replace(database.settings, login_max_failures=3, **settings))
     async with http_client(app) as client:
-        return [
-            (await client.post("/api/v1/auth/token", json={"username": u, "password": p})).status_code
-            for u, p in attempts
-        ]
+        return [(await _sign_in(client, u, p, address)).status_code for u, p in attempts]
 
 
 @pytest.mark.parametrize("username", ["cstaff", "nobody"])
 async def test_repeated_failures_are_throttled_whether_or_not_the_account_exists(
-        database: DatabaseUnderTest, username: str) -> None:
+        database: DatabaseUnderTest, clock: Clock, username: str) -> None:
     codes = await _attempts(database, [(username, "bad-password")] * 4)
     assert codes == [401, 401, 401, 429]
 
 
-async def test_a_throttled_account_waits_even_with_the_right_password(database: DatabaseUnderTest) -> None:
+async def test_a_throttled_client_waits_even_with_the_right_password(database: DatabaseUnderTest,
+                                                                    clock: Clock) -> None:
     codes = await _attempts(database, [("cstaff", "bad-password")] * 3 + [("cstaff", PASSWORD)])
     assert codes == [401, 401, 401, 429]
     app = create_app(replace(database.settings, login_max_failures=3))
     async with http_client(app) as other:
-        blocked = await other.post("/api/v1/auth/token", json={"username": "cstaff", "password": PASSWORD})
+        blocked = await _sign_in(other, "cstaff", PASSWORD)
     assert blocked.status_code == 429
-    assert int(blocked.headers["retry-after"]) > 0
-    assert "分钟后再试" in blocked.json()["detail"]
+    assert blocked.headers["retry-after"] == "1"
+    assert blocked.json()["detail"] == "尝试次数过多，请 1 秒后再试"
 
 
-async def test_one_address_guessing_many_names_is_throttled(database: DatabaseUnderTest) -> None:
-    codes = await _attempts(database, [("dadmin", "x" * 9), ("sstaff", "x" * 9), ("nobody", "x" * 9),
-                                       ("grid", PASSWORD)])
-    assert codes == [401, 401, 401, 429]
+async def test_each_further_failure_doubles_the_wait_up_to_the_window(database: DatabaseUnderTest,
+                                                                      clock: Clock) -> None:
+    app = create_app(replace(database.settings, login_max_failures=3, login_window_seconds=900))
+    waits = []
+    async with http_client(app) as client:
+        for _ in range(3):
+            assert (await _sign_in(client, "cstaff", "bad-password")).status_code == 401
+        for _ in range(12):
+            refused = await _sign_in(client, "cstaff", "bad-password")
+            assert refused.status_code == 429  # refused attempts are not counted: the wait stays as it was
+            wait = int(refused.headers["retry-after"])
+            waits.append(wait)
+            clock.advance(wait)
+            assert (await _sign_in(client, "cstaff", "bad-password")).status_code == 401
+        clock.advance(900)
+        assert (await _sign_in(client, "cstaff", PASSWORD)).status_code == 200
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+
+
+async def test_a_strangers_failures_never_lock_the_owner_out(database: DatabaseUnderTest, clock: Clock) -> None:
+    app = create_app(replace(database.settings, login_max_failures=3, **BEHIND_PROXY))
+    async with http_client(app) as client:
+        stranger = [(await _sign_in(client, "cstaff", "guess", "203.0.113.9")).status_code for _ in range(5)]
+        owner = await _sign_in(client, "cstaff", PASSWORD, "198.51.100.7")
+        colleague = await _sign_in(client, "grid", PASSWORD, "203.0.113.9")
+    assert stranger == [401, 401, 401, 429, 429]
+    assert owner.status_code == 200
+    assert colleague.status_code == 200  # the stranger's address is slowed for that account, not for everyone
+
+
+async def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy(database: DatabaseUnderTest,
+                                                                          clock: Clock) -> None:
+    app = create_app(replace(database.settings, login_max_failures=3))
+    async with http_client(app) as client:
+        rotating = [(await _sign_in(client, "cstaff", "guess", f"198.51.100.{n}")).status_code for n in range(4)]
+    assert rotating == [401, 401, 401, 429]
+    app = create_app(replace(database.settings, login_max_failures=3, **BEHIND_PROXY))
+    async with http_client(app) as client:
+        # What the client wrote itself comes first; the address the trusted proxy saw is the last one.
+        spoofed = [(await _sign_in(client, "dadmin", "guess", f"10.9.9.{n}, 198.51.100.77")).status_code
+                   for n in range(4)]
+    assert spoofed == [401, 401, 401, 429]
+
+
+async def test_one_address_trying_many_names_is_slowed_but_an_office_has_room(database: DatabaseUnderTest,
+                                                                               clock: Clock) -> None:
+    names = [f"typo{n}" for n in range(30)]
+    codes = await _attempts(database, [(name, "x" * 9) for name in names] + [("grid", PASSWORD)])
+    assert codes == [401] * 30 + [429]
+
+
+async def test_guesses_from_many_addresses_slow_the_account_down(database: DatabaseUnderTest,
+                                                                 clock: Clock) -> None:
+    app = create_app(replace(database.settings, login_max_failures=3, **BEHIND_PROXY))
+    async with http_client(app) as client:
+        spread = [(await _sign_in(client, "cstaff", "guess", f"198.51.100.{n}")).status_code for n in range(30)]
+        anyone = await _sign_in(client, "cstaff", PASSWORD, "203.0.113.50")
+        clock.advance(1)
+        after_the_wait = await _sign_in(client, "cstaff", PASSWORD, "203.0.113.50")
+    assert spread == [401] * 30
+    assert anyone.status_code == 429 and anyone.headers["retry-after"] == "1"
+    assert after_the_wait.status_code == 200
 
 
 def test_phone_numbers_are_masked_to_the_first_three_and_last_four() -> None:

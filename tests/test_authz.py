@@ -77,7 +77,7 @@ async def test_two_enforcers_over_one_database_see_a_role_change_on_their_next_d
     async with app.state.sessionmaker() as session:
         tenant, outsider = await _tenant_and_user(session, "comm-a", "outsider")
         for authorizer in (first, second):
-            grants = await authorizer.grants(session, outsider)
+            grants = await authorizer.grants(session, outsider, 0)
             assert grants is not None and not authorizer.permits(grants, tenant.path, "tenant.read")
         await session.commit()
 
@@ -87,16 +87,16 @@ async def test_two_enforcers_over_one_database_see_a_role_change_on_their_next_d
         await session.commit()
 
     async with app.state.sessionmaker() as session:  # "process two" decides on its next request
-        grants = await second.grants(session, outsider)
+        grants = await second.grants(session, outsider, 0)
         assert second.permits(grants, tenant.path, "tenant.read")
-        assert first.permits(await first.grants(session, outsider), tenant.path, "tenant.read")
+        assert first.permits(await first.grants(session, outsider, 0), tenant.path, "tenant.read")
         await use_tenant(session, TenantContext(tenant.id, tenant.path))
         await MemberService(session, tenant).revoke("outsider", "resident")
         await session.commit()
 
     async with app.state.sessionmaker() as session:
         for authorizer in (first, second):
-            assert not authorizer.permits(await authorizer.grants(session, outsider), tenant.path, "tenant.read")
+            assert not authorizer.permits(await authorizer.grants(session, outsider, 0), tenant.path, "tenant.read")
 
 
 @pytest.mark.usefixtures("world")

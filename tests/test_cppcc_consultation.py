@@ -84,14 +84,16 @@ async def test_problems_recommendations_answers_and_the_report(client: AsyncClie
                               json={"text": "x", "kind": "common"})).status_code == 422
     assert (await client.post(f"{CITY}/topics/{topic_id}/problems", headers=member,
                               json={"text": "x", "kind": "individual"})).status_code == 422
+    await departments(client, auth)
     individual = (await client.post(f"{CITY}/topics/{topic_id}/problems", headers=member, json={
-        "text": "某小区合同到期", "kind": "individual", "department": "住建局"})).json()
+        "text": "某小区合同到期", "kind": "individual", "department": "zhujian"})).json()
+    assert individual["department"] == "甲区住建局"
     assert (await client.post(f"{CITY}/problems/{individual['id']}/answer", json={"answer": "已处理"},
                               headers=member)).status_code == 403
     assert (await client.post(f"/api/v1/tenants/city-a/cppcc/problems/{common.json()['id']}/answer",
                               json={"answer": "x"}, headers=admin)).status_code == 404
     answered = await client.post(f"{CITY}/problems/{individual['id']}/answer", json={"answer": "已督促选聘物业"},
-                                 headers=admin)
+                                 headers=await auth("zhujian"))
     assert answered.status_code == 200 and answered.json()["answer"] == "已督促选聘物业"
     bad = await client.post(f"{CITY}/topics/{topic_id}/recommendations", headers=member,
                             json={"text": "建议", "problem_ids": []})
@@ -132,3 +134,60 @@ async def test_another_tenants_cppcc_ids_are_404(client: AsyncClient, auth: Auth
                               headers=admin)).status_code == 404
     assert (await client.get(f"{other}/topics/{topic_id}/report.md", headers=admin)).status_code == 404
     assert (await client.get(f"{CITY}/topics/{topic_id}", headers=await auth("badmin"))).status_code == 403
+
+
+async def departments(client: AsyncClient, auth: Auth) -> None:
+    """Two department accounts of the city: 甲区住建局 (zhujian) and another department (outsider)."""
+    for username in ("zhujian", "outsider"):
+        granted = await client.post("/api/v1/tenants/city-a/members", headers=await auth("admin"),
+                                    json={"user": username, "role": "department"})
+        assert granted.status_code == 201, granted.text
+
+
+async def _referred(client: AsyncClient, auth: Auth) -> str:
+    topic_id = await topic(client, auth)
+    member = await auth("member")
+    await client.post(f"{CITY}/topics/{topic_id}/trainings", json={"date": DAY.isoformat(), "title": "学"},
+                      headers=member)
+    await departments(client, auth)
+    problem = await client.post(f"{CITY}/topics/{topic_id}/problems", headers=member, json={
+        "text": "某小区合同到期", "kind": "individual", "department": "zhujian"})
+    assert problem.status_code == 201, problem.text
+    return problem.json()["id"]
+
+
+async def test_only_the_department_a_problem_was_referred_to_may_answer_it(client: AsyncClient,
+                                                                          auth: Auth) -> None:
+    problem_id = await _referred(client, auth)
+    for someone in ("outsider", "admin"):  # another department of the city; the platform administrator
+        refused = await client.post(f"{CITY}/problems/{problem_id}/answer", json={"answer": "越俎代庖"},
+                                    headers=await auth(someone))
+        assert refused.status_code == 403, someone
+        assert refused.json()["detail"] == "只有交办的部门（甲区住建局）可以答复这个问题"
+    assert (await client.post(f"{CITY}/problems/{problem_id}/answer", json={"answer": "已处理"},
+                              headers=await auth("zhujian"))).status_code == 200
+
+
+async def test_a_problem_is_referred_only_to_a_department_account_here(client: AsyncClient, auth: Auth) -> None:
+    topic_id = await topic(client, auth)
+    member = await auth("member")
+    await client.post(f"{CITY}/topics/{topic_id}/trainings", json={"date": DAY.isoformat(), "title": "学"},
+                      headers=member)
+    for department in ("住建局", "member2", "nobody"):
+        refused = await client.post(f"{CITY}/topics/{topic_id}/problems", headers=member, json={
+            "text": "x", "kind": "individual", "department": department})
+        assert refused.status_code == 422 and refused.json()["detail"] == f"{department} 不是本级职能部门的账号"
+
+
+async def test_a_second_answer_is_an_amendment_recorded_with_who_and_when(client: AsyncClient, auth: Auth) -> None:
+    problem_id = await _referred(client, auth)
+    department = await auth("zhujian")
+    first = await client.post(f"{CITY}/problems/{problem_id}/answer", json={"answer": "已督促"}, headers=department)
+    second = await client.post(f"{CITY}/problems/{problem_id}/answer", json={"answer": "已选聘新物业"},
+                               headers=department)
+    assert second.json()["answer"] == "已选聘新物业"
+    assert second.json()["answered_at"] >= first.json()["answered_at"]
+    history = await client.get(f"{CITY}/problems/{problem_id}/answers", headers=await auth("member"))
+    assert history.status_code == 200
+    assert [(a["answer"], a["answered_by"], a["amends"]) for a in history.json()] == [
+        ("已督促", "甲区住建局", None), ("已选聘新物业", "甲区住建局", "已督促")]

@@ -211,3 +211,26 @@ async def test_compounds_belong_to_communities_only(client: AsyncClient, auth: A
     assert duplicate.status_code == 409
     assert (await client.post("/api/v1/tenants/comm-a/compounds", json={"name": "x"},
                               headers=await auth("resident"))).status_code == 403
+
+
+@postgres_only
+async def test_a_street_reading_its_subtree_cannot_update_or_delete_a_communitys_rows(
+        postgres: DatabaseUnderTest, session: AsyncSession, owner_engine: AsyncEngine) -> None:
+    street = await _tenant(session, "street-a")
+    street_id, street_path = str(street.id), street.path
+    await session.rollback()
+    engine = create_async_engine(postgres.settings.database_url, poolclass=NullPool)  # the app role
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true),"
+                                    " set_config('app.tenant_path', :p, true)"), {"t": street_id, "p": street_path})
+            assert set((await conn.execute(text("SELECT name FROM compound"))).scalars()) == {"甲小区", "乙小区"}
+            renamed = await conn.execute(text("UPDATE compound SET name = '改名'"))
+            deleted = await conn.execute(text("DELETE FROM building"))
+            assert (renamed.rowcount, deleted.rowcount) == (0, 0)
+    finally:
+        await engine.dispose()
+    async with owner_engine.connect() as conn:
+        assert set((await conn.execute(text("SELECT name FROM compound"))).scalars()) == {"甲小区", "乙小区"}
+        assert (await conn.execute(text("SELECT count(*) FROM building"))).scalar() == 3
+

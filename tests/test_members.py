@@ -110,3 +110,19 @@ async def test_member_list_is_paginated_and_scoped_to_the_tenant(client: AsyncCl
     assert len(page["items"]) == 2 and page["total"] == 6
     other = (await client.get("/api/v1/tenants/comm-b/members", headers=headers)).json()
     assert {m["user"] for m in other["items"]} == {"bstaff"}
+
+
+async def test_granting_never_tells_whether_a_username_exists_elsewhere(client: AsyncClient, auth: Auth) -> None:
+    headers = await auth("bstaff")  # 乙社区's staff: cstaff, grid … belong to 甲社区
+    before = (await client.get("/api/v1/tenants/comm-b/members", headers=headers)).json()
+    answers = [await client.post("/api/v1/tenants/comm-b/members", json={"user": user, "role": "resident"},
+                                 headers=headers) for user in ("ghost", "cstaff", "dadmin")]
+    assert {a.status_code for a in answers} == {422}
+    assert len({a.text for a in answers}) == 1
+    assert answers[0].json()["detail"] == "找不到该用户，或无法授予"
+    assert (await client.get("/api/v1/tenants/comm-b/members", headers=headers)).json() == before
+    revoked = [await client.delete(f"/api/v1/tenants/comm-b/members/{user}/resident", headers=headers)
+               for user in ("ghost", "resident")]
+    assert [r.status_code for r in revoked] == [404, 404]
+    assert revoked[0].json()["detail"].replace("ghost", "resident") == revoked[1].json()["detail"]
+

@@ -153,3 +153,14 @@ async def test_no_token_or_a_bad_token_is_401(client: AsyncClient) -> None:
     assert (await client.get("/api/v1/tenants/comm-a")).status_code == 401
     bad = await client.get("/api/v1/tenants/comm-a", headers={"Authorization": "Bearer not-a-jwt"})
     assert bad.status_code == 401
+
+
+async def test_a_compound_with_more_buildings_than_the_cap_is_refused_whole(client: AsyncClient, auth: Auth) -> None:
+    headers = await auth("cstaff")
+    huge = {"name": "大小区", "buildings": [f"{n}号楼" for n in range(1, 502)]}
+    refused = await client.post("/api/v1/tenants/comm-a/compounds", json=huge, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "楼栋一次最多新增 500 个"
+    assert any(e["field"] == "buildings" for e in refused.json()["errors"])
+    names = [c["name"] for c in (await client.get("/api/v1/tenants/comm-a/compounds", headers=headers)).json()]
+    assert "大小区" not in names

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 
 from core.accounts.models import User
@@ -17,7 +16,7 @@ from core.accounts.schemas import MemberGrant, MemberOut, MemberRoleOut, MeOut, 
 from core.accounts.services import LoginService, MemberService, UserService, validate_role
 from core.authz.rules import grant_action
 from core.errors import Unauthenticated
-from core.http import DbSession, Limit, Offset, Scope, provide_tenant_scope
+from core.http import DbSession, Limit, Offset, Principal, Scope, client_address, issue_token, provide_tenant_scope
 
 audit_log = logging.getLogger("yishi.audit")
 
@@ -30,13 +29,15 @@ class AuthController(Controller):
     async def issue_token(self, request: Request, db_session: DbSession, data: JSONBody[TokenRequest]) -> TokenOut:
         settings = request.app.state.settings
         service = LoginService(db_session, settings.login_max_failures, settings.login_window_seconds)
-        client = request.client.host if request.client else "unknown"
-        user = await service.authenticate(data.username, data.password, client)
-        lifetime = timedelta(minutes=settings.token_minutes)
-        token = request.app.state.jwt_auth.create_token(
-            identifier=str(user.id), token_expiration=lifetime, token_audience=settings.token_audience
-        )
+        user = await service.authenticate(data.username, data.password, client_address(request))
+        token, lifetime = issue_token(request, user)
         return TokenOut(access_token=token, token_type="bearer", expires_in=int(lifetime.total_seconds()))
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="退出登录：此前签发的令牌（及门户登录）立即失效")
+    async def sign_out(self, request: Request, db_session: DbSession) -> None:
+        principal: Principal = request.user
+        if not await UserService(db_session).sign_out(principal.user_id, principal.session_version):
+            raise Unauthenticated("已退出登录，请重新登录")
 
 
 class MeController(Controller):
@@ -45,8 +46,10 @@ class MeController(Controller):
 
     @get("/", summary="当前用户及其在各租户的角色")
     async def me(self, request: Request, db_session: DbSession) -> MeOut:
-        user_id = request.user.user_id
-        user = await db_session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+        principal: Principal = request.user
+        user_id = principal.user_id
+        user = await db_session.scalar(select(User).where(User.id == user_id, User.active.is_(True),
+                                                          User.session_version == principal.session_version))
         if user is None:
             raise Unauthenticated("账号不存在或已停用，请重新登录")
         grants = await request.app.state.authorizer.grants_at(db_session, user_id, user.authz_version,

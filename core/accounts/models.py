@@ -13,7 +13,8 @@ from core.db import Base, TenantOwned
 
 
 class User(Base):
-    """A person who signs in. `authz_version` moves on every grant or revoke, so every process reloads."""
+    """A person who signs in. `authz_version` moves on every grant or revoke, so every process reloads;
+    `session_version` moves on signing out, and every token issued before stops working."""
 
     __tablename__ = "user_account"
 
@@ -24,6 +25,7 @@ class User(Base):
     platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     authz_version: Mapped[int] = mapped_column(Integer, default=0)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RoleAssignment(TenantOwned, Base):
@@ -38,10 +40,12 @@ class RoleAssignment(TenantOwned, Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per key (a username or a client address), shared by every process."""
+    """Failed attempts per key ("user:<name>", "ip:<address>", …), shared by every process; `retry_at` is
+    when the key may try again (see `core.accounts.services.Throttle`)."""
 
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(200), unique=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
+    retry_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)

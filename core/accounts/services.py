@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import uuid
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import LoginThrottle, RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
+from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
 from core.settings import get_settings
 from core.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 from core.tenancy.models import Tenant
@@ -69,6 +71,16 @@ class UserService:
         await self.session.flush()
         return user
 
+    async def sign_out(self, user_id: uuid.UUID, session_version: int) -> bool:
+        """End the user's sessions of `session_version`: every token and cookie issued under it stops working
+        (on every device: one version per user keeps the check inside the lookup each request makes anyway).
+        False if that session had already ended."""
+        result = await self.session.execute(
+            update(User).where(User.id == user_id, User.session_version == session_version)
+            .values(session_version=User.session_version + 1)
+        )
+        return result.rowcount == 1
+
     async def set_password(self, user: User, password: str) -> None:
         if len(password) < MIN_PASSWORD:
             raise InvalidInput("密码至少 {length} 位", field="password", length=MIN_PASSWORD)
@@ -89,50 +101,87 @@ class UserService:
         )
 
 
+class Throttle:
+    """Failed attempts counted per key in `LoginThrottle` rows, answered with a growing delay, never a lockout.
+
+    A key may fail `allowance` times freely; after its n-th failure (n ≥ allowance) the next attempt must wait
+    2^(n − allowance) seconds (1 s, 2 s, 4 s …, never more than `window`), and one made sooner is refused with
+    429 and Retry-After, without being counted. A key forgets its failures once `window` has passed since it
+    could last try again. Keys name what is counted ("user:<name>", "ip:<address>", …), so other kinds of
+    attempt can share the table under a prefix of their own.
+    """
+
+    def __init__(self, session: AsyncSession, window_seconds: int) -> None:
+        self.session = session
+        self.window = datetime.timedelta(seconds=window_seconds)
+
+    async def check(self, keys: list[str], now: datetime.datetime) -> None:
+        """Refuse (429) while any of `keys` must still wait."""
+        rows = (await self.session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).all()
+        waits = [row.retry_at - now for row in rows if row.retry_at is not None and row.retry_at > now]
+        if waits:
+            seconds = math.ceil(max(waits).total_seconds())
+            raise TooManyRequests("尝试次数过多，请 {seconds} 秒后再试", headers={"Retry-After": str(seconds)},
+                                  seconds=seconds)
+
+    async def fail(self, allowances: dict[str, int], now: datetime.datetime) -> None:
+        """Count one failure on each key, with the allowance of free failures that key has."""
+        rows = {row.key: row for row in (await self.session.scalars(
+            select(LoginThrottle).where(LoginThrottle.key.in_(list(allowances))))).all()}
+        for key, allowance in allowances.items():
+            row = rows.get(key)
+            if row is None:
+                row = LoginThrottle(key=key, failures=0, window_started_at=now)
+                self.session.add(row)
+            elif (row.retry_at or row.window_started_at) + self.window <= now:
+                row.failures, row.window_started_at = 0, now
+            row.failures += 1
+            over = row.failures - allowance
+            row.retry_at = now + min(datetime.timedelta(seconds=2 ** min(over, 30)), self.window) if over >= 0 else now
+        await self.session.flush()
+
+    async def clear(self, key: str) -> None:
+        await self.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+# How many times the allowance for one account from one client the wider counts allow (see LoginService).
+WIDER_ALLOWANCE = 10
+
+
 class LoginService:
-    """Password sign-in. Failures are counted per username and per client address, in the database."""
+    """Password sign-in, throttled (`Throttle`) on three counts, so that no one can lock another person out:
+
+    - "user:<name> ip:<address>", the account from one client: `max_failures` free. A stranger guessing
+      from elsewhere slows only themselves; the owner at their own address signs in as usual.
+    - "user:<name>", the account from anywhere: ten times as many, against guesses spread over many addresses.
+    - "ip:<address>", one client, any account: ten times as many, against one address trying many names, while
+      an office behind one address still has room for its people's typos.
+
+    A success clears its own (account, client) count only: the wider counts are what a stranger would reset.
+    """
 
     def __init__(self, session: AsyncSession, max_failures: int, window_seconds: int) -> None:
         self.session = session
         self.max_failures = max_failures
-        self.window = datetime.timedelta(seconds=window_seconds)
+        self.throttle = Throttle(session, window_seconds)
 
     async def authenticate(self, username: str, password: str, client: str) -> User:
-        keys = [f"user:{username.lower()}", f"ip:{client}"]
+        name = username.lower()
+        allowances = {f"user:{name} ip:{client}": self.max_failures,
+                      f"user:{name}": self.max_failures * WIDER_ALLOWANCE,
+                      f"ip:{client}": self.max_failures * WIDER_ALLOWANCE}
         now = utcnow()
-        await self._refuse_if_throttled(keys, now)
+        await self.throttle.check(list(allowances), now)
         user = await UserService(self.session).by_username(username)
         if user is not None and user.active and _verify(user.password_hash, password):
-            await self.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+            await self.throttle.clear(next(iter(allowances)))
             return user
         if user is None:
             _verify(_DUMMY_HASH, password)
-        for key in keys:
-            await self._count_failure(key, now)
+        await self.throttle.fail(allowances, now)
         # The failure must outlive the request, which ends in an error and is rolled back.
         await self.session.commit()
         raise Unauthenticated("用户名或密码不正确")
-
-    async def _refuse_if_throttled(self, keys: list[str], now: datetime.datetime) -> None:
-        rows = (await self.session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).all()
-        for row in rows:
-            ends = row.window_started_at + self.window
-            if row.failures >= self.max_failures and ends > now:
-                wait = int((ends - now).total_seconds()) + 1
-                raise TooManyRequests(
-                    "登录失败次数过多，请 {minutes} 分钟后再试", headers={"Retry-After": str(wait)},
-                    minutes=(wait + 59) // 60,
-                )
-
-    async def _count_failure(self, key: str, now: datetime.datetime) -> None:
-        row = await self.session.scalar(select(LoginThrottle).where(LoginThrottle.key == key))
-        if row is None:
-            self.session.add(LoginThrottle(key=key, failures=1, window_started_at=now))
-        elif row.window_started_at + self.window <= now:
-            row.failures, row.window_started_at = 1, now
-        else:
-            row.failures += 1
-        await self.session.flush()
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -149,12 +198,17 @@ class MemberService:
         self.session = session
         self.tenant = tenant
 
-    async def grant(self, username: str, role: str, granted_by: uuid.UUID | None) -> tuple[RoleAssignment, bool]:
-        """Grant `role`; returns the assignment and whether it is new (granting twice changes nothing)."""
+    async def grant(self, username: str, role: str, granted_by: uuid.UUID | None, *,
+                    anywhere: bool = False) -> tuple[RoleAssignment, bool]:
+        """Grant `role`; returns the assignment and whether it is new (granting twice changes nothing).
+
+        Staff grant only to users they may see (`_visible`): an unknown name and a user who belongs elsewhere
+        get the same refusal, so that granting never tells who has an account on the platform. `anywhere` is
+        for the operator's manifest, which may attach anyone."""
         validate_role(role)
         user = await UserService(self.session).by_username(username)
-        if user is None:
-            raise InvalidInput("没有用户 {username}", field="user", username=username)
+        if user is None or not user.active or not (anywhere or await self._visible(user.id)):
+            raise InvalidInput("找不到该用户，或无法授予", field="user")
         existing = await self.session.scalar(
             select(RoleAssignment).where(RoleAssignment.user_id == user.id, RoleAssignment.role == role)
         )
@@ -164,6 +218,19 @@ class MemberService:
         self.session.add(assignment)
         await self._bump(user.id)
         return assignment, True
+
+    async def _visible(self, user_id: uuid.UUID) -> bool:
+        """A user this tenant's staff may see: one who holds a role in this tenant or below it, or no role at all
+        (a new account). Acting for the user lets PostgreSQL's Row-Level Security show every role they hold."""
+        ctx, acting = self.session.info.get(TENANT_KEY), self.session.info.get(USER_KEY)
+        await use_tenant(self.session, ctx, user_id)
+        try:
+            paths = (await self.session.scalars(
+                select(Tenant.path).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)
+                .where(RoleAssignment.user_id == user_id).execution_options(**{ALL_TENANTS: True}))).all()
+        finally:
+            await use_tenant(self.session, ctx, acting)
+        return not paths or any(path.startswith(self.tenant.path) for path in paths)
 
     async def revoke(self, username: str, role: str) -> None:
         user = await UserService(self.session).by_username(username)

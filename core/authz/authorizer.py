@@ -71,16 +71,20 @@ class Authorizer:
         in the tenant at `tenant_path`; the session goes on acting for whom it did."""
         acting = session.info.get(USER_KEY)
         try:
-            grants = await self.grants(session, user_id)
+            row = (await session.execute(select(User.authz_version, User.platform_admin).where(
+                User.id == user_id, User.active.is_(True)))).first()
+            grants = await self.grants_at(session, user_id, *row) if row is not None else None
         finally:
             await use_tenant(session, session.info.get(TENANT_KEY), acting)
         return grants is not None and self.permits(grants, tenant_path, action)
 
-    async def grants(self, session: AsyncSession, user_id: uuid.UUID) -> Grants | None:
-        """The user's grants, current as of this transaction; None if the user is gone or deactivated."""
+    async def grants(self, session: AsyncSession, user_id: uuid.UUID, session_version: int) -> Grants | None:
+        """The user's grants, current as of this transaction; None if the user is gone or deactivated, or has
+        signed out of the session (`session_version`) the caller acts in."""
         row = (
             await session.execute(
-                select(User.authz_version, User.platform_admin).where(User.id == user_id, User.active.is_(True))
+                select(User.authz_version, User.platform_admin).where(
+                    User.id == user_id, User.active.is_(True), User.session_version == session_version)
             )
         ).first()
         if row is None:

@@ -438,7 +438,7 @@ async def public_status(session: AsyncSession, tenant: Tenant, code: str, client
     """Follow a concern by its tracking code (reference and secret): its public summary and status, nothing about
     the person. A bare reference, a wrong secret and an unknown reference answer alike, and count against the
     client: references are sequential, so a client that guesses is slowed down."""
-    from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
+    from core.topics.machine import PUBLIC_STATES, STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
     from core.topics.models import Topic
 
     throttle, key, now = Throttle(session, LOOKUP_MAX_FAILURES, LOOKUP_WINDOW), f"track:{client}", utcnow()

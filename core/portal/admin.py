@@ -346,7 +346,7 @@ class AdminController(Controller):
             return self._onboard_form(page, status_code=422, values={**values, "password": password}, errors=errors)
         role = STAFF_ROLE[values["kind"]]
         # Granting is authorized in the new tenant as the API's member grant is (role.<role> there).
-        child = await enter_tenant(request, page.session, tenant.slug, grant_action(role), scope.user_id)
+        child = await enter_tenant(request, page.session, tenant.slug, grant_action(role), page.principal)
         await MemberService(page.session, child.tenant).grant(user.username, role, scope.user_id)
         new_slug = tenant.slug
         await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
@@ -360,7 +360,7 @@ class AdminController(Controller):
             Tenant.slug == child, Tenant.parent_id == page.tenant.id))
         if found is None:
             raise NotFound(page._("There is no such community under this one."))
-        there = await enter_tenant(request, page.session, found.slug, "member.read", scope.user_id)
+        there = await enter_tenant(request, page.session, found.slug, "member.read", page.principal)
         members, _total = await MemberService(page.session, there.tenant).list(False, 50, 0)
         await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
         return page.render("admin/onboarded.html", child=found, members=members, kind_names=KIND_NAMES,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import User
 from core.db import TenantContext, use_tenant
 from core.errors import DomainError, NotFound, Unauthenticated, is_refused_value
-from core.http import DbSession, TenantScope, enter_tenant
+from core.http import DbSession, Principal, TenantScope, enter_tenant, principal_of
 from core.i18n import in_language
 from core.inputs import refused_request
 from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, request_locale
@@ -31,17 +31,17 @@ SESSION_COOKIE = "yishi_session"
 FORM_REFUSALS = (400, 409, 422)  # refusals a form shows next to its fields; the rest are error pages
 
 
-def signed_in_user_id(request: Request) -> uuid.UUID | None:
-    """The user the session cookie names, if it carries a valid token of ours."""
+def signed_in_principal(request: Request) -> Principal | None:
+    """The user (and session version) the session cookie names, if it carries a valid token of ours."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
     settings = request.app.state.settings
     try:
         token = Token.decode(raw, settings.secret_key, "HS256", audience=settings.token_audience)
-        return uuid.UUID(token.sub)
-    except (NotAuthorizedException, ValueError):
+    except NotAuthorizedException:
         return None
+    return principal_of(token)
 
 
 def session_cookie(request: Request, token: str | None, max_age: int) -> Cookie:
@@ -104,9 +104,15 @@ class Page:
         if self.user is None:
             raise Unauthenticated(self._("Please sign in first."))
         if self._entered is None:  # the portal's tenants are never archived: entering is all enter_tenant checks
-            self._entered = await enter_tenant(self.request, self.session, self.tenant.slug, None, self.user.id)
+            self._entered = await enter_tenant(self.request, self.session, self.tenant.slug, None, self.principal)
         self._entered.require(action)
         return self._entered
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in user as the API's token would name them (callers check `user` first)."""
+        assert self.user is not None
+        return Principal(self.user.id, self.user.session_version)
 
     def path_id(self, raw: str, missing: str | None = None) -> uuid.UUID:
         """An id from the page's path: a mistyped one is a page not found (404), not a malformed request."""
@@ -169,10 +175,11 @@ async def provide_page(request: Request, db_session: DbSession, slug: FromPath[s
     if tenant is None:
         _ = gettext_for(locale)
         raise NotFound(_("There is no such community portal."))
-    user_id = signed_in_user_id(request)
+    principal = signed_in_principal(request)
     user = None
-    if user_id is not None:
-        user = await db_session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    if principal is not None:  # a cookie from before its user signed out (another session version) signs in no one
+        user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
+                                                          User.session_version == principal.session_version))
     await use_tenant(db_session, TenantContext(tenant.id, tenant.path), user.id if user else None)
     return Page(request, db_session, tenant, user, locale)
 

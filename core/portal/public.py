@@ -15,10 +15,10 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
-from core.accounts.services import LoginService
+from core.accounts.services import LoginService, UserService
 from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
-from core.http import DbSession, PageNumber
+from core.http import DbSession, PageNumber, client_address, issue_token
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
 from core.public import public_meetings, published_results
 from core.stats import public_stats
@@ -127,24 +127,23 @@ class PortalPublicController(Controller):
                     data: Annotated[SignIn, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
         settings = request.app.state.settings
         service = LoginService(page.session, settings.login_max_failures, settings.login_window_seconds)
-        client = request.client.host if request.client else "unknown"
         try:
-            user = await service.authenticate(data.username.strip(), data.password, client)
+            user = await service.authenticate(data.username.strip(), data.password, client_address(request))
         except DomainError as exc:
             # The failed attempt is counted (throttling) before the page answers: commit it, then say why.
             await page.session.commit()
             return page.render("login.html", status_code=exc.status, next=_safe_next(page, data.next),
                                username=data.username, error=page._("Wrong username or password.")
                                if exc.status == 401 else page.refusal(exc))
-        lifetime = datetime.timedelta(minutes=settings.token_minutes)
-        token = request.app.state.jwt_auth.create_token(identifier=str(user.id), token_expiration=lifetime,
-                                                        token_audience=settings.token_audience)
+        token, lifetime = issue_token(request, user)
         response = Redirect(_safe_next(page, data.next), status_code=303)
         response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
         return response
 
     @post("/logout", status_code=303)
     async def logout(self, request: Request, page: PageDep) -> Response:
+        if page.user is not None:  # the cookie's session ends everywhere, not only in this browser
+            await UserService(page.session).sign_out(page.user.id, page.user.session_version)
         response = Redirect(page.base + "/", status_code=303)
         response.cookies.append(session_cookie(request, None, 0))
         return response

@@ -167,7 +167,7 @@ async def grant_role(session: AsyncSession, tenants: TenantService, username: st
             raise InvalidInput("角色 {role} 须指定租户", field="tenant", role=role)
         tenant, _ = await tenants.get(tenant_slug)
         await use_tenant(session, TenantContext(tenant.id, tenant.path))
-        _, created = await MemberService(session, tenant).grant(username, role, None)
+        _, created = await MemberService(session, tenant).grant(username, role, None, anywhere=True)
     if report is not None:
         (report.created if created else report.unchanged).append(f"grant {username} {role} {tenant_slug or '*'}")
     return created

@@ -91,6 +91,10 @@ _Parent = aliased(Tenant)
 _WITH_PARENT = select(Tenant, _Parent.slug).outerjoin(_Parent, Tenant.parent_id == _Parent.id)
 
 
+# Buildings given with a new compound are written in its transaction, which holds SQLite's write lock: a list of
+# 10,000 held it for 25 s. No real compound comes near this; a larger one is added in several requests.
+MAX_BUILDINGS_AT_ONCE = 500
+
 class TenantService:
     """Reads and changes of the tree. Authorization happens before a call reaches here."""
 
@@ -196,6 +200,8 @@ class CompoundService:
                      tenant_kind: str = "community") -> CompoundOut:
         if tenant_kind != "community":
             raise Conflict("小区只能设在社区之下，不能设在{kind}", kind=Label(KIND_NAMES[tenant_kind]))
+        if len(buildings) > MAX_BUILDINGS_AT_ONCE:
+            raise InvalidInput("楼栋一次最多新增 {limit} 个", field="buildings", limit=MAX_BUILDINGS_AT_ONCE)
         name = validate_name(name)
         if await self.session.scalar(select(Compound.id).where(Compound.name == name)):
             raise Conflict("小区 {name} 已存在", field="name", name=name)

@@ -69,6 +69,11 @@ class CppccController(Controller):
                      data: JSONBody[s.AnswerIn]) -> s.ProblemOut:
         return s.problem_out(await s.CppccService(db_session, tenant_scope).answer(problem_id, data))
 
+    @get("/problems/{problem_id:uuid}/answers", opt={"action": "cppcc.read"}, summary="交办问题的答复及其修正记录")
+    async def answers(self, db_session: DbSession, tenant_scope: Scope,
+                      problem_id: FromPath[uuid.UUID]) -> list[s.AnswerRecord]:
+        return await s.CppccService(db_session, tenant_scope).answers(problem_id)
+
     @post("/topics/{topic_id:uuid}/recommendations", opt={"action": "cppcc.research"}, summary="意见建议")
     async def add_recommendation(self, db_session: DbSession, tenant_scope: Scope, topic_id: FromPath[uuid.UUID],
                                  data: JSONBody[s.RecommendationIn]) -> dict[str, str]:

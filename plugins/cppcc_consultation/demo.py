@@ -54,7 +54,7 @@ async def wuzhong(client: Any) -> str:
                                      {"text": text, "kind": "common", "aspect": aspect})
             ids.setdefault(aspect, []).append(problem["id"])
     individual = await api.call(member, "POST", f"/cppcc/topics/{topic}/problems", {
-        "text": "老干部楼小区物业服务合同到期未续签", "kind": "individual", "department": "吴忠市住建局"})
+        "text": "老干部楼小区物业服务合同到期未续签", "kind": "individual", "department": "wuzhong_zhujian"})
     await api.call("wuzhong_zhujian", "POST", f"/cppcc/problems/{individual['id']}/answer",
                    {"answer": "已督促街道指导小区重新选聘物业"})
     for text, aspects in RECOMMENDATIONS:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Boolean, Date, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, JsonB, TenantOwned
@@ -80,7 +80,11 @@ class Symposium(TenantOwned, Base):
 
 
 class Problem(TenantOwned, Base):
-    """问题清单 entry: individual (referred to a department, which answers) or common (grouped in an aspect)."""
+    """问题清单 entry: individual (referred to a department, which answers) or common (grouped in an aspect).
+
+    `department_user_id` is the department's account the problem was referred to, the only one that may
+    answer; `department` its name as the report prints it. `answer` is the answer in force: each answer and
+    each amendment of it is an event of the tenant's chain (who, when, the text, what it amends)."""
 
     __tablename__ = "cppcc_problem"
     __table_args__ = (_topic_fk(),)
@@ -90,6 +94,7 @@ class Problem(TenantOwned, Base):
     kind: Mapped[str] = mapped_column(String(12))
     aspect: Mapped[str | None] = mapped_column(String(100))
     department: Mapped[str | None] = mapped_column(String(100))
+    department_user_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
 

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.inputs import Input, cap, label
-from core.accounts.models import User
+from core.accounts.models import RoleAssignment, User
 from core.concerns.services import clean_text
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.events import utcnow
+from core.db import TenantContext
+from core.events import WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.i18n import Label
 from core.tenancy.models import Tenant
@@ -31,6 +32,10 @@ from plugins.cppcc_consultation.models import (
     Symposium,
     Training,
 )
+
+
+# The events of answers to referred problems name the problem as their subject.
+ANSWER_SUBJECT = "cppcc_problem"
 
 
 class PlanIn(Input):
@@ -72,7 +77,8 @@ class ProblemIn(Input):
     text: str
     kind: Annotated[str, cap(12)]
     aspect: Annotated[str, cap(100)] | None = None
-    department: Annotated[str, cap(100)] | None = None
+    # An individual problem's department: the username of a department account of this tenant.
+    department: Annotated[str, cap(64)] | None = None
 
 
 class AnswerIn(Input):
@@ -104,6 +110,16 @@ class ProblemOut(msgspec.Struct):
     aspect: str | None
     department: str | None
     answer: str | None
+    answered_at: datetime.datetime | None
+
+
+class AnswerRecord(msgspec.Struct):
+    """One answer to a referred problem, or an amendment of it, as the event log keeps it."""
+
+    answer: str
+    answered_by: str
+    answered_at: datetime.datetime
+    amends: str | None
 
 
 class Counts(msgspec.Struct):
@@ -133,7 +149,7 @@ class TopicOut(msgspec.Struct):
 
 def problem_out(p: Problem) -> ProblemOut:
     return ProblemOut(id=p.id, text=p.text, kind=p.kind, kind_name=PROBLEM_KINDS[p.kind], aspect=p.aspect,
-                      department=p.department, answer=p.answer)
+                      department=p.department, answer=p.answer, answered_at=p.answered_at)
 
 
 class CppccService:
@@ -226,21 +242,57 @@ class CppccService:
         if data.kind not in PROBLEM_KINDS:
             raise InvalidInput("{name}须为 individual（个性）或 common（共性）", field="kind", name=label("kind"))
         aspect = clean_text(data.aspect, "aspect", Label("问题方面"), 100, required=data.kind == "common")
-        department = clean_text(data.department, "department", Label("责任部门"), 100, required=data.kind == "individual")
+        department = None
+        if data.kind == "individual":
+            department = await self._department(clean_text(data.department, "department", Label("责任部门"), 64))
         problem = Problem(topic_id=topic.id, text=clean_text(data.text, "text", Label("问题"), 2000), kind=data.kind,
                           aspect=aspect if data.kind == "common" else None,
-                          department=department if data.kind == "individual" else None)
+                          department=department.display_name if department else None,
+                          department_user_id=department.id if department else None)
         self.session.add(problem)
         await self.session.flush()
         return problem
 
-    async def answer(self, problem_id: uuid.UUID, data: AnswerIn) -> Problem:
+    async def _department(self, username: str) -> User:
+        """The department account a problem is referred to: one holding the department role in this tenant."""
+        department = await self.session.scalar(
+            select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(User.username == username, User.active.is_(True), RoleAssignment.role == "department"))
+        if department is None:
+            raise InvalidInput("{department} 不是本级职能部门的账号", field="department", department=username)
+        return department
+
+    async def referred(self, problem_id: uuid.UUID) -> Problem:
         problem = await self.session.scalar(select(Problem).where(Problem.id == problem_id))
         if problem is None or problem.kind != "individual":
             raise NotFound("没有交办给部门的这个问题")
-        problem.answer, problem.answered_at = clean_text(data.answer, "answer", Label("答复"), 5000), utcnow()
-        await self.session.flush()
         return problem
+
+    async def answer(self, problem_id: uuid.UUID, data: AnswerIn) -> Problem:
+        """The referred department answers; answering again amends the answer, and both stay on record."""
+        problem = await self.referred(problem_id)
+        if problem.department_user_id != self.scope.user_id:
+            raise Forbidden("只有交办的部门（{department}）可以答复这个问题", department=problem.department or "")
+        text = clean_text(data.answer, "answer", Label("答复"), 5000)
+        amends = problem.answer
+        problem.answer, problem.answered_at = text, utcnow()
+        await self.session.flush()
+        await append_event(self.session, TenantContext(self.scope.tenant.id, self.scope.tenant.path),
+                           subject_kind=ANSWER_SUBJECT, subject_id=problem.id,
+                           action="cppcc.answer_amended" if amends is not None else "cppcc.answered",
+                           from_state=None, to_state=None, actor_id=self.scope.user_id,
+                           payload={"answer": text, "amends": amends})
+        return problem
+
+    async def answers(self, problem_id: uuid.UUID) -> list[AnswerRecord]:
+        """A referred problem's answer and every amendment of it, oldest first, from the event log."""
+        problem = await self.referred(problem_id)
+        rows = await self.session.execute(
+            select(WorkflowEvent, User.display_name).outerjoin(User, User.id == WorkflowEvent.actor_id)
+            .where(WorkflowEvent.subject_kind == ANSWER_SUBJECT, WorkflowEvent.subject_id == problem.id)
+            .order_by(WorkflowEvent.seq))
+        return [AnswerRecord(answer=event.payload["answer"], answered_by=name or "", answered_at=event.at,
+                             amends=event.payload.get("amends")) for event, name in rows]
 
     async def add_recommendation(self, topic_id: uuid.UUID, data: RecommendationIn) -> Recommendation:
         topic = await self.topic(topic_id, researching=True)

@@ -327,9 +327,9 @@ class ConcernService:
     async def set_public_summary(self, concern_id: uuid.UUID, summary: str | None) -> Concern:
         """What the public reads of the concern from now on; none: its title with personal data taken out."""
         summary = clean_text(summary, "public_summary", Label("公开摘要"), 120, required=False)
-        if summary is not None and redact(summary) != summary:
-            raise InvalidInput("公开摘要不能含手机号、身份证号、邮箱或居民姓氏", field="public_summary")
         concern = await self.get(concern_id)
+        if summary is not None and redact(summary, (concern.resident_name, concern.resident_phone)) != summary:
+            raise InvalidInput("公开摘要不能含手机号、身份证号、邮箱或居民姓氏", field="public_summary")
         concern.public_summary = summary
         await self.session.flush()
         await self._event(concern, "concern.public_summary", concern.status, concern.status,
@@ -447,7 +447,7 @@ async def public_status(session: AsyncSession, tenant: Tenant, code: str, client
                               minutes=(wait + 59) // 60)
     reference, _, secret = code.strip().upper().rpartition("-")
     concern = await session.scalar(select(Concern).where(Concern.reference == reference)) if reference else None
-    # Compared in constant time, and against a stand-in when there is no concern, so timing tells nothing.
+    # Compared in constant time, and against a stand-in when there is no concern: both misses take one path.
     expected = concern.tracking_secret if concern is not None and concern.tracking_secret else "-" * TRACKING_LENGTH
     if not (hmac.compare_digest(secret.encode(), expected.encode()) and concern is not None):
         await throttle.count_failure(key, now)

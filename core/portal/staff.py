@@ -286,7 +286,7 @@ class StaffController(Controller):
         events = await service.events(topic_id)
         state = detail.topic.state
         allowed = allowed_commands(state)
-        pending = [m for m in detail.meetings if not m.held and not m.cancelled_at]
+        pending = [m for m in detail.meetings if not m.held]
         held = [m for m in detail.meetings if m.held]
         now = topic_services.now()
         started = {m.id for m in detail.meetings if m.starts_at <= now}

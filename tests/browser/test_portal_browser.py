@@ -111,7 +111,7 @@ def test_resident_files_a_concern_with_a_photo_and_follows_it(  # type: ignore[n
         f"not filed: {page.url} {page.locator('.error').all_inner_texts()}"
     notice = page.locator(".notice")
     expect(notice).to_be_visible()
-    reference = notice.locator("strong").inner_text().strip()
+    reference = notice.locator("strong").first.inner_text().strip()
     assert REFERENCE.match(reference), reference
     photo = page.locator(".photos img").first
     expect(photo).to_be_visible()
@@ -119,7 +119,7 @@ def test_resident_files_a_concern_with_a_photo_and_follows_it(  # type: ignore[n
     shot(page, "concern-filed-phone")
 
     notice.get_by_role("link").click()
-    page.wait_for_url(re.compile(rf"/t/{SLUG}/track/{reference}$"))
+    page.wait_for_url(re.compile(rf"/t/{SLUG}/track/{reference}-[2-9A-HJ-NP-Z]{{4}}$"))  # the tracking code
     expect(page.locator("h2")).to_contain_text(reference)
     expect(page.locator("h2")).to_contain_text("15号楼单元门禁坏了")
     expect(page.locator("dd.status")).not_to_be_empty()
@@ -202,7 +202,8 @@ def test_staff_take_a_residents_concern_through_the_six_steps(  # type: ignore[n
     resident.select_option("#category", index=1)
     resident.set_input_files("#photos", str(_photo(tmp_path)))
     _submit(resident, "form[action$='/concerns/new']")
-    reference = resident.locator(".notice strong").inner_text().strip()
+    reference = resident.locator(".notice strong").first.inner_text().strip()
+    code = resident.locator(".notice a strong").inner_text().strip()
 
     staff, problems = new_page(DESK)
     sign_in(staff, STAFF)
@@ -265,7 +266,7 @@ def test_staff_take_a_residents_concern_through_the_six_steps(  # type: ignore[n
     bar = public.get_by_role("progressbar", name=action_title)
     expect(bar).to_have_attribute("aria-valuenow", "100")
     shot(public, "six-steps-result-phone")
-    public.goto(f"/t/{SLUG}/track/{reference}")
+    public.goto(f"/t/{SLUG}/track/{code}")
     expect(public.locator("h2")).to_contain_text(reference)
     for seen in (resident_problems, problems, company_problems, public_problems):
         assert not seen.messages, "\n".join(seen.messages)

@@ -142,6 +142,7 @@ class PublicMeeting:
     starts_at: datetime.datetime
     ends_at: datetime.datetime | None
     updated_at: datetime.datetime
+    cancelled_at: datetime.datetime | None = None
 
 
 async def public_meetings(session: AsyncSession, upcoming: bool, limit: int) -> list[tuple[PublicMeeting, PublicTopic]]:
@@ -155,7 +156,8 @@ async def public_meetings(session: AsyncSession, upcoming: bool, limit: int) -> 
         statement = statement.where(Meeting.starts_at < now).order_by(Meeting.starts_at.desc())
     return [(PublicMeeting(id=meeting.id, mechanism=meeting.mechanism, venue=redact(meeting.venue),
                            agenda=redact(meeting.agenda) if meeting.agenda else None, starts_at=meeting.starts_at,
-                           ends_at=meeting.ends_at, updated_at=meeting.updated_at),
+                           ends_at=meeting.ends_at, updated_at=meeting.updated_at,
+                           cancelled_at=meeting.cancelled_at),
              PublicTopic(id=topic.id, title=redact(topic.title), state=topic.state))
             for meeting, topic in (await session.execute(statement.limit(limit))).all()]
 

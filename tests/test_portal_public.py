@@ -81,8 +81,8 @@ async def test_following_a_concern_in_a_topic_names_its_step_in_the_readers_lang
 
 async def test_a_completed_concern_says_so_and_links_its_public_result(client: AsyncClient, auth: Auth) -> None:
     topic_id, ids = await topic_at(client, auth, "completed")
-    reference = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("cstaff"))).json()["reference"]
-    page = await client.get(f"/t/comm-a/track/{reference}")
+    code = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("cstaff"))).json()["tracking_code"]
+    page = await client.get(f"/t/comm-a/track/{code}")
     assert '<dd class="status">已办结</dd>' in page.text and f'href="/t/comm-a/results/{topic_id}"' in page.text
 
 

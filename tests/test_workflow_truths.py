@@ -217,13 +217,13 @@ async def test_a_concern_is_completed_with_its_topic_and_links_the_public_result
     topic_id, ids = await topic_at(client, auth, "executing")
     concern = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("cstaff"))).json()
     assert concern["status"] == "in_topic"
-    public = (await client.get(f"{BASE}/public/concerns/{concern['reference']}")).json()
+    public = (await client.get(f"{BASE}/public/concerns/{concern['tracking_code']}")).json()
     assert public["result"] == f"/t/comm-a/results/{topic_id}"  # public since publication
     done = await client.post(f"{BASE}/actions/{ids['action']}/complete", headers=await auth("wuye"))
     assert done.status_code == 200
     concern = (await client.get(f"{BASE}/concerns/{ids['concern']}", headers=await auth("cstaff"))).json()
     assert concern["status"] == "completed"
-    public = (await client.get(f"{BASE}/public/concerns/{concern['reference']}")).json()
+    public = (await client.get(f"{BASE}/public/concerns/{concern['tracking_code']}")).json()
     assert (public["status"], public["status_name"]) == ("completed", "已办结")
     assert public["result"] == f"/t/comm-a/results/{topic_id}"
     assert (await client.get(public["result"])).status_code == 200

@@ -21,7 +21,7 @@ from core.concerns.services import public_status
 from core.db import TenantContext, use_tenant
 from core.errors import NotFound
 from core.events import WorkflowEvent
-from core.http import DbSession, Limit, Offset
+from core.http import DbSession, Limit, Offset, client_address
 from core.redaction import redact
 from core.stats import PublicStats, public_stats, report_year
 from core.tenancy.models import Tenant
@@ -189,10 +189,10 @@ class PublicController(Controller):
     opt = {"exclude_from_auth": True}
 
     @get("/concerns/{tracking_code:str}", summary="凭查询码（诉求编号加校验码，如 JSX-2026-000123-7QKM）查询进度（不含个人信息）",
-         description="只有编号、校验码不对与编号不存在一样答 404；同一来源 15 分钟内查错 30 次后答 429。")
+         description="只有编号、校验码不对与编号不存在一样答 404；同一来源查错 30 次后，每次须等待的时间逐次加倍（最长 15 分钟），未到时答 429。")
     async def follow_concern(self, request: Request, db_session: DbSession, tenant: PublicTenant,
                              tracking_code: FromPath[str]) -> PublicConcern:
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request)
         return await public_status(db_session, tenant, tracking_code, client)
 
     @get("/results", summary="已公开的协商结果及执行进度（新到旧）")

@@ -41,7 +41,7 @@ class RoleAssignment(TenantOwned, Base):
 
 class LoginThrottle(Base):
     """Failed attempts per key ("user:<name>", "ip:<address>", …), shared by every process; `retry_at` is
-    when the key may try again (see `core.accounts.services.Throttle`)."""
+    when the key may try again (see `core.throttle.Throttle`)."""
 
     __tablename__ = "login_throttle"
 

@@ -59,7 +59,7 @@ TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 TRACKING_LENGTH = 4
 # Public lookups by tracking code, per client address: wrong codes allowed before a pause.
 LOOKUP_MAX_FAILURES = 30
-LOOKUP_WINDOW = datetime.timedelta(minutes=15)
+LOOKUP_WINDOW_SECONDS = 15 * 60
 # triage action → (states it may start from, resulting state, the field that must be given)
 TRIAGE = {
     "accept": (("submitted",), "accepted", None),
@@ -441,16 +441,14 @@ async def public_status(session: AsyncSession, tenant: Tenant, code: str, client
     from core.topics.machine import PUBLIC_STATES, STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
     from core.topics.models import Topic
 
-    throttle, key, now = Throttle(session, LOOKUP_MAX_FAILURES, LOOKUP_WINDOW), f"track:{client}", utcnow()
-    if (wait := await throttle.wait(key, now)) is not None:
-        raise TooManyRequests("查询次数过多，请 {minutes} 分钟后再试", headers={"Retry-After": str(wait)},
-                              minutes=(wait + 59) // 60)
+    throttle, key, now = Throttle(session, LOOKUP_WINDOW_SECONDS), f"track:{client}", utcnow()
+    await throttle.check([key], now)
     reference, _, secret = code.strip().upper().rpartition("-")
     concern = await session.scalar(select(Concern).where(Concern.reference == reference)) if reference else None
     # Compared in constant time, and against a stand-in when there is no concern: both misses take one path.
     expected = concern.tracking_secret if concern is not None and concern.tracking_secret else "-" * TRACKING_LENGTH
     if not (hmac.compare_digest(secret.encode(), expected.encode()) and concern is not None):
-        await throttle.count_failure(key, now)
+        await throttle.fail({key: LOOKUP_MAX_FAILURES}, now)
         await session.commit()  # the failure must outlive the request, which ends in an error
         raise NotFound("没有这个查询码")
     categories = await category_names(session)

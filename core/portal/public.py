@@ -109,7 +109,7 @@ class PortalPublicController(Controller):
 
     @get("/track/{reference:str}")
     async def track(self, request: Request, page: PageDep, reference: FromPath[str]) -> Response:
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request)
         try:
             concern = await public_status(page.session, page.tenant, reference, client)
         except NotFound:

@@ -57,6 +57,20 @@ async def test_paging_beyond_64_bits_is_refused_on_every_list_route(app: Litesta
         assert response.status_code == 400 and "<title>" in response.text, page
 
 
+def test_every_paging_parameter_is_bounded(app: Litestar) -> None:
+    """Pages and offsets turn into SQL integers: every route that takes one bounds it (the portal's POST forms
+    come back to their page with ?p= too)."""
+    unbounded = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for name, parameter in handler.parsed_fn_signature.parameters.items():
+                if name in ("p", "offset", "limit"):
+                    bound = getattr(parameter.kwarg_definition, "le", None)
+                    if bound is None or bound > 2**62:
+                        unbounded.append(f"{route.path} {name}")
+    assert not unbounded, unbounded
+
+
 async def test_json_nested_a_thousand_levels_deep_is_a_400(client: AsyncClient) -> None:
     body = '{"a":' * 1000 + "1" + "}" * 1000
     response = await client.post("/api/v1/auth/token", content=body, headers={"content-type": "application/json"})

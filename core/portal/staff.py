@@ -193,21 +193,25 @@ class StaffController(Controller):
         except DomainError as exc:
             await page.take_back(exc)
             errors = {"action": action, "field": exc.field or "action", "message": page.refusal(exc)}
-            if _is_htmx(request):
-                concern = await service.get(cid)
-                row = (await service.to_out([concern]))[0]
-                return page.render("staff/_concern_row.html", status_code=exc.status, concern=row, error=errors,
-                                   values=values)
-            return await self._inbox(page, Pager.at(p, INBOX_PER_PAGE), status_code=exc.status,
-                                     row_errors={cid: errors}, row_values={cid: values})
+            return await self._refused_row(request, page, service, cid, p, exc.status, errors, values)
         if _is_htmx(request):
             row = (await service.to_out([concern]))[0]
             return page.render("staff/_concern_row.html", concern=row, error=None, values={}, done=True)
         return Redirect(f"{page.base}/staff/inbox?notice={action}&p={max(1, p)}", status_code=303)
 
+    async def _refused_row(self, request: Request, page: Page, service: ConcernService, cid: uuid.UUID, p: int,
+                           status: int, errors: dict[str, str], values: dict[str, str]) -> Response:
+        """A refused form on one inbox row: the row again (htmx) or the inbox page, the error beside the row."""
+        if _is_htmx(request):
+            row = (await service.to_out([await service.get(cid)]))[0]
+            return page.render("staff/_concern_row.html", status_code=status, concern=row, error=errors,
+                               values=values)
+        return await self._inbox(page, Pager.at(p, INBOX_PER_PAGE), status_code=status, row_errors={cid: errors},
+                                 row_values={cid: values})
+
     @post("/concerns/{concern_id:str}/public-summary", status_code=303)
     async def public_summary(self, request: Request, page: PageDep, concern_id: FromPath[str],
-                             p: FromQuery[int] = 1) -> Response:
+                             p: PageNumber = 1) -> Response:
         scope = await page.scope("concern.triage")
         cid = page.path_id(concern_id)
         values = _form_dict(await request.form())
@@ -217,12 +221,7 @@ class StaffController(Controller):
         except DomainError as exc:
             await page.take_back(exc)
             errors = {"action": "public_summary", "field": "public_summary", "message": page.refusal(exc)}
-            if _is_htmx(request):
-                row = (await service.to_out([await service.get(cid)]))[0]
-                return page.render("staff/_concern_row.html", status_code=exc.status, concern=row, error=errors,
-                                   values=values)
-            return await self._inbox(page, Pager.at(p, INBOX_PER_PAGE), status_code=exc.status,
-                                     row_errors={cid: errors}, row_values={cid: values})
+            return await self._refused_row(request, page, service, cid, p, exc.status, errors, values)
         if _is_htmx(request):
             row = (await service.to_out([concern]))[0]
             return page.render("staff/_concern_row.html", concern=row, error=None, values={})

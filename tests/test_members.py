@@ -126,3 +126,20 @@ async def test_granting_never_tells_whether_a_username_exists_elsewhere(client: 
     assert [r.status_code for r in revoked] == [404, 404]
     assert revoked[0].json()["detail"].replace("ghost", "resident") == revoked[1].json()["detail"]
 
+
+
+async def test_no_staff_form_tells_whether_a_username_exists_elsewhere(client: AsyncClient, auth: Auth) -> None:
+    """Invitees and action owners are named like grants: another community's user reads as an unknown name."""
+    from tests.test_workflow import topic_at
+
+    staff = await auth("cstaff")
+    topic_id, _ids = await topic_at(client, auth, "researching")
+    answers = [await client.post(f"/api/v1/tenants/comm-a/topics/{topic_id}/meetings", headers=staff, json={
+        "mechanism": "on_demand", "venue": "议事亭", "starts_at": "2026-12-20T15:00:00+08:00",
+        "invitees": {"users": [name]}}) for name in ("ghost", "bstaff")]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert answers[0].json()["detail"].replace("ghost", "bstaff") == answers[1].json()["detail"]
+    seen = await client.post(f"/api/v1/tenants/comm-a/topics/{topic_id}/meetings", headers=staff, json={
+        "mechanism": "on_demand", "venue": "议事亭", "starts_at": "2026-12-20T15:00:00+08:00",
+        "invitees": {"users": ["resident", "dadmin"]}})  # this community's own, and the district's above it
+    assert seen.status_code == 201, seen.text

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
+from core.accounts.services import users_seen_from
 from core.authz.rules import ROLES
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
@@ -226,11 +227,7 @@ class TopicService:
         if unknown_roles:
             raise InvalidInput("未知角色：{roles}", field="invitees.roles", roles=", ".join(unknown_roles))
         if data.invitees.users:
-            found = set((await self.session.scalars(select(User.username).where(
-                User.username.in_(data.invitees.users)))).all())
-            missing = sorted(set(data.invitees.users) - found)
-            if missing:
-                raise InvalidInput("没有用户：{usernames}", field="invitees.users", usernames=", ".join(missing))
+            await users_seen_from(self.session, self.scope.tenant, data.invitees.users, "invitees.users")
         meeting = Meeting(
             topic_id=topic.id, mechanism=data.mechanism, venue=venue, starts_at=data.starts_at, ends_at=data.ends_at,
             invitees={"roles": data.invitees.roles, "orgs": data.invitees.orgs, "users": data.invitees.users},
@@ -372,9 +369,8 @@ class TopicService:
         owner_org = clean_text(data.owner_org, "owner_org", Label("责任单位"), 100, required=False)
         owner_user_id = None
         if data.owner_user:
-            owner_user_id = await self.session.scalar(select(User.id).where(User.username == data.owner_user))
-            if owner_user_id is None:
-                raise InvalidInput("没有用户 {username}", field="owner_user", username=data.owner_user)
+            owner_user_id = (await users_seen_from(self.session, self.scope.tenant, [data.owner_user],
+                                                   "owner_user"))[data.owner_user].id
             # The owner reports progress on the item: someone who may not would be handed a 403 of their own.
             if not await self.scope.authorizer.user_may(self.session, owner_user_id, self.scope.tenant.path,
                                                         "action.progress"):

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.inputs import Input, cap, label
 from core.accounts.models import RoleAssignment, User
+from core.accounts.services import users_seen_from
 from core.concerns.services import clean_text
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.db import TenantContext
@@ -182,9 +183,7 @@ class CppccService:
         members = list(dict.fromkeys(data.members))
         if not members:
             raise InvalidInput("调研组至少要有一名政协委员", field="members")
-        known = set((await self.session.scalars(select(User.username).where(User.username.in_(members)))).all())
-        if missing := [m for m in members if m not in known]:
-            raise InvalidInput("没有用户：{users}", field="members", users=", ".join(missing))
+        await users_seen_from(self.session, self.scope.tenant, members, "members")
         topic = ConsultationTopic(plan_id=plan_id, title=clean_text(data.title, "title", Label("专题名称"), 200), members=members)
         self.session.add(topic)
         await self.session.flush()

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.inputs import Input, cap, label
 from core.accounts.models import User
+from core.accounts.services import users_seen_from
 from core.i18n import Label, phrase
 from core.tenancy.models import Tenant
 from core.concerns.models import Concern
@@ -140,10 +141,7 @@ class LiaisonService:
         return self.scope.can("liaison.manage")
 
     async def _user(self, username: str, field: str) -> User:
-        user = await self.session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise InvalidInput("没有用户 {username}", field=field, username=username)
-        return user
+        return (await users_seen_from(self.session, self.scope.tenant, [username], field))[username]
 
     async def create_station(self, data: StationIn) -> Station:
         name = clean_text(data.name, "name", Label("联络站名称"), 100)

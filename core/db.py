@@ -171,6 +171,17 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
             raise TenantScopeError(f"{type(obj).__name__} changed outside its tenant")
 
 
+async def end_read(session: AsyncSession) -> None:
+    """End a transaction that has only read, before slow work (decoding photos): on SQLite a transaction holds
+    the write lock from its first statement (`_sqlite_begin`), and other writers would wait on it, then fail.
+    The next statement begins a new transaction; on PostgreSQL, with the tenant set again (`after_begin`)."""
+    if session.bind is None or session.bind.dialect.name != "sqlite" or not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_read() after a write: it would commit half a change")
+    await session.commit()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy, not the driver, opens transactions (so SAVEPOINTs work); see _sqlite_begin.
     dbapi_connection.isolation_level = None

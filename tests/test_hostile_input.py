@@ -7,6 +7,8 @@ import asyncio
 import datetime
 import io
 import re
+import sqlite3
+import threading
 import uuid
 from typing import Any
 
@@ -17,10 +19,12 @@ from litestar import Litestar
 from PIL import Image
 from sqlalchemy import update
 
+from core import media
 from core.db import ALL_TENANTS
 from core.errors import OUT_OF_RANGE_TITLE
 from core.topics.models import Meeting
 from tests.conftest import Auth, DatabaseUnderTest
+from tests.portal import sign_in, submit
 from tests.test_workflow import BASE, WATER, file, topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -153,6 +157,47 @@ async def test_parallel_photo_uploads_all_land(client: AsyncClient, auth: Auth) 
     responses = await asyncio.gather(*(client.post(f"{BASE}/concerns/{concern['id']}/photos", headers=resident,
                                                    files={"file": ("p.jpg", raw, "image/jpeg")}) for raw in photos))
     assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses if r.status_code != 201]
+
+
+async def test_photos_are_decoded_in_a_thread_while_no_write_lock_is_held(
+        client: AsyncClient, auth: Auth, database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoding is slow: it runs off the event loop and, on SQLite, while this request holds no write lock, so
+    that other uploads do not wait on it until they fail ("database is locked")."""
+    decoded: list[bool] = []
+    real = media.clean_image
+
+    def probe(raw: bytes, field: str = "file") -> media.CleanImage:
+        decoded.append(threading.current_thread() is not threading.main_thread())
+        if not database.is_postgres:  # another writer gets the lock at once, or this raises "database is locked"
+            other = sqlite3.connect(database.settings.database_url.split("///", 1)[1], timeout=0)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.rollback()
+            finally:
+                other.close()
+        return real(raw, field)
+
+    monkeypatch.setattr(media, "clean_image", probe)
+    resident = await auth("resident")
+    concern = await file(client, resident)
+    api = await client.post(f"{BASE}/concerns/{concern['id']}/photos", headers=resident,
+                            files={"file": ("p.jpg", _photo(1), "image/jpeg")})
+    assert api.status_code == 201, api.text
+    _topic, ids = await topic_at(client, auth, "executing")
+    report = await client.post(f"{BASE}/actions/{ids['action']}/progress", headers=await auth("wuye"),
+                               json={"percent": 80, "note": "快好了"})
+    progress = await client.post(f"{BASE}/actions/{ids['action']}/progress/{report.json()['id']}/photos",
+                                 headers=await auth("wuye"), files={"file": ("p.jpg", _photo(2), "image/jpeg")})
+    assert progress.status_code == 201, progress.text
+    await sign_in(client, "comm-a", "resident")
+    new = "/t/comm-a/concerns/new"
+    form = await submit(client, new, new, {**WATER, "title": "漏水"}, files=[("photos", ("p.jpg", _photo(3), "image/jpeg"))])
+    assert form.status_code == 303, form.text[:500]
+    await sign_in(client, "comm-a", "wuye")
+    page = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{ids['action']}/progress",
+                        {"percent": "90", "note": "基本完成"}, files=[("photos", ("p.jpg", _photo(4), "image/jpeg"))])
+    assert page.status_code == 303, page.text[:500]
+    assert decoded == [True] * 4
 
 
 async def test_a_stored_meeting_in_year_9999_does_not_break_the_portal(app: Litestar, client: AsyncClient,

@@ -23,6 +23,7 @@ from core.concerns.services import ConcernFilters, ConcernService, filed_answer
 from core.errors import DomainError, InvalidInput, NotFound
 from core.http import PageNumber, TenantScope
 from core.idempotency import Claim, once, request_fingerprint
+from core.db import end_read
 from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
@@ -153,6 +154,8 @@ class ResidentController(Controller):
         if len(photos) > MAX_FORM_PHOTOS:
             errors["photos"] = page._("Choose at most {count} photos.").format(count=MAX_FORM_PHOTOS)
         else:
+            if photos:
+                await end_read(page.session)  # nothing is written yet; decoding takes a while
             for photo in photos:
                 raw = await photo.read()
                 try:

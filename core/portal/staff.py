@@ -18,7 +18,8 @@ from litestar.response import Redirect
 from sqlalchemy import select
 
 from core.http import PageNumber
-from core.media import clean_upload
+from core.db import end_read
+from core.media import CleanImage, clean_upload
 from core.authz.rules import ROLES, TENANT_ROLES
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.services import ConcernFilters, ConcernService
@@ -66,23 +67,25 @@ EVENT_LABELS = {
 }
 
 
-async def _attach(request: Request, page: Page, scope: Any, photos: list[UploadFile], kind: str, owner: uuid.UUID,
+async def _attach(request: Request, page: Page, scope: Any, images: list[CleanImage], kind: str, owner: uuid.UUID,
                   topic_or_action: uuid.UUID) -> None:
     """The form's photos, onto what the step made; a refused photo is said next to the photo field."""
-    for photo in photos:
+    for image in images:
         try:
-            image = await clean_upload(await photo.read())
             await add_workflow_photo(request, page.session, scope, kind, owner, topic_or_action, image)
         except DomainError as exc:
             exc.field = "photos"
             raise
 
 
-def _photos(page: Page, form: Any) -> list[UploadFile]:
+async def _photos(page: Page, form: Any) -> list[CleanImage]:
+    """The form's photos, checked and stripped before the step writes anything (see `end_read`)."""
     photos = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
     if len(photos) > MAX_PHOTOS_PER_FORM:
         raise InvalidInput(page._("Attach at most 3 photos."), field="photos")
-    return photos
+    if photos:
+        await end_read(page.session)
+    return [await clean_upload(await photo.read(), field="photos") for photo in photos]
 
 
 def _is_htmx(request: Request) -> bool:
@@ -310,7 +313,7 @@ class StaffController(Controller):
         values = _form_dict(form)
         values["roles"] = form.getall("roles", [])
         try:
-            photos = _photos(page, form) if form_name == "research" else []
+            photos = await _photos(page, form) if form_name == "research" else []
             made = await run(TopicService(page.session, scope), values)
             if photos:  # only research takes photos; other steps may return nothing
                 await _attach(request, page, scope, photos, "research", made.id, topic_id)
@@ -494,7 +497,7 @@ class ActionItemsController(Controller):
         values = _form_dict(form)
         service = TopicService(page.session, scope)
         try:
-            photos = _photos(page, form)
+            photos = await _photos(page, form)
             percent = _int(page, values.get("percent", ""), "percent")
             report = await service.progress(aid, s.ProgressIn(percent=percent or 0, note=values.get("note", "")))
             await _attach(request, page, scope, photos, "progress", report.id, aid)

@@ -79,6 +79,32 @@ class InvalidInputs(InvalidInput):
         return shown
 
 
+class Problems:
+    """Refusals gathered so that a form hears of every bad field at once, not one per try:
+    `title = problems.take(clean_text, data.title, …)` keeps the refusal and goes on; `raise_any()` ends it."""
+
+    def __init__(self) -> None:
+        self.found: list[InvalidInput] = []
+
+    def take(self, check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except InvalidInputs as refused:
+            self.found.extend(refused.problems)
+        except InvalidInput as refused:
+            self.found.append(refused)
+        return None
+
+    def add(self, refused: InvalidInput) -> None:
+        self.found.append(refused)
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise InvalidInputs(self.found)
+
+
 class NotFound(DomainError):
     status = 404
     title = "未找到"

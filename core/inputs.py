@@ -27,6 +27,7 @@ TEXT_CAP = 5000
 ITEMS_CAP = 500
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # an Integer column, unless the schema bounds the field itself
 NESTING_CAP = 32  # free-form JSON (a tenant's portal settings) nests no deeper than this
+KEY_CAP = 200  # and names its keys in no more than this
 
 
 def cap(max_length: int) -> msgspec.Meta:
@@ -82,7 +83,7 @@ def label(field: str) -> str:
 
 def _check(value: Any, kind: mi.Type, field: str) -> Iterator[InvalidInput]:
     """What is wrong with one already-typed value (nothing for a sound one)."""
-    if isinstance(kind, (mi.UnionType)):
+    if isinstance(kind, mi.UnionType):
         for option in kind.types:
             if _accepts(option, value):
                 yield from _check(value, option, field)
@@ -133,7 +134,7 @@ def _check_free(value: Any, field: str, depth: int) -> Iterator[InvalidInput]:
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             if isinstance(key, str):
-                yield from _check_text(key, 200, field)
+                yield from _check_text(key, KEY_CAP, field)
             yield from _check_free(item, field, depth + 1)
 
 
@@ -169,7 +170,7 @@ def period(date_from: datetime.date | None, date_to: datetime.date | None, *, fi
 def _fields(cls: type) -> tuple[tuple[str, mi.Type], ...]:
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
-    return tuple((f.encode_name, f.type) for f in info.fields)
+    return tuple((f.name, f.type) for f in info.fields)
 
 
 def problems_of(obj: msgspec.Struct) -> list[InvalidInput]:

@@ -370,3 +370,17 @@ async def test_every_json_route_survives_hostile_values(app: Litestar, client: A
             response = await client.request(method, filled(path), json=body, headers=headers)
             _judge(response, body)
     assert not failures, "\n".join(failures[:20])
+
+
+async def test_a_concern_form_hears_of_every_bad_field_at_once(client: AsyncClient, auth: Auth) -> None:
+    """The service's own rules (not only the schema's) report together: the API and the resident's form."""
+    body = {"title": "  ", "description": "", "category": "no_such", "channel": "fax"}
+    api = await client.post(f"{BASE}/concerns", json=body, headers=await auth("grid"))
+    assert api.status_code == 422, api.text
+    assert {e["field"] for e in api.json()["errors"]} == {"title", "description", "category", "channel"}
+    await sign_in(client, "comm-a", "resident")
+    new = "/t/comm-a/concerns/new"
+    page = await submit(client, new, new, {"title": " ", "description": "", "category": "no_such"})
+    assert page.status_code == 422
+    for field in ("title", "description", "category"):
+        assert f'id="{field}-error"' in page.text, field

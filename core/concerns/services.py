@@ -31,7 +31,7 @@ from core.concerns.models import (
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
 from core.db import TenantContext, use_tenant
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems, TooManyRequests
 from core.inputs import label
 from core.events import Link, append_event, next_link, utcnow, write_event
 from core.http import TenantScope
@@ -154,28 +154,35 @@ class ConcernService:
 
     async def file(self, data: ConcernCreate, claim: Claim | None = None) -> Concern:
         """File a concern; with a `claim`, its Idempotency-Key and answer are written in the same statement."""
-        title = clean_text(data.title, "title", Label("标题"), 120)
-        description = clean_text(data.description, "description", Label("描述"), 5000)
-        # The default categories need no query; only a tenant's own additions are looked up.
-        if data.category not in DEFAULT_CATEGORIES and data.category not in (categories := await self.categories()):
-            raise InvalidInput("未知分类 {category}；可用：{choices}", field="category", category=data.category,
-                               choices=", ".join(categories))
-        if data.channel not in CHANNELS:
-            raise InvalidInput("渠道须为 {choices} 之一", field="channel", choices=", ".join(CHANNELS))
-        compound_id, building_id = await self._place(data.compound, data.building)
         on_behalf = bool(data.resident_name or data.resident_phone)
         if on_behalf and not self.scope.can("concern.file_on_behalf"):
             raise Forbidden("只有网格员、人大代表或工作人员可以代居民反映诉求")
+        problems = Problems()  # every bad field at once
+        title = problems.take(clean_text, data.title, "title", Label("标题"), 120)
+        description = problems.take(clean_text, data.description, "description", Label("描述"), 5000)
+        place = problems.take(clean_text, data.place, "place", Label("地点"), 200, required=False)
+        resident_name = problems.take(clean_text, data.resident_name, "resident_name", Label("居民姓名"), 50,
+                                      required=False)
+        # The default categories need no query; only a tenant's own additions are looked up.
+        if data.category not in DEFAULT_CATEGORIES and data.category not in (categories := await self.categories()):
+            problems.add(InvalidInput("未知分类 {category}；可用：{choices}", field="category", category=data.category,
+                                      choices=", ".join(categories)))
+        if data.channel not in CHANNELS:
+            problems.add(InvalidInput("渠道须为 {choices} 之一", field="channel", choices=", ".join(CHANNELS)))
         if data.resident_phone and not PHONE_RE.match(data.resident_phone):
-            raise InvalidInput("居民手机号须为 11 位中国大陆手机号", field="resident_phone")
+            problems.add(InvalidInput("居民手机号须为 11 位中国大陆手机号", field="resident_phone"))
+        compound_id = building_id = None
+        try:
+            compound_id, building_id = await self._place(data.compound, data.building)
+        except InvalidInput as refused:
+            problems.add(refused)
+        problems.raise_any()
         concern = await self._write_new(
             "concern.filed", {"channel": data.channel}, claim,
             title=title, description=description, category=data.category, channel=data.channel,
-            compound_id=compound_id, building_id=building_id,
-            place=clean_text(data.place, "place", Label("地点"), 200, required=False), status="submitted",
+            compound_id=compound_id, building_id=building_id, place=place, status="submitted",
             filed_by_id=self.scope.user_id, resident_id=None if on_behalf else self.scope.user_id,
-            resident_name=clean_text(data.resident_name, "resident_name", Label("居民姓名"), 50, required=False),
-            resident_phone=data.resident_phone,
+            resident_name=resident_name, resident_phone=data.resident_phone,
         )
         return concern
 

@@ -314,10 +314,9 @@ class AdminController(Controller):
         errors: dict[str, str] = {}
 
         def refused(exc: DomainError) -> None:
-            if exc.field is None:  # not about the input (a refusal): the error page, and nothing is kept
+            if exc.field is None and not isinstance(exc, InvalidInputs):  # not about the input: the error page
                 raise exc
-            fields = exc.by_field(page._) if isinstance(exc, InvalidInputs) else {exc.field: page.refusal(exc)}
-            for field, message in fields.items():
+            for field, message in page.errors(exc).items():
                 where = field if field in known else ("kind" if field == "parent" else "slug")
                 errors.setdefault(where, message)
 

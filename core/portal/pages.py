@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
 from core.db import TenantContext, use_tenant
-from core.errors import DomainError, NotFound, Unauthenticated, is_refused_value
+from core.errors import DomainError, InvalidInputs, NotFound, Unauthenticated, is_refused_value
 from core.http import DbSession, Principal, TenantScope, enter_tenant, principal_of
 from core.i18n import in_language
 from core.inputs import refused_request
@@ -148,6 +148,12 @@ class Page:
     def refusal(self, exc: DomainError) -> str:
         """What a service refused, in the reader's language (the portal's own refusals are already)."""
         return exc.in_language(self._)
+
+    def errors(self, exc: DomainError, default: str = "form") -> dict[str, str]:
+        """A refusal as a form shows it: each refused field's message, by the field's name in the form."""
+        if isinstance(exc, InvalidInputs):
+            return exc.by_field(self._)
+        return {(exc.field or default).replace(".", "_"): self.refusal(exc)}
 
     async def can(self, action: str) -> bool:
         if self.user is None:

@@ -202,7 +202,8 @@ class ResidentController(Controller):
                 form.form_key = str(uuid.uuid4())
                 errors["form"] = page._("This form was already sent. Check your concerns before sending it again.")
             else:
-                errors[exc.field if exc.field in FIELDS else "form"] = page.refusal(exc)
+                for field, message in page.errors(exc).items():
+                    errors.setdefault(field if field in FIELDS else "form", message)
             return await self._form(page, scope, form, errors, status_code=exc.status)
         return Redirect(f"{base}/me/concerns/{answer['id']}?filed=1", status_code=303)
 

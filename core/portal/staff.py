@@ -248,7 +248,7 @@ class StaffController(Controller):
         except DomainError as exc:
             await page.take_back(exc)
             return await self._inbox(page, Pager.at(1, INBOX_PER_PAGE), status_code=exc.status, topic_values=values,
-                                     topic_errors={exc.field or "title": page.refusal(exc)})
+                                     topic_errors=page.errors(exc, "title"))
         return Redirect(f"{page.base}/staff/topics/{topic.id}?notice=created", status_code=303)
 
     # --- the board ----------------------------------------------------------------------------------------
@@ -319,8 +319,7 @@ class StaffController(Controller):
                 await _attach(request, page, scope, photos, "research", made.id, topic_id)
         except DomainError as exc:
             await page.take_back(exc)
-            field = (exc.field or "form").replace(".", "_")
-            return await self._topic_page(page, topic_id, exc.status, form_name, {field: page.refusal(exc)}, values)
+            return await self._topic_page(page, topic_id, exc.status, form_name, page.errors(exc), values)
         return Redirect(f"{page.base}/staff/topics/{topic_id}?notice={form_name}", status_code=303)
 
     @post("/topics/{topic_id:str}/research", status_code=303)
@@ -504,7 +503,7 @@ class ActionItemsController(Controller):
         except DomainError as exc:
             await page.take_back(exc)
             return await self._list(page, Pager.at(p, ACTIONS_PER_PAGE), exc.status,
-                                    {aid: {exc.field or "percent": page.refusal(exc)}}, {aid: values})
+                                    {aid: page.errors(exc, "percent")}, {aid: values})
         return Redirect(f"{page.base}/actions?notice=progress&p={max(1, p)}", status_code=303)
 
     @post("/{action_id:str}/complete", status_code=303)

@@ -90,6 +90,20 @@ def link_hash(key: bytes, prev_hash: str, seq: int, at: datetime.datetime, conte
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def hmac_pads(key: bytes) -> dict[str, bytes]:
+    """HMAC-SHA256's inner and outer padded keys (RFC 2104), so that PostgreSQL's own sha256() computes
+    `link_hash` too (`LINK_SQL`). They are as secret as the key: sent with a statement, never stored."""
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+    return {"ipad": bytes(b ^ 0x36 for b in block), "opad": bytes(b ^ 0x5C for b in block)}
+
+
+# `link_hash` in SQL, for the one-statement filing: {prev}, {seq}, {at} and {content} are SQL expressions, and
+# :ipad and :opad the key's pads (`hmac_pads`). A test holds it to the Python form on random inputs.
+LINK_SQL = ("encode(sha256(CAST(:opad AS bytea) || sha256(CAST(:ipad AS bytea) || convert_to({prev} || ':' || "
+            "({seq})::text || ':' || (extract(epoch from {at}) * 1000000)::bigint::text || ':' || {content}, "
+            "'UTF8'))), 'hex')")
+
+
 def audit_key(session: AsyncSession) -> bytes:
     """The key of this session's links, given by its sessionmaker (`core.db.create_sessionmaker`)."""
     key = session.info.get(AUDIT_KEY)

@@ -16,7 +16,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from core.events import GENESIS, EventChainHead, WorkflowEvent, content_digest, link_hash, micros
@@ -193,3 +193,27 @@ def test_the_audit_key_is_its_own_setting_or_derived_from_the_secret_never_the_s
     assert derived == hmac.new(b"s" * 40, b"yishi-audit-chain", hashlib.sha256).hexdigest() != "s" * 40
     assert Settings(secret_key="s" * 40).audit_key == derived
     assert Settings.from_env({"YISHI_SECRET_KEY": "s" * 40, "YISHI_AUDIT_KEY": "a" * 40}).audit_key == "a" * 40
+
+
+async def test_the_sql_form_of_the_keyed_link_agrees_with_the_python_form(session: AsyncSession,
+                                                                          database: DatabaseUnderTest) -> None:
+    """Filing computes its link in PostgreSQL (LINK_SQL, from the key's pads); verify recomputes it in Python."""
+    import random
+    from sqlalchemy import text as sql
+
+    from core.events import LINK_SQL, hmac_pads, link_hash
+
+    if not database.is_postgres:
+        pytest.skip("only PostgreSQL computes links in SQL; SQLite files in steps with the Python form")
+    rng = random.Random(11)
+    statement = sql("SELECT " + LINK_SQL.format(prev="CAST(:prev AS text)", seq="CAST(:seq AS integer)",
+                                                 at="CAST(:at AS timestamptz)", content="CAST(:content AS text)"))
+    for _ in range(50):
+        key = bytes(rng.randrange(256) for _ in range(rng.choice([16, 32, 64, 65, 100])))
+        prev, content = f"{rng.getrandbits(256):064x}", f"{rng.getrandbits(256):064x}"
+        seq = rng.randrange(1, 2**31 - 1)
+        at = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
+            microseconds=rng.randrange(0, 100 * 365 * 86400 * 10**6))
+        computed = (await session.execute(statement, {"prev": prev, "seq": seq, "at": at, "content": content,
+                                                      **hmac_pads(key)})).scalar()
+        assert computed == link_hash(key, prev, seq, at, content)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import TextClause, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -30,10 +32,22 @@ from core.concerns.models import (
     ReferenceCounter,
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
-from core.db import TenantContext, use_tenant
+from core.db import TenantContext, column_values, make_persistent, use_tenant
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems, TooManyRequests
 from core.inputs import label
-from core.events import Link, append_event, next_link, utcnow, write_event
+from core.events import (
+    LINK_SQL,
+    Link,
+    WorkflowEvent,
+    after_event,
+    append_event,
+    audit_key,
+    content_digest,
+    hmac_pads,
+    next_link,
+    utcnow,
+    write_event,
+)
 from core.http import TenantScope
 from core.i18n import Label
 from core.idempotency import Claim
@@ -73,6 +87,68 @@ _COUNTER = ReferenceCounter.__table__
 # Built once (compiled once): filing is the busiest write there is.
 _NEXT_NUMBER = (update(_COUNTER).where(_COUNTER.c.tenant_id == bindparam("b_tenant_id"), _COUNTER.c.year == bindparam("b_year"))
                 .values(value=_COUNTER.c.value + 1, updated_at=bindparam("b_now")).returning(_COUNTER.c.value))
+
+
+def _file_sql() -> TextClause:
+    """Filing in one PostgreSQL statement (data-modifying CTEs, all or nothing):
+
+    - `old`: the tenant's chain head, locked (its lock serializes the tenant's event writers);
+    - `number`: the year's next reference number, taken under that lock;
+    - `head`: the head moved one place on, its link computed by PostgreSQL with `link_hash`'s formula;
+    - `filed`, `event`, `record`: the concern with its reference, its event at that link, and the
+      Idempotency-Key record with the answer (only with a key; a used key fails the whole statement).
+
+    Every write hangs on `old` and `number`: with no head or no counter for the year it writes nothing and
+    answers no row.
+    """
+    columns = [attr.columns[0] for attr in inspect(Concern).column_attrs]
+
+    def sql_type(column: Any) -> str:
+        # Strings as TEXT: a cast to VARCHAR(n) would cut silently; the column itself refuses what is too long.
+        return re.sub(r"VARCHAR\(\d+\)", "TEXT", column.type.compile(dialect=postgresql.dialect()))
+
+    values = ", ".join(
+        "(:prefix || '-' || CAST(:year AS text) || '-' || lpad(number.value::text, 6, '0'))" if c.key == "reference"
+        else f"CAST(:c_{c.key} AS {sql_type(c)})" for c in columns)
+    at = "GREATEST(CAST(:now AS timestamptz), old.at + interval '1 microsecond')"
+    link = LINK_SQL.format(prev="old.hash", seq="old.seq + 1", at=at, content="CAST(:content AS text)")
+    return text(f"""
+WITH old AS (
+    SELECT seq, hash, at FROM event_chain_head WHERE tenant_id = CAST(:tenant_id AS uuid) FOR UPDATE
+), number AS (
+    UPDATE reference_counter AS c SET value = c.value + 1, updated_at = CAST(:now AS timestamptz)
+    FROM old WHERE c.tenant_id = CAST(:tenant_id AS uuid) AND c.year = CAST(:year AS integer)
+    RETURNING c.value
+), head AS (
+    UPDATE event_chain_head AS h SET seq = old.seq + 1, at = {at}, hash = {link}, updated_at = CAST(:now AS timestamptz)
+    FROM old, number WHERE h.tenant_id = CAST(:tenant_id AS uuid)
+    RETURNING h.seq, h.at, old.hash AS prev_hash, h.hash
+), filed AS (
+    INSERT INTO concern ({", ".join(c.name for c in columns)})
+    SELECT {values} FROM number, head
+    RETURNING reference
+), event AS (
+    INSERT INTO workflow_event (tenant_id, id, seq, subject_kind, subject_id, topic_id, action, from_state, to_state,
+                                actor_id, at, payload, prev_hash, hash, created_at, updated_at)
+    SELECT CAST(:tenant_id AS uuid), CAST(:event_id AS uuid), head.seq, CAST(:subject_kind AS text),
+           CAST(:c_id AS uuid), NULL, CAST(:action AS text), NULL, CAST(:to_state AS text), CAST(:actor_id AS uuid),
+           head.at, CAST(:payload AS jsonb), head.prev_hash, head.hash, head.at, head.at
+    FROM head
+), record AS (
+    INSERT INTO idempotency_record (tenant_id, id, user_id, key, request_hash, status_code, response, created_at,
+                                    updated_at)
+    SELECT CAST(:tenant_id AS uuid), CAST(:record_id AS uuid), CAST(:user_id AS uuid), CAST(:key AS text),
+           CAST(:request_hash AS text), 201,
+           jsonb_build_object('id', CAST(:c_id AS text), 'reference', filed.reference, 'status', CAST(:c_status AS text),
+                              'tracking_code', filed.reference || '-' || CAST(:c_tracking_secret AS text)),
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM filed WHERE CAST(:key AS text) IS NOT NULL
+)
+SELECT number.value, head.seq, head.at, head.prev_hash, head.hash FROM number, head
+""")
+
+
+_FILE_SQL = _file_sql()
 
 
 @dataclass(frozen=True)
@@ -189,13 +265,18 @@ class ConcernService:
     async def _write_new(self, action: str, payload: dict, claim: Claim | None = None, **fields: Any) -> Concern:
         """A new concern of this tenant with its reference, its event and (with a claim) its idempotency record.
 
-        Filing is the busiest write there is. On PostgreSQL it is two statements: the year's number with the
-        chain's next place (which locks the head), then the concern, its event and the record with the head's
-        move. The link is keyed, so Python computes it between the two: the database never holds the key.
+        Filing is the busiest write there is. On PostgreSQL it is one statement (`_FILE_SQL`): the year's
+        number and the chain's next link under the head's lock, the concern, its event and the record; the
+        keyed link is computed by PostgreSQL from the key's pads. A tenant's first filing of a year (no counter
+        yet, or no chain) takes the steps every other event takes, as SQLite always does.
         """
         now = utcnow()
         concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
                           tracking_secret=new_tracking_secret(), **fields)
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql" and await self._file_in_one_statement(connection, concern, action,
+                                                                                          payload, claim, now):
+            return concern
         link = await self._link_with_number(now.year)
         concern.reference = f"{reference_prefix(self.tenant)}-{now.year}-{link.number:06d}"
         await write_event(self.session, self.ctx, link, subject_kind="concern", subject_id=concern.id,
@@ -203,6 +284,31 @@ class ConcernService:
                           payload=payload,
                           new_rows=[concern, *([claim.record(201, filed_answer(concern))] if claim else [])])
         return concern
+
+    async def _file_in_one_statement(self, connection: Any, concern: Concern, action: str, payload: dict,
+                                     claim: Claim | None, now: datetime.datetime) -> bool:
+        """`_FILE_SQL`; False, having written nothing, when the tenant has no chain or no counter this year."""
+        event = dict(tenant_id=self.tenant.id, subject_kind="concern", subject_id=concern.id, topic_id=None,
+                     action=action, from_state=None, to_state=concern.status, actor_id=self.scope.user_id,
+                     payload=payload)
+        params = {f"c_{key}": value for key, value in column_values(concern).items()}
+        params.update(
+            now=now, year=now.year, prefix=reference_prefix(self.tenant), tenant_id=self.tenant.id,
+            event_id=uuid.uuid4(), content=content_digest(event), subject_kind="concern", action=action,
+            to_state=concern.status, actor_id=self.scope.user_id, payload=json.dumps(payload, ensure_ascii=False),
+            record_id=uuid7(), user_id=claim.user_id if claim else None, key=claim.key if claim else None,
+            request_hash=claim.fingerprint if claim else None, **hmac_pads(audit_key(self.session)),
+        )
+        row = (await connection.execute(_FILE_SQL, params)).first()
+        if row is None:
+            return False
+        number, seq, at, prev_hash, link = row
+        concern.reference = f"{reference_prefix(self.tenant)}-{now.year}-{number:06d}"
+        written = WorkflowEvent(id=params["event_id"], seq=seq, at=at, prev_hash=prev_hash, hash=link,
+                                created_at=at, updated_at=at, **event)
+        await after_event(self.session, self.ctx, written)
+        make_persistent(self.session, concern)
+        return True
 
     async def _place(self, compound: uuid.UUID | None, building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
         if building is not None:

@@ -149,31 +149,34 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-async def seen_from(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID, *, above: bool) -> bool:
+async def seen_from(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID, *, above: bool,
+                    public_role: str | None = None) -> bool:
     """Whether staff of `tenant` may see this user: one who holds a role in this tenant or below it (with
     `above`, in a tenant above it too: a district's department owns a community's action item), or no role at
-    all yet (a new account). Anyone else is answered as a name that does not exist, so that no staff form tells
-    who has an account elsewhere on the platform. Acting for the user lets PostgreSQL's Row-Level Security show
-    every role they hold."""
+    all yet (a new account), or — `public_role` — who holds a role the public knows anyway (a deputy's name is
+    published; one receives residents at stations across the district). Anyone else is answered as a name that
+    does not exist, so that no staff form tells who has an account elsewhere on the platform. Acting for the
+    user lets PostgreSQL's Row-Level Security show every role they hold."""
     ctx, acting = session.info.get(TENANT_KEY), session.info.get(USER_KEY)
     await use_tenant(session, ctx, user_id)
     try:
-        paths = (await session.scalars(
-            select(Tenant.path).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)
+        held = (await session.execute(
+            select(Tenant.path, RoleAssignment.role).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)
             .where(RoleAssignment.user_id == user_id).execution_options(**{ALL_TENANTS: True}))).all()
     finally:
         await use_tenant(session, ctx, acting)
-    return not paths or any(path.startswith(tenant.path) or (above and tenant.path.startswith(path))
-                            for path in paths)
+    return not held or any(path.startswith(tenant.path) or (above and tenant.path.startswith(path))
+                           or role == public_role for path, role in held)
 
 
-async def users_seen_from(session: AsyncSession, tenant: Tenant, usernames: list[str], field: str) -> dict[str, User]:
+async def users_seen_from(session: AsyncSession, tenant: Tenant, usernames: list[str], field: str, *,
+                          public_role: str | None = None) -> dict[str, User]:
     """The named users, each active and seen from `tenant` (`seen_from`, above included); refuses, naming them
     all, the names that are unknown, inactive or belong elsewhere — alike."""
     found = {user.username: user for user in (await session.scalars(
         select(User).where(User.username.in_(usernames), User.active.is_(True)))).all()}
-    hidden = [name for name in usernames
-              if name not in found or not await seen_from(session, tenant, found[name].id, above=True)]
+    hidden = [name for name in usernames if name not in found or not await seen_from(
+        session, tenant, found[name].id, above=True, public_role=public_role)]
     if hidden:
         raise InvalidInput("找不到这些用户，或他们不在本辖区：{usernames}", field=field, usernames=list(dict.fromkeys(hidden)))
     return found

@@ -141,7 +141,8 @@ class LiaisonService:
         return self.scope.can("liaison.manage")
 
     async def _user(self, username: str, field: str) -> User:
-        return (await users_seen_from(self.session, self.scope.tenant, [username], field))[username]
+        return (await users_seen_from(self.session, self.scope.tenant, [username], field,
+                                      public_role="deputy"))[username]
 
     async def create_station(self, data: StationIn) -> Station:
         name = clean_text(data.name, "name", Label("联络站名称"), 100)

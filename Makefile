@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export YISHI_DATABASE_URL ?= sqlite+aiosqlite:///./var/yishi.db
 
-.PHONY: run test bench install install-dev docs clean
+.PHONY: run test lint bench install install-dev docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,11 @@ BROWSER_PACKAGES := chromium fonts-wqy-microhei
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) \
 	  || (DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES))
 
-test: install-dev $(BIN)/helm /usr/bin/chromium
+# Lint first: it takes a second, and a new warning fails the run before the suite starts.
+lint: install-dev
+	$(BIN)/ruff check .
+
+test: lint $(BIN)/helm /usr/bin/chromium
 	$(BIN)/pytest
 
 bench: install-dev

@@ -8,6 +8,7 @@ and their workers, wrk) and PostgreSQL's backends serving the bench databases; P
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -55,10 +56,9 @@ class ForeignCpu:
     def _run(self) -> None:
         me = psutil.Process()
         while not self._stop.is_set():
-            try:
+            # A process that comes or goes mid-sample is left to the next sample.
+            with contextlib.suppress(psutil.Error):
                 self._sample({me.pid, *(child.pid for child in me.children(recursive=True))})
-            except psutil.Error:
-                pass  # a process came or went mid-sample: the next sample sees the rest
             self._stop.wait(SAMPLE_SECONDS)
 
     def _sample(self, ours: set[int]) -> None:

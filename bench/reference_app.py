@@ -21,9 +21,9 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
-from uuid_utils.compat import uuid7
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from uuid_utils.compat import uuid7
 
 
 class Base(DeclarativeBase):

@@ -62,10 +62,11 @@ class GranianServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):  # not listening yet: try again shortly
-                with urllib.request.urlopen(self.base_url + self.ready_path, timeout=2) as response:
-                    if response.status == 200:
-                        return
+            # Not listening yet: try again shortly.
+            with contextlib.suppress(OSError), urllib.request.urlopen(self.base_url + self.ready_path,
+                                                                      timeout=2) as response:
+                if response.status == 200:
+                    return
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready after {START_TIMEOUT:.0f} s:\n{self.log_tail()}")
 

@@ -6,26 +6,28 @@ import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
-from litestar.logging.config import LoggingConfig
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.security.jwt import JWTAuth, Token
 
-from pathlib import Path
-
 from core.accounts.controllers import AuthController, MeController, MemberController
+from core.authz.authorizer import Authorizer
+from core.authz.rules import ACTIONS, RULES
 from core.concerns.controllers import CategoryController, ConcernController, EscalationController
+from core.db import create_engine, create_sessionmaker
+from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
+from core.headers import security_headers
+from core.health import health, ready
+from core.http import Principal, YishiRequest, principal_from_token, provide_db_session, refuse_nul
+from core.inputs import invalid_request
 from core.media import MAX_BYTES, LocalPhotoStore
-from core.opendata import OpenDataController
-from core.open311.controllers import Open311Controller
-from core.portal.plugin_pages import plugin_portal_pages, plugin_template_dirs
-from core.portal.setup import csrf_config, portal_host_middleware, portal_routers, template_config
-from core.public import PublicController
 from core.observability import (
     MetricsController,
     configure_json_logging,
@@ -33,20 +35,17 @@ from core.observability import (
     request_context_middleware,
     watch_pool,
 )
+from core.open311.controllers import Open311Controller
+from core.opendata import OpenDataController
+from core.plugins import Plugins
+from core.portal.plugin_pages import plugin_portal_pages, plugin_template_dirs
+from core.portal.setup import csrf_config, portal_host_middleware, portal_routers, template_config
+from core.public import PublicController
+from core.settings import Settings, get_settings
 from core.stats import StatsController
+from core.tenancy.controllers import TenantController
 from core.topics.controllers import ActionController, FollowUpController, MeetingController, TopicController
 from core.topics.services import add_mechanism
-from core.authz.authorizer import Authorizer
-from core.authz.rules import ACTIONS, RULES
-from core.plugins import Plugins
-from core.db import create_engine, create_sessionmaker
-from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
-from core.headers import security_headers
-from core.health import health, ready
-from core.http import Principal, YishiRequest, principal_from_token, provide_db_session, refuse_nul
-from core.inputs import invalid_request
-from core.settings import Settings, get_settings
-from core.tenancy.controllers import TenantController
 
 
 def plugin_routers(plugins: Plugins) -> list[Router]:

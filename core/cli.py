@@ -210,7 +210,8 @@ def export_tenant(slug: str, output: Path | None) -> None:
     THE FILE IS SECRET: it holds residents' personal data and the users' argon2 password hashes, kept so that
     sign-in keeps working after a move. Keep and send it like a database backup.
     """
-    from core.transfer import encode, export_tenant as export
+    from core.transfer import encode
+    from core.transfer import export_tenant as export
 
     body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir))))
     if output is None:
@@ -237,7 +238,8 @@ def import_tenant(file: Path, parent_slug: str | None, source_audit_key: str | N
     installation with another audit key needs that key: each chain is verified under it, then re-linked under
     this installation's.
     """
-    from core.transfer import decode, import_tenant as load
+    from core.transfer import decode
+    from core.transfer import import_tenant as load
 
     try:
         document = decode(file.read_bytes())

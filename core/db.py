@@ -12,9 +12,16 @@ from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import GUID
 from sqlalchemy import JSON, ForeignKey, Table, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql import visitors
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, make_transient_to_detached, mapped_column, with_loader_criteria
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    make_transient_to_detached,
+    mapped_column,
+    with_loader_criteria,
+)
+from sqlalchemy.sql import visitors
 
 Base = UUIDv7AuditBase
 # JSON, stored as JSONB on PostgreSQL. (advanced-alchemy's JsonB does not work with SQLAlchemy 2.1.)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import datetime
+import functools
 import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC

@@ -10,24 +10,25 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request
-from litestar.exceptions import ClientException
-from litestar.response.base import ASGIResponse
-from litestar.types import ASGIApp, Receive, Scope as ASGIScope, Send
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
 from litestar.params import FromPath, QueryParameter
+from litestar.response.base import ASGIResponse
 from litestar.security.jwt import Token
+from litestar.types import ASGIApp, Receive, Send
+from litestar.types import Scope as ASGIScope
 from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core.accounts.models import User
 from core.authz.authorizer import Authorizer, Grants
 from core.db import TenantContext, use_tenant
+from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from core.events import PLUGINS_KEY
 from core.observability import bind_request
-from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
-from core.accounts.models import User
 from core.tenancy.models import Tenant
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -157,7 +157,7 @@ def period(date_from: datetime.date | None, date_to: datetime.date | None, *, fi
            ) -> None:
     """A period asked for in a query string (a body's dates are checked by `Input`): each end within the
     platform's years, the end not before the start."""
-    problems = [out_of_range(field) for field, day in zip(fields, (date_from, date_to))
+    problems = [out_of_range(field) for field, day in zip(fields, (date_from, date_to), strict=True)
                 if day is not None and not FIRST_DAY <= _day(day) <= LAST_DAY]
     if not problems and date_from is not None and date_to is not None and date_to < date_from:
         problems.append(InvalidInput("{end}不能早于{start}", field=fields[1], end=label(fields[1]),

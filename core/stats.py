@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import statistics
 import uuid
-
 from typing import Annotated, Any
 
 import msgspec
@@ -18,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.concerns.models import Concern
 from core.db import TenantContext, use_tenant
 from core.errors import InvalidInput
-from core.inputs import label, period
 from core.events import PLUGINS_KEY
 from core.http import DbSession, Scope, provide_tenant_scope
+from core.inputs import label, period
 from core.tenancy.models import Tenant
 from core.topics.models import ActionItem, FollowUp, Meeting, Rating, Topic
 

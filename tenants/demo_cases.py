@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-DEMO_PASSWORD = "yishi-demo"
+DEMO_PASSWORD = "yishi-demo"  # noqa: S105 (the demo's published password)
 
 
 class CaseFailed(RuntimeError):

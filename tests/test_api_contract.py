@@ -21,7 +21,7 @@ EXPECTED_PATHS = {
 
 async def test_every_route_is_in_the_openapi_schema(client: AsyncClient) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
-    assert EXPECTED_PATHS <= set(schema["paths"])
+    assert set(schema["paths"]) >= EXPECTED_PATHS
     assert "BearerToken" in str(schema["components"].get("securitySchemes", {}))
 
 

@@ -199,6 +199,7 @@ async def test_the_sql_form_of_the_keyed_link_agrees_with_the_python_form(sessio
                                                                           database: DatabaseUnderTest) -> None:
     """Filing computes its link in PostgreSQL (LINK_SQL, from the key's pads); verify recomputes it in Python."""
     import random
+
     from sqlalchemy import text as sql
 
     from core.events import LINK_SQL, hmac_pads, link_hash

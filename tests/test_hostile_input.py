@@ -13,8 +13,9 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
 from httpx import AsyncClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar import Litestar
 from PIL import Image
 from sqlalchemy import update
@@ -326,6 +327,21 @@ def _one_bad_field(schema: dict[str, Any], components: dict[str, Any]) -> list[A
     return [{**base, name: bad} for name, p in properties.items() for bad in _hostile(p, components)]
 
 
+def _drawn(strategy: st.SearchStrategy[Any], count: int = 6) -> list[Any]:
+    """Examples Hypothesis draws (it drives a synchronous function; the app runs on the test's own loop, so the
+    examples are drawn first and sent after)."""
+    examples: list[Any] = []
+
+    @settings(max_examples=count, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(body=strategy)
+    def draw(body: Any) -> None:
+        examples.append(body)
+
+    draw()
+    return examples
+
+
 def _json_routes(app: Litestar) -> list[tuple[str, str, dict[str, Any]]]:
     schema = app.openapi_schema.to_schema()
     routes = []
@@ -350,25 +366,11 @@ async def test_every_json_route_survives_hostile_values(app: Litestar, client: A
         return re.sub(r"\{([^}:]+)[^}]*\}", lambda m: "comm-a" if m.group(1) == "slug" else concern, path)
 
     for method, path, body_schema in routes:
-        def _judge(response: Any, body: Any) -> None:
+        for body in [*_one_bad_field(body_schema, components), *_drawn(_body_for(body_schema, components))]:
+            response = await client.request(method, filled(path), json=body, headers=headers)
             if response.status_code >= 500 or (response.status_code == 422
                                                and response.json().get("title") == OUT_OF_RANGE_TITLE):
                 failures.append(f"{method.upper()} {path} {body!r:.200} -> {response.status_code} {response.text[:200]}")
-
-        # Hypothesis drives a synchronous function; the app runs on this test's loop, so draw the examples
-        # first and send them here.
-        examples: list[Any] = []
-
-        @settings(max_examples=6, deadline=None, database=None,
-                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-        @given(body=_body_for(body_schema, components))
-        def draw(body: Any) -> None:
-            examples.append(body)
-
-        draw()
-        for body in [*_one_bad_field(body_schema, components), *examples]:
-            response = await client.request(method, filled(path), json=body, headers=headers)
-            _judge(response, body)
     assert not failures, "\n".join(failures[:20])
 
 

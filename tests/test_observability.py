@@ -56,7 +56,7 @@ async def test_logs_are_json_with_request_tenant_and_user_but_no_personal_data(c
                                                                                  auth: Auth) -> None:
     from core.observability import json_handler
 
-    concern = await file(client, await auth("grid"), {"channel": "grid_worker", "resident_name": "柳先生",
+    await file(client, await auth("grid"), {"channel": "grid_worker", "resident_name": "柳先生",
                                                       "resident_phone": "13812341234"})
     stream = io.StringIO()
     handler = json_handler(stream)

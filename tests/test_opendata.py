@@ -33,7 +33,7 @@ def parse(fmt: str, body: bytes) -> tuple[list[str], list[dict], str]:
         data = workbook.worksheets[0]
         values = [[cell.value for cell in row] for row in data.iter_rows()]
         header = [str(v) for v in values[0]]
-        rows = [{h: ("" if v is None else str(v)) for h, v in zip(header, row)} for row in values[1:]]
+        rows = [{h: ("" if v is None else str(v)) for h, v in zip(header, row, strict=True)} for row in values[1:]]
         everything = " ".join(str(cell.value) for sheet in workbook.worksheets for row in sheet.iter_rows()
                               for cell in row)
         assert workbook.sheetnames[1] == "说明"
@@ -109,7 +109,8 @@ async def test_a_tenants_open_data_holds_only_its_own_results(client: AsyncClien
 def test_text_that_looks_like_a_formula_stays_text() -> None:
     import uuid
 
-    from core.opendata import DATASETS as SETS, OpenAction, to_csv, to_xlsx
+    from core.opendata import DATASETS as SETS
+    from core.opendata import OpenAction, to_csv, to_xlsx
     from core.tenancy.models import Tenant
 
     row = OpenAction(result_id=uuid.uuid4(), result_title='=HYPERLINK("http://x","点我")', title="-清运", owner_org=None,

@@ -14,7 +14,8 @@ from core.portal.messages import catalogue
 from core.portal.plugin_pages import plugin_template_dirs
 from tests.conftest import ROOT, Auth
 from tests.portal import sign_in, submit, text_of
-from tests.test_cppcc_consultation import CITY, topic as cppcc_topic
+from tests.test_cppcc_consultation import CITY
+from tests.test_cppcc_consultation import topic as cppcc_topic
 from tests.test_liaison_station import LIAISON, reception
 from tests.test_workflow import BASE
 

@@ -8,8 +8,9 @@ import re
 import unicodedata
 
 import pytest
-from hypothesis import assume, given, settings, strategies as st
 from httpx import AsyncClient
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine

@@ -31,8 +31,16 @@ from core.migrate import upgrade
 from core.settings import Settings
 from core.tenancy.manifest import Manifest, apply_manifest
 from core.transfer import TenantExport, decode, transfer_tables
-from tests.conftest import APP_ROLE, PASSWORD, PG_ADMIN_URL, Auth, DatabaseUnderTest, _admin_execute, http_client, \
-    truncate_all
+from tests.conftest import (
+    APP_ROLE,
+    PASSWORD,
+    PG_ADMIN_URL,
+    Auth,
+    DatabaseUnderTest,
+    _admin_execute,
+    http_client,
+    truncate_all,
+)
 from tests.test_photos import png, upload
 from tests.test_workflow import BASE, WATER, file, topic_at
 

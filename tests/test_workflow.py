@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 from httpx import AsyncClient
+from icalendar import Calendar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from icalendar import Calendar
 
 from tests.conftest import Auth
 

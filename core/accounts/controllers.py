@@ -31,7 +31,8 @@ class AuthController(Controller):
         service = LoginService(db_session, settings.login_max_failures, settings.login_window_seconds)
         user = await service.authenticate(data.username, data.password, client_address(request))
         token, lifetime = issue_token(request, user)
-        return TokenOut(access_token=token, token_type="bearer", expires_in=int(lifetime.total_seconds()))
+        return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type, not a secret)
+                        expires_in=int(lifetime.total_seconds()))
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="退出登录：此前签发的令牌（及门户登录）立即失效")
     async def sign_out(self, request: Request, db_session: DbSession) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import math
 import re
 import uuid
 
@@ -13,14 +12,14 @@ from argon2.profiles import CHEAPEST
 from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.accounts.models import LoginThrottle, RoleAssignment, User
+from core.accounts.models import RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
 from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
-from core.settings import get_settings
 from core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from core.throttle import Throttle
+from core.settings import get_settings
 from core.tenancy.models import Tenant
+from core.throttle import Throttle
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -28,7 +27,8 @@ MIN_PASSWORD = 8
 
 # argon2id with the library's recommended parameters; the test suite asks for the cheapest ones to stay fast.
 _hasher = (
-    PasswordHasher.from_parameters(CHEAPEST) if get_settings().password_hash == "cheapest" else PasswordHasher()
+    PasswordHasher.from_parameters(CHEAPEST) if get_settings().password_hash == "cheapest"  # noqa: S105 (a profile name)
+    else PasswordHasher()
 )
 # Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("yishi-no-such-user")

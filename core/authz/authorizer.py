@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import RoleAssignment, User
-from core.authz.rules import ACTIONS, RULES, ROLES, Action
+from core.authz.rules import ACTIONS, ROLES, RULES, Action
 from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
 
 MODEL_PATH = Path(__file__).with_name("model.conf")

@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
 
+from core.concerns.models import DEFAULT_CATEGORIES
 from core.concerns.schemas import (
     CategoryIn,
     CategoryOut,
@@ -25,12 +26,11 @@ from core.concerns.schemas import (
     PublicSummaryIn,
     Triage,
 )
-from core.concerns.models import DEFAULT_CATEGORIES
 from core.concerns.services import ConcernFilters, ConcernService, filed_answer
 from core.http import DbSession, Limit, Offset, Scope, provide_tenant_scope
+from core.idempotency import Claim, once, request_fingerprint
 from core.inputs import period
 from core.media import clean_upload
-from core.idempotency import Claim, once, request_fingerprint
 
 
 @dataclass

@@ -6,8 +6,6 @@ import datetime
 import uuid
 from typing import Annotated
 
-from typing import Annotated
-
 import msgspec
 
 from core.inputs import Input, cap

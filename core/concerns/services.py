@@ -33,8 +33,7 @@ from core.concerns.models import (
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
 from core.db import TenantContext, column_values, make_persistent, use_tenant
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems, TooManyRequests
-from core.inputs import label
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems
 from core.events import (
     LINK_SQL,
     Link,
@@ -51,6 +50,7 @@ from core.events import (
 from core.http import TenantScope
 from core.i18n import Label
 from core.idempotency import Claim
+from core.inputs import label
 from core.media import CleanImage, LocalPhotoStore
 from core.redaction import public_summary, redact
 from core.tenancy.models import Building, Compound, Tenant
@@ -112,6 +112,7 @@ def _file_sql() -> TextClause:
         else f"CAST(:c_{c.key} AS {sql_type(c)})" for c in columns)
     at = "GREATEST(CAST(:now AS timestamptz), old.at + interval '1 microsecond')"
     link = LINK_SQL.format(prev="old.hash", seq="old.seq + 1", at=at, content="CAST(:content AS text)")
+    # Only identifiers of the model and SQL of our own go into the text; every value is a bind parameter.
     return text(f"""
 WITH old AS (
     SELECT seq, hash, at FROM event_chain_head WHERE tenant_id = CAST(:tenant_id AS uuid) FOR UPDATE
@@ -145,7 +146,7 @@ WITH old AS (
     FROM filed WHERE CAST(:key AS text) IS NOT NULL
 )
 SELECT number.value, head.seq, head.at, head.prev_hash, head.hash FROM number, head
-""")
+""")  # noqa: S608
 
 
 _FILE_SQL = _file_sql()
@@ -551,7 +552,8 @@ async def public_status(session: AsyncSession, tenant: Tenant, code: str, client
     """Follow a concern by its tracking code (reference and secret): its public summary and status, nothing about
     the person. A bare reference, a wrong secret and an unknown reference answer alike, and count against the
     client: references are sequential, so a client that guesses is slowed down."""
-    from core.topics.machine import PUBLIC_STATES, STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
+    from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
+    from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
     from core.topics.models import Topic
 
     throttle, key, now = Throttle(session, LOOKUP_WINDOW_SECONDS), f"track:{client}", utcnow()

@@ -432,7 +432,7 @@ async def create_client(session: AsyncSession, slug: str, name: str) -> tuple[Op
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     # The app's service account: it names the app as the filer of its concerns, and cannot sign in.
     account = User(username=f"open311-{uuid.uuid4().hex[:16]}", display_name=f"Open311 应用：{name}"[:100],
-                   password_hash="!", active=False)
+                   password_hash="!", active=False)  # noqa: S106 (no hash matches "!": it cannot sign in)
     session.add(account)
     await session.flush()
     client = Open311Client(tenant_id=tenant.id, name=name, key_hash=hash_key(key), user_id=account.id)

@@ -316,8 +316,8 @@ class AdminController(Controller):
         def refused(exc: DomainError) -> None:
             if exc.field is None and not isinstance(exc, InvalidInputs):  # not about the input: the error page
                 raise exc
-            for field, message in page.errors(exc).items():
-                where = field if field in known else ("kind" if field == "parent" else "slug")
+            for name, message in page.errors(exc).items():
+                where = name if name in known else ("kind" if name == "parent" else "slug")
                 errors.setdefault(where, message)
 
         # One transaction: the tenant, its first staff account and the role; any refusal undoes all three. The

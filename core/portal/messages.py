@@ -39,12 +39,14 @@ def ui_messages() -> set[str]:
 
 def domain_labels() -> set[str]:
     """The Chinese names the core gives codes, which the portal shows through `_()` too."""
-    from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES as CONCERN_STATES
+    from core.concerns.models import DEFAULT_CATEGORIES
+    from core.concerns.models import STATE_NAMES as CONCERN_STATES
     from core.concerns.services import TRIAGE_NAMES
     from core.i18n import LIST_SEPARATOR
-    from core.tenancy.models import KIND_NAMES
-    from core.topics.machine import STATE_NAMES as TOPIC_STATES, STEP_NAMES
     from core.plugins import Plugins
+    from core.tenancy.models import KIND_NAMES
+    from core.topics.machine import STATE_NAMES as TOPIC_STATES
+    from core.topics.machine import STEP_NAMES
     from core.topics.services import CORE_MECHANISMS, FOLLOW_UP_REASONS
 
     # Built-in plugins only: installed third-party ones ship their own catalogues.

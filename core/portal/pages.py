@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.security.jwt import Token

@@ -22,9 +22,10 @@ from core.http import DbSession, PageNumber, client_address, issue_token
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
 from core.public import public_meetings, published_results
 from core.stats import public_stats
-from core.topics.calendar import ics_response, meeting_calendar
-from core.topics.machine import PUBLIC_STATES, STATE_NAMES as TOPIC_STATE_NAMES, STEP_NAMES, STEPS
 from core.tenancy.models import Tenant
+from core.topics.calendar import ics_response, meeting_calendar
+from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
+from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
 from core.topics.services import MECHANISMS
 
 PER_PAGE = 10

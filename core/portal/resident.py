@@ -20,10 +20,10 @@ from sqlalchemy import select
 from core.concerns.models import CHANNELS
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernFilters, ConcernService, filed_answer
+from core.db import end_read
 from core.errors import DomainError, InvalidInput, NotFound
 from core.http import PageNumber, TenantScope
 from core.idempotency import Claim, once, request_fingerprint
-from core.db import end_read
 from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page

@@ -13,24 +13,24 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect
 from sqlalchemy import select
 
-from core.http import PageNumber
-from core.db import end_read
-from core.media import CleanImage, clean_upload
 from core.authz.rules import ROLES, TENANT_ROLES
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.services import ConcernFilters, ConcernService
+from core.db import end_read
 from core.errors import DomainError, InvalidInput
+from core.http import PageNumber
+from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.topics import schemas as s
+from core.topics import services as topic_services
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Topic
 from core.topics.photos import add_workflow_photo, workflow_photo
-from core.topics import services as topic_services
 from core.topics.services import FOLLOW_UP_REASONS, TopicService, usable_mechanisms
 
 CST = ZoneInfo("Asia/Shanghai")

@@ -9,10 +9,9 @@ from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, get, patch, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
-
-from core.errors import Forbidden, NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import Forbidden, NotFound
 from core.http import DbSession, Limit, Offset, Scope, current_grants, enter_tenant, provide_tenant_scope
 from core.tenancy.schemas import (
     BuildingCreate,

@@ -11,13 +11,12 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.inputs import Input, cap
 from core.accounts.services import MemberService, UserService
 from core.db import TenantContext, use_tenant
 from core.errors import InvalidInput
+from core.inputs import Input, cap
 from core.tenancy.models import Building, Compound
 from core.tenancy.services import TenantService
-
 
 FILE_ITEMS = 100_000
 

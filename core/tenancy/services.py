@@ -8,14 +8,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from uuid_utils.compat import uuid7
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from uuid_utils.compat import uuid7
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.inputs import label
 from core.i18n import Label
+from core.inputs import label
 from core.tenancy.models import (
     ALLOWED_PARENT_KINDS,
     KIND_NAMES,

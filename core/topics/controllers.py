@@ -15,8 +15,10 @@ from core.concerns.controllers import PhotoForm
 from core.concerns.schemas import PhotoOut
 from core.errors import NotFound
 from core.http import DbSession, Limit, Offset, Scope, provide_tenant_scope
+from core.media import clean_upload
 from core.topics import schemas as s
 from core.topics.calendar import meeting_calendar
+from core.topics.photos import add_workflow_photo
 from core.topics.services import (
     TopicService,
     actions_out,
@@ -26,8 +28,6 @@ from core.topics.services import (
     research_out,
     topic_out,
 )
-from core.topics.photos import add_workflow_photo
-from core.media import clean_upload
 
 
 class TopicController(Controller):

@@ -19,10 +19,10 @@ from core.concerns.models import Concern
 from core.concerns.services import clean_text
 from core.db import TenantContext
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.inputs import label
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.i18n import Label
+from core.inputs import label
 from core.tenancy.models import Tenant
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS

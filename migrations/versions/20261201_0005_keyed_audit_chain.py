@@ -93,7 +93,7 @@ def _relink(verify: Formula, link: Formula, with_prev: bool = False) -> None:
             " at, payload, prev_hash, hash FROM workflow_event WHERE tenant_id = :t ORDER BY seq"),
             {"t": tenant_id}).all()
 
-        def broken(seq: int) -> RuntimeError:
+        def broken(seq: int, tenant_id: Any = tenant_id) -> RuntimeError:
             return RuntimeError(f"workflow_event chain of tenant {_id(tenant_id)} is broken at seq {seq}: "
                                 "run `yishi audit verify` on the previous release before migrating")
 

@@ -12,15 +12,15 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.inputs import Input, cap, label
 from core.accounts.models import RoleAssignment, User
 from core.accounts.services import users_seen_from
 from core.concerns.services import clean_text
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.db import TenantContext
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.i18n import Label
+from core.inputs import Input, cap, label
 from core.tenancy.models import Tenant
 from plugins.cppcc_consultation.models import (
     PROBLEM_KINDS,
@@ -33,7 +33,6 @@ from plugins.cppcc_consultation.models import (
     Symposium,
     Training,
 )
-
 
 # The events of answers to referred problems name the problem as their subject.
 ANSWER_SUBJECT = "cppcc_problem"

@@ -14,11 +14,8 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.inputs import Input, cap, label
 from core.accounts.models import User
 from core.accounts.services import users_seen_from
-from core.i18n import Label, phrase
-from core.tenancy.models import Tenant
 from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
@@ -26,6 +23,9 @@ from core.db import TenantContext, use_tenant
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
+from core.i18n import Label, phrase
+from core.inputs import Input, cap, label
+from core.tenancy.models import Tenant
 from core.topics.calendar import LOCAL_TZ, CalendarEntry, build_calendar
 from plugins.liaison_station.models import DUTY_STATES, STATION_KINDS, DutyItem, Reception, Station
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-
 from typing import Annotated
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.inputs import Input, cap, label
 from core.accounts.models import RoleAssignment, User
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
@@ -20,6 +18,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
 from core.i18n import Label, phrase
+from core.inputs import Input, cap, label
 from core.topics.calendar import CalendarEntry, build_calendar
 from core.topics.models import Topic
 from plugins.red_pavilion.models import SESSION_KINDS, PavilionSession, Venue

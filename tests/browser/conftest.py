@@ -110,10 +110,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"granian exited with {process.returncode}:\n{server.log_tail()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(server.url("/ready"), timeout=2) as response:
-                    if response.status == 200:
-                        break
+            with contextlib.suppress(OSError), urllib.request.urlopen(server.url("/ready"), timeout=2) as response:
+                if response.status == 200:
+                    break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"granian not ready after {START_TIMEOUT:.0f} s:\n{server.log_tail()}")
             time.sleep(0.2)

@@ -13,6 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from core.migrate import drop_tenant_wall, enable_tenant_wall
+
 revision = 'c001'
 down_revision = None
 branch_labels = ('cppcc_consultation',)

@@ -67,7 +67,7 @@ class MemberController(Controller):
     async def list_members(self, db_session: DbSession, tenant_scope: Scope, limit: Limit = 50,
                            offset: Offset = 0) -> OffsetPagination[MemberOut]:
         show_phone = tenant_scope.can("person.phone")
-        items, total = await MemberService(db_session, tenant_scope.tenant).list(show_phone, limit, offset)
+        items, total = await MemberService(db_session, tenant_scope.tenant).page(show_phone, limit, offset)
         if show_phone and items:
             audit_log.info("unmasked phone numbers read: user=%s tenant=%s count=%d",
                            tenant_scope.user_id, tenant_scope.tenant.slug, len(items))

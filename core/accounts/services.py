@@ -224,7 +224,7 @@ class MemberService:
             raise NotFound("{username} 在本租户没有角色 {role}", username=username, role=role)
         await self._bump(user.id)
 
-    async def list(self, show_phone: bool, limit: int, offset: int) -> tuple[list[MemberOut], int]:
+    async def page(self, show_phone: bool, limit: int, offset: int) -> tuple[list[MemberOut], int]:
         member_ids = select(RoleAssignment.user_id)
         total = await self.session.scalar(select(func.count(distinct(RoleAssignment.user_id))))
         page = (

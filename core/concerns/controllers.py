@@ -79,7 +79,7 @@ class ConcernController(Controller):
         period(created_from, created_to, fields=("created_from", "created_to"))
         service = _service(request, db_session, tenant_scope)
         filters = ConcernFilters(status, category, compound, created_from, created_to, sort, in_topic)
-        page, total = await service.list(filters, limit, offset)
+        page, total = await service.page(filters, limit, offset)
         return OffsetPagination(items=await service.to_out(page), limit=limit, offset=offset, total=total)
 
     @get("/{concern_id:uuid}", opt={"action": "concern.read"}, summary="查看诉求")

@@ -354,7 +354,7 @@ class ConcernService:
             raise NotFound("没有这条诉求")
         return concern
 
-    async def list(self, filters: ConcernFilters, limit: int, offset: int) -> tuple[list[Concern], int]:
+    async def page(self, filters: ConcernFilters, limit: int, offset: int) -> tuple[list[Concern], int]:
         if filters.sort not in SORTS:
             raise InvalidInput("{name}须为 {choices} 之一", field="sort", name=label("sort"), choices=", ".join(SORTS))
         if filters.status is not None and filters.status not in STATE_NAMES:

@@ -360,7 +360,7 @@ class AdminController(Controller):
         if found is None:
             raise NotFound(page._("There is no such community under this one."))
         there = await enter_tenant(request, page.session, found.slug, "member.read", page.principal)
-        members, _total = await MemberService(page.session, there.tenant).list(False, 50, 0)
+        members, _total = await MemberService(page.session, there.tenant).page(False, 50, 0)
         await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
         return page.render("admin/onboarded.html", child=found, members=members, kind_names=KIND_NAMES,
                            role_names=ROLES, plugin_labels=PLUGIN_LABELS)

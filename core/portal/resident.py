@@ -114,7 +114,7 @@ class ResidentController(Controller):
                     status_code: int = 200) -> Response:
         on_behalf = scope.can("concern.file_on_behalf")
         categories = await ConcernService(page.session, scope).categories()
-        compounds = await CompoundService(page.session).list()
+        compounds = await CompoundService(page.session).all()
         return page.render("resident/concern_form.html", status_code=status_code, form=form, errors=errors,
                            categories=categories, compounds=compounds, on_behalf=on_behalf,
                            channels=CHANNEL_LABELS, max_photos=MAX_FORM_PHOTOS)
@@ -131,7 +131,7 @@ class ResidentController(Controller):
     async def buildings(self, page: PageDep, compound: FromQuery[str] = "", building: FromQuery[str] = "") -> Response:
         """The building <select> for one compound (htmx swaps it in when the compound changes)."""
         await page.scope("concern.file")
-        compounds = await CompoundService(page.session).list()
+        compounds = await CompoundService(page.session).all()
         chosen = [c for c in compounds if str(c.id) == compound] or compounds
         return page.render("resident/_buildings.html", compounds=chosen, form=ConcernForm(building=building), errors={})
 
@@ -214,7 +214,7 @@ class ResidentController(Controller):
         scope = await page.scope("concern.read")
         service = ConcernService(page.session, scope)
         pager = Pager.at(p, PER_PAGE)
-        found, total = await service.list(ConcernFilters(sort="-created_at"), pager.per_page, pager.offset)
+        found, total = await service.page(ConcernFilters(sort="-created_at"), pager.per_page, pager.offset)
         return page.render("resident/my_concerns.html", concerns=await service.to_out(found), pager=pager.of(total),
                            may_file=scope.can("concern.file"))
 

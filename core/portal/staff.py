@@ -164,9 +164,9 @@ class StaffController(Controller):
     async def _inbox(self, page: Page, pager: Pager, status_code: int = 200, **context: Any) -> Response:
         scope = await page.scope("concern.triage")
         service = ConcernService(page.session, scope)
-        submitted, total = await service.list(ConcernFilters(status="submitted", sort="created_at"),
+        submitted, total = await service.page(ConcernFilters(status="submitted", sort="created_at"),
                                               pager.per_page, pager.offset)
-        accepted, waiting = await service.list(ConcernFilters(status="accepted", sort="created_at", in_topic=False),
+        accepted, waiting = await service.page(ConcernFilters(status="accepted", sort="created_at", in_topic=False),
                                                LIST_LIMIT, 0)
         can_draft = await page.can("topic.manage")
         shown = {c.id for c in submitted}

@@ -83,7 +83,7 @@ class TenantController(Controller):
 
     @get("/{slug:str}/compounds", opt={"action": "compound.read"}, summary="小区与楼栋")
     async def list_compounds(self, db_session: DbSession, tenant_scope: Scope) -> list[CompoundOut]:
-        return await CompoundService(db_session).list()
+        return await CompoundService(db_session).all()
 
     @post("/{slug:str}/compounds", opt={"action": "compound.manage"}, summary="新增小区")
     async def create_compound(self, db_session: DbSession, tenant_scope: Scope, data: JSONBody[CompoundCreate]) -> CompoundOut:

@@ -179,7 +179,7 @@ class CompoundService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list(self) -> list[CompoundOut]:
+    async def all(self) -> list[CompoundOut]:
         compounds = (await self.session.scalars(select(Compound).order_by(Compound.name))).all()
         buildings = (await self.session.scalars(select(Building).order_by(Building.name))).all()
         by_compound: dict[uuid.UUID, list[BuildingOut]] = {}

@@ -43,7 +43,7 @@ class TopicController(Controller):
     async def list_topics(self, db_session: DbSession, tenant_scope: Scope,
                           topic_state: Annotated[str | None, QueryParameter(name="state")] = None,
                           limit: Limit = 50, offset: Offset = 0) -> OffsetPagination[s.TopicOut]:
-        items, total = await TopicService(db_session, tenant_scope).list(topic_state, limit, offset)
+        items, total = await TopicService(db_session, tenant_scope).page(topic_state, limit, offset)
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
     @get("/{topic_id:uuid}", opt={"action": "topic.read"}, summary="议题全过程：诉求、调研、协商、结果、执行")

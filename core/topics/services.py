@@ -76,7 +76,7 @@ class TopicService:
             raise NotFound("没有这个议题")
         return topic
 
-    async def list(self, state: str | None, limit: int, offset: int) -> tuple[list[s.TopicOut], int]:
+    async def page(self, state: str | None, limit: int, offset: int) -> tuple[list[s.TopicOut], int]:
         if state is not None and state not in STATES:
             raise InvalidInput("{name}须为 {choices} 之一", field="state", name=label("state"), choices=", ".join(STATES))
         statement = select(Topic)

@@ -386,3 +386,9 @@ async def test_a_concern_form_hears_of_every_bad_field_at_once(client: AsyncClie
     assert page.status_code == 422
     for field in ("title", "description", "category"):
         assert f'id="{field}-error"' in page.text, field
+
+
+async def test_the_portals_sign_in_takes_any_username_a_stranger_types(client: AsyncClient) -> None:
+    for username in ("a" * 196, "名" * 500, "x\u0000y"):
+        answer = await submit(client, "/t/comm-a/login", "/t/comm-a/login", {"username": username, "password": "x"})
+        assert answer.status_code == 401 and "<title>" in answer.text, (username[:10], answer.status_code)

@@ -102,6 +102,8 @@ class UserService:
         )
 
 
+USERNAME_LENGTH = User.__table__.c.username.type.length
+
 # How many times the allowance for one account from one client the wider counts allow (see LoginService).
 WIDER_ALLOWANCE = 10
 
@@ -124,13 +126,16 @@ class LoginService:
         self.throttle = Throttle(session, window_seconds)
 
     async def authenticate(self, username: str, password: str, client: str) -> User:
-        name = username.lower()
+        # No account's name is longer than its column or holds a NUL, so a name that does is counted by what fits:
+        # the throttle's keys must fit theirs, whatever a stranger types (the API's schema refuses it sooner).
+        name = username.lower().replace("\x00", "")[:USERNAME_LENGTH]
         allowances = {f"user:{name} ip:{client}": self.max_failures,
                       f"user:{name}": self.max_failures * WIDER_ALLOWANCE,
                       f"ip:{client}": self.max_failures * WIDER_ALLOWANCE}
         now = utcnow()
         await self.throttle.check(list(allowances), now)
-        user = await UserService(self.session).by_username(username)
+        # A name with a NUL is no account's (and PostgreSQL cannot compare text holding one).
+        user = None if "\x00" in username else await UserService(self.session).by_username(username)
         if user is not None and user.active and _verify(user.password_hash, password):
             await self.throttle.clear(next(iter(allowances)))
             return user

@@ -392,3 +392,15 @@ async def test_the_portals_sign_in_takes_any_username_a_stranger_types(client: A
     for username in ("a" * 196, "名" * 500, "x\u0000y"):
         answer = await submit(client, "/t/comm-a/login", "/t/comm-a/login", {"username": username, "password": "x"})
         assert answer.status_code == 401 and "<title>" in answer.text, (username[:10], answer.status_code)
+
+
+async def test_a_nul_in_a_portal_form_is_refused_beside_its_field(client: AsyncClient) -> None:
+    """Forms that reach the services without a schema: the services' own text checks refuse a NUL too."""
+    from tests.test_portal_admin import NEW_COMMUNITY
+
+    await sign_in(client, "street-a", "dadmin")
+    for field in ("name", "display_name"):
+        answer = await submit(client, "/t/street-a/admin/onboard", "/t/street-a/admin/onboard",
+                              {**NEW_COMMUNITY, field: "丙\u0000"})
+        assert answer.status_code == 422 and f'id="{field}-error"' in answer.text, field
+        assert "过长或超出范围" not in answer.text  # the schemas' refusal, not the database's

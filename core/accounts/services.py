@@ -19,6 +19,7 @@ from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
 from core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from core.settings import get_settings
 from core.tenancy.models import Tenant
+from core.tenancy.services import validate_name
 from core.throttle import Throttle
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -64,7 +65,7 @@ class UserService:
             raise Conflict("用户名 {username} 已被使用", field="username", username=username)
         user = User(
             username=username,
-            display_name=(display_name or username).strip()[:100],
+            display_name=validate_name(display_name or username, "display_name"),
             phone=phone,
             password_hash=_hasher.hash(password),
         )

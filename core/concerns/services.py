@@ -195,6 +195,8 @@ def clean_text(value: str | None, field: str, label: Label, max_len: int, requir
         if required:
             raise InvalidInput("{label}不能为空", field=field, label=label)
         return None
+    if "\x00" in value:
+        raise InvalidInput("{name}不能包含空字符", field=field, name=label)
     if len(value) > max_len:
         raise InvalidInput("{label}不能超过 {max_len} 个字", field=field, label=label, max_len=max_len)
     return value

@@ -35,7 +35,7 @@ REFERENCE_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 def validate_slug(slug: str) -> None:
     if not SLUG_RE.match(slug):
         raise InvalidInput(
-            "slug 须为 2–63 个小写字母、数字或连字符，且不以连字符开头或结尾（用作门户域名）", field="slug"
+            "网址代码须为 2–63 个小写字母、数字或连字符，且不以连字符开头或结尾（用作门户域名）", field="slug"
         )
 
 
@@ -43,6 +43,8 @@ def validate_name(name: str, field: str = "name", max_len: int = 100) -> str:
     name = name.strip()
     if not name:
         raise InvalidInput("名称不能为空", field=field)
+    if "\x00" in name:
+        raise InvalidInput("{name}不能包含空字符", field=field, name=label(field))
     if len(name) > max_len:
         raise InvalidInput("名称不能超过 {length} 个字", field=field, length=max_len)
     return name

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from typing import Annotated, Any, get_args, get_origin
 
@@ -114,9 +114,15 @@ def _check(value: Any, kind: mi.Type, field: str) -> Iterator[InvalidInput]:
         yield from _check_free(value, field, 0)
 
 
+def nul_in(value: str, field: str) -> InvalidInput | None:
+    """The refusal of text holding a NUL (PostgreSQL cannot store one), for services that take text a page read
+    from a form without a schema; None for text without one."""
+    return InvalidInput("{name}不能包含空字符", field=field, name=label(field)) if "\x00" in value else None
+
+
 def _check_text(value: str, max_length: int, field: str) -> Iterator[InvalidInput]:
-    if "\x00" in value:
-        yield InvalidInput("{name}不能包含空字符", field=field, name=label(field))
+    if (refused := nul_in(value, field)) is not None:
+        yield refused
     elif len(value) > max_length:
         yield InvalidInput("{name}最多 {bound} 个字", field=field, name=label(field), bound=max_length)
 
@@ -146,6 +152,12 @@ def _accepts(kind: mi.Type, value: Any) -> bool:
 
 def _day(value: datetime.date) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def not_one_of(field: str, choices: Iterable[str]) -> InvalidInput:
+    """The refusal of a code that is not among `choices` (a state, a kind, a sort), naming the field as the form
+    does and listing what it may be."""
+    return InvalidInput("{name}须为 {choices} 之一", field=field, name=label(field), choices=", ".join(choices))
 
 
 def out_of_range(field: str) -> InvalidInput:

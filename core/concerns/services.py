@@ -50,7 +50,7 @@ from core.events import (
 from core.http import TenantScope
 from core.i18n import Label
 from core.idempotency import Claim
-from core.inputs import label
+from core.inputs import not_one_of, nul_in
 from core.media import CleanImage, LocalPhotoStore
 from core.redaction import public_summary, redact
 from core.tenancy.models import Building, Compound, Tenant
@@ -195,8 +195,8 @@ def clean_text(value: str | None, field: str, label: Label, max_len: int, requir
         if required:
             raise InvalidInput("{label}不能为空", field=field, label=label)
         return None
-    if "\x00" in value:
-        raise InvalidInput("{name}不能包含空字符", field=field, name=label)
+    if (refused := nul_in(value, field)) is not None:
+        raise refused
     if len(value) > max_len:
         raise InvalidInput("{label}不能超过 {max_len} 个字", field=field, label=label, max_len=max_len)
     return value
@@ -358,9 +358,9 @@ class ConcernService:
 
     async def page(self, filters: ConcernFilters, limit: int, offset: int) -> tuple[list[Concern], int]:
         if filters.sort not in SORTS:
-            raise InvalidInput("{name}须为 {choices} 之一", field="sort", name=label("sort"), choices=", ".join(SORTS))
+            raise not_one_of("sort", SORTS)
         if filters.status is not None and filters.status not in STATE_NAMES:
-            raise InvalidInput("{name}须为 {choices} 之一", field="status", name=label("status"), choices=", ".join(STATE_NAMES))
+            raise not_one_of("status", STATE_NAMES)
         statement = self._visible(select(Concern))
         if filters.status:
             statement = statement.where(Concern.status == filters.status)
@@ -420,7 +420,7 @@ class ConcernService:
 
     async def triage(self, concern_id: uuid.UUID, action: str, reason: str | None, note: str | None) -> Concern:
         if action not in TRIAGE:
-            raise InvalidInput("{name}须为 {choices} 之一", field="action", name=label("action"), choices=", ".join(TRIAGE))
+            raise not_one_of("action", TRIAGE)
         from_states, to_state, required = TRIAGE[action]
         reason = clean_text(reason, "reason", Label("理由"), 2000, required=required == "reason")
         note = clean_text(note, "note", Label("办理说明"), 2000, required=required == "note")

@@ -15,7 +15,7 @@ from uuid_utils.compat import uuid7
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.i18n import Label
-from core.inputs import label
+from core.inputs import not_one_of, nul_in
 from core.tenancy.models import (
     ALLOWED_PARENT_KINDS,
     KIND_NAMES,
@@ -43,8 +43,8 @@ def validate_name(name: str, field: str = "name", max_len: int = 100) -> str:
     name = name.strip()
     if not name:
         raise InvalidInput("名称不能为空", field=field)
-    if "\x00" in name:
-        raise InvalidInput("{name}不能包含空字符", field=field, name=label(field))
+    if (refused := nul_in(name, field)) is not None:
+        raise refused
     if len(name) > max_len:
         raise InvalidInput("名称不能超过 {length} 个字", field=field, length=max_len)
     return name
@@ -119,7 +119,7 @@ class TenantService:
         validate_slug(slug)
         name = validate_name(name)
         if kind not in TENANT_KINDS:
-            raise InvalidInput("{name}须为 {choices} 之一", field="kind", name=label("kind"), choices=", ".join(TENANT_KINDS))
+            raise not_one_of("kind", TENANT_KINDS)
         parent_kind = parent.kind if parent else None
         if parent_kind not in ALLOWED_PARENT_KINDS[kind]:
             allowed = [Label(KIND_NAMES[k]) if k else Label("顶级")

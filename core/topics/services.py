@@ -22,7 +22,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.i18n import Label
-from core.inputs import label
+from core.inputs import label, not_one_of
 from core.tenancy.models import Tenant
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
@@ -78,7 +78,7 @@ class TopicService:
 
     async def page(self, state: str | None, limit: int, offset: int) -> tuple[list[s.TopicOut], int]:
         if state is not None and state not in STATES:
-            raise InvalidInput("{name}须为 {choices} 之一", field="state", name=label("state"), choices=", ".join(STATES))
+            raise not_one_of("state", STATES)
         statement = select(Topic)
         if state:
             statement = statement.where(Topic.state == state)
@@ -217,7 +217,7 @@ class TopicService:
         await self._allowed(topic, "schedule")
         usable = usable_mechanisms(self.scope.tenant)
         if data.mechanism not in usable:
-            raise InvalidInput("{name}须为 {choices} 之一", field="mechanism", name=label("mechanism"), choices=", ".join(usable))
+            raise not_one_of("mechanism", usable)
         venue = clean_text(data.venue, "venue", Label("议事场所"), 100)
         if data.starts_at.tzinfo is None:
             raise InvalidInput("{name}须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at", name=label("starts_at"))
@@ -497,7 +497,7 @@ class TopicService:
     async def follow_ups(self, status: str | None, limit: int, offset: int) -> tuple[list[s.FollowUpOut], int]:
         """Follow-ups, the open ones first, oldest first (the longest waiting at the top)."""
         if status is not None and status not in FOLLOW_UP_STATES:
-            raise InvalidInput("{name}须为 {choices} 之一", field="status", name=label("status"), choices=", ".join(FOLLOW_UP_STATES))
+            raise not_one_of("status", FOLLOW_UP_STATES)
         statement = select(FollowUp)
         if status:
             statement = statement.where(FollowUp.status == status)

@@ -20,7 +20,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, append_event, utcnow
 from core.http import TenantScope
 from core.i18n import Label
-from core.inputs import Input, cap, label
+from core.inputs import Input, cap, label, not_one_of
 from core.tenancy.models import Tenant
 from plugins.cppcc_consultation.models import (
     PROBLEM_KINDS,
@@ -226,7 +226,7 @@ class CppccService:
     async def add_symposium(self, topic_id: uuid.UUID, data: SymposiumIn) -> Symposium:
         topic = await self.topic(topic_id, researching=True)
         if data.group not in STAKEHOLDER_GROUPS:
-            raise InvalidInput("{name}须为 {choices} 之一", field="group", name=label("group"), choices=", ".join(STAKEHOLDER_GROUPS))
+            raise not_one_of("group", STAKEHOLDER_GROUPS)
         if data.participants < 1 or not data.statements:
             raise InvalidInput("须记录参会人数和各方发言", field="statements")
         symposium = Symposium(topic_id=topic.id, group=data.group, date=data.date, participants=data.participants,

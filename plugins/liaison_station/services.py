@@ -24,7 +24,7 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
 from core.http import TenantScope
 from core.i18n import Label, phrase
-from core.inputs import Input, cap, label
+from core.inputs import Input, cap, not_one_of
 from core.tenancy.models import Tenant
 from core.topics.calendar import LOCAL_TZ, CalendarEntry, build_calendar
 from plugins.liaison_station.models import DUTY_STATES, STATION_KINDS, DutyItem, Reception, Station
@@ -147,7 +147,7 @@ class LiaisonService:
     async def create_station(self, data: StationIn) -> Station:
         name = clean_text(data.name, "name", Label("联络站名称"), 100)
         if data.kind not in STATION_KINDS:
-            raise InvalidInput("{name}须为 {choices} 之一", field="kind", name=label("kind"), choices=", ".join(STATION_KINDS))
+            raise not_one_of("kind", STATION_KINDS)
         schedule = []
         for slot in data.schedule:
             await self._user(slot.deputy, "schedule")
@@ -207,7 +207,7 @@ class LiaisonService:
             statement = statement.where(DutyItem.deputy_id == (await self._user(deputy, "deputy")).id)
         if state:
             if state not in DUTY_STATES:
-                raise InvalidInput("{name}须为 {choices} 之一", field="state", name=label("state"), choices=", ".join(DUTY_STATES))
+                raise not_one_of("state", DUTY_STATES)
             statement = statement.where(DutyItem.state == state)
         return list((await self.session.scalars(statement.order_by(DutyItem.created_at))).all())
 
@@ -243,7 +243,7 @@ class LiaisonService:
     async def add_note(self, item_id: uuid.UUID, data: NoteIn) -> DutyItem:
         item = await self.item(item_id)
         if data.kind not in NOTE_KINDS:
-            raise InvalidInput("{name}须为 {choices} 之一", field="kind", name=label("kind"), choices=", ".join(NOTE_KINDS))
+            raise not_one_of("kind", NOTE_KINDS)
         text = clean_text(data.text, "text", Label("履职记录"), 2000)
         item.notes = [*item.notes, {"kind": data.kind, "text": text, "at": utcnow().isoformat()}]
         await self.session.flush()

@@ -26,7 +26,7 @@ COMMUNITY_ROLES = ("resident", "resident", "resident", "resident_rep", "party_me
 
 
 def populate(authorizer: Authorizer, tree: list[Node], users: int, rng: random.Random) -> list[tuple[Grants, Node]]:
-    """Cache `users` users' grants, one role each, spread over the tree the way `Authorizer.grants()` builds them."""
+    """Cache `users` users' grants, one role each, spread over the tree the way `core.tenancy.scope.grants_of` builds them."""
     cached = []
     for i in range(users):
         node = tree[i % len(tree)]

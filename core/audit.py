@@ -17,10 +17,10 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import TenantContext, use_tenant
 from core.errors import InvalidInput, NotFound
 from core.events import GENESIS, BrokenLink, ChainPoint, EventChainHead, audit_key, utcnow, verify_chain
 from core.tenancy.models import Tenant
+from core.tenancy.scope import within
 
 FORMAT = "yishi.audit-checkpoint"
 
@@ -78,8 +78,8 @@ async def verify_chains(session: AsyncSession, slug: str | None = None,
                for head in (since.tenants if since and not slug else ()) if head.id not in here]
     for tenant in tenants:
         # One tenant at a time, through the same walls as the app: an operator command, not a bypass.
-        await use_tenant(session, TenantContext(tenant.id, tenant.path))
-        checked, broken = await verify_chain(session, points.get(tenant.id))
+        async with within(session, tenant):
+            checked, broken = await verify_chain(session, points.get(tenant.id))
         reports.append(ChainReport(tenant.slug, checked, broken))
     return reports
 
@@ -91,8 +91,8 @@ async def take_checkpoint(session: AsyncSession) -> tuple[Checkpoint | None, lis
         return None, reports
     heads = []
     for tenant in (await session.scalars(select(Tenant).order_by(Tenant.path))).all():
-        await use_tenant(session, TenantContext(tenant.id, tenant.path))
-        head = (await session.execute(select(EventChainHead.seq, EventChainHead.hash, EventChainHead.at))).first()
+        async with within(session, tenant):
+            head = (await session.execute(select(EventChainHead.seq, EventChainHead.hash, EventChainHead.at))).first()
         heads.append(TenantHead(tenant.slug, tenant.id, *(head or (0, GENESIS, None))))
     checkpoint = Checkpoint(FORMAT, utcnow(), heads)
     return msgspec.structs.replace(checkpoint, signature=checkpoint.signature_with(audit_key(session))), reports

@@ -61,29 +61,16 @@ def tenant_tables() -> list[str]:
     return sorted(table.name for table in _tenant_table_objects())
 
 
-async def use_tenant(session: AsyncSession, ctx: TenantContext | None, user_id: uuid.UUID | None = None,
-                     *, already_set: bool = False) -> None:
-    """Make `ctx` the tenant (and `user_id` the user) of this session's queries and transactions.
-
-    If a transaction is already open (the tenant was just looked up), PostgreSQL gets the setting now —
-    unless the caller's own query `already_set` it; every later transaction gets it when it begins.
-    """
-    session.info[TENANT_KEY] = ctx
-    session.info[USER_KEY] = user_id
-    if already_set:
-        return
-    if session.in_transaction() and session.bind is not None and session.bind.dialect.name == "postgresql":
-        conn = await session.connection()
-        await conn.execute(_SET_CONFIG, _config_params(session.sync_session))
-
-
-_SET_CONFIG = text(
+# Makes a session's tenant and user the transaction's, for Row-Level Security (set_config(..., true) is
+# transaction-local). Only `core.tenancy.scope` changes which tenant a session acts in.
+SET_TENANT_CONFIG = text(
     "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('app.tenant_path', :tenant_path, true),"
     " set_config('app.user_id', :user_id, true)"
 )
 
 
-def _config_params(session: Session) -> dict[str, str]:
+def tenant_config(session: Session) -> dict[str, str]:
+    """The settings `SET_TENANT_CONFIG` gives the transaction for the tenant and user `session` acts in."""
     ctx: TenantContext | None = session.info.get(TENANT_KEY)
     user_id = session.info.get(USER_KEY)
     return {
@@ -97,9 +84,9 @@ def _config_params(session: Session) -> dict[str, str]:
 def _set_transaction_tenant(session: Session, transaction: Any, connection: Any) -> None:
     # set_config(..., true) is transaction-local, so a pooled connection never carries a tenant onwards.
     if connection.dialect.name == "postgresql":
-        params = _config_params(session)
+        params = tenant_config(session)
         if any(params.values()):  # nothing to set: spare the round trip (the settings are transaction-local)
-            connection.execute(_SET_CONFIG, params)
+            connection.execute(SET_TENANT_CONFIG, params)
 
 
 def _references_tenant_table(statement: Any) -> bool:
@@ -134,9 +121,8 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
             raise TenantScopeError("tenant-owned data queried without a tenant context")
         return
     if ctx.subtree and state.is_select:
-        from core.tenancy.models import Tenant  # the tree table, imported late to avoid a cycle
-
-        subtree = select(Tenant.id).where(Tenant.path.startswith(ctx.path))
+        tree = Base.metadata.tables["tenant"]  # the tree's table, by name: its model is built on this module
+        subtree = select(tree.c.id).where(tree.c.path.startswith(ctx.path))
         criteria = lambda cls: cls.tenant_id.in_(subtree)  # noqa: E731
     else:
         tenant_id = ctx.tenant_id

@@ -19,17 +19,16 @@ from litestar.response.base import ASGIResponse
 from litestar.security.jwt import Token
 from litestar.types import ASGIApp, Receive, Send
 from litestar.types import Scope as ASGIScope
-from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.accounts.models import User
-from core.authz.authorizer import Authorizer, Grants
-from core.db import TenantContext, use_tenant
-from core.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from core.authz.authorizer import Grants
+from core.errors import Conflict, NotFound, Unauthenticated
 from core.events import PLUGINS_KEY
 from core.observability import bind_request
+from core.tenancy import scope as tenant_scope
 from core.tenancy.models import Tenant
+from core.tenancy.scope import TenantScope, open_scope
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -150,75 +149,29 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
             await session.commit()
 
 
-@dataclass(frozen=True, slots=True)
-class TenantScope:
-    """The tenant a request acts in, who acts, and what they may do there."""
-
-    tenant: Tenant
-    parent_slug: str | None
-    user_id: uuid.UUID
-    grants: Grants
-    authorizer: Authorizer
-
-    def can(self, action: str) -> bool:
-        return self.authorizer.permits(self.grants, self.tenant.path, action)
-
-    def require(self, action: str) -> None:
-        if not self.can(action):
-            raise Forbidden("您在该租户没有执行此操作的权限")
-
-
 async def current_grants(request: Request, session: AsyncSession) -> Grants:
+    """The signed-in user's grants, for a route outside any tenant (opening a top-level tenant)."""
     principal: Principal = request.user
-    grants = await request.app.state.authorizer.grants(session, principal.user_id, principal.session_version)
+    grants = await tenant_scope.current_grants(session, request.app.state.authorizer, principal.user_id,
+                                               principal.session_version)
     if grants is None:
         raise Unauthenticated("账号不存在或已停用，请重新登录")
     return grants
 
 
-_Parent = aliased(Tenant)
-# Built once: the lookup every tenant-scoped request makes (tenant, parent's slug, the user's authz version);
-# a user signed out since the token was issued (another session version) is not found, like a deactivated one.
-_RESOLVE = (
-    select(Tenant, _Parent.slug, User.authz_version, User.platform_admin)
-    .outerjoin(_Parent, Tenant.parent_id == _Parent.id)
-    .outerjoin(User, (User.id == bindparam("user_id")) & User.active.is_(True)
-               & (User.session_version == bindparam("session_version")))
-    .where(Tenant.slug == bindparam("slug"))
-)
-# On PostgreSQL the same query also makes the tenant the transaction's, for Row-Level Security.
-_RESOLVE_AND_SET = _RESOLVE.add_columns(func.set_config("app.tenant_id", cast(Tenant.id, String), True))
-
-
 async def enter_tenant(request: Request, session: AsyncSession, slug: str, action: str | None,
                        principal: Principal | None = None) -> TenantScope:
-    """Resolve the tenant once, scope the session to it, and authorize `action` there (the caller does, when
-    `action` is None: a portal page decides several actions on one entry).
-
-    One query finds the tenant, its parent's slug and the user's authorization version; on PostgreSQL the
-    same query sets the transaction's tenant, so a cached decision costs no further round trip. The user is
-    the token's (the API) unless given (the portal, whose session cookie names them).
-    """
+    """The request's tenant scope (`core.tenancy.scope.open_scope`), with `action` authorized there (by the
+    caller, when `action` is None: a portal page decides several actions on one entry). The user is the
+    token's (the API) unless given (the portal, whose session cookie names them)."""
     principal = principal or request.user
-    user_id = principal.user_id
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    statement = _RESOLVE_AND_SET if postgres else _RESOLVE
-    row = (await session.execute(statement, {"slug": slug, "user_id": user_id,
-                                             "session_version": principal.session_version})).first()
-    if row is None:
-        raise NotFound("没有租户 {slug}", slug=slug)
-    tenant, parent_slug, version, platform_admin = row[:4]
-    bind_request(tenant=tenant.slug, user_id=user_id)
-    if version is None:
-        raise Unauthenticated("账号不存在或已停用，请重新登录")
-    await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id, already_set=postgres)
-    authorizer: Authorizer = request.app.state.authorizer
-    grants = await authorizer.grants_at(session, user_id, version, platform_admin)
-    scope = TenantScope(tenant, parent_slug, user_id, grants, authorizer)
+    scope = await open_scope(session, slug, principal.user_id, principal.session_version,
+                             request.app.state.authorizer)
+    bind_request(tenant=scope.tenant.slug, user_id=principal.user_id)
     if action is None:
         return scope
     scope.require(action)
-    if tenant.archived and request.method not in READ_METHODS and action != "tenant.update":
+    if scope.tenant.archived and request.method not in READ_METHODS and action != "tenant.update":
         raise Conflict("租户 {slug} 已归档，只能查看", slug=slug)
     return scope
 

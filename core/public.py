@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.concerns.models import Photo
 from core.concerns.schemas import PublicConcern
 from core.concerns.services import public_status
-from core.db import TenantContext, use_tenant
 from core.errors import NotFound
 from core.events import WorkflowEvent
 from core.http import DbSession, Limit, Offset, client_address
 from core.redaction import redact
 from core.stats import PublicStats, public_stats, report_year
 from core.tenancy.models import Tenant
+from core.tenancy.scope import enter
 from core.topics.machine import PUBLIC_STATES, STATE_NAMES, STEP_NAMES
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Research, Topic
 from core.topics.services import actions_out, photo_ids, rating_summaries
@@ -69,7 +69,7 @@ async def provide_public_tenant(db_session: DbSession, slug: FromPath[str]) -> T
     tenant = await db_session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.archived.is_(False)))
     if tenant is None:
         raise NotFound("没有租户 {slug}", slug=slug)
-    await use_tenant(db_session, TenantContext(tenant.id, tenant.path))
+    await enter(db_session, tenant)
     return tenant
 
 

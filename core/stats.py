@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import statistics
-import uuid
 from typing import Annotated, Any
 
 import msgspec
@@ -15,12 +14,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.concerns.models import Concern
-from core.db import TenantContext, use_tenant
 from core.errors import InvalidInput
 from core.events import PLUGINS_KEY
 from core.http import DbSession, Scope, provide_tenant_scope
 from core.inputs import label, period
 from core.tenancy.models import Tenant
+from core.tenancy.scope import TenantScope
 from core.topics.models import ActionItem, FollowUp, Meeting, Rating, Topic
 
 
@@ -103,14 +102,11 @@ async def figures(session: AsyncSession, date_from: datetime.date, date_to: date
     )
 
 
-async def tenant_stats(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID, date_from: datetime.date,
-                       date_to: datetime.date) -> StatsOut:
+async def tenant_stats(scope: TenantScope, date_from: datetime.date, date_to: datetime.date) -> StatsOut:
+    session, tenant = scope.session, scope.tenant
     own = await figures(session, date_from, date_to)
-    await use_tenant(session, TenantContext(tenant.id, tenant.path, subtree=True), user_id)
-    try:
+    async with scope.subtree():
         rollup = await figures(session, date_from, date_to)
-    finally:
-        await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id)
     size = await session.scalar(select(func.count()).select_from(Tenant).where(Tenant.path.startswith(tenant.path)))
     plugins = session.info.get(PLUGINS_KEY)
     extra = await plugins.statistics(session, tenant, date_from, date_to) if plugins is not None else {}
@@ -138,4 +134,4 @@ class StatsController(Controller):
         date_from = date_from or datetime.date(today.year, 1, 1)
         date_to = date_to or today
         period(date_from, date_to)
-        return await tenant_stats(db_session, tenant_scope.tenant, tenant_scope.user_id, date_from, date_to)
+        return await tenant_stats(tenant_scope, date_from, date_to)

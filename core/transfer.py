@@ -27,11 +27,12 @@ from sqlalchemy import Table, insert, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
-from core.db import Base, TenantContext, use_tenant
+from core.db import Base, TenantContext
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import audit_key, relink, verify_chain
 from core.plugins import Plugins
 from core.tenancy.models import ALLOWED_PARENT_KINDS, Tenant
+from core.tenancy.scope import within
 
 FORMAT = "yishi.tenant-export"
 # 2: the audit chain's links are keyed (migration 0005); version 1's were not, and its chain head had prev_hash.
@@ -150,18 +151,18 @@ async def export_tenant(session: AsyncSession, slug: str, media_root: Path,
         raise NotFound("没有租户 {slug}", slug=slug)
     parent = await session.scalar(select(Tenant.slug).where(Tenant.id == root.parent_id)) if root.parent_id else None
     # The same walls as the app: reads widened to the subtree, which PostgreSQL's Row-Level Security also allows.
-    await use_tenant(session, TenantContext(root.id, root.path, subtree=True))
     by_name = {t.name: t for t in tables}
     tenant = by_name[TENANT_TABLE]
     subtree = select(tenant.c.id).where(tenant.c.path.startswith(root.path))
-    rows: dict[str, list[dict[str, Any]]] = {
-        TENANT_TABLE: await _select(session, select(tenant).where(tenant.c.path.startswith(root.path))
-                                    .order_by(tenant.c.path))}
-    for table in tables:
-        if _is_tenant_table(table):
-            rows[table.name] = await _select(session, select(table).where(table.c.tenant_id.in_(subtree))
-                                             .order_by(*table.primary_key.columns))
-    rows[USER_TABLE] = await _referenced_users(session, by_name[USER_TABLE], tables, subtree)
+    async with within(session, root, subtree=True):
+        rows: dict[str, list[dict[str, Any]]] = {
+            TENANT_TABLE: await _select(session, select(tenant).where(tenant.c.path.startswith(root.path))
+                                        .order_by(tenant.c.path))}
+        for table in tables:
+            if _is_tenant_table(table):
+                rows[table.name] = await _select(session, select(table).where(table.c.tenant_id.in_(subtree))
+                                                 .order_by(*table.primary_key.columns))
+        rows[USER_TABLE] = await _referenced_users(session, by_name[USER_TABLE], tables, subtree)
     photos = _read_photos(media_root, rows.get("photo", []))
     plugins = _plugins()
     url = session.bind.url if session.bind is not None else None
@@ -300,11 +301,11 @@ async def _load(session: AsyncSession, document: TenantExport, media_root: Path,
                 per_tenant[row["tenant_id"]].setdefault(table.name, []).append(row)
     for tenant in sorted(tenants, key=lambda t: t["path"]):
         # Each tenant's rows as that tenant: on PostgreSQL, Row-Level Security checks every insert.
-        await use_tenant(session, TenantContext(tenant["id"], tenant["path"]))
-        for table in tables:
-            if mine := per_tenant[tenant["id"]].get(table.name):
-                await session.execute(insert(table), mine)
-                counts[table.name] = counts.get(table.name, 0) + len(mine)
+        async with within(session, TenantContext(tenant["id"], tenant["path"])):
+            for table in tables:
+                if mine := per_tenant[tenant["id"]].get(table.name):
+                    await session.execute(insert(table), mine)
+                    counts[table.name] = counts.get(table.name, 0) + len(mine)
     # Accounts this installation already had gain the imported roles: move their authz_version so that every
     # process reloads their grants on the next request.
     granted = {row["user_id"] for row in data.get("role_assignment", ())} - {u["id"] for u in users_new}
@@ -313,8 +314,8 @@ async def _load(session: AsyncSession, document: TenantExport, media_root: Path,
                               .execution_options(synchronize_session=False))
     verified = {}
     for tenant in tenants:
-        await use_tenant(session, TenantContext(tenant["id"], tenant["path"]))
-        verified[tenant["slug"]] = await _verify(session, tenant["slug"])
+        async with within(session, TenantContext(tenant["id"], tenant["path"])):
+            verified[tenant["slug"]] = await _verify(session, tenant["slug"])
     for path, content in photos:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,8 @@ from core.accounts.services import MemberService
 from core.app import create_app
 from core.authz.authorizer import Authorizer, Grants
 from core.authz.rules import ACTIONS, RULES, TENANT_ROLES
-from core.db import TenantContext, use_tenant
 from core.tenancy.models import Tenant
+from core.tenancy.scope import current_grants, within
 from tests.conftest import http_client
 
 # A small tree: parent → own → child, and own's sibling.
@@ -77,26 +77,26 @@ async def test_two_enforcers_over_one_database_see_a_role_change_on_their_next_d
     async with app.state.sessionmaker() as session:
         tenant, outsider = await _tenant_and_user(session, "comm-a", "outsider")
         for authorizer in (first, second):
-            grants = await authorizer.grants(session, outsider, 0)
+            grants = await current_grants(session, authorizer, outsider, 0)
             assert grants is not None and not authorizer.permits(grants, tenant.path, "tenant.read")
         await session.commit()
 
     async with app.state.sessionmaker() as session:  # "process one" grants
-        await use_tenant(session, TenantContext(tenant.id, tenant.path))
-        await MemberService(session, tenant).grant("outsider", "resident", None)
+        async with within(session, tenant):
+            await MemberService(session, tenant).grant("outsider", "resident", None)
         await session.commit()
 
     async with app.state.sessionmaker() as session:  # "process two" decides on its next request
-        grants = await second.grants(session, outsider, 0)
+        grants = await current_grants(session, second, outsider, 0)
         assert second.permits(grants, tenant.path, "tenant.read")
-        assert first.permits(await first.grants(session, outsider, 0), tenant.path, "tenant.read")
-        await use_tenant(session, TenantContext(tenant.id, tenant.path))
-        await MemberService(session, tenant).revoke("outsider", "resident")
+        assert first.permits(await current_grants(session, first, outsider, 0), tenant.path, "tenant.read")
+        async with within(session, tenant):
+            await MemberService(session, tenant).revoke("outsider", "resident")
         await session.commit()
 
     async with app.state.sessionmaker() as session:
         for authorizer in (first, second):
-            assert not authorizer.permits(await authorizer.grants(session, outsider, 0), tenant.path, "tenant.read")
+            assert not authorizer.permits(await current_grants(session, authorizer, outsider, 0), tenant.path, "tenant.read")
 
 
 @pytest.mark.usefixtures("world")

@@ -12,8 +12,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from core.db import TenantContext, TenantScopeError, tenant_tables, use_tenant
+from core.db import TenantScopeError, tenant_tables
 from core.tenancy.models import Building, Compound, Tenant
+from core.tenancy.scope import within
 from tests.conftest import PG_REACHABLE, Auth, DatabaseUnderTest
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -27,8 +28,8 @@ async def _tenant(session: AsyncSession, slug: str) -> Tenant:
 
 async def _compound_id(session: AsyncSession, slug: str) -> uuid.UUID:
     tenant = await _tenant(session, slug)
-    await use_tenant(session, TenantContext(tenant.id, tenant.path))
-    compound_id = await session.scalar(select(Compound.id))
+    async with within(session, tenant):
+        compound_id = await session.scalar(select(Compound.id))
     await session.rollback()
     return compound_id
 
@@ -37,24 +38,26 @@ async def _compound_id(session: AsyncSession, slug: str) -> uuid.UUID:
 
 async def test_queries_see_only_the_current_tenant(session: AsyncSession) -> None:
     a, b = await _tenant(session, "comm-a"), await _tenant(session, "comm-b")
-    await use_tenant(session, TenantContext(a.id, a.path))
-    assert [c.name for c in (await session.scalars(select(Compound))).all()] == ["甲小区"]
-    assert {b.name for b in (await session.scalars(select(Building))).all()} == {"1号楼", "2号楼"}
-    await use_tenant(session, TenantContext(b.id, b.path))
-    assert [c.name for c in (await session.scalars(select(Compound))).all()] == ["乙小区"]
+    async with within(session, a):
+        assert [c.name for c in (await session.scalars(select(Compound))).all()] == ["甲小区"]
+        assert {b.name for b in (await session.scalars(select(Building))).all()} == {"1号楼", "2号楼"}
+    async with within(session, b):
+        assert [c.name for c in (await session.scalars(select(Compound))).all()] == ["乙小区"]
 
 
 async def test_subqueries_are_scoped_too(session: AsyncSession) -> None:
     a = await _tenant(session, "comm-a")
-    await use_tenant(session, TenantContext(a.id, a.path))
-    names = (await session.scalars(
-        select(Building.name).where(Building.compound_id.in_(select(Compound.id)))
-    )).all()
+    async with within(session, a):
+        names = (await session.scalars(
+            select(Building.name).where(Building.compound_id.in_(select(Compound.id)))
+        )).all()
     assert set(names) == {"1号楼", "2号楼"}
 
 
 async def test_no_tenant_context_fails_closed(session: AsyncSession) -> None:
-    await use_tenant(session, None)
+    a = await _tenant(session, "comm-a")
+    async with within(session, a):
+        pass  # left again: the session acts in no tenant, as before the block
     with pytest.raises(TenantScopeError):
         await session.execute(select(Compound))
     with pytest.raises(TenantScopeError):
@@ -63,19 +66,19 @@ async def test_no_tenant_context_fails_closed(session: AsyncSession) -> None:
 
 async def test_writing_into_another_tenant_is_refused(session: AsyncSession) -> None:
     a, b = await _tenant(session, "comm-a"), await _tenant(session, "comm-b")
-    await use_tenant(session, TenantContext(a.id, a.path))
-    session.add(Compound(tenant_id=b.id, name="越界小区"))
-    with pytest.raises(TenantScopeError):
-        await session.flush()
+    async with within(session, a):
+        session.add(Compound(tenant_id=b.id, name="越界小区"))
+        with pytest.raises(TenantScopeError):
+            await session.flush()
 
 
 async def test_a_subtree_context_reads_below_but_never_sideways(session: AsyncSession) -> None:
     street = await _tenant(session, "street-a")
-    await use_tenant(session, TenantContext(street.id, street.path, subtree=True))
-    assert {c.name for c in (await session.scalars(select(Compound))).all()} == {"甲小区", "乙小区"}
+    async with within(session, street, subtree=True):
+        assert {c.name for c in (await session.scalars(select(Compound))).all()} == {"甲小区", "乙小区"}
     district_b = await _tenant(session, "district-b")
-    await use_tenant(session, TenantContext(district_b.id, district_b.path, subtree=True))
-    assert (await session.scalars(select(Compound))).all() == []
+    async with within(session, district_b, subtree=True):
+        assert (await session.scalars(select(Compound))).all() == []
 
 
 # --- through HTTP: another tenant's id answers exactly like a missing one -------------------------------------

@@ -14,9 +14,9 @@ from litestar import Litestar
 from sqlalchemy import select, update
 
 from core.concerns.models import Concern
-from core.db import TenantContext, use_tenant
 from core.open311.services import create_client
 from core.tenancy.models import Tenant
+from core.tenancy.scope import within
 from tests.conftest import Auth
 from tests.test_workflow import topic_at
 
@@ -345,9 +345,9 @@ async def test_get_requests_filters(app: Litestar, client: AsyncClient, auth: Au
     # One concern filed 100 days ago: outside the default window, inside an explicit one.
     async with app.state.sessionmaker() as session:
         tenant = await session.scalar(select(Tenant).where(Tenant.slug == "comm-a"))
-        await use_tenant(session, TenantContext(tenant.id, tenant.path))
-        await session.execute(update(Concern).where(Concern.reference == noise)
-                              .values(created_at=now - datetime.timedelta(days=100)))
+        async with within(session, tenant):
+            await session.execute(update(Concern).where(Concern.reference == noise)
+                                  .values(created_at=now - datetime.timedelta(days=100)))
         await session.commit()
     assert await ids() == [handled, rubbish]
     long_ago = now - datetime.timedelta(days=101)

@@ -25,11 +25,12 @@ from sqlalchemy.pool import NullPool
 from core import settings as settings_module
 from core.app import create_app
 from core.cli import main
-from core.db import Base, TenantContext, use_tenant
+from core.db import Base, TenantContext
 from core.events import verify_chain
 from core.migrate import upgrade
 from core.settings import Settings
 from core.tenancy.manifest import Manifest, apply_manifest
+from core.tenancy.scope import within
 from core.transfer import TenantExport, decode, transfer_tables
 from tests.conftest import (
     APP_ROLE,
@@ -190,8 +191,8 @@ async def test_a_city_moves_to_a_fresh_installation_row_for_row(client: AsyncCli
     try:
         async with app.state.sessionmaker() as session:
             for tenant in after["tenant"]:
-                await use_tenant(session, TenantContext(tenant["id"], tenant["path"]))
-                checked, broken = await verify_chain(session)
+                async with within(session, TenantContext(tenant["id"], tenant["path"])):
+                    checked, broken = await verify_chain(session)
                 assert broken is None and checked == sum(1 for e in after["workflow_event"]
                                                          if e["tenant_id"] == tenant["id"]), tenant["slug"]
         async with http_client(app) as moved:

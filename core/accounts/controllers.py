@@ -17,6 +17,7 @@ from core.accounts.services import LoginService, MemberService, UserService, val
 from core.authz.rules import grant_action
 from core.errors import Unauthenticated
 from core.http import DbSession, Limit, Offset, Principal, Scope, client_address, issue_token, provide_tenant_scope
+from core.tenancy.scope import grants_of
 
 audit_log = logging.getLogger("yishi.audit")
 
@@ -53,8 +54,8 @@ class MeController(Controller):
                                                           User.session_version == principal.session_version))
         if user is None:
             raise Unauthenticated("账号不存在或已停用，请重新登录")
-        grants = await request.app.state.authorizer.grants_at(db_session, user_id, user.authz_version,
-                                                               user.platform_admin)
+        grants = await grants_of(db_session, request.app.state.authorizer, user_id, user.authz_version,
+                                 user.platform_admin)
         return await UserService(db_session).me(user, grants.by_tenant)
 
 

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
-from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
+from core.db import ALL_TENANTS
 from core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from core.settings import get_settings
 from core.tenancy.models import Tenant
+from core.tenancy.scope import acting_for
 from core.tenancy.services import validate_name
 from core.throttle import Throttle
 
@@ -163,14 +164,10 @@ async def seen_from(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID, *
     published; one receives residents at stations across the district). Anyone else is answered as a name that
     does not exist, so that no staff form tells who has an account elsewhere on the platform. Acting for the
     user lets PostgreSQL's Row-Level Security show every role they hold."""
-    ctx, acting = session.info.get(TENANT_KEY), session.info.get(USER_KEY)
-    await use_tenant(session, ctx, user_id)
-    try:
+    async with acting_for(session, user_id):
         held = (await session.execute(
             select(Tenant.path, RoleAssignment.role).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)
             .where(RoleAssignment.user_id == user_id).execution_options(**{ALL_TENANTS: True}))).all()
-    finally:
-        await use_tenant(session, ctx, acting)
     return not held or any(path.startswith(tenant.path) or (above and tenant.path.startswith(path))
                            or role == public_role for path, role in held)
 

@@ -13,16 +13,13 @@ import logging
 import sys
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import casbin
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.accounts.models import RoleAssignment, User
 from core.authz.rules import ACTIONS, ROLES, RULES, Action
-from core.db import ALL_TENANTS, TENANT_KEY, USER_KEY, use_tenant
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
 # casbin logs its whole model at INFO on every load, even with enable_log=False.
@@ -66,48 +63,20 @@ class Authorizer:
                 return True
         return False
 
-    async def user_may(self, session: AsyncSession, user_id: uuid.UUID, tenant_path: str, action: str) -> bool:
-        """Whether another user than the one acting (say, an action item's prospective owner) may take `action`
-        in the tenant at `tenant_path`; the session goes on acting for whom it did."""
-        acting = session.info.get(USER_KEY)
-        try:
-            row = (await session.execute(select(User.authz_version, User.platform_admin).where(
-                User.id == user_id, User.active.is_(True)))).first()
-            grants = await self.grants_at(session, user_id, *row) if row is not None else None
-        finally:
-            await use_tenant(session, session.info.get(TENANT_KEY), acting)
-        return grants is not None and self.permits(grants, tenant_path, action)
-
-    async def grants(self, session: AsyncSession, user_id: uuid.UUID, session_version: int) -> Grants | None:
-        """The user's grants, current as of this transaction; None if the user is gone or deactivated, or has
-        signed out of the session (`session_version`) the caller acts in."""
-        row = (
-            await session.execute(
-                select(User.authz_version, User.platform_admin).where(
-                    User.id == user_id, User.active.is_(True), User.session_version == session_version)
-            )
-        ).first()
-        if row is None:
-            self._cache.pop(user_id, None)
-            return None
-        return await self.grants_at(session, user_id, *row)
-
-    async def grants_at(self, session: AsyncSession, user_id: uuid.UUID, version: int,
-                        platform_admin: bool) -> Grants:
-        """The user's grants as of `version` (read by the caller in this transaction): cached, or loaded."""
+    def cached(self, user_id: uuid.UUID, version: int, platform_admin: bool) -> Grants | None:
+        """The user's grants as of `version` (their `authz_version`, read in the caller's transaction), if this
+        process holds them; `core.tenancy.scope.grants_of` loads them otherwise."""
         cached = self._cache.get(user_id)
-        if cached is not None and cached.version == version and cached.platform_admin == platform_admin:
-            self._cache.move_to_end(user_id)
-            return cached
-        # Acting for the user lets PostgreSQL's RLS show their grants in every tenant (and nobody else's).
-        await use_tenant(session, session.info.get(TENANT_KEY), user_id)
-        rows = await session.execute(
-            select(RoleAssignment.tenant_id, RoleAssignment.role)
-            .where(RoleAssignment.user_id == user_id)
-            .execution_options(**{ALL_TENANTS: True})
-        )
+        if cached is None or cached.version != version or cached.platform_admin != platform_admin:
+            return None
+        self._cache.move_to_end(user_id)
+        return cached
+
+    def remember(self, user_id: uuid.UUID, version: int, platform_admin: bool,
+                 roles: Iterable[tuple[uuid.UUID, str]]) -> Grants:
+        """The user's grants as of `version`, from their (tenant id, role) pairs, kept for their next request."""
         by_tenant: dict[str, set[str]] = {}
-        for tenant_id, role in rows:
+        for tenant_id, role in roles:
             by_tenant.setdefault(sys.intern(tenant_id.hex), set()).add(role)
         grants = Grants(user_id, version, platform_admin,
                         {tenant: self._shared(roles) for tenant, roles in by_tenant.items()})
@@ -116,6 +85,9 @@ class Authorizer:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return grants
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        self._cache.pop(user_id, None)
 
     def _shared(self, roles: set[str]) -> frozenset[str]:
         """One frozenset per distinct set of roles: 100,000 residents share a single {"resident"}."""

@@ -32,7 +32,7 @@ from core.concerns.models import (
     ReferenceCounter,
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
-from core.db import TenantContext, column_values, make_persistent, use_tenant
+from core.db import TenantContext, column_values, make_persistent
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems
 from core.events import (
     LINK_SQL,
@@ -47,13 +47,13 @@ from core.events import (
     utcnow,
     write_event,
 )
-from core.http import TenantScope
 from core.i18n import Label
 from core.idempotency import Claim
 from core.inputs import not_one_of, nul_in
 from core.media import CleanImage, LocalPhotoStore
 from core.redaction import public_summary, redact
 from core.tenancy.models import Building, Compound, Tenant
+from core.tenancy.scope import TenantScope
 from core.throttle import Throttle
 
 audit_log = logging.getLogger("yishi.audit")
@@ -213,7 +213,7 @@ class ConcernService:
 
     @property
     def ctx(self) -> TenantContext:
-        return TenantContext(self.tenant.id, self.tenant.path)
+        return self.scope.ctx
 
     # --- categories ------------------------------------------------------------------------------------
 
@@ -489,39 +489,33 @@ class ConcernService:
 
     async def escalations(self, limit: int, offset: int) -> tuple[list[Concern], int]:
         """Concerns the tenants directly below escalated to this one, still waiting for an answer."""
-        await use_tenant(self.session, TenantContext(self.tenant.id, self.tenant.path, subtree=True), self.scope.user_id)
-        try:
+        async with self.scope.subtree():
             statement = select(Concern).where(Concern.escalated_to_id == self.tenant.id, Concern.status == "escalated")
             total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
             page = (await self.session.scalars(statement.order_by(Concern.created_at).limit(limit).offset(offset))).all()
-        finally:
-            await use_tenant(self.session, self.ctx, self.scope.user_id)
         return list(page), int(total or 0)
 
-    async def _escalated(self, concern_id: uuid.UUID) -> tuple[Concern, TenantContext]:
-        await use_tenant(self.session, TenantContext(self.tenant.id, self.tenant.path, subtree=True), self.scope.user_id)
-        try:
+    async def _escalated(self, concern_id: uuid.UUID) -> tuple[Concern, Tenant]:
+        """An escalated concern waiting for this tenant's answer, and the tenant below that escalated it."""
+        async with self.scope.subtree():
             concern = await self.session.scalar(select(Concern).where(
                 Concern.id == concern_id, Concern.escalated_to_id == self.tenant.id))
-        finally:
-            await use_tenant(self.session, self.ctx, self.scope.user_id)
         if concern is None:
             raise NotFound("没有上报到本级的这条诉求")
         if concern.status != "escalated":
             raise Conflict("诉求当前为「{state}」，已处理过", state=Label(STATE_NAMES[concern.status]))
         child = await self.session.get(Tenant, concern.tenant_id)
         assert child is not None
-        return concern, TenantContext(child.id, child.path)
+        return concern, child
 
     async def take_over(self, concern_id: uuid.UUID) -> Concern:
         """The parent handles the matter itself: a concern of its own, linked to the original."""
-        original, child_ctx = await self._escalated(concern_id)
-        await use_tenant(self.session, child_ctx, self.scope.user_id)
-        original.status = "taken_over"
-        await self.session.flush()
-        await self._event(original, "concern.taken_over", "escalated", "taken_over",
-                          {"by_tenant": self.tenant.slug}, ctx=child_ctx)
-        await use_tenant(self.session, self.ctx, self.scope.user_id)
+        original, child = await self._escalated(concern_id)
+        async with self.scope.acting_in(child) as there:
+            original.status = "taken_over"
+            await self.session.flush()
+            await self._event(original, "concern.taken_over", "escalated", "taken_over",
+                              {"by_tenant": self.tenant.slug}, ctx=there.ctx)
         return await self._write_new(
             "concern.taken_over", {"origin": original.reference},
             title=original.title, description=original.description, category=original.category,
@@ -533,13 +527,12 @@ class ConcernService:
 
     async def send_back(self, concern_id: uuid.UUID, instructions: str) -> Concern:
         instructions = clean_text(instructions, "instructions", Label("处理意见"), 2000)
-        original, child_ctx = await self._escalated(concern_id)
-        await use_tenant(self.session, child_ctx, self.scope.user_id)
-        original.status, original.instructions = "accepted", instructions
-        await self.session.flush()
-        await self._event(original, "concern.returned", "escalated", "accepted",
-                          {"by_tenant": self.tenant.slug, "instructions": instructions}, ctx=child_ctx)
-        await use_tenant(self.session, self.ctx, self.scope.user_id)
+        original, child = await self._escalated(concern_id)
+        async with self.scope.acting_in(child) as there:
+            original.status, original.instructions = "accepted", instructions
+            await self.session.flush()
+            await self._event(original, "concern.returned", "escalated", "accepted",
+                              {"by_tenant": self.tenant.slug, "instructions": instructions}, ctx=there.ctx)
         return original
 
 

@@ -25,10 +25,8 @@ from core.authz.authorizer import Authorizer, Grants
 from core.concerns.models import STATE_NAMES, Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, category_names, clean_text
-from core.db import TenantContext, use_tenant
 from core.errors import Conflict, DomainError, NotFound
 from core.events import utcnow
-from core.http import TenantScope
 from core.i18n import Label
 from core.open311.models import Open311Client, Open311Request
 from core.open311.schemas import (
@@ -43,6 +41,7 @@ from core.open311.schemas import (
 )
 from core.redaction import public_place, public_summary, redact
 from core.tenancy.models import Tenant
+from core.tenancy.scope import TenantScope, enter
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
 from core.topics.models import ActionItem, Topic
 
@@ -285,7 +284,7 @@ class Open311Service:
             place = f"地址编号 {address_id}"
         title = _title(description or "", categories[code])
         description = description or f"{categories[code]}（{place}）"
-        scope = ClientScope(self.tenant, None, client.user_id, Grants(client.user_id, 0), authorizer)
+        scope = ClientScope(self.session, self.tenant, None, client.user_id, Grants(client.user_id, 0), authorizer)
         try:
             concern = await ConcernService(self.session, scope).file(ConcernCreate(
                 title=title, description=description, category=code,
@@ -407,7 +406,7 @@ async def enter_jurisdiction(session: AsyncSession, slug: str) -> Tenant:
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise Open311Error(404, f"jurisdiction {slug} was not found（没有租户 {slug}）")
-    await use_tenant(session, TenantContext(tenant.id, tenant.path))
+    await enter(session, tenant)
     return tenant
 
 
@@ -418,7 +417,7 @@ async def _enter(session: AsyncSession, slug: str) -> Tenant:
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise NotFound("没有租户 {slug}", slug=slug)
-    await use_tenant(session, TenantContext(tenant.id, tenant.path))
+    await enter(session, tenant)
     return tenant
 
 

@@ -17,21 +17,20 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.accounts.services import MemberService, UserService
 from core.authz.rules import ROLES, grant_action
 from core.concerns.models import Concern
 from core.concerns.services import ConcernService, category_names
-from core.db import TenantContext, use_tenant
 from core.errors import DomainError, InvalidInput, InvalidInputs, NotFound
-from core.http import PageNumber, enter_tenant
+from core.http import PageNumber
 from core.inputs import period as check_period
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.stats import tenant_stats
 from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
+from core.tenancy.scope import TenantScope
 from core.tenancy.services import TenantService
 from core.topics.models import ActionItem, Meeting, Rating, Topic
 
@@ -93,13 +92,13 @@ def _start(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
-async def community_dashboard(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID,
-                              date_from: datetime.date, date_to: datetime.date) -> Dashboard:
+async def community_dashboard(scope: TenantScope, date_from: datetime.date, date_to: datetime.date) -> Dashboard:
     """Every community in `tenant`'s subtree with its figures for [date_from, date_to], the concerns by
     category and the matters completed per month over the subtree.
 
     One query lists the communities, then one grouped query per figure (nine in all), whatever the number of
     communities: never a query per row. The reads are widened to the subtree as the API's rollup is."""
+    session, tenant = scope.session, scope.tenant
     parent = aliased(Tenant)
     communities = (await session.execute(
         select(Tenant.id, Tenant.slug, Tenant.name, parent.name)
@@ -111,8 +110,7 @@ async def community_dashboard(session: AsyncSession, tenant: Tenant, user_id: uu
     in_range = lambda column: and_(column >= lo, column < hi)  # noqa: E731
     today = datetime.datetime.now(datetime.UTC).date()
 
-    await use_tenant(session, TenantContext(tenant.id, tenant.path, subtree=True), user_id)
-    try:
+    async with scope.subtree():
         async def grouped(*columns, where, group):  # type: ignore[no-untyped-def]
             return (await session.execute(select(group, *columns).where(*where).group_by(group))).all()
 
@@ -146,8 +144,6 @@ async def community_dashboard(session: AsyncSession, tenant: Tenant, user_id: uu
         completed = list((await session.scalars(select(Topic.completed_at).where(in_range(Topic.completed_at)))).all())
         by_category = await grouped(func.count(), where=[in_range(Concern.created_at)], group=Concern.category)
         names = await category_names(session)
-    finally:
-        await use_tenant(session, TenantContext(tenant.id, tenant.path), user_id)
 
     months: dict[str, int] = {}
     month = date_from.replace(day=1)
@@ -221,8 +217,8 @@ class AdminController(Controller):
             start, end = datetime.date(today.year, 1, 1), today
         sort = sort if sort in SORTABLE else ""  # none: the tree's order (street by street)
         descending = dir == "desc" and bool(sort)
-        stats = await tenant_stats(page.session, page.tenant, scope.user_id, start, end)
-        board = await community_dashboard(page.session, page.tenant, scope.user_id, start, end)
+        stats = await tenant_stats(scope, start, end)
+        board = await community_dashboard(scope, start, end)
         rows = sort_rows(board.rows, sort, descending) if sort else board.rows
         period = {"from": raw["from"], "to": raw["to"]} if not errors else {}
 
@@ -345,11 +341,10 @@ class AdminController(Controller):
             return self._onboard_form(page, status_code=422, values={**values, "password": password}, errors=errors)
         role = STAFF_ROLE[values["kind"]]
         # Granting is authorized in the new tenant as the API's member grant is (role.<role> there).
-        child = await enter_tenant(request, page.session, tenant.slug, grant_action(role), page.principal)
-        await MemberService(page.session, child.tenant).grant(user.username, role, scope.user_id)
-        new_slug = tenant.slug
-        await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
-        return Redirect(f"{page.base}/admin/onboard/{new_slug}", status_code=303)
+        async with scope.acting_in(tenant) as child:
+            child.require(grant_action(role))
+            await MemberService(page.session, child.tenant).grant(user.username, role, scope.user_id)
+        return Redirect(f"{page.base}/admin/onboard/{tenant.slug}", status_code=303)
 
     @get("/onboard/{child:str}")
     async def onboarded(self, request: Request, page: PageDep, child: FromPath[str]) -> Response:
@@ -359,9 +354,9 @@ class AdminController(Controller):
             Tenant.slug == child, Tenant.parent_id == page.tenant.id))
         if found is None:
             raise NotFound(page._("There is no such community under this one."))
-        there = await enter_tenant(request, page.session, found.slug, "member.read", page.principal)
-        members, _total = await MemberService(page.session, there.tenant).page(False, 50, 0)
-        await use_tenant(page.session, TenantContext(page.tenant.id, page.tenant.path), scope.user_id)
+        async with scope.acting_in(found) as there:
+            there.require("member.read")
+            members, _total = await MemberService(page.session, there.tenant).page(False, 50, 0)
         return page.render("admin/onboarded.html", child=found, members=members, kind_names=KIND_NAMES,
                            role_names=ROLES, plugin_labels=PLUGIN_LABELS)
 

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
-from core.db import TenantContext, use_tenant
 from core.errors import DomainError, InvalidInputs, NotFound, Unauthenticated, is_refused_value
-from core.http import DbSession, Principal, TenantScope, enter_tenant, principal_of
+from core.http import DbSession, Principal, enter_tenant, principal_of
 from core.i18n import in_language
 from core.inputs import refused_request
 from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, request_locale
 from core.tenancy.models import Tenant
+from core.tenancy.scope import TenantScope, enter
 
 SESSION_COOKIE = "yishi_session"
 FORM_REFUSALS = (400, 409, 422)  # refusals a form shows next to its fields; the rest are error pages
@@ -123,13 +123,12 @@ class Page:
 
     async def rollback(self) -> None:
         """Undo what a refused form wrote, keeping the page usable: its tenant and user reloaded (a rollback
-        expires them), and the session acting in the page's tenant again (a form may have entered another)."""
+        expires them). The session still acts in the page's tenant: a form that acted in another did so in a
+        block of `core.tenancy.scope`, which gave the tenant back however it ended."""
         await self.session.rollback()
         await self.session.refresh(self.tenant)
         if self.user is not None:
             await self.session.refresh(self.user)
-        await use_tenant(self.session, TenantContext(self.tenant.id, self.tenant.path),
-                         self.user.id if self.user else None)
         self._entered = None
 
     async def take_back(self, exc: DomainError) -> None:
@@ -186,7 +185,7 @@ async def provide_page(request: Request, db_session: DbSession, slug: FromPath[s
     if principal is not None:  # a cookie from before its user signed out (another session version) signs in no one
         user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
                                                           User.session_version == principal.session_version))
-    await use_tenant(db_session, TenantContext(tenant.id, tenant.path), user.id if user else None)
+    await enter(db_session, tenant, user.id if user else None)
     return Page(request, db_session, tenant, user, locale)
 
 

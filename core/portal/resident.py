@@ -22,11 +22,12 @@ from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernFilters, ConcernService, filed_answer
 from core.db import end_read
 from core.errors import DomainError, InvalidInput, NotFound
-from core.http import PageNumber, TenantScope
+from core.http import PageNumber
 from core.idempotency import Claim, once, request_fingerprint
 from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
+from core.tenancy.scope import TenantScope
 from core.tenancy.services import CompoundService
 from core.topics.machine import COMMANDS, PUBLIC_STATES
 from core.topics.models import Rating

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.services import MemberService, UserService
-from core.db import TenantContext, use_tenant
 from core.errors import InvalidInput
 from core.inputs import Input, cap
 from core.tenancy.models import Building, Compound
+from core.tenancy.scope import within
 from core.tenancy.services import TenantService
 
 FILE_ITEMS = 100_000
@@ -87,7 +87,6 @@ async def apply_manifest(session: AsyncSession, manifest: Manifest, installed_pl
     report = ApplyReport()
     tenants = TenantService(session, installed_plugins)
     for spec, parent_slug in _walk(manifest.tenants, manifest.parent):
-        await use_tenant(session, None)
         parent = (await tenants.get(parent_slug))[0] if parent_slug else None
         found = await tenants.find(spec.slug)
         if found is None:
@@ -104,11 +103,11 @@ async def apply_manifest(session: AsyncSession, manifest: Manifest, installed_pl
             changed = (tenant.name, sorted(tenant.plugins), tenant.portal) != (spec.name, sorted(spec.plugins), spec.portal)
             await tenants.update(tenant, name=spec.name, plugins=spec.plugins, portal=spec.portal)
             (report.updated if changed else report.unchanged).append(f"tenant {spec.slug}")
-        await use_tenant(session, TenantContext(tenant.id, tenant.path))
         if spec.compounds and spec.kind != "community":
             raise InvalidInput("租户 {slug}：小区只能设在社区之下", slug=spec.slug)
-        for compound in spec.compounds:
-            await _apply_compound(session, compound, report, spec.slug)
+        async with within(session, tenant):
+            for compound in spec.compounds:
+                await _apply_compound(session, compound, report, spec.slug)
     await _apply_users(session, manifest.users, tenants, report)
     return report
 
@@ -137,7 +136,6 @@ async def _apply_users(session: AsyncSession, specs: list[UserSpec], tenants: Te
                        report: ApplyReport) -> None:
     users = UserService(session)
     for spec in specs:
-        await use_tenant(session, None)
         user = await users.by_username(spec.username)
         if user is None:
             # Existing users keep their password: re-applying a manifest never resets what a person changed.
@@ -165,8 +163,8 @@ async def grant_role(session: AsyncSession, tenants: TenantService, username: st
         if not tenant_slug:
             raise InvalidInput("角色 {role} 须指定租户", field="tenant", role=role)
         tenant, _ = await tenants.get(tenant_slug)
-        await use_tenant(session, TenantContext(tenant.id, tenant.path))
-        _, created = await MemberService(session, tenant).grant(username, role, None, anywhere=True)
+        async with within(session, tenant):
+            _, created = await MemberService(session, tenant).grant(username, role, None, anywhere=True)
     if report is not None:
         (report.created if created else report.unchanged).append(f"grant {username} {role} {tenant_slug or '*'}")
     return created

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.concerns.models import Photo
 from core.concerns.schemas import PhotoOut
 from core.errors import Conflict, NotFound
-from core.http import TenantScope
 from core.media import CleanImage
+from core.tenancy.scope import TenantScope
 from core.topics.models import ActionItem, ActionProgress, Research
 from core.topics.services import TopicService
 

@@ -17,13 +17,12 @@ from core.accounts.services import users_seen_from
 from core.authz.rules import ROLES
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
-from core.db import TenantContext
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
-from core.http import TenantScope
 from core.i18n import Label
 from core.inputs import label, not_one_of
 from core.tenancy.models import Tenant
+from core.tenancy.scope import TenantScope
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, FollowUp, Meeting, Rating, Research, Topic
@@ -65,7 +64,7 @@ class TopicService:
     def __init__(self, session: AsyncSession, scope: TenantScope) -> None:
         self.session = session
         self.scope = scope
-        self.ctx = TenantContext(scope.tenant.id, scope.tenant.path)
+        self.ctx = scope.ctx
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -372,8 +371,7 @@ class TopicService:
             owner_user_id = (await users_seen_from(self.session, self.scope.tenant, [data.owner_user],
                                                    "owner_user"))[data.owner_user].id
             # The owner reports progress on the item: someone who may not would be handed a 403 of their own.
-            if not await self.scope.authorizer.user_may(self.session, owner_user_id, self.scope.tenant.path,
-                                                        "action.progress"):
+            if not await self.scope.user_may(owner_user_id, "action.progress"):
                 raise InvalidInput("{username} 不能办理这里的执行事项：责任人须是本辖区的物业公司、职能部门或工作人员",
                                    field="owner_user", username=data.owner_user)
         if not owner_org and not owner_user_id:

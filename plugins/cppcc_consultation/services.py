@@ -15,13 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import RoleAssignment, User
 from core.accounts.services import users_seen_from
 from core.concerns.services import clean_text
-from core.db import TenantContext
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, append_event, utcnow
-from core.http import TenantScope
 from core.i18n import Label
 from core.inputs import Input, cap, label, not_one_of
 from core.tenancy.models import Tenant
+from core.tenancy.scope import TenantScope
 from plugins.cppcc_consultation.models import (
     PROBLEM_KINDS,
     STAKEHOLDER_GROUPS,
@@ -275,7 +274,7 @@ class CppccService:
         amends = problem.answer
         problem.answer, problem.answered_at = text, utcnow()
         await self.session.flush()
-        await append_event(self.session, TenantContext(self.scope.tenant.id, self.scope.tenant.path),
+        await append_event(self.session, self.scope.ctx,
                            subject_kind=ANSWER_SUBJECT, subject_id=problem.id,
                            action="cppcc.answer_amended" if amends is not None else "cppcc.answered",
                            from_state=None, to_state=None, actor_id=self.scope.user_id,

@@ -19,13 +19,12 @@ from core.accounts.services import users_seen_from
 from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
-from core.db import TenantContext, use_tenant
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
-from core.http import TenantScope
 from core.i18n import Label, phrase
 from core.inputs import Input, cap, not_one_of
 from core.tenancy.models import Tenant
+from core.tenancy.scope import TenantScope
 from core.topics.calendar import LOCAL_TZ, CalendarEntry, build_calendar
 from plugins.liaison_station.models import DUTY_STATES, STATION_KINDS, DutyItem, Reception, Station
 
@@ -219,15 +218,11 @@ class LiaisonService:
     @contextlib.asynccontextmanager
     async def below(self) -> AsyncIterator[None]:
         """Reads inside widen to the communities below a street or district; a community reads its own."""
-        tenant = self.scope.tenant
         if not self.from_above:
             yield
             return
-        await use_tenant(self.session, TenantContext(tenant.id, tenant.path, subtree=True), self.scope.user_id)
-        try:
+        async with self.scope.subtree():
             yield
-        finally:
-            await use_tenant(self.session, TenantContext(tenant.id, tenant.path), self.scope.user_id)
 
     async def merged_duty_list(self, deputy: str | None, state: str | None) -> list[DutyItemOut]:
         """The duty list, shaped: a community's own, or from a street or district every community's below it."""

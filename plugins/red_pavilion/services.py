@@ -16,9 +16,9 @@ from core.concerns.models import Concern
 from core.concerns.services import clean_text
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import WorkflowEvent, utcnow
-from core.http import TenantScope
 from core.i18n import Label, phrase
 from core.inputs import Input, cap, label
+from core.tenancy.scope import TenantScope
 from core.topics.calendar import CalendarEntry, build_calendar
 from core.topics.models import Topic
 from plugins.red_pavilion.models import SESSION_KINDS, PavilionSession, Venue

@@ -6,7 +6,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import GUID
@@ -106,7 +106,7 @@ _REFERENCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 @cache
 def _tenant_table_objects() -> frozenset[Table]:
     return frozenset(
-        mapper.local_table for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantOwned)
+        cast(Table, mapper.local_table) for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantOwned)
     )
 
 

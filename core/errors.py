@@ -61,7 +61,7 @@ class MalformedInput(InvalidInput):
 class InvalidInputs(InvalidInput):
     """Several fields refused at once: each keeps its own message and field; the detail says them all."""
 
-    def __init__(self, problems: Sequence[DomainError]) -> None:
+    def __init__(self, problems: Sequence[InvalidInput]) -> None:
         self.problems = list(problems)
         super().__init__("输入有 {count} 处不符合规则：{details}", count=len(self.problems),
                          details=DETAIL_SEPARATOR.join(p.message for p in self.problems))
@@ -137,6 +137,7 @@ def _problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] 
 
 
 def _from_domain(exc: DomainError) -> ProblemDetailsException:
+    errors: list[dict[str, str | None]] | None
     if isinstance(exc, InvalidInputs):
         errors = [{"field": p.field, "message": p.message} for p in exc.problems]
     else:

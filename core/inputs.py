@@ -144,9 +144,13 @@ def _check_free(value: Any, field: str, depth: int) -> Iterator[InvalidInput]:
             yield from _check_free(item, field, depth + 1)
 
 
+_PYTHON_TYPES: dict[type[mi.Type], type] = {
+    mi.StrType: str, mi.NoneType: type(None), mi.DateType: datetime.date, mi.DateTimeType: datetime.datetime,
+    mi.ListType: list, mi.DictType: dict, mi.BoolType: bool, mi.IntType: int}
+
+
 def _accepts(kind: mi.Type, value: Any) -> bool:
-    python = {mi.StrType: str, mi.NoneType: type(None), mi.DateType: datetime.date, mi.DateTimeType: datetime.datetime,
-              mi.ListType: list, mi.DictType: dict, mi.BoolType: bool, mi.IntType: int}.get(type(kind))
+    python = _PYTHON_TYPES.get(type(kind))
     return python is not None and isinstance(value, python)
 
 

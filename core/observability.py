@@ -22,7 +22,7 @@ TRANSITIONS_KEY = "yishi.transitions"
 
 # --- logs ------------------------------------------------------------------------------------------------
 
-_SHARED = [
+_SHARED: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,  # request_id, tenant, user_id of the request being served
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,

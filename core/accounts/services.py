@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import CHEAPEST
-from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy import CursorResult, String, delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import RoleAssignment, User
@@ -82,7 +83,7 @@ class UserService:
             update(User).where(User.id == user_id, User.session_version == session_version)
             .values(session_version=User.session_version + 1)
         )
-        return result.rowcount == 1
+        return cast(CursorResult[Any], result).rowcount == 1
 
     async def set_password(self, user: User, password: str) -> None:
         if len(password) < MIN_PASSWORD:
@@ -104,7 +105,7 @@ class UserService:
         )
 
 
-USERNAME_LENGTH = User.__table__.c.username.type.length
+USERNAME_LENGTH: int = cast(String, User.__table__.c.username.type).length or 0
 
 # How many times the allowance for one account from one client the wider counts allow (see LoginService).
 WIDER_ALLOWANCE = 10
@@ -223,7 +224,7 @@ class MemberService:
             result = await self.session.execute(
                 delete(RoleAssignment).where(RoleAssignment.user_id == user.id, RoleAssignment.role == role)
             )
-        if user is None or result is None or result.rowcount == 0:
+        if user is None or result is None or cast(CursorResult[Any], result).rowcount == 0:
             raise NotFound("{username} 在本租户没有角色 {role}", username=username, role=role)
         await self._bump(user.id)
 

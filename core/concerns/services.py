@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy import TextClause, bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.dialects import postgresql
@@ -189,7 +189,12 @@ def new_tracking_secret() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
 
 
+@overload
+def clean_text(value: str | None, field: str, label: Label, max_len: int, required: Literal[True] = True) -> str: ...
+@overload
+def clean_text(value: str | None, field: str, label: Label, max_len: int, required: bool) -> str | None: ...
 def clean_text(value: str | None, field: str, label: Label, max_len: int, required: bool = True) -> str | None:
+    """`value` trimmed, or None when left empty and not `required`; refused when empty, too long or holding a NUL."""
     value = (value or "").strip()
     if not value:
         if required:

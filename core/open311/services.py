@@ -199,8 +199,8 @@ class RequestQuery:
         statuses = frozenset(s.lower() for s in _list(status))
         if statuses - {"open", "closed"}:
             raise Open311Error(400, "status must be open or closed, comma delimited（status 须为 open 或 closed）")
-        start = parse_w3c(start_date, "start_date") if _given(start_date) else None
-        end = parse_w3c(end_date, "end_date") if _given(end_date) else None
+        start = parse_w3c(given, "start_date") if (given := _given(start_date)) else None
+        end = parse_w3c(given, "end_date") if (given := _given(end_date)) else None
         if start and end:
             if end < start:
                 raise Open311Error(400, "end_date is before start_date（end_date 早于 start_date）")
@@ -342,7 +342,7 @@ class Open311Service:
                     select(ActionItem.topic_id, ActionItem.owner_org)
                     .where(ActionItem.topic_id.in_(topic_ids), ActionItem.owner_org.is_not(None))
                     .order_by(ActionItem.due_date, ActionItem.created_at)):
-                if owner_org not in agencies.setdefault(topic_id, []):
+                if owner_org is not None and owner_org not in agencies.setdefault(topic_id, []):
                     agencies[topic_id].append(owner_org)
         extras = {r.concern_id: r for r in (await self.session.scalars(
             select(Open311Request).where(Open311Request.concern_id.in_(concern_ids)))).all()}

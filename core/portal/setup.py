@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Router
@@ -24,8 +25,14 @@ HERE = Path(__file__).parent
 CST = ZoneInfo("Asia/Shanghai")
 
 
-def local_time(value: datetime.datetime | None) -> str:
-    """Times as people here read them: Beijing time, to the minute."""
+def local_time(value: datetime.datetime | str | None) -> str:
+    """Times as people here read them: Beijing time, to the minute. A time kept as ISO text in a JSON column (a
+    deputy's note) is read first; text that is no time shows as nothing."""
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return ""
     return local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
@@ -54,9 +61,9 @@ def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
     from core.portal.workspace import WorkspaceController
 
     # HTTPException too: the problem-details plugin claims it app-wide, and a page answers with a page.
-    handlers = {DomainError: portal_error, HTTPException: portal_error, ValidationException: portal_error,
+    handlers: dict[int | type[Exception], Any] = {DomainError: portal_error, HTTPException: portal_error, ValidationException: portal_error,
                 Exception: portal_error}
-    pages = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
+    pages: list[Any] = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
              *admin.CONTROLLERS, *plugin_pages, PortalPublicController]
     return [
         Router(path="/", route_handlers=pages, exception_handlers=handlers, include_in_schema=False,
@@ -79,7 +86,7 @@ def portal_host_middleware(domain: str):  # type: ignore[no-untyped-def]
                                                                   "/ready", "/schema")):
                     slug = host[: -len(suffix)]
                     if slug and "." not in slug:
-                        scope = {**scope, "path": f"/t/{slug}{path}", "raw_path": f"/t/{slug}{path}".encode()}
+                        scope = cast(Scope, {**scope, "path": f"/t/{slug}{path}", "raw_path": f"/t/{slug}{path}".encode()})
             await app(scope, receive, send)
 
         return handle

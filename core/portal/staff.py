@@ -234,8 +234,8 @@ class StaffController(Controller):
     async def create_topic(self, request: Request, page: PageDep) -> Response:
         scope = await page.scope("topic.manage")
         form = await request.form()
-        values = {"title": form.get("title", ""), "description": form.get("description", ""),
-                  "concern_ids": [v for v in form.getall("concern_ids", []) if v]}
+        text = _form_dict(form)
+        values = {**text, "concern_ids": [v for v in form.getall("concern_ids", []) if v]}
         try:
             ids = []
             for raw in values["concern_ids"]:
@@ -244,7 +244,7 @@ class StaffController(Controller):
                 except ValueError:
                     raise InvalidInput(page._("Choose concerns from the list."), field="concern_ids") from None
             topic = await TopicService(page.session, scope).create(
-                s.TopicCreate(title=values["title"], description=values["description"], concern_ids=ids))
+                s.TopicCreate(title=text.get("title", ""), description=text.get("description", ""), concern_ids=ids))
         except DomainError as exc:
             await page.take_back(exc)
             return await self._inbox(page, Pager.at(1, INBOX_PER_PAGE), status_code=exc.status, topic_values=values,
@@ -310,8 +310,7 @@ class StaffController(Controller):
         """Run one step's command; 303 back to the topic, or the topic page again with the error by its field."""
         scope = await page.scope("topic.manage")
         form = await request.form()
-        values = _form_dict(form)
-        values["roles"] = form.getall("roles", [])
+        values: dict[str, Any] = {**_form_dict(form), "roles": form.getall("roles", [])}
         try:
             photos = await _photos(page, form) if form_name == "research" else []
             made = await run(TopicService(page.session, scope), values)

@@ -26,6 +26,7 @@ class CppccPortalController(Controller):
         scope = await page.scope("cppcc.read")
         service = CppccService(page.session, scope)
         plans = await service.plans()
+        assert page.user is not None  # page.scope() signed them in
         own = [topic["id"] for plan in plans for topic in plan.topics if page.user.username in topic["members"]]
         mine = [await service.detail(uuid.UUID(topic_id)) for topic_id in own[:MAX_DETAILED]]
         mine_ids = {str(t.id) for t in mine}

@@ -5,7 +5,6 @@ every deputy's items, choose a deputy; a street's or district's staff read the l
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -34,13 +33,6 @@ class NoteForm:
     text: str = ""
 
 
-def _when(value: str | None) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 async def _deputies(page: Page, service: LiaisonService) -> list[tuple[str, str]]:
     """Deputies who have items here, or below (for the staff's filter): (username, name)."""
     async with service.below():
@@ -57,9 +49,7 @@ async def _render(page: Page, deputy: str | None, status_code: int = 200, error:
     staff = service.is_staff
     chosen = deputy if staff and deputy else None
     items = await service.merged_duty_list(chosen, None)
-    for item in items:  # times as datetimes, for the `local_time` filter
-        item.notes = [{**note, "at": _when(note.get("at"))} for note in item.notes]
-    receptions = [{"text": page.phrase(r), "at": _when(r["at"])} for r in (await next_receptions(page.session))[:10]]
+    receptions = [{"text": page.phrase(r), "at": r["at"]} for r in (await next_receptions(page.session))[:10]]
     topic_ids = {i.topic for i in items if i.topic}
     topics: dict[Any, Topic] = {}
     if topic_ids:

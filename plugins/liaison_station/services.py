@@ -171,7 +171,7 @@ class LiaisonService:
                 raise Forbidden("代表只能记录自己的接待")
             deputy = await self._user(data.deputy, "deputy")
         else:
-            deputy = await self.session.get(User, self.scope.user_id)
+            deputy = await self._me()
         if not data.requests:
             raise InvalidInput("至少记录一条群众诉求", field="requests")
         if data.residents_received < 1:
@@ -193,6 +193,11 @@ class LiaisonService:
             items.append(item)
         await self.session.flush()
         return reception, items
+
+    async def _me(self) -> User:
+        me = await self.session.get(User, self.scope.user_id)
+        assert me is not None  # the scope found them active
+        return me
 
     async def _username(self, user_id: uuid.UUID) -> str:
         return await self.session.scalar(select(User.username).where(User.id == user_id)) or ""
@@ -275,11 +280,11 @@ class LiaisonService:
         end = datetime.datetime(year + 1, 1, 1, tzinfo=datetime.UTC)
         items = (await self.session.scalars(select(DutyItem).where(
             DutyItem.deputy_id == user.id, DutyItem.created_at >= start, DutyItem.created_at < end))).all()
-        closed = [i for i in items if i.closed_at is not None]
-        days = [(i.closed_at - i.created_at).total_seconds() / 86400 for i in closed]
+        spans = [i.closed_at - i.created_at for i in items if i.closed_at is not None]
+        days = [span.total_seconds() / 86400 for span in spans]
         scores = [i.feedback_score for i in items if i.feedback_score is not None]
         return YearlyRecord(
-            deputy=deputy, year=year, received=len(items), closed=len(closed),
+            deputy=deputy, year=year, received=len(items), closed=len(spans),
             median_days_to_close=round(statistics.median(days), 1) if days else None,
             feedback_count=len(scores), average_feedback=round(sum(scores) / len(scores), 2) if scores else None)
 
@@ -306,7 +311,7 @@ async def follow_event(session: AsyncSession, event: WorkflowEvent) -> None:
     await session.flush()
 
 
-async def next_receptions(session: AsyncSession, now: datetime.datetime | None = None) -> list[dict[str, str]]:
+async def next_receptions(session: AsyncSession, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
     """The next reception at each station, from its weekly schedule (Beijing time), soonest first."""
     cst = datetime.timezone(datetime.timedelta(hours=8))
     local = (now or utcnow()).astimezone(cst)

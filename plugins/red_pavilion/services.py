@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from sqlalchemy import select
@@ -273,7 +273,7 @@ async def period_figures(session: AsyncSession, date_from: datetime.date, date_t
     return {"sessions_held": len(held), "party_member_participations": sum(len(s.party_members) for s in held)}
 
 
-async def upcoming_sessions(session: AsyncSession) -> list[dict[str, str]]:
+async def upcoming_sessions(session: AsyncSession) -> list[dict[str, Any]]:
     """Planned sessions, soonest first, as a portal shows them."""
     planned = (await session.execute(
         select(PavilionSession.kind, PavilionSession.scheduled_for, Venue.name)

@@ -45,7 +45,6 @@ from core.settings import Settings, get_settings
 from core.stats import StatsController
 from core.tenancy.controllers import TenantController
 from core.topics.controllers import ActionController, FollowUpController, MeetingController, TopicController
-from core.topics.services import add_mechanism
 
 
 def plugin_routers(plugins: Plugins) -> list[Router]:
@@ -59,8 +58,6 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     if not logging.getLogger().handlers:  # a server worker: nobody configured logging, so we do
         configure_json_logging()
     plugins = plugins or Plugins()
-    for code, (name, plugin) in plugins.contributions.mechanisms.items():
-        add_mechanism(code, name, plugin)
     engine = create_engine(settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size)
     watch_pool(engine)
     jwt_auth = JWTAuth[Principal, Token](

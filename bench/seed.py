@@ -23,6 +23,7 @@ from core import migrate
 from core.accounts.services import _hasher
 from core.concerns.models import DEFAULT_CATEGORIES
 from core.concerns.services import reference_prefix
+from core.plugins import Plugins
 from core.settings import Settings
 
 TENANTS = 1_000
@@ -79,7 +80,7 @@ def create_database(settings: Settings) -> None:
     name = make_url(settings.owner_database_url).database
     asyncio.run(_admin_execute(settings.owner_database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(_admin_execute(settings.owner_database_url, f'CREATE DATABASE "{name}"'))
-    migrate.upgrade(settings)
+    migrate.upgrade(settings, Plugins())
 
 
 def drop_database(settings: Settings) -> None:

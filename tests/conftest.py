@@ -34,6 +34,7 @@ from core.app import create_app
 from core.cli import main
 from core.db import Base
 from core.migrate import upgrade
+from core.plugins import Plugins
 from core.settings import Settings
 from core.tenancy.manifest import Manifest, apply_manifest
 
@@ -144,7 +145,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         path = tmp_path_factory.mktemp("sqlite") / "yishi.db"
         settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", password_hash="cheapest",
                             media_dir=str(tmp_path_factory.mktemp("media")))
-        upgrade(settings)
+        upgrade(settings, Plugins())
         yield DatabaseUnderTest("sqlite", settings)
         return
     name = f"yishi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -154,7 +155,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     app_url = base.set(database=name, username=APP_ROLE, password=None).render_as_string(hide_password=False)
     settings = Settings(database_url=app_url, migrations_database_url=owner_url, password_hash="cheapest",
                         media_dir=str(tmp_path_factory.mktemp("media")))
-    upgrade(settings)
+    upgrade(settings, Plugins())
     try:
         yield DatabaseUnderTest("postgresql", settings)
     finally:

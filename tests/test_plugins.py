@@ -219,11 +219,15 @@ def test_plugin_cli_commands_join_yishi() -> None:
 
     _module("cli_plugin", yishi_cli=yishi_cli)
     plugins = Plugins(builtin=["cli_plugin"], entry_point_group=None)
-    plugins.pm.hook.yishi_cli(group=main)
     from click.testing import CliRunner
 
-    assert CliRunner().invoke(main, ["hello-plugin"]).output == "你好\n"
-    main.commands.pop("hello-plugin")
+    from core.cli import Invocation
+
+    assert CliRunner().invoke(main, ["hello-plugin"], obj=Invocation(plugins)).output == "你好\n"
+    assert "hello-plugin" in CliRunner().invoke(main, ["--help"], obj=Invocation(plugins)).output
+    # The command is the invocation's: `yishi` itself, and an invocation without the plugin, never hold it.
+    assert "hello-plugin" not in main.commands
+    assert CliRunner().invoke(main, ["hello-plugin"]).exit_code == 2
 
 
 @pytest.mark.usefixtures("clean")

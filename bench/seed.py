@@ -20,7 +20,7 @@ from uuid_utils.compat import uuid7
 
 from bench.tree import Node, build_tree
 from core import migrate
-from core.accounts.services import _hasher
+from core.accounts.services import Passwords
 from core.concerns.models import DEFAULT_CATEGORIES
 from core.concerns.services import reference_prefix
 from core.plugins import Plugins
@@ -151,7 +151,7 @@ async def _seed(settings: Settings, tenant_count: int, user_count: int, concern_
     tree = build_tree(tenant_count)
     communities = [node for node in tree if node.kind == "community"]
     districts = [node for node in tree if node.kind == "district"]
-    password_hash = _hasher.hash(PASSWORD)  # argon2 is slow on purpose: hash once, share it
+    password_hash = Passwords(settings.password_hash).hash(PASSWORD)  # argon2 is slow on purpose: hash once, share it
 
     users: list[tuple] = []
     assignments: list[tuple] = []

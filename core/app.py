@@ -18,6 +18,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.security.jwt import JWTAuth, Token
 
 from core.accounts.controllers import AuthController, MeController, MemberController
+from core.accounts.services import Passwords
 from core.authz.authorizer import Authorizer
 from core.authz.rules import ACTIONS, RULES
 from core.concerns.controllers import CategoryController, ConcernController, EscalationController
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             "authorizer": Authorizer(rules=[*RULES, *plugins.contributions.rules],
                                      actions={**ACTIONS, **plugins.contributions.actions}),
             "plugins": plugins,
+            "passwords": Passwords(settings.password_hash),
             "jwt_auth": jwt_auth,
             "installed_plugins": plugins.names,
             "photo_store": LocalPhotoStore(Path(settings.media_dir)),

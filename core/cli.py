@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,6 +18,7 @@ from core.errors import DomainError
 from core.settings import get_settings
 
 if TYPE_CHECKING:
+    from core.accounts.services import Passwords
     from core.audit import ChainReport
     from core.plugins import Plugins
 
@@ -24,8 +26,8 @@ T = TypeVar("T")
 
 
 class Invocation:
-    """What one `yishi` command runs with (click's context object): the installed plugins, loaded once, when
-    the command first needs them."""
+    """What one `yishi` command runs with (click's context object): the installed plugins and the password
+    hasher, each made once, when the command first needs it."""
 
     def __init__(self, plugins: Plugins | None = None) -> None:
         self._plugins = plugins
@@ -37,6 +39,12 @@ class Invocation:
 
             self._plugins = Plugins()
         return self._plugins
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        from core.accounts.services import Passwords
+
+        return Passwords(get_settings().password_hash)
 
 
 pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
@@ -113,7 +121,8 @@ def tenants_apply(invocation: Invocation, file: Path) -> None:
         manifest = load_manifest(file)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    report = _run(lambda session: apply_manifest(session, manifest, invocation.plugins.names))
+    report = _run(lambda session: apply_manifest(session, manifest, invocation.plugins.names,
+                                                 passwords=invocation.passwords))
     click.echo(f"{file}: {report.summary()}")
     for line in report.created + report.updated:
         click.echo(f"  {line}")
@@ -159,11 +168,13 @@ def users() -> None:
 @click.option("--password", required=True, help="at least 8 characters")
 @click.option("--name", default=None, help="display name, e.g. 张女士")
 @click.option("--phone", default=None, help="11-digit mobile number")
-def users_create(username: str, password: str, name: str | None, phone: str | None) -> None:
+@pass_invocation
+def users_create(invocation: Invocation, username: str, password: str, name: str | None, phone: str | None) -> None:
     """Create a user."""
     from core.accounts.services import UserService
 
-    _run(lambda session: UserService(session).create(username, password, name, phone))
+    _run(lambda session: UserService(session).create(username, password, name, phone,
+                                                      passwords=invocation.passwords))
     click.echo(f"已创建用户 {username}")
 
 

@@ -13,9 +13,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-# Before any core import: cheap argon2 parameters keep the suite fast (verification is still argon2id).
-os.environ.setdefault("YISHI_PASSWORD_HASH", "cheapest")
-
 import asyncpg
 import httpx
 import msgspec
@@ -200,7 +197,7 @@ async def session(app: Litestar, clean: None) -> AsyncIterator[AsyncSession]:
 async def load_world(app: Litestar, manifest_yaml: str = WORLD) -> None:
     async with app.state.sessionmaker() as session:
         await apply_manifest(session, msgspec.yaml.decode(manifest_yaml.encode(), type=Manifest),
-                             app.state.installed_plugins)
+                             app.state.installed_plugins, passwords=app.state.passwords)
         await session.commit()
 
 
@@ -250,6 +247,7 @@ def yishi(database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch) -> Itera
     """The `yishi` command line against the database under test: `yishi("tenants", "apply", path)`."""
     monkeypatch.setenv("YISHI_DATABASE_URL", database.settings.database_url)
     monkeypatch.setenv("YISHI_MIGRATIONS_DATABASE_URL", database.settings.owner_database_url)
+    monkeypatch.setenv("YISHI_PASSWORD_HASH", database.settings.password_hash)
     settings_module.get_settings.cache_clear()
 
     def run(*args: str) -> Result:

@@ -335,7 +335,7 @@ tenants:
      children: [{slug: street-x, name: X街道, kind: street}]}]}
 users:
   - {username: grid, password: another-password}
-""".encode(), type=Manifest), app.state.installed_plugins)
+""".encode(), type=Manifest), app.state.installed_plugins, passwords=app.state.passwords)
             await session.commit()
     finally:
         await app.state.engine.dispose()

@@ -128,7 +128,8 @@ class PortalPublicController(Controller):
     async def login(self, request: Request, page: PageDep,
                     data: Annotated[SignIn, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
         settings = request.app.state.settings
-        service = LoginService(page.session, settings.login_max_failures, settings.login_window_seconds)
+        service = LoginService(page.session, request.app.state.passwords, settings.login_max_failures,
+                               settings.login_window_seconds)
         try:
             user = await service.authenticate(data.username.strip(), data.password, client_address(request))
         except DomainError as exc:

@@ -20,9 +20,10 @@ from uuid_utils.compat import uuid7
 
 from bench.tree import Node, build_tree
 from core import migrate
-from core.accounts.services import _hasher
+from core.accounts.services import Passwords
 from core.concerns.models import DEFAULT_CATEGORIES
 from core.concerns.services import reference_prefix
+from core.plugins import Plugins
 from core.settings import Settings
 
 TENANTS = 1_000
@@ -79,7 +80,7 @@ def create_database(settings: Settings) -> None:
     name = make_url(settings.owner_database_url).database
     asyncio.run(_admin_execute(settings.owner_database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(_admin_execute(settings.owner_database_url, f'CREATE DATABASE "{name}"'))
-    migrate.upgrade(settings)
+    migrate.upgrade(settings, Plugins())
 
 
 def drop_database(settings: Settings) -> None:
@@ -150,7 +151,7 @@ async def _seed(settings: Settings, tenant_count: int, user_count: int, concern_
     tree = build_tree(tenant_count)
     communities = [node for node in tree if node.kind == "community"]
     districts = [node for node in tree if node.kind == "district"]
-    password_hash = _hasher.hash(PASSWORD)  # argon2 is slow on purpose: hash once, share it
+    password_hash = Passwords(settings.password_hash).hash(PASSWORD)  # argon2 is slow on purpose: hash once, share it
 
     users: list[tuple] = []
     assignments: list[tuple] = []

@@ -18,6 +18,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.security.jwt import JWTAuth, Token
 
 from core.accounts.controllers import AuthController, MeController, MemberController
+from core.accounts.services import Passwords
 from core.authz.authorizer import Authorizer
 from core.authz.rules import ACTIONS, RULES
 from core.concerns.controllers import CategoryController, ConcernController, EscalationController
@@ -45,7 +46,6 @@ from core.settings import Settings, get_settings
 from core.stats import StatsController
 from core.tenancy.controllers import TenantController
 from core.topics.controllers import ActionController, FollowUpController, MeetingController, TopicController
-from core.topics.services import add_mechanism
 
 
 def plugin_routers(plugins: Plugins) -> list[Router]:
@@ -59,8 +59,6 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     if not logging.getLogger().handlers:  # a server worker: nobody configured logging, so we do
         configure_json_logging()
     plugins = plugins or Plugins()
-    for code, (name, plugin) in plugins.contributions.mechanisms.items():
-        add_mechanism(code, name, plugin)
     engine = create_engine(settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size)
     watch_pool(engine)
     jwt_auth = JWTAuth[Principal, Token](
@@ -104,6 +102,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             "authorizer": Authorizer(rules=[*RULES, *plugins.contributions.rules],
                                      actions={**ACTIONS, **plugins.contributions.actions}),
             "plugins": plugins,
+            "passwords": Passwords(settings.password_hash),
             "jwt_auth": jwt_auth,
             "installed_plugins": plugins.names,
             "photo_store": LocalPhotoStore(Path(settings.media_dir)),

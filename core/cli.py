@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,9 +18,52 @@ from core.errors import DomainError
 from core.settings import get_settings
 
 if TYPE_CHECKING:
+    from core.accounts.services import Passwords
     from core.audit import ChainReport
+    from core.plugins import Plugins
 
 T = TypeVar("T")
+
+
+class Invocation:
+    """What one `yishi` command runs with (click's context object): the installed plugins and the password
+    hasher, each made once, when the command first needs it."""
+
+    def __init__(self, plugins: Plugins | None = None) -> None:
+        self._plugins = plugins
+
+    @property
+    def plugins(self) -> Plugins:
+        if self._plugins is None:
+            from core.plugins import Plugins
+
+            self._plugins = Plugins()
+        return self._plugins
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        from core.accounts.services import Passwords
+
+        return Passwords(get_settings().password_hash)
+
+
+pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
+
+
+class YishiGroup(click.Group):
+    """The `yishi` group, with the commands the invocation's plugins add (the `yishi_cli` hook): they are looked
+    up when click looks for a command, so importing this module loads no plugin and `main` stays the core's."""
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        group = click.Group()
+        ctx.ensure_object(Invocation).plugins.pm.hook.yishi_cli(group=group)
+        return group.commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_commands(ctx).get(cmd_name)
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -44,17 +88,20 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         sys.exit(2)
 
 
-@click.group()
-def main() -> None:
+@click.group(cls=YishiGroup)
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Yishi 议事 — operator commands. Settings come from YISHI_* environment variables."""
+    ctx.ensure_object(Invocation)  # on the outermost context: every command below shares it
 
 
 @main.command()
-def migrate() -> None:
+@pass_invocation
+def migrate(invocation: Invocation) -> None:
     """Bring the database schema up to date (as the owner role), and grant the app role."""
     from core.migrate import upgrade
 
-    upgrade(get_settings())
+    upgrade(get_settings(), invocation.plugins)
     click.echo("数据库已是最新版本")
 
 
@@ -65,7 +112,8 @@ def tenants() -> None:
 
 @tenants.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def tenants_apply(file: Path) -> None:
+@pass_invocation
+def tenants_apply(invocation: Invocation, file: Path) -> None:
     """Create or update the tenants, compounds and users of a manifest (idempotent)."""
     from core.tenancy.manifest import apply_manifest, load_manifest
 
@@ -73,17 +121,16 @@ def tenants_apply(file: Path) -> None:
         manifest = load_manifest(file)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    from core.plugins import Plugins
-
-    installed = Plugins().names
-    report = _run(lambda session: apply_manifest(session, manifest, installed))
+    report = _run(lambda session: apply_manifest(session, manifest, invocation.plugins.names,
+                                                 passwords=invocation.passwords))
     click.echo(f"{file}: {report.summary()}")
     for line in report.created + report.updated:
         click.echo(f"  {line}")
 
 
 @main.command()
-def demo() -> None:
+@click.pass_context
+def demo(ctx: click.Context) -> None:
     """Load the demo tenants and users of the article (tenants/demo.yaml), then replay its cases through the API."""
     import httpx
 
@@ -91,11 +138,12 @@ def demo() -> None:
     from tenants import DEMO_MANIFEST
     from tenants.demo_cases import CaseFailed, replay
 
-    tenants_apply.callback(DEMO_MANIFEST)  # type: ignore[misc]
+    invocation = ctx.ensure_object(Invocation)
+    ctx.invoke(tenants_apply, file=DEMO_MANIFEST)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per in-process request is noise here
 
     async def cases() -> dict[str, str]:
-        app = create_app(get_settings())
+        app = create_app(get_settings(), invocation.plugins)
         try:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
@@ -120,11 +168,13 @@ def users() -> None:
 @click.option("--password", required=True, help="at least 8 characters")
 @click.option("--name", default=None, help="display name, e.g. 张女士")
 @click.option("--phone", default=None, help="11-digit mobile number")
-def users_create(username: str, password: str, name: str | None, phone: str | None) -> None:
+@pass_invocation
+def users_create(invocation: Invocation, username: str, password: str, name: str | None, phone: str | None) -> None:
     """Create a user."""
     from core.accounts.services import UserService
 
-    _run(lambda session: UserService(session).create(username, password, name, phone))
+    _run(lambda session: UserService(session).create(username, password, name, phone,
+                                                      passwords=invocation.passwords))
     click.echo(f"已创建用户 {username}")
 
 
@@ -203,7 +253,8 @@ def _echo_reports(reports: list[ChainReport], err: bool = False) -> list[str]:
 @click.option("--tenant", "slug", required=True, help="the tenant to export, with every tenant below it")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="the file to write (readable by its owner only); standard output if left out")
-def export_tenant(slug: str, output: Path | None) -> None:
+@pass_invocation
+def export_tenant(invocation: Invocation, slug: str, output: Path | None) -> None:
     """Write a tenant's whole subtree as one JSON document: every row of every table with a tenant_id
     (plugins' included), the tenants, the users they reference, photos (base64) and the audit chain.
 
@@ -213,7 +264,8 @@ def export_tenant(slug: str, output: Path | None) -> None:
     from core.transfer import encode
     from core.transfer import export_tenant as export
 
-    body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir))))
+    body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir),
+                                              plugins=invocation.plugins)))
     if output is None:
         click.get_binary_stream("stdout").write(body)
         return
@@ -230,7 +282,8 @@ def export_tenant(slug: str, output: Path | None) -> None:
               help="the tenant to attach the imported tree under (default: its old parent, if this installation has it)")
 @click.option("--source-audit-key", envvar="YISHI_SOURCE_AUDIT_KEY", default=None, show_envvar=True,
               help="the exporting installation's audit key, if not this one's (give it in the environment, not here)")
-def import_tenant(file: Path, parent_slug: str | None, source_audit_key: str | None) -> None:
+@pass_invocation
+def import_tenant(invocation: Invocation, file: Path, parent_slug: str | None, source_audit_key: str | None) -> None:
     """Load a `yishi export` file in ONE transaction, keeping every id, then verify the imported audit chain.
 
     Refused, with nothing written: a slug or user name already taken here, an unknown format version or table,
@@ -248,7 +301,7 @@ def import_tenant(file: Path, parent_slug: str | None, source_audit_key: str | N
         sys.exit(2)
     source_key = source_audit_key.encode() if source_audit_key else None
     report = _run(lambda session: load(session, document, Path(get_settings().media_dir), parent_slug,
-                                       source_audit_key=source_key))
+                                       source_audit_key=source_key, plugins=invocation.plugins))
     click.echo(f"已导入 {', '.join(report.tenants)}（来自 {document.source.installation}，"
                f"导出于 {document.exported_at:%Y-%m-%d %H:%M} UTC）")
     click.echo(f"  行数：{', '.join(f'{table} {n}' for table, n in report.rows.items())}")
@@ -268,14 +321,14 @@ def plugins() -> None:
 
 
 @plugins.command("list")
-def plugins_list() -> None:
+@pass_invocation
+def plugins_list(invocation: Invocation) -> None:
     """Installed plugins, their versions, and the tenants that enable them."""
     from sqlalchemy import select
 
-    from core.plugins import Plugins
     from core.tenancy.models import Tenant
 
-    installed = Plugins()
+    installed = invocation.plugins
 
     async def work(session: AsyncSession) -> list[tuple[str, list[str]]]:
         return [(t.slug, list(t.plugins or [])) for t in (await session.scalars(select(Tenant).order_by(Tenant.path))).all()]
@@ -294,11 +347,13 @@ def roles() -> None:
 
 
 @roles.command("docs")
-def roles_docs() -> None:
-    """Print docs/roles.md, the role × action matrix generated from the declared rules."""
+@pass_invocation
+def roles_docs(invocation: Invocation) -> None:
+    """Print docs/roles.md, the role × action matrix generated from the declared rules (the core's and the
+    installed plugins')."""
     from core.authz.docs import render_roles_markdown
 
-    click.echo(render_roles_markdown(), nl=False)
+    click.echo(render_roles_markdown(invocation.plugins), nl=False)
 
 
 @main.command()
@@ -328,13 +383,3 @@ def _add_core_groups() -> None:
 
 
 _add_core_groups()
-
-
-def _add_plugin_commands() -> None:
-    """Installed plugins may add commands of their own (the `yishi_cli` hook)."""
-    from core.plugins import Plugins
-
-    Plugins().pm.hook.yishi_cli(group=main)
-
-
-_add_plugin_commands()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -13,32 +14,35 @@ from sqlalchemy.engine import Connection, make_url
 import migrations
 from core.settings import Settings
 
+if TYPE_CHECKING:
+    from core.plugins import Plugins
+
 log = logging.getLogger("yishi.migrate")
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 # Tables whose rows are never changed once written: the app role may only read and add.
 APPEND_ONLY_TABLES = {"workflow_event"}
 
 
-def alembic_config(settings: Settings) -> Config:
+def alembic_config(settings: Settings, plugins: Plugins) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     # Each plugin keeps its revisions in its own folder, on its own branch label.
-    from core.plugins import Plugins
-
-    folders = [MIGRATIONS_DIR / "versions", *Plugins().contributions.migrations]
+    folders = [MIGRATIONS_DIR / "versions", *plugins.contributions.migrations]
     config.set_main_option("path_separator", ";")
     config.set_main_option("version_locations", ";".join(str(f) for f in folders))
+    config.attributes["plugins"] = plugins  # migrations/env.py: their tables are on the metadata
     config.attributes["owner_url"] = settings.owner_database_url
     config.attributes["app_url"] = settings.database_url
     config.attributes["audit_key"] = settings.audit_key  # revision 0005 re-links the audit chains with it
     return config
 
 
-def upgrade(settings: Settings, revision: str = "heads") -> None:
+def upgrade(settings: Settings, plugins: Plugins, revision: str = "heads") -> None:
+    """Bring the database to `revision`, the core's and these plugins' branches alike."""
     if settings.owner_database_url.startswith("sqlite"):
         _ensure_sqlite_dir(settings.owner_database_url)
-    command.upgrade(alembic_config(settings), revision)
+    command.upgrade(alembic_config(settings, plugins), revision)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -13,11 +13,14 @@ from typing import Any
 
 import pluggy
 
-from core import hookspecs
+from core import defaults, hookspecs
 from core.authz.rules import ROLES, Action
 
 log = logging.getLogger("yishi.plugins")
 BUILTIN = ("plugins.liaison_station", "plugins.red_pavilion", "plugins.cppcc_consultation")
+# The name the core's own hook implementations (core/defaults.py) are registered under: not a plugin, so no
+# tenant switches it on or off, and no plugin may take the name.
+CORE = "core"
 ENTRY_POINT_GROUP = "yishi.plugins"
 TENANT_PREFIX = "/api/v1/tenants/{slug:str}/"
 PORTAL_PREFIX = "/t/{slug:str}/"
@@ -33,22 +36,23 @@ class PluginInfo:
 
 @dataclass
 class Contributions:
-    """What the installed plugins add to the core, collected once at start-up."""
+    """What the core and the installed plugins contribute through the registering hooks, collected once."""
 
     actions: dict[str, Action] = field(default_factory=dict)
     rules: list[tuple[str, str]] = field(default_factory=list)
     routes: dict[str, list[Any]] = field(default_factory=dict)
-    mechanisms: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (Chinese name, plugin)
+    mechanisms: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (Chinese name, CORE or plugin)
     migrations: list[Path] = field(default_factory=list)
     portal_pages: dict[str, list[Any]] = field(default_factory=dict)  # plugin → its portal controllers
 
 
 class Plugins:
-    """The plugin manager of one process."""
+    """The plugin manager of one app (or one `yishi` command): its state is its own, never a module's."""
 
     def __init__(self, builtin: Iterable[str] = BUILTIN, entry_point_group: str | None = ENTRY_POINT_GROUP) -> None:
         self.pm = pluggy.PluginManager("yishi")
         self.pm.add_hookspecs(hookspecs)
+        self.pm.register(defaults, name=CORE)
         self.info: dict[str, PluginInfo] = {}
         for module_name in builtin:
             self._add(importlib.import_module(module_name))
@@ -61,6 +65,8 @@ class Plugins:
 
     def _add(self, module: ModuleType, default_name: str | None = None) -> None:
         name = getattr(module, "NAME", None) or default_name or module.__name__.rsplit(".", 1)[-1]
+        if name == CORE:
+            raise RuntimeError(f"plugin {module.__name__} is named {CORE}, which is the core's")
         if name in self.info:
             raise RuntimeError(f"two plugins are named {name}: {self.info[name].module.__name__}, {module.__name__}")
         self.pm.register(module, name=name)
@@ -72,7 +78,7 @@ class Plugins:
 
     def _collect(self) -> Contributions:
         found = Contributions()
-        for name in self.names:
+        for name in (CORE, *self.names):  # the core first: a plugin cannot take over one of its codes
             caller = self._only(name)
 
             def register_rule(action: str, description: str, roles: Iterable[str], _plugin: str = name) -> None:
@@ -90,10 +96,14 @@ class Plugins:
                     raise RuntimeError(f"plugin {_plugin}: route {path} must start with {TENANT_PREFIX}")
                 found.routes.setdefault(_plugin, []).append(controller)
 
+            def register_mechanism(code: str, title: str, _plugin: str = name) -> None:
+                if code in found.mechanisms:
+                    raise RuntimeError(f"plugin {_plugin}: mechanism {code} is {found.mechanisms[code][1]}'s")
+                found.mechanisms[code] = (title, _plugin)
+
             caller.yishi_register_rules(register=register_rule)
             caller.yishi_register_routes(register=register_route)
-            caller.yishi_register_mechanisms(
-                register=lambda code, title, _plugin=name: found.mechanisms.__setitem__(code, (title, _plugin)))
+            caller.yishi_register_mechanisms(register=register_mechanism)
             for pages in caller.yishi_portal_pages():
                 for controller in pages or ():
                     path = getattr(controller, "path", "")
@@ -104,6 +114,16 @@ class Plugins:
                 if folder is not None:
                     found.migrations.append(Path(folder))
         return found
+
+    def mechanism_names(self) -> dict[str, str]:
+        """Every registered meeting mechanism's Chinese name, by code: a meeting is named by its mechanism even
+        where the plugin that added it has since been switched off."""
+        return {code: title for code, (title, _plugin) in self.contributions.mechanisms.items()}
+
+    def mechanisms_for(self, tenant: Any) -> dict[str, str]:
+        """The mechanisms a tenant may hold meetings under: the core's, and those of the plugins it enabled."""
+        enabled = {CORE, *(tenant.plugins or ())}
+        return {code: title for code, (title, plugin) in self.contributions.mechanisms.items() if plugin in enabled}
 
     def _only(self, name: str) -> Any:
         """The hook relay restricted to one plugin (so each plugin's contribution is attributed to it)."""

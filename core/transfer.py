@@ -18,7 +18,6 @@ import socket
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -85,17 +84,12 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
 
 
-@cache
-def _plugins() -> Plugins:
-    return Plugins()
-
-
 def transfer_tables() -> list[Table]:
     """Every table a tenant's data lives in, parents before children: the tree, the users, and every table
-    with a tenant_id column. Plugins' tables come along because loading the plugins imports their models."""
+    with a tenant_id column. Plugins' tables come along once the plugins are loaded (building `Plugins`, as
+    the callers of export and import did, imports their models)."""
     import core.models  # noqa: F401
 
-    _plugins()
     return [t for t in Base.metadata.sorted_tables if t.name in (TENANT_TABLE, USER_TABLE) or "tenant_id" in t.c]
 
 
@@ -140,8 +134,8 @@ async def _select(session: AsyncSession, statement: Any) -> list[dict[str, Any]]
 
 
 async def export_tenant(session: AsyncSession, slug: str, media_root: Path,
-                        tables: list[Table] | None = None) -> TenantExport:
-    """Read `slug` and every tenant below it, in one consistent snapshot."""
+                        tables: list[Table] | None = None, *, plugins: Plugins) -> TenantExport:
+    """Read `slug` and every tenant below it, in one consistent snapshot; the file names `plugins`' versions."""
     tables = tables if tables is not None else transfer_tables()
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     if postgres:  # every table read from the same snapshot, whatever is written meanwhile
@@ -164,7 +158,6 @@ async def export_tenant(session: AsyncSession, slug: str, media_root: Path,
                                                  .order_by(*table.primary_key.columns))
         rows[USER_TABLE] = await _referenced_users(session, by_name[USER_TABLE], tables, subtree)
     photos = _read_photos(media_root, rows.get("photo", []))
-    plugins = _plugins()
     url = session.bind.url if session.bind is not None else None
     return TenantExport(
         format=FORMAT, format_version=FORMAT_VERSION,
@@ -245,7 +238,7 @@ def decode(raw: bytes) -> TenantExport:
 
 async def import_tenant(session: AsyncSession, document: TenantExport, media_root: Path,
                         parent_slug: str | None = None, tables: list[Table] | None = None,
-                        source_audit_key: bytes | None = None) -> ImportReport:
+                        source_audit_key: bytes | None = None, *, plugins: Plugins) -> ImportReport:
     """Load `document` in one transaction and commit it, or write nothing at all (no rows, no photo files).
 
     Ids are kept, so every reference inside stays valid. Refused: a slug or id that already exists, a user
@@ -259,7 +252,7 @@ async def import_tenant(session: AsyncSession, document: TenantExport, media_roo
     written: list[Path] = []
     try:
         report = await _load(session, document, media_root, parent_slug, tables or transfer_tables(), written,
-                             source_audit_key)
+                             source_audit_key, plugins)
         await session.commit()
         return report
     except BaseException:
@@ -270,7 +263,8 @@ async def import_tenant(session: AsyncSession, document: TenantExport, media_roo
 
 
 async def _load(session: AsyncSession, document: TenantExport, media_root: Path, parent_slug: str | None,
-                tables: list[Table], written: list[Path], source_audit_key: bytes | None) -> ImportReport:
+                tables: list[Table], written: list[Path], source_audit_key: bytes | None,
+                plugins: Plugins) -> ImportReport:
     by_name = {t.name: t for t in tables}
     data = _decode_tables(document, by_name)
     tenants = data[TENANT_TABLE]
@@ -281,7 +275,7 @@ async def _load(session: AsyncSession, document: TenantExport, media_root: Path,
     await _refuse_existing_tenants(session, tenants)
     parent = await _new_parent(session, root, old_parent_id, parent_slug)
     _move_tree(tenants, root, parent)
-    notes = _plugin_notes(tenants)
+    notes = _plugin_notes(tenants, plugins)
     users_new, users_reused = await _users(session, data[USER_TABLE])
     user_ids = {u["id"] for u in data[USER_TABLE]}
     for table in tables:
@@ -416,8 +410,8 @@ def _move_tree(tenants: list[dict[str, Any]], root: dict[str, Any], parent: Tena
         tenant["path"] = new_prefix + tenant["path"][len(old_prefix):]
 
 
-def _plugin_notes(tenants: list[dict[str, Any]]) -> list[str]:
-    installed = set(_plugins().names)
+def _plugin_notes(tenants: list[dict[str, Any]], plugins: Plugins) -> list[str]:
+    installed = set(plugins.names)
     return [f"租户 {t['slug']} 启用的插件 {name} 在本安装未安装" for t in tenants for name in t.get("plugins") or ()
             if name not in installed]
 

@@ -12,11 +12,11 @@ from sqlalchemy.pool import NullPool
 import core.models  # noqa: F401  (registers every table on the metadata)
 from core.db import Base
 from core.migrate import ensure_app_role
-from core.plugins import Plugins
-
-Plugins()  # imports every installed plugin, so its tables are on the metadata too
 
 config = context.config
+# Built by core/migrate.py before Alembic runs this file: loading them imported every plugin's models, so
+# their tables are on the metadata too (what autogenerate compares the database with).
+plugins = config.attributes["plugins"]
 owner_url: str = config.attributes["owner_url"]
 app_url: str = config.attributes["app_url"]
 

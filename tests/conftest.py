@@ -13,9 +13,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-# Before any core import: cheap argon2 parameters keep the suite fast (verification is still argon2id).
-os.environ.setdefault("YISHI_PASSWORD_HASH", "cheapest")
-
 import asyncpg
 import httpx
 import msgspec
@@ -34,6 +31,7 @@ from core.app import create_app
 from core.cli import main
 from core.db import Base
 from core.migrate import upgrade
+from core.plugins import Plugins
 from core.settings import Settings
 from core.tenancy.manifest import Manifest, apply_manifest
 
@@ -144,7 +142,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         path = tmp_path_factory.mktemp("sqlite") / "yishi.db"
         settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", password_hash="cheapest",
                             media_dir=str(tmp_path_factory.mktemp("media")))
-        upgrade(settings)
+        upgrade(settings, Plugins())
         yield DatabaseUnderTest("sqlite", settings)
         return
     name = f"yishi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -154,7 +152,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     app_url = base.set(database=name, username=APP_ROLE, password=None).render_as_string(hide_password=False)
     settings = Settings(database_url=app_url, migrations_database_url=owner_url, password_hash="cheapest",
                         media_dir=str(tmp_path_factory.mktemp("media")))
-    upgrade(settings)
+    upgrade(settings, Plugins())
     try:
         yield DatabaseUnderTest("postgresql", settings)
     finally:
@@ -199,7 +197,7 @@ async def session(app: Litestar, clean: None) -> AsyncIterator[AsyncSession]:
 async def load_world(app: Litestar, manifest_yaml: str = WORLD) -> None:
     async with app.state.sessionmaker() as session:
         await apply_manifest(session, msgspec.yaml.decode(manifest_yaml.encode(), type=Manifest),
-                             app.state.installed_plugins)
+                             app.state.installed_plugins, passwords=app.state.passwords)
         await session.commit()
 
 
@@ -249,6 +247,7 @@ def yishi(database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch) -> Itera
     """The `yishi` command line against the database under test: `yishi("tenants", "apply", path)`."""
     monkeypatch.setenv("YISHI_DATABASE_URL", database.settings.database_url)
     monkeypatch.setenv("YISHI_MIGRATIONS_DATABASE_URL", database.settings.owner_database_url)
+    monkeypatch.setenv("YISHI_PASSWORD_HASH", database.settings.password_hash)
     settings_module.get_settings.cache_clear()
 
     def run(*args: str) -> Result:

@@ -20,15 +20,18 @@ from sqlalchemy.engine import make_url
 
 from core.events import GENESIS, content_digest, link_hash
 from core.migrate import alembic_config, upgrade
+from core.plugins import Plugins
 from core.settings import Settings
 from tests.conftest import PG_ADMIN_URL, PG_REACHABLE, _admin_execute, _asyncpg_dsn
+
+PLUGINS = Plugins()  # the installed plugins: every upgrade runs their branches too
 
 
 def test_sqlite_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/nested/dir/yishi.db")
-    upgrade(settings)
-    command.downgrade(alembic_config(settings), "base")
-    upgrade(settings)
+    upgrade(settings, PLUGINS)
+    command.downgrade(alembic_config(settings, PLUGINS), "base")
+    upgrade(settings, PLUGINS)
     assert (tmp_path / "nested" / "dir" / "yishi.db").exists()
 
 
@@ -42,9 +45,9 @@ def test_migrating_an_empty_postgres_database_creates_the_app_role() -> None:
     app_url = base.set(database=database, username=role, password="s3cret'pw").render_as_string(hide_password=False)
     settings = Settings(database_url=app_url, migrations_database_url=owner_url)
     try:
-        upgrade(settings)
-        command.downgrade(alembic_config(settings), "base")
-        upgrade(settings)  # twice: the role exists now, grants are re-applied
+        upgrade(settings, PLUGINS)
+        command.downgrade(alembic_config(settings, PLUGINS), "base")
+        upgrade(settings, PLUGINS)  # twice: the role exists now, grants are re-applied
 
         async def inspect() -> tuple:
             conn = await asyncpg.connect(_asyncpg_dsn(owner_url))
@@ -128,36 +131,36 @@ def _links(path: Path, formula: Callable[[str, int, datetime.datetime, str], str
 
 def test_0004_relinks_old_chains_under_the_new_formula(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
-    command.upgrade(alembic_config(settings), "0003")
+    command.upgrade(alembic_config(settings, PLUGINS), "0003")
     _chain_at_0003(tmp_path / "yishi.db")
-    upgrade(settings, "0004")
+    upgrade(settings, PLUGINS, "0004")
     assert [ok for ok, _ in _links(tmp_path / "yishi.db", _unkeyed_link)] == [True, True]
 
 
 def test_0004_refuses_to_relink_a_chain_that_was_already_broken(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
-    command.upgrade(alembic_config(settings), "0003")
+    command.upgrade(alembic_config(settings, PLUGINS), "0003")
     _chain_at_0003(tmp_path / "yishi.db", break_it=True)
     with pytest.raises(RuntimeError, match="broken at seq 2"):
-        upgrade(settings)
+        upgrade(settings, PLUGINS)
 
 
 def _chain_at_0004(tmp_path: Path, key: str = "k" * 32) -> Settings:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db", audit_key=key)
-    command.upgrade(alembic_config(settings), "0003")
+    command.upgrade(alembic_config(settings, PLUGINS), "0003")
     _chain_at_0003(tmp_path / "yishi.db")
-    upgrade(settings, "0004")
+    upgrade(settings, PLUGINS, "0004")
     return settings
 
 
 def test_0005_relinks_verified_chains_with_the_audit_key_and_back(tmp_path: Path) -> None:
     settings = _chain_at_0004(tmp_path)
     unkeyed = _links(tmp_path / "yishi.db", _unkeyed_link)
-    upgrade(settings)
+    upgrade(settings, PLUGINS)
     keyed = partial(link_hash, settings.audit_key.encode())
     assert [ok for ok, _ in _links(tmp_path / "yishi.db", keyed)] == [True, True]
     assert [ok for ok, _ in _links(tmp_path / "yishi.db", _unkeyed_link)] == [False, False]
-    command.downgrade(alembic_config(settings), "0004")
+    command.downgrade(alembic_config(settings, PLUGINS), "0004")
     assert _links(tmp_path / "yishi.db", _unkeyed_link) == unkeyed
 
 
@@ -166,7 +169,7 @@ def test_0005_refuses_to_relink_an_edited_chain(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "yishi.db") as db:
         db.execute("UPDATE workflow_event SET payload = '{\"n\": 99}' WHERE seq = 1")
     with pytest.raises(RuntimeError, match="broken at seq 1"):
-        upgrade(settings)
+        upgrade(settings, PLUGINS)
 
 
 def test_0005_refuses_to_relink_a_chain_whose_newest_event_was_deleted(tmp_path: Path) -> None:
@@ -174,7 +177,7 @@ def test_0005_refuses_to_relink_a_chain_whose_newest_event_was_deleted(tmp_path:
     with sqlite3.connect(tmp_path / "yishi.db") as db:
         db.execute("DELETE FROM workflow_event WHERE seq = 2")
     with pytest.raises(RuntimeError, match="broken at seq 2"):
-        upgrade(settings)
+        upgrade(settings, PLUGINS)
 
 
 @pytest.mark.skipif(not PG_REACHABLE, reason="needs the local PostgreSQL server")
@@ -218,21 +221,21 @@ def test_0005_relinks_and_refuses_on_postgres() -> None:
             await conn.close()
 
     try:
-        upgrade(settings, "0004")
+        upgrade(settings, PLUGINS, "0004")
         unkeyed = asyncio.run(write_chain())
-        upgrade(settings)
+        upgrade(settings, PLUGINS)
         key = settings.audit_key.encode()
         first = link_hash(key, GENESIS, 1, moments[0], content(1))
         keyed = [first, link_hash(key, first, 2, moments[1], content(2))]
         assert asyncio.run(_fetch(url, "SELECT prev_hash, hash FROM workflow_event ORDER BY seq")) == [
             (GENESIS, keyed[0]), (keyed[0], keyed[1])]
         assert asyncio.run(_fetch(url, "SELECT hash FROM event_chain_head")) == [(keyed[1],)]
-        command.downgrade(alembic_config(settings), "0004")
+        command.downgrade(alembic_config(settings, PLUGINS), "0004")
         assert asyncio.run(_fetch(url, "SELECT hash FROM workflow_event ORDER BY seq")) == [(link,) for link in unkeyed]
         assert asyncio.run(_fetch(url, "SELECT hash, prev_hash FROM event_chain_head")) == [(unkeyed[1], unkeyed[0])]
         asyncio.run(_fetch(url, "DELETE FROM workflow_event WHERE seq = 2"))
         with pytest.raises(RuntimeError, match="broken at seq 2"):
-            upgrade(settings)
+            upgrade(settings, PLUGINS)
     finally:
         asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
@@ -247,7 +250,7 @@ async def _fetch(url: str, sql: str) -> list[tuple]:
 
 def test_0006_gives_concerns_filed_before_a_tracking_secret(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
-    command.upgrade(alembic_config(settings), "0005")
+    command.upgrade(alembic_config(settings, PLUGINS), "0005")
     tenant, now = uuid.uuid4(), "2026-01-01 00:00:00.000000"
     with sqlite3.connect(tmp_path / "yishi.db") as db:
         db.execute("INSERT INTO tenant (id, slug, name, kind, path, plugins, portal, archived, created_at, updated_at)"
@@ -257,7 +260,7 @@ def test_0006_gives_concerns_filed_before_a_tracking_secret(tmp_path: Path) -> N
                        " filed_by_id, created_at, updated_at) VALUES (?, ?, ?, '漏水', '漏水', 'drainage', 'portal',"
                        " 'submitted', ?, ?, ?)",
                        (tenant.bytes, uuid.uuid4().bytes, f"OLD-2026-{number:06d}", uuid.uuid4().bytes, now, now))
-    upgrade(settings)
+    upgrade(settings, PLUGINS)
     with sqlite3.connect(tmp_path / "yishi.db") as db:
         rows = db.execute("SELECT tracking_secret, public_summary FROM concern").fetchall()
     assert len(rows) == 2 and all(re.fullmatch(r"[2-9A-HJ-NP-Z]{4}", secret) and summary is None

@@ -17,7 +17,7 @@ from core.app import create_app
 from core.hookspecs import hookimpl
 from core.plugins import Plugins
 from tests.conftest import ROOT, Auth, DatabaseUnderTest, http_client
-from tests.test_workflow import BASE, WATER
+from tests.test_workflow import BASE, WATER, topic_at
 
 SAMPLE = ROOT / "tests" / "sample_plugin"
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("yishi_"))
@@ -132,6 +132,42 @@ async def test_enabling_an_unknown_plugin_names_the_installed_ones(client: Async
     assert "red_lantern" in response.json()["detail"] and "liaison_station" in response.json()["detail"]
 
 
+def test_the_cores_mechanisms_register_like_a_plugins_and_no_plugin_takes_their_codes() -> None:
+    bare = Plugins(builtin=(), entry_point_group=None)
+    assert bare.names == () and bare.mechanism_names() == {"monthly": "每月一议事", "on_demand": "有事来商量"}
+
+    @hookimpl
+    def yishi_register_mechanisms(register) -> None:  # type: ignore[no-untyped-def]
+        register("monthly", "每月一议")
+
+    _module("greedy_plugin", yishi_register_mechanisms=yishi_register_mechanisms)
+    with pytest.raises(RuntimeError, match="mechanism monthly is core's"):
+        Plugins(builtin=["greedy_plugin"], entry_point_group=None)
+
+
+@pytest.mark.usefixtures("world")
+async def test_an_app_without_plugins_has_none_of_their_mechanisms(app, client: AsyncClient, auth: Auth,  # type: ignore[no-untyped-def]
+                                                                   database: DatabaseUnderTest) -> None:
+    """`app` (the session's) was built first, with the built-in plugins; comm-a has liaison_station switched on."""
+    meeting = {"mechanism": "liaison_station", "venue": "庭院", "starts_at": "2026-07-25T19:00:00+08:00"}
+    topic, _ = await topic_at(client, auth, "researching")
+    held = await client.post(f"{BASE}/topics/{topic}/meetings", headers=await auth("cstaff"), json=meeting)
+    assert held.status_code == 201 and held.json()["mechanism_name"] == "庭院联络站议事会"
+    bare = create_app(database.settings, Plugins(builtin=(), entry_point_group=None))
+    async with http_client(bare) as bare_client:
+        bare_auth = Auth(bare_client)
+        topic, _ = await topic_at(bare_client, bare_auth, "researching")
+        refused = await bare_client.post(f"{BASE}/topics/{topic}/meetings", headers=await bare_auth("cstaff"),
+                                         json=meeting)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["message"] == "协商形式须为 monthly, on_demand 之一"
+        # The public calendar names a meeting by the mechanisms of the app serving it.
+        feed = await bare_client.get("/t/comm-a/meetings.ics")
+        assert feed.status_code == 200 and "庭院联络站议事会" not in feed.text and "liaison_station：" in feed.text
+    await bare.state.engine.dispose()
+    assert "庭院联络站议事会：" in (await client.get("/t/comm-a/meetings.ics")).text
+
+
 @pytest.mark.usefixtures("world")
 async def test_a_raising_plugin_never_touches_tenants_without_it(database: DatabaseUnderTest,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
@@ -183,11 +219,15 @@ def test_plugin_cli_commands_join_yishi() -> None:
 
     _module("cli_plugin", yishi_cli=yishi_cli)
     plugins = Plugins(builtin=["cli_plugin"], entry_point_group=None)
-    plugins.pm.hook.yishi_cli(group=main)
     from click.testing import CliRunner
 
-    assert CliRunner().invoke(main, ["hello-plugin"]).output == "你好\n"
-    main.commands.pop("hello-plugin")
+    from core.cli import Invocation
+
+    assert CliRunner().invoke(main, ["hello-plugin"], obj=Invocation(plugins)).output == "你好\n"
+    assert "hello-plugin" in CliRunner().invoke(main, ["--help"], obj=Invocation(plugins)).output
+    # The command is the invocation's: `yishi` itself, and an invocation without the plugin, never hold it.
+    assert "hello-plugin" not in main.commands
+    assert CliRunner().invoke(main, ["hello-plugin"]).exit_code == 2
 
 
 @pytest.mark.usefixtures("clean")

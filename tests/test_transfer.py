@@ -28,6 +28,7 @@ from core.cli import main
 from core.db import Base, TenantContext
 from core.events import verify_chain
 from core.migrate import upgrade
+from core.plugins import Plugins
 from core.settings import Settings
 from core.tenancy.manifest import Manifest, apply_manifest
 from core.tenancy.scope import within
@@ -74,7 +75,7 @@ def second_installation(database: DatabaseUnderTest, tmp_path_factory: pytest.Te
     if not database.is_postgres:
         path = tmp_path_factory.mktemp("second") / "second.db"
         settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", password_hash="cheapest", media_dir=media)
-        upgrade(settings)
+        upgrade(settings, Plugins())
         yield settings
         return
     name = f"yishi_second_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -84,7 +85,7 @@ def second_installation(database: DatabaseUnderTest, tmp_path_factory: pytest.Te
                         migrations_database_url=base.set(database=name).render_as_string(False),
                         password_hash="cheapest", media_dir=media)
     try:
-        upgrade(settings)
+        upgrade(settings, Plugins())
         yield settings
     finally:
         asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -335,7 +336,7 @@ tenants:
      children: [{slug: street-x, name: X街道, kind: street}]}]}
 users:
   - {username: grid, password: another-password}
-""".encode(), type=Manifest), app.state.installed_plugins)
+""".encode(), type=Manifest), app.state.installed_plugins, passwords=app.state.passwords)
             await session.commit()
     finally:
         await app.state.engine.dispose()

@@ -29,7 +29,8 @@ class AuthController(Controller):
     @post("/token", exclude_from_auth=True, status_code=HTTP_200_OK, summary="用户名密码换取访问令牌")
     async def issue_token(self, request: Request, db_session: DbSession, data: JSONBody[TokenRequest]) -> TokenOut:
         settings = request.app.state.settings
-        service = LoginService(db_session, settings.login_max_failures, settings.login_window_seconds)
+        service = LoginService(db_session, request.app.state.passwords, settings.login_max_failures,
+                               settings.login_window_seconds)
         user = await service.authenticate(data.username, data.password, client_address(request))
         token, lifetime = issue_token(request, user)
         return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type, not a secret)

@@ -18,7 +18,6 @@ from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
 from core.db import ALL_TENANTS
 from core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from core.settings import get_settings
 from core.tenancy.models import Tenant
 from core.tenancy.scope import acting_for
 from core.tenancy.services import validate_name
@@ -28,13 +27,30 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 MIN_PASSWORD = 8
 
-# argon2id with the library's recommended parameters; the test suite asks for the cheapest ones to stay fast.
-_hasher = (
-    PasswordHasher.from_parameters(CHEAPEST) if get_settings().password_hash == "cheapest"  # noqa: S105 (a profile name)
-    else PasswordHasher()
-)
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("yishi-no-such-user")
+
+class Passwords:
+    """Hashing and checking passwords with argon2id, under the profile the settings name (`password_hash`): the
+    library's recommended parameters, or the cheapest, which the test suite asks for to stay fast. Built with
+    the app (`app.state.passwords`) or a `yishi` command, never at import."""
+
+    def __init__(self, profile: str = "default") -> None:
+        cheapest = profile == "cheapest"  # noqa: S105 (a profile name)
+        self._hasher = PasswordHasher.from_parameters(CHEAPEST) if cheapest else PasswordHasher()
+        # Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
+        self._dummy_hash = self.hash("yishi-no-such-user")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def verify_nobody(self, password: str) -> None:
+        """Take as long as checking a wrong password does, for a username that has no account."""
+        self.verify(self._dummy_hash, password)
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -56,7 +72,7 @@ class UserService:
         return await self.session.scalar(select(User).where(User.username == username))
 
     async def create(self, username: str, password: str, display_name: str | None = None,
-                     phone: str | None = None) -> User:
+                     phone: str | None = None, *, passwords: Passwords) -> User:
         if not USERNAME_RE.match(username):
             raise InvalidInput("用户名须为 3–64 个字母、数字或 _ . -", field="username")
         if len(password) < MIN_PASSWORD:
@@ -69,7 +85,7 @@ class UserService:
             username=username,
             display_name=validate_name(display_name or username, "display_name"),
             phone=phone,
-            password_hash=_hasher.hash(password),
+            password_hash=passwords.hash(password),
         )
         self.session.add(user)
         await self.session.flush()
@@ -85,10 +101,10 @@ class UserService:
         )
         return cast(CursorResult[Any], result).rowcount == 1
 
-    async def set_password(self, user: User, password: str) -> None:
+    async def set_password(self, user: User, password: str, *, passwords: Passwords) -> None:
         if len(password) < MIN_PASSWORD:
             raise InvalidInput("密码至少 {length} 位", field="password", length=MIN_PASSWORD)
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = passwords.hash(password)
         await self.session.flush()
 
     async def me(self, user: User, roles_by_tenant: dict[str, frozenset[str]]) -> MeOut:
@@ -123,8 +139,9 @@ class LoginService:
     A success clears its own (account, client) count only: the wider counts are what a stranger would reset.
     """
 
-    def __init__(self, session: AsyncSession, max_failures: int, window_seconds: int) -> None:
+    def __init__(self, session: AsyncSession, passwords: Passwords, max_failures: int, window_seconds: int) -> None:
         self.session = session
+        self.passwords = passwords
         self.max_failures = max_failures
         self.throttle = Throttle(session, window_seconds)
 
@@ -139,22 +156,15 @@ class LoginService:
         await self.throttle.check(list(allowances), now)
         # A name with a NUL is no account's (and PostgreSQL cannot compare text holding one).
         user = None if "\x00" in username else await UserService(self.session).by_username(username)
-        if user is not None and user.active and _verify(user.password_hash, password):
+        if user is not None and user.active and self.passwords.verify(user.password_hash, password):
             await self.throttle.clear(next(iter(allowances)))
             return user
         if user is None:
-            _verify(_DUMMY_HASH, password)
+            self.passwords.verify_nobody(password)
         await self.throttle.fail(allowances, now)
         # The failure must outlive the request, which ends in an error and is rolled back.
         await self.session.commit()
         raise Unauthenticated("用户名或密码不正确")
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 async def seen_from(session: AsyncSession, tenant: Tenant, user_id: uuid.UUID, *, above: bool,

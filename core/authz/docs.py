@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.authz.authorizer import Authorizer
 from core.authz.rules import ACTIONS, ROLES, RULES
-from core.plugins import Plugins
+
+if TYPE_CHECKING:
+    from core.plugins import Plugins
 
 
-def render_roles_markdown(authorizer: Authorizer | None = None) -> str:
-    if authorizer is None:
-        # The built-in plugins' rules are part of the product; third-party ones vary by installation.
-        plugins = Plugins(entry_point_group=None)
-        authorizer = Authorizer(rules=[*RULES, *plugins.contributions.rules],
-                                actions={**ACTIONS, **plugins.contributions.actions})
+def render_roles_markdown(plugins: Plugins) -> str:
+    """The matrix of the core's rules and `plugins`' (docs/roles.md is made where only the built-in ones are
+    installed: they are part of the product, third-party ones vary by installation)."""
+    authorizer = Authorizer(rules=[*RULES, *plugins.contributions.rules],
+                            actions={**ACTIONS, **plugins.contributions.actions})
     roles = list(ROLES)
     lines = [
         "# 角色与权限 Roles and permissions",

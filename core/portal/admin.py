@@ -331,7 +331,8 @@ class AdminController(Controller):
         try:
             async with page.session.begin_nested():
                 user = await UserService(page.session).create(values["username"], password,
-                                                              values["display_name"] or None, values["phone"] or None)
+                                                              values["display_name"] or None, values["phone"] or None,
+                                                              passwords=request.app.state.passwords)
         except DomainError as exc:
             refused(exc)
         if tenant is None or user is None:

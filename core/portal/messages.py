@@ -47,13 +47,13 @@ def domain_labels() -> set[str]:
     from core.tenancy.models import KIND_NAMES
     from core.topics.machine import STATE_NAMES as TOPIC_STATES
     from core.topics.machine import STEP_NAMES
-    from core.topics.services import CORE_MECHANISMS, FOLLOW_UP_REASONS
+    from core.topics.services import FOLLOW_UP_REASONS
 
-    # Built-in plugins only: installed third-party ones ship their own catalogues.
-    plugin_mechanisms = {name for name, _plugin in Plugins(entry_point_group=None).contributions.mechanisms.values()}
+    # The core's and the built-in plugins' only: installed third-party ones ship their own catalogues.
+    mechanisms = Plugins(entry_point_group=None).mechanism_names()
     return {*DEFAULT_CATEGORIES.values(), *CONCERN_STATES.values(), *TOPIC_STATES.values(), *STEP_NAMES.values(),
-            *CORE_MECHANISMS.values(), *plugin_mechanisms, *KIND_NAMES.values(), *TRIAGE_NAMES.values(),
-            *FOLLOW_UP_REASONS.values(), LIST_SEPARATOR}
+            *mechanisms.values(), *KIND_NAMES.values(), *TRIAGE_NAMES.values(), *FOLLOW_UP_REASONS.values(),
+            LIST_SEPARATOR}
 
 
 def _service_modules() -> list[Path]:

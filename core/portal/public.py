@@ -26,7 +26,6 @@ from core.tenancy.models import Tenant
 from core.topics.calendar import ics_response, meeting_calendar
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
-from core.topics.services import MECHANISMS
 
 PER_PAGE = 10
 
@@ -70,7 +69,8 @@ class PortalPublicController(Controller):
         results, _ = await published_results(page.session, 3, 0)
         return page.render(
             "home.html", stats=await public_stats(page.session, year), results=results,
-            meetings=await public_meetings(page.session, upcoming=True, limit=5), mechanisms=MECHANISMS,
+            meetings=await public_meetings(page.session, upcoming=True, limit=5),
+            mechanisms=request.app.state.plugins.mechanism_names(),
             blocks=await request.app.state.plugins.portal_blocks(page.session, page.tenant), steps=STEP_NAMES,
         )
 
@@ -91,16 +91,17 @@ class PortalPublicController(Controller):
         return page.render("result.html", result=found[0], steps=STEP_NAMES)
 
     @get("/meetings")
-    async def meetings(self, page: PageDep) -> Response:
+    async def meetings(self, request: Request, page: PageDep) -> Response:
         return page.render("meetings.html", upcoming=await public_meetings(page.session, upcoming=True, limit=50),
-                           past=await public_meetings(page.session, upcoming=False, limit=20), mechanisms=MECHANISMS,
-                           public_states=PUBLIC_STATES)
+                           past=await public_meetings(page.session, upcoming=False, limit=20),
+                           mechanisms=request.app.state.plugins.mechanism_names(), public_states=PUBLIC_STATES)
 
     @get("/meetings.ics", media_type="text/calendar")
-    async def meetings_feed(self, page: PageDep) -> Response[bytes]:
+    async def meetings_feed(self, request: Request, page: PageDep) -> Response[bytes]:
         upcoming = await public_meetings(page.session, upcoming=True, limit=200)
         past = await public_meetings(page.session, upcoming=False, limit=200)
-        return ics_response(meeting_calendar(page.tenant, [*past, *upcoming]), f"{page.tenant.slug}-meetings.ics")
+        body = meeting_calendar(page.tenant, [*past, *upcoming], request.app.state.plugins.mechanism_names())
+        return ics_response(body, f"{page.tenant.slug}-meetings.ics")
 
     @get("/track")
     async def track_form(self, page: PageDep, reference: FromQuery[str | None] = None) -> Response:
@@ -127,7 +128,8 @@ class PortalPublicController(Controller):
     async def login(self, request: Request, page: PageDep,
                     data: Annotated[SignIn, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
         settings = request.app.state.settings
-        service = LoginService(page.session, settings.login_max_failures, settings.login_window_seconds)
+        service = LoginService(page.session, request.app.state.passwords, settings.login_max_failures,
+                               settings.login_window_seconds)
         try:
             user = await service.authenticate(data.username.strip(), data.password, client_address(request))
         except DomainError as exc:

@@ -31,7 +31,7 @@ from core.topics import services as topic_services
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Topic
 from core.topics.photos import add_workflow_photo, workflow_photo
-from core.topics.services import FOLLOW_UP_REASONS, TopicService, usable_mechanisms
+from core.topics.services import FOLLOW_UP_REASONS, TopicService
 
 CST = ZoneInfo("Asia/Shanghai")
 MAX_PHOTOS_PER_FORM = 3
@@ -294,7 +294,7 @@ class StaffController(Controller):
         started = {m.id for m in detail.meetings if m.starts_at <= now}
         return page.render(
             "staff/topic.html", status_code=status_code, detail=detail, topic=detail.topic, events=events,
-            event_labels=EVENT_LABELS, allowed=allowed, mechanisms=usable_mechanisms(page.tenant), roles=ROLES,
+            event_labels=EVENT_LABELS, allowed=allowed, mechanisms=service.plugins.mechanisms_for(page.tenant), roles=ROLES,
             tenant_roles=TENANT_ROLES, default_invitees=DEFAULT_INVITEES, pending=pending, held=held,
             started=started, follow_up_reasons=FOLLOW_UP_REASONS,
             concern_states=CONCERN_STATE_NAMES, form=form, errors=errors or {}, values=values or {},

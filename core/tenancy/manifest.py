@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.accounts.services import MemberService, UserService
+from core.accounts.services import MemberService, Passwords, UserService
 from core.errors import InvalidInput
 from core.inputs import Input, cap
 from core.tenancy.models import Building, Compound
@@ -82,8 +82,10 @@ def _walk(specs: list[TenantSpec], parent: str | None) -> Iterator[tuple[TenantS
         yield from _walk(spec.children, spec.slug)
 
 
-async def apply_manifest(session: AsyncSession, manifest: Manifest, installed_plugins: tuple[str, ...] = ()) -> ApplyReport:
-    """Create what is missing and bring what exists in line; never deletes, never moves a tenant."""
+async def apply_manifest(session: AsyncSession, manifest: Manifest, installed_plugins: tuple[str, ...] = (), *,
+                         passwords: Passwords) -> ApplyReport:
+    """Create what is missing and bring what exists in line; never deletes, never moves a tenant. New users'
+    passwords are hashed with `passwords`."""
     report = ApplyReport()
     tenants = TenantService(session, installed_plugins)
     for spec, parent_slug in _walk(manifest.tenants, manifest.parent):
@@ -108,7 +110,7 @@ async def apply_manifest(session: AsyncSession, manifest: Manifest, installed_pl
         async with within(session, tenant):
             for compound in spec.compounds:
                 await _apply_compound(session, compound, report, spec.slug)
-    await _apply_users(session, manifest.users, tenants, report)
+    await _apply_users(session, manifest.users, tenants, report, passwords)
     return report
 
 
@@ -133,13 +135,13 @@ async def _apply_compound(session: AsyncSession, spec: CompoundSpec, report: App
 
 
 async def _apply_users(session: AsyncSession, specs: list[UserSpec], tenants: TenantService,
-                       report: ApplyReport) -> None:
+                       report: ApplyReport, passwords: Passwords) -> None:
     users = UserService(session)
     for spec in specs:
         user = await users.by_username(spec.username)
         if user is None:
             # Existing users keep their password: re-applying a manifest never resets what a person changed.
-            user = await users.create(spec.username, spec.password, spec.name, spec.phone)
+            user = await users.create(spec.username, spec.password, spec.name, spec.phone, passwords=passwords)
             report.created.append(f"user {spec.username}")
         for grant in spec.roles:
             await grant_role(session, tenants, spec.username, grant.role, grant.tenant, report)

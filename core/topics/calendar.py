@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,6 @@ from core.http import DbSession, require_plugin
 from core.public import PublicMeeting, PublicTopic, provide_public_tenant
 from core.tenancy.models import Tenant
 from core.topics.models import Meeting, Topic
-from core.topics.services import MECHANISMS
 
 # The communities' clock. Events carry TZID=Asia/Shanghai with its VTIMEZONE, so a weekly 09:00 stays 09:00.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -78,13 +77,15 @@ async def provide_feed_tenant(request: Request, db_session: DbSession, slug: Fro
     return tenant
 
 
-def meeting_calendar(tenant: Tenant, meetings: Iterable[tuple[Meeting | PublicMeeting, Topic | PublicTopic]]) -> bytes:
-    """Meetings as iCalendar: the staff's own (a meeting they may read), or the public feed's, already redacted."""
+def meeting_calendar(tenant: Tenant, meetings: Iterable[tuple[Meeting | PublicMeeting, Topic | PublicTopic]],
+                     mechanisms: Mapping[str, str]) -> bytes:
+    """Meetings as iCalendar: the staff's own (a meeting they may read), or the public feed's, already redacted;
+    `mechanisms` names their mechanisms by code (`Plugins.mechanism_names`)."""
     return build_calendar(f"{tenant.name} 协商议事", (
         CalendarEntry(
             uid=f"{meeting.id}@yishi", start=meeting.starts_at,
             end=meeting.ends_at or meeting.starts_at + datetime.timedelta(hours=2),
-            summary=f"{MECHANISMS.get(meeting.mechanism, meeting.mechanism)}：{topic.title}",
+            summary=f"{mechanisms.get(meeting.mechanism, meeting.mechanism)}：{topic.title}",
             stamp=meeting.updated_at, location=meeting.venue, description=meeting.agenda,
             # Kept, so a calendar that has the event takes it off (the same UID, now cancelled).
             status="CANCELLED" if meeting.cancelled_at else None,

@@ -24,7 +24,6 @@ from core.topics.services import (
     actions_out,
     decision_out,
     follow_ups_out,
-    meeting_out,
     research_out,
     topic_out,
 )
@@ -72,7 +71,8 @@ class TopicController(Controller):
     @post("/{topic_id:uuid}/meetings", opt={"action": "topic.manage"}, summary="安排协商会")
     async def schedule_meeting(self, db_session: DbSession, tenant_scope: Scope, topic_id: FromPath[uuid.UUID],
                                data: JSONBody[s.MeetingIn]) -> s.MeetingOut:
-        return meeting_out(await TopicService(db_session, tenant_scope).schedule(topic_id, data))
+        service = TopicService(db_session, tenant_scope)
+        return service.meeting_out(await service.schedule(topic_id, data))
 
     @post("/{topic_id:uuid}/publish", opt={"action": "topic.manage"}, status_code=200, summary="公开协商结果")
     async def publish_topic(self, db_session: DbSession, tenant_scope: Scope, topic_id: FromPath[uuid.UUID]) -> s.TopicOut:
@@ -113,7 +113,7 @@ class MeetingController(Controller):
         service = TopicService(db_session, tenant_scope)
         meeting = await service.meeting(meeting_id)
         topic = await service.topic(meeting.topic_id)
-        body = meeting_calendar(tenant_scope.tenant, [(meeting, topic)])
+        body = meeting_calendar(tenant_scope.tenant, [(meeting, topic)], service.plugins.mechanism_names())
         return Response(body, media_type="text/calendar; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{meeting_id}.ics"'})
 
@@ -121,19 +121,22 @@ class MeetingController(Controller):
           summary="协商会改期（开始前，须说明理由）")
     async def reschedule_meeting(self, db_session: DbSession, tenant_scope: Scope, meeting_id: FromPath[uuid.UUID],
                                  data: JSONBody[s.RescheduleIn]) -> s.MeetingOut:
-        return meeting_out(await TopicService(db_session, tenant_scope).reschedule(meeting_id, data))
+        service = TopicService(db_session, tenant_scope)
+        return service.meeting_out(await service.reschedule(meeting_id, data))
 
     @post("/{meeting_id:uuid}/cancel", opt={"action": "topic.manage"}, status_code=200,
           summary="取消协商会（开始前，须说明理由；议题可另行安排）")
     async def cancel_meeting(self, db_session: DbSession, tenant_scope: Scope, meeting_id: FromPath[uuid.UUID],
                              data: JSONBody[s.Reason]) -> s.MeetingOut:
-        return meeting_out(await TopicService(db_session, tenant_scope).cancel_meeting(meeting_id, data.reason))
+        service = TopicService(db_session, tenant_scope)
+        return service.meeting_out(await service.cancel_meeting(meeting_id, data.reason))
 
     @post("/{meeting_id:uuid}/minutes", opt={"action": "topic.manage"}, status_code=200,
           summary="会议纪要：出席、议程、纪要、各方意见")
     async def record_minutes(self, db_session: DbSession, tenant_scope: Scope, meeting_id: FromPath[uuid.UUID],
                              data: JSONBody[s.MinutesIn]) -> s.MeetingOut:
-        return meeting_out(await TopicService(db_session, tenant_scope).minutes(meeting_id, data))
+        service = TopicService(db_session, tenant_scope)
+        return service.meeting_out(await service.minutes(meeting_id, data))
 
     @post("/{meeting_id:uuid}/decision", opt={"action": "topic.manage"}, summary="协商结果：协商一致或表决")
     async def record_decision(self, db_session: DbSession, tenant_scope: Scope, meeting_id: FromPath[uuid.UUID],

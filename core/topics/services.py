@@ -21,22 +21,12 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
 from core.i18n import Label
 from core.inputs import label, not_one_of
-from core.tenancy.models import Tenant
+from core.plugins import Plugins
 from core.tenancy.scope import TenantScope
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, FollowUp, Meeting, Rating, Research, Topic
 
-CORE_MECHANISMS = {"monthly": "每月一议事", "on_demand": "有事来商量"}
-# The core's mechanisms and those the installed plugins add (see add_mechanism).
-MECHANISMS: dict[str, str] = dict(CORE_MECHANISMS)
-# Mechanisms plugins add (code → plugin name): usable only in tenants that enabled that plugin.
-PLUGIN_MECHANISMS: dict[str, str] = {}
-
-
-def add_mechanism(code: str, name: str, plugin: str) -> None:
-    MECHANISMS[code] = name
-    PLUGIN_MECHANISMS[code] = plugin
 RESEARCH_KINDS = ("site_visit", "survey")
 LOW_RATING = 3.0  # an average below this opens a follow-up (回访): staff must answer the residents
 FOLLOW_UP_STATES = ("open", "closed")
@@ -65,6 +55,8 @@ class TopicService:
         self.session = session
         self.scope = scope
         self.ctx = scope.ctx
+        # The app's plugins, which every request's session carries (core/http.py): guards and mechanisms.
+        self.plugins: Plugins = session.info[PLUGINS_KEY]
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -111,11 +103,21 @@ class TopicService:
             concerns=[s.ConcernBrief(id=c.id, reference=c.reference, title=c.title, category=c.category,
                                      status=c.status) for c in concerns],
             research=[research_out(r, photos.get(r.id, [])) for r in research],
-            meetings=[meeting_out(m) for m in meetings],
+            meetings=[self.meeting_out(m) for m in meetings],
             decision=decision_out(decision) if decision else None,
             actions=await actions_out(self.session, actions),
             rating=await rating_summary(self.session, topic.id),
             follow_ups=await follow_ups_out(self.session, follow_ups),
+        )
+
+    def meeting_out(self, m: Meeting) -> s.MeetingOut:
+        """A meeting as the API shows it, its mechanism named as the app's plugins (or the core) registered it."""
+        return s.MeetingOut(
+            id=m.id, topic=m.topic_id, mechanism=m.mechanism,
+            mechanism_name=self.plugins.mechanism_names().get(m.mechanism, m.mechanism),
+            venue=m.venue, starts_at=m.starts_at, ends_at=m.ends_at, invitees=m.invitees, attendance=m.attendance,
+            agenda=m.agenda, minutes=m.minutes, opinions=m.opinions, held=m.minutes_recorded_at is not None,
+            cancelled_at=m.cancelled_at, cancel_reason=m.cancel_reason,
         )
 
     async def events(self, topic_id: uuid.UUID) -> list[s.EventOut]:
@@ -133,9 +135,7 @@ class TopicService:
     async def _allowed(self, topic: Topic, command: str) -> str:
         """Where `command` would take the topic, if the state machine and the tenant's plugins allow it."""
         target = COMMANDS[command].target(topic.state)
-        plugins = self.session.info.get(PLUGINS_KEY)
-        if plugins is not None:
-            await plugins.guard(self.session, self.scope.tenant, topic, command, target)
+        await self.plugins.guard(self.session, self.scope.tenant, topic, command, target)
         return target
 
     async def _move(self, topic: Topic, command: str, payload: dict[str, Any] | None = None,
@@ -214,7 +214,7 @@ class TopicService:
     async def schedule(self, topic_id: uuid.UUID, data: s.MeetingIn) -> Meeting:
         topic = await self.topic(topic_id, for_update=True)
         await self._allowed(topic, "schedule")
-        usable = usable_mechanisms(self.scope.tenant)
+        usable = self.plugins.mechanisms_for(self.scope.tenant)
         if data.mechanism not in usable:
             raise not_one_of("mechanism", usable)
         venue = clean_text(data.venue, "venue", Label("议事场所"), 100)
@@ -542,15 +542,6 @@ def research_out(r: Research, photos: list[uuid.UUID]) -> s.ResearchOut:
                          question=r.question, options=r.options, counts=r.counts, photos=photos)
 
 
-def meeting_out(m: Meeting) -> s.MeetingOut:
-    return s.MeetingOut(
-        id=m.id, topic=m.topic_id, mechanism=m.mechanism, mechanism_name=MECHANISMS.get(m.mechanism, m.mechanism),
-        venue=m.venue, starts_at=m.starts_at, ends_at=m.ends_at, invitees=m.invitees, attendance=m.attendance,
-        agenda=m.agenda, minutes=m.minutes, opinions=m.opinions, held=m.minutes_recorded_at is not None,
-        cancelled_at=m.cancelled_at, cancel_reason=m.cancel_reason,
-    )
-
-
 def decision_out(d: Decision) -> s.DecisionOut:
     return s.DecisionOut(meeting=d.meeting_id, text=d.text, method=d.method, votes=d.votes,
                          eligible_voters=d.eligible_voters, decided_at=d.created_at)
@@ -566,13 +557,6 @@ async def photo_ids(session: AsyncSession, kind: str, owners: Sequence[uuid.UUID
         for owner_id, photo_id in rows:
             found.setdefault(owner_id, []).append(photo_id)
     return found
-
-
-def usable_mechanisms(tenant: Tenant) -> dict[str, str]:
-    """The mechanisms a tenant may hold meetings under: the core's, and those of the plugins it switched on."""
-    enabled = set(tenant.plugins or ())
-    return {code: name for code, name in MECHANISMS.items()
-            if code not in PLUGIN_MECHANISMS or PLUGIN_MECHANISMS[code] in enabled}
 
 
 async def actions_out(session: AsyncSession, actions: Sequence[ActionItem]) -> list[s.ActionOut]:

@@ -45,7 +45,7 @@ from core.concerns.models import (
     ReferenceCounter,
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
-from core.db import Base, TenantContext, column_values, make_persistent, use_tenant
+from core.db import Base, TenantContext, make_persistent, use_tenant
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems
 from core.events import (
     EventChainHead,
@@ -110,14 +110,28 @@ _NUMBER = _NEXT_NUMBER.returning(_COUNTER.c.tenant_id)
 
 
 def _row(model: type[Base], prefix: str, computed: dict[str, ColumnElement[Any]]) -> dict[str, ColumnElement[Any]]:
-    """Every column of `model` by name: the SQL `computed` gives for it, else the bind parameter `prefix` + its key.
+    """Every column of `model` by name: the SQL `computed` gives for it, else the bind parameter `prefix` + its key
+    (given by `_bound`), so a new column needs no edit here.
 
-    The parameters are the row's `column_values` under the prefix, so a new column needs no edit here. Each is cast
-    to its column's type without a length (`$1::VARCHAR`), so the column itself refuses a value too long for it.
+    Each is cast to its column's type without a length (`$1::VARCHAR`): the column itself refuses a value too long
+    for it, where a cast to VARCHAR(n) would cut it.
     """
-    columns = [attr.columns[0] for attr in inspect(model).column_attrs]
     return {column.name: computed.get(column.key, bindparam(prefix + column.key, type_=column.type))
-            for column in columns}
+            for _, column in _columns(model)}
+
+
+@functools.cache
+def _columns(model: type[Base]) -> list[tuple[str, Any]]:
+    """`model`'s columns, each with the name of its attribute."""
+    return [(attr.key, attr.columns[0]) for attr in inspect(model).column_attrs]
+
+
+def _bound(prefix: str, row: Base) -> dict[str, Any]:
+    """A new object's values as the parameters of `_row(type(row), prefix, ...)`, unset columns as None: what
+    `column_values` gives, read from the object's own dict: the ORM's attribute reads cost about 0.1 ms for a
+    concern's 28 columns, on the busiest write."""
+    values = row.__dict__
+    return {prefix + column.key: values.get(key) for key, column in _columns(type(row))}
 
 
 def _insert_from(model: type[Base], row: dict[str, ColumnElement[Any]], source: Any) -> Any:
@@ -311,11 +325,10 @@ class ConcernService:
         written = WorkflowEvent(tenant_id=self.tenant.id, id=uuid.uuid4(), **event)
         params = {"b_tenant_id": self.tenant.id, "b_year": now.year, "b_now": now, "reference_stem": stem,
                   "content": content_digest(written), **hmac_pads(audit_key(self.session))}
-        # Each row's columns under its prefix (`_row`); those the statement computes are not bound.
-        params.update({f"c_{key}": value for key, value in column_values(concern).items()})
-        params.update({f"e_{key}": value for key, value in column_values(written).items()})
+        # Each row's columns under its prefix (`_row`); those the statement computes go unused.
+        params.update(_bound("c_", concern), **_bound("e_", written))
         if claim is not None:
-            params.update({f"r_{key}": value for key, value in column_values(claim.record(201, {})).items()})
+            params.update(_bound("r_", claim.record(201, {})))
         row = (await connection.execute(_file_statement(claim is not None), params)).first()
         if row is None:
             return False

@@ -197,24 +197,29 @@ def test_the_audit_key_is_its_own_setting_or_derived_from_the_secret_never_the_s
 
 async def test_the_sql_form_of_the_keyed_link_agrees_with_the_python_form(session: AsyncSession,
                                                                           database: DatabaseUnderTest) -> None:
-    """Filing computes its link in PostgreSQL (LINK_SQL, from the key's pads); verify recomputes it in Python."""
+    """Filing computes its link in PostgreSQL (`link_hash_sql`, from the key's pads); verify recomputes it in Python."""
     import random
 
-    from sqlalchemy import text as sql
+    from sqlalchemy import Integer, String, bindparam
 
-    from core.events import LINK_SQL, hmac_pads, link_hash
+    from core.events import hmac_pads, link_hash_sql
 
     if not database.is_postgres:
         pytest.skip("only PostgreSQL computes links in SQL; SQLite files in steps with the Python form")
     rng = random.Random(11)
-    statement = sql("SELECT " + LINK_SQL.format(prev="CAST(:prev AS text)", seq="CAST(:seq AS integer)",
-                                                 at="CAST(:at AS timestamptz)", content="CAST(:content AS text)"))
+    statement = select(link_hash_sql(bindparam("prev", type_=String), bindparam("seq", type_=Integer),
+                                     bindparam("at", type_=HEADS.c.at.type), bindparam("content", type_=String)))
     for _ in range(50):
         key = bytes(rng.randrange(256) for _ in range(rng.choice([16, 32, 64, 65, 100])))
-        prev, content = f"{rng.getrandbits(256):064x}", f"{rng.getrandbits(256):064x}"
+        prev = f"{rng.getrandbits(256):064x}"
+        # A content digest is hex; any text (CJK, astral) must still be hashed as its UTF-8 bytes.
+        content = rng.choice([f"{rng.getrandbits(256):064x}",
+                              "".join(chr(rng.choice([rng.randrange(32, 0xD800), rng.randrange(0xE000, 0x10FFFF)]))
+                                      for _ in range(rng.randrange(0, 40)))])
         seq = rng.randrange(1, 2**31 - 1)
-        at = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
-            microseconds=rng.randrange(0, 100 * 365 * 86400 * 10**6))
+        # Before the epoch too (negative microseconds), to the microsecond.
+        at = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
+            microseconds=rng.randrange(0, 200 * 365 * 86400 * 10**6))
         computed = (await session.execute(statement, {"prev": prev, "seq": seq, "at": at, "content": content,
                                                       **hmac_pads(key)})).scalar()
         assert computed == link_hash(key, prev, seq, at, content)

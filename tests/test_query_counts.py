@@ -1,4 +1,4 @@
-"""No list endpoint's query count grows with its page size (no N+1)."""
+"""No list endpoint's query count grows with its page size (no N+1); filing is one statement on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from httpx import AsyncClient
 from litestar import Litestar
 from sqlalchemy import event
 
-from tests.conftest import Auth
+from tests.conftest import Auth, DatabaseUnderTest
 from tests.test_workflow import BASE, file, topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -77,3 +77,34 @@ async def test_a_portal_page_enters_its_tenant_once_however_many_actions_it_deci
     assert page.status_code == 200
     resolving = [s for s in statements if "authz_version" in s and "tenant.slug" in s]  # enter_tenant's query
     assert len(resolving) == 1, resolving
+
+
+
+async def test_filing_on_postgresql_is_one_statement_once_the_year_has_begun(client: AsyncClient, app: Litestar,
+                                                                           auth: Auth,
+                                                                           database: DatabaseUnderTest) -> None:
+    """The year's first filing finds no counter: the statement writes nothing and filing takes the steps, which
+    open the year. Every later filing is that one statement: the chain's head locked first, then the number,
+    the concern, its event and the Idempotency-Key record."""
+    if not database.is_postgres:
+        pytest.skip("SQLite always files in steps")
+    headers = await auth("resident")
+    with counting(app) as statements:
+        first = await file(client, headers)
+    assert first["reference"].endswith("-000001")
+    # The statement (it wrote nothing), then the steps: the counter, the head, the concern with its event.
+    assert sum("FOR UPDATE" in s for s in statements) == 1 and sum("INSERT INTO concern " in s for s in statements) == 2
+    with counting(app) as statements:
+        second = await file(client, headers, **{"Idempotency-Key": "once"})
+    assert second["reference"].endswith("-000002")
+    (statement,) = writes(statements)
+    assert statement.index("FOR UPDATE") < statement.index("UPDATE reference_counter")
+    assert all(f"INSERT INTO {table} " in statement for table in ("concern", "workflow_event", "idempotency_record"))
+    # Values are cast without a length: a value too long is refused by its column, not cut by a cast.
+    assert "VARCHAR(" not in statement
+    assert (await client.get(f"{BASE}/concerns", headers=headers)).json()["total"] == 2
+
+
+def writes(statements: list[str]) -> list[str]:
+    """What a request wrote: its reads (the tenant, a plugin's) left out."""
+    return [s for s in statements if not s.lstrip().startswith("SELECT")]

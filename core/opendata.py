@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -20,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.clock import local
 from core.concerns.models import Concern
 from core.http import DbSession
@@ -27,7 +27,6 @@ from core.public import PublicResult, PublicTenant, provide_public_tenant, publi
 from core.stats import PublicStats, public_stats
 from core.tenancy.models import Tenant
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # times are given on the communities' clock, with their offset
 PAGE = 200
 CONTENT_TYPES = {
     "csv": "text/csv",  # Litestar adds "; charset=utf-8" to text types
@@ -114,9 +113,9 @@ async def action_rows(session: AsyncSession, tenant: Tenant) -> list[OpenAction]
 
 async def stats_rows(session: AsyncSession, tenant: Tenant) -> list[PublicStats]:
     """The portal's yearly figures, one row per year since the tenant (or its oldest concern) began."""
-    this_year = datetime.datetime.now(datetime.UTC).year
+    this_year = clock.today().year
     first_concern = await session.scalar(select(func.min(Concern.created_at)))
-    first = min(tenant.created_at.year, first_concern.year if first_concern else this_year)
+    first = min(local(tenant.created_at).year, local(first_concern).year if first_concern else this_year)
     return [await public_stats(session, year) for year in range(max(first, 2000), this_year + 1)]
 
 
@@ -192,7 +191,7 @@ def to_xlsx(dataset: Dataset, rows: Sequence[msgspec.Struct], tenant: Tenant, ge
         about.append([name, dataset.labels[name]])
     about.append([])
     about.append(["租户", f"{tenant.name}（{tenant.slug}）"])
-    about.append(["生成时间", generated_at.astimezone(LOCAL_TZ).replace(tzinfo=None)])
+    about.append(["生成时间", local(generated_at).replace(tzinfo=None)])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -201,7 +200,7 @@ def to_xlsx(dataset: Dataset, rows: Sequence[msgspec.Struct], tenant: Tenant, ge
 async def open_data(session: AsyncSession, tenant: Tenant, name: str, fmt: str) -> Response[bytes]:
     dataset = DATASETS[name]
     rows = await dataset.rows(session, tenant)
-    generated_at = datetime.datetime.now(LOCAL_TZ)
+    generated_at = local(clock.now())  # given on the communities' clock, with its offset
     if fmt == "csv":
         body = to_csv(dataset, rows)
     elif fmt == "xlsx":

@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.concerns.models import Photo
 from core.concerns.schemas import PublicConcern
 from core.concerns.services import public_status
@@ -147,7 +148,7 @@ class PublicMeeting:
 
 async def public_meetings(session: AsyncSession, upcoming: bool, limit: int) -> list[tuple[PublicMeeting, PublicTopic]]:
     """Meetings still to come (soonest first) or held (latest first), with their texts redacted."""
-    now = datetime.datetime.now(datetime.UTC)
+    now = clock.now()
     statement = select(Meeting, Topic).join(Topic, (Topic.tenant_id == Meeting.tenant_id) & (Topic.id == Meeting.topic_id))
     statement = statement.where(Topic.state != "withdrawn")
     if upcoming:

@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.concerns.models import Concern
 from core.errors import InvalidInput
 from core.events import PLUGINS_KEY
@@ -25,7 +26,7 @@ from core.topics.models import ActionItem, FollowUp, Meeting, Rating, Topic
 
 def report_year(year: int | None) -> int:
     """The year a yearly report asks for: this year unless given, and from 2000 to this year (else a 422)."""
-    this_year = datetime.datetime.now(datetime.UTC).year
+    this_year = clock.today().year
     if year is not None and not 2000 <= year <= this_year:
         raise InvalidInput("{name}须在 2000–{latest} 之间", field="year", name=label("year"), latest=this_year)
     return year or this_year
@@ -65,13 +66,9 @@ class PublicStats(msgspec.Struct):
     average_rating: float | None
 
 
-def _start(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
-
-
 async def figures(session: AsyncSession, date_from: datetime.date, date_to: datetime.date) -> Figures:
     """Figures over the session's current scope (one tenant, or a subtree) for [date_from, date_to]."""
-    lo, hi = _start(date_from), _start(date_to + datetime.timedelta(days=1))
+    lo, hi = clock.day_range(date_from, date_to)
 
     async def count(model, *where) -> int:  # type: ignore[no-untyped-def]
         return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
@@ -84,7 +81,7 @@ async def figures(session: AsyncSession, date_from: datetime.date, date_to: date
     )).all()
     days = [(done - filed).total_seconds() / 86400 for filed, done in durations]
     rating = await session.scalar(select(func.avg(Rating.score)).where(in_range(Rating.created_at)))
-    today = datetime.datetime.now(datetime.UTC).date()
+    today = clock.today()
     received, resolved = (await session.execute(  # one pass over the period's concerns for both figures
         select(func.count(), func.count().filter(Concern.status == "resolved")).select_from(Concern)
         .where(in_range(Concern.created_at)))).one()
@@ -130,7 +127,7 @@ class StatsController(Controller):
     async def get_stats(self, db_session: DbSession, tenant_scope: Scope, date_from: Annotated[
             datetime.date | None, QueryParameter(name="from")] = None, date_to: Annotated[
             datetime.date | None, QueryParameter(name="to")] = None) -> StatsOut:
-        today = datetime.datetime.now(datetime.UTC).date()
+        today = clock.today()
         date_from = date_from or datetime.date(today.year, 1, 1)
         date_to = date_to or today
         period(date_from, date_to)

@@ -11,6 +11,7 @@ import pytest
 from httpx import AsyncClient
 from openpyxl import load_workbook
 
+from core import clock
 from tests.conftest import Auth
 from tests.test_workflow import BASE, WATER, topic_at
 
@@ -59,7 +60,7 @@ async def test_each_dataset_in_each_format_has_the_published_result_and_nothing_
         **WATER, "title": "楼道堆放杂物", "description": "住在3单元502室，楼道被杂物堵住", "channel": "grid_worker",
         "resident_name": "王秀英", "resident_phone": "13987654321"})
     assert filed.status_code == 201, filed.text
-    year = str(datetime.datetime.now(datetime.UTC).year)
+    year = str(clock.today().year)
     for fmt in ("csv", "xlsx", "json"):
         results = parse(fmt, await fetch(client, f"{OPEN}/results.{fmt}"))
         actions = parse(fmt, await fetch(client, f"{OPEN}/actions.{fmt}"))

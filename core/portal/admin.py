@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
@@ -19,6 +18,7 @@ from litestar.response import Redirect
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
+from core import clock
 from core.accounts.services import MemberService, UserService
 from core.authz.rules import ROLES, grant_action
 from core.concerns.models import Concern
@@ -34,7 +34,6 @@ from core.tenancy.scope import TenantScope
 from core.tenancy.services import TenantService
 from core.topics.models import ActionItem, Meeting, Rating, Topic
 
-CST = ZoneInfo("Asia/Shanghai")
 MAX_COMMUNITIES = 2000  # the dashboard's rows: every community below, bounded
 ESCALATIONS_PER_PAGE = 50
 # The table's columns, in order: (key, English msgid). Sorting takes only these keys.
@@ -88,10 +87,6 @@ class Dashboard:
     overdue: list[tuple[str, int]] = field(default_factory=list)  # (community, overdue items) largest first
 
 
-def _start(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
-
-
 async def community_dashboard(scope: TenantScope, date_from: datetime.date, date_to: datetime.date) -> Dashboard:
     """Every community in `tenant`'s subtree with its figures for [date_from, date_to], the concerns by
     category and the matters completed per month over the subtree.
@@ -106,9 +101,9 @@ async def community_dashboard(scope: TenantScope, date_from: datetime.date, date
         .where(Tenant.path.startswith(tenant.path), Tenant.kind == "community", Tenant.archived.is_(False))
         .order_by(Tenant.path).limit(MAX_COMMUNITIES))).all()
     rows = {tid: CommunityRow(tid, slug, name, parent_name or "") for tid, slug, name, parent_name in communities}
-    lo, hi = _start(date_from), _start(date_to + datetime.timedelta(days=1))
+    lo, hi = clock.day_range(date_from, date_to)
     in_range = lambda column: and_(column >= lo, column < hi)  # noqa: E731
-    today = datetime.datetime.now(datetime.UTC).date()
+    today = clock.today()
 
     async with scope.subtree():
         async def grouped(*columns, where, group):  # type: ignore[no-untyped-def]
@@ -151,7 +146,7 @@ async def community_dashboard(scope: TenantScope, date_from: datetime.date, date
         months[month.strftime("%Y-%m")] = 0
         month = (month + datetime.timedelta(days=32)).replace(day=1)
     for done in completed:
-        key = done.astimezone(CST).strftime("%Y-%m")
+        key = done.astimezone(clock.LOCAL_TZ).strftime("%Y-%m")
         if key in months:
             months[key] += 1
     categories = sorted(((names.get(code, code), int(count)) for code, count in by_category), key=lambda c: -c[1])
@@ -196,7 +191,7 @@ class AdminController(Controller):
     @get("/")
     async def dashboard(self, page: PageDep, sort: FromQuery[str] = "", dir: FromQuery[str] = "asc") -> Response:
         scope = await page.scope("stats.read")
-        today = datetime.datetime.now(CST).date()
+        today = clock.today()
         errors: dict[str, str] = {}
         raw = {"from": page.request.query_params.get("from", ""), "to": page.request.query_params.get("to", "")}
         parsed: dict[str, datetime.date | None] = {}

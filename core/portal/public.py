@@ -3,7 +3,6 @@ concern by its reference, and signing in and out."""
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,6 +14,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
+from core import clock
 from core.accounts.services import LoginService, UserService
 from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
@@ -66,7 +66,7 @@ class PortalPublicController(Controller):
 
     @get("/", name="portal.home")
     async def home(self, request: Request, page: PageDep) -> Response:
-        year = datetime.datetime.now(datetime.UTC).year
+        year = clock.today().year
         results, _ = await published_results(page.session, 3, 0)
         return page.render(
             "home.html", stats=await public_stats(page.session, year), results=results,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Router
 from litestar.config.csrf import CSRFConfig
@@ -21,7 +20,6 @@ from core.portal.pages import portal_error
 from core.settings import Settings
 
 HERE = Path(__file__).parent
-CST = ZoneInfo("Asia/Shanghai")
 
 
 def local_time(value: datetime.datetime | None) -> str:

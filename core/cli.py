@@ -17,7 +17,7 @@ from core.errors import DomainError
 from core.settings import get_settings
 
 if TYPE_CHECKING:
-    from core.audit import ChainReport
+    from core.audit.services import ChainReport
 
 T = TypeVar("T")
 
@@ -153,7 +153,7 @@ def audit() -> None:
               help="a file of `yishi audit checkpoint`: each chain must still hold the link it names")
 def audit_verify(tenant_slug: str | None, checkpoint_file: Path | None) -> None:
     """Check every tenant's event hash chain (or one tenant's) up to its head; report the first broken link."""
-    from core.audit import decode, verify_chains
+    from core.audit.services import decode, verify_chains
 
     try:
         since = decode(checkpoint_file.read_bytes()) if checkpoint_file else None
@@ -172,7 +172,7 @@ def audit_verify(tenant_slug: str | None, checkpoint_file: Path | None) -> None:
 def audit_checkpoint(output: Path | None) -> None:
     """Verify every chain, then write the head of each, signed with the audit key; keep the file outside the
     database (a later `yishi audit verify --since FILE` proves nothing before it was rewritten)."""
-    from core.audit import encode, take_checkpoint
+    from core.audit.services import encode, take_checkpoint
 
     checkpoint, reports = _run(take_checkpoint)
     if checkpoint is None:
@@ -210,8 +210,8 @@ def export_tenant(slug: str, output: Path | None) -> None:
     THE FILE IS SECRET: it holds residents' personal data and the users' argon2 password hashes, kept so that
     sign-in keeps working after a move. Keep and send it like a database backup.
     """
-    from core.transfer import encode
-    from core.transfer import export_tenant as export
+    from core.transfer.services import encode
+    from core.transfer.services import export_tenant as export
 
     body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir))))
     if output is None:
@@ -238,8 +238,8 @@ def import_tenant(file: Path, parent_slug: str | None, source_audit_key: str | N
     installation with another audit key needs that key: each chain is verified under it, then re-linked under
     this installation's.
     """
-    from core.transfer import decode
-    from core.transfer import import_tenant as load
+    from core.transfer.services import decode
+    from core.transfer.services import import_tenant as load
 
     try:
         document = decode(file.read_bytes())

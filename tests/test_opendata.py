@@ -110,8 +110,8 @@ async def test_a_tenants_open_data_holds_only_its_own_results(client: AsyncClien
 def test_text_that_looks_like_a_formula_stays_text() -> None:
     import uuid
 
-    from core.opendata import DATASETS as SETS
-    from core.opendata import OpenAction, to_csv, to_xlsx
+    from core.publishing.opendata import DATASETS as SETS
+    from core.publishing.opendata import OpenAction, to_csv, to_xlsx
     from core.tenancy.models import Tenant
 
     row = OpenAction(result_id=uuid.uuid4(), result_title='=HYPERLINK("http://x","点我")', title="-清运", owner_org=None,

@@ -20,8 +20,8 @@ from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
 from core.http import DbSession, PageNumber, client_address, issue_token
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
-from core.public import public_meetings, published_results
-from core.stats import public_stats
+from core.publishing.services import public_meetings, published_results
+from core.reporting.services import public_stats
 from core.tenancy.models import Tenant
 from core.topics.calendar import ics_response, meeting_calendar
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS

@@ -11,8 +11,8 @@ from litestar import Request, Response
 from litestar.params import FromPath
 
 from core.clock import LOCAL_TZ, local
-from core.http import DbSession, require_plugin
-from core.public import PublicMeeting, PublicTopic, provide_public_tenant
+from core.http import DbSession, provide_public_tenant, require_plugin
+from core.publishing.schemas import PublicMeeting, PublicTopic
 from core.tenancy.models import Tenant
 from core.topics.models import Meeting, Topic
 from core.topics.services import MECHANISMS

@@ -6,43 +6,19 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.commands import run as _run
 from core.errors import DomainError
+from core.open311.cli import open311
 from core.settings import get_settings
 
 if TYPE_CHECKING:
     from core.audit.services import ChainReport
-
-T = TypeVar("T")
-
-
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction on the app's database; domain errors become exit code 2."""
-    from core.db import create_engine, create_sessionmaker
-
-    async def main() -> T:
-        settings = get_settings()
-        engine = create_engine(settings.database_url)
-        try:
-            async with create_sessionmaker(engine, settings.audit_key)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        click.echo(f"错误：{exc.message}", err=True)
-        sys.exit(2)
-
 
 @click.group()
 def main() -> None:
@@ -320,14 +296,7 @@ def serve(host: str, port: int, workers: int) -> None:
             factory=True).serve()
 
 
-def _add_core_groups() -> None:
-    """Command groups the core keeps next to their feature (imported late: they use `_run` from here)."""
-    from core.open311.cli import open311
-
-    main.add_command(open311)
-
-
-_add_core_groups()
+main.add_command(open311)  # the command groups the core keeps next to their feature
 
 
 def _add_plugin_commands() -> None:

@@ -55,6 +55,9 @@ from core.redaction import public_summary, redact
 from core.tenancy.models import Building, Compound, Tenant
 from core.tenancy.scope import TenantScope
 from core.throttle import Throttle
+from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
+from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
+from core.topics.models import Topic
 
 audit_log = logging.getLogger("yishi.audit")
 SORTS = {
@@ -543,10 +546,6 @@ async def public_status(session: AsyncSession, tenant: Tenant, code: str, client
     """Follow a concern by its tracking code (reference and secret): its public summary and status, nothing about
     the person. A bare reference, a wrong secret and an unknown reference answer alike, and count against the
     client: references are sequential, so a client that guesses is slowed down."""
-    from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
-    from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
-    from core.topics.models import Topic
-
     throttle, key, now = Throttle(session, LOOKUP_WINDOW_SECONDS), f"track:{client}", clock.now()
     await throttle.check([key], now)
     reference, _, secret = code.strip().upper().rpartition("-")

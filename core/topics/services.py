@@ -15,7 +15,7 @@ from core import clock
 from core.accounts.models import User
 from core.accounts.services import users_seen_from
 from core.authz.rules import ROLES
-from core.concerns.models import Concern
+from core.concerns.models import Concern, Photo
 from core.concerns.services import clean_text
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import PLUGINS_KEY, WorkflowEvent, append_event
@@ -547,8 +547,6 @@ def decision_out(d: Decision) -> s.DecisionOut:
 
 
 async def photo_ids(session: AsyncSession, kind: str, owners: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    from core.concerns.models import Photo
-
     found: dict[uuid.UUID, list[uuid.UUID]] = {}
     if owners:
         rows = await session.execute(select(Photo.owner_id, Photo.id).where(

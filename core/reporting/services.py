@@ -112,6 +112,7 @@ async def tallies(session: AsyncSession, date_from: datetime.date, date_to: date
 
 
 def total(by_tenant: dict[uuid.UUID, Tally]) -> Figures:
+    """The figures of all those tenants together."""
     return sum(by_tenant.values(), Tally()).figures()
 
 

@@ -37,13 +37,12 @@ from core.observability import (
     watch_pool,
 )
 from core.open311.controllers import Open311Controller
-from core.opendata import OpenDataController
 from core.plugins import Plugins
 from core.portal.plugin_pages import plugin_portal_pages, plugin_template_dirs
 from core.portal.setup import csrf_config, portal_host_middleware, portal_routers, template_config
-from core.public import PublicController
+from core.publishing.controllers import OpenDataController, PublicController
+from core.reporting.controllers import StatsController
 from core.settings import Settings, get_settings
-from core.stats import StatsController
 from core.tenancy.controllers import TenantController
 from core.topics.controllers import ActionController, FollowUpController, MeetingController, TopicController
 

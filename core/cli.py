@@ -6,23 +6,22 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.commands import run as _run
 from core.errors import DomainError
+from core.open311.cli import open311
 from core.settings import get_settings
 
 if TYPE_CHECKING:
     from core.accounts.services import Passwords
-    from core.audit import ChainReport
+    from core.audit.services import ChainReport
     from core.plugins import Plugins
-
-T = TypeVar("T")
 
 
 class Invocation:
@@ -64,28 +63,6 @@ class YishiGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, cmd_name) or self._plugin_commands(ctx).get(cmd_name)
-
-
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction on the app's database; domain errors become exit code 2."""
-    from core.db import create_engine, create_sessionmaker
-
-    async def main() -> T:
-        settings = get_settings()
-        engine = create_engine(settings.database_url)
-        try:
-            async with create_sessionmaker(engine, settings.audit_key)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        click.echo(f"错误：{exc.message}", err=True)
-        sys.exit(2)
 
 
 @click.group(cls=YishiGroup)
@@ -203,7 +180,7 @@ def audit() -> None:
               help="a file of `yishi audit checkpoint`: each chain must still hold the link it names")
 def audit_verify(tenant_slug: str | None, checkpoint_file: Path | None) -> None:
     """Check every tenant's event hash chain (or one tenant's) up to its head; report the first broken link."""
-    from core.audit import decode, verify_chains
+    from core.audit.services import decode, verify_chains
 
     try:
         since = decode(checkpoint_file.read_bytes()) if checkpoint_file else None
@@ -222,7 +199,7 @@ def audit_verify(tenant_slug: str | None, checkpoint_file: Path | None) -> None:
 def audit_checkpoint(output: Path | None) -> None:
     """Verify every chain, then write the head of each, signed with the audit key; keep the file outside the
     database (a later `yishi audit verify --since FILE` proves nothing before it was rewritten)."""
-    from core.audit import encode, take_checkpoint
+    from core.audit.services import encode, take_checkpoint
 
     checkpoint, reports = _run(take_checkpoint)
     if checkpoint is None:
@@ -261,8 +238,8 @@ def export_tenant(invocation: Invocation, slug: str, output: Path | None) -> Non
     THE FILE IS SECRET: it holds residents' personal data and the users' argon2 password hashes, kept so that
     sign-in keeps working after a move. Keep and send it like a database backup.
     """
-    from core.transfer import encode
-    from core.transfer import export_tenant as export
+    from core.transfer.services import encode
+    from core.transfer.services import export_tenant as export
 
     body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir),
                                               plugins=invocation.plugins)))
@@ -291,8 +268,8 @@ def import_tenant(invocation: Invocation, file: Path, parent_slug: str | None, s
     installation with another audit key needs that key: each chain is verified under it, then re-linked under
     this installation's.
     """
-    from core.transfer import decode
-    from core.transfer import import_tenant as load
+    from core.transfer.services import decode
+    from core.transfer.services import import_tenant as load
 
     try:
         document = decode(file.read_bytes())
@@ -375,11 +352,4 @@ def serve(host: str, port: int, workers: int) -> None:
             factory=True).serve()
 
 
-def _add_core_groups() -> None:
-    """Command groups the core keeps next to their feature (imported late: they use `_run` from here)."""
-    from core.open311.cli import open311
-
-    main.add_command(open311)
-
-
-_add_core_groups()
+main.add_command(open311)  # the command groups the core keeps next to their feature

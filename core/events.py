@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import clock
 from core.db import AUDIT_KEY, Base, JsonB, TenantContext, TenantOwned, column_values, make_persistent
 from core.observability import count_transition
 from core.tenancy.models import Tenant
@@ -148,10 +149,6 @@ def content_digest(event: WorkflowEvent | dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
 @dataclass(frozen=True)
 class Link:
     """The next place in a tenant's chain; the head's row lock holds the tenant's other writers until commit."""
@@ -177,7 +174,7 @@ async def next_link(session: AsyncSession, ctx: TenantContext, bump: Executable 
     handed out under the head's lock.
     """
     connection = await session.connection()
-    params = {"b_tenant_id": ctx.tenant_id, "b_now": utcnow(), **(bump_params or {})}
+    params = {"b_tenant_id": ctx.tenant_id, "b_now": clock.now(), **(bump_params or {})}
     number = None
     if bump is None:
         head = (await connection.execute(_ADVANCE, params)).first()
@@ -192,7 +189,7 @@ async def next_link(session: AsyncSession, ctx: TenantContext, bump: Executable 
         # fails harmlessly and it advances the head the winner made.
         with contextlib.suppress(IntegrityError):
             async with session.begin_nested():
-                now = utcnow()
+                now = clock.now()
                 await session.execute(insert(EventChainHead).values(
                     tenant_id=ctx.tenant_id, id=uuid.uuid4(), seq=0, hash=GENESIS, at=now, created_at=now,
                     updated_at=now))
@@ -210,7 +207,7 @@ async def write_event(session: AsyncSession, ctx: TenantContext, link: Link, *, 
     event, in one statement on PostgreSQL, without a flush, and then join the session as persistent objects.
     """
     # Times never go backwards within a tenant's chain, whatever the clocks of several workers say.
-    at = utcnow()
+    at = clock.now()
     if link.last_at is not None and at <= link.last_at:
         at = link.last_at + datetime.timedelta(microseconds=1)
     values = dict(

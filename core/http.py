@@ -19,6 +19,7 @@ from litestar.response.base import ASGIResponse
 from litestar.security.jwt import Token
 from litestar.types import ASGIApp, Receive, Send
 from litestar.types import Scope as ASGIScope
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
@@ -194,3 +195,16 @@ def require_plugin(tenant: Tenant, plugin: str | None) -> None:
 
 
 Scope = NamedDependency[TenantScope]
+
+
+async def provide_public_tenant(db_session: DbSession, slug: FromPath[str]) -> Tenant:
+    """Dependency for routes anyone may read (/api/v1/tenants/{slug}/public/…, public feeds): the tenant, not
+    archived, entered for a reader no role authorizes."""
+    tenant = await db_session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.archived.is_(False)))
+    if tenant is None:
+        raise NotFound("没有租户 {slug}", slug=slug)
+    await tenant_scope.enter(db_session, tenant)
+    return tenant
+
+
+PublicTenant = NamedDependency[Tenant]

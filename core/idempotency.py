@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from uuid_utils.compat import uuid7
 
+from core import clock
 from core.db import Base, JsonB, TenantOwned
 from core.errors import Conflict, InvalidInput
-from core.events import utcnow
 
 
 class IdempotencyRecord(TenantOwned, Base):
@@ -62,7 +62,7 @@ class Claim:
 
     def record(self, status: int, answer: dict[str, Any]) -> IdempotencyRecord:
         """The row that keeps this request's answer, every column set (it is written without the ORM)."""
-        now = utcnow()
+        now = clock.now()
         return IdempotencyRecord(tenant_id=self.tenant_id, id=uuid7(), user_id=self.user_id, key=self.key,
                                  request_hash=self.fingerprint, status_code=status, response=answer,
                                  created_at=now, updated_at=now)

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from core import clock
+
 DEMO_PASSWORD = "yishi-demo"  # noqa: S105 (the demo's published password)
 
 
@@ -53,12 +55,12 @@ class Api:
 
 
 def _day(offset: int) -> str:
-    return (datetime.date.today() + datetime.timedelta(days=offset)).isoformat()
+    return (clock.today() + datetime.timedelta(days=offset)).isoformat()
 
 
 def _at(offset_days: int, hour: int) -> str:
-    day = datetime.date.today() + datetime.timedelta(days=offset_days)
-    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.timezone(datetime.timedelta(hours=8))).isoformat()
+    day = clock.today() + datetime.timedelta(days=offset_days)
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=clock.LOCAL_TZ).isoformat()
 
 
 async def _accepted(api: Api, filer: str, staff: str, concern: dict[str, Any]) -> str:

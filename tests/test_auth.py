@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import User
 from core.accounts.services import mask_phone
 from core.app import create_app
+from core.clock import Stopped, frozen
 from tests.conftest import PASSWORD, Auth, DatabaseUnderTest, http_client
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -80,21 +82,17 @@ async def test_a_deactivated_user_is_refused_on_the_next_request(client: AsyncCl
 class Clock:
     """The throttle's clock, stopped: delays are tested by moving it, never by sleeping."""
 
-    def __init__(self) -> None:
-        self.now = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
-
-    def __call__(self) -> datetime.datetime:
-        return self.now
+    def __init__(self, stopped: Stopped) -> None:
+        self.stopped = stopped
 
     def advance(self, seconds: float) -> None:
-        self.now += datetime.timedelta(seconds=seconds)
+        self.stopped.advance(datetime.timedelta(seconds=seconds))
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    stopped = Clock()
-    monkeypatch.setattr("core.accounts.services.utcnow", stopped)
-    return stopped
+def clock() -> Iterator[Clock]:
+    with frozen(datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)) as stopped:
+        yield Clock(stopped)
 
 
 BEHIND_PROXY = {"trusted_proxies": (ipaddress.ip_network("127.0.0.0/8"),)}

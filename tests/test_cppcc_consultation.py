@@ -10,11 +10,12 @@ import pytest
 from docx import Document
 from httpx import AsyncClient
 
+from core import clock
 from tests.conftest import Auth
 
 pytestmark = pytest.mark.usefixtures("world")
 CITY = "/api/v1/tenants/city-a/cppcc"
-DAY = datetime.date.today()
+DAY = clock.today()
 
 
 async def topic(client: AsyncClient, auth: Auth) -> str:

@@ -3,16 +3,15 @@ follow the core topic to the end."""
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 from httpx import AsyncClient
 
+from core import clock
 from tests.conftest import Auth
 from tests.test_workflow import BASE
 
 pytestmark = pytest.mark.usefixtures("world")
-TODAY = datetime.date.today().isoformat()
+TODAY = clock.today().isoformat()
 LIAISON = f"{BASE}/liaison"
 
 

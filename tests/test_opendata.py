@@ -11,6 +11,7 @@ import pytest
 from httpx import AsyncClient
 from openpyxl import load_workbook
 
+from core import clock
 from tests.conftest import Auth
 from tests.test_workflow import BASE, WATER, topic_at
 
@@ -59,7 +60,7 @@ async def test_each_dataset_in_each_format_has_the_published_result_and_nothing_
         **WATER, "title": "楼道堆放杂物", "description": "住在3单元502室，楼道被杂物堵住", "channel": "grid_worker",
         "resident_name": "王秀英", "resident_phone": "13987654321"})
     assert filed.status_code == 201, filed.text
-    year = str(datetime.datetime.now(datetime.UTC).year)
+    year = str(clock.today().year)
     for fmt in ("csv", "xlsx", "json"):
         results = parse(fmt, await fetch(client, f"{OPEN}/results.{fmt}"))
         actions = parse(fmt, await fetch(client, f"{OPEN}/actions.{fmt}"))
@@ -109,8 +110,8 @@ async def test_a_tenants_open_data_holds_only_its_own_results(client: AsyncClien
 def test_text_that_looks_like_a_formula_stays_text() -> None:
     import uuid
 
-    from core.opendata import DATASETS as SETS
-    from core.opendata import OpenAction, to_csv, to_xlsx
+    from core.publishing.opendata import DATASETS as SETS
+    from core.publishing.opendata import OpenAction, to_csv, to_xlsx
     from core.tenancy.models import Tenant
 
     row = OpenAction(result_id=uuid.uuid4(), result_title='=HYPERLINK("http://x","点我")', title="-清运", owner_org=None,

@@ -11,7 +11,7 @@ from litestar import Litestar
 
 from tests.conftest import Auth, http_client
 from tests.portal import sign_in, submit, text_of
-from tests.test_workflow import BASE, WATER, file
+from tests.test_workflow import BASE, WATER, file, topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -240,3 +240,31 @@ async def test_a_refused_onboarding_names_every_field_and_keeps_what_was_typed(c
         assert f'id="{field}-error"' in refused.text, field
     assert 'value="short"' in refused.text and 'value="Bad Slug!"' in refused.text
     assert (await client.get("/t/comm-c/")).status_code == 404
+
+
+async def test_each_row_and_the_totals_are_the_apis_figures(client: AsyncClient, auth: Auth) -> None:
+    """The dashboard and /stats read one set of figure definitions: a community's row is its own figures, the
+    totals the district's roll-up."""
+    topic_id, _ = await topic_at(client, auth, "completed")
+    rated = await client.post(f"{BASE}/topics/{topic_id}/ratings", json={"score": 4}, headers=await auth("resident"))
+    assert rated.status_code == 201, rated.text
+    await file_in_comm_b(client, auth)
+    await sign_in(client, "district-a", "dadmin")
+    html = (await client.get("/t/district-a/admin")).text
+    admin = await auth("dadmin")
+
+    def shown(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f}"
+
+    for slug in ("comm-a", "comm-b"):
+        own = (await client.get(f"/api/v1/tenants/{slug}/stats", headers=admin)).json()["own"]
+        cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r'<td class="num">(.*?)</td>', row_of(html, slug))]
+        assert cells == [str(own["concerns_received"]), str(own["resolved_directly"]), str(own["topics"]),
+                         str(own["consultations_held"]), str(own["matters_completed"]),
+                         shown(own["median_days_to_completion"]), str(own["overdue_action_items"]),
+                         shown(own["average_rating"])], slug
+    assert row_of(html, "comm-a").count("—") == 0  # comm-a's row has every figure, the median and rating too
+    rollup = (await client.get("/api/v1/tenants/district-a/stats", headers=admin)).json()
+    totals = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", html.split('id="totals"', 1)[1]))
+    assert totals["收到诉求"] == str(rollup["rollup"]["concerns_received"]) == "2"
+    assert totals["办成实事（件）"] == str(rollup["rollup"]["matters_completed"]) == "1"

@@ -12,13 +12,14 @@ from httpx import AsyncClient
 from litestar import Litestar
 from PIL import Image
 
+from core import clock
 from tests.conftest import Auth, http_client
 from tests.portal import sign_in, submit, text_of
 from tests.test_workflow import BASE, accepted_concern, file, topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
 INBOX = "/t/comm-a/staff/inbox"
-TODAY = datetime.date.today()
+TODAY = clock.today()
 
 
 async def status_of(client: AsyncClient, auth: Auth, concern_id: str) -> str:
@@ -263,8 +264,7 @@ async def test_a_department_above_sees_only_its_own_action_items(client: AsyncCl
     assert "硬化绿化带拓宽道路" in page.text and "安装直饮水机" in page.text
 
 
-async def test_overdue_items_come_first_and_are_flagged(client: AsyncClient, auth: Auth,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_overdue_items_come_first_and_are_flagged(client: AsyncClient, auth: Auth) -> None:
     on_time, _ = await topic_at(client, auth, "drafted")
     late, ids = await topic_at(client, auth, "published")
     await client.post(f"{BASE}/topics/{on_time}/withdraw", json={"reason": "并入其他议题"}, headers=await auth("cstaff"))
@@ -275,16 +275,16 @@ async def test_overdue_items_come_first_and_are_flagged(client: AsyncClient, aut
     assert (await client.post(f"{BASE}/topics/{newest}/actions", headers=staff, json={
         "title": "回访居民", "owner_org": "甲社区", "due_date": (TODAY + datetime.timedelta(days=60)).isoformat()})
     ).status_code == 201
-    monkeypatch.setattr("core.topics.services.today", lambda: TODAY + datetime.timedelta(days=30))
-    await sign_in(client, "comm-a", "cstaff")
-    board = await client.get("/t/comm-a/staff/topics")
-    assert board.status_code == 200 and "逾期的执行事项" in board.text
-    column = board.text.split('id="col-5"', 1)[1].split("</section>", 1)[0]
-    assert column.count('class="late"') == 2 and column.count("已逾期") == 2
-    assert column.index(late) < column.index(newest) and column.index(other) < column.index(newest)
-    await sign_in(client, "comm-a", "wuye")
-    page = await client.get("/t/comm-a/actions")
-    assert page.status_code == 200 and page.text.count('<span class="badge warn">已逾期') == 2
+    with clock.frozen(clock.now() + datetime.timedelta(days=30)):
+        await sign_in(client, "comm-a", "cstaff")
+        board = await client.get("/t/comm-a/staff/topics")
+        assert board.status_code == 200 and "逾期的执行事项" in board.text
+        column = board.text.split('id="col-5"', 1)[1].split("</section>", 1)[0]
+        assert column.count('class="late"') == 2 and column.count("已逾期") == 2
+        assert column.index(late) < column.index(newest) and column.index(other) < column.index(newest)
+        await sign_in(client, "comm-a", "wuye")
+        page = await client.get("/t/comm-a/actions")
+        assert page.status_code == 200 and page.text.count('<span class="badge warn">已逾期') == 2
 
 
 async def test_a_resident_survey_is_recorded_as_the_pre_meeting_research(client: AsyncClient, auth: Auth) -> None:

@@ -79,6 +79,30 @@ async def test_a_portal_page_enters_its_tenant_once_however_many_actions_it_deci
     assert len(resolving) == 1, resolving
 
 
+async def test_the_district_dashboard_queries_do_not_grow_with_its_communities(client: AsyncClient, app: Litestar,
+                                                                              auth: Auth) -> None:
+    """Every community's row comes from the same grouped queries: three more communities add rows, not queries."""
+    from tests.portal import sign_in
+
+    await file(client, await auth("resident"))
+    await sign_in(client, "district-a", "dadmin")
+
+    async def page_queries() -> tuple[int, str]:
+        await client.get("/t/district-a/admin")  # warm: grants cached
+        with counting(app) as statements:
+            page = await client.get("/t/district-a/admin")
+        assert page.status_code == 200
+        return len(statements), page.text
+
+    before, _ = await page_queries()
+    for n in range(3):
+        created = await client.post("/api/v1/tenants", headers=await auth("dadmin"), json={
+            "slug": f"comm-q{n}", "name": f"新社区{n}", "kind": "community", "parent": "street-a"})
+        assert created.status_code == 201, created.text
+    after, html = await page_queries()
+    assert all(f'data-community="comm-q{n}"' in html for n in range(3))
+    assert after == before
+
 
 async def test_filing_on_postgresql_is_one_statement_once_the_year_has_begun(client: AsyncClient, app: Litestar,
                                                                            auth: Auth,

@@ -8,8 +8,9 @@ import html
 import pytest
 from httpx import AsyncClient
 
+from core.clock import LOCAL_TZ
 from core.portal.i18n import gettext_for
-from plugins.red_pavilion.services import CST, next_monthly
+from plugins.red_pavilion.services import next_monthly
 from tests.conftest import Auth
 from tests.test_workflow import BASE, accepted_concern, topic_at
 
@@ -28,10 +29,10 @@ async def enabled(client: AsyncClient, auth: Auth) -> dict:
 
 
 def test_the_next_monthly_date() -> None:
-    after = datetime.datetime(2026, 7, 20, 12, 0, tzinfo=CST)
-    assert next_monthly(after, 15, "19:30") == datetime.datetime(2026, 8, 15, 19, 30, tzinfo=CST)
-    assert next_monthly(after, 25, "09:00") == datetime.datetime(2026, 7, 25, 9, 0, tzinfo=CST)
-    assert next_monthly(datetime.datetime(2026, 12, 20, tzinfo=CST), 3, "10:00").year == 2027
+    after = datetime.datetime(2026, 7, 20, 12, 0, tzinfo=LOCAL_TZ)
+    assert next_monthly(after, 15, "19:30") == datetime.datetime(2026, 8, 15, 19, 30, tzinfo=LOCAL_TZ)
+    assert next_monthly(after, 25, "09:00") == datetime.datetime(2026, 7, 25, 9, 0, tzinfo=LOCAL_TZ)
+    assert next_monthly(datetime.datetime(2026, 12, 20, tzinfo=LOCAL_TZ), 3, "10:00").year == 2027
 
 
 async def test_monthly_sessions_are_planned_ahead_and_pick_up_waiting_concerns(client: AsyncClient, auth: Auth,

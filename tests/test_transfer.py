@@ -32,7 +32,7 @@ from core.plugins import Plugins
 from core.settings import Settings
 from core.tenancy.manifest import Manifest, apply_manifest
 from core.tenancy.scope import within
-from core.transfer import TenantExport, decode, transfer_tables
+from core.transfer.services import TenantExport, decode, transfer_tables
 from tests.conftest import (
     APP_ROLE,
     PASSWORD,

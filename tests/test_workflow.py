@@ -12,11 +12,12 @@ from icalendar import Calendar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core import clock
 from tests.conftest import Auth
 
 pytestmark = pytest.mark.usefixtures("world")
 BASE = "/api/v1/tenants/comm-a"
-TODAY = datetime.date.today()
+TODAY = clock.today()  # the communities' date, as due dates and research dates are
 WATER = {"title": "北边再装一台直饮水机", "description": "小区只有一台直饮水机，西北角的居民每天步行7分钟取水。",
          "category": "public_facilities", "place": "小区北侧"}
 

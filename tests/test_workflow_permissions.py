@@ -7,11 +7,12 @@ import datetime
 import pytest
 from httpx import AsyncClient
 
+from core import clock
 from tests.conftest import Auth
 from tests.test_workflow import BASE, WATER, accepted_concern, file, topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
-TODAY = datetime.date.today().isoformat()
+TODAY = clock.today().isoformat()
 MANAGERS = {"cstaff", "dadmin", "sstaff"}  # community staff, and the street and district above it
 OTHERS = ["grid", "resident", "wuye", "zhujian", "bstaff", "badmin", "outsider"]
 # command → (state the topic must be in, request)
@@ -90,7 +91,7 @@ async def test_concern_lists_filter_and_sort_from_an_allowlist(client: AsyncClie
     assert noise["total"] == 1
     oldest = (await client.get(f"{BASE}/concerns?sort=created_at&limit=1", headers=staff)).json()
     assert oldest["items"][0]["id"] == first["id"] and oldest["total"] == 2
-    today = datetime.date.today()
+    today = clock.today()
     window = (await client.get(f"{BASE}/concerns?created_from={today}&created_to={today}", headers=staff)).json()
     assert window["total"] == 2
     future = (await client.get(f"{BASE}/concerns?created_from={today + datetime.timedelta(days=1)}",

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
+from core import clock
 from core.app import create_app
 from core.topics.machine import allowed_move
 from tests.conftest import PASSWORD, WORLD, DatabaseUnderTest, load_world, truncate_all
@@ -23,7 +24,7 @@ ACTORS = ["cstaff", "dadmin", "resident", "grid", "wuye", "bstaff", "outsider"]
 ACTOR_DRAWS = st.sampled_from(["cstaff", "cstaff", "cstaff", "dadmin", *ACTORS])
 MANAGERS = {"cstaff", "dadmin"}  # hold topic.manage on comm-a (dadmin through the district)
 BASE = "/api/v1/tenants/comm-a"
-TODAY = datetime.date.today()
+TODAY = clock.today()
 # A meeting already begun (its record may be written) or still to come (it may be moved or called off).
 STARTS = {False: "2026-08-01T09:00:00+08:00",
           True: (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).isoformat()}

@@ -10,13 +10,13 @@ import pytest
 from httpx import AsyncClient
 from icalendar import Calendar
 
+from core import clock
 from tests.conftest import Auth
 from tests.test_workflow import BASE, TODAY, topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
 NOW = datetime.datetime.now(datetime.UTC)
 NEXT_WEEK = (NOW + datetime.timedelta(days=7)).replace(microsecond=0)
-BEIJING = datetime.timezone(datetime.timedelta(hours=8))
 
 
 async def future_meeting(client: AsyncClient, auth: Auth, state: str = "researching",
@@ -41,29 +41,29 @@ async def detail_of(client: AsyncClient, auth: Auth, topic_id: str) -> dict:
 # --- a meeting's record waits for the meeting -----------------------------------------------------------
 
 async def test_minutes_and_a_decision_wait_until_the_meeting_has_started(
-        client: AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+        client: AsyncClient, auth: Auth) -> None:
     staff = await auth("cstaff")
     topic_id, meeting_id = await future_meeting(client, auth)
     before = len(await topic_events(client, auth, topic_id))
     minutes = await client.post(f"{BASE}/meetings/{meeting_id}/minutes", headers=staff, json={"minutes": "讨论了"})
     assert minutes.status_code == 409, minutes.text
-    assert NEXT_WEEK.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") in minutes.json()["detail"]
+    assert NEXT_WEEK.astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") in minutes.json()["detail"]
     decision = await client.post(f"{BASE}/meetings/{meeting_id}/decision", headers=staff,
                                  json={"text": "同意", "method": "consensus"})
     assert decision.status_code == 409, decision.text
     assert len(await topic_events(client, auth, topic_id)) == before
     assert (await detail_of(client, auth, topic_id))["meetings"][0]["held"] is False
 
-    monkeypatch.setattr("core.topics.services.now", lambda: NEXT_WEEK + datetime.timedelta(minutes=30))
-    minutes = await client.post(f"{BASE}/meetings/{meeting_id}/minutes", headers=staff, json={"minutes": "讨论了"})
-    assert minutes.status_code == 200, minutes.text
-    decision = await client.post(f"{BASE}/meetings/{meeting_id}/decision", headers=staff,
-                                 json={"text": "同意", "method": "consensus"})
-    assert decision.status_code == 201, decision.text
+    with clock.frozen(NEXT_WEEK + datetime.timedelta(minutes=30)):
+        minutes = await client.post(f"{BASE}/meetings/{meeting_id}/minutes", headers=staff, json={"minutes": "讨论了"})
+        assert minutes.status_code == 200, minutes.text
+        decision = await client.post(f"{BASE}/meetings/{meeting_id}/decision", headers=staff,
+                                     json={"text": "同意", "method": "consensus"})
+        assert decision.status_code == 201, decision.text
 
 
 async def test_a_meeting_is_rescheduled_before_it_starts_with_a_reason_in_one_event(
-        client: AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+        client: AsyncClient, auth: Auth) -> None:
     staff = await auth("cstaff")
     topic_id, meeting_id = await future_meeting(client, auth)
     url = f"{BASE}/meetings/{meeting_id}/reschedule"
@@ -86,12 +86,12 @@ async def test_a_meeting_is_rescheduled_before_it_starts_with_a_reason_in_one_ev
     assert event["payload"]["reason"] == "雨天改期"
     assert datetime.datetime.fromisoformat(event["payload"]["from"]) == NEXT_WEEK
     # Once it has started it stays where it was.
-    monkeypatch.setattr("core.topics.services.now", lambda: later + datetime.timedelta(minutes=5))
-    late = await client.post(url, headers=staff, json={"starts_at": (later + datetime.timedelta(days=1)).isoformat(),
-                                                       "reason": "再改"})
-    assert late.status_code == 409, late.text
-    cancel = await client.post(f"{BASE}/meetings/{meeting_id}/cancel", headers=staff, json={"reason": "不开了"})
-    assert cancel.status_code == 409, cancel.text
+    with clock.frozen(later + datetime.timedelta(minutes=5)):
+        late = await client.post(url, headers=staff, json={
+            "starts_at": (later + datetime.timedelta(days=1)).isoformat(), "reason": "再改"})
+        assert late.status_code == 409, late.text
+        cancel = await client.post(f"{BASE}/meetings/{meeting_id}/cancel", headers=staff, json={"reason": "不开了"})
+        assert cancel.status_code == 409, cancel.text
     assert len(await topic_events(client, auth, topic_id)) == before + 1
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import re
 import uuid
 from typing import Any, cast
@@ -13,6 +12,7 @@ from argon2.profiles import CHEAPEST
 from sqlalchemy import CursorResult, String, delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.accounts.models import RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
@@ -58,10 +58,6 @@ def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 class UserService:
@@ -152,7 +148,7 @@ class LoginService:
         allowances = {f"user:{name} ip:{client}": self.max_failures,
                       f"user:{name}": self.max_failures * WIDER_ALLOWANCE,
                       f"ip:{client}": self.max_failures * WIDER_ALLOWANCE}
-        now = utcnow()
+        now = clock.now()
         await self.throttle.check(list(allowances), now)
         # A name with a NUL is no account's (and PostgreSQL cannot compare text holding one).
         user = None if "\x00" in username else await UserService(self.session).by_username(username)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from core import clock
 from core.accounts.models import User
 from core.accounts.services import PHONE_RE, mask_phone
 from core.concerns.models import (
@@ -58,7 +59,6 @@ from core.events import (
     hmac_pads,
     link_hash_sql,
     next_link,
-    utcnow,
     write_event,
 )
 from core.i18n import Label
@@ -69,6 +69,9 @@ from core.redaction import public_summary, redact
 from core.tenancy.models import Building, Compound, Tenant
 from core.tenancy.scope import TenantScope
 from core.throttle import Throttle
+from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
+from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
+from core.topics.models import Topic
 
 audit_log = logging.getLogger("yishi.audit")
 SORTS = {
@@ -308,7 +311,7 @@ class ConcernService:
         yet, or no chain) takes the steps every other event takes, as SQLite always does. Both write the same
         rows: this concern, this event and `claim.record`.
         """
-        now = utcnow()
+        now = clock.now()
         concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
                           tracking_secret=new_tracking_secret(), **fields)
         event = dict(subject_kind="concern", subject_id=concern.id, topic_id=None, action=action, from_state=None,
@@ -363,13 +366,13 @@ class ConcernService:
         if link.number is None:  # the tenant's first concern of the year
             try:
                 async with self.session.begin_nested():
-                    now = utcnow()
+                    now = clock.now()
                     await self.session.execute(insert(ReferenceCounter).values(
                         tenant_id=self.tenant.id, id=uuid.uuid4(), year=year, value=1, created_at=now, updated_at=now))
                 number = 1
             except IntegrityError:  # another request opened the year first (it held the lock before us)
                 number = (await (await self.session.connection()).execute(
-                    _NEXT_NUMBER, {"b_tenant_id": self.tenant.id, "b_now": utcnow(), **params})).scalar()
+                    _NEXT_NUMBER, {"b_tenant_id": self.tenant.id, "b_now": clock.now(), **params})).scalar()
             link = dataclasses.replace(link, number=number)
         return link
 
@@ -400,9 +403,9 @@ class ConcernService:
         if filters.compound:
             statement = statement.where(Concern.compound_id == filters.compound)
         if filters.created_from:
-            statement = statement.where(Concern.created_at >= _day_start(filters.created_from))
+            statement = statement.where(Concern.created_at >= clock.day_start(filters.created_from))
         if filters.created_to:
-            statement = statement.where(Concern.created_at < _day_start(filters.created_to + datetime.timedelta(days=1)))
+            statement = statement.where(Concern.created_at < clock.day_start(filters.created_to + datetime.timedelta(days=1)))
         if filters.in_topic is not None:
             statement = statement.where(Concern.topic_id.is_not(None) if filters.in_topic else Concern.topic_id.is_(None))
         total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
@@ -466,7 +469,7 @@ class ConcernService:
         from_state = concern.status
         concern.status, concern.triage_reason, concern.triage_note = to_state, reason, note
         if to_state in ("rejected", "resolved"):
-            concern.closed_at = utcnow()
+            concern.closed_at = clock.now()
         await self.session.flush()
         await self._event(concern, f"concern.{action}", from_state, to_state, {"reason": reason, "note": note})
         return concern
@@ -570,19 +573,11 @@ class ConcernService:
 TRIAGE_NAMES = {"accept": "受理", "reject": "驳回", "resolve_directly": "直接办结", "escalate": "上报"}
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
-
-
 async def public_status(session: AsyncSession, tenant: Tenant, code: str, client: str) -> PublicConcern:
     """Follow a concern by its tracking code (reference and secret): its public summary and status, nothing about
     the person. A bare reference, a wrong secret and an unknown reference answer alike, and count against the
     client: references are sequential, so a client that guesses is slowed down."""
-    from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
-    from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
-    from core.topics.models import Topic
-
-    throttle, key, now = Throttle(session, LOOKUP_WINDOW_SECONDS), f"track:{client}", utcnow()
+    throttle, key, now = Throttle(session, LOOKUP_WINDOW_SECONDS), f"track:{client}", clock.now()
     await throttle.check([key], now)
     reference, _, secret = code.strip().upper().rpartition("-")
     concern = await session.scalar(select(Concern).where(Concern.reference == reference)) if reference else None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from core.commands import run
+from core.open311.services import create_client, list_clients, revoke_client
+
 
 @click.group()
 def open311() -> None:
@@ -20,10 +23,7 @@ def keys() -> None:
 @click.argument("app_name")
 def keys_create(tenant_slug: str, app_name: str) -> None:
     """Register APP_NAME for TENANT_SLUG and print its api_key (on stdout, once: only its hash is kept)."""
-    from core.cli import _run
-    from core.open311.services import create_client
-
-    client, key = _run(lambda session: create_client(session, tenant_slug, app_name))
+    client, key = run(lambda session: create_client(session, tenant_slug, app_name))
     click.echo(f"已为 {tenant_slug} 登记 Open311 应用「{client.name}」（{client.id}）。"
                "以下密钥只显示这一次，请交给该应用保存：", err=True)
     click.echo(key)
@@ -33,10 +33,7 @@ def keys_create(tenant_slug: str, app_name: str) -> None:
 @click.argument("tenant_slug")
 def keys_list(tenant_slug: str) -> None:
     """The client apps of TENANT_SLUG, active and revoked (never their keys)."""
-    from core.cli import _run
-    from core.open311.services import list_clients
-
-    clients = _run(lambda session: list_clients(session, tenant_slug))
+    clients = run(lambda session: list_clients(session, tenant_slug))
     if not clients:
         click.echo(f"{tenant_slug} 还没有 Open311 应用")
     for client in clients:
@@ -49,8 +46,5 @@ def keys_list(tenant_slug: str) -> None:
 @click.argument("app")
 def keys_revoke(tenant_slug: str, app: str) -> None:
     """Revoke the active app APP (its name or id) of TENANT_SLUG: its key stops working at once."""
-    from core.cli import _run
-    from core.open311.services import revoke_client
-
-    client = _run(lambda session: revoke_client(session, tenant_slug, app))
+    client = run(lambda session: revoke_client(session, tenant_slug, app))
     click.echo(f"已吊销 {tenant_slug} 的 Open311 应用「{client.name}」（{client.id}）")

@@ -17,8 +17,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, Parameter
 
+from core import clock
 from core.errors import DomainError
-from core.events import utcnow
 from core.http import DbSession
 from core.open311.schemas import (
     Discovery,
@@ -162,7 +162,7 @@ class Open311Controller(Controller):
         status: Annotated[str | None, Parameter(description="open 或 closed，逗号分隔")] = None,
         jurisdiction_id: JurisdictionId = None,
     ) -> Response[list[ServiceRequest]]:
-        query = RequestQuery.parse(service_request_id, service_code, start_date, end_date, status, utcnow())
+        query = RequestQuery.parse(service_request_id, service_code, start_date, end_date, status, clock.now())
         return answer(request, "service_requests", await Open311Service(db_session, jurisdiction).requests(query))
 
     @get("/requests/{request_file:str}", responses=ERRORS, summary="查看一条诉求（按编号）",

@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.accounts.models import User
 from core.authz.authorizer import Authorizer, Grants
 from core.concerns.models import STATE_NAMES, Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, category_names, clean_text
 from core.errors import Conflict, DomainError, NotFound
-from core.events import utcnow
 from core.i18n import Label
 from core.open311.models import Open311Client, Open311Request
 from core.open311.schemas import (
@@ -455,6 +455,6 @@ async def revoke_client(session: AsyncSession, slug: str, name_or_id: str) -> Op
     client = await session.scalar(select(Open311Client).where(match, Open311Client.revoked_at.is_(None)))
     if client is None:
         raise NotFound("{slug} 没有有效的 Open311 应用「{app}」", slug=slug, app=name_or_id)
-    client.revoked_at = utcnow()
+    client.revoked_at = clock.now()
     await session.flush()
     return client

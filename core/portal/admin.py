@@ -5,37 +5,29 @@ new community (or street) with its first staff account."""
 from __future__ import annotations
 
 import datetime
-import statistics
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
+from core import clock
 from core.accounts.services import MemberService, UserService
 from core.authz.rules import ROLES, grant_action
-from core.concerns.models import Concern
-from core.concerns.services import ConcernService, category_names
+from core.concerns.services import ConcernService
 from core.errors import DomainError, InvalidInput, InvalidInputs, NotFound
 from core.http import PageNumber
 from core.inputs import period as check_period
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
-from core.stats import tenant_stats
+from core.reporting.services import community_dashboard, sort_rows
 from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
-from core.tenancy.scope import TenantScope
 from core.tenancy.services import TenantService
-from core.topics.models import ActionItem, Meeting, Rating, Topic
 
-CST = ZoneInfo("Asia/Shanghai")
-MAX_COMMUNITIES = 2000  # the dashboard's rows: every community below, bounded
 ESCALATIONS_PER_PAGE = 50
 # The table's columns, in order: (key, English msgid). Sorting takes only these keys.
 COLUMNS = (
@@ -46,7 +38,7 @@ COLUMNS = (
     ("topics", N_("Topics")),
     ("consultations_held", N_("Consultations held")),
     ("matters_completed", N_("Matters completed")),
-    ("median_days", N_("Median days to completion")),
+    ("median_days_to_completion", N_("Median days to completion")),
     ("overdue_action_items", N_("Overdue action items")),
     ("average_rating", N_("Residents' rating")),
 )
@@ -57,117 +49,6 @@ PLUGIN_LABELS = {"liaison_station": N_("Liaison station of deputies"),
                  "cppcc_consultation": N_("CPPCC consultation"), "red_pavilion": N_("Red pavilion deliberation")}
 NOTICES = {"taken_over": N_("Taken over: the matter is now a concern of this level, reference {reference}."),
            "sent_back": N_("Sent back to the community with your instructions.")}
-
-
-
-
-# --- figures per community: a fixed number of grouped queries, however many communities ---------------------
-
-
-@dataclass
-class CommunityRow:
-    id: uuid.UUID
-    slug: str
-    name: str
-    parent: str
-    concerns_received: int = 0
-    resolved_directly: int = 0
-    topics: int = 0
-    consultations_held: int = 0
-    matters_completed: int = 0
-    median_days: float | None = None
-    overdue_action_items: int = 0
-    average_rating: float | None = None
-
-
-@dataclass
-class Dashboard:
-    rows: list[CommunityRow]
-    categories: list[tuple[str, int]]  # (category name, concerns) largest first
-    months: list[tuple[str, int]]  # ("2026-03", matters completed) for every month of the range
-    overdue: list[tuple[str, int]] = field(default_factory=list)  # (community, overdue items) largest first
-
-
-def _start(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
-
-
-async def community_dashboard(scope: TenantScope, date_from: datetime.date, date_to: datetime.date) -> Dashboard:
-    """Every community in `tenant`'s subtree with its figures for [date_from, date_to], the concerns by
-    category and the matters completed per month over the subtree.
-
-    One query lists the communities, then one grouped query per figure (nine in all), whatever the number of
-    communities: never a query per row. The reads are widened to the subtree as the API's rollup is."""
-    session, tenant = scope.session, scope.tenant
-    parent = aliased(Tenant)
-    communities = (await session.execute(
-        select(Tenant.id, Tenant.slug, Tenant.name, parent.name)
-        .outerjoin(parent, parent.id == Tenant.parent_id)
-        .where(Tenant.path.startswith(tenant.path), Tenant.kind == "community", Tenant.archived.is_(False))
-        .order_by(Tenant.path).limit(MAX_COMMUNITIES))).all()
-    rows = {tid: CommunityRow(tid, slug, name, parent_name or "") for tid, slug, name, parent_name in communities}
-    lo, hi = _start(date_from), _start(date_to + datetime.timedelta(days=1))
-    in_range = lambda column: and_(column >= lo, column < hi)  # noqa: E731
-    today = datetime.datetime.now(datetime.UTC).date()
-
-    async with scope.subtree():
-        async def grouped(*columns, where, group):  # type: ignore[no-untyped-def]
-            return (await session.execute(select(group, *columns).where(*where).group_by(group))).all()
-
-        for tid, received, resolved in await grouped(
-                func.count(), func.count().filter(Concern.status == "resolved"),
-                where=[in_range(Concern.created_at)], group=Concern.tenant_id):
-            if tid in rows:
-                rows[tid].concerns_received, rows[tid].resolved_directly = int(received), int(resolved)
-        for column, model, where in (
-            ("topics", Topic, [in_range(Topic.created_at)]),
-            ("consultations_held", Meeting, [in_range(Meeting.minutes_recorded_at)]),
-            ("matters_completed", Topic, [in_range(Topic.completed_at)]),
-            ("overdue_action_items", ActionItem, [ActionItem.status == "open", ActionItem.due_date < today]),
-        ):
-            for tid, count in await grouped(func.count(), where=where, group=model.tenant_id):
-                if tid in rows:
-                    setattr(rows[tid], column, int(count))
-        for tid, score in await grouped(func.avg(Rating.score), where=[in_range(Rating.created_at)],
-                                        group=Rating.tenant_id):
-            if tid in rows and score is not None:
-                rows[tid].average_rating = round(float(score), 2)
-        durations: dict[uuid.UUID, list[float]] = {}
-        for tid, filed, done in (await session.execute(  # as the API's median: concern filed → topic completed
-                select(Topic.tenant_id, Concern.created_at, Topic.completed_at)
-                .join(Topic, and_(Topic.tenant_id == Concern.tenant_id, Topic.id == Concern.topic_id))
-                .where(in_range(Topic.completed_at)))).all():
-            durations.setdefault(tid, []).append((done - filed).total_seconds() / 86400)
-        for tid, days in durations.items():
-            if tid in rows:
-                rows[tid].median_days = round(statistics.median(days), 1)
-        completed = list((await session.scalars(select(Topic.completed_at).where(in_range(Topic.completed_at)))).all())
-        by_category = await grouped(func.count(), where=[in_range(Concern.created_at)], group=Concern.category)
-        names = await category_names(session)
-
-    months: dict[str, int] = {}
-    month = date_from.replace(day=1)
-    while month <= date_to:
-        months[month.strftime("%Y-%m")] = 0
-        month = (month + datetime.timedelta(days=32)).replace(day=1)
-    for done in completed:
-        key = done.astimezone(CST).strftime("%Y-%m")
-        if key in months:
-            months[key] += 1
-    categories = sorted(((names.get(code, code), int(count)) for code, count in by_category), key=lambda c: -c[1])
-    overdue = sorted(((r.name, r.overdue_action_items) for r in rows.values() if r.overdue_action_items),
-                     key=lambda c: -c[1])
-    return Dashboard(list(rows.values()), categories, list(months.items()), overdue)
-
-
-def sort_rows(rows: list[CommunityRow], sort: str, descending: bool) -> list[CommunityRow]:
-    """Sorted by an allowed column; rows without a figure (no rating yet) go last either way."""
-    present = [r for r in rows if getattr(r, sort) is not None]
-    absent = [r for r in rows if getattr(r, sort) is None]
-    return sorted(present, key=lambda r: (getattr(r, sort), r.name), reverse=descending) + absent
-
-
-# --- the pages --------------------------------------------------------------------------------------------
 
 
 def _parse_day(value: str | None) -> datetime.date | None:
@@ -196,7 +77,7 @@ class AdminController(Controller):
     @get("/")
     async def dashboard(self, page: PageDep, sort: FromQuery[str] = "", dir: FromQuery[str] = "asc") -> Response:
         scope = await page.scope("stats.read")
-        today = datetime.datetime.now(CST).date()
+        today = clock.today()
         errors: dict[str, str] = {}
         raw = {"from": page.request.query_params.get("from", ""), "to": page.request.query_params.get("to", "")}
         parsed: dict[str, datetime.date | None] = {}
@@ -217,7 +98,6 @@ class AdminController(Controller):
             start, end = datetime.date(today.year, 1, 1), today
         sort = sort if sort in SORTABLE else ""  # none: the tree's order (street by street)
         descending = dir == "desc" and bool(sort)
-        stats = await tenant_stats(scope, start, end)
         board = await community_dashboard(scope, start, end)
         rows = sort_rows(board.rows, sort, descending) if sort else board.rows
         period = {"from": raw["from"], "to": raw["to"]} if not errors else {}
@@ -229,7 +109,7 @@ class AdminController(Controller):
             return f"{page.base}/admin?" + urlencode({**query, "sort": column, "dir": flip})
 
         return page.render(
-            "admin/dashboard.html", status_code=422 if errors else 200, stats=stats, board=board, rows=rows,
+            "admin/dashboard.html", status_code=422 if errors else 200, board=board, rows=rows,
             columns=COLUMNS, sort=sort, descending=descending, sort_link=sort_link, errors=errors, raw=raw,
             date_from=start, date_to=end,
             can_escalations=await page.can("concern.escalation"), can_onboard=await page.can("tenant.create_child"),

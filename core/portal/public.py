@@ -3,7 +3,6 @@ concern by its reference, and signing in and out."""
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,13 +14,14 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
+from core import clock
 from core.accounts.services import LoginService, UserService
 from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
 from core.http import DbSession, PageNumber, client_address, issue_token
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
-from core.public import public_meetings, published_results
-from core.stats import public_stats
+from core.publishing.services import public_meetings, published_results
+from core.reporting.services import public_stats
 from core.tenancy.models import Tenant
 from core.topics.calendar import ics_response, meeting_calendar
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
@@ -65,7 +65,7 @@ class PortalPublicController(Controller):
 
     @get("/", name="portal.home")
     async def home(self, request: Request, page: PageDep) -> Response:
-        year = datetime.datetime.now(datetime.UTC).year
+        year = clock.today().year
         results, _ = await published_results(page.session, 3, 0)
         return page.render(
             "home.html", stats=await public_stats(page.session, year), results=results,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Router
 from litestar.config.csrf import CSRFConfig
@@ -18,11 +17,13 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.clock import local
 from core.errors import DomainError
+from core.portal import admin, resident, staff
 from core.portal.pages import portal_error
+from core.portal.public import PortalPublicController, PortalRootController
+from core.portal.workspace import WorkspaceController
 from core.settings import Settings
 
 HERE = Path(__file__).parent
-CST = ZoneInfo("Asia/Shanghai")
 
 
 def local_time(value: datetime.datetime | str | None) -> str:
@@ -56,10 +57,6 @@ def csrf_config(settings: Settings) -> CSRFConfig:
 
 def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
     """The portal's pages (the public ones last: their catch-all answers 404 for any other path)."""
-    from core.portal import admin, resident, staff
-    from core.portal.public import PortalPublicController, PortalRootController
-    from core.portal.workspace import WorkspaceController
-
     # HTTPException too: the problem-details plugin claims it app-wide, and a page answers with a page.
     handlers: dict[int | type[Exception], Any] = {DomainError: portal_error, HTTPException: portal_error, ValidationException: portal_error,
                 Exception: portal_error}

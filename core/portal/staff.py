@@ -8,7 +8,6 @@ import datetime
 import re
 import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -17,6 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from sqlalchemy import select
 
+from core import clock
 from core.authz.rules import ROLES, TENANT_ROLES
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.services import ConcernFilters, ConcernService
@@ -27,13 +27,11 @@ from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.topics import schemas as s
-from core.topics import services as topic_services
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Topic
 from core.topics.photos import add_workflow_photo, workflow_photo
 from core.topics.services import FOLLOW_UP_REASONS, TopicService
 
-CST = ZoneInfo("Asia/Shanghai")
 MAX_PHOTOS_PER_FORM = 3
 LIST_LIMIT = 200
 INBOX_PER_PAGE = 30
@@ -104,7 +102,7 @@ def _starts_at(page: Page, raw: str) -> datetime.datetime:
         starts = datetime.datetime.fromisoformat((raw or "").strip())
     except ValueError:
         raise InvalidInput(page._("Enter the date and time the meeting starts."), field="starts_at") from None
-    return starts if starts.tzinfo else starts.replace(tzinfo=CST)  # the form's time is Beijing time
+    return starts if starts.tzinfo else starts.replace(tzinfo=clock.LOCAL_TZ)  # the form's time is Beijing time
 
 
 def _int(page: Page, raw: str, field: str, required: bool = True) -> int | None:
@@ -290,7 +288,7 @@ class StaffController(Controller):
         allowed = allowed_commands(state)
         pending = [m for m in detail.meetings if not m.held]
         held = [m for m in detail.meetings if m.held]
-        now = topic_services.now()
+        now = clock.now()
         started = {m.id for m in detail.meetings if m.starts_at <= now}
         return page.render(
             "staff/topic.html", status_code=status_code, detail=detail, topic=detail.topic, events=events,
@@ -298,7 +296,7 @@ class StaffController(Controller):
             tenant_roles=TENANT_ROLES, default_invitees=DEFAULT_INVITEES, pending=pending, held=held,
             started=started, follow_up_reasons=FOLLOW_UP_REASONS,
             concern_states=CONCERN_STATE_NAMES, form=form, errors=errors or {}, values=values or {},
-            today=datetime.date.today().isoformat(), notice=page.request.query_params.get("notice"),
+            today=clock.today().isoformat(), notice=page.request.query_params.get("notice"),
             steps=STEP_NAMES, step=STEPS[state],
         )
 

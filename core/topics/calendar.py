@@ -5,20 +5,17 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from litestar import Request, Response
 from litestar.params import FromPath
 
-from core.clock import local
-from core.http import DbSession, require_plugin
-from core.public import PublicMeeting, PublicTopic, provide_public_tenant
+from core.clock import LOCAL_TZ, local
+from core.http import DbSession, provide_public_tenant, require_plugin
+from core.publishing.schemas import PublicMeeting, PublicTopic
 from core.tenancy.models import Tenant
 from core.topics.models import Meeting, Topic
 
-# The communities' clock. Events carry TZID=Asia/Shanghai with its VTIMEZONE, so a weekly 09:00 stays 09:00.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PRODID = "-//Yishi 议事//yishi//ZH"
 
 
@@ -44,7 +41,7 @@ def build_calendar(name: str, entries: Iterable[CalendarEntry]) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
-    calendar.add("x-wr-timezone", "Asia/Shanghai")
+    calendar.add("x-wr-timezone", LOCAL_TZ.key)
     for entry in entries:
         event = Event()
         event.add("uid", entry.uid)

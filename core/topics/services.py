@@ -7,18 +7,18 @@ import datetime
 import uuid
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.accounts.models import User
 from core.accounts.services import users_seen_from
 from core.authz.rules import ROLES
-from core.concerns.models import Concern
+from core.concerns.models import Concern, Photo
 from core.concerns.services import clean_text
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.events import PLUGINS_KEY, WorkflowEvent, append_event, utcnow
+from core.events import PLUGINS_KEY, WorkflowEvent, append_event
 from core.i18n import Label
 from core.inputs import label, not_one_of
 from core.plugins import Plugins
@@ -31,21 +31,11 @@ RESEARCH_KINDS = ("site_visit", "survey")
 LOW_RATING = 3.0  # an average below this opens a follow-up (回访): staff must answer the residents
 FOLLOW_UP_STATES = ("open", "closed")
 FOLLOW_UP_REASONS = {"low_rating": "居民评价偏低"}
-# The communities' clock, in which a refusal names a meeting's start.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def now() -> datetime.datetime:
-    """The workflow's clock: whether a meeting has started is read here (tests move it instead of waiting)."""
-    return utcnow()
-
-
-def today() -> datetime.date:
-    return now().date()
 
 
 def local_minute(at: datetime.datetime) -> str:
-    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    """A meeting's start as a refusal names it: on the communities' clock."""
+    return at.astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 class TopicService:
@@ -153,7 +143,7 @@ class TopicService:
             from_state = concern.status
             concern.status, concern.topic_id = to_state, topic_id
             if to_state == "completed":
-                concern.closed_at = now()
+                concern.closed_at = clock.now()
             await self.session.flush()
             await append_event(self.session, self.ctx, subject_kind="concern", subject_id=concern.id,
                                topic_id=topic_id, action=action, from_state=from_state, to_state=to_state,
@@ -184,7 +174,7 @@ class TopicService:
         await self._allowed(topic, "research")
         if data.kind not in RESEARCH_KINDS:
             raise InvalidInput("{name}须为 site_visit（实地考察）或 survey（征询）", field="kind", name=label("kind"))
-        if data.date > today() + datetime.timedelta(days=1):
+        if data.date > clock.today() + datetime.timedelta(days=1):
             raise InvalidInput("调研日期不能在将来", field="date")
         if data.kind == "survey":
             clean_text(data.question, "question", Label("征询问题"), 500)
@@ -254,7 +244,7 @@ class TopicService:
         topic = await self.topic(meeting.topic_id, for_update=True)
         await self._allowed(topic, command)
         self._refuse_if_cancelled(meeting)
-        if meeting.minutes_recorded_at is not None or meeting.starts_at <= now():
+        if meeting.minutes_recorded_at is not None or meeting.starts_at <= clock.now():
             raise Conflict("协商会已于 {starts_at} 开始，不能再改期或取消", starts_at=local_minute(meeting.starts_at))
         return meeting, topic
 
@@ -263,7 +253,7 @@ class TopicService:
         meeting, topic = await self._not_started(meeting_id, "reschedule")
         if data.starts_at.tzinfo is None:
             raise InvalidInput("{name}须带时区，如 2026-07-28T15:00:00+08:00", field="starts_at", name=label("starts_at"))
-        if data.starts_at <= now():
+        if data.starts_at <= clock.now():
             raise InvalidInput("改期后的开始时间须晚于现在", field="starts_at")
         if data.starts_at == meeting.starts_at:
             raise InvalidInput("改期后的开始时间与原定时间相同", field="starts_at")
@@ -279,7 +269,7 @@ class TopicService:
     async def cancel_meeting(self, meeting_id: uuid.UUID, reason: str) -> Meeting:
         reason = clean_text(reason, "reason", Label("取消理由"), 2000)
         meeting, topic = await self._not_started(meeting_id, "cancel_meeting")
-        meeting.cancelled_at, meeting.cancel_reason = now(), reason
+        meeting.cancelled_at, meeting.cancel_reason = clock.now(), reason
         await self.session.flush()
         target = None
         if topic.state == "scheduled" and not await self.session.scalar(
@@ -293,7 +283,7 @@ class TopicService:
     def _require_started(self, meeting: Meeting) -> None:
         """A meeting's record is written once it has started, and never for a meeting called off."""
         self._refuse_if_cancelled(meeting)
-        if meeting.starts_at > now():
+        if meeting.starts_at > clock.now():
             raise Conflict("协商会将于 {starts_at} 开始，开始后才能记录纪要和协商结果",
                            starts_at=local_minute(meeting.starts_at))
 
@@ -311,7 +301,7 @@ class TopicService:
         meeting.opinions = [{"group": o.group, "text": o.text.strip()} for o in data.opinions]
         if data.agenda is not None:
             meeting.agenda = data.agenda
-        meeting.minutes_recorded_at = utcnow()
+        meeting.minutes_recorded_at = clock.now()
         await self.session.flush()
         await self._move(topic, "minutes", {"meeting": str(meeting.id), "opinions": len(meeting.opinions)})
         return meeting
@@ -346,7 +336,7 @@ class TopicService:
         await self._allowed(topic, "publish")
         if not await self.session.scalar(select(Decision.id).where(Decision.topic_id == topic.id)):
             raise Conflict("没有协商结果，不能公开")
-        topic.published_at = utcnow()
+        topic.published_at = clock.now()
         await self._move(topic, "publish")
         return topic
 
@@ -400,7 +390,7 @@ class TopicService:
         if mine_only or not self.scope.can("topic.read"):
             statement = statement.where(ActionItem.owner_user_id == self.scope.user_id)
         if overdue is True:
-            statement = statement.where(ActionItem.status == "open", ActionItem.due_date < today())
+            statement = statement.where(ActionItem.status == "open", ActionItem.due_date < clock.today())
         total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
         # Open items first, the soonest due (so the overdue) at the top.
         rows = (await self.session.scalars(statement.order_by(ActionItem.status != "open", ActionItem.due_date,
@@ -433,13 +423,13 @@ class TopicService:
         target = await self._allowed(topic, "complete_action")
         if action.status != "open":
             raise Conflict("执行事项已办结")
-        action.status, action.percent, action.completed_at = "completed", 100, utcnow()
+        action.status, action.percent, action.completed_at = "completed", 100, clock.now()
         await self.session.flush()
         still_open = await self.session.scalar(select(func.count()).select_from(ActionItem).where(
             ActionItem.topic_id == topic.id, ActionItem.status == "open"))
         if not still_open:
             target = "completed"
-            topic.completed_at = now()
+            topic.completed_at = clock.now()
         await self._move(topic, "complete_action", {"action": str(action.id)}, to_state=target)
         if target == "completed":  # the concerns it took up are settled with it
             concerns = (await self.session.scalars(select(Concern).where(Concern.topic_id == topic.id,
@@ -517,7 +507,7 @@ class TopicService:
         if follow_up.status != "open":
             raise Conflict("这个回访已经结束")
         follow_up.status, follow_up.note = "closed", note
-        follow_up.closed_by_id, follow_up.closed_at = self.scope.user_id, now()
+        follow_up.closed_by_id, follow_up.closed_at = self.scope.user_id, clock.now()
         await self.session.flush()
         await append_event(self.session, self.ctx, subject_kind="follow_up", subject_id=follow_up.id,
                            topic_id=follow_up.topic_id, action="follow_up.close", from_state="open",
@@ -548,8 +538,6 @@ def decision_out(d: Decision) -> s.DecisionOut:
 
 
 async def photo_ids(session: AsyncSession, kind: str, owners: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    from core.concerns.models import Photo
-
     found: dict[uuid.UUID, list[uuid.UUID]] = {}
     if owners:
         rows = await session.execute(select(Photo.owner_id, Photo.id).where(
@@ -571,7 +559,7 @@ async def actions_out(session: AsyncSession, actions: Sequence[ActionItem]) -> l
     owners = {a.owner_user_id for a in actions if a.owner_user_id}
     names = dict((await session.execute(select(User.id, User.username).where(User.id.in_(owners)))).all()) \
         if owners else {}
-    day = today()
+    day = clock.today()
     return [
         s.ActionOut(
             id=a.id, topic=a.topic_id, title=a.title, owner_org=a.owner_org, owner_user=names.get(a.owner_user_id),

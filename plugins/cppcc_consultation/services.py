@@ -12,11 +12,12 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.accounts.models import RoleAssignment, User
 from core.accounts.services import users_seen_from
 from core.concerns.services import clean_text
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.events import WorkflowEvent, append_event, utcnow
+from core.events import WorkflowEvent, append_event
 from core.i18n import Label
 from core.inputs import Input, cap, label, not_one_of
 from core.tenancy.models import Tenant
@@ -159,7 +160,7 @@ class CppccService:
     async def create_plan(self, data: PlanIn) -> ConsultationPlan:
         if self.scope.tenant.kind not in ("city", "district"):
             raise Conflict("年度协商计划由市、区（县）政协制定")
-        if not 2000 <= data.year <= utcnow().year + 1:
+        if not 2000 <= data.year <= clock.today().year + 1:
             raise InvalidInput("年度须在 2000 至明年之间", field="year")
         if await self.session.scalar(select(ConsultationPlan.id).where(ConsultationPlan.year == data.year)):
             raise Conflict("{year} 年的协商计划已存在", field="year", year=data.year)
@@ -272,7 +273,7 @@ class CppccService:
             raise Forbidden("只有交办的部门（{department}）可以答复这个问题", department=problem.department or "")
         text = clean_text(data.answer, "answer", Label("答复"), 5000)
         amends = problem.answer
-        problem.answer, problem.answered_at = text, utcnow()
+        problem.answer, problem.answered_at = text, clock.now()
         await self.session.flush()
         await append_event(self.session, self.scope.ctx,
                            subject_kind=ANSWER_SUBJECT, subject_id=problem.id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from core import clock
 from tenants.demo_cases import Api, _at, _day, _deliberate
 
 
@@ -23,7 +24,7 @@ async def replay(client: Any) -> dict[str, str]:
         "schedule": [{"deputy": "yuehai_deputy", "weekday": 2, "start": "09:00", "end": "11:00"}]})
     await api.call(staff, "POST", "/liaison/stations", {"name": "7号楼楼头议事会", "kind": "building_head",
                                                         "place": "阅海苑小区7号楼单元门口"})
-    held = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2)
+    held = clock.now() - datetime.timedelta(days=2)
     compound = await api.compound(staff, "阅海苑小区")
     reception = await api.call("yuehai_deputy", "POST", "/liaison/receptions", {
         "station": station["id"], "held_at": held.isoformat(), "residents_received": 12,

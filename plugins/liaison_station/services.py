@@ -14,18 +14,19 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.accounts.models import User
 from core.accounts.services import users_seen_from
 from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.events import WorkflowEvent, utcnow
+from core.events import WorkflowEvent
 from core.i18n import Label, phrase
 from core.inputs import Input, cap, not_one_of
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
-from core.topics.calendar import LOCAL_TZ, CalendarEntry, build_calendar
+from core.topics.calendar import CalendarEntry, build_calendar
 from plugins.liaison_station.models import DUTY_STATES, STATION_KINDS, DutyItem, Reception, Station
 
 # Where a duty-list item stands, read off the state of the core topic it fed.
@@ -245,7 +246,7 @@ class LiaisonService:
         if data.kind not in NOTE_KINDS:
             raise not_one_of("kind", NOTE_KINDS)
         text = clean_text(data.text, "text", Label("履职记录"), 2000)
-        item.notes = [*item.notes, {"kind": data.kind, "text": text, "at": utcnow().isoformat()}]
+        item.notes = [*item.notes, {"kind": data.kind, "text": text, "at": clock.now().isoformat()}]
         await self.session.flush()
         return item
 
@@ -276,8 +277,7 @@ class LiaisonService:
         user = await self._user(deputy, "deputy")
         if not self.is_staff and user.id != self.scope.user_id:
             raise NotFound("没有这位代表的履职记录")
-        start = datetime.datetime(year, 1, 1, tzinfo=datetime.UTC)
-        end = datetime.datetime(year + 1, 1, 1, tzinfo=datetime.UTC)
+        start, end = clock.day_range(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
         items = (await self.session.scalars(select(DutyItem).where(
             DutyItem.deputy_id == user.id, DutyItem.created_at >= start, DutyItem.created_at < end))).all()
         spans = [i.closed_at - i.created_at for i in items if i.closed_at is not None]
@@ -300,12 +300,12 @@ async def follow_event(session: AsyncSession, event: WorkflowEvent) -> None:
                 item.topic_id, item.state = None, "received"
             elif event.to_state in CONCERN_TO_DUTY:
                 item.state = CONCERN_TO_DUTY[event.to_state]
-            item.closed_at = utcnow() if item.state == "closed" else None
+            item.closed_at = clock.now() if item.state == "closed" else None
     elif event.subject_kind == "topic" and event.to_state in TOPIC_TO_DUTY:
         items = (await session.scalars(select(DutyItem).where(DutyItem.topic_id == event.subject_id))).all()
         for item in items:
             item.state = TOPIC_TO_DUTY[event.to_state]
-            item.closed_at = (item.closed_at or utcnow()) if item.state == "closed" else None
+            item.closed_at = (item.closed_at or clock.now()) if item.state == "closed" else None
     else:
         return
     await session.flush()
@@ -313,8 +313,7 @@ async def follow_event(session: AsyncSession, event: WorkflowEvent) -> None:
 
 async def next_receptions(session: AsyncSession, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
     """The next reception at each station, from its weekly schedule (Beijing time), soonest first."""
-    cst = datetime.timezone(datetime.timedelta(hours=8))
-    local = (now or utcnow()).astimezone(cst)
+    local = (now or clock.now()).astimezone(clock.LOCAL_TZ)
     stations = (await session.scalars(select(Station))).all()
     deputies = {slot["deputy"] for s in stations for slot in s.schedule}
     names = dict((await session.execute(select(User.username, User.display_name)
@@ -324,7 +323,7 @@ async def next_receptions(session: AsyncSession, now: datetime.datetime | None =
         for slot in station.schedule:
             hour, minute = (int(x) for x in slot["start"].split(":"))
             day = local.date() + datetime.timedelta(days=(slot["weekday"] - local.weekday()) % 7)
-            at = datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=cst)
+            at = datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=clock.LOCAL_TZ)
             if at <= local:
                 at += datetime.timedelta(days=7)
             upcoming.append({**phrase(Label("{deputy} 在{station}接待群众"),
@@ -347,10 +346,10 @@ async def reception_calendar(session: AsyncSession, tenant_name: str, station_id
                                         .where(User.username.in_(deputies)))).all()) if deputies else {}
     entries = []
     for station in stations:
-        opened = station.created_at.astimezone(LOCAL_TZ).date()
+        opened = station.created_at.astimezone(clock.LOCAL_TZ).date()
         for slot in station.schedule:
             day = opened + datetime.timedelta(days=(slot["weekday"] - opened.weekday()) % 7)
-            start, end = (datetime.datetime.combine(day, datetime.time.fromisoformat(slot[edge]), tzinfo=LOCAL_TZ)
+            start, end = (datetime.datetime.combine(day, datetime.time.fromisoformat(slot[edge]), tzinfo=clock.LOCAL_TZ)
                           for edge in ("start", "end"))
             deputy, weekday, at = slot["deputy"], slot["weekday"], slot["start"]
             entries.append(CalendarEntry(

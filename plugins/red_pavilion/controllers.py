@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.http import DbSession, Scope, provide_tenant_scope
-from core.stats import report_year
+from core.reporting.services import report_year
 from core.tenancy.models import Tenant
 from core.topics.calendar import ics_response, provide_feed_tenant
 from plugins.red_pavilion.services import (

@@ -10,7 +10,7 @@ from litestar.params import FromQuery
 from core.errors import InvalidInput
 from core.portal.pages import PageDep
 from core.portal.plugin_pages import plugin_page
-from core.stats import report_year
+from core.reporting.services import report_year
 from plugins.red_pavilion import NAME
 from plugins.red_pavilion.services import PavilionService
 

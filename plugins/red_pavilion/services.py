@@ -11,11 +11,12 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.accounts.models import RoleAssignment, User
 from core.concerns.models import Concern
 from core.concerns.services import clean_text
 from core.errors import Conflict, InvalidInput, NotFound
-from core.events import WorkflowEvent, utcnow
+from core.events import WorkflowEvent
 from core.i18n import Label, phrase
 from core.inputs import Input, cap, label
 from core.tenancy.scope import TenantScope
@@ -23,7 +24,6 @@ from core.topics.calendar import CalendarEntry, build_calendar
 from core.topics.models import Topic
 from plugins.red_pavilion.models import SESSION_KINDS, PavilionSession, Venue
 
-CST = datetime.timezone(datetime.timedelta(hours=8))  # the communities' clock: "每月15日晚7点"
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -94,7 +94,7 @@ class Tally(msgspec.Struct):
 def next_monthly(after: datetime.datetime, day: int, time: str) -> datetime.datetime:
     """The first "每月 day 日 time" (Beijing time) strictly after `after`."""
     hour, minute = (int(part) for part in time.split(":"))
-    local = after.astimezone(CST)
+    local = after.astimezone(clock.LOCAL_TZ)
     candidate = local.replace(day=day, hour=hour, minute=minute, second=0, microsecond=0)
     if candidate <= local:
         year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
@@ -149,7 +149,7 @@ class PavilionService:
         planned = await self.session.scalar(select(PavilionSession).where(
             PavilionSession.venue_id == venue.id, PavilionSession.kind == "monthly",
             PavilionSession.state == "planned"))
-        when = next_monthly(utcnow(), venue.monthly_day, venue.monthly_time)  # type: ignore[arg-type]
+        when = next_monthly(clock.now(), venue.monthly_day, venue.monthly_time)  # type: ignore[arg-type]
         if planned is not None:
             if replan:
                 planned.scheduled_for = when
@@ -212,7 +212,7 @@ class PavilionService:
             held.agenda = [str(i) for i in await self._waiting()]
         held.topics = list(dict.fromkeys([*held.topics, *(str(t) for t in topic_ids)]))
         held.party_members, held.notes = usernames, data.notes.strip()[:5000]
-        held.state, held.held_at = "held", utcnow()
+        held.state, held.held_at = "held", clock.now()
         await self.session.flush()
         if held.kind == "monthly":
             await self._plan_next(await self.venue(held.venue_id))
@@ -234,13 +234,12 @@ class PavilionService:
             topics=s.topics, party_members=s.party_members, notes=s.notes, held_at=s.held_at) for s in sessions]
 
     async def tally(self, year: int) -> Tally:
-        start = datetime.datetime(year, 1, 1, tzinfo=CST)
-        end = datetime.datetime(year + 1, 1, 1, tzinfo=CST)
+        start, end = clock.day_range(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
         held = (await self.session.scalars(select(PavilionSession).where(
             PavilionSession.state == "held", PavilionSession.held_at >= start, PavilionSession.held_at < end))).all()
         by_month: dict[str, int] = {}
         for s in held:
-            month = s.held_at.astimezone(CST).strftime("%Y-%m")  # type: ignore[union-attr]
+            month = s.held_at.astimezone(clock.LOCAL_TZ).strftime("%Y-%m")  # type: ignore[union-attr]
             by_month[month] = by_month.get(month, 0) + 1
         return Tally(
             year=year, sessions_held=len(held), monthly_held=sum(1 for s in held if s.kind == "monthly"),
@@ -266,8 +265,7 @@ async def follow_event(session: AsyncSession, event: WorkflowEvent) -> None:
 
 async def period_figures(session: AsyncSession, date_from: datetime.date, date_to: datetime.date) -> dict[str, int]:
     """Sessions held and Party members' participation in a period, for the tenant's statistics."""
-    start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=CST)
-    end = datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=CST)
+    start, end = clock.day_range(date_from, date_to)
     held = (await session.scalars(select(PavilionSession).where(
         PavilionSession.state == "held", PavilionSession.held_at >= start, PavilionSession.held_at < end))).all()
     return {"sessions_held": len(held), "party_member_participations": sum(len(s.party_members) for s in held)}
@@ -280,7 +278,7 @@ async def upcoming_sessions(session: AsyncSession) -> list[dict[str, Any]]:
         .join(Venue, (Venue.tenant_id == PavilionSession.tenant_id) & (Venue.id == PavilionSession.venue_id))
         .where(PavilionSession.state == "planned").order_by(PavilionSession.scheduled_for))).all()
     return [{**phrase(Label("{kind}（{venue}）"), kind=Label(SESSION_KINDS[kind]), venue=venue),
-             "at": at.astimezone(CST).isoformat()} for kind, at, venue in planned]
+             "at": at.astimezone(clock.LOCAL_TZ).isoformat()} for kind, at, venue in planned]
 
 
 async def session_calendar(session: AsyncSession, tenant_name: str) -> bytes:

@@ -25,6 +25,7 @@ import msgspec
 from sqlalchemy import Table, insert, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.accounts.models import User
 from core.db import Base, TenantContext
 from core.errors import Conflict, InvalidInput, NotFound
@@ -165,7 +166,7 @@ async def export_tenant(session: AsyncSession, slug: str, media_root: Path,
                       database=f"{url.get_backend_name()}:{url.database}" if url else "",
                       yishi_version=_version(),
                       plugins={name: plugins.info[name].version for name in plugins.names}),
-        exported_at=datetime.datetime.now(datetime.UTC), tenant=root.slug, parent=parent,
+        exported_at=clock.now(), tenant=root.slug, parent=parent,
         tables={t.name: TableRows(columns=[c.name for c in _columns(t)],
                                   rows=[[row[c.name] for c in _columns(t)] for row in rows[t.name]])
                 for t in tables if t.name in rows},

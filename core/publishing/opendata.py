@@ -10,24 +10,22 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Request, Response, get
-from litestar.di import Provide
+from litestar import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import local
+from core import clock
 from core.concerns.models import Concern
-from core.http import DbSession
-from core.public import PublicResult, PublicTenant, provide_public_tenant, published_results
-from core.stats import PublicStats, public_stats
+from core.publishing.schemas import PublicResult
+from core.publishing.services import published_results
+from core.reporting.schemas import PublicStats
+from core.reporting.services import public_stats
 from core.tenancy.models import Tenant
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # times are given on the communities' clock, with their offset
 PAGE = 200
 CONTENT_TYPES = {
     "csv": "text/csv",  # Litestar adds "; charset=utf-8" to text types
@@ -95,7 +93,7 @@ async def _all_results(session: AsyncSession) -> list[PublicResult]:
 
 
 def _local(moment: datetime.datetime | None) -> datetime.datetime | None:
-    return local(moment) if moment is not None else None
+    return clock.local(moment) if moment is not None else None
 
 
 async def result_rows(session: AsyncSession, tenant: Tenant) -> list[OpenResult]:
@@ -114,9 +112,9 @@ async def action_rows(session: AsyncSession, tenant: Tenant) -> list[OpenAction]
 
 async def stats_rows(session: AsyncSession, tenant: Tenant) -> list[PublicStats]:
     """The portal's yearly figures, one row per year since the tenant (or its oldest concern) began."""
-    this_year = datetime.datetime.now(datetime.UTC).year
+    this_year = clock.today().year
     first_concern = await session.scalar(select(func.min(Concern.created_at)))
-    first = min(tenant.created_at.year, first_concern.year if first_concern else this_year)
+    first = min(clock.local(tenant.created_at).year, clock.local(first_concern).year if first_concern else this_year)
     return [await public_stats(session, year) for year in range(max(first, 2000), this_year + 1)]
 
 
@@ -177,7 +175,7 @@ def to_xlsx(dataset: Dataset, rows: Sequence[msgspec.Struct], tenant: Tenant, ge
         if isinstance(value, uuid.UUID):
             return str(value)
         if isinstance(value, datetime.datetime):
-            return local(value).replace(tzinfo=None)  # Excel has no time zones: Beijing time
+            return clock.local(value).replace(tzinfo=None)  # Excel has no time zones: Beijing time
         if isinstance(value, str) and value.startswith("="):
             text = WriteOnlyCell(sheet, value=value)
             text.data_type = "s"  # text, never a formula
@@ -192,7 +190,7 @@ def to_xlsx(dataset: Dataset, rows: Sequence[msgspec.Struct], tenant: Tenant, ge
         about.append([name, dataset.labels[name]])
     about.append([])
     about.append(["租户", f"{tenant.name}（{tenant.slug}）"])
-    about.append(["生成时间", generated_at.astimezone(LOCAL_TZ).replace(tzinfo=None)])
+    about.append(["生成时间", clock.local(generated_at).replace(tzinfo=None)])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -201,7 +199,7 @@ def to_xlsx(dataset: Dataset, rows: Sequence[msgspec.Struct], tenant: Tenant, ge
 async def open_data(session: AsyncSession, tenant: Tenant, name: str, fmt: str) -> Response[bytes]:
     dataset = DATASETS[name]
     rows = await dataset.rows(session, tenant)
-    generated_at = datetime.datetime.now(LOCAL_TZ)
+    generated_at = clock.local(clock.now())  # given on the communities' clock, with its offset
     if fmt == "csv":
         body = to_csv(dataset, rows)
     elif fmt == "xlsx":
@@ -214,28 +212,3 @@ async def open_data(session: AsyncSession, tenant: Tenant, name: str, fmt: str) 
         "Content-Disposition": f'attachment; filename="{tenant.slug}-{name}.{fmt}"',
         "Cache-Control": "public, max-age=300",
     })
-
-
-def _format(request: Request) -> str:
-    return request.url.path.rsplit(".", 1)[-1]
-
-
-class OpenDataController(Controller):
-    """Stable addresses, no sign-in: /api/v1/tenants/{slug}/public/open-data/{results,actions,stats}.{csv,xlsx,json}."""
-
-    path = "/api/v1/tenants/{slug:str}/public/open-data"
-    tags = ["公开 Public"]
-    dependencies = {"tenant": Provide(provide_public_tenant)}
-    opt = {"exclude_from_auth": True}
-
-    @get([f"/results.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：已公开的协商结果（CSV、XLSX、JSON）")
-    async def results(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
-        return await open_data(db_session, tenant, "results", _format(request))
-
-    @get([f"/actions.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：已公开结果的执行事项与进度（CSV、XLSX、JSON）")
-    async def actions(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
-        return await open_data(db_session, tenant, "actions", _format(request))
-
-    @get([f"/stats.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：逐年统计（协商次数、办成实事…）（CSV、XLSX、JSON）")
-    async def stats(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
-        return await open_data(db_session, tenant, "stats", _format(request))

@@ -17,8 +17,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.errors import InvalidInput, NotFound
-from core.events import GENESIS, BrokenLink, ChainPoint, EventChainHead, audit_key, utcnow, verify_chain
+from core.events import GENESIS, BrokenLink, ChainPoint, EventChainHead, audit_key, verify_chain
 from core.tenancy.models import Tenant
 from core.tenancy.scope import within
 
@@ -94,7 +95,7 @@ async def take_checkpoint(session: AsyncSession) -> tuple[Checkpoint | None, lis
         async with within(session, tenant):
             head = (await session.execute(select(EventChainHead.seq, EventChainHead.hash, EventChainHead.at))).first()
         heads.append(TenantHead(tenant.slug, tenant.id, *(head or (0, GENESIS, None))))
-    checkpoint = Checkpoint(FORMAT, utcnow(), heads)
+    checkpoint = Checkpoint(FORMAT, clock.now(), heads)
     return msgspec.structs.replace(checkpoint, signature=checkpoint.signature_with(audit_key(session))), reports
 
 

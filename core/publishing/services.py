@@ -1,77 +1,23 @@
-"""Pages of data anyone may read without signing in: follow a concern, published results, a portal's figures."""
+"""What anyone may read without signing in, and nothing more: published results with their supervision, public
+meetings, and the photos of published topics."""
 
 from __future__ import annotations
 
 import datetime
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
-import msgspec
-from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.concerns.models import Photo
-from core.concerns.schemas import PublicConcern
-from core.concerns.services import public_status
 from core.errors import NotFound
 from core.events import WorkflowEvent
-from core.http import DbSession, Limit, Offset, client_address
+from core.publishing.schemas import PublicAction, PublicMeeting, PublicResult, PublicTopic, TimelineStep
 from core.redaction import redact
-from core.stats import PublicStats, public_stats, report_year
-from core.tenancy.models import Tenant
-from core.tenancy.scope import enter
 from core.topics.machine import PUBLIC_STATES, STATE_NAMES, STEP_NAMES
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Research, Topic
 from core.topics.services import actions_out, photo_ids, rating_summaries
-
-
-class TimelineStep(msgspec.Struct):
-    step: int
-    name: str
-    at: datetime.datetime
-
-
-class PublicAction(msgspec.Struct):
-    title: str
-    owner_org: str | None
-    due_date: datetime.date
-    percent: int
-    status: str
-    overdue: bool
-    photos: list[uuid.UUID]
-
-
-class PublicResult(msgspec.Struct):
-    """A published decision with its supervision; no resident's name, phone or address, ever (staff wrote these
-    texts, but may have quoted a concern: they pass through the same redaction as a concern's title)."""
-
-    id: uuid.UUID
-    title: str
-    decision: str
-    method: str
-    state: str
-    state_name: str
-    published_at: datetime.datetime | None
-    completed_at: datetime.datetime | None
-    actions: list[PublicAction]
-    timeline: list[TimelineStep]
-    photos: list[uuid.UUID]
-    rating_count: int
-    average_rating: float | None
-
-
-async def provide_public_tenant(db_session: DbSession, slug: FromPath[str]) -> Tenant:
-    tenant = await db_session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.archived.is_(False)))
-    if tenant is None:
-        raise NotFound("没有租户 {slug}", slug=slug)
-    await enter(db_session, tenant)
-    return tenant
-
 
 # The event that marks reaching each step of the method.
 STEP_EVENTS = {"topic.draft": 2, "topic.research": 3, "topic.schedule": 4, "topic.decide": 4, "topic.publish": 5,
@@ -124,30 +70,9 @@ async def published_results(session: AsyncSession, limit: int, offset: int,
     return results, int(total or 0)
 
 
-@dataclass(frozen=True)
-class PublicTopic:
-    id: uuid.UUID
-    title: str
-    state: str
-
-
-@dataclass(frozen=True)
-class PublicMeeting:
-    """A meeting as the public calendar shows it: when, where, under which mechanism, about which topic."""
-
-    id: uuid.UUID
-    mechanism: str
-    venue: str
-    agenda: str | None
-    starts_at: datetime.datetime
-    ends_at: datetime.datetime | None
-    updated_at: datetime.datetime
-    cancelled_at: datetime.datetime | None = None
-
-
 async def public_meetings(session: AsyncSession, upcoming: bool, limit: int) -> list[tuple[PublicMeeting, PublicTopic]]:
     """Meetings still to come (soonest first) or held (latest first), with their texts redacted."""
-    now = datetime.datetime.now(datetime.UTC)
+    now = clock.now()
     statement = select(Meeting, Topic).join(Topic, (Topic.tenant_id == Meeting.tenant_id) & (Topic.id == Meeting.topic_id))
     statement = statement.where(Topic.state != "withdrawn")
     if upcoming:
@@ -177,41 +102,3 @@ async def public_photo(session: AsyncSession, photo_id: uuid.UUID) -> Photo:
     if state not in PUBLIC_STATES:
         raise NotFound("没有这张照片")
     return photo
-
-
-PublicTenant = NamedDependency[Tenant]
-
-
-class PublicController(Controller):
-    path = "/api/v1/tenants/{slug:str}/public"
-    tags = ["公开 Public"]
-    dependencies = {"tenant": Provide(provide_public_tenant)}
-    opt = {"exclude_from_auth": True}
-
-    @get("/concerns/{tracking_code:str}", summary="凭查询码（诉求编号加校验码，如 JSX-2026-000123-7QKM）查询进度（不含个人信息）",
-         description="只有编号、校验码不对与编号不存在一样答 404；同一来源查错 30 次后，每次须等待的时间逐次加倍（最长 15 分钟），未到时答 429。")
-    async def follow_concern(self, request: Request, db_session: DbSession, tenant: PublicTenant,
-                             tracking_code: FromPath[str]) -> PublicConcern:
-        client = client_address(request)
-        return await public_status(db_session, tenant, tracking_code, client)
-
-    @get("/results", summary="已公开的协商结果及执行进度（新到旧）")
-    async def results(self, db_session: DbSession, tenant: PublicTenant, limit: Limit = 20,
-                      offset: Offset = 0) -> OffsetPagination[PublicResult]:
-        items, total = await published_results(db_session, limit, offset)
-        return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
-
-    @get("/stats", summary="门户展示的年度数字：协商次数、办成实事")
-    async def stats(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicStats:
-        return await public_stats(db_session, report_year(year))
-
-    @get("/blocks", summary="门户首页上各插件的板块（下次代表接待、下次每月一议事…）")
-    async def blocks(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> list[dict[str, Any]]:
-        return await request.app.state.plugins.portal_blocks(db_session, tenant)
-
-    @get("/photos/{photo_id:uuid}", summary="公开结果中的照片", media_type="image/*")
-    async def photo(self, request: Request, db_session: DbSession, tenant: PublicTenant,
-                    photo_id: FromPath[uuid.UUID]) -> Response[bytes]:
-        photo = await public_photo(db_session, photo_id)
-        return Response(request.app.state.photo_store.load(photo.storage_key), media_type=photo.content_type,
-                        headers={"Cache-Control": "public, max-age=86400"})

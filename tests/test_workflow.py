@@ -125,6 +125,16 @@ async def test_reference_codes_count_up_per_tenant(client: AsyncClient, auth: Au
     assert other["reference"].endswith("-000001")
 
 
+async def test_a_reference_takes_the_communities_year(client: AsyncClient, auth: Auth) -> None:
+    """00:30 on 1 January in Beijing is still the old year in UTC: the reference is the new year's, on both paths
+    (the year's first filing takes the steps, the second the one statement on PostgreSQL)."""
+    headers = await auth("resident")
+    new_year = datetime.datetime(2031, 1, 1, 0, 30, tzinfo=clock.LOCAL_TZ)
+    with clock.frozen(new_year.astimezone(datetime.UTC)):
+        first, second = await file(client, headers), await file(client, headers)
+    assert (first["reference"], second["reference"]) == ("JSX-2031-000001", "JSX-2031-000002")
+
+
 async def test_an_idempotency_key_makes_a_retry_create_nothing(client: AsyncClient, auth: Auth) -> None:
     headers = await auth("resident")
     first = await file(client, headers, **{"Idempotency-Key": "abc-1"})

@@ -316,22 +316,23 @@ class ConcernService:
                           tracking_secret=new_tracking_secret(), **fields)
         event = dict(subject_kind="concern", subject_id=concern.id, topic_id=None, action=action, from_state=None,
                      to_state=concern.status, actor_id=self.scope.user_id, payload=payload)
-        stem = f"{reference_prefix(self.tenant)}-{now.year}-"  # and the number in six digits: JSX-2026-000123
+        year = clock.local(now).year  # the communities' year: a concern filed at 00:30 on 1 January is the new year's
+        stem = f"{reference_prefix(self.tenant)}-{year}-"  # and the number in six digits: JSX-2026-000123
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql" and await self._file_in_one_statement(connection, concern, event,
-                                                                                          claim, stem, now):
+                                                                                          claim, stem, year, now):
             return concern
-        link = await self._link_with_number(now.year)
+        link = await self._link_with_number(year)
         concern.reference = f"{stem}{link.number:06d}"
         await write_event(self.session, self.ctx, link, **event,
                           new_rows=[concern, *([claim.record(201, filed_answer(concern))] if claim else [])])
         return concern
 
     async def _file_in_one_statement(self, connection: Any, concern: Concern, event: dict[str, Any],
-                                     claim: Claim | None, stem: str, now: datetime.datetime) -> bool:
+                                     claim: Claim | None, stem: str, year: int, now: datetime.datetime) -> bool:
         """`_file_statement`; False, having written nothing, when the tenant has no chain or no counter this year."""
         written = WorkflowEvent(tenant_id=self.tenant.id, id=uuid.uuid4(), **event)
-        params = {"b_tenant_id": self.tenant.id, "b_year": now.year, "b_now": now, "reference_stem": stem,
+        params = {"b_tenant_id": self.tenant.id, "b_year": year, "b_now": now, "reference_stem": stem,
                   "content": content_digest(written), **hmac_pads(audit_key(self.session))}
         # Each row's columns under its prefix (`_row`); those the statement computes go unused.
         params.update(_bound("c_", concern), **_bound("e_", written))

@@ -39,9 +39,10 @@ BROWSER_PACKAGES := chromium fonts-wqy-microhei
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) \
 	  || (DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES))
 
-# Lint first: it takes a second, and a new warning fails the run before the suite starts.
+# Lint and type-check first: they take seconds, and a new warning fails the run before the suite starts.
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: lint $(BIN)/helm /usr/bin/chromium
 	$(BIN)/pytest

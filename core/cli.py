@@ -8,7 +8,7 @@ import os
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +56,7 @@ class YishiGroup(click.Group):
     def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         group = click.Group()
         ctx.ensure_object(Invocation).plugins.pm.hook.yishi_cli(group=group)
-        return group.commands
+        return dict(group.commands)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
@@ -122,7 +122,7 @@ def demo(ctx: click.Context) -> None:
     async def cases() -> dict[str, str]:
         app = create_app(get_settings(), invocation.plugins)
         try:
-            transport = httpx.ASGITransport(app=app)
+            transport = httpx.ASGITransport(app=cast(Any, app))  # a Litestar app is an ASGI app; httpx types one narrowly
             async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
                 return {**await replay(client), **await app.state.plugins.demo(client)}
         finally:
@@ -199,16 +199,17 @@ def audit_verify(tenant_slug: str | None, checkpoint_file: Path | None) -> None:
 def audit_checkpoint(output: Path | None) -> None:
     """Verify every chain, then write the head of each, signed with the audit key; keep the file outside the
     database (a later `yishi audit verify --since FILE` proves nothing before it was rewritten)."""
-    from core.audit.services import encode, take_checkpoint
+    from core.audit.services import encode as encode_checkpoint
+    from core.audit.services import take_checkpoint
 
     checkpoint, reports = _run(take_checkpoint)
     if checkpoint is None:
         _echo_reports(reports, err=True)
         click.echo("有断链的租户：未生成检查点", err=True)
         sys.exit(1)
-    body = encode(checkpoint)
+    body = encode_checkpoint(checkpoint)
     if output is None:
-        click.get_binary_stream("stdout").write(body)
+        sys.stdout.buffer.write(body)  # looked up now: click's test runner replaces sys.stdout
         return
     output.write_bytes(body)
     click.echo(f"已为 {len(checkpoint.tenants)} 个租户的事件链生成检查点：{output}", err=True)
@@ -244,7 +245,7 @@ def export_tenant(invocation: Invocation, slug: str, output: Path | None) -> Non
     body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir),
                                               plugins=invocation.plugins)))
     if output is None:
-        click.get_binary_stream("stdout").write(body)
+        sys.stdout.buffer.write(body)  # looked up now: click's test runner replaces sys.stdout
         return
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)

@@ -56,6 +56,11 @@ class TenantOwned:
     )
 
 
+def table_of(model: type[Any]) -> Table:
+    """A model's table, typed as the Table it is (SQLAlchemy types `__table__` as any FromClause)."""
+    return cast(Table, model.__table__)
+
+
 def tenant_tables() -> list[str]:
     """Names of every tenant-owned table (the ones Row-Level Security must cover)."""
     return sorted(table.name for table in _tenant_table_objects())

@@ -218,4 +218,4 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
     )
 
 
-EXCEPTION_HANDLERS = {Exception: _unexpected}
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {Exception: _unexpected}

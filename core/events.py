@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Update,
     bindparam,
     cast,
     extract,
@@ -40,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
-from core.db import AUDIT_KEY, Base, JsonB, TenantContext, TenantOwned, column_values, make_persistent
+from core.db import AUDIT_KEY, Base, JsonB, TenantContext, TenantOwned, column_values, make_persistent, table_of
 from core.observability import count_transition
 from core.tenancy.models import Tenant
 
@@ -165,7 +166,7 @@ async def append_event(session: AsyncSession, ctx: TenantContext, **event: Any) 
     return await write_event(session, ctx, await next_link(session, ctx), **event)
 
 
-async def next_link(session: AsyncSession, ctx: TenantContext, bump: Executable | None = None,
+async def next_link(session: AsyncSession, ctx: TenantContext, bump: Update | None = None,
                     bump_params: dict[str, Any] | None = None) -> Link:
     """Lock the tenant's chain head and take its next place.
 
@@ -176,6 +177,7 @@ async def next_link(session: AsyncSession, ctx: TenantContext, bump: Executable 
     connection = await session.connection()
     params = {"b_tenant_id": ctx.tenant_id, "b_now": clock.now(), **(bump_params or {})}
     number = None
+    head: Sequence[Any] | None
     if bump is None:
         head = (await connection.execute(_ADVANCE, params)).first()
     elif connection.dialect.name == "postgresql":
@@ -228,7 +230,7 @@ async def write_event(session: AsyncSession, ctx: TenantContext, link: Link, *, 
         await connection.execute(_write_together(tuple(type(row) for row in rows)), {**params, **head})
     else:
         for row, values in zip(rows, written, strict=True):
-            await connection.execute(insert(type(row).__table__), values)
+            await connection.execute(insert(table_of(type(row))), values)
         await connection.execute(_MOVE_HEAD, head)
     for row in new_rows:
         make_persistent(session, row)
@@ -245,7 +247,7 @@ async def after_event(session: AsyncSession, ctx: TenantContext, event: Workflow
         await plugins.on_event(session, ctx, event)
 
 
-_HEAD = EventChainHead.__table__
+_HEAD = table_of(EventChainHead)
 _MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == bindparam("head_id"), _HEAD.c.tenant_id == bindparam("head_tenant_id"))
               .values(hash=bindparam("head_hash"), at=bindparam("head_at"), updated_at=bindparam("head_at")))
 _ADVANCE = (
@@ -261,14 +263,14 @@ def _write_together(kinds: tuple[type[Base], ...]) -> Executable:
     statement = _MOVE_HEAD
     for number, kind in enumerate(kinds):
         columns = [attr.columns[0] for attr in inspect(kind).column_attrs]
-        insert_row = insert(kind.__table__).values(
+        insert_row = insert(table_of(kind)).values(
             {column.key: bindparam(f"w{number}_{column.key}", type_=column.type) for column in columns})
         statement = statement.add_cte(insert_row.cte(f"write_{number}"))
     return statement
 
 
 @functools.cache
-def _advance_bumping(bump: Executable) -> Executable:
+def _advance_bumping(bump: Update) -> Executable:
     """PostgreSQL: the bump and the advance as data-modifying CTEs of one SELECT that always answers one row:
     the number, then the head (NULLs when the tenant has no head yet)."""
     bumped, advanced = bump.cte("bump"), _ADVANCE.cte("advance")
@@ -305,7 +307,7 @@ class ChainWalk:
         self.prev_hash, self.checked = GENESIS, 0
 
     def step(self, event: WorkflowEvent | dict[str, Any]) -> BrokenLink | None:
-        get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
+        get: Callable[[str], Any] = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
         seq, event_id, link = get("seq"), get("id"), get("hash")
         if seq != self.checked + 1:
             return BrokenLink(seq, event_id, f"序号不连续：应为 {self.checked + 1}")

@@ -38,7 +38,7 @@ def _policy(settings: Settings, docs: bool) -> secure.Secure:
     )
 
 
-def security_headers(settings: Settings):  # type: ignore[no-untyped-def]
+def security_headers(settings: Settings):
     """Wraps the app's ASGI handler, outside routing, so that 404s and other framework answers carry them too."""
 
     def middleware(app: ASGIApp) -> ASGIApp:

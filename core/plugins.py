@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -145,7 +145,7 @@ class Plugins:
                 if impl.plugin_name != name:
                     continue
                 try:
-                    await impl.function(session=session, tenant=tenant, event=event)
+                    await cast(Any, impl.function)(session=session, tenant=tenant, event=event)
                 except Exception:
                     log.exception("plugin %s failed on %s in tenant %s", name, event.action, tenant.slug)
                     raise
@@ -174,7 +174,7 @@ class Plugins:
     async def demo(self, client: Any) -> dict[str, str]:
         outcomes: dict[str, str] = {}
         for impl in self.pm.hook.yishi_demo.get_hookimpls():
-            for case, outcome in (await impl.function(client=client)).items():
+            for case, outcome in (await cast(Any, impl.function)(client=client)).items():
                 outcomes[f"{impl.plugin_name}.{case}"] = outcome
         return outcomes
 

@@ -46,7 +46,7 @@ from core.concerns.models import (
     ReferenceCounter,
 )
 from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
-from core.db import Base, TenantContext, make_persistent
+from core.db import Base, TenantContext, make_persistent, table_of
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems
 from core.events import (
     EventChainHead,
@@ -100,9 +100,9 @@ TRIAGE = {
 }
 
 
-_COUNTER = ReferenceCounter.__table__
-_CONCERN = Concern.__table__
-_HEAD = EventChainHead.__table__
+_COUNTER = table_of(ReferenceCounter)
+_CONCERN = table_of(Concern)
+_HEAD = table_of(EventChainHead)
 # Built once (compiled once): filing is the busiest write there is.
 _NEXT_NUMBER = (update(_COUNTER).where(_COUNTER.c.tenant_id == bindparam("b_tenant_id"), _COUNTER.c.year == bindparam("b_year"))
                 .values(value=_COUNTER.c.value + 1, updated_at=bindparam("b_now")).returning(_COUNTER.c.value))
@@ -139,7 +139,7 @@ def _bound(prefix: str, row: Base) -> dict[str, Any]:
 
 def _insert_from(model: type[Base], row: dict[str, ColumnElement[Any]], source: Any) -> Any:
     """INSERT … SELECT of `row` (see `_row`) for each row of `source`, a CTE: when it has none, nothing is written."""
-    return insert(model.__table__).from_select(list(row), select(*row.values()).select_from(source))
+    return insert(table_of(model)).from_select(list(row), select(*row.values()).select_from(source))
 
 
 @functools.cache
@@ -314,7 +314,7 @@ class ConcernService:
         now = clock.now()
         concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
                           tracking_secret=new_tracking_secret(), **fields)
-        event = dict(subject_kind="concern", subject_id=concern.id, topic_id=None, action=action, from_state=None,
+        event: dict[str, Any] = dict(subject_kind="concern", subject_id=concern.id, topic_id=None, action=action, from_state=None,
                      to_state=concern.status, actor_id=self.scope.user_id, payload=payload)
         year = clock.local(now).year  # the communities' year: a concern filed at 00:30 on 1 January is the new year's
         stem = f"{reference_prefix(self.tenant)}-{year}-"  # and the number in six digits: JSX-2026-000123
@@ -379,7 +379,7 @@ class ConcernService:
 
     # --- reading ---------------------------------------------------------------------------------------
 
-    def _visible(self, statement):  # type: ignore[no-untyped-def]
+    def _visible(self, statement):
         if self.scope.can("concern.read_all"):
             return statement
         mine = self.scope.user_id

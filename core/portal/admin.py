@@ -182,7 +182,7 @@ class AdminController(Controller):
     async def onboard(self, request: Request, page: PageDep) -> Response:
         scope = await page.scope("tenant.create_child")
         form = await request.form()
-        values = {key: str(form.get(key) or "").strip() for key in EMPTY_ONBOARD if key != "plugins"}
+        values: dict[str, Any] = {key: str(form.get(key) or "").strip() for key in EMPTY_ONBOARD if key != "plugins"}
         values["plugins"] = [str(p) for p in form.getall("plugins")] if "plugins" in form else []
         password = str(form.get("password") or "")
         kinds = _child_kinds(page.tenant)

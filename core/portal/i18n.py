@@ -50,5 +50,5 @@ def request_locale(request: Request) -> str:
     return DEFAULT_LOCALE
 
 
-def gettext_for(locale: str):  # type: ignore[no-untyped-def]
+def gettext_for(locale: str):
     return translations(locale).gettext

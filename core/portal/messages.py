@@ -65,8 +65,12 @@ def _service_modules() -> list[Path]:
 def _refusal_names() -> set[str]:
     from core.errors import DomainError
 
-    def below(cls: type) -> set[type]:
-        return {cls}.union(*(below(sub) for sub in cls.__subclasses__()))
+    def below(cls: type) -> set[type]:  # every subclass, however deep
+        found = {cls}
+        sub: type
+        for sub in cls.__subclasses__():
+            found |= below(sub)
+        return found
 
     return {cls.__name__ for cls in below(DomainError)}
 
@@ -74,7 +78,7 @@ def _refusal_names() -> set[str]:
 def refusals(modules: list[Path] | None = None) -> tuple[dict[str, str], list[str]]:
     """The services' refusal messages and `Label("…")` names, each with where it is first used, and where a
     refusal cannot be translated because its message is not a literal (an f-string, or a variable)."""
-    names, found, untranslatable = _refusal_names(), {}, []
+    names, found, untranslatable = _refusal_names(), dict[str, str](), list[str]()
     for path in modules or _service_modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call) or not node.args:
@@ -97,10 +101,10 @@ def placeholders(message: str) -> set[str]:
 
 
 def catalogue(locale: str) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for path in po_files(locale):
         with open(path, "rb") as po:
-            found.update({m.id: m.string for m in read_po(po, locale=locale) if m.id and m.string})
+            found.update({str(m.id): str(m.string) for m in read_po(po, locale=locale) if m.id and m.string})
     return found
 
 

@@ -92,7 +92,7 @@ class Page:
     _entered: TenantScope | None = None  # the tenant once entered: later actions are decided without a query
 
     @property
-    def _(self):  # type: ignore[no-untyped-def]
+    def _(self):
         return gettext_for(self.locale)
 
     @property

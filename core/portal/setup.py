@@ -70,7 +70,7 @@ def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
     ]
 
 
-def portal_host_middleware(domain: str):  # type: ignore[no-untyped-def]
+def portal_host_middleware(domain: str):
     """`jianshexiang.yishi.example.cn/results` is served as `/t/jianshexiang/results` (API paths stay as they are)."""
     suffix = "." + domain.lower().lstrip(".")
 

@@ -44,7 +44,7 @@ async def published_results(session: AsyncSession, limit: int, offset: int,
                 select(WorkflowEvent.topic_id, WorkflowEvent.action, WorkflowEvent.at)
                 .where(WorkflowEvent.topic_id.in_(ids), WorkflowEvent.subject_kind == "topic")
                 .order_by(WorkflowEvent.seq)):
-            if action in STEP_EVENTS:
+            if action in STEP_EVENTS and topic_id is not None:
                 timeline.setdefault(topic_id, {}).setdefault(STEP_EVENTS[action], at)
     research = (await session.execute(select(Research.topic_id, Research.id).where(Research.topic_id.in_(ids)))).all() if ids else []
     research_photos = await photo_ids(session, "research", [r for _, r in research])

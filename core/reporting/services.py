@@ -107,7 +107,8 @@ async def tallies(session: AsyncSession, date_from: datetime.date, date_to: date
             select(Topic.tenant_id, Concern.created_at, Topic.completed_at)
             .join(Topic, and_(Topic.tenant_id == Concern.tenant_id, Topic.id == Concern.topic_id))
             .where(_during(Topic.completed_at, lo, hi))):
-        by_tenant[tenant_id].days_to_completion.append((done - filed).total_seconds() / 86400)
+        if done is not None:  # always, within a range
+            by_tenant[tenant_id].days_to_completion.append((done - filed).total_seconds() / 86400)
     return dict(by_tenant)
 
 
@@ -196,6 +197,8 @@ async def community_dashboard(scope: TenantScope, date_from: datetime.date, date
         months[month.strftime("%Y-%m")] = 0
         month = (month + datetime.timedelta(days=32)).replace(day=1)
     for done in completed:
+        if done is None:  # not reached: a NULL is in no range
+            continue
         key = clock.local(done).strftime("%Y-%m")
         if key in months:
             months[key] += 1

@@ -115,7 +115,7 @@ class TopicService:
         events = (await self.session.scalars(select(WorkflowEvent).where(WorkflowEvent.topic_id == topic.id)
                                              .order_by(WorkflowEvent.seq))).all()
         actors = {e.actor_id for e in events if e.actor_id}
-        names = dict((await self.session.execute(select(User.id, User.username).where(User.id.in_(actors)))).all()) \
+        names: dict[uuid.UUID | None, str] = dict((await self.session.execute(select(User.id, User.username).where(User.id.in_(actors)))).all()) \
             if actors else {}
         return [s.EventOut(seq=e.seq, action=e.action, from_state=e.from_state, to_state=e.to_state,
                            actor=names.get(e.actor_id), at=e.at, payload=e.payload, hash=e.hash) for e in events]
@@ -557,7 +557,7 @@ async def actions_out(session: AsyncSession, actions: Sequence[ActionItem]) -> l
             reports.setdefault(report.action_id, []).append(report)
     photos = await photo_ids(session, "progress", [r.id for rs in reports.values() for r in rs])
     owners = {a.owner_user_id for a in actions if a.owner_user_id}
-    names = dict((await session.execute(select(User.id, User.username).where(User.id.in_(owners)))).all()) \
+    names: dict[uuid.UUID | None, str] = dict((await session.execute(select(User.id, User.username).where(User.id.in_(owners)))).all()) \
         if owners else {}
     day = clock.today()
     return [
@@ -593,10 +593,10 @@ async def follow_ups_out(session: AsyncSession, follow_ups: Sequence[FollowUp]) 
     titles = dict((await session.execute(select(Topic.id, Topic.title).where(Topic.id.in_(topic_ids)))).all()) \
         if topic_ids else {}
     rating_ids = {f.rating_id for f in follow_ups if f.rating_id}
-    comments = dict((await session.execute(select(Rating.id, Rating.comment).where(Rating.id.in_(rating_ids)))).all()) \
+    comments: dict[uuid.UUID | None, str | None] = dict((await session.execute(select(Rating.id, Rating.comment).where(Rating.id.in_(rating_ids)))).all()) \
         if rating_ids else {}
     closers = {f.closed_by_id for f in follow_ups if f.closed_by_id}
-    names = dict((await session.execute(select(User.id, User.username).where(User.id.in_(closers)))).all()) \
+    names: dict[uuid.UUID | None, str] = dict((await session.execute(select(User.id, User.username).where(User.id.in_(closers)))).all()) \
         if closers else {}
     return [
         s.FollowUpOut(

@@ -159,7 +159,7 @@ async def export_tenant(session: AsyncSession, slug: str, media_root: Path,
                                                  .order_by(*table.primary_key.columns))
         rows[USER_TABLE] = await _referenced_users(session, by_name[USER_TABLE], tables, subtree)
     photos = _read_photos(media_root, rows.get("photo", []))
-    url = session.bind.url if session.bind is not None else None
+    url = session.get_bind().engine.url
     return TenantExport(
         format=FORMAT, format_version=FORMAT_VERSION,
         source=Source(installation=socket.gethostname(),

@@ -317,7 +317,7 @@ class CppccService:
         topic = await self.topic(topic_id)
         plan = await self.session.scalar(select(ConsultationPlan).where(ConsultationPlan.id == topic.plan_id))
 
-        async def rows(model):  # type: ignore[no-untyped-def]
+        async def rows(model):
             return (await self.session.scalars(select(model).where(model.topic_id == topic.id)
                                                .order_by(model.created_at))).all()
 

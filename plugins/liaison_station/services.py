@@ -203,7 +203,7 @@ class LiaisonService:
     async def _username(self, user_id: uuid.UUID) -> str:
         return await self.session.scalar(select(User.username).where(User.id == user_id)) or ""
 
-    def _visible(self, statement):  # type: ignore[no-untyped-def]
+    def _visible(self, statement):
         return statement if self.is_staff else statement.where(DutyItem.deputy_id == self.scope.user_id)
 
     async def duty_list(self, deputy: str | None, state: str | None) -> list[DutyItem]:

@@ -135,6 +135,16 @@ async def test_a_reference_takes_the_communities_year(client: AsyncClient, auth:
     assert (first["reference"], second["reference"]) == ("JSX-2031-000001", "JSX-2031-000002")
 
 
+async def test_the_millionth_reference_of_a_year_keeps_every_digit(client: AsyncClient, auth: Auth,
+                                                                   owner_engine: AsyncEngine) -> None:
+    headers = await auth("resident")
+    await file(client, headers)  # opens the year's counter
+    async with owner_engine.begin() as conn:
+        await conn.execute(text("UPDATE reference_counter SET value = 999998"))
+    references = [(await file(client, headers))["reference"] for _ in range(3)]
+    assert [r.rsplit("-", 1)[1] for r in references] == ["999999", "1000000", "1000001"]
+
+
 async def test_an_idempotency_key_makes_a_retry_create_nothing(client: AsyncClient, auth: Auth) -> None:
     headers = await auth("resident")
     first = await file(client, headers, **{"Idempotency-Key": "abc-1"})

@@ -167,7 +167,9 @@ def _file_statement(with_record: bool) -> Executable:
             .values(seq=seq, at=at, hash=link, updated_at=now)
             .returning(number.c.value.label("number"), _HEAD.c.seq, _HEAD.c.at, old.c.hash.label("prev_hash"),
                        _HEAD.c.hash).cte("head"))
-    reference = bindparam("reference_stem", type_=Text) + func.lpad(cast(head.c.number, Text), 6, "0")
+    # Six digits at least, as Python's :06d: lpad alone would cut a seventh (the millionth concern of a year).
+    digits = cast(head.c.number, Text)
+    reference = bindparam("reference_stem", type_=Text) + func.lpad(digits, func.greatest(6, func.length(digits)), "0")
     concern = _row(Concern, "c_", {"reference": reference})
     filed = (_insert_from(Concern, concern, head)
              .returning(_CONCERN.c.id, _CONCERN.c.reference, _CONCERN.c.status, _CONCERN.c.tracking_secret)

@@ -22,7 +22,7 @@ def render_roles_markdown(plugins: Plugins) -> str:
         "",
         "Generated from `core/authz/rules.py` and the built-in plugins by `yishi roles docs > docs/roles.md`;",
         "do not edit by hand",
-        "(`tests/test_roles_doc.py` fails when this file is stale).",
+        "(`tests/authz/test_roles_doc.py` fails when this file is stale).",
         "",
         "A role granted on a tenant holds there and in every tenant below it, never in its siblings or",
         "ancestors. `platform_admin` holds everywhere.",

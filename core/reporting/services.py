@@ -92,27 +92,34 @@ def _counted(lo: datetime.datetime, hi: datetime.datetime,
     ]
 
 
-async def tallies(session: AsyncSession, date_from: datetime.date, date_to: datetime.date) -> dict[uuid.UUID, Tally]:
+async def tallies(session: AsyncSession, date_from: datetime.date, date_to: datetime.date,
+                  own: uuid.UUID | None = None) -> dict[Any, Tally]:
     """The figures for the days [date_from, date_to] of every tenant the session reads (one tenant, or a subtree
-    it was widened to), by tenant id; a tenant with nothing to count has no entry."""
+    it was widened to), by tenant id; a tenant with nothing to count has no entry. With `own`, only two entries:
+    True for that tenant, False for all the others together (what /stats needs, without a group per tenant)."""
     lo, hi = clock.day_range(date_from, date_to)
-    by_tenant: defaultdict[uuid.UUID, Tally] = defaultdict(Tally)
+    by_key: defaultdict[Any, Tally] = defaultdict(Tally)
+
+    def key(model: Any) -> Any:
+        return model.tenant_id if own is None else (model.tenant_id == own).label("own")
+
     for model, where, aggregates in _counted(lo, hi, clock.today()):
-        for tenant_id, *values in await session.execute(
-                select(model.tenant_id, *aggregates.values()).where(*where).group_by(model.tenant_id)):
+        grouped = key(model)
+        for group, *values in await session.execute(
+                select(grouped, *aggregates.values()).where(*where).group_by(grouped)):
             for name, value in zip(aggregates, values, strict=True):
-                setattr(by_tenant[tenant_id], name, int(value or 0))
+                setattr(by_key[group], name, int(value or 0))
     # A matter's days run from each of its concerns' filing to the topic's completion.
-    for tenant_id, filed, done in await session.execute(
-            select(Topic.tenant_id, Concern.created_at, Topic.completed_at)
+    for group, filed, done in await session.execute(
+            select(key(Topic), Concern.created_at, Topic.completed_at)
             .join(Topic, and_(Topic.tenant_id == Concern.tenant_id, Topic.id == Concern.topic_id))
             .where(_during(Topic.completed_at, lo, hi))):
         if done is not None:  # always, within a range
-            by_tenant[tenant_id].days_to_completion.append((done - filed).total_seconds() / 86400)
-    return dict(by_tenant)
+            by_key[group].days_to_completion.append((done - filed).total_seconds() / 86400)
+    return dict(by_key)
 
 
-def total(by_tenant: dict[uuid.UUID, Tally]) -> Figures:
+def total(by_tenant: dict[Any, Tally]) -> Figures:
     """The figures of all those tenants together."""
     return sum(by_tenant.values(), Tally()).figures()
 
@@ -126,14 +133,15 @@ async def _subtree_size(scope: TenantScope) -> int:
 
 
 async def tenant_stats(scope: TenantScope, date_from: datetime.date, date_to: datetime.date) -> StatsOut:
-    """The scope's tenant's own figures (its entry) and its subtree's (every entry added up), from one pass."""
+    """The scope's tenant's own figures and its subtree's (both entries added up), from one pass: grouped by
+    whether a row is the tenant's own, not by tenant (a district has a thousand below it)."""
     session, tenant = scope.session, scope.tenant
     async with scope.subtree():
-        by_tenant = await tallies(session, date_from, date_to)
+        by_tenant = await tallies(session, date_from, date_to, own=tenant.id)
     plugins = session.info.get(PLUGINS_KEY)
     extra = await plugins.statistics(session, tenant, date_from, date_to) if plugins is not None else {}
     return StatsOut(tenant=tenant.slug, date_from=date_from, date_to=date_to,
-                    own=by_tenant.get(tenant.id, Tally()).figures(), rollup=total(by_tenant),
+                    own=by_tenant.get(True, Tally()).figures(), rollup=total(by_tenant),
                     tenants_in_rollup=await _subtree_size(scope), plugins=extra)
 
 

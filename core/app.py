@@ -29,6 +29,9 @@ from core.health import health, ready
 from core.http import Principal, YishiRequest, principal_from_token, provide_db_session, refuse_nul
 from core.inputs import invalid_request
 from core.media import MAX_BYTES, LocalPhotoStore
+from core.notifications.controllers import DevOutboxController, MyNotificationsController, UnsubscribeController
+from core.notifications.jobs import JOBS_KEY, in_process
+from core.notifications.jobs import build as build_jobs
 from core.observability import (
     MetricsController,
     configure_json_logging,
@@ -69,10 +72,16 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         exclude=["^/health$", "^/ready$", "^/schema(/|$)", "^/metrics$"],
     )
 
+    jobs = build_jobs(settings)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         try:
-            yield
+            if settings.jobs_in_process:
+                async with in_process(app.state):
+                    yield
+            else:
+                yield
         finally:
             await engine.dispose()
 
@@ -82,6 +91,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, StatsController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,
+            MyNotificationsController, UnsubscribeController, DevOutboxController,
         ],
         middleware=[refuse_nul, request_context_middleware, prometheus_config().middleware],
         request_class=YishiRequest,
@@ -97,7 +107,10 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         state=State({
             "settings": settings,
             "engine": engine,
-            "sessionmaker": create_sessionmaker(engine, settings.audit_key),
+            # On SQLite the job engine's queue is in this process: sessions hand it their notifications on commit.
+            "sessionmaker": create_sessionmaker(engine, settings.audit_key,
+                                                {} if settings.is_postgres else {JOBS_KEY: jobs}),
+            "jobs": jobs,
             "authorizer": Authorizer(rules=[*RULES, *plugins.contributions.rules],
                                      actions={**ACTIONS, **plugins.contributions.actions}),
             "plugins": plugins,

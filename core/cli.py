@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.commands import run as _run
 from core.errors import DomainError
+from core.notifications.cli import notifications, worker
 from core.open311.cli import open311
 from core.settings import get_settings
 
@@ -354,3 +355,5 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 main.add_command(open311)  # the command groups the core keeps next to their feature
+main.add_command(notifications)
+main.add_command(worker)

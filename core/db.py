@@ -21,7 +21,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import Select, visitors
 
 Base = UUIDv7AuditBase
 # JSON, stored as JSONB on PostgreSQL. (advanced-alchemy's JsonB does not work with SQLAlchemy 2.1.)
@@ -110,9 +110,39 @@ _REFERENCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 @cache
 def _tenant_table_objects() -> frozenset[Table]:
-    return frozenset(
-        cast(Table, mapper.local_table) for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantOwned)
-    )
+    return frozenset(_tenant_entities())
+
+
+@cache
+def _tenant_entities() -> dict[Table, type[Any]]:
+    """Each tenant table and the model mapped to it."""
+    return {cast(Table, m.local_table): m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)}
+
+
+def _entities_named(statement: Select[Any], nested: bool) -> Select[Any]:
+    """`statement` with the models of its tenant tables named in its FROM list where SQLAlchemy would not see them.
+
+    The loader criteria below reach the models SQLAlchemy finds through a SELECT's columns and FROM list. A
+    SELECT of plain aggregates whose table comes only from a WHERE built with and_()/or_() — `select(func.count())
+    .where(and_(Concern.created_at >= lo, Concern.created_at < hi))` — has none, and would read every tenant on
+    SQLite, where nothing else walls it. Naming its tables changes no SQL; it makes the criteria apply. A
+    subquery of that kind cannot be repaired from outside (it may be correlated to the query around it), so with
+    `nested` (on SQLite, where the check pays for itself) it fails closed, to be fixed where it is written."""
+    if nested:
+        for element in visitors.iterate(statement):
+            if (element is not statement and isinstance(element, Select) and not element._propagate_attrs
+                    and _references_tenant_table(element)):
+                raise TenantScopeError("a subquery reads a tenant table SQLAlchemy cannot see: name it with select_from()")
+    if statement._propagate_attrs or not _references_tenant_table(statement):
+        return statement
+    entities = _tenant_entities()
+    named = []
+    for from_ in statement.get_final_froms():
+        if isinstance(from_, Table) and from_ in entities:
+            named.append(entities[from_])
+        elif not isinstance(from_, Table) and _references_tenant_table(from_):
+            raise TenantScopeError("a query joins a tenant table SQLAlchemy cannot see: select the model, not its table")
+    return statement.select_from(*named)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -125,6 +155,9 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
         if _references_tenant_table(state.statement):
             raise TenantScopeError("tenant-owned data queried without a tenant context")
         return
+    if state.is_select and isinstance(state.statement, Select):
+        bind = state.session.bind
+        state.statement = _entities_named(state.statement, nested=bind is not None and bind.dialect.name == "sqlite")
     if ctx.subtree and state.is_select:
         tree = Base.metadata.tables["tenant"]  # the tree's table, by name: its model is built on this module
         subtree = select(tree.c.id).where(tree.c.path.startswith(ctx.path))
@@ -209,6 +242,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine, audit_key: str) -> async_sessionmaker[AsyncSession]:
-    """Sessions of the app and its commands, each holding the audit key (the database never sees it)."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info={AUDIT_KEY: audit_key.encode()})
+def create_sessionmaker(engine: AsyncEngine, audit_key: str,
+                        info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the app and its commands, each holding the audit key (the database never sees it) and `info`."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
+                              info={AUDIT_KEY: audit_key.encode(), **(info or {})})

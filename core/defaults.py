@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.db import TenantContext
+from core.events import PLUGINS_KEY
 from core.hookspecs import hookimpl
+from core.notifications.outbox import notify_event
 
 
 @hookimpl
 def yishi_register_mechanisms(register: Any) -> None:
     register("monthly", "每月一议事")
     register("on_demand", "有事来商量")
+
+
+@hookimpl
+async def yishi_on_event(session: Any, tenant: Any, event: Any) -> None:
+    """Everyone the event concerns is told of it, in the event's own transaction."""
+    plugins = session.info.get(PLUGINS_KEY)
+    extra = plugins.notification_rules(tenant) if plugins is not None else []
+    await notify_event(session, TenantContext(tenant.id, tenant.path), event, extra)

@@ -34,6 +34,17 @@ def yishi_register_rules(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def yishi_notification_rules() -> list[Any]:
+    """More rules of who is told of which event (core.notifications.rules.Rule): a plugin's own events, say a
+    deputy's new duty-list item. They apply in the tenants that enabled the plugin."""
+
+
+@hookspec
+def yishi_notification_channels(settings: Any) -> list[Any]:
+    """More channels messages may leave by (core.notifications.channels.Channel): a WeChat template message, say."""
+
+
+@hookspec
 def yishi_register_routes(register: Callable[[Any], None]) -> None:
     """Contribute Litestar controllers, once at start-up.
 

@@ -138,8 +138,8 @@ class Plugins:
         from core.tenancy.models import Tenant
 
         tenant = await session.get(Tenant, ctx.tenant_id)
-        for name in tenant.plugins or ():
-            if name not in self.info:
+        for name in (CORE, *(tenant.plugins or ())):  # the core's own (notifications) first, always
+            if name != CORE and name not in self.info:
                 continue
             for impl in impls:
                 if impl.plugin_name != name:
@@ -149,6 +149,14 @@ class Plugins:
                 except Exception:
                     log.exception("plugin %s failed on %s in tenant %s", name, event.action, tenant.slug)
                     raise
+
+    def notification_channels(self, settings: Any) -> list[Any]:
+        """Channels the installed plugins add (core.notifications.channels.Channel)."""
+        return [channel for found in self.pm.hook.yishi_notification_channels(settings=settings) for channel in found]
+
+    def notification_rules(self, tenant: Any) -> list[Any]:
+        """The notification rules of the plugins the tenant enabled (core.notifications.rules.Rule)."""
+        return [rule for impl in self._enabled("yishi_notification_rules", tenant) for rule in impl.function()]
 
     def _enabled(self, hook: str, tenant: Any) -> list[Any]:
         """The implementations of `hook` by plugins the tenant enabled."""

@@ -45,6 +45,13 @@ class Settings:
     # The reverse proxies whose X-Forwarded-For is believed; anyone else's is ignored.
     trusted_proxies: tuple[Network, ...] = ()
 
+    # Notifications: where links in messages point, and the channels' servers (empty: not configured).
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = ""  # smtp://user:password@host:port?from=yishi@example.org (smtps:// for TLS)
+    sms_url: str = ""  # aliyun://AccessKeyId:AccessKeySecret@dysmsapi.aliyuncs.com?sign=议事
+    # On SQLite the job engine runs in the app's own process (make run); on PostgreSQL in `yishi worker`.
+    worker_in_process: bool | None = None
+
     # Keys the audit chain's links (see core/events.py); empty: derived from secret_key, never the secret itself.
     audit_key: str = ""
 
@@ -52,6 +59,15 @@ class Settings:
         if not self.audit_key:
             derived = hmac.new(self.secret_key.encode(), b"yishi-audit-chain", hashlib.sha256).hexdigest()
             object.__setattr__(self, "audit_key", derived)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def jobs_in_process(self) -> bool:
+        """Whether this process runs the job engine's worker itself (and its queue lives in memory)."""
+        return not self.is_postgres if self.worker_in_process is None else self.worker_in_process
 
     @property
     def owner_database_url(self) -> str:
@@ -78,6 +94,10 @@ class Settings:
             portal_domain=env.get("YISHI_PORTAL_DOMAIN", ""),
             audit_key=env.get("YISHI_AUDIT_KEY", ""),
             trusted_proxies=_networks(env.get("YISHI_TRUSTED_PROXIES", "")),
+            public_url=env.get("YISHI_PUBLIC_URL", "http://127.0.0.1:8000"),
+            smtp_url=env.get("YISHI_SMTP_URL", ""),
+            sms_url=env.get("YISHI_SMS_URL", ""),
+            worker_in_process=_bool(env["YISHI_WORKER_IN_PROCESS"]) if "YISHI_WORKER_IN_PROCESS" in env else None,
         )
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("YISHI_SECRET_KEY must be set in production")

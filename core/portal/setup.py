@@ -52,7 +52,8 @@ def csrf_config(settings: Settings) -> CSRFConfig:
     """Every portal form carries a token; API clients (bearer tokens, no cookies) and probes are not forms."""
     return CSRFConfig(secret=settings.secret_key, cookie_name="yishi_csrf", cookie_samesite="lax",
                       cookie_secure=settings.env == "production", cookie_httponly=False,
-                      exclude=["^/api/", "^/open311/", "^/health", "^/ready", "^/schema"])
+                      # One-click unsubscribe is POSTed by mail clients; its token is its own proof (RFC 8058).
+                      exclude=["^/api/", "^/open311/", "^/health", "^/ready", "^/schema", "^/unsubscribe/"])
 
 
 def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:

@@ -1,5 +1,6 @@
-"""The figures of the six steps, defined once: counted per tenant in a fixed number of grouped queries, then added
-up into a tenant's own figures, its subtree's, each community's row of the district dashboard and a portal's year."""
+"""The figures of the six steps, defined once: counted in a fixed number of queries (per tenant, or all together),
+then added up into a tenant's own figures, its subtree's, each community's row of the district dashboard and a
+portal's year."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -93,25 +94,24 @@ def _counted(lo: datetime.datetime, hi: datetime.datetime,
 
 
 async def tallies(session: AsyncSession, date_from: datetime.date, date_to: datetime.date,
-                  own: uuid.UUID | None = None) -> dict[Any, Tally]:
+                  by_tenant: bool = True) -> dict[Any, Tally]:
     """The figures for the days [date_from, date_to] of every tenant the session reads (one tenant, or a subtree
-    it was widened to), by tenant id; a tenant with nothing to count has no entry. With `own`, only two entries:
-    True for that tenant, False for all the others together (what /stats needs, without a group per tenant)."""
+    it was widened to), by tenant id; a tenant with nothing to count has no entry. Without `by_tenant`, all of
+    them together under the key None, from plain aggregates (a group per tenant costs a district dearly)."""
     lo, hi = clock.day_range(date_from, date_to)
     by_key: defaultdict[Any, Tally] = defaultdict(Tally)
 
     def key(model: Any) -> Any:
-        return model.tenant_id if own is None else (model.tenant_id == own).label("own")
+        return model.tenant_id if by_tenant else null()
 
     for model, where, aggregates in _counted(lo, hi, clock.today()):
-        grouped = key(model)
-        for group, *values in await session.execute(
-                select(grouped, *aggregates.values()).where(*where).group_by(grouped)):
+        query = select(key(model), *aggregates.values()).select_from(model).where(*where)
+        for group, *values in await session.execute(query.group_by(model.tenant_id) if by_tenant else query):
             for name, value in zip(aggregates, values, strict=True):
                 setattr(by_key[group], name, int(value or 0))
     # A matter's days run from each of its concerns' filing to the topic's completion.
     for group, filed, done in await session.execute(
-            select(key(Topic), Concern.created_at, Topic.completed_at)
+            select(key(Concern), Concern.created_at, Topic.completed_at)
             .join(Topic, and_(Topic.tenant_id == Concern.tenant_id, Topic.id == Concern.topic_id))
             .where(_during(Topic.completed_at, lo, hi))):
         if done is not None:  # always, within a range
@@ -133,15 +133,15 @@ async def _subtree_size(scope: TenantScope) -> int:
 
 
 async def tenant_stats(scope: TenantScope, date_from: datetime.date, date_to: datetime.date) -> StatsOut:
-    """The scope's tenant's own figures and its subtree's (both entries added up), from one pass: grouped by
-    whether a row is the tenant's own, not by tenant (a district has a thousand below it)."""
+    """The scope's tenant's own figures, then its subtree's: plain aggregates each time, never a group per tenant
+    (a district has a thousand below it)."""
     session, tenant = scope.session, scope.tenant
+    own = total(await tallies(session, date_from, date_to, by_tenant=False))
     async with scope.subtree():
-        by_tenant = await tallies(session, date_from, date_to, own=tenant.id)
+        rollup = total(await tallies(session, date_from, date_to, by_tenant=False))
     plugins = session.info.get(PLUGINS_KEY)
     extra = await plugins.statistics(session, tenant, date_from, date_to) if plugins is not None else {}
-    return StatsOut(tenant=tenant.slug, date_from=date_from, date_to=date_to,
-                    own=by_tenant.get(True, Tally()).figures(), rollup=total(by_tenant),
+    return StatsOut(tenant=tenant.slug, date_from=date_from, date_to=date_to, own=own, rollup=rollup,
                     tenants_in_rollup=await _subtree_size(scope), plugins=extra)
 
 

@@ -10,7 +10,8 @@ change is a context manager that restores what was before on every exit path:
   a tenant below (taking over an escalated concern);
 - `enter` makes a session act in a tenant for a reader nobody authorized yet (public pages, Open311);
 - `within` is for operator commands walking several tenants in one transaction (manifests, transfer, audit);
-- `acting_for` reads as another user for a moment (their own grants, under Row-Level Security).
+- `acting_for` reads as another user for a moment (their own grants, under Row-Level Security);
+- `system_session` is a job's unit of work in one tenant, for no user (delivering a notification).
 """
 
 from __future__ import annotations
@@ -201,6 +202,26 @@ async def tenant_session(app: Any, tenant: str | uuid.UUID, actor: uuid.UUID | s
             if user is None:
                 raise Unauthenticated("账号不存在或已停用，请重新登录")
             yield await open_scope(session, tenant, user.id, user.session_version, state.authorizer)
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+@contextlib.asynccontextmanager
+async def system_session(app: Any, tenant: uuid.UUID) -> AsyncIterator[AsyncSession]:
+    """A unit of work of the platform itself in `tenant` — a job delivering a notification, a periodic sweep —
+    for no user: its own session and transaction, walled to the tenant as a request is (no subtree, no grants),
+    committed when the block ends and rolled back if it raises."""
+    state = getattr(app, "state", app)
+    async with state.sessionmaker() as session:
+        session.info[PLUGINS_KEY] = state.plugins
+        try:
+            found = await session.get(Tenant, tenant)
+            if found is None:
+                raise NotFound("没有租户 {slug}", slug=str(tenant))
+            await _use_tenant(session, TenantContext(found.id, found.path), None)
+            yield session
         except BaseException:
             await session.rollback()
             raise

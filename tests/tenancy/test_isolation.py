@@ -7,7 +7,7 @@ import uuid
 import pytest
 from httpx import AsyncClient
 from litestar import Litestar
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -52,6 +52,32 @@ async def test_subqueries_are_scoped_too(session: AsyncSession) -> None:
             select(Building.name).where(Building.compound_id.in_(select(Compound.id)))
         )).all()
     assert set(names) == {"1号楼", "2号楼"}
+
+
+async def test_plain_aggregates_are_scoped_whatever_builds_their_where(session: AsyncSession) -> None:
+    # SQLAlchemy finds no model in `select(func.count()).where(and_(...))`: its criteria alone would have
+    # counted every tenant's rows on SQLite (the district's /stats had been written that way once).
+    a, district_b = await _tenant(session, "comm-a"), await _tenant(session, "district-b")
+    named = and_(Compound.name != "", Compound.name.is_not(None))
+    either = or_(Compound.name == "甲小区", Compound.name == "乙小区")
+    async with within(session, a):
+        assert await session.scalar(select(func.count()).where(named)) == 1
+        assert (await session.execute(select(func.count(), func.max(Compound.name)).where(either))).one() == (1, "甲小区")
+        assert await session.scalar(select(func.count().filter(either))) == 1
+    async with within(session, district_b, subtree=True):
+        assert await session.scalar(select(func.count()).where(named)) == 0
+
+
+async def test_a_subquery_the_wall_cannot_see_is_refused_not_read(session: AsyncSession,
+                                                                    database: DatabaseUnderTest) -> None:
+    a = await _tenant(session, "comm-a")
+    unseen = select(func.count()).where(and_(Compound.name != "", Compound.name.is_not(None))).scalar_subquery()
+    async with within(session, a):
+        if database.is_postgres:  # Row-Level Security walls it
+            assert await session.scalar(select(Tenant.slug).where(Tenant.slug == "comm-a", unseen == 1)) == "comm-a"
+        else:
+            with pytest.raises(TenantScopeError):
+                await session.execute(select(Tenant.slug).where(unseen > 0))
 
 
 async def test_no_tenant_context_fails_closed(session: AsyncSession) -> None:

@@ -1,0 +1,159 @@
+"""The job engine: procrastinate, on PostgreSQL (its queue in our database, workers in `yishi worker`), or in
+memory inside the app's own process on SQLite (`make run`); the same tasks either way.
+
+Why procrastinate: PostgreSQL-native and async, with retries and backoff, per-job locks (one delivery of a
+notification at a time), periodic tasks deferred once per period across every worker, and worker heartbeats
+that let a survivor retry the jobs of a worker killed mid-run. Its documented SQL function defers a job inside
+our own transaction, so a notification and its delivery job commit together, or neither does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import procrastinate
+from procrastinate import testing
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from core.notifications.channels import DeliveryError
+from core.notifications.delivery import MAX_ATTEMPTS, Deliverer, channels
+from core.notifications.outbox import DELIVER_TASK, PENDING_KEY, QUEUE
+from core.settings import Settings
+
+log = logging.getLogger("yishi.jobs")
+JOBS_KEY = "yishi.jobs"  # session.info: this process's job engine, when its queue lives in memory
+CONTEXT_KEY = "yishi"  # a job's additional context: the Deliverer (and through it the app's state)
+STALLED_SECONDS = 30  # a worker silent this long is gone: its jobs are retried by a survivor
+
+def libpq(url: str) -> str:
+    """The libpq connection string of a SQLAlchemy PostgreSQL URL (procrastinate speaks psycopg, the app asyncpg)."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def build(settings: Settings) -> procrastinate.App:
+    """This process's job engine: PostgreSQL's queue, or an in-memory one on SQLite."""
+    connector: Any = (procrastinate.PsycopgConnector(conninfo=libpq(settings.database_url), min_size=1, max_size=4)
+                      if settings.is_postgres else testing.InMemoryConnector())
+    logging.getLogger("procrastinate.periodic").setLevel(logging.WARNING)  # not three lines per app built
+    app = procrastinate.App(connector=connector)
+    # Registered on this engine alone (a module-level blueprint would bind its tasks to the last app built).
+    app.task(name=DELIVER_TASK, queue=QUEUE, pass_context=True, retry=procrastinate.RetryStrategy(
+        max_attempts=MAX_ATTEMPTS, exponential_wait=2, retry_exceptions={DeliveryError}))(deliver)
+    app.periodic(cron="* * * * *")(app.task(name="yishi:notifications.sweep", queue=QUEUE, pass_context=True,
+                                            queueing_lock="notifications.sweep")(sweep))
+    app.periodic(cron="5 * * * *")(app.task(name="yishi:notifications.reminders", queue=QUEUE, pass_context=True,
+                                            queueing_lock="notifications.reminders")(reminders))
+    # 10:00 UTC is 18:00 in Beijing: the day's digest.
+    app.periodic(cron="0 10 * * *")(app.task(name="yishi:notifications.digest", queue=QUEUE, pass_context=True,
+                                             queueing_lock="notifications.digest")(digest))
+    return app
+
+
+def _deliverer(context: procrastinate.JobContext) -> Deliverer:
+    return context.additional_context[CONTEXT_KEY]
+
+
+async def deliver(context: procrastinate.JobContext, notification_id: str, tenant_id: str) -> None:
+    await _deliverer(context).deliver(uuid.UUID(tenant_id), uuid.UUID(notification_id))
+
+
+async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Every minute: the jobs of workers that died mid-run are retried by one that lives."""
+    manager = context.app.job_manager
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
+        await manager.retry_job(job)
+
+
+async def reminders(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Every hour: tomorrow's meetings, action items due soon or overdue (each said once)."""
+    from core.notifications import periodic
+
+    await periodic.reminders(_deliverer(context).state, datetime.datetime.fromtimestamp(timestamp, datetime.UTC))
+
+
+async def digest(context: procrastinate.JobContext, timestamp: int) -> None:
+    from core.notifications import periodic
+
+    await periodic.digests(_deliverer(context).state, datetime.datetime.fromtimestamp(timestamp, datetime.UTC))
+
+
+def worker_context(state: Any) -> dict[str, Any]:
+    return {CONTEXT_KEY: Deliverer(state, channels(state.settings, state.plugins))}
+
+
+async def run_worker(state: Any, engine: procrastinate.App, *, wait: bool = True, concurrency: int = 4,
+                     name: str | None = None) -> None:
+    """Work the queue: for ever (`wait`), or until it is empty (tests, `yishi notifications retry --now`)."""
+    await engine.run_worker_async(queues=[QUEUE], wait=wait, concurrency=concurrency, name=name or "worker",
+                                  additional_context=worker_context(state), install_signal_handlers=wait,
+                                  fetch_job_polling_interval=1.0 if not state.settings.is_postgres else 5.0)
+
+
+async def defer(engine: procrastinate.App, jobs: list[dict[str, Any]]) -> None:
+    for job in jobs:
+        scheduled = job.get("scheduled_at")
+        await engine.configure_task(DELIVER_TASK, lock=job["lock"], schedule_at=(
+            datetime.datetime.fromisoformat(scheduled) if scheduled else None)).defer_async(**job["args"])
+
+
+_HANDED_OVER: set[asyncio.Task[None]] = set()  # held until done: the loop keeps only weak references
+
+
+@event.listens_for(Session, "after_commit")
+def _hand_over(session: Session) -> None:
+    """On SQLite the committed notifications' jobs go to this process's in-memory queue, once committed."""
+    jobs, engine = session.info.pop(PENDING_KEY, None), session.info.get(JOBS_KEY)
+    if jobs and engine is not None:
+        task = asyncio.get_running_loop().create_task(defer(engine, jobs))
+        _HANDED_OVER.add(task)
+        task.add_done_callback(_HANDED_OVER.discard)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+async def requeue_pending(state: Any, engine: procrastinate.App) -> int:
+    """In memory, a restart loses the queue: every notification still waiting is queued again."""
+    from core.notifications.models import Notification
+    from core.tenancy.models import Tenant
+    from core.tenancy.scope import system_session
+
+    queued = 0
+    async with state.sessionmaker() as session:
+        tenants = (await session.scalars(select(Tenant.id))).all()
+    for tenant_id in tenants:
+        async with system_session(state, tenant_id) as session:
+            rows = (await session.execute(select(Notification.id, Notification.deliver_after).where(
+                Notification.status.in_(("pending", "sending"))))).all()
+        await defer(engine, [{"lock": str(row.id), "args": {"notification_id": str(row.id), "tenant_id": str(tenant_id)},
+                              "scheduled_at": row.deliver_after.isoformat() if row.deliver_after else None}
+                             for row in rows])
+        queued += len(rows)
+    return queued
+
+
+@contextlib.asynccontextmanager
+async def in_process(state: Any) -> AsyncIterator[procrastinate.App]:
+    """The app's own worker (SQLite, `make run`): the queue in memory, pending notifications queued again at
+    start, the worker stopped with the app."""
+    engine = state.jobs
+    async with engine.open_async():
+        await requeue_pending(state, engine)
+        worker = asyncio.create_task(run_worker(state, engine, wait=True, concurrency=2, name="in-process"))
+        try:
+            yield engine
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await worker

@@ -1,0 +1,128 @@
+"""What each kind of message says, in each language a person may read (zh-CN first), from the facts of its event."""
+
+from __future__ import annotations
+
+import datetime
+import string
+from typing import Any
+
+from core import clock
+
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+
+# kind → language → (subject, body). The parameters come from the rule's facts; none names another person.
+TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "concern.accepted": {
+        "zh-CN": ("诉求已受理", "您反映的「{title}」（{reference}）已由{tenant}受理，我们会尽快处理。"),
+        "en": ("Concern accepted", "{tenant} has accepted your concern “{title}” ({reference})."),
+    },
+    "concern.rejected": {
+        "zh-CN": ("诉求未予受理", "您反映的「{title}」（{reference}）未予受理，原因：{reason}"),
+        "en": ("Concern not accepted", "Your concern “{title}” ({reference}) was not accepted: {reason}"),
+    },
+    "concern.resolved": {
+        "zh-CN": ("诉求已办结", "您反映的「{title}」（{reference}）已直接办结：{reason}"),
+        "en": ("Concern resolved", "Your concern “{title}” ({reference}) was resolved: {reason}"),
+    },
+    "concern.escalated": {
+        "zh-CN": ("诉求已上报", "您反映的「{title}」（{reference}）已上报上级协调处理。"),
+        "en": ("Concern escalated", "Your concern “{title}” ({reference}) was escalated to the level above."),
+    },
+    "concern.in_topic": {
+        "zh-CN": ("诉求已列入议题", "您反映的问题已列入{tenant}的协商议题「{topic}」。"),
+        "en": ("Concern taken into a topic", "Your concern is now part of the topic “{topic}” at {tenant}."),
+    },
+    "topic.meeting_scheduled": {
+        "zh-CN": ("协商会已安排", "您关心的议题「{topic}」将于 {when} 在{venue}召开协商会，欢迎参加。"),
+        "en": ("Meeting scheduled", "The topic “{topic}” you raised will be discussed on {when} at {venue}."),
+    },
+    "topic.result_published": {
+        "zh-CN": ("协商结果已公开", "议题「{topic}」的协商结果已公开，请查看。"),
+        "en": ("Result published", "The result of the topic “{topic}” has been published."),
+    },
+    "topic.action_completed": {
+        "zh-CN": ("执行事项已办结", "议题「{topic}」的执行事项「{action}」已办结。欢迎评价办理情况。"),
+        "en": ("Action completed", "“{action}” of the topic “{topic}” is done. Tell us how it went."),
+    },
+    "meeting.invited": {
+        "zh-CN": ("协商会邀请", "邀请您参加{tenant}议题「{topic}」协商会：{when}，{venue}。"),
+        "en": ("Invitation", "You are invited to the meeting on “{topic}” at {tenant}: {when}, {venue}."),
+    },
+    "meeting.rescheduled": {
+        "zh-CN": ("协商会改期", "议题「{topic}」协商会改为 {when}，{venue}。原因：{reason}"),
+        "en": ("Meeting moved", "The meeting on “{topic}” moved to {when}, {venue}: {reason}"),
+    },
+    "meeting.cancelled": {
+        "zh-CN": ("协商会取消", "议题「{topic}」原定 {when} 的协商会已取消。原因：{reason}"),
+        "en": ("Meeting cancelled", "The meeting on “{topic}” of {when} is cancelled: {reason}"),
+    },
+    "action.assigned": {
+        "zh-CN": ("新的执行事项", "{tenant}议题「{topic}」布置给您的执行事项：「{action}」，期限 {due}。"),
+        "en": ("New action item", "Action item for you on “{topic}” at {tenant}: “{action}”, due {due}."),
+    },
+    "concern.new": {
+        "zh-CN": ("新诉求", "{tenant}收到新诉求 {reference}「{title}」，请及时处理。"),
+        "en": ("New concern", "{tenant} received a new concern {reference} “{title}”."),
+    },
+    "concern.escalated_in": {
+        "zh-CN": ("下级上报", "{tenant}上报诉求 {reference}「{title}」，原因：{reason}"),
+        "en": ("Escalated to you", "{tenant} escalated the concern {reference} “{title}”: {reason}"),
+    },
+    "follow_up.low_rating": {
+        "zh-CN": ("低评价待回访", "议题「{topic}」收到低评价，请安排回访。"),
+        "en": ("Low rating", "The topic “{topic}” received a low rating: please follow up."),
+    },
+    "meeting.reminder": {
+        "zh-CN": ("明日协商会提醒", "提醒：议题「{topic}」协商会明天 {when} 在{venue}召开。"),
+        "en": ("Meeting tomorrow", "Reminder: the meeting on “{topic}” is tomorrow, {when}, at {venue}."),
+    },
+    "action.due_soon": {
+        "zh-CN": ("执行事项即将到期", "执行事项「{action}」将于 {due} 到期，请按时办结。"),
+        "en": ("Action item due soon", "The action item “{action}” is due on {due}."),
+    },
+    "action.overdue": {
+        "zh-CN": ("执行事项已逾期", "执行事项「{action}」已于 {due} 到期，尚未办结。"),
+        "en": ("Action item overdue", "The action item “{action}” was due on {due} and is still open."),
+    },
+    "digest": {
+        "zh-CN": ("{tenant}今日摘要", "{lines}"),
+        "en": ("Today at {tenant}", "{lines}"),
+    },
+}
+
+# What one line of a digest says of n messages of a kind: "3 条新诉求".
+DIGEST_LINES: dict[str, dict[str, str]] = {
+    "concern.new": {"zh-CN": "{n} 条新诉求", "en": "{n} new concerns"},
+    "concern.escalated_in": {"zh-CN": "{n} 条上报", "en": "{n} escalated"},
+    "action.overdue": {"zh-CN": "{n} 项执行事项逾期", "en": "{n} overdue action items"},
+    "follow_up.low_rating": {"zh-CN": "{n} 条低评价待回访", "en": "{n} low ratings"},
+}
+OTHER_LINE = {"zh-CN": "{n} 条其他通知", "en": "{n} other notices"}
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def when(value: str) -> str:
+    """A meeting's time as people read it, in Beijing time: 12月3日 15:00."""
+    at = clock.local(datetime.datetime.fromisoformat(value))
+    return f"{at.month}月{at.day}日 {at:%H:%M}"
+
+
+def render(kind: str, language: str, facts: dict[str, Any]) -> tuple[str, str]:
+    """The subject and body of `kind` in `language` (or zh-CN), a missing fact left blank rather than failing."""
+    texts = TEXTS[kind]
+    subject, body = texts.get(language) or texts[DEFAULT_LANGUAGE]
+    values = _Blank(facts)
+    if facts.get("starts_at"):
+        values["when"] = when(facts["starts_at"])
+    formatter = string.Formatter()
+    return formatter.vformat(subject, (), values), formatter.vformat(body, (), values)
+
+
+def digest_line(kind: str, language: str, n: int) -> str:
+    line = DIGEST_LINES.get(kind, OTHER_LINE)
+    return (line.get(language) or line[DEFAULT_LANGUAGE]).format(n=n)

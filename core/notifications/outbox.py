@@ -1,0 +1,136 @@
+"""Writing notifications: in the transaction of the event that causes them, one row per recipient and channel,
+with the job that delivers each (on PostgreSQL in the same transaction; on SQLite handed over after commit)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import clock
+from core.accounts.models import User
+from core.db import TenantContext, column_values, table_of
+from core.events import WorkflowEvent
+from core.notifications.messages import DEFAULT_LANGUAGE, LANGUAGES, render
+from core.notifications.models import Notification, NotificationPreference
+from core.notifications.rules import Rule, rules_for
+
+QUEUE = "notifications"
+DELIVER_TASK = "yishi:notifications.deliver"  # the job engine's name of the task
+# Every message reaches the inbox; these are the channels a person may add, per kind.
+CHANNELS = ("email", "sms", "webhook")
+# Without a choice of their own: residents hear of their concern by SMS, staff get new concerns in a daily digest.
+DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
+    "concern.accepted": ("sms",), "concern.rejected": ("sms",), "concern.resolved": ("sms",),
+    "concern.escalated": ("sms",), "concern.in_topic": ("sms",), "topic.meeting_scheduled": ("sms",),
+    "topic.result_published": ("sms",), "topic.action_completed": ("sms",),
+    "meeting.invited": ("sms", "email"), "meeting.rescheduled": ("sms", "email"),
+    "meeting.cancelled": ("sms", "email"), "meeting.reminder": ("sms",),
+    "action.assigned": ("email",), "action.due_soon": ("email",), "action.overdue": ("email",),
+    "concern.escalated_in": ("email",), "follow_up.low_rating": ("email",),
+}
+DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue"})
+QUIET_START, QUIET_END = datetime.time(22, 0), datetime.time(7, 0)
+PENDING_KEY = "yishi.notifications"  # session.info: rows to hand to the job engine after commit (SQLite)
+
+
+def quiet_until(at: datetime.datetime) -> datetime.datetime | None:
+    """When quiet hours (22:00–07:00 Beijing time) end, if `at` falls in them."""
+    local = clock.local(at)
+    if QUIET_END <= local.time() < QUIET_START:
+        return None
+    day = local.date() if local.time() < QUIET_END else local.date() + datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, QUIET_END, tzinfo=local.tzinfo).astimezone(datetime.UTC)
+
+
+async def notify_event(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent,
+                       extra_rules: Iterable[Rule] = ()) -> None:
+    """Every notification `event` causes, by the rules of its action, written in the caller's transaction."""
+    for rule in rules_for(event.action, extra_rules):
+        if not rule.when(event):
+            continue
+        audience = set(await rule.audience(session, ctx, event)) - {event.actor_id}
+        if audience:
+            facts = await rule.facts(session, ctx, event)
+            await write(session, ctx, rule.kind, sorted(audience), facts, link=facts.get(rule.link),
+                        dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent)
+
+
+async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID],
+                facts: dict[str, Any], *, link: str | None, dedup_key: str, event_id: uuid.UUID | None = None,
+                urgent: bool = False) -> list[Notification]:
+    """The rows telling `recipients` of `kind`: the inbox, and each channel they chose (or its default) or the
+    digest; a channel they have no address for is left out. Returns the rows a worker must deliver."""
+    people = (await session.execute(
+        select(User.id, User.language, User.email, User.phone, NotificationPreference.channels,
+               NotificationPreference.digest)
+        .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
+                   & (NotificationPreference.kind == kind))
+        .where(User.id.in_(recipients), User.active.is_(True)))).all()
+    now = clock.now()
+    later = None if urgent else quiet_until(now)
+    rows: list[Notification] = []
+    for user_id, language, email, phone, chosen, digest in people:
+        language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        subject, body = render(kind, language, facts)
+        address = {"email": email, "sms": phone}
+        channels = list(chosen) if chosen is not None else list(DEFAULT_CHANNELS.get(kind, ()))
+        as_digest = digest if digest is not None else kind in DEFAULT_DIGEST
+        wanted = [("inbox", "sent")] + ([("digest", "digest")] if as_digest else [
+            (channel, "pending") for channel in channels if address.get(channel)])
+        for channel, status in wanted:
+            rows.append(Notification(
+                tenant_id=ctx.tenant_id, id=uuid.uuid4(), recipient_id=user_id, channel=channel, kind=kind,
+                dedup_key=dedup_key, event_id=event_id, urgent=urgent, language=language, subject=subject, body=body,
+                link=link, params={k: str(v) for k, v in facts.items() if not k.endswith("link")},
+                status=status, deliver_after=later if status == "pending" else None, attempts=0,
+                sent_at=now if status == "sent" else None, created_at=now, updated_at=now))
+    await add(session, rows)
+    return [row for row in rows if row.status == "pending"]
+
+
+async def add(session: AsyncSession, rows: list[Notification]) -> None:
+    """Insert the rows, and enqueue a delivery job for each that waits for one."""
+    if not rows:
+        return
+    connection = await session.connection()
+    await connection.execute(insert(table_of(Notification)), [column_values(row) for row in rows])
+    pending = [row for row in rows if row.status == "pending"]
+    if not pending:
+        return
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_DEFER, {"jobs": json.dumps([_job(row) for row in pending])})
+    else:
+        session.info.setdefault(PENDING_KEY, []).extend(_job(row) for row in pending)
+
+
+async def requeue(session: AsyncSession, rows: list[Notification]) -> None:
+    """Dead letters (or rows whose job was lost) wait for delivery again, with fresh attempts."""
+    for row in rows:
+        row.status, row.attempts, row.last_error, row.deliver_after = "pending", 0, None, None
+    await session.flush()
+    connection = await session.connection()
+    if rows and connection.dialect.name == "postgresql":
+        await connection.execute(_DEFER, {"jobs": json.dumps([_job(row) for row in rows])})
+    elif rows:
+        session.info.setdefault(PENDING_KEY, []).extend(_job(row) for row in rows)
+
+
+def _job(row: Notification) -> dict[str, Any]:
+    return {"lock": str(row.id), "args": {"notification_id": str(row.id), "tenant_id": str(row.tenant_id)},
+            "scheduled_at": row.deliver_after.isoformat() if row.deliver_after else None}
+
+
+# procrastinate's own function for deferring jobs (its documented, versioned SQL API), called in our transaction:
+# the jobs exist exactly when the notifications do.
+_DEFER = text(
+    "SELECT procrastinate_defer_jobs_v1(ARRAY(SELECT ROW("
+    "CAST(:queue AS varchar), CAST(:task AS varchar), 0, job->>'lock', NULL, job->'args',"
+    " (job->>'scheduled_at')::timestamptz"
+    ")::procrastinate_job_to_defer_v1 FROM jsonb_array_elements(CAST(:jobs AS jsonb)) AS job))"
+).bindparams(bindparam("jobs"), queue=QUEUE, task=DELIVER_TASK)

@@ -1,0 +1,182 @@
+"""The one table of who is told of which event: each rule names an event's action, the message it becomes, and
+the audience it goes to. Plugins add rules through the `yishi_notification_rules` hook."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import RoleAssignment, User
+from core.authz.rules import STAFF_ROLES
+from core.concerns.models import Concern
+from core.db import ALL_TENANTS, TenantContext
+from core.events import WorkflowEvent
+from core.redaction import public_summary
+from core.tenancy.models import Tenant
+from core.tenancy.scope import within
+from core.topics.models import ActionItem, Meeting, Topic
+
+Audience = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[Iterable[uuid.UUID]]]
+Facts = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`action` (an event's) tells `audience` the message `kind`, whose text takes the parameters `facts` finds.
+    `urgent` messages are sent in quiet hours too. The actor is never told of what they did themselves."""
+
+    action: str
+    kind: str
+    audience: Audience
+    facts: Facts
+    urgent: bool = False
+    link: str = "link"  # which of the facts is the page the message points to
+    when: Callable[[WorkflowEvent], bool] = field(default=lambda event: True)
+
+
+# --- who -------------------------------------------------------------------------------------------------
+
+
+async def _concern(session: AsyncSession, event: WorkflowEvent) -> Concern | None:
+    return await session.get(Concern, (event.tenant_id, event.subject_id))
+
+
+async def reporters(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    """The resident a concern is about, and the grid worker (or staff) who filed it for them."""
+    concern = await _concern(session, event)
+    return [] if concern is None else [u for u in (concern.resident_id, concern.filed_by_id) if u is not None]
+
+
+async def topic_reporters(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    """Everyone who raised one of the topic's concerns (or filed it for them)."""
+    rows = (await session.execute(select(Concern.resident_id, Concern.filed_by_id)
+                                  .where(Concern.topic_id == event.topic_id))).all()
+    return [u for row in rows for u in row if u is not None]
+
+
+async def holders(session: AsyncSession, tenant_id: uuid.UUID, roles: Iterable[str]) -> list[uuid.UUID]:
+    """The people holding one of `roles` in the tenant itself (a role above it is not counted here)."""
+    rows = await session.scalars(select(RoleAssignment.user_id).where(
+        RoleAssignment.tenant_id == tenant_id, RoleAssignment.role.in_(list(roles)))
+        .execution_options(**{ALL_TENANTS: True}))
+    return list(rows)
+
+
+async def staff(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    return await holders(session, ctx.tenant_id, STAFF_ROLES)
+
+
+async def staff_above(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    """The staff of the tenant a concern was escalated to."""
+    concern = await _concern(session, event)
+    above = await session.get(Tenant, concern.escalated_to_id) if concern and concern.escalated_to_id else None
+    if above is None:
+        return []
+    async with within(session, above):  # whose roles there, Row-Level Security shows from there only
+        return await holders(session, above.id, STAFF_ROLES)
+
+
+async def invitees(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    """The people a meeting invited by name, and the holders of the roles it invited."""
+    meeting = await _meeting(session, event)
+    return [] if meeting is None else await invitees_of(session, ctx, meeting)
+
+
+async def invitees_of(session: AsyncSession, ctx: TenantContext, meeting: Meeting) -> list[uuid.UUID]:
+    named = [str(u) for u in meeting.invitees.get("users", [])]
+    ids = [uuid.UUID(u) for u in named if _is_uuid(u)]
+    people = list((await session.scalars(select(User.id).where(
+        User.id.in_(ids) | User.username.in_(named)))).all()) if named else []
+    return people + await holders(session, ctx.tenant_id, meeting.invitees.get("roles", []))
+
+
+async def action_owner(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    action = await _action(session, event)
+    return [action.owner_user_id] if action is not None and action.owner_user_id else []
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+# --- what is said ----------------------------------------------------------------------------------------
+
+
+async def _tenant(session: AsyncSession, ctx: TenantContext) -> Tenant:
+    tenant = await session.get(Tenant, ctx.tenant_id)
+    assert tenant is not None  # the event's own tenant
+    return tenant
+
+
+async def _meeting(session: AsyncSession, event: WorkflowEvent) -> Meeting | None:
+    meeting_id = (event.payload or {}).get("meeting")
+    return await session.get(Meeting, (event.tenant_id, uuid.UUID(meeting_id))) if meeting_id else None
+
+
+async def _action(session: AsyncSession, event: WorkflowEvent) -> ActionItem | None:
+    action_id = (event.payload or {}).get("action")
+    return await session.get(ActionItem, (event.tenant_id, uuid.UUID(action_id))) if action_id else None
+
+
+async def concern_facts(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> dict[str, Any]:
+    """A concern's reference and public summary (never the resident's name or phone), and its page."""
+    tenant, concern = await _tenant(session, ctx), await _concern(session, event)
+    if concern is None:
+        return {"tenant": tenant.name}
+    payload = event.payload or {}
+    return {"tenant": tenant.name, "reference": concern.reference, "title": public_summary(concern),
+            "reason": payload.get("reason") or payload.get("note") or "",
+            "link": f"/t/{tenant.slug}/me/concerns/{concern.id}", "staff_link": f"/t/{tenant.slug}/staff/inbox"}
+
+
+async def topic_facts(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> dict[str, Any]:
+    tenant = await _tenant(session, ctx)
+    topic = await session.get(Topic, (event.tenant_id, event.topic_id)) if event.topic_id else None
+    facts: dict[str, Any] = {"tenant": tenant.name, "topic": topic.title if topic else "",
+                             "link": f"/t/{tenant.slug}/results",
+                             "staff_link": f"/t/{tenant.slug}/staff/topics/{event.topic_id}"}
+    meeting = await _meeting(session, event)
+    if meeting is not None:
+        facts.update(venue=meeting.venue, starts_at=meeting.starts_at.isoformat(), meeting_id=str(meeting.id),
+                     reason=(event.payload or {}).get("reason") or "", calendar=f"/t/{tenant.slug}/meetings.ics")
+    action = await _action(session, event)
+    if action is not None:
+        facts.update(action=action.title, due=action.due_date.isoformat() if action.due_date else "",
+                     action_link=f"/t/{tenant.slug}/actions")
+    return facts
+
+
+RULES: list[Rule] = [
+    # the resident, and whoever filed for them
+    Rule("concern.accept", "concern.accepted", reporters, concern_facts),
+    Rule("concern.reject", "concern.rejected", reporters, concern_facts),
+    Rule("concern.resolve_directly", "concern.resolved", reporters, concern_facts),
+    Rule("concern.escalate", "concern.escalated", reporters, concern_facts),
+    Rule("concern.topic", "concern.in_topic", reporters, topic_facts),
+    Rule("topic.schedule", "topic.meeting_scheduled", topic_reporters, topic_facts),
+    Rule("topic.publish", "topic.result_published", topic_reporters, topic_facts),
+    Rule("topic.complete_action", "topic.action_completed", topic_reporters, topic_facts),
+    # invitees
+    Rule("topic.schedule", "meeting.invited", invitees, topic_facts),
+    Rule("topic.reschedule", "meeting.rescheduled", invitees, topic_facts, urgent=True),
+    Rule("topic.cancel_meeting", "meeting.cancelled", invitees, topic_facts, urgent=True),
+    # action owners
+    Rule("topic.add_action", "action.assigned", action_owner, topic_facts, link="action_link"),
+    # staff
+    Rule("concern.filed", "concern.new", staff, concern_facts, link="staff_link"),
+    Rule("concern.escalate", "concern.escalated_in", staff_above, concern_facts, link="staff_link"),
+    Rule("follow_up.open", "follow_up.low_rating", staff, topic_facts, link="staff_link"),
+]
+
+
+def rules_for(action: str, extra: Iterable[Rule] = ()) -> list[Rule]:
+    return [rule for rule in (*RULES, *extra) if rule.action == action]

@@ -1,0 +1,96 @@
+"""A real SMTP server (aiosmtpd) the app sends to, the app configured for it, and the job engine's real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import email.policy
+import socket
+from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from aiosmtpd.controller import Controller
+from litestar import Litestar
+
+from core import clock
+from core.app import create_app
+from core.notifications.jobs import run_worker
+from tests.conftest import Auth, DatabaseUnderTest, http_client
+
+
+@pytest.fixture(autouse=True)
+def daytime() -> Iterator[clock.Stopped]:
+    """10:00 in Beijing today: outside quiet hours (22:00–07:00), whenever the suite runs."""
+    with clock.frozen(clock.day_start(clock.today()) + datetime.timedelta(hours=10)) as stopped:
+        yield stopped
+
+
+class Inbox:
+    """What the SMTP server received, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, str]]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield inbox, f"smtp://127.0.0.1:{controller.port}?from=yishi@example.org"
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def app(database: DatabaseUnderTest, smtp: tuple[Inbox, str]) -> Litestar:
+    """The app, sending e-mail to the local SMTP server."""
+    return create_app(dataclasses.replace(database.settings, smtp_url=smtp[1]))
+
+
+@pytest.fixture
+def inbox(smtp: tuple[Inbox, str]) -> Inbox:
+    return smtp[0]
+
+
+@pytest_asyncio.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+def auth(client: httpx.AsyncClient) -> Auth:
+    return Auth(client)
+
+
+@pytest_asyncio.fixture
+async def drain(app: Litestar) -> AsyncIterator[Any]:
+    """`await drain()` runs the job engine's worker until the queue is empty (the real worker, on PostgreSQL
+    against its real queue)."""
+    engine = app.state.jobs
+    async with engine.open_async():
+        async def run() -> None:
+            await asyncio.sleep(0.05)  # SQLite: the commit's hand-over to the in-memory queue runs first
+            await run_worker(app.state, engine, wait=False, concurrency=1)
+
+        yield run

@@ -1,0 +1,115 @@
+"""Who is told what: each workflow event becomes messages for the people it concerns, in the inbox and their
+channels, once; nothing for a change that rolled back; nothing to the one who acted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from litestar import Litestar
+from sqlalchemy import select
+
+from core.concerns.schemas import ConcernCreate
+from core.concerns.services import ConcernService
+from core.notifications.models import Notification
+from core.tenancy.scope import tenant_session
+from tests.conftest import Auth
+from tests.helpers import BASE, accepted_concern, file, topic_at
+
+pytestmark = pytest.mark.usefixtures("world")
+
+
+async def _mine(client: AsyncClient, auth: Auth, who: str, **params: Any) -> dict:
+    response = await client.get("/api/v1/me/notifications", headers=await auth(who), params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _rows(app: Litestar, **where: Any) -> list[Notification]:
+    async with tenant_session(app, "comm-a", "cstaff") as scope:
+        query = select(Notification).where(*(getattr(Notification, k) == v for k, v in where.items()))
+        return list((await scope.session.scalars(query.order_by(Notification.created_at))).all())
+
+
+async def test_a_resident_hears_their_concern_was_accepted_in_the_inbox_and_by_sms(
+        app: Litestar, client: AsyncClient, auth: Auth, drain: Any) -> None:
+    concern = await accepted_concern(client, auth)
+    mine = await _mine(client, auth, "resident")
+    assert mine["unread"] == 1 and mine["total"] == 1
+    [item] = mine["items"]
+    assert item["kind"] == "concern.accepted" and item["subject"] == "诉求已受理" and item["tenant"] == "comm-a"
+    assert concern["reference"] in item["body"] and "甲社区" in item["body"]
+    assert item["link"] == f"/t/comm-a/me/concerns/{concern['id']}"
+    [sms] = await _rows(app, kind="concern.accepted", channel="sms")
+    assert sms.status == "pending"  # the resident has a phone; SMS is residents' default for their concern
+    await drain()
+    [sms] = await _rows(app, kind="concern.accepted", channel="sms")
+    assert sms.status == "sent" and sms.provider_message_id == "dev-outbox"  # no SMS provider in development
+    outbox = (await client.get("/dev/outbox")).json()
+    assert [(m["kind"], m["channel"], m["to"]) for m in outbox] == [("concern.accepted", "sms", "13812341234")]
+
+
+async def test_staff_hear_of_a_new_concern_in_their_inbox_and_digest_not_one_message_each(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    await file(client, await auth("resident"))
+    staff = await _mine(client, auth, "cstaff")
+    assert [i["kind"] for i in staff["items"]] == ["concern.new"]
+    assert staff["items"][0]["link"] == "/t/comm-a/staff/inbox"
+    assert "柳" not in staff["items"][0]["body"] and "13812341234" not in staff["items"][0]["body"]
+    rows = await _rows(app, kind="concern.new")
+    assert sorted(r.channel for r in rows) == ["digest", "inbox"]
+    assert (await _mine(client, auth, "resident"))["total"] == 0  # nobody is told of what they did themselves
+    assert (await _mine(client, auth, "bstaff"))["total"] == 0  # another community's staff hear nothing
+
+
+async def test_a_rolled_back_change_tells_nobody(app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    with pytest.raises(RuntimeError):
+        async with tenant_session(app, "comm-a", "resident") as scope:
+            await ConcernService(scope.session, scope).file(ConcernCreate(
+                title="半途而废", description="不会留下", category="environment"))
+            raise RuntimeError("the request failed after filing")
+    assert await _rows(app) == []
+    assert (await _mine(client, auth, "cstaff"))["total"] == 0
+
+
+async def test_a_rejection_tells_the_reason_and_marking_read_clears_the_bell(
+        client: AsyncClient, auth: Auth) -> None:
+    concern = await file(client, await auth("resident"))
+    rejected = await client.post(f"{BASE}/concerns/{concern['id']}/triage", headers=await auth("cstaff"),
+                                 json={"action": "reject", "reason": "不属于社区职责范围"})
+    assert rejected.status_code == 200, rejected.text
+    [item] = (await _mine(client, auth, "resident"))["items"]
+    assert item["kind"] == "concern.rejected" and "不属于社区职责范围" in item["body"]
+    headers = await auth("resident")
+    other = await client.post(f"/api/v1/me/notifications/{item['id']}/read", headers=await auth("neighbour"))
+    assert other.status_code == 404  # not theirs: as if it did not exist
+    read = await client.post(f"/api/v1/me/notifications/{item['id']}/read", headers=headers)
+    assert read.status_code == 200 and read.json() == {"marked": 1, "unread": 0}
+    assert (await _mine(client, auth, "resident", unread="true"))["total"] == 0
+    assert (await _mine(client, auth, "resident"))["total"] == 1
+
+
+async def test_the_action_owner_gets_an_email_with_an_unsubscribe_link(
+        app: Litestar, client: AsyncClient, auth: Auth, drain: Any, inbox: Any, session: Any) -> None:
+    from core.accounts.models import User
+
+    owner = await session.scalar(select(User).where(User.username == "wuye"))
+    owner.email = "wuye@example.org"
+    await session.commit()
+    await topic_at(client, auth, "published")
+    await drain()
+    [mail] = [m for m in inbox.messages if m["X-Yishi-Kind"] == "action.assigned"]
+    assert mail["To"] == "wuye@example.org" and mail["Subject"] == "新的执行事项"
+    assert mail["List-Unsubscribe"].startswith("<http") and mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text, html = (part.get_payload(decode=True).decode() for part in mail.walk() if part.get_content_maintype() == "text")
+    assert "安装直饮水机" in text and "<a href=" in html
+    [row] = await _rows(app, kind="action.assigned", channel="email")
+    assert row.status == "sent" and mail["Message-ID"] == f"<{row.id}@yishi>" == row.provider_message_id
+    unsubscribe = mail["List-Unsubscribe"].strip("<>").split("://", 1)[1].split("/", 1)[1]
+    done = await client.post(f"/{unsubscribe}")
+    assert done.status_code == 200 and "已退订" in done.text
+    choices = (await client.get("/api/v1/me/notification-preferences", headers=await auth("wuye"))).json()
+    assert next(c for c in choices if c["kind"] == "action.assigned") == {
+        "kind": "action.assigned", "channels": [], "digest": False, "default": False}
+

@@ -85,6 +85,10 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("执行事项已逾期", "执行事项「{action}」已于 {due} 到期，尚未办结。"),
         "en": ("Action item overdue", "The action item “{action}” was due on {due} and is still open."),
     },
+    "action.overdue_in": {
+        "zh-CN": ("执行事项逾期", "{tenant}议题「{topic}」的执行事项「{action}」已于 {due} 到期，尚未办结。"),
+        "en": ("Overdue action item", "“{action}” of “{topic}” at {tenant} was due on {due} and is still open."),
+    },
     "digest": {
         "zh-CN": ("{tenant}今日摘要", "{lines}"),
         "en": ("Today at {tenant}", "{lines}"),
@@ -95,7 +99,7 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
 DIGEST_LINES: dict[str, dict[str, str]] = {
     "concern.new": {"zh-CN": "{n} 条新诉求", "en": "{n} new concerns"},
     "concern.escalated_in": {"zh-CN": "{n} 条上报", "en": "{n} escalated"},
-    "action.overdue": {"zh-CN": "{n} 项执行事项逾期", "en": "{n} overdue action items"},
+    "action.overdue_in": {"zh-CN": "{n} 项执行事项逾期", "en": "{n} overdue action items"},
     "follow_up.low_rating": {"zh-CN": "{n} 条低评价待回访", "en": "{n} low ratings"},
 }
 OTHER_LINE = {"zh-CN": "{n} 条其他通知", "en": "{n} other notices"}
@@ -112,9 +116,11 @@ def when(value: str) -> str:
     return f"{at.month}月{at.day}日 {at:%H:%M}"
 
 
-def render(kind: str, language: str, facts: dict[str, Any]) -> tuple[str, str]:
-    """The subject and body of `kind` in `language` (or zh-CN), a missing fact left blank rather than failing."""
-    texts = TEXTS[kind]
+def render(kind: str, language: str, facts: dict[str, Any],
+           texts: dict[str, tuple[str, str]] | None = None) -> tuple[str, str]:
+    """The subject and body of `kind` in `language` (or zh-CN), a missing fact left blank rather than failing;
+    `texts` are a plugin's own kind's, by language."""
+    texts = texts or TEXTS[kind]
     subject, body = texts.get(language) or texts[DEFAULT_LANGUAGE]
     values = _Blank(facts)
     if facts.get("starts_at"):

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from core import clock
 from core.accounts.models import User
@@ -34,7 +35,7 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "action.assigned": ("email",), "action.due_soon": ("email",), "action.overdue": ("email",),
     "concern.escalated_in": ("email",), "follow_up.low_rating": ("email",),
 }
-DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue"})
+DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue_in"})
 QUIET_START, QUIET_END = datetime.time(22, 0), datetime.time(7, 0)
 PENDING_KEY = "yishi.notifications"  # session.info: rows to hand to the job engine after commit (SQLite)
 
@@ -50,20 +51,24 @@ def quiet_until(at: datetime.datetime) -> datetime.datetime | None:
 
 async def notify_event(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent,
                        extra_rules: Iterable[Rule] = ()) -> None:
-    """Every notification `event` causes, by the rules of its action, written in the caller's transaction."""
+    """Every notification `event` causes, by the rules of its action, written in the caller's transaction. A
+    person in the audience of several of its rules (a resident invited to the meeting on their own concern) is
+    told once, by the first."""
+    told: set[uuid.UUID | None] = {event.actor_id}
     for rule in rules_for(event.action, extra_rules):
         if not rule.when(event):
             continue
-        audience = set(await rule.audience(session, ctx, event)) - {event.actor_id}
+        audience = set(await rule.audience(session, ctx, event)) - told
+        told |= audience
         if audience:
             facts = await rule.facts(session, ctx, event)
             await write(session, ctx, rule.kind, sorted(audience), facts, link=facts.get(rule.link),
-                        dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent)
+                        dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
 
 
 async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID],
                 facts: dict[str, Any], *, link: str | None, dedup_key: str, event_id: uuid.UUID | None = None,
-                urgent: bool = False) -> list[Notification]:
+                urgent: bool = False, texts: dict[str, tuple[str, str]] | None = None) -> list[Notification]:
     """The rows telling `recipients` of `kind`: the inbox, and each channel they chose (or its default) or the
     digest; a channel they have no address for is left out. Returns the rows a worker must deliver."""
     people = (await session.execute(
@@ -77,7 +82,7 @@ async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients
     rows: list[Notification] = []
     for user_id, language, email, phone, chosen, digest in people:
         language = language if language in LANGUAGES else DEFAULT_LANGUAGE
-        subject, body = render(kind, language, facts)
+        subject, body = render(kind, language, facts, texts)
         address = {"email": email, "sms": phone}
         channels = list(chosen) if chosen is not None else list(DEFAULT_CHANNELS.get(kind, ()))
         as_digest = digest if digest is not None else kind in DEFAULT_DIGEST
@@ -85,7 +90,7 @@ async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients
             (channel, "pending") for channel in channels if address.get(channel)])
         for channel, status in wanted:
             rows.append(Notification(
-                tenant_id=ctx.tenant_id, id=uuid.uuid4(), recipient_id=user_id, channel=channel, kind=kind,
+                tenant_id=ctx.tenant_id, id=uuid7(), recipient_id=user_id, channel=channel, kind=kind,
                 dedup_key=dedup_key, event_id=event_id, urgent=urgent, language=language, subject=subject, body=body,
                 link=link, params={k: str(v) for k, v in facts.items() if not k.endswith("link")},
                 status=status, deliver_after=later if status == "pending" else None, attempts=0,

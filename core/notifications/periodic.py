@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from core import clock
 from core.accounts.models import User
@@ -68,7 +69,9 @@ async def reminders(state: Any, at: datetime.datetime) -> None:
                 owner = [action.owner_user_id] if action.owner_user_id else []
                 link = f"/t/{tenant.slug}/actions"
                 if action.due_date is not None and action.due_date < today:
-                    await _tell_once(session, ctx, "action.overdue", f"overdue:{action.id}", [*owner, *staff], facts, link)
+                    await _tell_once(session, ctx, "action.overdue", f"overdue:{action.id}", owner, facts, link)
+                    await _tell_once(session, ctx, "action.overdue_in", f"overdue_in:{action.id}",
+                                     [s for s in staff if s not in owner], facts, link)
                 else:
                     await _tell_once(session, ctx, "action.due_soon", f"due_soon:{action.id}", owner, facts, link)
 
@@ -100,7 +103,7 @@ async def digests(state: Any, at: datetime.datetime) -> None:
                 lines = "，".join(digest_line(kind, language, n) for kind, n in counts.items())
                 subject, body = render("digest", language, {"tenant": tenant.name, "lines": f"{tenant.name}：{lines}"})
                 channel = "email" if user and user.email else "sms" if user and user.phone else None
-                digest_id = uuid.uuid4()
+                digest_id = uuid7()
                 if channel is not None and user is not None and user.active:
                     digests.append(Notification(
                         tenant_id=tenant.id, id=digest_id, recipient_id=person, channel=channel, kind="digest",

@@ -36,6 +36,7 @@ class Rule:
     facts: Facts
     urgent: bool = False
     link: str = "link"  # which of the facts is the page the message points to
+    texts: dict[str, tuple[str, str]] | None = None  # a plugin's kind: its (subject, body) by language
     when: Callable[[WorkflowEvent], bool] = field(default=lambda event: True)
 
 
@@ -162,13 +163,13 @@ RULES: list[Rule] = [
     Rule("concern.resolve_directly", "concern.resolved", reporters, concern_facts),
     Rule("concern.escalate", "concern.escalated", reporters, concern_facts),
     Rule("concern.topic", "concern.in_topic", reporters, topic_facts),
+    Rule("topic.schedule", "meeting.invited", invitees, topic_facts, link="calendar"),  # told once, as invited
     Rule("topic.schedule", "topic.meeting_scheduled", topic_reporters, topic_facts),
     Rule("topic.publish", "topic.result_published", topic_reporters, topic_facts),
     Rule("topic.complete_action", "topic.action_completed", topic_reporters, topic_facts),
     # invitees
-    Rule("topic.schedule", "meeting.invited", invitees, topic_facts),
-    Rule("topic.reschedule", "meeting.rescheduled", invitees, topic_facts, urgent=True),
-    Rule("topic.cancel_meeting", "meeting.cancelled", invitees, topic_facts, urgent=True),
+    Rule("topic.reschedule", "meeting.rescheduled", invitees, topic_facts, urgent=True, link="calendar"),
+    Rule("topic.cancel_meeting", "meeting.cancelled", invitees, topic_facts, urgent=True, link="calendar"),
     # action owners
     Rule("topic.add_action", "action.assigned", action_owner, topic_facts, link="action_link"),
     # staff

@@ -35,7 +35,7 @@ async def inbox(session: AsyncSession, user_id: uuid.UUID, *, unread_only: bool,
         where = (*mine, Notification.read_at.is_(None)) if unread_only else mine
         rows = (await session.execute(
             select(Notification, Tenant.slug, Tenant.name).join(Tenant, Tenant.id == Notification.tenant_id)
-            .where(*where).order_by(Notification.created_at.desc(), Notification.id)
+            .where(*where).order_by(Notification.created_at.desc(), Notification.id.desc())
             .limit(limit).offset(offset).execution_options(**_OWN))).all()
         total = await session.scalar(select(func.count()).select_from(Notification).where(*where)
                                      .execution_options(**_OWN))

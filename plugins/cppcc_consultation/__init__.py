@@ -33,6 +33,13 @@ def yishi_register_routes(register: Any) -> None:
 
 
 @hookimpl
+def yishi_notification_rules() -> list[Any]:
+    from plugins.cppcc_consultation.notifications import RULES
+
+    return RULES
+
+
+@hookimpl
 def yishi_portal_pages() -> list[Any]:
     from plugins.cppcc_consultation.portal import CppccPortalController
 

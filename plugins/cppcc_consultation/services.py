@@ -33,6 +33,7 @@ from plugins.cppcc_consultation.models import (
     Symposium,
     Training,
 )
+from plugins.cppcc_consultation.notifications import REFERRED_EVENT, TRAINING_EVENT
 
 # The events of answers to referred problems name the problem as their subject.
 ANSWER_SUBJECT = "cppcc_problem"
@@ -204,6 +205,9 @@ class CppccService:
                             attendees=list(dict.fromkeys(data.attendees)))
         self.session.add(training)
         await self.session.flush()
+        await append_event(self.session, self.scope.ctx, subject_kind="cppcc_training", subject_id=training.id,
+                           action=TRAINING_EVENT, from_state=None, to_state=None, actor_id=self.scope.user_id,
+                           payload={"title": training.title, "date": training.date.isoformat()})
         return training
 
     async def add_visit(self, topic_id: uuid.UUID, data: VisitIn) -> SiteVisit:
@@ -249,6 +253,10 @@ class CppccService:
                           department_user_id=department.id if department else None)
         self.session.add(problem)
         await self.session.flush()
+        if department is not None:  # the department hears of it, and answers in its own workspace
+            await append_event(self.session, self.scope.ctx, subject_kind="cppcc_referral", subject_id=problem.id,
+                               action=REFERRED_EVENT, from_state=None, to_state=None, actor_id=self.scope.user_id,
+                               payload={"department": department.display_name})
         return problem
 
     async def _department(self, username: str) -> User:

@@ -64,6 +64,13 @@ async def yishi_on_event(session: Any, tenant: Any, event: Any) -> None:
 
 
 @hookimpl
+def yishi_notification_rules() -> list[Any]:
+    from plugins.liaison_station.notifications import RULES
+
+    return RULES
+
+
+@hookimpl
 async def yishi_portal_blocks(session: Any, tenant: Any) -> list[dict[str, Any]]:
     from plugins.liaison_station.services import next_receptions
 

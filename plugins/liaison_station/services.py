@@ -21,13 +21,14 @@ from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, clean_text
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.events import WorkflowEvent
+from core.events import WorkflowEvent, append_event
 from core.i18n import Label, phrase
 from core.inputs import Input, cap, not_one_of
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
 from core.topics.calendar import CalendarEntry, build_calendar
 from plugins.liaison_station.models import DUTY_STATES, STATION_KINDS, DutyItem, Reception, Station
+from plugins.liaison_station.notifications import DUTY_ITEM_EVENT
 
 # Where a duty-list item stands, read off the state of the core topic it fed.
 TOPIC_TO_DUTY = {
@@ -193,6 +194,10 @@ class LiaisonService:
             self.session.add(item)
             items.append(item)
         await self.session.flush()
+        for item in items:  # one event each: the deputy hears of each new item on their list
+            await append_event(self.session, self.scope.ctx, subject_kind="duty_item", subject_id=item.id,
+                               action=DUTY_ITEM_EVENT, from_state=None, to_state=item.state,
+                               actor_id=self.scope.user_id, payload={"reception": str(reception.id)})
         return reception, items
 
     async def _me(self) -> User:

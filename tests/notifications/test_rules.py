@@ -113,3 +113,42 @@ async def test_the_action_owner_gets_an_email_with_an_unsubscribe_link(
     assert next(c for c in choices if c["kind"] == "action.assigned") == {
         "kind": "action.assigned", "channels": [], "digest": False, "default": False}
 
+
+
+async def test_a_resident_invited_to_the_meeting_on_their_own_concern_is_told_once(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    topic_id, _ = await topic_at(client, auth, "researching")
+    meeting = await client.post(f"{BASE}/topics/{topic_id}/meetings", headers=await auth("cstaff"), json={
+        "mechanism": "on_demand", "venue": "议事厅", "starts_at": "2026-12-20T15:00:00+08:00",
+        "invitees": {"users": ["resident"], "roles": ["resident"]}})
+    assert meeting.status_code == 201, meeting.text
+    kinds = [i["kind"] for i in (await _mine(client, auth, "resident"))["items"]]
+    assert kinds.count("meeting.invited") == 1 and "topic.meeting_scheduled" not in kinds
+    [invited] = [i for i in (await _mine(client, auth, "resident"))["items"] if i["kind"] == "meeting.invited"]
+    assert "12月20日 15:00" in invited["body"] and invited["link"] == "/t/comm-a/meetings.ics"
+    assert [i["kind"] for i in (await _mine(client, auth, "neighbour"))["items"]] == ["meeting.invited"]
+
+
+async def test_an_escalation_tells_the_staff_above_and_the_resident(client: AsyncClient, auth: Auth) -> None:
+    concern = await file(client, await auth("resident"))
+    escalated = await client.post(f"{BASE}/concerns/{concern['id']}/triage", headers=await auth("cstaff"),
+                                  json={"action": "escalate", "reason": "涉及多个社区，需街道协调"})
+    assert escalated.status_code == 200, escalated.text
+    [above] = (await _mine(client, auth, "sstaff"))["items"]
+    assert above["kind"] == "concern.escalated_in" and "需街道协调" in above["body"] and above["tenant"] == "comm-a"
+    assert [i["kind"] for i in (await _mine(client, auth, "resident"))["items"]] == ["concern.escalated"]
+    assert (await _mine(client, auth, "bstaff"))["total"] == 0
+
+
+async def test_choices_are_checked_and_named_field_by_field(client: AsyncClient, auth: Auth) -> None:
+    headers = await auth("resident")
+    bad = await client.put("/api/v1/me/notification-preferences/no.such.kind", headers=headers,
+                           json={"channels": ["pigeon"], "digest": False})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"kind", "channels"}, bad.text
+    ok = await client.put("/api/v1/me/notification-preferences/concern.accepted", headers=headers,
+                          json={"channels": ["email"], "digest": True})
+    assert ok.status_code == 200 and ok.json() == {"kind": "concern.accepted", "channels": ["email"],
+                                                   "digest": True, "default": False}
+    unauthenticated = await client.get("/api/v1/me/notifications")
+    assert unauthenticated.status_code == 401

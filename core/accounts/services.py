@@ -25,6 +25,7 @@ from core.throttle import Throttle
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the shape of an address; the mail server is the judge
 MIN_PASSWORD = 8
 
 
@@ -68,19 +69,22 @@ class UserService:
         return await self.session.scalar(select(User).where(User.username == username))
 
     async def create(self, username: str, password: str, display_name: str | None = None,
-                     phone: str | None = None, *, passwords: Passwords) -> User:
+                     phone: str | None = None, *, passwords: Passwords, email: str | None = None) -> User:
         if not USERNAME_RE.match(username):
             raise InvalidInput("用户名须为 3–64 个字母、数字或 _ . -", field="username")
         if len(password) < MIN_PASSWORD:
             raise InvalidInput("密码至少 {length} 位", field="password", length=MIN_PASSWORD)
         if phone is not None and not PHONE_RE.match(phone):
             raise InvalidInput("手机号须为 11 位中国大陆手机号", field="phone")
+        if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
+            raise InvalidInput("电子邮箱格式不正确，如 name@example.org", field="email")
         if await self.by_username(username):
             raise Conflict("用户名 {username} 已被使用", field="username", username=username)
         user = User(
             username=username,
             display_name=validate_name(display_name or username, "display_name"),
             phone=phone,
+            email=email,
             password_hash=passwords.hash(password),
         )
         self.session.add(user)

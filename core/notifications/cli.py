@@ -31,7 +31,7 @@ def worker(concurrency: int, name: str | None) -> None:
         engine = app.state.jobs
         try:
             async with engine.open_async():
-                await run_worker(app.state, engine, wait=True, concurrency=concurrency, name=name)
+                await run_worker(app.state, engine, wait=True, concurrency=concurrency, name=name, own_process=True)
         finally:
             await app.state.engine.dispose()
 

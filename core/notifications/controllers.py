@@ -147,13 +147,15 @@ class OutboxEntry(msgspec.Struct):
     subject: str
     body: str
     link: str | None
-    status: str
+    status: str  # pending (with deliver_after: held for quiet hours), sending, sent, failed, skipped
+    deliver_after: datetime.datetime | None
     provider_message_id: str | None
     sent_at: datetime.datetime | None
 
 
 class DevOutboxController(Controller):
-    """Development only: what every channel sent (or would have), newest first, so a newcomer sees it."""
+    """Development only: what every channel sent (or would have), newest first, so a newcomer sees it — those
+    held for quiet hours too, with the time they will go."""
 
     path = "/dev/outbox"
     opt = {"exclude_from_auth": True}
@@ -172,9 +174,10 @@ class DevOutboxController(Controller):
                     select(Notification, Tenant.slug, User.email, User.phone)
                     .join(Tenant, Tenant.id == Notification.tenant_id)
                     .outerjoin(User, User.id == Notification.recipient_id)
-                    .where(Notification.channel != "inbox", Notification.status.in_(("sent", "sending", "failed"))))).all())
+                    .where(Notification.channel != "inbox", Notification.status != "digest"))).all())
         rows.sort(key=lambda r: r[0].created_at, reverse=True)
         rows = rows[offset:offset + limit]
         return [OutboxEntry(row.id, slug, row.channel, row.kind, email if row.channel == "email" else phone,
-                            row.subject, row.body, row.link, row.status, row.provider_message_id, row.sent_at)
+                            row.subject, row.body, row.link, row.status, row.deliver_after, row.provider_message_id,
+                            row.sent_at)
                 for row, slug, email, phone in rows]

@@ -43,7 +43,7 @@ def build(settings: Settings) -> procrastinate.App:
     """This process's job engine: PostgreSQL's queue, or an in-memory one on SQLite."""
     connector: Any = (procrastinate.PsycopgConnector(conninfo=libpq(settings.database_url), min_size=1, max_size=4)
                       if settings.is_postgres else testing.InMemoryConnector())
-    logging.getLogger("procrastinate.periodic").setLevel(logging.WARNING)  # not three lines per app built
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # not a line per job deferred and run
     app = procrastinate.App(connector=connector)
     # Registered on this engine alone (a module-level blueprint would bind its tasks to the last app built).
     app.task(name=DELIVER_TASK, queue=QUEUE, pass_context=True, retry=procrastinate.RetryStrategy(
@@ -91,10 +91,11 @@ def worker_context(state: Any) -> dict[str, Any]:
 
 
 async def run_worker(state: Any, engine: procrastinate.App, *, wait: bool = True, concurrency: int = 4,
-                     name: str | None = None) -> None:
-    """Work the queue: for ever (`wait`), or until it is empty (tests, `yishi notifications retry --now`)."""
+                     name: str | None = None, own_process: bool = False) -> None:
+    """Work the queue: for ever (`wait`), or until it is empty (tests). In its `own_process` (`yishi worker`)
+    the worker takes SIGTERM itself, to finish the jobs at hand; inside the app's process the server does."""
     await engine.run_worker_async(queues=[QUEUE], wait=wait, concurrency=concurrency, name=name or "worker",
-                                  additional_context=worker_context(state), install_signal_handlers=wait,
+                                  additional_context=worker_context(state), install_signal_handlers=own_process,
                                   fetch_job_polling_interval=1.0 if not state.settings.is_postgres else 5.0)
 
 

@@ -47,6 +47,7 @@ class UserSpec(Input):
     password: Annotated[str, cap(128)]
     name: Annotated[str, cap(100)] | None = None
     phone: Annotated[str, cap(20)] | None = None
+    email: Annotated[str, cap(254)] | None = None  # where e-mail notifications go
     roles: list[GrantSpec] = msgspec.field(default_factory=list)
 
 
@@ -141,7 +142,8 @@ async def _apply_users(session: AsyncSession, specs: list[UserSpec], tenants: Te
         user = await users.by_username(spec.username)
         if user is None:
             # Existing users keep their password: re-applying a manifest never resets what a person changed.
-            user = await users.create(spec.username, spec.password, spec.name, spec.phone, passwords=passwords)
+            user = await users.create(spec.username, spec.password, spec.name, spec.phone, passwords=passwords,
+                                      email=spec.email)
             report.created.append(f"user {spec.username}")
         for grant in spec.roles:
             await grant_role(session, tenants, spec.username, grant.role, grant.tenant, report)

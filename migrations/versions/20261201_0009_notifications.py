@@ -93,10 +93,17 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for kind, names in (("TABLE", ("procrastinate_events", "procrastinate_periodic_defers", "procrastinate_jobs",
-                                       "procrastinate_workers", "procrastinate_version")),):
-            for name in names:
-                op.execute(f"DROP {kind} IF EXISTS {name} CASCADE")
+        # Everything procrastinate's schema made: its tables, then its functions and types, found by name.
+        op.execute(r"""DO $$ DECLARE r record; BEGIN
+            FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'procrastinate\_%' LOOP
+                EXECUTE format('DROP TABLE %I CASCADE', r.tablename); END LOOP;
+            FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                     WHERE n.nspname = 'public' AND p.proname LIKE 'procrastinate\_%' LOOP
+                EXECUTE format('DROP FUNCTION %s CASCADE', r.f); END LOOP;
+            FOR r IN SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                     WHERE n.nspname = 'public' AND t.typname LIKE 'procrastinate\_%' AND t.typtype IN ('e', 'c') LOOP
+                EXECUTE format('DROP TYPE IF EXISTS %I CASCADE', r.typname); END LOOP;
+        END $$""")
         op.execute("DROP POLICY IF EXISTS own_inbox ON notification")
     op.drop_table('notification_preference')
     drop_tenant_wall('notification')

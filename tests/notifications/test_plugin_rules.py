@@ -3,14 +3,23 @@ of its training and of a department's answer; a department of a problem referred
 
 from __future__ import annotations
 
+import sys
+import types
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 from httpx import AsyncClient
 
+from core.hookspecs import hookimpl
+from core.notifications.channels import Address, Message
+from core.notifications.delivery import channels
+from core.notifications.rules import Rule, concern_facts, reporters
+from core.plugins import Plugins
+from core.settings import Settings
+
 from tests.conftest import Auth
 from tests.helpers import CITY, LIAISON, TODAY, cppcc_topic, reception, station
-
-pytestmark = pytest.mark.usefixtures("world")
-
 
 async def _kinds(client: AsyncClient, auth: Auth, who: str) -> list[str]:
     response = await client.get("/api/v1/me/notifications", headers=await auth(who))
@@ -18,6 +27,7 @@ async def _kinds(client: AsyncClient, auth: Auth, who: str) -> list[str]:
     return [item["kind"] for item in response.json()["items"]]
 
 
+@pytest.mark.usefixtures("world")
 async def test_a_deputy_hears_of_duty_items_staff_recorded_for_them_not_of_their_own(
         client: AsyncClient, auth: Auth) -> None:
     site = await station(client, auth)
@@ -34,6 +44,7 @@ async def test_a_deputy_hears_of_duty_items_staff_recorded_for_them_not_of_their
     assert await _kinds(client, auth, "deputy") == before  # nobody is told of what they did themselves
 
 
+@pytest.mark.usefixtures("world")
 async def test_a_research_group_hears_of_training_and_a_department_of_its_problem(
         client: AsyncClient, auth: Auth) -> None:
     topic_id = await cppcc_topic(client, auth)
@@ -56,3 +67,48 @@ async def test_a_research_group_hears_of_training_and_a_department_of_its_proble
                                  json={"answer": "已督促选聘物业"})
     assert answered.status_code == 200, answered.text
     assert await _kinds(client, auth, "member") == ["cppcc.answered", "cppcc.training"]
+
+
+def _plugin(name: str, **hooks: Any) -> str:
+    module = types.ModuleType(name)
+    module.NAME = name  # type: ignore[attr-defined]
+    for attribute, value in hooks.items():
+        setattr(module, attribute, hookimpl(value))
+    sys.modules[name] = module
+    return name
+
+
+class Pigeon:
+    """A channel a plugin adds: it keeps what it was given."""
+
+    name, per_second = "pigeon", 100.0
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Message, Address]] = []
+
+    def configured(self) -> bool:
+        return True
+
+    async def send(self, message: Message, to: Address) -> str:
+        self.sent.append((message, to))
+        return f"pigeon-{len(self.sent)}"
+
+
+def test_a_plugins_rules_apply_only_where_it_is_enabled_and_its_channels_join_the_core_s() -> None:
+    rule = Rule("concern.accept", "pigeon.accepted", reporters, concern_facts,
+                texts={"zh-CN": ("信鸽", "{reference}"), "en": ("Pigeon", "{reference}")})
+    pigeon = Pigeon()
+
+    def yishi_notification_rules() -> list[Any]:
+        return [rule]
+
+    def yishi_notification_channels(settings: Any) -> list[Any]:
+        return [pigeon]
+
+    plugins = Plugins(builtin=[_plugin("pigeon_post", yishi_notification_rules=yishi_notification_rules,
+                                       yishi_notification_channels=yishi_notification_channels)],
+                      entry_point_group=None)
+    assert plugins.notification_rules(SimpleNamespace(plugins=["pigeon_post"])) == [rule]
+    assert plugins.notification_rules(SimpleNamespace(plugins=[])) == []
+    found = channels(Settings(), plugins)
+    assert found["pigeon"] is pigeon and {"email", "sms", "webhook"} <= set(found)

@@ -47,7 +47,8 @@ async def test_a_resident_hears_their_concern_was_accepted_in_the_inbox_and_by_s
     [sms] = await _rows(app, kind="concern.accepted", channel="sms")
     assert sms.status == "sent" and sms.provider_message_id == "dev-outbox"  # no SMS provider in development
     outbox = (await client.get("/dev/outbox")).json()
-    assert [(m["kind"], m["channel"], m["to"]) for m in outbox] == [("concern.accepted", "sms", "13812341234")]
+    assert [(m["kind"], m["channel"], m["to"], m["status"]) for m in outbox] == [
+        ("concern.accepted", "sms", "13812341234", "sent")]
 
 
 async def test_staff_hear_of_a_new_concern_in_their_inbox_and_digest_not_one_message_each(

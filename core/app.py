@@ -32,6 +32,7 @@ from core.media import MAX_BYTES, LocalPhotoStore
 from core.notifications.controllers import DevOutboxController, MyNotificationsController, UnsubscribeController
 from core.notifications.jobs import JOBS_KEY, in_process
 from core.notifications.jobs import build as build_jobs
+from core.notifications.webhooks import WebhookController
 from core.observability import (
     MetricsController,
     configure_json_logging,
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, StatsController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,
-            MyNotificationsController, UnsubscribeController, DevOutboxController,
+            MyNotificationsController, UnsubscribeController, DevOutboxController, WebhookController,
         ],
         middleware=[refuse_nul, request_context_middleware, prometheus_config().middleware],
         request_class=YishiRequest,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,6 +50,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     smtp_url: str = ""  # smtp://user:password@host:port?from=yishi@example.org (smtps:// for TLS)
     sms_url: str = ""  # aliyun://AccessKeyId:AccessKeySecret@dysmsapi.aliyuncs.com?sign=议事
+    # JSON {kind: template code}: the provider's approved template of each kind, where it differs from the default.
+    sms_templates: str = ""
     # On SQLite the job engine runs in the app's own process (make run); on PostgreSQL in `yishi worker`.
     worker_in_process: bool | None = None
 
@@ -68,6 +71,16 @@ class Settings:
     def jobs_in_process(self) -> bool:
         """Whether this process runs the job engine's worker itself (and its queue lives in memory)."""
         return not self.is_postgres if self.worker_in_process is None else self.worker_in_process
+
+    @property
+    def sms_template_codes(self) -> dict[str, str]:
+        """`sms_templates` parsed: `{"concern.accepted": "SMS_123456789"}`; anything else is refused."""
+        if not self.sms_templates.strip():
+            return {}
+        parsed = json.loads(self.sms_templates)
+        if not isinstance(parsed, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()):
+            raise ValueError("YISHI_SMS_TEMPLATES must be a JSON object of kind to template code")
+        return parsed
 
     @property
     def owner_database_url(self) -> str:
@@ -97,8 +110,10 @@ class Settings:
             public_url=env.get("YISHI_PUBLIC_URL", "http://127.0.0.1:8000"),
             smtp_url=env.get("YISHI_SMTP_URL", ""),
             sms_url=env.get("YISHI_SMS_URL", ""),
+            sms_templates=env.get("YISHI_SMS_TEMPLATES", ""),
             worker_in_process=_bool(env["YISHI_WORKER_IN_PROCESS"]) if "YISHI_WORKER_IN_PROCESS" in env else None,
         )
+        settings.sms_template_codes  # noqa: B018 (a typo fails at start-up, not on the first message)
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:
             raise RuntimeError("YISHI_SECRET_KEY must be set in production")
         return settings

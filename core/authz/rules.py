@@ -69,6 +69,7 @@ ACTIONS: dict[str, Action] = {
         Action("action.progress", "报告执行进度"),
         Action("topic.rate", "评价协商结果的落实"),
         Action("stats.read", "查看统计"),
+        Action("webhook.manage", "登记或删除本租户接收通知的 Webhook"),
         *[Action(grant_action(r), f"授予角色：{ROLES[r]}") for r in TENANT_ROLES],
     ]
 }
@@ -98,6 +99,7 @@ RULES: list[tuple[str, str]] = [
     *[(role, action) for role in STAFF_ROLES
       for action in ("concern.read_all", "concern.triage", "category.manage", "topic.read", "topic.manage",
                      "action.read", "action.progress", "stats.read")],
+    *[(role, "webhook.manage") for role in STAFF_ROLES],
     ("district_admin", "concern.escalation"),
     ("street_staff", "concern.escalation"),
     *[(role, action) for role in ("property_company", "department") for action in ("action.read", "action.progress")],

@@ -62,3 +62,25 @@ class NotificationPreference(Base):
     kind: Mapped[str] = mapped_column(String(48))
     channels: Mapped[list[str]] = mapped_column(JsonB, default=list)  # besides the inbox, always on
     digest: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class NotificationWebhook(TenantOwned, Base):
+    """A URL of a tenant's own (a WeChat Work or DingTalk bot bridge, a district's system) that receives the
+    tenant's notifications as signed JSON (`core.notifications.webhooks`)."""
+
+    __tablename__ = "notification_webhook"
+
+    url: Mapped[str] = mapped_column(String(300))
+    # Kept as it is, not hashed: every delivery is signed with it. Shown once, when the webhook is created.
+    secret: Mapped[str] = mapped_column(String(64))
+    kinds: Mapped[list[str]] = mapped_column(JsonB, default=list)  # the kinds it receives; empty: every kind
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+
+# Once per webhook too. The constraint above cannot say so for a webhook's rows: their recipient is NULL, and a
+# NULL is distinct from every other NULL in a unique constraint on SQLite and PostgreSQL alike, so it would let
+# any number of copies in. This index compares the webhook instead (partial: people's rows are not in it).
+Index("uq_notification_webhook_once", Notification.tenant_id, Notification.webhook_id, Notification.dedup_key,
+      Notification.channel, unique=True, sqlite_where=Notification.webhook_id.is_not(None),
+      postgresql_where=Notification.webhook_id.is_not(None))

@@ -20,6 +20,7 @@ from core.events import WorkflowEvent
 from core.notifications.messages import DEFAULT_LANGUAGE, LANGUAGES, render
 from core.notifications.models import Notification, NotificationPreference
 from core.notifications.rules import Rule, rules_for
+from core.notifications.webhooks import webhook_rows
 
 QUEUE = "notifications"
 DELIVER_TASK = "yishi:notifications.deliver"  # the job engine's name of the task
@@ -64,6 +65,8 @@ async def notify_event(session: AsyncSession, ctx: TenantContext, event: Workflo
             facts = await rule.facts(session, ctx, event)
             await write(session, ctx, rule.kind, sorted(audience), facts, link=facts.get(rule.link),
                         dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
+            await add(session, await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id),
+                                                  event_id=event.id, link=facts.get(rule.link), texts=rule.texts))
 
 
 async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID],

@@ -1,4 +1,5 @@
-"""A real SMTP server (aiosmtpd) the app sends to, the app configured for it, and the job engine's real worker."""
+"""A real SMTP server (aiosmtpd) the app sends to, the local stand-ins of the SMS provider and of a webhook
+receiver, the app configured for them, and the job engine's real worker."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from core import clock
 from core.app import create_app
 from core.notifications.jobs import run_worker
 from tests.conftest import Auth, DatabaseUnderTest, http_client
+from tests.notifications.standins import SmsProvider, WebhookReceiver, sms_provider, webhook_receiver
 
 
 @pytest.fixture(autouse=True)
@@ -62,9 +64,29 @@ def smtp() -> Iterator[tuple[Inbox, str]]:
 
 
 @pytest.fixture
-def app(database: DatabaseUnderTest, smtp: tuple[Inbox, str]) -> Litestar:
-    """The app, sending e-mail to the local SMTP server."""
-    return create_app(dataclasses.replace(database.settings, smtp_url=smtp[1]))
+def sms() -> Iterator[SmsProvider]:
+    """Aliyun's SMS API, standing in on a local port: `sms.url` is the YISHI_SMS_URL that reaches it."""
+    with sms_provider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A tenant's system receiving webhooks at `receiver.url`."""
+    with webhook_receiver() as found:
+        yield found
+
+
+@pytest.fixture
+def channel_settings() -> dict[str, Any]:
+    """Settings of the channels besides e-mail; a module overrides it (`{"sms_url": sms.url}`)."""
+    return {}
+
+
+@pytest.fixture
+def app(database: DatabaseUnderTest, smtp: tuple[Inbox, str], channel_settings: dict[str, Any]) -> Litestar:
+    """The app, sending e-mail to the local SMTP server (and whatever `channel_settings` names)."""
+    return create_app(dataclasses.replace(database.settings, smtp_url=smtp[1], **channel_settings))
 
 
 @pytest.fixture

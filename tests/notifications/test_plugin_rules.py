@@ -17,9 +17,9 @@ from core.notifications.delivery import channels
 from core.notifications.rules import Rule, concern_facts, reporters
 from core.plugins import Plugins
 from core.settings import Settings
-
 from tests.conftest import Auth
 from tests.helpers import CITY, LIAISON, TODAY, cppcc_topic, reception, station
+
 
 async def _kinds(client: AsyncClient, auth: Auth, who: str) -> list[str]:
     response = await client.get("/api/v1/me/notifications", headers=await auth(who))

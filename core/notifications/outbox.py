@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -59,27 +59,33 @@ async def notify_event(session: AsyncSession, ctx: TenantContext, event: Workflo
     for rule in rules_for(event.action, extra_rules):
         if not rule.when(event):
             continue
-        audience = set(await rule.audience(session, ctx, event)) - told
-        told |= audience
-        if audience:
-            facts = await rule.facts(session, ctx, event)
-            await write(session, ctx, rule.kind, sorted(audience), facts, link=facts.get(rule.link),
-                        dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
+        found = await rule.audience(session, ctx, event)
+        audience: list[uuid.UUID] | Select[Any] = found if isinstance(found, Select) else sorted(set(found) - told)
+        if not audience:
+            continue
+        facts = await rule.facts(session, ctx, event)
+        rows = await write(session, ctx, rule.kind, audience, facts, link=facts.get(rule.link), exclude=told,
+                           dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
+        told |= {row.recipient_id for row in rows}
+        if rows:
             await add(session, await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id),
                                                   event_id=event.id, link=facts.get(rule.link), texts=rule.texts))
 
 
-async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID],
+async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID] | Select[Any],
                 facts: dict[str, Any], *, link: str | None, dedup_key: str, event_id: uuid.UUID | None = None,
-                urgent: bool = False, texts: dict[str, tuple[str, str]] | None = None) -> list[Notification]:
-    """The rows telling `recipients` of `kind`: the inbox, and each channel they chose (or its default) or the
-    digest; a channel they have no address for is left out. Returns the rows a worker must deliver."""
+                urgent: bool = False, texts: dict[str, tuple[str, str]] | None = None,
+                exclude: set[uuid.UUID | None] | None = None) -> list[Notification]:
+    """The rows telling `recipients` (ids, or a query of them, read in the same statement) of `kind`, except
+    those in `exclude`: the inbox, and each channel they chose (or its default) or the digest; a channel they
+    have no address for is left out. Returns the rows written."""
     people = (await session.execute(
         select(User.id, User.language, User.email, User.phone, NotificationPreference.channels,
                NotificationPreference.digest)
         .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
                    & (NotificationPreference.kind == kind))
-        .where(User.id.in_(recipients), User.active.is_(True)))).all()
+        .where(User.id.in_(recipients), User.active.is_(True),
+               *([User.id.not_in([u for u in exclude if u is not None])] if exclude else [])))).all()
     now = clock.now()
     later = None if urgent else quiet_until(now)
     rows: list[Notification] = []
@@ -99,7 +105,7 @@ async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients
                 status=status, deliver_after=later if status == "pending" else None, attempts=0,
                 sent_at=now if status == "sent" else None, created_at=now, updated_at=now))
     await add(session, rows)
-    return [row for row in rows if row.status == "pending"]
+    return rows
 
 
 async def add(session: AsyncSession, rows: list[Notification]) -> None:

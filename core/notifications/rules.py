@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import RoleAssignment, User
@@ -21,7 +21,8 @@ from core.tenancy.models import Tenant
 from core.tenancy.scope import within
 from core.topics.models import ActionItem, Meeting, Topic
 
-Audience = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[Iterable[uuid.UUID]]]
+# Who: user ids, or a query of them that the message's own statement reads (no round trip of its own).
+Audience = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[Iterable[uuid.UUID] | Select[Any]]]
 Facts = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[dict[str, Any]]]
 
 
@@ -68,8 +69,10 @@ async def holders(session: AsyncSession, tenant_id: uuid.UUID, roles: Iterable[s
     return list(rows)
 
 
-async def staff(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
-    return await holders(session, ctx.tenant_id, STAFF_ROLES)
+async def staff(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> Select[Any]:
+    """The tenant's staff, as a query: a new concern's notice reads them in its own statement (filing is busy)."""
+    return select(RoleAssignment.user_id).where(RoleAssignment.tenant_id == ctx.tenant_id,
+                                                RoleAssignment.role.in_(STAFF_ROLES))
 
 
 async def staff_above(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:

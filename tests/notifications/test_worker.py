@@ -24,6 +24,7 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 from litestar import Litestar
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core import clock
@@ -31,12 +32,11 @@ from core.notifications.models import Notification
 from core.notifications.outbox import DELIVER_TASK, add
 from core.tenancy.models import Tenant
 from core.tenancy.scope import system_session
-from tests.conftest import PG_REACHABLE, DatabaseUnderTest
+from tests.conftest import PG_ADMIN_URL, PG_REACHABLE, DatabaseUnderTest
 from tests.notifications.conftest import Inbox, _free_port
 
 # The queue and its workers are PostgreSQL's (on SQLite the job engine runs inside the app's own process).
-pytestmark = [pytest.mark.parametrize("database", ["postgresql"] if PG_REACHABLE else [], indirect=True),
-              pytest.mark.usefixtures("world")]
+pytestmark = pytest.mark.parametrize("database", ["postgresql"] if PG_REACHABLE else [], indirect=True)
 
 N = 60
 SMTP_DELAY = 0.05  # seconds between receiving a message and acknowledging it
@@ -191,6 +191,7 @@ def _received(inbox: Inbox) -> collections.Counter[str]:
     return ids
 
 
+@pytest.mark.usefixtures("world")
 async def test_a_worker_killed_mid_delivery_loses_nothing_and_resends_only_what_was_in_flight(
         app: Litestar, inbox: Inbox, workers: Workers, owner_engine: AsyncEngine) -> None:
     first = await workers.start("first")
@@ -222,6 +223,7 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_resends_only_what_
           f"({sorted(duplicated)})")
 
 
+@pytest.mark.usefixtures("world")
 async def test_two_workers_at_once_send_every_message_exactly_once(
         app: Litestar, inbox: Inbox, workers: Workers, owner_engine: AsyncEngine) -> None:
     await workers.start("one")
@@ -239,3 +241,21 @@ async def test_two_workers_at_once_send_every_message_exactly_once(
     received = _received(inbox)
     assert len(inbox.messages) == N
     assert set(received) == ids and set(received.values()) == {1}
+
+
+def _check(database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("YISHI_")}
+    return subprocess.run([YISHI, "worker", "--check"], env={**env, "YISHI_DATABASE_URL": database_url},
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_worker_check_tells_whether_the_queue_is_reachable_and_installed(database: DatabaseUnderTest) -> None:
+    """`yishi worker --check`, the worker pods' probe."""
+    ready = _check(database.settings.database_url)
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    # The maintenance database answers but holds no job engine.
+    bare = _check(make_url(PG_ADMIN_URL).render_as_string(hide_password=False))
+    assert bare.returncode == 1 and "schema is missing" in bare.stderr, bare.stderr
+    gone = _check(make_url(database.settings.database_url).set(port=_free_port()).render_as_string(
+        hide_password=False))
+    assert gone.returncode == 1 and "unreachable" in gone.stderr, gone.stderr

@@ -2,13 +2,16 @@
 
 The HTTP part also lists concerns and reads a district's /stats on a database of 1,000 tenants and 1,000,000
 concerns beside the same calls on one of 10 tenants, and files concerns (Idempotency-Key, hash-chained event)
-beside a bare single-row INSERT, then looks every acknowledged filing up in the database.
+beside a bare single-row INSERT, then looks every acknowledged filing up in the database. Then notifications
+(bench/notifications.py): those written per second while filing, commit → SMTP receipt through a real `yishi
+worker`, and what a worker killed with SIGKILL mid-run loses or sends twice.
 Prints the figures next to their targets (a MISS is reported, not fatal) and writes bench/results/latest.json.
 Everything it starts — Granian servers, the bench databases — it stops or drops, however the run ends.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime
 import json
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench import authz, load, seed
+from bench import authz, load, notifications, seed
 from bench.noise import ForeignCpu
 from bench.servers import LOG_DIR, WORKERS, GranianServer
 from core.settings import Settings
@@ -67,7 +70,10 @@ class Endpoint:
     post: load.Post | None = None  # POST load (filings) instead of GETs of `url`
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(prog="python -m bench.run", description=(
+        "make bench: every figure beside its target, written to bench/results/latest.json (several minutes; "
+        "`python -m bench.notifications` runs the notification figures alone).")).parse_args(argv)
     # `kill` (SIGTERM) unwinds like Ctrl-C does, so the finally blocks stop servers and drop the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
@@ -112,7 +118,12 @@ def main() -> int:
         seeded_small = seed.seed(small, SMALL_TENANTS, SMALL_USERS, seed.concerns_for(SMALL_TENANTS))
         print(f"  small database: {SMALL_TENANTS} tenants, {SMALL_USERS} users, {seeded_small.concerns:,} concerns "
               f"(as many per community)", flush=True)
+        filing_slugs = [slug for slug, _ in seeded.filers]
+        notified_before = asyncio.run(notifications.count_rows(large, filing_slugs))
         medians, filings, foreign = _measure(seeded, seeded_small, wrk, large)
+        notified_after = asyncio.run(notifications.count_rows(large, filing_slugs))
+        print("  notifications: commit → SMTP receipt, then a worker killed mid-run (small database) ...", flush=True)
+        latencies, killed = notifications.deliveries(small, seeded_small.tenant_id)
     finally:
         for settings in (large, small):
             try:
@@ -162,6 +173,9 @@ def main() -> int:
               f"more, by the answers still in flight when wrk stopped)")
     record("concern_submit_lost", filings["concern_submit"]["lost"], "rows")
     record("bare_insert_lost", filings["bare_insert"]["lost"], "rows")
+    print("\n== Notifications: written while filing, then delivered by a real `yishi worker` to a local SMTP server ==")
+    written = notifications.while_filing(notified_before, notified_after, medians["concern_submit"]["rps"])
+    notifications.report(written, latencies, killed, record, _show)
     print(f"\n  other processes took {foreign.share:.0%} of the {os.cpu_count()} cores during the HTTP rounds"
           + (f" (most: {foreign.busiest}): the figures are noisy" if foreign.share >= NOISY_SHARE else ""))
     record("other_processes_cpu_share", foreign.share, "x")

@@ -54,6 +54,8 @@ class Settings:
     sms_templates: str = ""
     # On SQLite the job engine runs in the app's own process (make run); on PostgreSQL in `yishi worker`.
     worker_in_process: bool | None = None
+    # A job worker silent this long is taken for dead and its running jobs are retried by another.
+    jobs_stalled_seconds: int = 30
 
     # Keys the audit chain's links (see core/events.py); empty: derived from secret_key, never the secret itself.
     audit_key: str = ""
@@ -112,6 +114,7 @@ class Settings:
             sms_url=env.get("YISHI_SMS_URL", ""),
             sms_templates=env.get("YISHI_SMS_TEMPLATES", ""),
             worker_in_process=_bool(env["YISHI_WORKER_IN_PROCESS"]) if "YISHI_WORKER_IN_PROCESS" in env else None,
+            jobs_stalled_seconds=int(env.get("YISHI_JOBS_STALLED_SECONDS", "30")),
         )
         settings.sms_template_codes  # noqa: B018 (a typo fails at start-up, not on the first message)
         if settings.env == "production" and settings.secret_key == DEV_SECRET_KEY:

@@ -1,4 +1,5 @@
-"""`yishi worker` runs the job engine; `yishi notifications failed|retry` shows and requeues the dead letters."""
+"""`yishi worker` runs the job engine (or, with --check, probes it); `yishi notifications failed|retry` shows and
+requeues the dead letters."""
 
 from __future__ import annotations
 
@@ -19,9 +20,13 @@ from core.tenancy.scope import within
 @click.command()
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Jobs run at once in this process.")
 @click.option("--name", default=None, help="This worker's name in the logs (default: the host's).")
-def worker(concurrency: int, name: str | None) -> None:
+@click.option("--check", is_flag=True, help="Only check that the job engine's database answers and holds its "
+              "schema: exit 0 if so, 1 if not (a liveness/readiness probe).")
+def worker(concurrency: int, name: str | None, check: bool) -> None:
     """Deliver notifications and run the periodic jobs, until stopped (SIGTERM finishes the jobs at hand).
     Run as many as needed: each job runs once, whichever worker takes it."""
+    if check:
+        raise SystemExit(_check())
     from core.app import create_app
     from core.notifications.jobs import run_worker
 
@@ -36,6 +41,32 @@ def worker(concurrency: int, name: str | None) -> None:
             await app.state.engine.dispose()
 
     asyncio.run(main())
+
+
+CHECK_TIMEOUT = 5.0  # seconds; below the probes' timeoutSeconds, so a hung database fails the probe with a reason
+
+
+def _check() -> int:
+    """0 when the job engine's database is reachable and its schema (procrastinate_jobs) is there, 1 otherwise.
+    Builds the job engine alone, not the app: a probe runs every few seconds and must stay cheap."""
+    from core.notifications.jobs import build
+    from core.settings import get_settings
+
+    async def probe() -> bool:
+        engine = build(get_settings())
+        async with engine.open_async():
+            return await engine.check_connection_async()
+
+    try:
+        present = asyncio.run(asyncio.wait_for(probe(), CHECK_TIMEOUT))
+    except Exception as failed:  # unreachable, refused, timed out: all one answer to a probe
+        click.echo(f"job engine unreachable: {type(failed).__name__}: {failed}", err=True)
+        return 1
+    if not present:
+        click.echo("job engine's schema is missing (run `yishi migrate`)", err=True)
+        return 1
+    click.echo("job engine ok")
+    return 0
 
 
 @click.group()

@@ -31,7 +31,6 @@ from core.settings import Settings
 log = logging.getLogger("yishi.jobs")
 JOBS_KEY = "yishi.jobs"  # session.info: this process's job engine, when its queue lives in memory
 CONTEXT_KEY = "yishi"  # a job's additional context: the Deliverer (and through it the app's state)
-STALLED_SECONDS = 30  # a worker silent this long is gone: its jobs are retried by a survivor
 
 def libpq(url: str) -> str:
     """The libpq connection string of a SQLAlchemy PostgreSQL URL (procrastinate speaks psycopg, the app asyncpg)."""
@@ -69,7 +68,8 @@ async def deliver(context: procrastinate.JobContext, notification_id: str, tenan
 async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
     """Every minute: the jobs of workers that died mid-run are retried by one that lives."""
     manager = context.app.job_manager
-    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
+    stalled = _deliverer(context).settings.jobs_stalled_seconds  # YISHI_JOBS_STALLED_SECONDS
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled):
         await manager.retry_job(job)
 
 
@@ -94,9 +94,12 @@ async def run_worker(state: Any, engine: procrastinate.App, *, wait: bool = True
                      name: str | None = None, own_process: bool = False) -> None:
     """Work the queue: for ever (`wait`), or until it is empty (tests). In its `own_process` (`yishi worker`)
     the worker takes SIGTERM itself, to finish the jobs at hand; inside the app's process the server does."""
+    stalled = state.settings.jobs_stalled_seconds
     await engine.run_worker_async(queues=[QUEUE], wait=wait, concurrency=concurrency, name=name or "worker",
                                   additional_context=worker_context(state), install_signal_handlers=own_process,
-                                  fetch_job_polling_interval=1.0 if not state.settings.is_postgres else 5.0)
+                                  fetch_job_polling_interval=1.0 if not state.settings.is_postgres else 5.0,
+                                  # Several heartbeats per stalled period: a live worker is never taken for dead.
+                                  update_heartbeat_interval=min(10.0, stalled / 3), stalled_worker_timeout=stalled)
 
 
 async def defer(engine: procrastinate.App, jobs: list[dict[str, Any]]) -> None:

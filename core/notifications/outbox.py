@@ -61,7 +61,7 @@ async def notify_event(session: AsyncSession, ctx: TenantContext, event: Workflo
             continue
         found = await rule.audience(session, ctx, event)
         audience: list[uuid.UUID] | Select[Any] = found if isinstance(found, Select) else sorted(set(found) - told)
-        if not audience:
+        if isinstance(audience, list) and not audience:
             continue
         facts = await rule.facts(session, ctx, event)
         rows = await write(session, ctx, rule.kind, audience, facts, link=facts.get(rule.link), exclude=told,

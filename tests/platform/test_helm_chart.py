@@ -24,6 +24,7 @@ RELEASE = "yishi"
 # The oldest schema the validator ships (the chart's kubeVersion floor is 1.25) and the newest.
 KUBE_VERSIONS = sorted({all_versions()[0], all_versions()[-1]})
 HOOK_INSTALL_UPGRADE = "pre-install,pre-upgrade"
+API, WORKER = RELEASE, f"{RELEASE}-worker"  # the two Deployments (and their PodDisruptionBudgets)
 
 Doc = dict[str, Any]
 
@@ -70,8 +71,13 @@ def kinds(docs: list[Doc]) -> set[str]:
     return {d["kind"] for d in docs}
 
 
+def names(docs: list[Doc], kind: str) -> set[str]:
+    return {d["metadata"]["name"] for d in docs if d["kind"] == kind}
+
+
 def pod_specs(docs: list[Doc]) -> dict[str, Doc]:
-    """Every pod the chart can start: the API Deployment's, the migration Job's and the `helm test` Pod."""
+    """Every pod the chart can start: the API and worker Deployments', the migration Job's and the `helm test`
+    Pod."""
     specs = {}
     for doc in docs:
         if doc["kind"] in {"Deployment", "Job"}:
@@ -92,7 +98,7 @@ def secret_value(docs: list[Doc], ref: Doc) -> str:
 
 
 def api_container(docs: list[Doc]) -> Doc:
-    return only(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    return only(docs, "Deployment", API)["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_there_are_variants_to_test() -> None:
@@ -110,6 +116,13 @@ def test_helm_lint(variant: str) -> None:
 def test_every_rendered_object_is_valid_kubernetes(variant: str) -> None:
     docs = render(variant)
     assert {"Deployment", "Service", "ConfigMap", "Job"} <= kinds(docs)
+    assert names(docs, "Deployment") == {API, WORKER}
+    problems = validation_problems(docs)
+    assert not problems, f"{variant}:\n" + "\n".join(problems)
+
+
+def validation_problems(docs: list[Doc]) -> list[str]:
+    """What the Kubernetes OpenAPI schemas (the oldest and newest the validator ships) find wrong."""
     problems = []
     for doc in docs:
         name = f"{doc['kind']}/{doc['metadata']['name']}"
@@ -122,7 +135,7 @@ def test_every_rendered_object_is_valid_kubernetes(variant: str) -> None:
                 problems.append(f"{name} is invalid for Kubernetes {version}: {path}: {exc.message}")
             except kubernetes_validate.SchemaNotFoundError as exc:
                 problems.append(f"{name} has no schema to be validated against: {exc.message}")
-    assert not problems, f"{variant}:\n" + "\n".join(problems)
+    return problems
 
 
 def test_migration_job_is_a_pre_install_pre_upgrade_hook_running_as_the_owner() -> None:
@@ -174,7 +187,7 @@ def test_api_pods_run_granian_with_the_configured_workers() -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_pod_runs_as_non_root_on_a_read_only_root(variant: str) -> None:
     specs = pod_specs(render(variant))
-    assert len(specs) == 3, specs.keys()  # API, migration, helm test
+    assert len(specs) == 4, specs.keys()  # API, worker, migration, helm test
     for name, spec in specs.items():
         pod = spec["securityContext"]
         assert pod["runAsNonRoot"] is True, name
@@ -207,7 +220,7 @@ def test_probes_hit_health_and_ready() -> None:
 
 
 def test_rolling_updates_never_drop_below_the_desired_count() -> None:
-    deployment = only(render("default"), "Deployment")
+    deployment = only(render("default"), "Deployment", API)
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
@@ -230,35 +243,97 @@ def test_existing_secret_variant_creates_no_secret_and_reads_the_given_one() -> 
                     refs[entry["name"]] = ref["key"]
     assert refs == {"YISHI_SECRET_KEY": keys["secretKey"], "YISHI_DATABASE_URL": keys["url"],
                     "YISHI_MIGRATIONS_DATABASE_URL": keys["migrationsUrl"]}
-    assert "checksum/secret" not in only(docs, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert "checksum/secret" not in only(docs, "Deployment", API)["spec"]["template"]["metadata"]["annotations"]
 
 
 def test_ingress_hpa_and_pdb_appear_only_when_enabled() -> None:
     default = render("default")
     assert "Ingress" not in kinds(default)
     assert "HorizontalPodAutoscaler" not in kinds(default)
-    assert only(default, "Deployment")["spec"]["replicas"] == 2
-    assert "PodDisruptionBudget" in kinds(default)
-    assert "PodDisruptionBudget" not in kinds(render("default", "pdb.enabled=false"))
+    assert only(default, "Deployment", API)["spec"]["replicas"] == 2
+    assert names(default, "PodDisruptionBudget") == {API, WORKER}
+    assert names(render("default", "pdb.enabled=false"), "PodDisruptionBudget") == {WORKER}
+    assert names(render("default", "worker.pdb.enabled=false"), "PodDisruptionBudget") == {API}
 
     docs = render("ingress-hpa-pdb")
-    deployment = only(docs, "Deployment")
+    deployment = only(docs, "Deployment", API)
     hpa = only(docs, "HorizontalPodAutoscaler")
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
                                              "name": deployment["metadata"]["name"]}
     assert "replicas" not in deployment["spec"]  # the HPA owns the count; a fixed one would fight it
-    pdb = only(docs, "PodDisruptionBudget")
+    pdb = only(docs, "PodDisruptionBudget", API)
     assert pdb["spec"]["minAvailable"] == 2
 
 
-def test_pdb_and_service_select_the_api_pods_and_not_the_migration() -> None:
+def test_pdb_and_service_select_the_api_pods_and_not_the_migration_or_the_workers() -> None:
     docs = render("ingress-hpa-pdb")
-    api_labels = only(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    api_labels = only(docs, "Deployment", API)["spec"]["template"]["metadata"]["labels"]
     job_labels = only(docs, "Job")["spec"]["template"]["metadata"]["labels"]
-    for selector in (only(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
+    worker_labels = only(docs, "Deployment", WORKER)["spec"]["template"]["metadata"]["labels"]
+    for selector in (only(docs, "PodDisruptionBudget", API)["spec"]["selector"]["matchLabels"],
                      only(docs, "Service")["spec"]["selector"]):
         assert selector.items() <= api_labels.items()
         assert not selector.items() <= job_labels.items()
+        assert not selector.items() <= worker_labels.items()
+    # The workers' own budget picks the workers alone.
+    worker_selector = only(docs, "PodDisruptionBudget", WORKER)["spec"]["selector"]["matchLabels"]
+    assert worker_selector.items() <= worker_labels.items()
+    assert only(docs, "Deployment", WORKER)["spec"]["selector"]["matchLabels"] == worker_selector
+    assert not worker_selector.items() <= api_labels.items()
+    assert not worker_selector.items() <= job_labels.items()
+
+
+def worker_container(docs: list[Doc]) -> Doc:
+    return only(docs, "Deployment", WORKER)["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_workers_run_yishi_worker_with_the_configured_replicas_concurrency_and_probes() -> None:
+    default = only(render("default"), "Deployment", WORKER)
+    assert default["spec"]["replicas"] == 2
+    assert default["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "yishi", "worker", "--concurrency", "8"]
+
+    docs = render("default", "worker.replicas=3", "worker.concurrency=4", "worker.terminationGracePeriodSeconds=90")
+    deployment = only(docs, "Deployment", WORKER)
+    assert deployment["spec"]["replicas"] == 3
+    pod = deployment["spec"]["template"]["spec"]
+    # SIGTERM lets the jobs at hand finish; the grace period is how long they get.
+    assert pod["terminationGracePeriodSeconds"] == 90
+    container = worker_container(docs)
+    assert container["command"] == ["yishi", "worker", "--concurrency", "4"]
+    assert "ports" not in container  # nothing connects to a worker: it takes its jobs from the database
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["exec"] == {"command": ["yishi", "worker", "--check"]}, probe
+        # `--check` gives up after 5 s; the probe must wait longer than that to hear its answer.
+        assert container[probe]["timeoutSeconds"] > 5, probe
+    assert container["resources"] == yaml.safe_load((CHART / "values.yaml").read_text())["worker"]["resources"]
+    sized = worker_container(render("default", "worker.resources.requests.cpu=250m"))
+    assert sized["resources"]["requests"]["cpu"] == "250m"
+    assert {"checksum/config", "checksum/secret"} <= set(deployment["spec"]["template"]["metadata"]["annotations"])
+
+
+@pytest.mark.parametrize("variant", ["default", "existing-secret"])
+def test_workers_read_the_same_settings_and_secrets_as_the_api_pods(variant: str) -> None:
+    docs = render(variant)
+    api, worker = api_container(docs), worker_container(docs)
+    assert worker["image"] == api["image"] and worker["imagePullPolicy"] == api["imagePullPolicy"]
+    assert worker["envFrom"] == api["envFrom"]
+    api_secrets = {name: entry for name, entry in env_of(api).items() if "valueFrom" in entry}
+    worker_secrets = {name: entry for name, entry in env_of(worker).items() if "valueFrom" in entry}
+    assert worker_secrets == api_secrets
+    assert set(worker_secrets) == {"YISHI_SECRET_KEY", "YISHI_DATABASE_URL"}  # never the owner's URL
+    api_pod = only(docs, "Deployment", API)["spec"]["template"]["spec"]
+    worker_pod = only(docs, "Deployment", WORKER)["spec"]["template"]["spec"]
+    assert worker_pod["securityContext"] == api_pod["securityContext"]
+    assert worker_pod.get("imagePullSecrets") == api_pod.get("imagePullSecrets")
+
+
+def test_worker_disabled_renders_no_worker() -> None:
+    docs = render("default", "worker.enabled=false")
+    assert names(docs, "Deployment") == {API}
+    assert names(docs, "PodDisruptionBudget") == {API}
+    assert not any(doc["metadata"]["name"].startswith(WORKER) for doc in docs)
+    assert not validation_problems(docs)
 
 
 def test_ingress_routes_the_main_host_and_every_tenant_portal() -> None:
@@ -279,7 +354,7 @@ def test_ingress_routes_the_main_host_and_every_tenant_portal() -> None:
 def test_media_lives_on_a_shared_volume() -> None:
     docs = render("default")
     media_dir = only(docs, "ConfigMap")["data"]["YISHI_MEDIA_DIR"]
-    spec = only(docs, "Deployment")["spec"]["template"]["spec"]
+    spec = only(docs, "Deployment", API)["spec"]["template"]["spec"]
     mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["mountPath"] == media_dir)
     volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
     claim = only(docs, "PersistentVolumeClaim")
@@ -289,12 +364,12 @@ def test_media_lives_on_a_shared_volume() -> None:
 
     existing = render("existing-secret")
     assert "PersistentVolumeClaim" not in kinds(existing)
-    volumes = only(existing, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    volumes = only(existing, "Deployment", API)["spec"]["template"]["spec"]["volumes"]
     assert {"name": "media", "persistentVolumeClaim": {"claimName": "yishi-media"}} in volumes
 
     ephemeral = render("external-postgres")
     assert "PersistentVolumeClaim" not in kinds(ephemeral)
-    volumes = only(ephemeral, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    volumes = only(ephemeral, "Deployment", API)["spec"]["template"]["spec"]["volumes"]
     assert {"name": "media", "emptyDir": {}} in volumes
 
 
@@ -304,6 +379,8 @@ def test_media_lives_on_a_shared_volume() -> None:
     ("replicas=3", "additional properties 'replicas'"),
     ("secretKey=short", "/secretKey"),
     ("pdb.maxUnavailable=half", "/pdb/maxUnavailable"),
+    ("worker.replicas=two", "/worker/replicas"),
+    ("worker.concurrency=eight", "/worker/concurrency"),
 ])
 def test_values_schema_rejects_bad_values(setting: str, message: str) -> None:
     result = run_helm("template", RELEASE, str(CHART), "-f", str(VARIANTS["default"]), "--set-string", setting)

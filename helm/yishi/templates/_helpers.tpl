@@ -24,7 +24,8 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
-{{/* The API pods' selector also names the component, so the Service and PDB never pick the migration pod. */}}
+{{/* The API pods' selector also names the component, so the Service and PDB never pick the migration or
+worker pods (the workers have a selector of their own). */}}
 {{- define "yishi.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "yishi.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -33,6 +34,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "yishi.apiSelectorLabels" -}}
 {{ include "yishi.selectorLabels" . }}
 app.kubernetes.io/component: api
+{{- end }}
+
+{{- define "yishi.workerSelectorLabels" -}}
+{{ include "yishi.selectorLabels" . }}
+app.kubernetes.io/component: worker
 {{- end }}
 
 {{- define "yishi.image" -}}

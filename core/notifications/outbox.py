@@ -7,9 +7,10 @@ import datetime
 import json
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, text
+from sqlalchemy import Select, bindparam, exists, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -18,7 +19,7 @@ from core.accounts.models import User
 from core.db import TenantContext, column_values, table_of
 from core.events import WorkflowEvent
 from core.notifications.messages import DEFAULT_LANGUAGE, LANGUAGES, render
-from core.notifications.models import Notification, NotificationPreference
+from core.notifications.models import Notification, NotificationPreference, NotificationWebhook
 from core.notifications.rules import Rule, rules_for
 from core.notifications.webhooks import webhook_rows
 
@@ -39,6 +40,12 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
 DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue_in"})
 QUIET_START, QUIET_END = datetime.time(22, 0), datetime.time(7, 0)
 PENDING_KEY = "yishi.notifications"  # session.info: rows to hand to the job engine after commit (SQLite)
+
+
+@dataclass
+class Written:
+    rows: list[Notification]
+    tenant_has_webhooks: bool  # read with the recipients: the webhooks are looked up only when there are some
 
 
 def quiet_until(at: datetime.datetime) -> datetime.datetime | None:
@@ -64,10 +71,10 @@ async def notify_event(session: AsyncSession, ctx: TenantContext, event: Workflo
         if isinstance(audience, list) and not audience:
             continue
         facts = await rule.facts(session, ctx, event)
-        rows = await write(session, ctx, rule.kind, audience, facts, link=facts.get(rule.link), exclude=told,
-                           dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
-        told |= {row.recipient_id for row in rows}
-        if rows:
+        written = await write(session, ctx, rule.kind, audience, facts, link=facts.get(rule.link), exclude=told,
+                              dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
+        told |= {row.recipient_id for row in written.rows}
+        if written.rows and written.tenant_has_webhooks:
             await add(session, await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id),
                                                   event_id=event.id, link=facts.get(rule.link), texts=rule.texts))
 
@@ -75,13 +82,14 @@ async def notify_event(session: AsyncSession, ctx: TenantContext, event: Workflo
 async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID] | Select[Any],
                 facts: dict[str, Any], *, link: str | None, dedup_key: str, event_id: uuid.UUID | None = None,
                 urgent: bool = False, texts: dict[str, tuple[str, str]] | None = None,
-                exclude: set[uuid.UUID | None] | None = None) -> list[Notification]:
+                exclude: set[uuid.UUID | None] | None = None) -> Written:
     """The rows telling `recipients` (ids, or a query of them, read in the same statement) of `kind`, except
     those in `exclude`: the inbox, and each channel they chose (or its default) or the digest; a channel they
-    have no address for is left out. Returns the rows written."""
+    have no address for is left out. The same statement tells whether the tenant has webhooks to tell too."""
+    hooks = exists().where(NotificationWebhook.tenant_id == ctx.tenant_id, NotificationWebhook.active.is_(True))
     people = (await session.execute(
         select(User.id, User.language, User.email, User.phone, NotificationPreference.channels,
-               NotificationPreference.digest)
+               NotificationPreference.digest, hooks.label("hooks"))
         .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
                    & (NotificationPreference.kind == kind))
         .where(User.id.in_(recipients), User.active.is_(True),
@@ -89,7 +97,7 @@ async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients
     now = clock.now()
     later = None if urgent else quiet_until(now)
     rows: list[Notification] = []
-    for user_id, language, email, phone, chosen, digest in people:
+    for user_id, language, email, phone, chosen, digest, _ in people:
         language = language if language in LANGUAGES else DEFAULT_LANGUAGE
         subject, body = render(kind, language, facts, texts)
         address = {"email": email, "sms": phone}
@@ -105,7 +113,7 @@ async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients
                 status=status, deliver_after=later if status == "pending" else None, attempts=0,
                 sent_at=now if status == "sent" else None, created_at=now, updated_at=now))
     await add(session, rows)
-    return rows
+    return Written(rows, bool(people and people[0].hooks))
 
 
 async def add(session: AsyncSession, rows: list[Notification]) -> None:

@@ -1,5 +1,5 @@
 """The notification pages: the bell on every signed-in page (one query; none for visitors), the inbox across
-tenants with marking read one by one or all at once, and their walls."""
+tenants with marking read one by one or all at once, the choice of channels per kind, and their walls."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
+from core.notifications.services import KINDS
+from core.portal.notifications import KIND_LABELS
 from tests.conftest import Auth, http_client
 from tests.helpers import BASE, accepted_concern, csrf_token, file, sign_in, submit, text_of
 from tests.platform.test_query_counts import counting
 
 pytestmark = pytest.mark.usefixtures("world")
 INBOX = "/t/comm-a/notifications"
+SETTINGS = "/t/comm-a/notifications/settings"
 BELL_COUNT = re.compile(r'class="badge warn bell-count">(\d+)<')
 
 
@@ -34,7 +37,7 @@ def unread_counts(statements: list[str]) -> list[str]:
 async def test_an_accepted_concern_rings_the_bell_until_read(client: AsyncClient, auth: Auth) -> None:
     concern = await accepted_concern(client, auth)
     await sign_in(client, "comm-a", "resident")
-    for url in ("/t/comm-a/me", "/t/comm-a/me/concerns", "/t/comm-a/results", INBOX):
+    for url in ("/t/comm-a/me", "/t/comm-a/me/concerns", "/t/comm-a/results", INBOX, SETTINGS):
         page = await client.get(url)
         assert page.status_code == 200, url
         assert bell(page.text) == 1, url
@@ -153,17 +156,87 @@ async def test_staff_and_admin_pages_ring_too(client: AsyncClient, auth: Auth) -
     assert bell((await client.get("/t/comm-a/actions")).text) == 0
 
 
+async def test_preferences_save_and_the_api_agrees(client: AsyncClient, auth: Auth) -> None:
+    await sign_in(client, "comm-a", "resident")
+    form = await client.get(SETTINGS)
+    assert form.status_code == 200
+    shown = text_of(form)
+    assert "我的诉求已受理" in shown and "始终开启" in shown and "每日摘要" in shown and "短信" in shown
+    # The defaults: a resident hears of their concern by SMS; new concerns come in staff's daily digest.
+    assert re.search(r'name="channels-concern.accepted" value="sms" checked', form.text)
+    assert not re.search(r'name="channels-concern.accepted" value="email" checked', form.text)
+    assert re.search(r'name="digest-concern.new" value="on" checked', form.text)
+    answer = await submit(client, SETTINGS, SETTINGS, {"channels-concern.accepted": ["email", "sms"],
+                                                       "channels-meeting.invited": ["sms", "email"],
+                                                       "channels-meeting.rescheduled": ["sms", "email"],
+                                                       "channels-meeting.cancelled": ["sms", "email"],
+                                                       "digest-concern.new": "on", "digest-action.overdue": "on",
+                                                       **{f"channels-{k}": ["sms"] for k in (
+                                                           "concern.rejected", "concern.resolved",
+                                                           "concern.escalated", "concern.in_topic",
+                                                           "topic.meeting_scheduled", "topic.result_published",
+                                                           "topic.action_completed", "meeting.reminder")},
+                                                       **{f"channels-{k}": ["email"] for k in (
+                                                           "action.assigned", "action.due_soon", "action.overdue",
+                                                           "concern.escalated_in", "follow_up.low_rating")}})
+    assert answer.status_code == 303 and answer.headers["location"] == f"{SETTINGS}?saved=1"
+    assert "已保存" in text_of(await client.get(answer.headers["location"]))
+    chosen = {c["kind"]: c for c in (await client.get("/api/v1/me/notification-preferences",
+                                                      headers=await auth("resident"))).json()}
+    assert chosen["concern.accepted"] == {"kind": "concern.accepted", "channels": ["email", "sms"], "digest": False,
+                                          "default": False}
+    # Only the changed kind became a choice of the person's own; the rest still follow the defaults.
+    assert [k for k, c in chosen.items() if not c["default"]] == ["concern.accepted"]
+    again = await client.get(SETTINGS)
+    assert re.search(r'name="channels-concern.accepted" value="email" checked', again.text)
+    # A daily digest instead, nothing by SMS.
+    await submit(client, SETTINGS, SETTINGS, {"digest-concern.accepted": "on"})
+    chosen = {c["kind"]: c for c in (await client.get("/api/v1/me/notification-preferences",
+                                                      headers=await auth("resident"))).json()}
+    assert chosen["concern.accepted"]["digest"] is True and chosen["concern.accepted"]["channels"] == []
+
+
+async def test_a_channel_there_is_not_is_refused_next_to_its_kind_and_nothing_saved(
+        client: AsyncClient, auth: Auth) -> None:
+    await sign_in(client, "comm-a", "resident")
+    answer = await submit(client, SETTINGS, SETTINGS, {"channels-concern.accepted": ["email", "sms"],
+                                                       "channels-concern.rejected": ["fax"]})
+    assert answer.status_code == 422
+    row = answer.text[answer.text.index('id="kind-concern-rejected"'):]
+    row = row[:row.index("</tr>")]
+    assert 'class="error" id="concern-rejected-error"' in row and "没有这个渠道：fax" in text_of(answer)
+    assert 'aria-invalid="true"' in row
+    chosen = (await client.get("/api/v1/me/notification-preferences", headers=await auth("resident"))).json()
+    assert all(c["default"] for c in chosen)  # the valid change was not saved either
+
+
 async def test_a_forged_post_without_its_csrf_token_is_refused(client: AsyncClient, auth: Auth) -> None:
     await accepted_concern(client, auth)
     await sign_in(client, "comm-a", "resident")
     await client.get(INBOX)
     assert (await client.post(f"{INBOX}/read")).status_code == 403
+    assert (await client.post(SETTINGS, data={"digest-concern.accepted": "on"})).status_code == 403
     assert (await client.get("/api/v1/me/notifications", headers=await auth("resident"))).json()["unread"] == 1
+    assert all(c["default"] for c in (await client.get("/api/v1/me/notification-preferences",
+                                                       headers=await auth("resident"))).json())
 
 
 async def test_visitors_are_sent_to_sign_in(client: AsyncClient) -> None:
-    for url in (INBOX,):
+    for url in (INBOX, SETTINGS):
         answer = await client.get(url)
         assert answer.status_code == 302 and answer.headers["location"] == f"/t/comm-a/login?next={url}"
     answer = await submit(client, "/t/comm-a/login", f"{INBOX}/read", {})
     assert answer.status_code == 302 and answer.headers["location"].startswith("/t/comm-a/login")
+
+
+async def test_english_too(client: AsyncClient, auth: Auth) -> None:
+    await accepted_concern(client, auth)
+    await sign_in(client, "comm-a", "resident")
+    inbox = text_of(await client.get(f"{INBOX}?lang=en"))
+    assert "Inbox" in inbox and "Mark all read" in inbox and "Unread" in inbox
+    settings = text_of(await client.get(SETTINGS))  # the cookie keeps the choice
+    assert "My concern was accepted" in settings and "Daily digest" in settings and "Always on" in settings
+
+
+def test_every_kind_has_its_label() -> None:
+    assert set(KIND_LABELS) == set(KINDS)

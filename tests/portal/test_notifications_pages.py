@@ -147,13 +147,19 @@ async def test_the_bell_costs_one_query_and_visitors_none(app: Litestar, client:
     assert bell(inbox.text) == 1 and len(unread_counts(statements)) == 1, unread_counts(statements)
 
 
-async def test_staff_and_admin_pages_ring_too(client: AsyncClient, auth: Auth) -> None:
+async def test_staff_property_plugin_and_admin_pages_have_the_bell(client: AsyncClient, auth: Auth) -> None:
     await file(client, await auth("resident"))  # staff hear of a new concern
     await sign_in(client, "comm-a", "cstaff")
     for url in ("/t/comm-a/staff/inbox", "/t/comm-a/staff/topics", "/t/comm-a/me"):
         assert bell((await client.get(url)).text) == 1, url
     await sign_in(client, "comm-a", "wuye")
     assert bell((await client.get("/t/comm-a/actions")).text) == 0
+    await sign_in(client, "comm-a", "deputy2")  # a plugin's page (the liaison station's duty list)
+    duty = await client.get("/t/comm-a/deputy")
+    assert duty.status_code == 200 and bell(duty.text) == 0
+    await sign_in(client, "district-a", "dadmin")
+    dashboard = await client.get("/t/district-a/admin")
+    assert dashboard.status_code == 200 and bell(dashboard.text) == 0
 
 
 async def test_preferences_save_and_the_api_agrees(client: AsyncClient, auth: Auth) -> None:

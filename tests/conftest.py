@@ -171,7 +171,9 @@ async def truncate_all(engine: AsyncEngine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+            # The job engine's queue too: a job left by one test must not run in the next one's worker.
+            queue = ["procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_workers"]
+            await conn.execute(text(f"TRUNCATE {', '.join([*tables, *queue])} CASCADE"))
         else:
             for table in tables:
                 await conn.execute(text(f"DELETE FROM {table}"))

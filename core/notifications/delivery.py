@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.accounts.models import User
+from core.errors import NotFound
 from core.notifications.channels import Address, Channel, DeliveryError, Email, Message, Pace
 from core.notifications.models import Notification
 from core.notifications.sms import Sms
@@ -69,6 +70,12 @@ class Deliverer:
 
     async def deliver(self, tenant_id: uuid.UUID, notification_id: uuid.UUID) -> str:
         """Deliver the row if it still waits; answer what became of it. Raises DeliveryError to be retried."""
+        try:
+            return await self._deliver(tenant_id, notification_id)
+        except NotFound:  # the tenant is gone (deleted with its notifications): nothing is left to send
+            return "missing"
+
+    async def _deliver(self, tenant_id: uuid.UUID, notification_id: uuid.UUID) -> str:
         async with system_session(self.state, tenant_id) as session:
             row = await session.scalar(select(Notification).where(Notification.id == notification_id)
                                        .with_for_update())

@@ -1,5 +1,6 @@
-"""What every portal page shares: the tenant from the path, who is signed in (session cookie), the language,
-rendering, and turning refusals into pages (an error next to its field, a sign-in redirect, a 404 page)."""
+"""What every portal page shares: the tenant from the path, who is signed in (session cookie) and their unread
+count (the bell), the language, rendering, and turning refusals into pages (an error next to its field, a
+sign-in redirect, a 404 page)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,15 @@ from core.errors import DomainError, InvalidInputs, NotFound, Unauthenticated, i
 from core.http import DbSession, Principal, enter_tenant, principal_of
 from core.i18n import in_language
 from core.inputs import refused_request
+from core.notifications.services import unread_count
 from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, request_locale
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope, enter
 
 SESSION_COOKIE = "yishi_session"
+# A handler's opt: it counts the bell itself (the inbox, whose own query has the count; marking read, which
+# changes it), so the page does not count it beforehand too.
+COUNTS_BELL = "counts_bell"
 FORM_REFUSALS = (400, 409, 422)  # refusals a form shows next to its fields; the rest are error pages
 
 
@@ -90,6 +95,7 @@ class Page:
     user: User | None
     locale: str
     _entered: TenantScope | None = None  # the tenant once entered: later actions are decided without a query
+    unread: int | None = None  # the bell's number: the signed-in user's unread notifications, in every tenant
 
     @property
     def _(self):
@@ -186,7 +192,16 @@ async def provide_page(request: Request, db_session: DbSession, slug: FromPath[s
         user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
                                                           User.session_version == principal.session_version))
     await enter(db_session, tenant, user.id if user else None)
-    return Page(request, db_session, tenant, user, locale)
+    page = Page(request, db_session, tenant, user, locale)
+    if user is not None and _shows_bell(request):
+        page.unread = await unread_count(db_session, user.id)
+    return page
+
+
+def _shows_bell(request: Request) -> bool:
+    """Whether the answer may be a whole page (the layout, with its bell): an htmx request is answered with a
+    fragment, and a handler that counts the bell itself needs no count first."""
+    return request.headers.get("hx-request") != "true" and not request.route_handler.opt.get(COUNTS_BELL)
 
 
 

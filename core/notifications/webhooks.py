@@ -54,7 +54,7 @@ REPLAY_WINDOW = 300  # seconds a receiver accepts a signed request for
 URL_LIMIT = 300
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 KEY_LIMIT = 120  # notification.dedup_key
-TENANT_KEY = "tenant_slug"  # in a webhook row's params: the channel is handed the message, not the row
+TENANT_PARAM = "tenant_slug"  # in a webhook row's params: the channel is handed the message, not the row
 
 
 # --- signing and verifying -------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ async def webhook_rows(session: AsyncSession, ctx: TenantContext, kind: str, fac
     subject, body = render(kind, DEFAULT_LANGUAGE, facts, texts)
     now = clock.now()
     params = {k: str(v) for k, v in facts.items() if not k.endswith("link")}
-    params[TENANT_KEY] = tenant.slug if tenant is not None else ""
+    params[TENANT_PARAM] = tenant.slug if tenant is not None else ""
     return [Notification(
         tenant_id=ctx.tenant_id, id=uuid.uuid4(), recipient_id=None, webhook_id=hook.id, channel="webhook",
         kind=kind, dedup_key=_dedup_key(dedup_key, kind, hook.id), event_id=event_id, urgent=False,
@@ -143,7 +143,7 @@ class Webhook:
     async def send(self, message: Message, to: Address) -> str:
         if not to.url or not to.secret:
             raise DeliveryError("webhook: 没有地址或密钥")
-        body = self.payload(message, message.params.get(TENANT_KEY, ""))
+        body = self.payload(message, message.params.get(TENANT_PARAM, ""))
         timestamp = int(clock.now().timestamp())
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Yishi-Webhook/1",
                    TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(to.secret, timestamp, body),

@@ -346,8 +346,8 @@ class ConcernService:
         number, written.seq, written.at, written.prev_hash, written.hash = row
         written.created_at = written.updated_at = written.at
         concern.reference = f"{stem}{number:06d}"
+        make_persistent(self.session, concern)  # first: what hears of the event finds it without a query
         await after_event(self.session, self.ctx, written)
-        make_persistent(self.session, concern)
         return True
 
     async def _place(self, compound: uuid.UUID | None, building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:

@@ -10,29 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import (
-    Select,
-    String,
-    and_,
-    bindparam,
-    case,
-    cast,
-    column,
-    exists,
-    false,
-    func,
-    insert,
-    literal,
-    not_,
-    null,
-    or_,
-    select,
-    text,
-    true,
-    values,
-)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Select, bindparam, exists, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -107,27 +85,17 @@ async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients
                 exclude: set[uuid.UUID | None] | None = None) -> Written:
     """The rows telling `recipients` (ids, or a query of them, read in the same statement) of `kind`, except
     those in `exclude`: the inbox, and each channel they chose (or its default) or the digest; a channel they
-    have no address for is left out. The same statement tells whether the tenant has webhooks to tell too.
-
-    On PostgreSQL it is one statement (`_insert_for`: the choice per person and channel made in SQL; messages
-    are written with every event, filing included); on SQLite the rows are made here, by the same rules."""
-    now = clock.now()
-    later = None if urgent else quiet_until(now)
-    hooks = exists().where(NotificationWebhook.tenant_id == ctx.tenant_id, NotificationWebhook.active.is_(True))
-    excluded = [u for u in exclude or () if u is not None]
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        return await _insert_for(connection, ctx, kind, recipients, facts, link=link, dedup_key=dedup_key,
-                                 event_id=event_id, urgent=urgent, texts=texts, excluded=excluded, now=now,
-                                 later=later, hooks=hooks)
+    have no address for is left out. The same statement tells whether the tenant has webhooks to tell too."""
     hooks = exists().where(NotificationWebhook.tenant_id == ctx.tenant_id, NotificationWebhook.active.is_(True))
     people = (await session.execute(
         select(User.id, User.language, User.email, User.phone, NotificationPreference.channels,
                NotificationPreference.digest, hooks.label("hooks"))
         .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
                    & (NotificationPreference.kind == kind))
-        .where(User.id.in_(recipients), User.active.is_(True), *([User.id.not_in(excluded)] if excluded else []))
-    )).all()
+        .where(User.id.in_(recipients), User.active.is_(True),
+               *([User.id.not_in([u for u in exclude if u is not None])] if exclude else [])))).all()
+    now = clock.now()
+    later = None if urgent else quiet_until(now)
     rows: list[Notification] = []
     for user_id, language, email, phone, chosen, digest, _ in people:
         language = language if language in LANGUAGES else DEFAULT_LANGUAGE
@@ -146,52 +114,6 @@ async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients
                 sent_at=now if status == "sent" else None, created_at=now, updated_at=now))
     await add(session, rows)
     return Written(rows, bool(people and people[0].hooks))
-
-
-async def _insert_for(connection: Any, ctx: TenantContext, kind: str, recipients: list[uuid.UUID] | Select[Any],
-                      facts: dict[str, Any], *, link: str | None, dedup_key: str, event_id: uuid.UUID | None,
-                      urgent: bool, texts: dict[str, tuple[str, str]] | None, excluded: list[uuid.UUID],
-                      now: datetime.datetime, later: datetime.datetime | None, hooks: Any) -> Written:
-    """PostgreSQL: every row of `write` by one INSERT … SELECT over the people and the channels, returning what
-    it wrote (and whether the tenant has webhooks); the delivery jobs of the rows that wait for one follow."""
-    users, choice = table_of(User), table_of(NotificationPreference)
-    channel = values(column("channel", String), name="channel").data([(c,) for c in ("inbox", "digest", *CHANNELS)])
-    by_digest = func.coalesce(choice.c.digest, kind in DEFAULT_DIGEST)
-    chosen = case((choice.c.id.is_(None), channel.c.channel.in_(DEFAULT_CHANNELS.get(kind, ()) or ("",))),
-                  else_=cast(choice.c.channels, JSONB).op("?")(channel.c.channel))
-    reachable = case((channel.c.channel == "email", users.c.email.is_not(None)),
-                     (channel.c.channel == "sms", users.c.phone.is_not(None)), else_=false())
-    english = users.c.language == "en"
-    subject_zh, body_zh = render(kind, DEFAULT_LANGUAGE, facts, texts)
-    subject_en, body_en = render(kind, "en", facts, texts)
-    status = case((channel.c.channel == "inbox", "sent"), (channel.c.channel == "digest", "digest"), else_="pending")
-    params = {k: str(v) for k, v in facts.items() if not k.endswith("link")}
-    rows = select(
-        literal(ctx.tenant_id, GUID()), func.gen_random_uuid(), users.c.id, channel.c.channel, literal(kind),
-        literal(dedup_key), literal(event_id, GUID()), literal(urgent), case((english, "en"), else_=DEFAULT_LANGUAGE),
-        case((english, subject_en), else_=subject_zh), case((english, body_en), else_=body_zh), literal(link, String),
-        cast(literal(json.dumps(params, ensure_ascii=False)), JSONB), status,
-        case((status == "pending", literal(later, DateTimeUTC())), else_=null()), literal(0),
-        case((channel.c.channel == "inbox", literal(now, DateTimeUTC())), else_=null()),
-        literal(now, DateTimeUTC()), literal(now, DateTimeUTC()),
-    ).select_from(users.outerjoin(choice, and_(choice.c.user_id == users.c.id, choice.c.kind == kind))
-                  ).join(channel, true()).where(
-        users.c.id.in_(recipients), users.c.active.is_(True), *([users.c.id.not_in(excluded)] if excluded else []),
-        or_(channel.c.channel == "inbox", and_(channel.c.channel == "digest", by_digest),
-            and_(channel.c.channel.in_(CHANNELS), not_(by_digest), chosen, reachable)))
-    table = table_of(Notification)
-    written = (await connection.execute(
-        insert(table).from_select(["tenant_id", "id", "recipient_id", "channel", "kind", "dedup_key", "event_id",
-                                   "urgent", "language", "subject", "body", "link", "params", "status",
-                                   "deliver_after", "attempts", "sent_at", "created_at", "updated_at"], rows)
-        .returning(table.c.id, table.c.recipient_id, table.c.status, table.c.deliver_after,
-                   hooks.label("hooks")))).all()
-    made = [Notification(tenant_id=ctx.tenant_id, id=row.id, recipient_id=row.recipient_id, status=row.status,
-                         deliver_after=row.deliver_after) for row in written]
-    pending = [row for row in made if row.status == "pending"]
-    if pending:
-        await connection.execute(_DEFER, {"jobs": json.dumps([_job(row) for row in pending])})
-    return Written(made, bool(written and written[0].hooks))
 
 
 async def add(session: AsyncSession, rows: list[Notification]) -> None:

@@ -3,6 +3,7 @@ channels, once; nothing for a change that rolled back; nothing to the one who ac
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from httpx import AsyncClient
 from litestar import Litestar
 from sqlalchemy import select
 
+from core import clock
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService
 from core.notifications.models import Notification
@@ -153,3 +155,40 @@ async def test_choices_are_checked_and_named_field_by_field(client: AsyncClient,
                                                    "digest": True, "default": False}
     unauthenticated = await client.get("/api/v1/me/notifications")
     assert unauthenticated.status_code == 401
+
+
+async def test_a_resident_follows_their_concern_through_all_six_steps(client: AsyncClient, auth: Auth) -> None:
+    topic_id, _ = await topic_at(client, auth, "completed")
+    kinds = [i["kind"] for i in reversed((await _mine(client, auth, "resident"))["items"])]
+    assert kinds == ["concern.accepted", "concern.in_topic", "topic.meeting_scheduled", "topic.result_published",
+                     "topic.action_completed"]
+    done = (await _mine(client, auth, "resident"))["items"][0]
+    assert "欢迎评价" in done["body"] and done["link"] == "/t/comm-a/results"
+    # A low rating opens a follow-up, and the community's staff hear of it.
+    rated = await client.post(f"{BASE}/topics/{topic_id}/ratings", headers=await auth("resident"), json={"score": 1})
+    assert rated.status_code in (200, 201), rated.text
+    staff = [i for i in (await _mine(client, auth, "cstaff"))["items"] if i["kind"] == "follow_up.low_rating"]
+    assert len(staff) == 1 and staff[0]["link"] == f"/t/comm-a/staff/topics/{topic_id}"
+
+
+async def test_invitees_hear_a_meeting_moved_or_called_off_even_in_quiet_hours(
+        client: AsyncClient, auth: Auth, app: Litestar) -> None:
+    topic_id, _ = await topic_at(client, auth, "researching")
+    staff = await auth("cstaff")
+    meeting = (await client.post(f"{BASE}/topics/{topic_id}/meetings", headers=staff, json={
+        "mechanism": "on_demand", "venue": "议事厅", "starts_at": "2026-12-20T15:00:00+08:00",
+        "invitees": {"users": ["dadmin"]}})).json()
+    today = clock.today()
+    with clock.frozen(clock.day_start(today) + datetime.timedelta(hours=23)):
+        moved = await client.post(f"{BASE}/meetings/{meeting['id']}/reschedule", headers=staff, json={
+            "starts_at": "2026-12-21T15:00:00+08:00", "reason": "会议室维修"})
+        assert moved.status_code == 200, moved.text
+        called_off = await client.post(f"{BASE}/meetings/{meeting['id']}/cancel", headers=staff,
+                                       json={"reason": "议题已另行解决"})
+        assert called_off.status_code == 200, called_off.text
+    items = (await _mine(client, auth, "dadmin"))["items"]
+    assert sorted(i["kind"] for i in items) == ["meeting.cancelled", "meeting.invited", "meeting.rescheduled"]
+    moved_body = next(i["body"] for i in items if i["kind"] == "meeting.rescheduled")
+    assert "12月21日 15:00" in moved_body and "会议室维修" in moved_body
+    sms = [r for r in await _rows(app, channel="sms") if r.kind in ("meeting.rescheduled", "meeting.cancelled")]
+    assert len(sms) == 2 and all(r.deliver_after is None for r in sms)  # urgent: not held till 07:00

@@ -173,11 +173,11 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 
 def column_values(obj: Any) -> dict[str, Any]:
     """An ORM object's column values keyed by column name, as a Core insert of its table takes them."""
-    return {column: getattr(obj, attribute) for attribute, column in _column_keys(type(obj))}
+    return {column: getattr(obj, attribute) for attribute, column in _column_keys(obj.__class__)}
 
 
 @cache
-def _column_keys(model: type[Any]) -> tuple[tuple[str, str], ...]:
+def _column_keys(model: Any) -> tuple[tuple[str, str], ...]:
     """(attribute, column) of each of a model's columns, looked up once: every event and notice is written so."""
     return tuple((attr.key, attr.columns[0].key) for attr in inspect(model).column_attrs)
 

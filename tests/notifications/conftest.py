@@ -4,6 +4,7 @@ receiver, the app configured for them, and the job engine's real worker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import email.policy
@@ -52,15 +53,21 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, str]]:
-    inbox = Inbox()
+@contextlib.contextmanager
+def serving(inbox: Inbox) -> Iterator[tuple[Inbox, str]]:
+    """A real SMTP server on a free port handing what it receives to `inbox`, and the URL the app sends to."""
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
     try:
         yield inbox, f"smtp://127.0.0.1:{controller.port}?from=yishi@example.org"
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, str]]:
+    with serving(Inbox()) as served:
+        yield served
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -33,7 +32,7 @@ from core.notifications.outbox import DELIVER_TASK, add
 from core.tenancy.models import Tenant
 from core.tenancy.scope import system_session
 from tests.conftest import PG_ADMIN_URL, PG_REACHABLE, DatabaseUnderTest
-from tests.notifications.conftest import Inbox, _free_port
+from tests.notifications.conftest import Inbox, _free_port, serving
 
 # The queue and its workers are PostgreSQL's (on SQLite the job engine runs inside the app's own process).
 pytestmark = pytest.mark.parametrize("database", ["postgresql"] if PG_REACHABLE else [], indirect=True)
@@ -58,13 +57,8 @@ class SlowInbox(Inbox):
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, str]]:
     """This module's SMTP server: the slow one (the app fixture and `inbox` pick it up)."""
-    inbox = SlowInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield inbox, f"smtp://127.0.0.1:{controller.port}?from=yishi@example.org"
-    finally:
-        controller.stop()
+    with serving(SlowInbox()) as served:
+        yield served
 
 
 @pytest_asyncio.fixture

@@ -37,7 +37,7 @@ def test_a_stopped_clock_moves_only_when_told_and_runs_again_after() -> None:
         assert clock.now() == EVENING_UTC + datetime.timedelta(hours=1)  # the outer block's moment again
     assert clock.now() > EVENING_UTC + datetime.timedelta(days=200)
     with pytest.raises(ValueError), clock.frozen(datetime.datetime(2026, 3, 1, 17, 0)):
-        pass
+        raise AssertionError("a naive moment was frozen: it must be refused on entry")
 
 
 @pytest.mark.usefixtures("world")

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, JsonB, TenantOwned
 
-# What happens to a row: `pending` waits for a worker; `digest` waits for the recipient's digest; `held` waits
-# for quiet hours to end; `sending` has been handed to the provider (its message id recorded first); `sent`;
+# What happens to a row: `pending` waits for a worker; `digest` is an inbox row the recipient's daily digest
+# will also carry; `held` waits for quiet hours to end; `sending` has been handed to the provider (its message id
+# recorded first); `sent`;
 # `failed` gave up after its retries (the dead letters an operator lists and retries); `skipped`: nothing to
 # send to (no address, unsubscribed after it was written).
 STATUSES = ("pending", "digest", "held", "sending", "sent", "failed", "skipped")

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from core import clock
-from core.accounts.models import User
+from core.accounts.models import RoleAssignment, User
 from core.db import TenantContext, column_values, table_of
 from core.events import WorkflowEvent
 from core.notifications.messages import DEFAULT_LANGUAGE, LANGUAGES, render
 from core.notifications.models import Notification, NotificationPreference, NotificationWebhook
-from core.notifications.rules import Rule, rules_for
+from core.notifications.rules import Holders, Rule, rules_for
 from core.notifications.webhooks import webhook_rows
 
 QUEUE = "notifications"
@@ -44,7 +44,7 @@ PENDING_KEY = "yishi.notifications"  # session.info: rows to hand to the job eng
 
 @dataclass
 class Written:
-    rows: list[Notification]
+    rows: list[dict[str, Any]]  # column values of the rows written
     tenant_has_webhooks: bool  # read with the recipients: the webhooks are looked up only when there are some
 
 
@@ -67,62 +67,85 @@ async def notify_event(session: AsyncSession, ctx: TenantContext, event: Workflo
         if not rule.when(event):
             continue
         found = await rule.audience(session, ctx, event)
-        audience: list[uuid.UUID] | Select[Any] = found if isinstance(found, Select) else sorted(set(found) - told)
+        audience: list[uuid.UUID] | Holders = found if isinstance(found, Holders) else sorted(set(found) - told)
         if isinstance(audience, list) and not audience:
             continue
         facts = await rule.facts(session, ctx, event)
         written = await write(session, ctx, rule.kind, audience, facts, link=facts.get(rule.link), exclude=told,
                               dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
-        told |= {row.recipient_id for row in written.rows}
+        told |= {row["recipient_id"] for row in written.rows}
         if written.rows and written.tenant_has_webhooks:
-            await add(session, await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id),
-                                                  event_id=event.id, link=facts.get(rule.link), texts=rule.texts))
+            hooks = await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id), event_id=event.id,
+                                       link=facts.get(rule.link), texts=rule.texts)
+            await add(session, [column_values(row) for row in hooks])
 
 
-async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID] | Select[Any],
+async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID] | Holders,
                 facts: dict[str, Any], *, link: str | None, dedup_key: str, event_id: uuid.UUID | None = None,
                 urgent: bool = False, texts: dict[str, tuple[str, str]] | None = None,
                 exclude: set[uuid.UUID | None] | None = None) -> Written:
-    """The rows telling `recipients` (ids, or a query of them, read in the same statement) of `kind`, except
-    those in `exclude`: the inbox, and each channel they chose (or its default) or the digest; a channel they
-    have no address for is left out. The same statement tells whether the tenant has webhooks to tell too."""
-    hooks = exists().where(NotificationWebhook.tenant_id == ctx.tenant_id, NotificationWebhook.active.is_(True))
-    people = (await session.execute(
-        select(User.id, User.language, User.email, User.phone, NotificationPreference.channels,
-               NotificationPreference.digest, hooks.label("hooks"))
-        .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
-                   & (NotificationPreference.kind == kind))
-        .where(User.id.in_(recipients), User.active.is_(True),
-               *([User.id.not_in([u for u in exclude if u is not None])] if exclude else [])))).all()
+    """The rows telling `recipients` (ids, or the holders of roles in the tenant, read in the same statement)
+    of `kind`, except those in `exclude`: the inbox, and each channel they chose (or its default) or the digest;
+    a channel they have no address for is left out. The same statement tells whether the tenant has webhooks."""
+    params = {"tenant_id": ctx.tenant_id, "kind": kind, "exclude": [u for u in exclude or () if u is not None]}
+    if isinstance(recipients, Holders):
+        statement, params["roles"] = _PEOPLE_HOLDING, list(recipients.roles)
+    else:
+        statement, params["ids"] = _PEOPLE_BY_ID, recipients
+    people = (await (await session.connection()).execute(statement, params)).all()
     now = clock.now()
     later = None if urgent else quiet_until(now)
-    rows: list[Notification] = []
+    template = {"tenant_id": ctx.tenant_id, "webhook_id": None, "kind": kind, "dedup_key": dedup_key,
+                "event_id": event_id, "urgent": urgent, "link": link, "attempts": 0, "last_error": None,
+                "provider_message_id": None, "read_at": None, "digest_id": None, "created_at": now, "updated_at": now,
+                "params": {k: str(v) for k, v in facts.items() if not k.endswith("link")}}
+    rows: list[dict[str, Any]] = []
     for user_id, language, email, phone, chosen, digest, _ in people:
         language = language if language in LANGUAGES else DEFAULT_LANGUAGE
         subject, body = render(kind, language, facts, texts)
         address = {"email": email, "sms": phone}
         channels = list(chosen) if chosen is not None else list(DEFAULT_CHANNELS.get(kind, ()))
         as_digest = digest if digest is not None else kind in DEFAULT_DIGEST
-        wanted = [("inbox", "sent")] + ([("digest", "digest")] if as_digest else [
-            (channel, "pending") for channel in channels if address.get(channel)])
+        # A message for the digest is its inbox row, waiting for the day's digest too: one row, not two.
+        wanted = [("inbox", "digest")] if as_digest else [("inbox", "sent")] + [
+            (channel, "pending") for channel in channels if address.get(channel)]
         for channel, status in wanted:
-            rows.append(Notification(
-                tenant_id=ctx.tenant_id, id=uuid7(), recipient_id=user_id, channel=channel, kind=kind,
-                dedup_key=dedup_key, event_id=event_id, urgent=urgent, language=language, subject=subject, body=body,
-                link=link, params={k: str(v) for k, v in facts.items() if not k.endswith("link")},
-                status=status, deliver_after=later if status == "pending" else None, attempts=0,
-                sent_at=now if status == "sent" else None, created_at=now, updated_at=now))
+            rows.append(template | {
+                "id": uuid7(), "recipient_id": user_id, "channel": channel, "language": language, "subject": subject,
+                "body": body, "status": status, "deliver_after": later if status == "pending" else None,
+                "sent_at": now if status == "sent" else None})
     await add(session, rows)
     return Written(rows, bool(people and people[0].hooks))
 
 
-async def add(session: AsyncSession, rows: list[Notification]) -> None:
-    """Insert the rows, and enqueue a delivery job for each that waits for one."""
+def _people(recipients: Any) -> Select[Any]:
+    """Who is told, with their language, addresses and choice for the kind: built once and executed on the
+    session's connection, not through the ORM (filing runs it every time; building and walling an ORM query
+    cost more than the query). Walled by hand: the tenant is a parameter, and Row-Level Security applies."""
+    user, pref, hook = table_of(User), table_of(NotificationPreference), table_of(NotificationWebhook)
+    hooks = exists().where(hook.c.tenant_id == bindparam("tenant_id"), hook.c.active.is_(True))
+    return (select(user.c.id, user.c.language, user.c.email, user.c.phone, pref.c.channels, pref.c.digest,
+                   hooks.label("hooks"))
+            .select_from(user.outerjoin(pref, (pref.c.user_id == user.c.id) & (pref.c.kind == bindparam("kind"))))
+            .where(user.c.id.in_(recipients), user.c.active.is_(True),
+                   user.c.id.not_in(bindparam("exclude", expanding=True))))
+
+
+_roles = table_of(RoleAssignment)
+_PEOPLE_BY_ID = _people(bindparam("ids", expanding=True))
+_PEOPLE_HOLDING = _people(select(_roles.c.user_id).where(_roles.c.tenant_id == bindparam("tenant_id"),
+                                                        _roles.c.role.in_(bindparam("roles", expanding=True))))
+_INSERT = insert(table_of(Notification))
+
+
+async def add(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows (column values, as `column_values` gives them), and enqueue a delivery job for each that
+    waits for one."""
     if not rows:
         return
     connection = await session.connection()
-    await connection.execute(insert(table_of(Notification)), [column_values(row) for row in rows])
-    pending = [row for row in rows if row.status == "pending"]
+    await connection.execute(_INSERT, rows)
+    pending = [row for row in rows if row["status"] == "pending"]
     if not pending:
         return
     if connection.dialect.name == "postgresql":
@@ -137,15 +160,16 @@ async def requeue(session: AsyncSession, rows: list[Notification]) -> None:
         row.status, row.attempts, row.last_error, row.deliver_after = "pending", 0, None, None
     await session.flush()
     connection = await session.connection()
-    if rows and connection.dialect.name == "postgresql":
-        await connection.execute(_DEFER, {"jobs": json.dumps([_job(row) for row in rows])})
-    elif rows:
-        session.info.setdefault(PENDING_KEY, []).extend(_job(row) for row in rows)
+    jobs = [_job(column_values(row)) for row in rows]
+    if jobs and connection.dialect.name == "postgresql":
+        await connection.execute(_DEFER, {"jobs": json.dumps(jobs)})
+    elif jobs:
+        session.info.setdefault(PENDING_KEY, []).extend(jobs)
 
 
-def _job(row: Notification) -> dict[str, Any]:
-    return {"lock": str(row.id), "args": {"notification_id": str(row.id), "tenant_id": str(row.tenant_id)},
-            "scheduled_at": row.deliver_after.isoformat() if row.deliver_after else None}
+def _job(row: dict[str, Any]) -> dict[str, Any]:
+    return {"lock": str(row["id"]), "args": {"notification_id": str(row["id"]), "tenant_id": str(row["tenant_id"])},
+            "scheduled_at": row["deliver_after"].isoformat() if row["deliver_after"] else None}
 
 
 # procrastinate's own function for deferring jobs (its documented, versioned SQL API), called in our transaction:

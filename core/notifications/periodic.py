@@ -16,7 +16,7 @@ from uuid_utils.compat import uuid7
 from core import clock
 from core.accounts.models import User
 from core.authz.rules import STAFF_ROLES
-from core.db import TenantContext
+from core.db import TenantContext, column_values
 from core.notifications.messages import DEFAULT_LANGUAGE, LANGUAGES, digest_line, render
 from core.notifications.models import Notification
 from core.notifications.outbox import add, write
@@ -113,4 +113,4 @@ async def digests(state: Any, at: datetime.datetime) -> None:
                 for row in rows:
                     row.status, row.digest_id, row.sent_at = "sent", digest_id, now
             await session.flush()
-            await add(session, digests)
+            await add(session, [column_values(row) for row in digests])

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import RoleAssignment, User
@@ -21,8 +21,17 @@ from core.tenancy.models import Tenant
 from core.tenancy.scope import within
 from core.topics.models import ActionItem, Meeting, Topic
 
-# Who: user ids, or a query of them that the message's own statement reads (no round trip of its own).
-Audience = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[Iterable[uuid.UUID] | Select[Any]]]
+
+@dataclass(frozen=True)
+class Holders:
+    """The holders of `roles` in the event's tenant itself, read by the message's own statement (no round trip
+    of their own)."""
+
+    roles: tuple[str, ...]
+
+
+# Who: user ids, or the holders of roles in the tenant.
+Audience = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[Iterable[uuid.UUID] | Holders]]
 Facts = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[dict[str, Any]]]
 
 
@@ -69,10 +78,9 @@ async def holders(session: AsyncSession, tenant_id: uuid.UUID, roles: Iterable[s
     return list(rows)
 
 
-async def staff(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> Select[Any]:
-    """The tenant's staff, as a query: a new concern's notice reads them in its own statement (filing is busy)."""
-    return select(RoleAssignment.user_id).where(RoleAssignment.tenant_id == ctx.tenant_id,
-                                                RoleAssignment.role.in_(STAFF_ROLES))
+async def staff(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> Holders:
+    """The tenant's staff, read with their addresses in one statement: a new concern's notice (filing is busy)."""
+    return Holders(STAFF_ROLES)
 
 
 async def staff_above(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:

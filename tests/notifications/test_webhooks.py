@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
-from core.db import TenantContext
+from core.db import TenantContext, column_values
 from core.errors import InvalidInput
 from core.notifications.models import Notification
 from core.notifications.outbox import add
@@ -174,5 +174,5 @@ async def test_an_event_is_written_once_per_webhook_even_though_their_recipient_
             rows = await webhook_rows(scope.session, ctx, "concern.accepted", dict(row.params),
                                       dedup_key=str(row.event_id), event_id=row.event_id, link=row.link)
             assert len(rows) == 2
-            await add(scope.session, rows)
+            await add(scope.session, [column_values(row) for row in rows])
     assert len([r for r in await _rows(app) if r.kind == "concern.accepted"]) == 2

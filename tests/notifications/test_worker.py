@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core import clock
+from core.db import column_values
 from core.notifications.models import Notification
 from core.notifications.outbox import DELIVER_TASK, add
 from core.tenancy.models import Tenant
@@ -151,7 +152,7 @@ async def _notify(app: Litestar, owner_engine: AsyncEngine, count: int) -> tuple
         subject=f"工作进程测试 {i}", body=f"第 {i} 条", link=None, params={}, status="pending", deliver_after=None,
         attempts=0, created_at=now, updated_at=now) for i in range(count)]
     async with system_session(app, tenant.id) as session:
-        await add(session, rows)
+        await add(session, [column_values(row) for row in rows])
     return tenant.id, {str(row.id) for row in rows}
 
 

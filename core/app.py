@@ -17,7 +17,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.security.jwt import JWTAuth, Token
 
-from core.accounts.controllers import AuthController, MeController, MemberController
+from core.accounts.controllers import (
+    AuthController,
+    JoinController,
+    MeController,
+    MemberController,
+    MyPasswordController,
+    PasswordController,
+)
 from core.accounts.services import Passwords
 from core.authz.authorizer import Authorizer
 from core.authz.rules import ACTIONS, RULES
@@ -88,7 +95,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
 
     app = Litestar(
         route_handlers=[
-            health, ready, AuthController, MeController, TenantController, MemberController, ConcernController,
+            health, ready, AuthController, PasswordController, MeController, MyPasswordController, JoinController,
+            TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, StatsController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,

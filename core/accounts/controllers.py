@@ -1,4 +1,5 @@
-"""HTTP routes of sign-in, the current user, and tenant membership."""
+"""HTTP routes of sign-in (by password or by a code sent to a phone), joining a community, passwords, the current
+user, and tenant membership."""
 
 from __future__ import annotations
 
@@ -8,16 +9,44 @@ from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 
+from core.accounts.joining import (
+    account_exists,
+    check_phone,
+    join,
+    privacy_notice,
+    reset_password,
+    sign_in_by_code,
+)
 from core.accounts.models import User
-from core.accounts.schemas import MemberGrant, MemberOut, MemberRoleOut, MeOut, TokenOut, TokenRequest
+from core.accounts.schemas import (
+    CodeRequest,
+    CodeSent,
+    CodeSignIn,
+    JoinedOut,
+    JoinRequest,
+    MemberGrant,
+    MemberOut,
+    MemberRoleOut,
+    MeOut,
+    PasswordChange,
+    PasswordReset,
+    PrivacyOut,
+    TokenOut,
+    TokenRequest,
+)
 from core.accounts.services import LoginService, MemberService, UserService, validate_role
+from core.accounts.verification import LIFETIME, send_code, validate_purpose
 from core.authz.rules import grant_action
-from core.errors import Unauthenticated
+from core.errors import InvalidInput, InvalidInputs, NotFound, Unauthenticated
 from core.http import DbSession, Limit, Offset, Principal, Scope, client_address, issue_token, provide_tenant_scope
-from core.tenancy.scope import grants_of
+from core.tenancy.models import Tenant
+from core.tenancy.scope import enter, grants_of
+
+# What a request for a code is answered, whether or not the phone has an account.
+CODE_SENT = "如该手机号可以使用，验证码已发送，5 分钟内有效"
 
 audit_log = logging.getLogger("yishi.audit")
 
@@ -89,3 +118,103 @@ class MemberController(Controller):
         validate_role(role)
         tenant_scope.require(grant_action(role))
         await MemberService(db_session, tenant_scope.tenant).revoke(username, role)
+
+
+async def _community(db_session: DbSession, slug: str) -> Tenant:
+    """The community a resident joins (or asks a code of), entered as the public is: no user yet."""
+    tenant = await db_session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.archived.is_(False)))
+    if tenant is None:
+        raise NotFound("没有租户 {slug}", slug=slug)
+    await enter(db_session, tenant, None)
+    return tenant
+
+
+async def request_code(request: Request, db_session: DbSession, tenant: Tenant, phone: str, purpose: str) -> None:
+    """Send a code to `phone` (codes for signing in or resetting reach only a phone with an account; the
+    answer is the same either way)."""
+    validate_purpose(purpose)
+    problems = check_phone(phone)
+    if problems:
+        raise InvalidInputs(problems)
+    deliver = purpose in ("join", "file") or await account_exists(db_session, phone)
+    await send_code(db_session, tenant, phone, purpose, client_address(request),
+                    request.app.state.settings.secret_key, deliver=deliver)
+
+
+class JoinController(Controller):
+    """A resident joins a community from a phone: a code, the privacy notice, their name and password."""
+
+    path = "/api/v1/tenants/{slug:str}"
+    tags = ["加入 Join"]
+
+    @get("/privacy", exclude_from_auth=True, summary="本社区的隐私政策（加入时须同意其版本）")
+    async def privacy(self, db_session: DbSession, slug: FromPath[str]) -> PrivacyOut:
+        tenant = await _community(db_session, slug)
+        notice = privacy_notice(tenant)
+        return PrivacyOut(tenant=tenant.slug, tenant_name=tenant.name, version=notice.version, text=notice.text)
+
+    @post("/verification-codes", exclude_from_auth=True, status_code=HTTP_202_ACCEPTED,
+          summary="向手机发送验证码（加入、登录、重设密码）；无论手机号是否已注册，回答都相同")
+    async def send(self, request: Request, db_session: DbSession, slug: FromPath[str],
+                   data: JSONBody[CodeRequest]) -> CodeSent:
+        tenant = await _community(db_session, slug)
+        await request_code(request, db_session, tenant, data.phone, data.purpose)
+        return CodeSent(message=CODE_SENT, expires_in=int(LIFETIME.total_seconds()))
+
+    @post("/join", exclude_from_auth=True, status_code=HTTP_201_CREATED,
+          summary="以手机验证码加入本社区，成为居民并登录")
+    async def join(self, request: Request, db_session: DbSession, slug: FromPath[str],
+                   data: JSONBody[JoinRequest]) -> JoinedOut:
+        tenant = await _community(db_session, slug)
+        if tenant.kind != "community":
+            raise InvalidInput("只能加入社区；请从所在社区的页面加入", field="tenant")
+        joined = await join(db_session, tenant, phone=data.phone, code=data.code, name=data.name,
+                            password=data.password, privacy_version=data.privacy_version,
+                            accept_privacy=data.accept_privacy, sms_consent=data.sms_consent,
+                            compound=data.compound, building=data.building,
+                            passwords=request.app.state.passwords, secret=request.app.state.settings.secret_key)
+        audit_log.info("resident joined: user=%s tenant=%s existing=%s", joined.user.id, tenant.slug, joined.existing)
+        token, lifetime = issue_token(request, joined.user)
+        return JoinedOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type)
+                         expires_in=int(lifetime.total_seconds()), username=joined.user.username,
+                         tenant=tenant.slug, existing_account=joined.existing)
+
+
+class PasswordController(Controller):
+    path = "/api/v1/auth"
+    tags = ["登录 Auth"]
+
+    @post("/code-token", exclude_from_auth=True, status_code=HTTP_200_OK, summary="手机号 + 验证码换取访问令牌")
+    async def code_token(self, request: Request, db_session: DbSession, data: JSONBody[CodeSignIn]) -> TokenOut:
+        user = await sign_in_by_code(db_session, data.phone, data.code, request.app.state.settings.secret_key)
+        token, lifetime = issue_token(request, user)
+        return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type)
+                        expires_in=int(lifetime.total_seconds()))
+
+    @post("/password-reset", exclude_from_auth=True, status_code=HTTP_204_NO_CONTENT,
+          summary="以手机验证码重设密码；此前的所有登录随即失效")
+    async def reset(self, request: Request, db_session: DbSession, data: JSONBody[PasswordReset]) -> None:
+        user = await reset_password(db_session, data.phone, data.code, data.password,
+                                    passwords=request.app.state.passwords, secret=request.app.state.settings.secret_key)
+        audit_log.info("password reset by code: user=%s", user.id)
+
+
+class MyPasswordController(Controller):
+    path = "/api/v1/me/password"
+    tags = ["登录 Auth"]
+
+    @post("/", status_code=HTTP_200_OK, summary="修改密码（原密码 + 新密码）；其他登录随即失效，返回本次的新令牌")
+    async def change(self, request: Request, db_session: DbSession, data: JSONBody[PasswordChange]) -> TokenOut:
+        principal: Principal = request.user
+        user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
+                                                          User.session_version == principal.session_version))
+        if user is None:
+            raise Unauthenticated("账号不存在或已停用，请重新登录")
+        passwords = request.app.state.passwords
+        if not passwords.verify(user.password_hash, data.old_password):
+            raise InvalidInput("原密码不正确", field="old_password")
+        await UserService(db_session).change_password(user, data.new_password, passwords=passwords)
+        audit_log.info("password changed: user=%s", user.id)
+        token, lifetime = issue_token(request, user)
+        return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type)
+                        expires_in=int(lifetime.total_seconds()))

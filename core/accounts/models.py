@@ -1,4 +1,5 @@
-"""Tables of accounts: users (platform-wide), role assignments (per tenant) and login throttling."""
+"""Tables of accounts: users (platform-wide), role assignments (per tenant), login throttling, the codes that
+prove a phone, and what a resident agreed to and where they live (per tenant)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import datetime
 import uuid
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, TenantOwned
@@ -28,6 +30,15 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     authz_version: Mapped[int] = mapped_column(Integer, default=0)
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set once a code sent to `phone` came back: then the number signs in, and no other account may verify it.
+    phone_verified_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    # An account someone else created (staff, an invitation) must choose its own password at first sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
+# One account per verified phone number (an unverified number, typed by staff, may repeat).
+Index("uq_user_verified_phone", User.phone, unique=True, sqlite_where=User.phone_verified_at.is_not(None),
+      postgresql_where=User.phone_verified_at.is_not(None))
 
 
 class RoleAssignment(TenantOwned, Base):
@@ -51,3 +62,49 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
     retry_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+
+
+class VerificationCode(Base):
+    """A code sent to a phone for one purpose (`core.accounts.verification`): kept as an HMAC, never as typed;
+    `used_at` is set when it is spent, replaced by a newer one, or tried wrongly too often. Platform-wide, like
+    the accounts it proves; `tenant_id` says whose page asked for it, `client` from where (for throttling)."""
+
+    __tablename__ = "verification_code"
+    __table_args__ = (Index("ix_verification_code_phone", "phone", "purpose", "created_at"),
+                      Index("ix_verification_code_client", "client", "created_at"))
+
+    phone: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(16))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("tenant.id"))
+    client: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
+    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Consent(TenantOwned, Base):
+    """What a person agreed to in a tenant, as the Personal Information Protection Law asks: the tenant's privacy
+    notice (`privacy`, with the version they read) and, separately, SMS notices (`sms`). A withdrawal is a new
+    row with `granted` false: the history is kept."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_user", "user_id", "kind"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(32))
+    granted: Mapped[bool] = mapped_column(Boolean)
+
+
+class Residence(TenantOwned, Base):
+    """Where a resident of a community lives, as they said when joining; staff may confirm it."""
+
+    __tablename__ = "residence"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
+    compound_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    building_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    confirmed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    confirmed_by: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))

@@ -53,3 +53,57 @@ class MemberRoleOut(msgspec.Struct):
     user: str
     role: str
     tenant: str
+
+
+class CodeRequest(Input):
+    phone: Annotated[str, cap(20)]
+    purpose: Annotated[str, cap(16)] = "join"
+
+
+class CodeSent(msgspec.Struct):
+    message: str
+    expires_in: int
+
+
+class PrivacyOut(msgspec.Struct):
+    tenant: str
+    tenant_name: str
+    version: str
+    text: str
+
+
+class JoinRequest(Input):
+    phone: Annotated[str, cap(20)]
+    code: Annotated[str, cap(6)]
+    name: Annotated[str, cap(100)]
+    password: Annotated[str, cap(128)]
+    privacy_version: Annotated[str, cap(32)]
+    accept_privacy: bool = False
+    sms_consent: bool = False
+    compound: uuid.UUID | None = None
+    building: uuid.UUID | None = None
+
+
+class JoinedOut(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+    username: str
+    tenant: str
+    existing_account: bool
+
+
+class CodeSignIn(Input):
+    phone: Annotated[str, cap(20)]
+    code: Annotated[str, cap(6)]
+
+
+class PasswordReset(Input):
+    phone: Annotated[str, cap(20)]
+    code: Annotated[str, cap(6)]
+    password: Annotated[str, cap(128)]
+
+
+class PasswordChange(Input):
+    old_password: Annotated[str, cap(128)]
+    new_password: Annotated[str, cap(128)]

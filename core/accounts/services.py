@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import CHEAPEST
 from sqlalchemy import CursorResult, String, delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from zxcvbn import zxcvbn
 
 from core import clock
 from core.accounts.models import RoleAssignment, User
@@ -26,7 +27,9 @@ from core.throttle import Throttle
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the shape of an address; the mail server is the judge
-MIN_PASSWORD = 8
+MIN_PASSWORD = 8  # an operator's account (CLI, manifests); a password a person chooses follows `password_problems`
+MIN_CHOSEN_PASSWORD = 10
+MIN_SCORE = 3  # zxcvbn's 0–4: 3 is "safely unguessable" (about 10^8 guesses), refusing common and patterned ones
 
 
 class Passwords:
@@ -54,6 +57,24 @@ class Passwords:
         self.verify(self._dummy_hash, password)
 
 
+def password_problems(password: str, *, field: str = "password", hints: tuple[str | None, ...] = ()) -> list[InvalidInput]:
+    """Why a password a person chose will not do (nothing if it will): at least ten characters, and not one of
+    the common passwords or patterns (keyboard runs, repeats, dates, the person's own phone or name) that
+    zxcvbn's lists and estimator know."""
+    if len(password) < MIN_CHOSEN_PASSWORD:
+        return [InvalidInput("密码至少 {length} 位", field=field, length=MIN_CHOSEN_PASSWORD)]
+    if zxcvbn(password[:100], user_inputs=[h for h in hints if h])["score"] < MIN_SCORE:
+        return [InvalidInput("密码太常见或太容易猜到（如常用密码、键盘顺序、手机号、生日），请换一个更长、更少见的组合",
+                             field=field)]
+    return []
+
+
+def check_password(password: str, *, field: str = "password", hints: tuple[str | None, ...] = ()) -> None:
+    problems = password_problems(password, field=field, hints=hints)
+    if problems:
+        raise problems[0]
+
+
 def mask_phone(phone: str | None) -> str | None:
     """138****1234: enough to recognise a number, not enough to call it."""
     if not phone:
@@ -67,6 +88,18 @@ class UserService:
 
     async def by_username(self, username: str) -> User | None:
         return await self.session.scalar(select(User).where(User.username == username))
+
+    async def by_verified_phone(self, phone: str) -> User | None:
+        """The account a phone number signs in to: the one that proved it by a code."""
+        return await self.session.scalar(select(User).where(User.phone == phone, User.phone_verified_at.is_not(None)))
+
+    async def change_password(self, user: User, password: str, *, passwords: Passwords) -> None:
+        """A password the person chose (policy-checked); every session of theirs ends, the caller's is issued anew."""
+        check_password(password, field="new_password", hints=(user.username, user.phone, user.display_name))
+        user.password_hash = passwords.hash(password)
+        user.must_change_password = False
+        user.session_version += 1
+        await self.session.flush()
 
     async def create(self, username: str, password: str, display_name: str | None = None,
                      phone: str | None = None, *, passwords: Passwords, email: str | None = None) -> User:
@@ -155,7 +188,10 @@ class LoginService:
         now = clock.now()
         await self.throttle.check(list(allowances), now)
         # A name with a NUL is no account's (and PostgreSQL cannot compare text holding one).
-        user = None if "\x00" in username else await UserService(self.session).by_username(username)
+        users = UserService(self.session)
+        user = None if "\x00" in username else await users.by_username(username)
+        if user is None and PHONE_RE.match(username):  # a verified phone number signs in as its account's name
+            user = await users.by_verified_phone(username)
         if user is not None and user.active and self.passwords.verify(user.password_hash, password):
             await self.throttle.clear(next(iter(allowances)))
             return user

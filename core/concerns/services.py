@@ -66,8 +66,9 @@ from core.idempotency import Claim, IdempotencyRecord
 from core.inputs import not_one_of, nul_in
 from core.media import CleanImage, LocalPhotoStore
 from core.redaction import public_summary, redact
-from core.tenancy.models import Building, Compound, Tenant
+from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
+from core.tenancy.services import resolve_place
 from core.throttle import Throttle
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
@@ -351,16 +352,7 @@ class ConcernService:
         return True
 
     async def _place(self, compound: uuid.UUID | None, building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-        if building is not None:
-            found = await self.session.scalar(select(Building).where(Building.id == building))
-            if found is None:
-                raise InvalidInput("本社区没有这个楼栋", field="building")
-            if compound is not None and found.compound_id != compound:
-                raise InvalidInput("楼栋不属于所选小区", field="building")
-            return found.compound_id, found.id
-        if compound is not None and not await self.session.scalar(select(Compound.id).where(Compound.id == compound)):
-            raise InvalidInput("本社区没有这个小区", field="compound")
-        return compound, None
+        return await resolve_place(self.session, compound, building)
 
     async def _link_with_number(self, year: int) -> Link:
         """The chain's next link, with the year's next reference number taken under the same lock."""

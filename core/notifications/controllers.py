@@ -177,7 +177,8 @@ class DevOutboxController(Controller):
                     .where(Notification.channel != "inbox", Notification.status != "digest"))).all())
         rows.sort(key=lambda r: r[0].created_at, reverse=True)
         rows = rows[offset:offset + limit]
-        return [OutboxEntry(row.id, slug, row.channel, row.kind, email if row.channel == "email" else phone,
+        return [OutboxEntry(row.id, slug, row.channel, row.kind,
+                            row.address or (email if row.channel == "email" else phone),
                             row.subject, row.body, row.link, row.status, row.deliver_after, row.provider_message_id,
                             row.sent_at)
                 for row, slug, email, phone in rows]

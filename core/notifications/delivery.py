@@ -121,6 +121,8 @@ class Deliverer:
     async def _address(self, session: Any, row: Notification) -> Address | None:
         if row.webhook_id is not None:
             return await webhook_address(session, row.webhook_id)
+        if row.address is not None:  # a verification code, to a phone that may have no account
+            return Address(phone=row.address)
         user = await session.get(User, row.recipient_id) if row.recipient_id else None
         if user is None or not user.active:
             return None

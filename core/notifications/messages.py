@@ -13,6 +13,10 @@ DEFAULT_LANGUAGE = "zh-CN"
 
 # kind → language → (subject, body). The parameters come from the rule's facts; none names another person.
 TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "verification.code": {
+        "zh-CN": ("验证码", "您的验证码为 {code}，{minutes} 分钟内有效，请勿告诉他人。"),
+        "en": ("Verification code", "Your code is {code}. It is valid for {minutes} minutes; tell no one."),
+    },
     "concern.accepted": {
         "zh-CN": ("诉求已受理", "您反映的「{title}」（{reference}）已由{tenant}受理，我们会尽快处理。"),
         "en": ("Concern accepted", "{tenant} has accepted your concern “{title}” ({reference})."),
@@ -94,6 +98,10 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Today at {tenant}", "{lines}"),
     },
 }
+
+# Kinds a person may choose channels for, and a webhook receive (a digest is not itself a kind one subscribes to;
+# a verification code goes by SMS to whoever asked for it, never to a webhook).
+KINDS = tuple(kind for kind in TEXTS if kind not in ("digest", "verification.code"))
 
 # What one line of a digest says of n messages of a kind: "3 条新诉求".
 DIGEST_LINES: dict[str, dict[str, str]] = {

@@ -33,6 +33,8 @@ class Notification(TenantOwned, Base):
 
     recipient_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))
     webhook_id: Mapped[uuid.UUID | None] = mapped_column(GUID)  # a tenant's webhook instead of a person
+    # Where a message to no account goes: the phone a verification code is sent to.
+    address: Mapped[str | None] = mapped_column(String(254))
     channel: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(48))  # "concern.accepted", "digest", …
     dedup_key: Mapped[str] = mapped_column(String(120))  # the event's id, or the period of a reminder/digest

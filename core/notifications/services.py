@@ -11,14 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import clock
 from core.db import ALL_TENANTS
 from core.errors import InvalidInput, NotFound, Problems
-from core.notifications.messages import TEXTS
+from core.notifications.messages import KINDS
 from core.notifications.models import Notification, NotificationPreference
 from core.notifications.outbox import CHANNELS, DEFAULT_CHANNELS, DEFAULT_DIGEST
 from core.tenancy.models import Tenant
 from core.tenancy.scope import acting_for
 
-# Kinds a person may choose channels for (a digest is not itself a kind one subscribes to).
-KINDS = tuple(kind for kind in TEXTS if kind != "digest")
 _OWN = {ALL_TENANTS: True}  # a person's own rows, in every tenant: Row-Level Security shows them and no others
 
 

@@ -44,7 +44,7 @@ from core.errors import InvalidInput, NotFound, Problems
 from core.http import DbSession, Scope, provide_tenant_scope
 from core.inputs import Input, cap
 from core.notifications.channels import Address, DeliveryError, Message
-from core.notifications.messages import DEFAULT_LANGUAGE, TEXTS, render
+from core.notifications.messages import DEFAULT_LANGUAGE, KINDS, render
 from core.notifications.models import Notification, NotificationWebhook
 from core.settings import Settings
 from core.tenancy.models import Tenant
@@ -190,7 +190,7 @@ def check(data: WebhookIn, production: bool) -> None:
         problems.add(InvalidInput("网址须以 http:// 或 https:// 开头并包含主机名", field="url"))
     elif production and parts.scheme != "https":
         problems.add(InvalidInput("生产环境的网址须使用 https://", field="url"))
-    unknown = sorted(set(data.kinds) - set(TEXTS))
+    unknown = sorted(set(data.kinds) - set(KINDS))
     if unknown:
         problems.add(InvalidInput("没有这类通知：{kind}", field="kinds", kind=", ".join(unknown)))
     problems.raise_any()

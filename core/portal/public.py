@@ -42,7 +42,7 @@ class TrackForm:
     reference: str = ""
 
 
-def _safe_next(page: Page, target: str) -> str:
+def safe_next(page: Page, target: str) -> str:
     """Only back into this portal: never an open redirect to another site."""
     return target if target.startswith(page.base + "/") and not target.startswith("//") else page.base + "/"
 
@@ -122,7 +122,7 @@ class PortalPublicController(Controller):
 
     @get("/login")
     async def login_form(self, page: PageDep, next: FromQuery[str] = "") -> Response:
-        return page.render("login.html", next=_safe_next(page, next), username="", error=None)
+        return page.render("login.html", next=safe_next(page, next), username="", error=None)
 
     @post("/login", status_code=303)
     async def login(self, request: Request, page: PageDep,
@@ -135,11 +135,11 @@ class PortalPublicController(Controller):
         except DomainError as exc:
             # The failed attempt is counted (throttling) before the page answers: commit it, then say why.
             await page.session.commit()
-            return page.render("login.html", status_code=exc.status, next=_safe_next(page, data.next),
+            return page.render("login.html", status_code=exc.status, next=safe_next(page, data.next),
                                username=data.username, error=page._("Wrong username or password.")
                                if exc.status == 401 else page.refusal(exc))
         token, lifetime = issue_token(request, user)
-        response = Redirect(_safe_next(page, data.next), status_code=303)
+        response = Redirect(safe_next(page, data.next), status_code=303)
         response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
         return response
 

@@ -28,7 +28,9 @@ from core.tenancy.models import (
 from core.tenancy.schemas import BuildingOut, CompoundOut, TenantOut
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$")
-PORTAL_KEYS = {"contact_phone", "contact_address", "office_hours", "intro", "theme_color", "reference_prefix"}
+PORTAL_KEYS = {"contact_phone", "contact_address", "office_hours", "intro", "theme_color", "reference_prefix",
+               "privacy_notice"}
+LONG_PORTAL_TEXT = {"privacy_notice": 5000}  # the others are short texts of at most 500 characters
 REFERENCE_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 
 
@@ -56,8 +58,9 @@ def validate_portal(portal: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("门户设置不认识的项：{keys}；可用：{choices}", field="portal",
                            keys=", ".join(unknown), choices=", ".join(sorted(PORTAL_KEYS)))
     for key, value in portal.items():
-        if not isinstance(value, str) or len(value) > 500:
-            raise InvalidInput("门户设置 {key} 须为不超过 500 字的文本", field=f"portal.{key}", key=key)
+        limit = LONG_PORTAL_TEXT.get(key, 500)
+        if not isinstance(value, str) or len(value) > limit:
+            raise InvalidInput("门户设置 {key} 须为不超过 {limit} 字的文本", field=f"portal.{key}", key=key, limit=limit)
     if "reference_prefix" in portal and not REFERENCE_PREFIX_RE.match(portal["reference_prefix"]):
         raise InvalidInput("诉求编号前缀须为 2–6 个大写字母，如 JSX", field="portal.reference_prefix")
     return portal
@@ -239,3 +242,19 @@ class CompoundService:
             id=compound.id, name=compound.name, has_property_company=compound.has_property_company,
             buildings=buildings,
         )
+
+
+async def resolve_place(session: AsyncSession, compound: uuid.UUID | None,
+                        building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The compound and building of the session's tenant that a form named (a building implies its compound),
+    or a refusal naming the field that is not the tenant's."""
+    if building is not None:
+        found = await session.scalar(select(Building).where(Building.id == building))
+        if found is None:
+            raise InvalidInput("本社区没有这个楼栋", field="building")
+        if compound is not None and found.compound_id != compound:
+            raise InvalidInput("楼栋不属于所选小区", field="building")
+        return found.compound_id, found.id
+    if compound is not None and not await session.scalar(select(Compound.id).where(Compound.id == compound)):
+        raise InvalidInput("本社区没有这个小区", field="compound")
+    return compound, None

@@ -1,0 +1,139 @@
+"""Residents join a community by themselves, on a phone: a code proves the number, they accept the community's
+privacy notice (its version recorded) and, separately, SMS notices, and become its `resident`. The same code
+signs a person in or lets them choose a new password."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import clock
+from core.accounts.models import Consent, Residence, RoleAssignment, User
+from core.accounts.services import PHONE_RE, Passwords, UserService, password_problems
+from core.accounts.verification import check_code
+from core.errors import Conflict, InvalidInput, InvalidInputs, Unauthenticated
+from core.notifications.models import NotificationPreference
+from core.notifications.outbox import DEFAULT_CHANNELS
+from core.tenancy.models import Tenant
+from core.tenancy.services import resolve_place, validate_name
+
+RESIDENT = "resident"
+DEFAULT_PRIVACY_NOTICE = (
+    "{tenant}通过“议事”平台收集您的手机号、姓名和您选择填写的小区、楼栋，用于核实身份、受理和答复您反映的诉求、"
+    "通知协商会议和办理结果。您反映的内容在公开页面上只显示经过隐去个人信息的摘要；您的手机号只有经授权的社区工作人员"
+    "可以查看，每次查看都有记录。您可以随时在“我的账号”中下载您的全部个人信息或注销账号；注销后您的个人信息将被删除或"
+    "匿名化，已反映的诉求作为公共记录保留，但不再与您关联。已办结诉求中的手机号在保存期限届满后自动删除。"
+)
+
+
+@dataclass(frozen=True)
+class PrivacyNotice:
+    text: str
+    version: str  # of the text itself: any change to the notice is a new version, to be accepted anew
+
+
+def privacy_notice(tenant: Tenant) -> PrivacyNotice:
+    """The tenant's privacy notice (its portal settings, or the platform's default in its name)."""
+    text = (tenant.portal or {}).get("privacy_notice") or DEFAULT_PRIVACY_NOTICE.format(tenant=tenant.name)
+    return PrivacyNotice(text, hashlib.sha256(text.encode()).hexdigest()[:12])
+
+
+def check_phone(phone: str, field: str = "phone") -> list[InvalidInput]:
+    return [] if PHONE_RE.match(phone) else [InvalidInput("手机号须为 11 位中国大陆手机号", field=field)]
+
+
+@dataclass
+class Joined:
+    user: User
+    existing: bool  # the phone already had an account: it now holds a role here too, its password unchanged
+
+
+async def join(session: AsyncSession, tenant: Tenant, *, phone: str, code: str, name: str, password: str,
+               privacy_version: str, accept_privacy: bool, sms_consent: bool, compound: uuid.UUID | None,
+               building: uuid.UUID | None, passwords: Passwords, secret: str) -> Joined:
+    """Make the person who holds `phone` a resident of `tenant` (the session acts in it). Every field is checked
+    before the code is spent, and every refusal names its field."""
+    problems = check_phone(phone)
+    try:
+        name = validate_name(name, "name")
+    except InvalidInput as exc:
+        problems.append(exc)
+    problems += password_problems(password, hints=(phone, name))
+    if not accept_privacy:
+        problems.append(InvalidInput("请阅读并同意隐私政策后再加入", field="accept_privacy"))
+    try:
+        compound, building = await resolve_place(session, compound, building)
+    except InvalidInput as exc:
+        problems.append(exc)
+    if problems:
+        raise InvalidInputs(problems)
+    notice = privacy_notice(tenant)
+    if privacy_version != notice.version:
+        raise Conflict("隐私政策已更新，请阅读新版本后再同意", field="accept_privacy")
+    await check_code(session, phone, "join", code, secret)
+    users = UserService(session)
+    user = await users.by_verified_phone(phone)
+    existing = user is not None
+    if user is None:
+        user = User(username=f"u{secrets.token_hex(6)}", display_name=name, phone=phone,
+                    phone_verified_at=clock.now(), password_hash=passwords.hash(password))
+        session.add(user)
+        await session.flush()
+        if not sms_consent:  # no SMS unless they agreed: their defaults say the inbox alone
+            session.add_all(NotificationPreference(user_id=user.id, kind=kind, channels=[], digest=False)
+                            for kind, channels in DEFAULT_CHANNELS.items() if "sms" in channels)
+    elif not user.active:
+        raise Unauthenticated("该账号已停用，请联系社区工作人员")
+    held = await session.scalar(select(RoleAssignment.id).where(RoleAssignment.user_id == user.id,
+                                                                RoleAssignment.role == RESIDENT))
+    if held is None:
+        session.add(RoleAssignment(tenant_id=tenant.id, user_id=user.id, role=RESIDENT, granted_by=None))
+        user.authz_version += 1
+    session.add_all([Consent(tenant_id=tenant.id, user_id=user.id, kind="privacy", version=notice.version,
+                             granted=True),
+                     Consent(tenant_id=tenant.id, user_id=user.id, kind="sms", version=notice.version,
+                             granted=sms_consent)])
+    residence = await session.scalar(select(Residence).where(Residence.user_id == user.id))
+    if residence is None:
+        session.add(Residence(tenant_id=tenant.id, user_id=user.id, compound_id=compound, building_id=building))
+    elif compound is not None:
+        residence.compound_id, residence.building_id, residence.confirmed_at = compound, building, None
+    await session.flush()
+    return Joined(user, existing)
+
+
+async def sign_in_by_code(session: AsyncSession, phone: str, code: str, secret: str) -> User:
+    """The account the phone signs in to, once its code came back. A phone with no account is refused as a
+    wrong code is: no answer tells which numbers have accounts."""
+    if check_phone(phone):
+        raise InvalidInputs(check_phone(phone))
+    user = await UserService(session).by_verified_phone(phone)
+    await check_code(session, phone, "sign_in", code, secret)
+    if user is None or not user.active:
+        raise InvalidInput("验证码不正确或已过期，请重新获取", field="code")
+    return user
+
+
+async def reset_password(session: AsyncSession, phone: str, code: str, password: str, *,
+                         passwords: Passwords, secret: str) -> User:
+    """A new password for the account of `phone`, once its code came back; every session of theirs ends."""
+    problems = check_phone(phone) + password_problems(password, hints=(phone,))
+    if problems:
+        raise InvalidInputs(problems)
+    user = await UserService(session).by_verified_phone(phone)
+    await check_code(session, phone, "reset", code, secret)
+    if user is None or not user.active:
+        raise InvalidInput("验证码不正确或已过期，请重新获取", field="code")
+    await UserService(session).change_password(user, password, passwords=passwords)
+    return user
+
+
+async def account_exists(session: AsyncSession, phone: str) -> bool:
+    """Whether a code for signing in or resetting has an account to reach (the answer to the asker is the same
+    either way; only whether an SMS goes out differs)."""
+    return await UserService(session).by_verified_phone(phone) is not None

@@ -1,0 +1,203 @@
+"""A person's account pages: joining a community from a phone (and the QR code on the notice board that opens
+that page), signing in by a code, resetting a forgotten password by a code, and changing one's password. The
+rules are `core.accounts.joining`'s and `core.accounts.services`'; these pages read forms and show answers."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+import segno
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect
+
+from core.accounts.controllers import CODE_SENT, request_code
+from core.accounts.joining import join, privacy_notice, reset_password, sign_in_by_code
+from core.accounts.models import User
+from core.accounts.services import UserService
+from core.errors import DomainError, InvalidInput, Unauthenticated
+from core.http import issue_token
+from core.portal.pages import Page, PageDep, provide_page, session_cookie
+from core.portal.public import safe_next
+from core.tenancy.services import CompoundService
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+@dataclass
+class JoinForm:
+    phone: str = ""
+    name: str = ""
+    compound: str = ""
+    building: str = ""
+    sms_consent: bool = False  # consent is asked for, never assumed: unticked until the person ticks it
+
+
+def _uuid(value: str, field: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput("本社区没有这个小区", field=field) from None  # a building's id is checked with it
+
+
+def _signed_in(request: Request, user: User, to: str) -> Response:
+    token, lifetime = issue_token(request, user)
+    response = Redirect(to, status_code=303)
+    response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
+    return response
+
+
+class AccountPages(Controller):
+    path = "/t/{slug:str}"
+    dependencies = {"page": Provide(provide_page)}
+
+    # --- joining ------------------------------------------------------------------------------------------
+
+    async def _join_page(self, page: Page, form: JoinForm, *, status_code: int = 200, sent: bool = False,
+                         errors: dict[str, str] | None = None) -> Response:
+        compounds = await CompoundService(page.session).all() if page.tenant.kind == "community" else []
+        return page.render("account/join.html", status_code=status_code, form=form, sent=sent, errors=errors or {},
+                           notice=privacy_notice(page.tenant), compounds=compounds)
+
+    @get("/join")
+    async def join_form(self, page: PageDep, compound: FromQuery[str] = "") -> Response:
+        return await self._join_page(page, JoinForm(compound=compound))
+
+    @get("/join/qr.svg")
+    async def join_qr(self, request: Request, page: PageDep, compound: FromQuery[str] = "") -> Response[bytes]:
+        """The join page's address as a QR code, to print for the notice board (per compound with `?compound=`)."""
+        target = f"{request.app.state.settings.public_url.rstrip('/')}{page.base}/join"
+        if compound:
+            target += "?" + urlencode({"compound": str(_uuid(compound, "compound"))})
+        out = io.BytesIO()
+        segno.make(target, error="m").save(out, kind="svg", scale=8, border=2, title=page.tenant.name)
+        return Response(out.getvalue(), media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+    @post("/join/code", status_code=200)
+    async def join_code(self, request: Request, page: PageDep, data: Form) -> Response:
+        form = _join_form(data)
+        try:
+            await request_code(request, page.session, page.tenant, form.phone.strip(), "join")
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._join_page(page, form, status_code=exc.status, errors=page.errors(exc, "phone"))
+        return await self._join_page(page, form, sent=True)
+
+    @post("/join", status_code=303)
+    async def join(self, request: Request, page: PageDep, data: Form) -> Response:
+        form = _join_form(data)
+        try:
+            if page.tenant.kind != "community":
+                raise InvalidInput("只能加入社区；请从所在社区的页面加入", field="form")
+            joined = await join(
+                page.session, page.tenant, phone=form.phone.strip(), code=data.get("code", "").strip(),
+                name=form.name, password=data.get("password", ""), privacy_version=data.get("privacy_version", ""),
+                accept_privacy=data.get("accept_privacy") == "on", sms_consent=form.sms_consent,
+                compound=_uuid(form.compound, "compound"), building=_uuid(form.building, "building"),
+                passwords=request.app.state.passwords, secret=request.app.state.settings.secret_key)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._join_page(page, form, status_code=exc.status, sent=True, errors=page.errors(exc))
+        return _signed_in(request, joined.user, f"{page.base}/concerns/new")
+
+    # --- signing in by a code ---------------------------------------------------------------------------------
+
+    @post("/login/code", status_code=200)
+    async def login_code(self, request: Request, page: PageDep, data: Form) -> Response:
+        phone = data.get("phone", "").strip()
+        try:
+            await request_code(request, page.session, page.tenant, phone, "sign_in")
+        except DomainError as exc:
+            await page.take_back(exc)
+            return page.render("login.html", status_code=exc.status, next=data.get("next", ""), username="",
+                               error=None, phone=phone, code_error=page.refusal(exc))
+        return page.render("login.html", next=data.get("next", ""), username="", error=None, phone=phone,
+                           code_sent=page._(CODE_SENT))
+
+    @post("/login/by-code", status_code=303)
+    async def login_by_code(self, request: Request, page: PageDep, data: Form) -> Response:
+        phone = data.get("phone", "").strip()
+        try:
+            user = await sign_in_by_code(page.session, phone, data.get("code", ""), request.app.state.settings.secret_key)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return page.render("login.html", status_code=exc.status, next=data.get("next", ""), username="",
+                               error=None, phone=phone, code_sent=None, code_error=page.refusal(exc))
+        return _signed_in(request, user, safe_next(page, data.get("next", "")))
+
+    # --- a forgotten password ---------------------------------------------------------------------------------
+
+    @get("/password/reset")
+    async def reset_form(self, page: PageDep) -> Response:
+        return page.render("account/reset.html", phone="", sent=False, errors={}, done=False)
+
+    @post("/password/reset/code", status_code=200)
+    async def reset_code(self, request: Request, page: PageDep, data: Form) -> Response:
+        phone = data.get("phone", "").strip()
+        try:
+            await request_code(request, page.session, page.tenant, phone, "reset")
+        except DomainError as exc:
+            await page.take_back(exc)
+            return page.render("account/reset.html", status_code=exc.status, phone=phone, sent=False,
+                               errors=page.errors(exc, "phone"), done=False)
+        return page.render("account/reset.html", phone=phone, sent=True, errors={}, done=False)
+
+    @post("/password/reset", status_code=200)
+    async def reset(self, request: Request, page: PageDep, data: Form) -> Response:
+        phone = data.get("phone", "").strip()
+        try:
+            await reset_password(page.session, phone, data.get("code", ""), data.get("password", ""),
+                                 passwords=request.app.state.passwords, secret=request.app.state.settings.secret_key)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return page.render("account/reset.html", status_code=exc.status, phone=phone, sent=True,
+                               errors=page.errors(exc), done=False)
+        return page.render("account/reset.html", phone=phone, sent=False, errors={}, done=True)
+
+    # --- changing one's password ------------------------------------------------------------------------------
+
+    @get("/me/password")
+    async def password_form(self, page: PageDep) -> Response:
+        if page.user is None:
+            raise _sign_in_first(page)
+        return page.render("account/password.html", errors={}, done=False)
+
+    @post("/me/password", status_code=200)
+    async def change_password(self, request: Request, page: PageDep, data: Form) -> Response:
+        if page.user is None:
+            raise _sign_in_first(page)
+        user = page.user
+        passwords = request.app.state.passwords
+        try:
+            if not passwords.verify(user.password_hash, data.get("old_password", "")):
+                raise InvalidInput("原密码不正确", field="old_password")
+            await UserService(page.session).change_password(user, data.get("new_password", ""), passwords=passwords)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return page.render("account/password.html", status_code=exc.status, errors=page.errors(exc), done=False)
+        # Every other session ended with the change; this one goes on, under the new session version.
+        response = page.render("account/password.html", errors={}, done=True)
+        token, lifetime = issue_token(request, user)
+        response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
+        return response
+
+
+def _sign_in_first(page: Page) -> DomainError:
+    return Unauthenticated(page._("Please sign in first."))
+
+
+def _join_form(data: dict[str, str]) -> JoinForm:
+    return JoinForm(phone=data.get("phone", ""), name=data.get("name", ""), compound=data.get("compound", ""),
+                    building=data.get("building", ""), sms_consent=data.get("sms_consent") == "on")
+
+
+CONTROLLERS = [AccountPages]

@@ -144,7 +144,7 @@ async def request_code(request: Request, db_session: DbSession, tenant: Tenant, 
 class JoinController(Controller):
     """A resident joins a community from a phone: a code, the privacy notice, their name and password."""
 
-    path = "/api/v1/tenants/{slug:str}"
+    path = "/api/v1/tenants/{slug:str}/public"  # before an account exists: public, as the tenant's public pages
     tags = ["加入 Join"]
 
     @get("/privacy", exclude_from_auth=True, summary="本社区的隐私政策（加入时须同意其版本）")

@@ -67,7 +67,8 @@ class LoginThrottle(Base):
 class VerificationCode(Base):
     """A code sent to a phone for one purpose (`core.accounts.verification`): kept as an HMAC, never as typed;
     `used_at` is set when it is spent, replaced by a newer one, or tried wrongly too often. Platform-wide, like
-    the accounts it proves; `tenant_id` says whose page asked for it, `client` from where (for throttling)."""
+    the accounts it proves (so not a tenant's row); `asked_in_id` says whose page asked for it, `client` from where
+    (for throttling)."""
 
     __tablename__ = "verification_code"
     __table_args__ = (Index("ix_verification_code_phone", "phone", "purpose", "created_at"),
@@ -76,7 +77,7 @@ class VerificationCode(Base):
     phone: Mapped[str] = mapped_column(String(20))
     purpose: Mapped[str] = mapped_column(String(16))
     code_hash: Mapped[str] = mapped_column(String(64))
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("tenant.id"))
+    asked_in_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("tenant.id"))
     client: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
     used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)

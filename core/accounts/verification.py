@@ -76,7 +76,7 @@ has no account) the code is made and counted alike, and never sent."""
         VerificationCode.phone == phone, VerificationCode.purpose == purpose, VerificationCode.used_at.is_(None))
         .values(used_at=now))
     session.add(VerificationCode(phone=phone, purpose=purpose, code_hash=_digest(secret, phone, purpose, code),
-                                 tenant_id=tenant.id, client=client[:64], expires_at=now + LIFETIME, tries=0,
+                                 asked_in_id=tenant.id, client=client[:64], expires_at=now + LIFETIME, tries=0,
                                  created_at=now, updated_at=now))  # the clock's time: the throttle counts by it
     if not deliver:
         await session.flush()

@@ -48,13 +48,13 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=20), nullable=False),
     sa.Column('purpose', sa.String(length=16), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
-    sa.Column('tenant_id', GUID(length=16), nullable=True),
+    sa.Column('asked_in_id', GUID(length=16), nullable=True),
     sa.Column('client', sa.String(length=64), nullable=False),
     sa.Column('expires_at', DateTimeUTC(timezone=True), nullable=False),
     sa.Column('used_at', DateTimeUTC(timezone=True), nullable=True),
     sa.Column('tries', sa.Integer(), nullable=False),
     *_audit_columns(),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_verification_code_tenant_id_tenant')),
+    sa.ForeignKeyConstraint(['asked_in_id'], ['tenant.id'], name=op.f('fk_verification_code_asked_in_id_tenant')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_verification_code'))
     )
     with op.batch_alter_table('verification_code', schema=None) as batch_op:

@@ -39,20 +39,20 @@ async def _codes_sent(app: Litestar, phone: str) -> int:
 
 
 async def _version(client: AsyncClient, slug: str = "comm-a") -> str:
-    response = await client.get(f"/api/v1/tenants/{slug}/privacy")
+    response = await client.get(f"/api/v1/tenants/{slug}/public/privacy")
     assert response.status_code == 200 and "手机号" in response.json()["text"]
     return response.json()["version"]
 
 
 async def _ask(client: AsyncClient, purpose: str = "join", phone: str = PHONE, slug: str = "comm-a") -> Any:
-    return await client.post(f"/api/v1/tenants/{slug}/verification-codes", json={"phone": phone, "purpose": purpose})
+    return await client.post(f"/api/v1/tenants/{slug}/public/verification-codes", json={"phone": phone, "purpose": purpose})
 
 
 async def _join(client: AsyncClient, app: Litestar, **overrides: Any) -> Any:
     assert (await _ask(client)).status_code == 202
     body = {"phone": PHONE, "code": await _last_code(app), "name": "林女士", "password": GOOD,
             "privacy_version": await _version(client), "accept_privacy": True, "sms_consent": True} | overrides
-    return await client.post("/api/v1/tenants/comm-a/join", json=body)
+    return await client.post("/api/v1/tenants/comm-a/public/join", json=body)
 
 
 async def test_a_resident_joins_with_a_code_and_is_signed_in_as_a_resident_of_that_community(
@@ -89,11 +89,11 @@ async def test_refusals_name_every_bad_field_and_spend_no_code(app: Litestar, cl
     refused = await _join(client, app, name="", password="123456789", accept_privacy=False)
     assert refused.status_code == 422
     assert {e["field"] for e in refused.json()["errors"]} == {"name", "password", "accept_privacy"}
-    weak = await client.post("/api/v1/tenants/comm-a/join", json={
+    weak = await client.post("/api/v1/tenants/comm-a/public/join", json={
         "phone": PHONE, "code": await _last_code(app), "name": "林女士", "password": "1qaz2wsx3edc",
         "privacy_version": await _version(client), "accept_privacy": True})
     assert weak.status_code == 422 and "太常见" in weak.json()["detail"]
-    ok = await client.post("/api/v1/tenants/comm-a/join", json={
+    ok = await client.post("/api/v1/tenants/comm-a/public/join", json={
         "phone": PHONE, "code": await _last_code(app), "name": "林女士", "password": GOOD,
         "privacy_version": await _version(client), "accept_privacy": True})
     assert ok.status_code == 201, ok.text  # the refusals spent nothing
@@ -111,8 +111,8 @@ async def test_wrong_codes_are_counted_and_the_fifth_spends_the_code(app: Litest
     for _ in range(5):
         body = {"phone": PHONE, "code": wrong, "name": "林女士", "password": GOOD,
                 "privacy_version": await _version(client), "accept_privacy": True}
-        assert (await client.post("/api/v1/tenants/comm-a/join", json=body)).status_code == 422
-    right = await client.post("/api/v1/tenants/comm-a/join", json=body | {"code": code})
+        assert (await client.post("/api/v1/tenants/comm-a/public/join", json=body)).status_code == 422
+    right = await client.post("/api/v1/tenants/comm-a/public/join", json=body | {"code": code})
     assert right.status_code == 422  # guessed at five times: spent, a new one must be asked for
 
 
@@ -181,7 +181,7 @@ async def test_a_resident_who_moves_joins_another_community_with_the_same_accoun
     with clock.frozen(clock.now() + datetime.timedelta(minutes=2)):
         assert (await _ask(client, slug="comm-b")).status_code == 202
         code = await _last_code_in(app, "comm-b")
-        moved = await client.post("/api/v1/tenants/comm-b/join", json={
+        moved = await client.post("/api/v1/tenants/comm-b/public/join", json={
             "phone": PHONE, "code": code, "name": "林女士", "password": "whatever-they-typed-2026",
             "privacy_version": await _version(client, "comm-b"), "accept_privacy": True})
     assert moved.status_code == 201 and moved.json()["existing_account"] is True
@@ -208,7 +208,7 @@ async def test_only_a_community_can_be_joined(app: Litestar, client: AsyncClient
     async with tenant_session(app, "street-a", "admin") as scope:
         row = await scope.session.scalar(select(Notification).where(Notification.kind == "verification.code"))
         code = row.params["code"] if row else ""
-    refused = await client.post("/api/v1/tenants/street-a/join", json={
+    refused = await client.post("/api/v1/tenants/street-a/public/join", json={
         "phone": PHONE, "code": code, "name": "林女士", "password": GOOD,
         "privacy_version": await _version(client, "street-a"), "accept_privacy": True})
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "tenant"

@@ -22,6 +22,7 @@ from core.accounts.controllers import (
     JoinController,
     MeController,
     MemberController,
+    MyDataController,
     MyPasswordController,
     PasswordController,
 )
@@ -95,7 +96,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
 
     app = Litestar(
         route_handlers=[
-            health, ready, AuthController, PasswordController, MeController, MyPasswordController, JoinController,
+            health, ready, AuthController, PasswordController, MeController, MyPasswordController, MyDataController,
+            JoinController,
             TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, StatsController, PublicController, Open311Controller, OpenDataController,

@@ -65,7 +65,7 @@ FIELD_LABELS: dict[str, Label] = {
     "topics": Label("议题"), "user": Label("用户"), "username": Label("用户名"), "users": Label("用户"),
     "venue": Label("地点"), "votes": Label("票数"), "weekday": Label("星期"), "who": Label("发言人"),
     "privacy_version": Label("隐私政策版本"), "accept_privacy": Label("同意隐私政策"), "sms_consent": Label("接收短信通知"),
-    "old_password": Label("原密码"), "new_password": Label("新密码"), "purpose": Label("用途"),
+    "old_password": Label("原密码"), "new_password": Label("新密码"), "purpose": Label("用途"), "confirm": Label("确认"),
     "year": Label("年份"), "limit": Label("每页条数"), "offset": Label("跳过的条数"), "p": Label("页码"),
     "from": Label("开始日期"), "to": Label("结束日期"), "state": Label("状态"), "status": Label("状态"),
     "in_topic": Label("是否已纳入议题"), "mine": Label("只看我的"), "overdue": Label("是否逾期"),

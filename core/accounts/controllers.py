@@ -4,6 +4,7 @@ user, and tenant membership."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, Response, delete, get, post
@@ -21,10 +22,12 @@ from core.accounts.joining import (
     sign_in_by_code,
 )
 from core.accounts.models import User
+from core.accounts.personal import check_erase, erase, everything_about
 from core.accounts.schemas import (
     CodeRequest,
     CodeSent,
     CodeSignIn,
+    EraseRequest,
     JoinedOut,
     JoinRequest,
     MemberGrant,
@@ -199,17 +202,44 @@ class PasswordController(Controller):
         audit_log.info("password reset by code: user=%s", user.id)
 
 
+class MyDataController(Controller):
+    """A person's copy of everything Yishi holds about them, and erasing their account (PIPL arts. 44–47)."""
+
+    path = "/api/v1/me"
+    tags = ["个人信息 Personal information"]
+
+    @get("/data", summary="下载我的全部个人信息（JSON）")
+    async def data(self, request: Request, db_session: DbSession) -> Response[dict[str, Any]]:
+        user = await _signed_in_user(request, db_session)
+        audit_log.info("personal data downloaded: user=%s", user.id)
+        return Response(await everything_about(db_session, user),
+                        headers={"Content-Disposition": 'attachment; filename="yishi-my-data.json"'})
+
+    @post("/erase", status_code=HTTP_204_NO_CONTENT,
+          summary="注销账号：删除或匿名化个人信息；已反映的诉求作为公共记录保留，但不再与本人关联")
+    async def erase(self, request: Request, db_session: DbSession, data: JSONBody[EraseRequest]) -> None:
+        user = await _signed_in_user(request, db_session)
+        check_erase(request.app.state.passwords, user, data.password, data.confirm)
+        await erase(db_session, user)
+        audit_log.info("account erased: user=%s", user.id)
+
+
+async def _signed_in_user(request: Request, db_session: DbSession) -> User:
+    principal: Principal = request.user
+    user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
+                                                      User.session_version == principal.session_version))
+    if user is None:
+        raise Unauthenticated("账号不存在或已停用，请重新登录")
+    return user
+
+
 class MyPasswordController(Controller):
     path = "/api/v1/me/password"
     tags = ["登录 Auth"]
 
     @post("/", status_code=HTTP_200_OK, summary="修改密码（原密码 + 新密码）；其他登录随即失效，返回本次的新令牌")
     async def change(self, request: Request, db_session: DbSession, data: JSONBody[PasswordChange]) -> TokenOut:
-        principal: Principal = request.user
-        user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
-                                                          User.session_version == principal.session_version))
-        if user is None:
-            raise Unauthenticated("账号不存在或已停用，请重新登录")
+        user = await _signed_in_user(request, db_session)
         passwords = request.app.state.passwords
         if not passwords.verify(user.password_hash, data.old_password):
             raise InvalidInput("原密码不正确", field="old_password")

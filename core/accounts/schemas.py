@@ -107,3 +107,8 @@ class PasswordReset(Input):
 class PasswordChange(Input):
     old_password: Annotated[str, cap(128)]
     new_password: Annotated[str, cap(128)]
+
+
+class EraseRequest(Input):
+    password: Annotated[str, cap(128)]
+    confirm: bool = False

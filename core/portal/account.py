@@ -1,10 +1,12 @@
 """A person's account pages: joining a community from a phone (and the QR code on the notice board that opens
-that page), signing in by a code, resetting a forgotten password by a code, and changing one's password. The
-rules are `core.accounts.joining`'s and `core.accounts.services`'; these pages read forms and show answers."""
+that page), signing in by a code, resetting a forgotten password by a code, changing one's password, and one's
+personal information (a copy of all of it; erasing the account). The rules are `core.accounts.joining`'s and `core.accounts.services`'; these pages read forms and show answers."""
 
 from __future__ import annotations
 
 import io
+import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
@@ -20,13 +22,15 @@ from litestar.response import Redirect
 from core.accounts.controllers import CODE_SENT, request_code
 from core.accounts.joining import join, privacy_notice, reset_password, sign_in_by_code
 from core.accounts.models import User
-from core.accounts.services import UserService
+from core.accounts.personal import check_erase, erase, everything_about
+from core.accounts.services import UserService, mask_phone
 from core.errors import DomainError, InvalidInput, Unauthenticated
 from core.http import issue_token
 from core.portal.pages import Page, PageDep, provide_page, session_cookie
 from core.portal.public import safe_next
 from core.tenancy.services import CompoundService
 
+audit_log = logging.getLogger("yishi.audit")
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -188,6 +192,48 @@ class AccountPages(Controller):
         response = page.render("account/password.html", errors={}, done=True)
         token, lifetime = issue_token(request, user)
         response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
+        return response
+
+
+    # --- my account and my data -------------------------------------------------------------------------------
+
+    @get("/me/account")
+    async def account(self, page: PageDep) -> Response:
+        if page.user is None:
+            raise _sign_in_first(page)
+        return page.render("account/account.html", phone=mask_phone(page.user.phone))
+
+    @get("/me/data")
+    async def my_data(self, page: PageDep) -> Response:
+        if page.user is None:
+            raise _sign_in_first(page)
+        return page.render("account/data.html", data=await everything_about(page.session, page.user), errors={})
+
+    @get("/me/data.json")
+    async def my_data_file(self, page: PageDep) -> Response[bytes]:
+        if page.user is None:
+            raise _sign_in_first(page)
+        audit_log.info("personal data downloaded: user=%s", page.user.id)
+        body = json.dumps(await everything_about(page.session, page.user), ensure_ascii=False, indent=2)
+        return Response(body.encode(), media_type="application/json",
+                        headers={"Content-Disposition": 'attachment; filename="yishi-my-data.json"'})
+
+    @post("/me/data/erase", status_code=200)
+    async def erase_account(self, request: Request, page: PageDep, data: Form) -> Response:
+        if page.user is None:
+            raise _sign_in_first(page)
+        user = page.user
+        try:
+            check_erase(request.app.state.passwords, user, data.get("password", ""), data.get("confirm") == "on")
+        except DomainError as exc:
+            await page.take_back(exc)
+            return page.render("account/data.html", status_code=exc.status,
+                               data=await everything_about(page.session, user), errors=page.errors(exc))
+        await erase(page.session, user)
+        audit_log.info("account erased: user=%s", user.id)
+        page.user = None
+        response = page.render("account/erased.html")
+        response.cookies.append(session_cookie(request, None, 0))
         return response
 
 

@@ -1,5 +1,6 @@
 """A new resident on a phone: opens the join page (as the notice board's QR code does), gets a code by SMS
-(in development, read from /dev/outbox), joins, files a concern; forgets the password and resets it by a code."""
+(in development, read from /dev/outbox), joins, files a concern; forgets the password and resets it by a code;
+downloads their data and erases their account."""
 
 from __future__ import annotations
 
@@ -74,4 +75,16 @@ def test_a_new_resident_joins_files_and_resets_the_password(new_page) -> None:  
     with page.expect_navigation():
         page.locator("form.form button[type=submit]").first.click()
     expect(page.locator("header .who")).to_have_text("周阿姨")
+    # Their data, downloaded; then the account erased
+    page.locator("header .who").click()
+    page.get_by_role("link", name="我的个人信息：下载或注销").click()
+    expect(page.locator("main")).to_contain_text("单元门禁坏了")
+    with page.expect_download() as download:
+        page.locator("#download").click()
+    assert NUMBER in download.value.path().read_text(encoding="utf-8")
+    page.fill("#password", "梧桐叶也落满了整个院子")
+    page.check("input[name=confirm]")
+    page.get_by_role("button", name="注销账号").click()
+    expect(page.locator("#erased")).to_be_visible()
+    expect(page.locator("header")).to_contain_text("登录")
     assert not problems.messages, "\n".join(problems.messages)

@@ -88,3 +88,21 @@ async def test_sign_in_by_code_reset_and_change_the_password(client: AsyncClient
                              {"phone": PHONE, "code": await _code(app), "password": "第三个密码也要足够长啊"})
     assert reset.status_code == 200 and 'id="reset-done"' in reset.text
     assert (await sign_in(client, "comm-a", PHONE, "第三个密码也要足够长啊")).status_code == 303  # the phone signs in
+
+
+async def test_my_account_my_data_and_erasing_it_in_the_portal(client: AsyncClient, app: Litestar) -> None:
+    await sign_in(client, "comm-a", "resident")
+    account = await client.get("/t/comm-a/me/account")
+    assert account.status_code == 200 and "138****1234" in account.text and "13812341234" not in account.text
+    mine = await client.get("/t/comm-a/me/data")
+    assert mine.status_code == 200 and "13812341234" in mine.text and "甲社区" in text_of(mine)
+    download = await client.get("/t/comm-a/me/data.json")
+    assert download.status_code == 200 and download.json()["account"]["username"] == "resident"
+    refused = await submit(client, "/t/comm-a/me/data", "/t/comm-a/me/data/erase", {"password": "password-123"})
+    assert refused.status_code == 422 and 'id="confirm-error"' in refused.text
+    erased = await submit(client, "/t/comm-a/me/data", "/t/comm-a/me/data/erase",
+                          {"password": "password-123", "confirm": "on"})
+    assert erased.status_code == 200 and 'id="erased"' in erased.text
+    assert (await client.get("/t/comm-a/me/data")).status_code in (302, 303)  # signed out: to the sign-in page
+    assert (await client.post("/api/v1/auth/token", json={"username": "resident", "password": "password-123"})
+            ).status_code == 401

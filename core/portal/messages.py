@@ -39,6 +39,7 @@ def ui_messages() -> set[str]:
 
 def domain_labels() -> set[str]:
     """The Chinese names the core gives codes, which the portal shows through `_()` too."""
+    from core.authz.rules import ROLES
     from core.concerns.models import DEFAULT_CATEGORIES
     from core.concerns.models import STATE_NAMES as CONCERN_STATES
     from core.concerns.services import TRIAGE_NAMES
@@ -53,7 +54,7 @@ def domain_labels() -> set[str]:
     mechanisms = Plugins(entry_point_group=None).mechanism_names()
     return {*DEFAULT_CATEGORIES.values(), *CONCERN_STATES.values(), *TOPIC_STATES.values(), *STEP_NAMES.values(),
             *mechanisms.values(), *KIND_NAMES.values(), *TRIAGE_NAMES.values(), *FOLLOW_UP_REASONS.values(),
-            LIST_SEPARATOR}
+            *ROLES.values(), LIST_SEPARATOR}
 
 
 def _service_modules() -> list[Path]:

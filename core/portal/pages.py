@@ -34,6 +34,12 @@ SESSION_COOKIE = "yishi_session"
 # changes it), so the page does not count it beforehand too.
 COUNTS_BELL = "counts_bell"
 FORM_REFUSALS = (400, 409, 422)  # refusals a form shows next to its fields; the rest are error pages
+# What an account someone else made may open before it has chosen its own password.
+BEFORE_A_NEW_PASSWORD = ("/me/password", "/logout")
+
+
+class PasswordChangeRequired(Unauthenticated):
+    """The signed-in account was made by someone else, and must choose its own password first."""
 
 
 def signed_in_principal(request: Request) -> Principal | None:
@@ -191,6 +197,8 @@ async def provide_page(request: Request, db_session: DbSession, slug: FromPath[s
     if principal is not None:  # a cookie from before its user signed out (another session version) signs in no one
         user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
                                                           User.session_version == principal.session_version))
+    if user is not None and user.must_change_password and not request.url.path.endswith(BEFORE_A_NEW_PASSWORD):
+        raise PasswordChangeRequired(gettext_for(locale)("Please change your password before you go on."))
     await enter(db_session, tenant, user.id if user else None)
     page = Page(request, db_session, tenant, user, locale)
     if user is not None and _shows_bell(request):
@@ -215,6 +223,8 @@ def portal_error(request: Request, exc: Exception) -> Response:
     """Refusals as pages: sign in when needed, otherwise a page saying what went wrong, in the reader's language."""
     _ = gettext_for(request_locale(request))
     slug = _slug_of(request)
+    if isinstance(exc, PasswordChangeRequired) and slug:
+        return Redirect(f"/t/{slug}/me/password")
     if isinstance(exc, Unauthenticated) and slug:
         return Redirect(f"/t/{slug}/login?next={quote(request.url.path)}")
     if isinstance(exc, ValidationException):  # a mistyped query: say which part, as the API does

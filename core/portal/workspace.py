@@ -30,6 +30,8 @@ ENTRIES = (
     Entry("liaison.duty_list", "/deputy", N_("Duty list and receptions"), "liaison_station"),
     Entry("cppcc.read", "/cppcc", N_("Research topics and problem lists"), "cppcc_consultation"),
     Entry("pavilion.read", "/pavilion", N_("Red pavilion sessions"), "red_pavilion"),
+    Entry("member.read", "/staff/people", N_("People and roles")),
+    Entry("compound.manage", "/staff/compounds", N_("Compounds, buildings and the join QR code")),
     Entry("stats.read", "/admin", N_("Dashboard of the communities below")),
     Entry("concern.escalation", "/admin/escalations", N_("Escalated concerns")),
     Entry("tenant.create_child", "/admin/onboard", N_("Onboard a community")),

@@ -258,3 +258,28 @@ async def resolve_place(session: AsyncSession, compound: uuid.UUID | None,
     if compound is not None and not await session.scalar(select(Compound.id).where(Compound.id == compound)):
         raise InvalidInput("本社区没有这个小区", field="compound")
     return compound, None
+
+
+BUILDING_RANGE = re.compile(r"^(\d{1,4})\s*[-–—~～至到]\s*(\d{1,4})\s*(\S*)$")
+
+
+def expand_buildings(text: str) -> list[str]:
+    """Buildings as staff paste them: one per line or separated by commas (，、,), and ranges that say the rest:
+    "1-20号楼" is 1号楼 … 20号楼, "3-5栋" 3栋 4栋 5栋. Refused when a range runs backwards or is too long."""
+    names: list[str] = []
+    for part in re.split(r"[\n,，、;；]+", text):
+        part = part.strip()
+        if not part:
+            continue
+        found = BUILDING_RANGE.match(part)
+        if found is None:
+            names.append(part)
+            continue
+        first, last, suffix = int(found.group(1)), int(found.group(2)), found.group(3)
+        if last < first or last - first >= MAX_BUILDINGS_AT_ONCE:
+            raise InvalidInput("楼栋范围 {range} 不对：须从小到大，且一次最多 {limit} 个", field="buildings",
+                               range=part, limit=MAX_BUILDINGS_AT_ONCE)
+        names.extend(f"{number}{suffix}" for number in range(first, last + 1))
+    if len(names) > MAX_BUILDINGS_AT_ONCE:
+        raise InvalidInput("楼栋一次最多新增 {limit} 个", field="buildings", limit=MAX_BUILDINGS_AT_ONCE)
+    return list(dict.fromkeys(names))

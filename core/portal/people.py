@@ -1,0 +1,133 @@
+"""Staff manage their community's people and places in the portal: who holds which role here (phones masked
+unless the role may read them), accounts for grid workers, representatives and organisations (a one-time
+password they must change at first sign-in), granting and revoking roles; compounds and their buildings, pasted
+in bulk ("1-20号楼"), with the QR codes that open the join page. The rules are the services'."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+
+from core.accounts.services import MemberService, UserService, validate_role
+from core.authz.rules import ROLES, TENANT_ROLES, grant_action
+from core.errors import DomainError, InvalidInput
+from core.portal.pages import Page, PageDep, provide_page
+from core.tenancy.services import CompoundService, expand_buildings
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PER_PAGE = 200  # a community's staff, workers and organisations; residents join by themselves
+
+
+class PeoplePages(Controller):
+    path = "/t/{slug:str}/staff"
+    dependencies = {"page": Provide(provide_page)}
+
+    async def _people(self, page: Page, *, status_code: int = 200, errors: dict[str, str] | None = None,
+                      created: dict[str, str] | None = None, form: dict[str, str] | None = None) -> Response:
+        scope = await page.scope("member.read")
+        members, total = await MemberService(page.session, page.tenant).page(scope.can("person.phone"), PER_PAGE, 0)
+        grantable = [role for role in TENANT_ROLES if scope.can(grant_action(role))]
+        return page.render("staff/people.html", status_code=status_code, members=members, total=total,
+                           roles=grantable, role_names=ROLES, errors=errors or {}, created=created,
+                           form=form or {})
+
+    @get("/people")
+    async def people(self, page: PageDep) -> Response:
+        return await self._people(page)
+
+    @post("/people", status_code=200)
+    async def create_person(self, request: Request, page: PageDep, data: Form) -> Response:
+        """An account made by staff for someone who does not join by themselves (a grid worker, a property
+        company): its first password is shown once, and must be changed at its first sign-in."""
+        scope = await page.scope("member.manage")
+        role = data.get("role", "")
+        try:
+            validate_role(role)
+            scope.require(grant_action(role))
+            username = data.get("username", "").strip() or f"u{secrets.token_hex(5)}"
+            password = secrets.token_urlsafe(9)
+            users = UserService(page.session)
+            user = await users.create(username, password, data.get("display_name", "").strip() or None,
+                                      data.get("phone", "").strip() or None, passwords=request.app.state.passwords)
+            user.must_change_password = True
+            await MemberService(page.session, page.tenant).grant(user.username, role, scope.user_id)
+            await page.session.flush()
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._people(page, status_code=exc.status, errors=page.errors(exc), form=data)
+        return await self._people(page, created={"username": user.username, "password": password,
+                                                 "display_name": user.display_name})
+
+    @post("/people/grant", status_code=200)
+    async def grant(self, page: PageDep, data: Form) -> Response:
+        scope = await page.scope("member.manage")
+        try:
+            validate_role(data.get("role", ""))
+            scope.require(grant_action(data["role"]))
+            await MemberService(page.session, page.tenant).grant(data.get("user", ""), data["role"], scope.user_id)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._people(page, status_code=exc.status, errors=page.errors(exc, "user"))
+        return await self._people(page)
+
+    @post("/people/revoke", status_code=200)
+    async def revoke(self, page: PageDep, data: Form) -> Response:
+        scope = await page.scope("member.manage")
+        try:
+            validate_role(data.get("role", ""))
+            scope.require(grant_action(data["role"]))
+            await MemberService(page.session, page.tenant).revoke(data.get("user", ""), data["role"])
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._people(page, status_code=exc.status, errors=page.errors(exc, "user"))
+        return await self._people(page)
+
+    # --- compounds and buildings ----------------------------------------------------------------------------
+
+    async def _compounds(self, page: Page, *, status_code: int = 200, errors: dict[str, str] | None = None,
+                         form: dict[str, str] | None = None) -> Response:
+        await page.scope("compound.read")
+        return page.render("staff/compounds.html", status_code=status_code,
+                           compounds=await CompoundService(page.session).all(), errors=errors or {},
+                           form=form or {}, can_manage=await page.can("compound.manage"))
+
+    @get("/compounds")
+    async def compounds(self, page: PageDep) -> Response:
+        return await self._compounds(page)
+
+    @post("/compounds", status_code=200)
+    async def create_compound(self, page: PageDep, data: Form) -> Response:
+        await page.scope("compound.manage")
+        try:
+            buildings = expand_buildings(data.get("buildings", ""))
+            await CompoundService(page.session).create(data.get("name", ""), data.get("has_property_company") == "on",
+                                                       buildings, tenant_kind=page.tenant.kind)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._compounds(page, status_code=exc.status, errors=page.errors(exc, "name"), form=data)
+        return await self._compounds(page)
+
+    @post("/compounds/{compound_id:str}/buildings", status_code=200)
+    async def add_buildings(self, page: PageDep, compound_id: FromPath[str], data: Form) -> Response:
+        await page.scope("compound.manage")
+        compound = page.path_id(compound_id)
+        try:
+            service = CompoundService(page.session)
+            names = expand_buildings(data.get("buildings", ""))
+            if not names:
+                raise InvalidInput("请填写楼栋，如 1-20号楼", field="buildings")
+            for name in names:
+                await service.add_building(compound, name)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._compounds(page, status_code=exc.status,
+                                         errors={f"buildings-{compound}": page.refusal(exc)})
+        return await self._compounds(page)
+
+
+CONTROLLERS = [PeoplePages]

@@ -25,6 +25,7 @@ from core.accounts.controllers import (
     MyDataController,
     MyPasswordController,
     PasswordController,
+    PhoneReadController,
 )
 from core.accounts.services import Passwords
 from core.authz.authorizer import Authorizer
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     app = Litestar(
         route_handlers=[
             health, ready, AuthController, PasswordController, MeController, MyPasswordController, MyDataController,
-            JoinController,
+            JoinController, PhoneReadController,
             TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, StatsController, PublicController, Open311Controller, OpenDataController,

@@ -11,7 +11,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstr
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, TenantOwned
+from core.db import Base, JsonB, TenantOwned
 
 
 class User(Base):
@@ -109,3 +109,16 @@ class Residence(TenantOwned, Base):
     building_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
     confirmed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
     confirmed_by: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))
+
+
+class PhoneRead(TenantOwned, Base):
+    """One request that showed residents' phone numbers unmasked (PIPL: who read whose, when, and why — the
+    route), in the tenant whose rows they were; the district admin reads the log of everything below."""
+
+    __tablename__ = "phone_read"
+    __table_args__ = (Index("ix_phone_read_at", "tenant_id", "created_at"),)
+
+    viewer_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
+    route: Mapped[str] = mapped_column(String(200))
+    subject_kind: Mapped[str] = mapped_column(String(16))  # "concern" or "user": whose numbers were shown
+    subjects: Mapped[list[str]] = mapped_column(JsonB, default=list)  # their ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Annotated
 
@@ -112,3 +113,12 @@ class PasswordChange(Input):
 class EraseRequest(Input):
     password: Annotated[str, cap(128)]
     confirm: bool = False
+
+
+class PhoneReadOut(msgspec.Struct):
+    at: datetime.datetime
+    tenant: str
+    viewer: str
+    route: str
+    subject_kind: str
+    subjects: list[str]

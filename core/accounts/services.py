@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zxcvbn import zxcvbn
 
 from core import clock
+from core.accounts import phone_reads
 from core.accounts.models import RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
@@ -274,7 +275,9 @@ class MemberService:
             raise NotFound("{username} 在本租户没有角色 {role}", username=username, role=role)
         await self._bump(user.id)
 
-    async def page(self, show_phone: bool, limit: int, offset: int) -> tuple[list[MemberOut], int]:
+    async def page(self, viewer_id: uuid.UUID, show_phone: bool, limit: int,
+                   offset: int) -> tuple[list[MemberOut], int]:
+        """The tenant's members, a page of them; their phones masked unless `show_phone` (then the read is logged)."""
         member_ids = select(RoleAssignment.user_id)
         total = await self.session.scalar(select(func.count(distinct(RoleAssignment.user_id))))
         page = (
@@ -291,6 +294,8 @@ class MemberService:
         )
         for user_id, role in rows:
             roles.setdefault(user_id, []).append(role)
+        if show_phone:
+            await phone_reads.record(self.session, self.tenant.id, viewer_id, "user", [u.id for u in page if u.phone])
         return [
             MemberOut(
                 user=u.username, display_name=u.display_name,

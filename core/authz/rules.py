@@ -54,6 +54,7 @@ ACTIONS: dict[str, Action] = {
         Action("member.read", "查看成员与角色"),
         Action("member.manage", "授予或撤销成员角色"),
         Action("person.phone", "查看完整手机号"),
+        Action("person.phone_log", "查看手机号查看记录"),
         Action("compound.read", "查看小区与楼栋"),
         Action("compound.manage", "维护小区与楼栋"),
         Action("concern.file", "反映诉求"),
@@ -91,6 +92,7 @@ RULES: list[tuple[str, str]] = [
     # Those who contact residents see their numbers; administrators above the community see them masked.
     ("community_staff", "person.phone"),
     ("grid_worker", "person.phone"),
+    ("district_admin", "person.phone_log"),  # who read residents' numbers in every community below
     *[(role, "concern.file") for role in (*STAFF_ROLES, "grid_worker", "resident", "resident_rep",
                                           "party_member", "deputy")],
     *[(role, "concern.file_on_behalf") for role in (*STAFF_ROLES, "grid_worker", "deputy")],

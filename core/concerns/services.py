@@ -7,7 +7,6 @@ import datetime
 import functools
 import hmac
 import itertools
-import logging
 import re
 import secrets
 import uuid
@@ -34,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from core import clock
+from core.accounts import phone_reads
 from core.accounts.models import User
 from core.accounts.services import PHONE_RE, mask_phone
 from core.concerns.models import (
@@ -74,7 +74,6 @@ from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
 from core.topics.models import Topic
 
-audit_log = logging.getLogger("yishi.audit")
 SORTS = {
     "created_at": Concern.created_at.asc(),
     "-created_at": Concern.created_at.desc(),
@@ -425,9 +424,9 @@ class ConcernService:
             select(Tenant.id, Tenant.slug).where(Tenant.id.in_(parents)))).all()) if parents else {}
         categories = await self.categories()
         show_phone = self.scope.can("person.phone")
-        if show_phone and any(c.resident_phone for c in concerns):
-            audit_log.info("unmasked phone numbers read: user=%s tenant=%s concerns=%d",
-                           self.scope.user_id, self.tenant.slug, sum(1 for c in concerns if c.resident_phone))
+        if show_phone:  # logged where they were read (PIPL): the reader's tenant
+            await phone_reads.record(self.session, self.tenant.id, self.scope.user_id, "concern",
+                                     [c.id for c in concerns if c.resident_phone])
         return [
             ConcernOut(
                 id=c.id, reference=c.reference, title=c.title, description=c.description, category=c.category,

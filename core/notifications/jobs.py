@@ -54,6 +54,9 @@ def build(settings: Settings) -> procrastinate.App:
     # 10:00 UTC is 18:00 in Beijing: the day's digest.
     app.periodic(cron="0 10 * * *")(app.task(name="yishi:notifications.digest", queue=QUEUE, pass_context=True,
                                              queueing_lock="notifications.digest")(digest))
+    # 19:00 UTC is 03:00 in Beijing: phone numbers past their retention are erased.
+    app.periodic(cron="0 19 * * *")(app.task(name="yishi:accounts.retention", queue=QUEUE, pass_context=True,
+                                             queueing_lock="accounts.retention")(retention))
     return app
 
 
@@ -84,6 +87,13 @@ async def digest(context: procrastinate.JobContext, timestamp: int) -> None:
     from core.notifications import periodic
 
     await periodic.digests(_deliverer(context).state, datetime.datetime.fromtimestamp(timestamp, datetime.UTC))
+
+
+async def retention(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Every night: residents' phone numbers past their tenant's retention are erased."""
+    from core.accounts.retention import erase_old_phones
+
+    await erase_old_phones(_deliverer(context).state, datetime.datetime.fromtimestamp(timestamp, datetime.UTC))
 
 
 def worker_context(state: Any) -> dict[str, Any]:

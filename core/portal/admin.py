@@ -237,7 +237,7 @@ class AdminController(Controller):
             raise NotFound(page._("There is no such community under this one."))
         async with scope.acting_in(found) as there:
             there.require("member.read")
-            members, _total = await MemberService(page.session, there.tenant).page(False, 50, 0)
+            members, _total = await MemberService(page.session, there.tenant).page(scope.user_id, False, 50, 0)
         return page.render("admin/onboarded.html", child=found, members=members, kind_names=KIND_NAMES,
                            role_names=ROLES, plugin_labels=PLUGIN_LABELS)
 

@@ -30,7 +30,8 @@ class PeoplePages(Controller):
     async def _people(self, page: Page, *, status_code: int = 200, errors: dict[str, str] | None = None,
                       created: dict[str, str] | None = None, form: dict[str, str] | None = None) -> Response:
         scope = await page.scope("member.read")
-        members, total = await MemberService(page.session, page.tenant).page(scope.can("person.phone"), PER_PAGE, 0)
+        members, total = await MemberService(page.session, page.tenant).page(scope.user_id, scope.can("person.phone"),
+                                                                             PER_PAGE, 0)
         grantable = [role for role in TENANT_ROLES if scope.can(grant_action(role))]
         return page.render("staff/people.html", status_code=status_code, members=members, total=total,
                            roles=grantable, role_names=ROLES, errors=errors or {}, created=created,

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from core.accounts import phone_reads
 from core.accounts.joining import (
-    account_exists,
-    check_phone,
+    CODE_SENT,
+    ask_for_code,
     join,
     privacy_notice,
     reset_password,
@@ -43,15 +43,22 @@ from core.accounts.schemas import (
     TokenRequest,
 )
 from core.accounts.services import LoginService, MemberService, UserService, validate_role
-from core.accounts.verification import LIFETIME, send_code, validate_purpose
+from core.accounts.verification import LIFETIME
 from core.authz.rules import grant_action
-from core.errors import InvalidInput, InvalidInputs, NotFound, Unauthenticated
-from core.http import DbSession, Limit, Offset, Principal, Scope, client_address, issue_token, provide_tenant_scope
-from core.tenancy.models import Tenant
-from core.tenancy.scope import enter, grants_of
-
-# What a request for a code is answered, whether or not the phone has an account.
-CODE_SENT = "如该手机号可以使用，验证码已发送，5 分钟内有效"
+from core.errors import Unauthenticated
+from core.http import (
+    DbSession,
+    Limit,
+    Offset,
+    Principal,
+    PublicTenant,
+    Scope,
+    client_address,
+    issue_token,
+    provide_public_tenant,
+    provide_tenant_scope,
+)
+from core.tenancy.scope import grants_of
 
 audit_log = logging.getLogger("yishi.audit")
 
@@ -83,13 +90,8 @@ class MeController(Controller):
 
     @get("/", summary="当前用户及其在各租户的角色")
     async def me(self, request: Request, db_session: DbSession) -> MeOut:
-        principal: Principal = request.user
-        user_id = principal.user_id
-        user = await db_session.scalar(select(User).where(User.id == user_id, User.active.is_(True),
-                                                          User.session_version == principal.session_version))
-        if user is None:
-            raise Unauthenticated("账号不存在或已停用，请重新登录")
-        grants = await grants_of(db_session, request.app.state.authorizer, user_id, user.authz_version,
+        user = await _signed_in_user(request, db_session)
+        grants = await grants_of(db_session, request.app.state.authorizer, user.id, user.authz_version,
                                  user.platform_admin)
         return await UserService(db_session).me(user, grants.by_tenant)
 
@@ -122,54 +124,30 @@ class MemberController(Controller):
         await MemberService(db_session, tenant_scope.tenant).revoke(username, role)
 
 
-async def _community(db_session: DbSession, slug: str) -> Tenant:
-    """The community a resident joins (or asks a code of), entered as the public is: no user yet."""
-    tenant = await db_session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.archived.is_(False)))
-    if tenant is None:
-        raise NotFound("没有租户 {slug}", slug=slug)
-    await enter(db_session, tenant, None)
-    return tenant
-
-
-async def request_code(request: Request, db_session: DbSession, tenant: Tenant, phone: str, purpose: str) -> None:
-    """Send a code to `phone` (codes for signing in or resetting reach only a phone with an account; the
-    answer is the same either way)."""
-    validate_purpose(purpose)
-    problems = check_phone(phone)
-    if problems:
-        raise InvalidInputs(problems)
-    deliver = purpose in ("join", "file") or await account_exists(db_session, phone)
-    await send_code(db_session, tenant, phone, purpose, client_address(request),
-                    request.app.state.settings.secret_key, deliver=deliver)
-
-
 class JoinController(Controller):
     """A resident joins a community from a phone: a code, the privacy notice, their name and password."""
 
     path = "/api/v1/tenants/{slug:str}/public"  # before an account exists: public, as the tenant's public pages
     tags = ["加入 Join"]
+    dependencies = {"tenant": Provide(provide_public_tenant)}
 
     @get("/privacy", exclude_from_auth=True, summary="本社区的隐私政策（加入时须同意其版本）")
-    async def privacy(self, db_session: DbSession, slug: FromPath[str]) -> PrivacyOut:
-        tenant = await _community(db_session, slug)
+    async def privacy(self, tenant: PublicTenant) -> PrivacyOut:
         notice = privacy_notice(tenant)
         return PrivacyOut(tenant=tenant.slug, tenant_name=tenant.name, version=notice.version, text=notice.text)
 
     @post("/verification-codes", exclude_from_auth=True, status_code=HTTP_202_ACCEPTED,
           summary="向手机发送验证码（加入、登录、重设密码）；无论手机号是否已注册，回答都相同")
-    async def send(self, request: Request, db_session: DbSession, slug: FromPath[str],
+    async def send(self, request: Request, db_session: DbSession, tenant: PublicTenant,
                    data: JSONBody[CodeRequest]) -> CodeSent:
-        tenant = await _community(db_session, slug)
-        await request_code(request, db_session, tenant, data.phone, data.purpose)
+        await ask_for_code(db_session, tenant, data.phone, data.purpose, client=client_address(request),
+                           secret=request.app.state.settings.secret_key)
         return CodeSent(message=CODE_SENT, expires_in=int(LIFETIME.total_seconds()))
 
     @post("/join", exclude_from_auth=True, status_code=HTTP_201_CREATED,
           summary="以手机验证码加入本社区，成为居民并登录")
-    async def join(self, request: Request, db_session: DbSession, slug: FromPath[str],
+    async def join(self, request: Request, db_session: DbSession, tenant: PublicTenant,
                    data: JSONBody[JoinRequest]) -> JoinedOut:
-        tenant = await _community(db_session, slug)
-        if tenant.kind != "community":
-            raise InvalidInput("只能加入社区；请从所在社区的页面加入", field="tenant")
         joined = await join(db_session, tenant, phone=data.phone, code=data.code, name=data.name,
                             password=data.password, privacy_version=data.privacy_version,
                             accept_privacy=data.accept_privacy, sms_consent=data.sms_consent,
@@ -239,10 +217,8 @@ class MyPasswordController(Controller):
     @post("/", status_code=HTTP_200_OK, summary="修改密码（原密码 + 新密码）；其他登录随即失效，返回本次的新令牌")
     async def change(self, request: Request, db_session: DbSession, data: JSONBody[PasswordChange]) -> TokenOut:
         user = await _signed_in_user(request, db_session)
-        passwords = request.app.state.passwords
-        if not passwords.verify(user.password_hash, data.old_password):
-            raise InvalidInput("原密码不正确", field="old_password")
-        await UserService(db_session).change_password(user, data.new_password, passwords=passwords)
+        await UserService(db_session).choose_password(user, data.new_password, passwords=request.app.state.passwords,
+                                                      field="new_password", old=data.old_password)
         audit_log.info("password changed: user=%s", user.id)
         token, lifetime = issue_token(request, user)
         return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type)

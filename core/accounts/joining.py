@@ -5,7 +5,6 @@ signs a person in or lets them choose a new password."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -14,8 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
 from core.accounts.models import Consent, Residence, RoleAssignment, User
-from core.accounts.services import PHONE_RE, Passwords, UserService, password_problems
-from core.accounts.verification import check_code
+from core.accounts.services import (
+    Passwords,
+    UserService,
+    hints_of,
+    new_username,
+    password_problems,
+    phone_problems,
+)
+from core.accounts.verification import check_code, send_code, validate_purpose
 from core.errors import Conflict, InvalidInput, InvalidInputs, Unauthenticated
 from core.notifications.models import NotificationPreference
 from core.notifications.outbox import DEFAULT_CHANNELS
@@ -23,6 +29,8 @@ from core.tenancy.models import Tenant
 from core.tenancy.services import resolve_place, validate_name
 
 RESIDENT = "resident"
+# What a request for a code is answered, whether or not the phone has an account.
+CODE_SENT = "如该手机号可以使用，验证码已发送，5 分钟内有效"
 DEFAULT_PRIVACY_NOTICE = (
     "{tenant}通过“议事”平台收集您的手机号、姓名和您选择填写的小区、楼栋，用于核实身份、受理和答复您反映的诉求、"
     "通知协商会议和办理结果。您反映的内容在公开页面上只显示经过隐去个人信息的摘要；您的手机号只有经授权的社区工作人员"
@@ -43,8 +51,16 @@ def privacy_notice(tenant: Tenant) -> PrivacyNotice:
     return PrivacyNotice(text, hashlib.sha256(text.encode()).hexdigest()[:12])
 
 
-def check_phone(phone: str, field: str = "phone") -> list[InvalidInput]:
-    return [] if PHONE_RE.match(phone) else [InvalidInput("手机号须为 11 位中国大陆手机号", field=field)]
+async def ask_for_code(session: AsyncSession, tenant: Tenant, phone: str, purpose: str, *, client: str,
+                       secret: str) -> None:
+    """Send a code to `phone` in `tenant`'s name. A code for signing in or resetting reaches only a phone with an
+    account; the asker is answered the same either way (`CODE_SENT`)."""
+    validate_purpose(purpose)
+    problems = phone_problems(phone)
+    if problems:
+        raise InvalidInputs(problems)
+    deliver = purpose in ("join", "file") or await UserService(session).by_verified_phone(phone) is not None
+    await send_code(session, tenant, phone, purpose, client, secret, deliver=deliver)
 
 
 @dataclass
@@ -58,7 +74,9 @@ async def join(session: AsyncSession, tenant: Tenant, *, phone: str, code: str, 
                building: uuid.UUID | None, passwords: Passwords, secret: str) -> Joined:
     """Make the person who holds `phone` a resident of `tenant` (the session acts in it). Every field is checked
     before the code is spent, and every refusal names its field."""
-    problems = check_phone(phone)
+    if tenant.kind != "community":
+        raise InvalidInput("只能加入社区；请从所在社区的页面加入", field="tenant")
+    problems = phone_problems(phone)
     try:
         name = validate_name(name, "name")
     except InvalidInput as exc:
@@ -80,7 +98,7 @@ async def join(session: AsyncSession, tenant: Tenant, *, phone: str, code: str, 
     user = await users.by_verified_phone(phone)
     existing = user is not None
     if user is None:
-        user = User(username=f"u{secrets.token_hex(6)}", display_name=name, phone=phone,
+        user = User(username=new_username(), display_name=name, phone=phone,
                     phone_verified_at=clock.now(), password_hash=passwords.hash(password))
         session.add(user)
         await session.flush()
@@ -110,8 +128,9 @@ async def join(session: AsyncSession, tenant: Tenant, *, phone: str, code: str, 
 async def sign_in_by_code(session: AsyncSession, phone: str, code: str, secret: str) -> User:
     """The account the phone signs in to, once its code came back. A phone with no account is refused as a
     wrong code is: no answer tells which numbers have accounts."""
-    if check_phone(phone):
-        raise InvalidInputs(check_phone(phone))
+    problems = phone_problems(phone)
+    if problems:
+        raise InvalidInputs(problems)
     user = await UserService(session).by_verified_phone(phone)
     await check_code(session, phone, "sign_in", code, secret)
     if user is None or not user.active:
@@ -121,19 +140,16 @@ async def sign_in_by_code(session: AsyncSession, phone: str, code: str, secret: 
 
 async def reset_password(session: AsyncSession, phone: str, code: str, password: str, *,
                          passwords: Passwords, secret: str) -> User:
-    """A new password for the account of `phone`, once its code came back; every session of theirs ends."""
-    problems = check_phone(phone) + password_problems(password, hints=(phone,))
+    """A new password for the account of `phone`, once its code came back; every session of theirs ends. The
+    password is checked before the code is spent."""
+    users = UserService(session)
+    problems = phone_problems(phone)
+    user = None if problems else await users.by_verified_phone(phone)
+    problems += password_problems(password, hints=(phone, *hints_of(user)))
     if problems:
         raise InvalidInputs(problems)
-    user = await UserService(session).by_verified_phone(phone)
     await check_code(session, phone, "reset", code, secret)
     if user is None or not user.active:
         raise InvalidInput("验证码不正确或已过期，请重新获取", field="code")
-    await UserService(session).change_password(user, password, passwords=passwords)
+    await users.apply_password(user, password, passwords=passwords)
     return user
-
-
-async def account_exists(session: AsyncSession, phone: str) -> bool:
-    """Whether a code for signing in or resetting has an account to reach (the answer to the asker is the same
-    either way; only whether an SMS goes out differs)."""
-    return await UserService(session).by_verified_phone(phone) is not None

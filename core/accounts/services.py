@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from typing import Any, cast
 
@@ -19,7 +20,7 @@ from core.accounts.models import RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
 from core.authz.rules import TENANT_ROLES
 from core.db import ALL_TENANTS
-from core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from core.errors import Conflict, InvalidInput, InvalidInputs, NotFound, Unauthenticated
 from core.tenancy.models import Tenant
 from core.tenancy.scope import acting_for
 from core.tenancy.services import validate_name
@@ -70,10 +71,19 @@ def password_problems(password: str, *, field: str = "password", hints: tuple[st
     return []
 
 
-def check_password(password: str, *, field: str = "password", hints: tuple[str | None, ...] = ()) -> None:
-    problems = password_problems(password, field=field, hints=hints)
-    if problems:
-        raise problems[0]
+def phone_problems(phone: str, field: str = "phone") -> list[InvalidInput]:
+    return [] if PHONE_RE.match(phone) else [InvalidInput("手机号须为 11 位中国大陆手机号", field=field)]
+
+
+def hints_of(user: User | None) -> tuple[str | None, ...]:
+    """What a person's password must not be made of: their own name, username and phone."""
+    return () if user is None else (user.username, user.phone, user.display_name)
+
+
+def new_username() -> str:
+    """The name of an account whose person never chose one (a resident who joined by phone, a worker staff
+    added): they sign in by phone, and the name only has to be unique."""
+    return f"u{secrets.token_hex(6)}"
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -94,9 +104,20 @@ class UserService:
         """The account a phone number signs in to: the one that proved it by a code."""
         return await self.session.scalar(select(User).where(User.phone == phone, User.phone_verified_at.is_not(None)))
 
-    async def change_password(self, user: User, password: str, *, passwords: Passwords) -> None:
-        """A password the person chose (policy-checked); every session of theirs ends, the caller's is issued anew."""
-        check_password(password, field="new_password", hints=(user.username, user.phone, user.display_name))
+    async def choose_password(self, user: User, password: str, *, passwords: Passwords, field: str = "password",
+                              old: str | None = None) -> None:
+        """A password the person chose, under the policy (with `old`, only if it is their current one; both are
+        checked at once). Every session of theirs ends: the caller issues its own anew."""
+        problems = []
+        if old is not None and not passwords.verify(user.password_hash, old):
+            problems.append(InvalidInput("原密码不正确", field="old_password"))
+        problems += password_problems(password, field=field, hints=hints_of(user))
+        if problems:
+            raise InvalidInputs(problems)
+        await self.apply_password(user, password, passwords=passwords)
+
+    async def apply_password(self, user: User, password: str, *, passwords: Passwords) -> None:
+        """Set a password already checked against the policy (`password_problems`); every session ends."""
         user.password_hash = passwords.hash(password)
         user.must_change_password = False
         user.session_version += 1
@@ -108,8 +129,8 @@ class UserService:
             raise InvalidInput("用户名须为 3–64 个字母、数字或 _ . -", field="username")
         if len(password) < MIN_PASSWORD:
             raise InvalidInput("密码至少 {length} 位", field="password", length=MIN_PASSWORD)
-        if phone is not None and not PHONE_RE.match(phone):
-            raise InvalidInput("手机号须为 11 位中国大陆手机号", field="phone")
+        if phone is not None and (problems := phone_problems(phone)):
+            raise problems[0]
         if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
             raise InvalidInput("电子邮箱格式不正确，如 name@example.org", field="email")
         if await self.by_username(username):

@@ -19,16 +19,15 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect
 
-from core.accounts.controllers import CODE_SENT, request_code
-from core.accounts.joining import join, privacy_notice, reset_password, sign_in_by_code
+from core.accounts.joining import CODE_SENT, ask_for_code, join, privacy_notice, reset_password, sign_in_by_code
 from core.accounts.models import User
 from core.accounts.personal import check_erase, erase, everything_about
 from core.accounts.services import UserService, mask_phone
 from core.errors import DomainError, InvalidInput, Unauthenticated
-from core.http import issue_token
+from core.http import client_address, issue_token
 from core.portal.pages import Page, PageDep, provide_page, session_cookie
 from core.portal.public import safe_next
-from core.tenancy.services import CompoundService
+from core.tenancy.services import CompoundService, resolve_place
 
 audit_log = logging.getLogger("yishi.audit")
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -79,8 +78,9 @@ class AccountPages(Controller):
     async def join_qr(self, request: Request, page: PageDep, compound: FromQuery[str] = "") -> Response[bytes]:
         """The join page's address as a QR code, to print for the notice board (per compound with `?compound=`)."""
         target = f"{request.app.state.settings.public_url.rstrip('/')}{page.base}/join"
-        if compound:
-            target += "?" + urlencode({"compound": str(_uuid(compound, "compound"))})
+        if compound:  # one of this community's compounds, or a refusal: never a code that opens a wrong form
+            place, _ = await resolve_place(page.session, _uuid(compound, "compound"), None)
+            target += "?" + urlencode({"compound": str(place)})
         out = io.BytesIO()
         segno.make(target, error="m").save(out, kind="svg", scale=8, border=2, title=page.tenant.name)
         return Response(out.getvalue(), media_type="image/svg+xml",
@@ -90,7 +90,7 @@ class AccountPages(Controller):
     async def join_code(self, request: Request, page: PageDep, data: Form) -> Response:
         form = _join_form(data)
         try:
-            await request_code(request, page.session, page.tenant, form.phone.strip(), "join")
+            await _ask(request, page, form.phone.strip(), "join")
         except DomainError as exc:
             await page.take_back(exc)
             return await self._join_page(page, form, status_code=exc.status, errors=page.errors(exc, "phone"))
@@ -100,8 +100,6 @@ class AccountPages(Controller):
     async def join(self, request: Request, page: PageDep, data: Form) -> Response:
         form = _join_form(data)
         try:
-            if page.tenant.kind != "community":
-                raise InvalidInput("只能加入社区；请从所在社区的页面加入", field="form")
             joined = await join(
                 page.session, page.tenant, phone=form.phone.strip(), code=data.get("code", "").strip(),
                 name=form.name, password=data.get("password", ""), privacy_version=data.get("privacy_version", ""),
@@ -119,7 +117,7 @@ class AccountPages(Controller):
     async def login_code(self, request: Request, page: PageDep, data: Form) -> Response:
         phone = data.get("phone", "").strip()
         try:
-            await request_code(request, page.session, page.tenant, phone, "sign_in")
+            await _ask(request, page, phone, "sign_in")
         except DomainError as exc:
             await page.take_back(exc)
             return page.render("login.html", status_code=exc.status, next=data.get("next", ""), username="",
@@ -148,7 +146,7 @@ class AccountPages(Controller):
     async def reset_code(self, request: Request, page: PageDep, data: Form) -> Response:
         phone = data.get("phone", "").strip()
         try:
-            await request_code(request, page.session, page.tenant, phone, "reset")
+            await _ask(request, page, phone, "reset")
         except DomainError as exc:
             await page.take_back(exc)
             return page.render("account/reset.html", status_code=exc.status, phone=phone, sent=False,
@@ -180,11 +178,10 @@ class AccountPages(Controller):
         if page.user is None:
             raise _sign_in_first(page)
         user = page.user
-        passwords = request.app.state.passwords
         try:
-            if not passwords.verify(user.password_hash, data.get("old_password", "")):
-                raise InvalidInput("原密码不正确", field="old_password")
-            await UserService(page.session).change_password(user, data.get("new_password", ""), passwords=passwords)
+            await UserService(page.session).choose_password(
+                user, data.get("new_password", ""), passwords=request.app.state.passwords, field="new_password",
+                old=data.get("old_password", ""))
         except DomainError as exc:
             await page.take_back(exc)
             return page.render("account/password.html", status_code=exc.status, errors=page.errors(exc), done=False)
@@ -235,6 +232,11 @@ class AccountPages(Controller):
         response = page.render("account/erased.html")
         response.cookies.append(session_cookie(request, None, 0))
         return response
+
+
+async def _ask(request: Request, page: Page, phone: str, purpose: str) -> None:
+    await ask_for_code(page.session, page.tenant, phone, purpose, client=client_address(request),
+                       secret=request.app.state.settings.secret_key)
 
 
 def _sign_in_first(page: Page) -> DomainError:

@@ -13,10 +13,11 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 
-from core.accounts.services import MemberService, UserService, validate_role
+from core.accounts.services import MemberService, UserService, new_username, validate_role
 from core.authz.rules import ROLES, TENANT_ROLES, grant_action
 from core.errors import DomainError, InvalidInput
 from core.portal.pages import Page, PageDep, provide_page
+from core.tenancy.scope import TenantScope
 from core.tenancy.services import CompoundService, expand_buildings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -48,9 +49,8 @@ class PeoplePages(Controller):
         scope = await page.scope("member.manage")
         role = data.get("role", "")
         try:
-            validate_role(role)
-            scope.require(grant_action(role))
-            username = data.get("username", "").strip() or f"u{secrets.token_hex(5)}"
+            _may_grant(scope, role)
+            username = data.get("username", "").strip() or new_username()
             password = secrets.token_urlsafe(9)
             users = UserService(page.session)
             user = await users.create(username, password, data.get("display_name", "").strip() or None,
@@ -68,9 +68,9 @@ class PeoplePages(Controller):
     async def grant(self, page: PageDep, data: Form) -> Response:
         scope = await page.scope("member.manage")
         try:
-            validate_role(data.get("role", ""))
-            scope.require(grant_action(data["role"]))
-            await MemberService(page.session, page.tenant).grant(data.get("user", ""), data["role"], scope.user_id)
+            _may_grant(scope, data.get("role", ""))
+            await MemberService(page.session, page.tenant).grant(data.get("user", ""), data.get("role", ""),
+                                                                 scope.user_id)
         except DomainError as exc:
             await page.take_back(exc)
             return await self._people(page, status_code=exc.status, errors=page.errors(exc, "user"))
@@ -80,9 +80,8 @@ class PeoplePages(Controller):
     async def revoke(self, page: PageDep, data: Form) -> Response:
         scope = await page.scope("member.manage")
         try:
-            validate_role(data.get("role", ""))
-            scope.require(grant_action(data["role"]))
-            await MemberService(page.session, page.tenant).revoke(data.get("user", ""), data["role"])
+            _may_grant(scope, data.get("role", ""))
+            await MemberService(page.session, page.tenant).revoke(data.get("user", ""), data.get("role", ""))
         except DomainError as exc:
             await page.take_back(exc)
             return await self._people(page, status_code=exc.status, errors=page.errors(exc, "user"))
@@ -129,6 +128,12 @@ class PeoplePages(Controller):
             return await self._compounds(page, status_code=exc.status,
                                          errors={f"buildings-{compound}": page.refusal(exc)})
         return await self._compounds(page)
+
+
+def _may_grant(scope: TenantScope, role: str) -> None:
+    """A known role, and one the staff may grant (never one above their own)."""
+    validate_role(role)
+    scope.require(grant_action(role))
 
 
 CONTROLLERS = [PeoplePages]

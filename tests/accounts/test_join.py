@@ -214,3 +214,21 @@ async def test_only_a_community_can_be_joined(app: Litestar, client: AsyncClient
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "tenant"
     async with tenant_session(app, "street-a", "admin") as scope:
         assert (await scope.session.scalars(select(RoleAssignment).where(RoleAssignment.role == "resident"))).all() == []
+
+
+async def test_another_communitys_compound_or_an_unknown_community_is_refused_and_nothing_is_written(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    theirs = (await client.get("/api/v1/tenants/comm-b/compounds", headers=await auth("bstaff"))).json()[0]["id"]
+    refused = await _join(client, app, compound=theirs)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "compound"
+    async with app.state.sessionmaker() as session:
+        assert await session.scalar(select(User).where(User.phone == PHONE)) is None
+    right = await client.post("/api/v1/tenants/comm-a/public/join", json={
+        "phone": PHONE, "code": await _last_code(app), "name": "林女士", "password": GOOD,
+        "privacy_version": await _version(client), "accept_privacy": True})
+    assert right.status_code == 201  # the refusal spent no code
+    for path in ("/api/v1/tenants/nowhere/public/privacy", "/api/v1/tenants/nowhere/public/join"):
+        answer = await (client.get(path) if path.endswith("privacy") else client.post(path, json={}))
+        assert answer.status_code in (400, 404)
+    unknown = await client.post("/api/v1/tenants/nowhere/public/verification-codes", json={"phone": PHONE})
+    assert unknown.status_code == 404

@@ -31,3 +31,13 @@ async def test_unmasked_phones_are_logged_and_the_district_admin_reads_the_log(c
     assert (await client.get("/api/v1/tenants/comm-a/phone-reads", headers=await auth("cstaff"))).status_code == 403
     other = await client.get("/api/v1/tenants/district-b/phone-reads", headers=await auth("badmin"))
     assert other.status_code == 200 and other.json()["total"] == 0  # another district's reads are not theirs
+
+
+async def test_another_districts_admin_and_community_staff_cannot_read_the_log(client: AsyncClient,
+                                                                              auth: Auth) -> None:
+    for user in ("badmin", "cstaff", "resident"):
+        answer = await client.get("/api/v1/tenants/district-a/phone-reads", headers=await auth(user))
+        assert answer.status_code in (403, 404), (user, answer.status_code)
+    bad = await client.get("/api/v1/tenants/district-a/phone-reads", params={"limit": "many"},
+                           headers=await auth("dadmin"))
+    assert bad.status_code == 400

@@ -65,3 +65,16 @@ async def test_staff_add_a_compound_with_buildings_pasted_as_a_range(client: Asy
     assert backwards.status_code == 422 and 'id="buildings-error"' in backwards.text
     assert 'value="丁小区"' in backwards.text
     assert (await client.get(f"/t/comm-a/join/qr.svg?compound={compound}")).status_code == 200
+
+
+async def test_staff_reach_no_other_communitys_people_or_compounds(client: AsyncClient) -> None:
+    await sign_in(client, "comm-b", "bstaff")
+    page = await client.get("/t/comm-b/staff/compounds")
+    theirs = re.search(r'id="compound-([0-9a-f-]{36})"', page.text).group(1)  # type: ignore[union-attr]
+    await sign_in(client, "comm-a", "cstaff")
+    assert (await client.get("/t/comm-b/staff/people")).status_code == 403
+    sneaked = await submit(client, COMPOUNDS, f"{COMPOUNDS}/{theirs}/buildings", {"buildings": "99号楼"})
+    assert sneaked.status_code == 404
+    assert (await client.get(f"/t/comm-a/join/qr.svg?compound={theirs}")).status_code == 422
+    await sign_in(client, "comm-b", "bstaff")
+    assert "99号楼" not in text_of(await client.get("/t/comm-b/staff/compounds"))

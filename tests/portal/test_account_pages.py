@@ -193,6 +193,8 @@ async def test_my_account_lists_recent_sign_ins_and_signs_out_every_other_device
     rows = page.text.split('id="sign-ins"', 1)[1].split("</table>", 1)[0]
     assert rows.count("<tr>") == 3  # the head, the API's sign-in and the portal's
     assert "密码" in rows
+    mine = await client.get("/t/comm-a/me/data")
+    assert 'id="data-sign-ins">2<' in mine.text and len((await client.get("/t/comm-a/me/data.json")).json()["sign_ins"]) == 2
     cookie = client.cookies["yishi_session"]
     out = await submit(client, ACCOUNT, f"{ACCOUNT}/sign-out-others", {})
     assert out.status_code == 200 and 'id="others-done"' in out.text

@@ -78,8 +78,8 @@ async def change_phone(session: AsyncSession, user: User, *, phone: str, code: s
 
 
 async def home_tenant(session: AsyncSession, user: User, slug: str | None) -> Tenant | None:
-    """The tenant in whose name the person's code is sent: `slug` if they hold a role there (or above it),
-    otherwise the first where they hold one."""
+    """The tenant in whose name the person's code is sent: `slug` if they hold a role there or above it,
+    otherwise the topmost where they hold one (None if they hold none)."""
     async with acting_for(session, user.id):
         paths = list((await session.scalars(
             select(Tenant.path).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
+from core.accounts.sign_ins import record_sign_in
 from core.authz.authorizer import Grants
 from core.errors import Conflict, NotFound, Unauthenticated
 from core.events import PLUGINS_KEY
@@ -104,6 +105,15 @@ def issue_token(request: Request, user: User) -> tuple[str, datetime.timedelta]:
         token_extras={SESSION_VERSION_CLAIM: user.session_version},
     )
     return token, lifetime
+
+
+async def start_session(request: Request, session: AsyncSession, user: User,
+                        method: str) -> tuple[str, datetime.timedelta]:
+    """A token for a person who has just signed in (`method`: password, code, join), their sign-in logged for
+    their own list of recent ones. Only where a session starts: a token re-issued after a change is
+    `issue_token`'s."""
+    await record_sign_in(session, user, method, client_address(request), request.headers.get("user-agent", ""))
+    return issue_token(request, user)
 
 
 def client_address(request: Request) -> str:

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
@@ -23,6 +23,13 @@ from core.accounts.joining import (
     sign_in_by_code,
 )
 from core.accounts.models import User
+from core.accounts.my_account import (
+    ask_for_phone_code,
+    change_phone,
+    choose_language,
+    home_tenant,
+    rename,
+)
 from core.accounts.personal import check_erase, erase, everything_about
 from core.accounts.schemas import (
     CodeRequest,
@@ -35,17 +42,22 @@ from core.accounts.schemas import (
     MemberOut,
     MemberRoleOut,
     MeOut,
+    MeUpdate,
     PasswordChange,
     PasswordReset,
+    PhoneChange,
+    PhoneCodeRequest,
     PhoneReadOut,
     PrivacyOut,
+    SignInOut,
     TokenOut,
     TokenRequest,
 )
 from core.accounts.services import LoginService, MemberService, UserService, validate_role
+from core.accounts.sign_ins import device_of, recent_sign_ins, sign_out_elsewhere
 from core.accounts.verification import LIFETIME
 from core.authz.rules import grant_action
-from core.errors import Unauthenticated
+from core.errors import InvalidInput, Unauthenticated
 from core.http import (
     DbSession,
     Limit,
@@ -57,8 +69,9 @@ from core.http import (
     issue_token,
     provide_public_tenant,
     provide_tenant_scope,
+    start_session,
 )
-from core.tenancy.scope import grants_of
+from core.tenancy.scope import enter, grants_of
 
 audit_log = logging.getLogger("yishi.audit")
 
@@ -73,7 +86,7 @@ class AuthController(Controller):
         service = LoginService(db_session, request.app.state.passwords, settings.login_max_failures,
                                settings.login_window_seconds)
         user = await service.authenticate(data.username, data.password, client_address(request))
-        token, lifetime = issue_token(request, user)
+        token, lifetime = await start_session(request, db_session, user, "password")
         return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type, not a secret)
                         expires_in=int(lifetime.total_seconds()))
 
@@ -90,10 +103,68 @@ class MeController(Controller):
 
     @get("/", summary="当前用户及其在各租户的角色")
     async def me(self, request: Request, db_session: DbSession) -> MeOut:
+        return await _me(request, db_session, await _signed_in_user(request, db_session))
+
+    @patch("/", summary="修改我的姓名或消息语言（zh-CN / en）；未给出的字段不变")
+    async def update(self, request: Request, db_session: DbSession, data: JSONBody[MeUpdate]) -> MeOut:
         user = await _signed_in_user(request, db_session)
-        grants = await grants_of(db_session, request.app.state.authorizer, user.id, user.authz_version,
-                                 user.platform_admin)
-        return await UserService(db_session).me(user, grants.by_tenant)
+        if data.display_name is not None:
+            await rename(db_session, user, data.display_name)
+        if data.language is not None:
+            await choose_language(db_session, user, data.language)
+        return await _me(request, db_session, user)
+
+    @post("/phone/verification-codes", status_code=HTTP_202_ACCEPTED,
+          summary="更换手机号：向新手机号发送验证码；无论该号码是否可用，回答都相同")
+    async def phone_code(self, request: Request, db_session: DbSession, data: JSONBody[PhoneCodeRequest]) -> CodeSent:
+        user = await _signed_in_user(request, db_session)
+        tenant = await home_tenant(db_session, user, data.tenant)
+        if tenant is None:
+            raise InvalidInput("请指定以哪个租户的名义发送验证码", field="tenant")
+        await enter(db_session, tenant, user.id)
+        await ask_for_phone_code(db_session, tenant, user, data.phone, client=client_address(request),
+                                 secret=request.app.state.settings.secret_key)
+        return CodeSent(message=CODE_SENT, expires_in=int(LIFETIME.total_seconds()))
+
+    @post("/phone", status_code=HTTP_200_OK,
+          summary="更换手机号（新号码的验证码 + 当前密码）；其他登录随即失效，返回本次的新令牌")
+    async def new_phone(self, request: Request, db_session: DbSession, data: JSONBody[PhoneChange]) -> TokenOut:
+        user = await _signed_in_user(request, db_session)
+        await change_phone(db_session, user, phone=data.phone, code=data.code, password=data.password,
+                           passwords=request.app.state.passwords, secret=request.app.state.settings.secret_key)
+        audit_log.info("phone changed: user=%s", user.id)
+        return _token(request, user)
+
+    @get("/sign-ins", summary="我最近的登录（最多 20 次）：时间、方式、网络与浏览器")
+    async def sign_ins(self, request: Request, db_session: DbSession) -> list[SignInOut]:
+        user = await _signed_in_user(request, db_session)
+        out = []
+        for row in await recent_sign_ins(db_session, user.id):
+            device = device_of(row.user_agent)
+            out.append(SignInOut(at=row.at, method=row.method, network=row.client, browser=device.browser,
+                                 system=device.system, user_agent=row.user_agent))
+        return out
+
+    @post("/sign-out-others", status_code=HTTP_200_OK,
+          summary="退出其他所有设备：此前签发的令牌与门户登录全部失效，返回本次的新令牌")
+    async def sign_out_others(self, request: Request, db_session: DbSession) -> TokenOut:
+        user = await _signed_in_user(request, db_session)
+        await sign_out_elsewhere(db_session, user)
+        audit_log.info("signed out on other devices: user=%s", user.id)
+        return _token(request, user)
+
+
+async def _me(request: Request, db_session: DbSession, user: User) -> MeOut:
+    grants = await grants_of(db_session, request.app.state.authorizer, user.id, user.authz_version,
+                             user.platform_admin)
+    return await UserService(db_session).me(user, grants.by_tenant)
+
+
+def _token(request: Request, user: User) -> TokenOut:
+    """A new token for this device, after a change that ended every session of the user's."""
+    token, lifetime = issue_token(request, user)
+    return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type)
+                    expires_in=int(lifetime.total_seconds()))
 
 
 class MemberController(Controller):
@@ -154,7 +225,7 @@ class JoinController(Controller):
                             compound=data.compound, building=data.building,
                             passwords=request.app.state.passwords, secret=request.app.state.settings.secret_key)
         audit_log.info("resident joined: user=%s tenant=%s existing=%s", joined.user.id, tenant.slug, joined.existing)
-        token, lifetime = issue_token(request, joined.user)
+        token, lifetime = await start_session(request, db_session, joined.user, "join")
         return JoinedOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type)
                          expires_in=int(lifetime.total_seconds()), username=joined.user.username,
                          tenant=tenant.slug, existing_account=joined.existing)
@@ -167,7 +238,7 @@ class PasswordController(Controller):
     @post("/code-token", exclude_from_auth=True, status_code=HTTP_200_OK, summary="手机号 + 验证码换取访问令牌")
     async def code_token(self, request: Request, db_session: DbSession, data: JSONBody[CodeSignIn]) -> TokenOut:
         user = await sign_in_by_code(db_session, data.phone, data.code, request.app.state.settings.secret_key)
-        token, lifetime = issue_token(request, user)
+        token, lifetime = await start_session(request, db_session, user, "code")
         return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type)
                         expires_in=int(lifetime.total_seconds()))
 
@@ -220,9 +291,7 @@ class MyPasswordController(Controller):
         await UserService(db_session).choose_password(user, data.new_password, passwords=request.app.state.passwords,
                                                       field="new_password", old=data.old_password)
         audit_log.info("password changed: user=%s", user.id)
-        token, lifetime = issue_token(request, user)
-        return TokenOut(access_token=token, token_type="bearer",  # noqa: S106 (OAuth's token type)
-                        expires_in=int(lifetime.total_seconds()))
+        return _token(request, user)
 
 
 class PhoneReadController(Controller):

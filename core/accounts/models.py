@@ -1,5 +1,5 @@
-"""Tables of accounts: users (platform-wide), role assignments (per tenant), login throttling, the codes that
-prove a phone, and what a resident agreed to and where they live (per tenant)."""
+"""Tables of accounts: users (platform-wide) and their recent sign-ins, role assignments (per tenant), login
+throttling, the codes that prove a phone, and what a resident agreed to and where they live (per tenant)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,21 @@ class User(Base):
 # One account per verified phone number (an unverified number, typed by staff, may repeat).
 Index("uq_user_verified_phone", User.phone, unique=True, sqlite_where=User.phone_verified_at.is_not(None),
       postgresql_where=User.phone_verified_at.is_not(None))
+
+
+class SignIn(Base):
+    """One successful sign-in of a user, for their own "recent sign-ins" (`core.accounts.my_account`): how, from
+    which network (the address truncated) and which browser. Platform-wide like the account; the last
+    `KEPT_SIGN_INS` per user are kept."""
+
+    __tablename__ = "sign_in"
+    __table_args__ = (Index("ix_sign_in_user", "user_id", "at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
+    at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
+    method: Mapped[str] = mapped_column(String(16))  # password, code, join
+    client: Mapped[str] = mapped_column(String(64))  # 203.0.113.0/24, 2001:db8:1::/48
+    user_agent: Mapped[str] = mapped_column(String(200))
 
 
 class RoleAssignment(TenantOwned, Base):

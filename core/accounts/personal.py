@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import clock
 from core.accounts.models import Consent, Residence, RoleAssignment, User
 from core.accounts.services import Passwords
+from core.accounts.sign_ins import forget_sign_ins, recent_sign_ins
 from core.concerns.models import Concern
 from core.db import ALL_TENANTS
 from core.errors import InvalidInput, InvalidInputs
@@ -43,13 +44,15 @@ async def _their_tenants(session: AsyncSession, user_id: uuid.UUID) -> list[Tena
 
 
 async def everything_about(session: AsyncSession, user: User) -> dict[str, Any]:
-    """What Yishi holds about `user`, in every tenant: the account, roles, consents, where they live, the
-    concerns they raised or that were raised for them, their notifications and choices."""
+    """What Yishi holds about `user`, in every tenant: the account and its recent sign-ins, roles, consents, where
+    they live, the concerns they raised or that were raised for them, their notifications and choices."""
     tenants = await _their_tenants(session, user.id)
     out: dict[str, Any] = {
         "account": {"username": user.username, "display_name": user.display_name, "phone": user.phone,
                     "phone_verified_at": _when(user.phone_verified_at), "email": user.email,
                     "language": user.language, "created_at": _when(user.created_at)},
+        "sign_ins": [{"at": _when(s.at), "method": s.method, "network": s.client, "user_agent": s.user_agent}
+                     for s in await recent_sign_ins(session, user.id)],
         "tenants": [],
         "notification_preferences": [
             {"kind": p.kind, "channels": p.channels, "digest": p.digest}
@@ -102,7 +105,7 @@ def check_erase(passwords: Passwords, user: User, password: str, confirm: bool) 
 
 async def erase(session: AsyncSession, user: User) -> None:
     """Erase the person: their concerns lose every link to them (their name and phone on them, the resident
-    they were filed for), their inbox, choices, consents, home and roles go, and the account becomes a row
+    they were filed for), their inbox, choices, consents, home, roles and sign-ins go, and the account becomes a row
     that names nobody, cannot sign in, and every session of which has ended."""
     for tenant in await _their_tenants(session, user.id):
         async with within(session, tenant), acting_for(session, user.id):
@@ -117,6 +120,7 @@ async def erase(session: AsyncSession, user: User) -> None:
             await session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user.id,
                                                                RoleAssignment.tenant_id == tenant.id))
     await session.execute(delete(NotificationPreference).where(NotificationPreference.user_id == user.id))
+    await forget_sign_ins(session, user.id)
     user.username = f"erased-{secrets.token_hex(8)}"
     user.display_name = ERASED_NAME
     user.phone = user.email = user.phone_verified_at = None

@@ -36,6 +36,34 @@ class MeOut(msgspec.Struct):
     phone: str | None
     platform_admin: bool
     tenants: list[TenantRoles]
+    language: str = "zh-CN"
+
+
+class MeUpdate(Input):
+    """What a person changes of themselves; a field left out stays as it is."""
+
+    display_name: Annotated[str, cap(100)] | None = None
+    language: Annotated[str, cap(8)] | None = None
+
+
+class PhoneCodeRequest(Input):
+    phone: Annotated[str, cap(20)]
+    tenant: Annotated[str, cap(63)] | None = None  # in whose name the code is sent; the first of one's own if left out
+
+
+class PhoneChange(Input):
+    phone: Annotated[str, cap(20)]
+    code: Annotated[str, cap(6)]
+    password: Annotated[str, cap(128)]
+
+
+class SignInOut(msgspec.Struct):
+    at: datetime.datetime
+    method: str
+    network: str
+    browser: str
+    system: str
+    user_agent: str
 
 
 class MemberGrant(Input):

@@ -170,7 +170,7 @@ class UserService:
         )).all() if ids else []
         return MeOut(
             id=user.id, username=user.username, display_name=user.display_name, phone=user.phone,
-            platform_admin=user.platform_admin,
+            platform_admin=user.platform_admin, language=user.language,
             tenants=[TenantRoles(tenant=slug, tenant_name=name, kind=kind, roles=sorted(roles_by_tenant[tid.hex]))
                      for tid, slug, name, kind in rows],
         )

@@ -1,6 +1,8 @@
 """A person's account pages: joining a community from a phone (and the QR code on the notice board that opens
-that page), signing in by a code, resetting a forgotten password by a code, changing one's password, and one's
-personal information (a copy of all of it; erasing the account). The rules are `core.accounts.joining`'s and `core.accounts.services`'; these pages read forms and show answers."""
+that page), signing in by a code, resetting a forgotten password by a code, changing one's password, My account
+(name, language, phone number, recent sign-ins, signing out elsewhere), and one's personal information (a copy of
+all of it; erasing the account). The rules are `core.accounts.joining`'s, `core.accounts.my_account`'s and
+`core.accounts.services`'; these pages read forms and show answers."""
 
 from __future__ import annotations
 
@@ -21,11 +23,20 @@ from litestar.response import Redirect
 
 from core.accounts.joining import CODE_SENT, ask_for_code, join, privacy_notice, reset_password, sign_in_by_code
 from core.accounts.models import User
+from core.accounts.my_account import (
+    ask_for_phone_code,
+    change_phone,
+    choose_language,
+    rename,
+)
 from core.accounts.personal import check_erase, erase, everything_about
 from core.accounts.services import UserService, mask_phone
+from core.accounts.sign_ins import device_of, recent_sign_ins, sign_out_elsewhere
 from core.errors import DomainError, InvalidInput, Unauthenticated
-from core.http import client_address, issue_token
-from core.portal.pages import Page, PageDep, provide_page, session_cookie
+from core.http import client_address, issue_token, start_session
+from core.notifications.messages import LANGUAGES
+from core.portal.i18n import locale_of
+from core.portal.pages import Page, PageDep, language_cookie, provide_page, session_cookie
 from core.portal.public import safe_next
 from core.tenancy.services import CompoundService, resolve_place
 
@@ -51,9 +62,16 @@ def _uuid(value: str, field: str) -> uuid.UUID | None:
         raise InvalidInput("本社区没有这个小区", field=field) from None  # a building's id is checked with it
 
 
-def _signed_in(request: Request, user: User, to: str) -> Response:
-    token, lifetime = issue_token(request, user)
+async def _signed_in(request: Request, page: Page, user: User, method: str, to: str) -> Response:
+    token, lifetime = await start_session(request, page.session, user, method)
     response = Redirect(to, status_code=303)
+    response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
+    return response
+
+
+def _stay_signed_in(request: Request, response: Response, user: User) -> Response:
+    """Every other session of the user's ended with a change: this one goes on, under the new session version."""
+    token, lifetime = issue_token(request, user)
     response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
     return response
 
@@ -109,7 +127,7 @@ class AccountPages(Controller):
         except DomainError as exc:
             await page.take_back(exc)
             return await self._join_page(page, form, status_code=exc.status, sent=True, errors=page.errors(exc))
-        return _signed_in(request, joined.user, f"{page.base}/concerns/new")
+        return await _signed_in(request, page, joined.user, "join", f"{page.base}/concerns/new")
 
     # --- signing in by a code ---------------------------------------------------------------------------------
 
@@ -134,7 +152,7 @@ class AccountPages(Controller):
             await page.take_back(exc)
             return page.render("login.html", status_code=exc.status, next=data.get("next", ""), username="",
                                error=None, phone=phone, code_sent=None, code_error=page.refusal(exc))
-        return _signed_in(request, user, safe_next(page, data.get("next", "")))
+        return await _signed_in(request, page, user, "code", safe_next(page, data.get("next", "")))
 
     # --- a forgotten password ---------------------------------------------------------------------------------
 
@@ -185,20 +203,79 @@ class AccountPages(Controller):
         except DomainError as exc:
             await page.take_back(exc)
             return page.render("account/password.html", status_code=exc.status, errors=page.errors(exc), done=False)
-        # Every other session ended with the change; this one goes on, under the new session version.
-        response = page.render("account/password.html", errors={}, done=True)
-        token, lifetime = issue_token(request, user)
-        response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
-        return response
-
+        return _stay_signed_in(request, page.render("account/password.html", errors={}, done=True), user)
 
     # --- my account and my data -------------------------------------------------------------------------------
+
+    async def _account_page(self, page: Page, *, status_code: int = 200, errors: dict[str, str] | None = None,
+                            done: str | None = None, new_phone: str = "", phone_sent: bool = False) -> Response:
+        user = page.user
+        assert user is not None
+        sign_ins = [(row, device_of(row.user_agent)) for row in await recent_sign_ins(page.session, user.id)]
+        return page.render("account/account.html", status_code=status_code, phone=mask_phone(user.phone),
+                           errors=errors or {}, done=done, new_phone=new_phone, phone_sent=phone_sent,
+                           sign_ins=sign_ins, languages=LANGUAGES)
 
     @get("/me/account")
     async def account(self, page: PageDep) -> Response:
         if page.user is None:
             raise _sign_in_first(page)
-        return page.render("account/account.html", phone=mask_phone(page.user.phone))
+        return await self._account_page(page)
+
+    @post("/me/account", status_code=200)
+    async def update_account(self, page: PageDep, data: Form) -> Response:
+        """The person's name and the language of their messages (and of the portal on this device)."""
+        if page.user is None:
+            raise _sign_in_first(page)
+        user = page.user
+        try:
+            await rename(page.session, user, data.get("display_name", ""))
+            await choose_language(page.session, user, data.get("language", ""))
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._account_page(page, status_code=exc.status, errors=page.errors(exc))
+        page.locale = locale_of(user.language)  # this page already in the language chosen
+        response = await self._account_page(page, done="profile")
+        response.cookies.append(language_cookie(page.locale))
+        return response
+
+    @post("/me/account/phone/code", status_code=200)
+    async def phone_code(self, request: Request, page: PageDep, data: Form) -> Response:
+        if page.user is None:
+            raise _sign_in_first(page)
+        phone = data.get("phone", "").strip()
+        try:
+            await ask_for_phone_code(page.session, page.tenant, page.user, phone, client=client_address(request),
+                                     secret=request.app.state.settings.secret_key)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._account_page(page, status_code=exc.status, errors=page.errors(exc, "phone"),
+                                            new_phone=phone)
+        return await self._account_page(page, new_phone=phone, phone_sent=True)
+
+    @post("/me/account/phone", status_code=200)
+    async def new_phone(self, request: Request, page: PageDep, data: Form) -> Response:
+        if page.user is None:
+            raise _sign_in_first(page)
+        user, phone = page.user, data.get("phone", "").strip()
+        try:
+            await change_phone(page.session, user, phone=phone, code=data.get("code", ""),
+                               password=data.get("password", ""), passwords=request.app.state.passwords,
+                               secret=request.app.state.settings.secret_key)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._account_page(page, status_code=exc.status, errors=page.errors(exc),
+                                            new_phone=phone, phone_sent=True)
+        audit_log.info("phone changed: user=%s", user.id)
+        return _stay_signed_in(request, await self._account_page(page, done="phone"), user)
+
+    @post("/me/account/sign-out-others", status_code=200)
+    async def sign_out_others(self, request: Request, page: PageDep) -> Response:
+        if page.user is None:
+            raise _sign_in_first(page)
+        await sign_out_elsewhere(page.session, page.user)
+        audit_log.info("signed out on other devices: user=%s", page.user.id)
+        return _stay_signed_in(request, await self._account_page(page, done="others"), page.user)
 
     @get("/me/data")
     async def my_data(self, page: PageDep) -> Response:

@@ -42,12 +42,29 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
     return message
 
 
-def request_locale(request: Request) -> str:
-    """`?lang=` wins (and is remembered in a cookie by the page), then the cookie, then Chinese."""
+def chosen_locale(request: Request) -> str | None:
+    """The language the reader picked on this device: `?lang=` (remembered in a cookie by the page), the cookie."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate in LOCALES:
             return candidate
-    return DEFAULT_LOCALE
+    return None
+
+
+def request_locale(request: Request) -> str:
+    """The reader's pick on this device, then Chinese (a signed-in page: then the account's, `page_locale`)."""
+    return chosen_locale(request) or DEFAULT_LOCALE
+
+
+def locale_of(language: str) -> str:
+    """The portal's locale for an account's language of messages ("zh-CN" → "zh_CN")."""
+    locale = language.replace("-", "_")
+    return locale if locale in LOCALES else DEFAULT_LOCALE
+
+
+def page_locale(request: Request, language: str | None) -> str:
+    """A page's language: the reader's pick on this device, then their account's (`language`, signed in), then
+    Chinese."""
+    return chosen_locale(request) or (locale_of(language) if language else DEFAULT_LOCALE)
 
 
 def gettext_for(locale: str):

@@ -25,7 +25,7 @@ from core.http import DbSession, Principal, enter_tenant, principal_of
 from core.i18n import in_language
 from core.inputs import refused_request
 from core.notifications.services import unread_count
-from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, request_locale
+from core.portal.i18n import LANG_COOKIE, LOCALES, gettext_for, page_locale, request_locale
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope, enter
 
@@ -60,6 +60,11 @@ def session_cookie(request: Request, token: str | None, max_age: int) -> Cookie:
     secure = request.app.state.settings.env == "production"
     return Cookie(key=SESSION_COOKIE, value=token or "", max_age=max_age if token else 0, path="/", httponly=True,
                   samesite="lax", secure=secure)
+
+
+def language_cookie(locale: str) -> Cookie:
+    """The reader's language on this device (it wins over their account's)."""
+    return Cookie(key=LANG_COOKIE, value=locale, max_age=365 * 86400, path="/", samesite="lax")
 
 
 @dataclass(frozen=True)
@@ -181,8 +186,7 @@ class Page:
         response = Template(template_name=template, context=context, status_code=status_code)
         chosen = self.request.query_params.get("lang")
         if chosen in LOCALES:  # remember the reader's choice of language
-            response.cookies.append(Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 86400, path="/",
-                                           samesite="lax"))
+            response.cookies.append(language_cookie(chosen))
         return response
 
 
@@ -197,6 +201,8 @@ async def provide_page(request: Request, db_session: DbSession, slug: FromPath[s
     if principal is not None:  # a cookie from before its user signed out (another session version) signs in no one
         user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
                                                           User.session_version == principal.session_version))
+    if user is not None:
+        locale = page_locale(request, user.language)
     if user is not None and user.must_change_password and not request.url.path.endswith(BEFORE_A_NEW_PASSWORD):
         raise PasswordChangeRequired(gettext_for(locale)("Please change your password before you go on."))
     await enter(db_session, tenant, user.id if user else None)

@@ -18,7 +18,7 @@ from core import clock
 from core.accounts.services import LoginService, UserService
 from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
-from core.http import DbSession, PageNumber, client_address, issue_token
+from core.http import DbSession, PageNumber, client_address, start_session
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
 from core.publishing.services import public_meetings, published_results
 from core.reporting.services import public_stats
@@ -138,7 +138,7 @@ class PortalPublicController(Controller):
             return page.render("login.html", status_code=exc.status, next=safe_next(page, data.next),
                                username=data.username, error=page._("Wrong username or password.")
                                if exc.status == 401 else page.refusal(exc))
-        token, lifetime = issue_token(request, user)
+        token, lifetime = await start_session(request, page.session, user, "password")
         response = Redirect(safe_next(page, data.next), status_code=303)
         response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))
         return response

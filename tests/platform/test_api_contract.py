@@ -18,7 +18,8 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/compounds/{compound_id}", "/api/v1/tenants/{slug}/compounds/{compound_id}/buildings",
     "/api/v1/tenants/{slug}/public/privacy", "/api/v1/tenants/{slug}/public/verification-codes",
     "/api/v1/tenants/{slug}/public/join", "/api/v1/auth/code-token", "/api/v1/auth/password-reset",
-    "/api/v1/me/password",
+    "/api/v1/me/password", "/api/v1/me/phone", "/api/v1/me/phone/verification-codes", "/api/v1/me/sign-ins",
+    "/api/v1/me/sign-out-others",
 }
 
 
@@ -61,6 +62,9 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/auth/code-token"),
     ("POST", "/api/v1/auth/password-reset"),
     ("POST", "/api/v1/me/password"),
+    ("PATCH", "/api/v1/me"),
+    ("POST", "/api/v1/me/phone/verification-codes"),
+    ("POST", "/api/v1/me/phone"),
 ]
 
 

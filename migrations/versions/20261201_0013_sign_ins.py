@@ -3,7 +3,7 @@
 `sign_in` holds when a user signed in, how (password, code, join), the client's network (the address
 truncated) and its browser (the user agent, trimmed); platform-wide like `user_account`, the last 20 per user.
 
-Revision ID: 0016
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-01 21:00:00
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision = '0016'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None

@@ -72,7 +72,7 @@ FIELD_LABELS: dict[str, Label] = {
     "reference": Label("编号"), "display_name": Label("显示名称"), "photo": Label("照片"), "photos": Label("照片"),
     "limits": Label("时限"), "urgency": Label("紧急程度"), "respond": Label("响应时限"), "resolve": Label("办结时限"),
     "respond_working": Label("响应时限按工作时间计"), "resolve_working": Label("办结时限按工作时间计"),
-    "working_hours": Label("工作时间"), "escalate_after_hours": Label("红灯后自动上报的小时数"),
+    "working_hours": Label("工作时段"), "escalate_after_hours": Label("红灯后自动上报的小时数"),
     "escalate_ceiling": Label("最高上报层级"),
 }
 

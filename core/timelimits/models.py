@@ -7,10 +7,12 @@ from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, JsonB, TenantOwned
+from core.i18n import Label
 
 ANY_CATEGORY = "*"
-URGENCIES = {"urgent": "紧急", "normal": "一般", "complex": "复杂"}
-KINDS = {"respond": "响应时限", "resolve": "办结时限"}  # respond: 签收并联系居民; resolve: 办结
+ANY_CATEGORY_NAME = Label("全部类别")
+URGENCIES = {"urgent": Label("紧急"), "normal": Label("一般"), "complex": Label("复杂")}
+KINDS = {"respond": Label("响应时限"), "resolve": Label("办结时限")}  # respond: 签收并联系居民; resolve: 办结
 
 
 class TimeLimit(TenantOwned, Base):

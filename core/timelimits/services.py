@@ -35,7 +35,7 @@ from core.timelimits.calendar import (
     parse_duration,
     parse_hours,
 )
-from core.timelimits.models import ANY_CATEGORY, KINDS, URGENCIES, TimeLimit, TimeLimitSetting
+from core.timelimits.models import ANY_CATEGORY, ANY_CATEGORY_NAME, KINDS, URGENCIES, TimeLimit, TimeLimitSetting
 from core.timelimits.schemas import LimitIn, LimitOut, PolicyIn, PolicyOut, TenantRef, ValueOut
 
 # The platform's defaults, from common 接诉即办 practice: urgent matters answered within 2 hours and settled within
@@ -49,6 +49,7 @@ DEFAULTS: dict[tuple[str, str], tuple[str, bool]] = {
 # Kinds of tenant a red concern may be escalated up to; "street" (大事不出街) unless a policy says otherwise.
 CEILING_KINDS = tuple(kind for kind in TENANT_KINDS if kind != "community")
 DEFAULT_CEILING = "street"
+MAX_ESCALATE_AFTER = 720  # hours red before escalating: at most a month
 MODE_NAMES = {False: Label("自然时间"), True: Label("工作时间")}
 Key = tuple[str, str, str]  # (category, urgency, kind)
 
@@ -265,6 +266,10 @@ class PolicyService:
                 setattr(row, f"{kind}_working", working)
             if row.respond is not None or row.resolve is not None:
                 rows.append(row)
+        after = data.escalate_after_hours
+        if after is not None and not 1 <= after <= MAX_ESCALATE_AFTER:
+            problems.append(InvalidInput("{name}须在 {first} 至 {last} 之间", field="escalate_after_hours",
+                                         name=label("escalate_after_hours"), first=1, last=MAX_ESCALATE_AFTER))
         ceiling_kind = data.escalate_ceiling
         if ceiling_kind is not None and ceiling_kind not in CEILING_KINDS:
             problems.append(not_one_of("escalate_ceiling", CEILING_KINDS))
@@ -316,7 +321,7 @@ def policy_out(tenant: Tenant, policy: Policy, names: dict[str, str]) -> PolicyO
                    escalate_ceiling=setting.escalate_ceiling if setting else None)
     return PolicyOut(
         tenant=TenantRef(tenant.slug, tenant.name),
-        limits=[LimitOut(category, names.get(category, "全部类别" if category == ANY_CATEGORY else category),
+        limits=[LimitOut(category, names.get(category, ANY_CATEGORY_NAME if category == ANY_CATEGORY else category),
                          urgency, urgency_name, value(category, urgency, "respond"), value(category, urgency, "resolve"))
                 for category in policy.categories for urgency, urgency_name in URGENCIES.items()],
         working_hours=hours_text(policy.hours), working_hours_source=_ref(policy.hours_source),

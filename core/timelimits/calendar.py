@@ -38,6 +38,11 @@ from core.errors import InvalidInput
 from core.inputs import label
 
 MAX_DAYS = 366  # a time limit longer than a year is a typing mistake (and would walk the calendar for ever)
+# The hours of a duration, at most: 2,000 working hours at the least working hours a day (MIN_DAILY) stay within
+# the days a deadline's walk through the calendar may take (_WALK_DAYS).
+MAX_HOURS = 2000
+MIN_DAILY = datetime.timedelta(hours=1)
+_WALK_DAYS = 4000
 # 08:30–12:00 and 14:30–18:00: the working hours of most community offices (and the platform's default).
 DEFAULT_HOURS: tuple[tuple[datetime.time, datetime.time], ...] = (
     (datetime.time(8, 30), datetime.time(12, 0)), (datetime.time(14, 30), datetime.time(18, 0)))
@@ -84,9 +89,11 @@ def parse_duration(text: str, field: str) -> Duration:
                            name=label(field)) from None
     if whole <= datetime.timedelta(0) or whole % datetime.timedelta(minutes=1):
         raise InvalidInput("{name}应为大于零的整分钟时长，如 PT30M", field=field, name=label(field))
-    if whole > datetime.timedelta(days=MAX_DAYS):
-        raise InvalidInput("{name}不能超过 {bound} 天", field=field, name=label(field), bound=MAX_DAYS)
-    return Duration(cleaned, days, whole - datetime.timedelta(days=days))
+    time = whole - datetime.timedelta(days=days)
+    if whole > datetime.timedelta(days=MAX_DAYS) or time > datetime.timedelta(hours=MAX_HOURS):
+        raise InvalidInput("{name}不能超过 {bound} 天或 {hours} 小时", field=field, name=label(field), bound=MAX_DAYS,
+                           hours=MAX_HOURS)
+    return Duration(cleaned, days, time)
 
 
 # --- the calendar ----------------------------------------------------------------------------------------------
@@ -104,7 +111,7 @@ def is_working_day(day: datetime.date) -> bool:
 
 def parse_hours(blocks: list[tuple[str, str]] | list[list[str]], field: str = "working_hours") -> WorkingHours:
     """Working hours typed as HH:MM pairs: at least one block, each ending after it starts, in order, none
-    overlapping another."""
+    overlapping another, an hour a day or more."""
     if not blocks:
         raise InvalidInput("{name}至少要有一段", field=field, name=label(field))
     parsed: list[tuple[datetime.time, datetime.time]] = []
@@ -123,6 +130,8 @@ def parse_hours(blocks: list[tuple[str, str]] | list[list[str]], field: str = "w
     for (_, end), (start, _) in zip(parsed, parsed[1:], strict=False):
         if start < end:
             raise InvalidInput("{name}的各段不能重叠", field=field, name=label(field))
+    if daily(tuple(parsed)) < MIN_DAILY:
+        raise InvalidInput("{name}每天合计至少 1 小时", field=field, name=label(field))
     return tuple(parsed)
 
 
@@ -174,7 +183,7 @@ def _add_working_time(moment: datetime.datetime, amount: datetime.timedelta,
                       hours: WorkingHours) -> datetime.datetime:
     """The earliest moment by which `amount` of working time has passed since `moment`, a working moment."""
     day = moment.date()
-    for _ in range(MAX_DAYS * 2):
+    for _ in range(_WALK_DAYS):
         for start, end in _blocks(day, hours):
             if moment >= end:
                 continue

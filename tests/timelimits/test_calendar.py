@@ -123,7 +123,7 @@ def test_the_light_stands_still_over_a_weekend_in_working_time() -> None:
 
 
 @pytest.mark.parametrize("text", ["P1M", "P1Y", "P1W", "abc", "", "2 hours", "-PT2H", "PT0S", "PT30S", "P400D",
-                                  "PT1.5H30M", "P1D\x00"])
+                                  "PT2001H", "PT1.5H30M", "P1D\x00"])
 def test_a_bad_duration_is_refused_in_chinese_naming_its_field(text: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_duration(text, "limits[0].respond")
@@ -142,12 +142,22 @@ def test_durations_keep_days_apart_from_hours() -> None:
 @pytest.mark.parametrize(("blocks", "field"), [
     ([], "working_hours"), ([["08:30"]], "working_hours[0]"), ([["8.30", "12:00"]], "working_hours[0]"),
     ([["25:00", "26:00"]], "working_hours[0]"), ([["12:00", "08:30"]], "working_hours[0]"),
-    ([["08:30", "12:00"], ["11:00", "18:00"]], "working_hours"),
+    ([["08:30", "12:00"], ["11:00", "18:00"]], "working_hours"), ([["08:30", "09:00"]], "working_hours"),
 ])
 def test_bad_working_hours_are_refused(blocks: list, field: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_hours(blocks)
     assert refused.value.field == field
+
+
+def test_the_longest_durations_reach_their_deadline_in_the_fewest_working_hours() -> None:
+    one_hour = parse_hours([["09:00", "10:00"]])
+    assert deadline(at(11, 4, 9), "PT2000H", hours=one_hour).year == 2032  # 2,000 working days on
+    longest = deadline(at(11, 4, 9), "P366D")
+    days = (longest.date() - datetime.date(2024, 11, 4)).days
+    between = [datetime.date(2024, 11, 4) + datetime.timedelta(days=n) for n in range(1, days + 1)]
+    assert longest.time() == datetime.time(9) and is_working_day(longest.date())
+    assert sum(is_working_day(day) for day in between) == 366
 
 
 def test_tighter_compares_natural_and_working_time_soundly() -> None:

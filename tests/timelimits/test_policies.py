@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 from litestar import Litestar
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from core.tenancy.scope import tenant_session
 from core.timelimits.services import deadlines, effective_policy
-from tests.conftest import Auth
+from tests.conftest import PG_REACHABLE, Auth, DatabaseUnderTest
 from tests.helpers import sign_in, submit, text_of
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -207,3 +209,24 @@ async def test_the_portal_page_shows_where_values_came_from_and_saves_the_form(c
     assert cell(policy, "urgent", "respond", "heating")["duration"] == "PT30M"
     await sign_in(client, "comm-a", "resident")
     assert (await client.get(page_url)).status_code == 403
+
+
+@pytest.mark.parametrize("database", ["postgresql"] if PG_REACHABLE else [], indirect=True)
+async def test_row_level_security_lets_a_tenant_read_its_ancestors_rows_and_no_others(
+        database: DatabaseUnderTest, client: AsyncClient, auth: Auth) -> None:
+    await put(client, auth, "dadmin", "district-a", [{"urgency": "urgent", "respond": "PT1H"}])
+    await put(client, auth, "cstaff", "comm-a", [{"urgency": "urgent", "respond": "PT30M"}])
+    engine = create_async_engine(database.settings.database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            ids = dict((await conn.execute(text("SELECT slug, id FROM tenant"))).all())
+            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(ids["comm-b"])})
+            seen = set((await conn.execute(text("SELECT respond FROM time_limit"))).scalars())
+            assert seen == {"PT1H"}  # the district's, above comm-b; never its neighbour comm-a's
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(ids["district-a"])})
+            assert set((await conn.execute(text("SELECT respond FROM time_limit"))).scalars()) == {"PT1H"}
+            deleted = await conn.execute(text("DELETE FROM time_limit WHERE tenant_id = :a"), {"a": ids["comm-a"]})
+            assert deleted.rowcount == 0  # reads may reach ancestors; writes only ever the tenant itself
+    finally:
+        await engine.dispose()

@@ -70,6 +70,10 @@ FIELD_LABELS: dict[str, Label] = {
     "from": Label("开始日期"), "to": Label("结束日期"), "state": Label("状态"), "status": Label("状态"),
     "in_topic": Label("是否已纳入议题"), "mine": Label("只看我的"), "overdue": Label("是否逾期"),
     "reference": Label("编号"), "display_name": Label("显示名称"), "photo": Label("照片"), "photos": Label("照片"),
+    "limits": Label("时限"), "urgency": Label("紧急程度"), "respond": Label("响应时限"), "resolve": Label("办结时限"),
+    "respond_working": Label("响应时限按工作时间计"), "resolve_working": Label("办结时限按工作时间计"),
+    "working_hours": Label("工作时段"), "escalate_after_hours": Label("红灯后自动上报的小时数"),
+    "escalate_ceiling": Label("最高上报层级"),
 }
 
 

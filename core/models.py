@@ -7,10 +7,12 @@ from core.idempotency import IdempotencyRecord
 from core.notifications.models import Notification, NotificationPreference
 from core.open311.models import Open311Client, Open311Request
 from core.tenancy.models import Building, Compound, Tenant
+from core.timelimits.models import TimeLimit, TimeLimitSetting
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic
 
 __all__ = [
     "ActionItem", "ActionProgress", "Building", "Compound", "Concern", "ConcernCategory", "Decision",
     "EventChainHead", "IdempotencyRecord", "LoginThrottle", "Meeting", "Notification", "NotificationPreference", "Open311Client", "Open311Request", "Photo",
-    "Rating", "ReferenceCounter", "Research", "RoleAssignment", "Tenant", "Topic", "User", "WorkflowEvent",
+    "Rating", "ReferenceCounter", "Research", "RoleAssignment", "Tenant", "TimeLimit", "TimeLimitSetting", "Topic", "User",
+    "WorkflowEvent",
 ]

@@ -71,6 +71,8 @@ ACTIONS: dict[str, Action] = {
         Action("topic.rate", "评价协商结果的落实"),
         Action("stats.read", "查看统计"),
         Action("webhook.manage", "登记或删除本租户接收通知的 Webhook"),
+        Action("timelimit.read", "查看时限（响应、办结时限与工作时间）"),
+        Action("timelimit.manage", "设置本级时限与工作时间（只能收紧上级的时限）"),
         *[Action(grant_action(r), f"授予角色：{ROLES[r]}") for r in TENANT_ROLES],
     ]
 }
@@ -102,6 +104,7 @@ RULES: list[tuple[str, str]] = [
       for action in ("concern.read_all", "concern.triage", "category.manage", "topic.read", "topic.manage",
                      "action.read", "action.progress", "stats.read")],
     *[(role, "webhook.manage") for role in STAFF_ROLES],
+    *[(role, action) for role in STAFF_ROLES for action in ("timelimit.read", "timelimit.manage")],
     ("district_admin", "concern.escalation"),
     ("street_staff", "concern.escalation"),
     *[(role, action) for role in ("property_company", "department") for action in ("action.read", "action.progress")],

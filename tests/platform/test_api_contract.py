@@ -19,7 +19,7 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/public/privacy", "/api/v1/tenants/{slug}/public/verification-codes",
     "/api/v1/tenants/{slug}/public/join", "/api/v1/auth/code-token", "/api/v1/auth/password-reset",
     "/api/v1/me/password", "/api/v1/me/phone", "/api/v1/me/phone/verification-codes", "/api/v1/me/sign-ins",
-    "/api/v1/me/sign-out-others",
+    "/api/v1/me/sign-out-others", "/api/v1/tenants/{slug}/time-limits",
 }
 
 
@@ -65,6 +65,7 @@ WRITE_ROUTES = [
     ("PATCH", "/api/v1/me"),
     ("POST", "/api/v1/me/phone/verification-codes"),
     ("POST", "/api/v1/me/phone"),
+    ("PUT", "/api/v1/tenants/comm-a/time-limits"),
 ]
 
 

@@ -1,0 +1,68 @@
+"""Request and response shapes of time limits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from core.inputs import Input, cap
+
+Hours = Annotated[list[Annotated[str, cap(5)]], msgspec.Meta(max_length=2)]
+
+
+class LimitIn(Input):
+    """A tenant's own limits for one category ("*": any) and urgency; a kind left null is inherited."""
+
+    urgency: Annotated[str, cap(10)]
+    category: Annotated[str, cap(40)] = "*"
+    respond: Annotated[str, cap(32)] | None = None
+    respond_working: bool = False
+    resolve: Annotated[str, cap(32)] | None = None
+    resolve_working: bool = False
+
+
+class PolicyIn(Input):
+    """The tenant's own values, all of them (PUT replaces): what is left out is inherited."""
+
+    limits: Annotated[list[LimitIn], msgspec.Meta(max_length=200)]
+    working_hours: Annotated[list[Hours], msgspec.Meta(max_length=6)] | None = None  # [["08:30", "12:00"], …]
+    escalate_after_hours: Annotated[int, msgspec.Meta(ge=1, le=720)] | None = None
+    escalate_ceiling: Annotated[str, cap(16)] | None = None
+
+
+class TenantRef(msgspec.Struct):
+    slug: str
+    name: str
+
+
+class ValueOut(msgspec.Struct):
+    duration: str  # ISO 8601
+    working: bool  # counted in working time
+    source: TenantRef | None  # the tenant that set it; null: the platform's default
+    own: bool  # set by this tenant itself
+
+
+class LimitOut(msgspec.Struct):
+    category: str
+    category_name: str
+    urgency: str
+    urgency_name: str
+    respond: ValueOut
+    resolve: ValueOut
+
+
+class PolicyOut(msgspec.Struct):
+    """The limits in force (after inheritance, each with where it came from) and the tenant's own values, as PUT
+    takes them."""
+
+    tenant: TenantRef
+    limits: list[LimitOut]
+    working_hours: list[list[str]]
+    working_hours_source: TenantRef | None
+    escalate_after_hours: int | None
+    escalate_after_hours_source: TenantRef | None
+    escalate_ceiling: str
+    escalate_ceiling_source: TenantRef | None
+    own: PolicyIn
+    overridden: list[str]  # own values a tenant above has since made tighter: "category/urgency/kind"

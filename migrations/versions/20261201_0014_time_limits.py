@@ -5,8 +5,8 @@ category ("*": any) and urgency; `time_limit_setting` its working hours and when
 What a tenant has not set it inherits from the tenants above, so a tenant reads its ancestors' rows too: the
 wall lets reads reach the tenant's ancestors (writes only ever the tenant itself).
 
-Revision ID: 0017
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-01 21:30:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from core.migrate import drop_tenant_wall, enable_tenant_wall
 
-revision = '0017'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

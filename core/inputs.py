@@ -69,7 +69,7 @@ FIELD_LABELS: dict[str, Label] = {
     "year": Label("年份"), "limit": Label("每页条数"), "offset": Label("跳过的条数"), "p": Label("页码"),
     "from": Label("开始日期"), "to": Label("结束日期"), "state": Label("状态"), "status": Label("状态"),
     "in_topic": Label("是否已纳入议题"), "mine": Label("只看我的"), "overdue": Label("是否逾期"),
-    "reference": Label("编号"), "display_name": Label("显示名称"), "photo": Label("照片"), "photos": Label("照片"),
+    "reference": Label("编号"), "display_name": Label("显示名称"), "days": Label("有效天数"), "active": Label("是否启用"), "photo": Label("照片"), "photos": Label("照片"),
 }
 
 

@@ -18,7 +18,9 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/compounds/{compound_id}", "/api/v1/tenants/{slug}/compounds/{compound_id}/buildings",
     "/api/v1/tenants/{slug}/public/privacy", "/api/v1/tenants/{slug}/public/verification-codes",
     "/api/v1/tenants/{slug}/public/join", "/api/v1/auth/code-token", "/api/v1/auth/password-reset",
-    "/api/v1/me/password",
+    "/api/v1/me/password", "/api/v1/tenants/{slug}/members/{username}", "/api/v1/tenants/{slug}/invitations",
+    "/api/v1/tenants/{slug}/invitations/{invitation_id}", "/api/v1/tenants/{slug}/public/invitations/{token}",
+    "/api/v1/tenants/{slug}/public/invitations/{token}/accept",
 }
 
 
@@ -61,6 +63,9 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/auth/code-token"),
     ("POST", "/api/v1/auth/password-reset"),
     ("POST", "/api/v1/me/password"),
+    ("PATCH", "/api/v1/tenants/comm-a/members/grid"),
+    ("POST", "/api/v1/tenants/comm-a/invitations"),
+    ("POST", "/api/v1/tenants/comm-a/public/invitations/no-such-token/accept"),
 ]
 
 

@@ -38,6 +38,10 @@ MIN_CHOSEN_PASSWORD = 10
 MIN_SCORE = 3  # zxcvbn's 0–4: 3 is "safely unguessable" (about 10^8 guesses), refusing common and patterned ones
 
 
+class AccountDeactivated(Unauthenticated):
+    """The password was right, but the account is deactivated: said only to one who knows the password."""
+
+
 class Passwords:
     """Hashing and checking passwords with argon2id, under the profile the settings name (`password_hash`): the
     library's recommended parameters, or the cheapest, which the test suite asks for to stay fast. Built with
@@ -228,7 +232,7 @@ class LoginService:
         # The failure must outlive the request, which ends in an error and is rolled back.
         await self.session.commit()
         if right:  # only one who knows the password hears that the account is deactivated
-            raise Unauthenticated("该账号已停用，请联系社区工作人员")
+            raise AccountDeactivated("该账号已停用，请联系社区工作人员")
         raise Unauthenticated("用户名或密码不正确")
 
 

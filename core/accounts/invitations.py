@@ -28,6 +28,7 @@ from core.accounts.services import (
 from core.authz.authorizer import Authorizer
 from core.authz.rules import grant_action
 from core.errors import Conflict, Gone, InvalidInput, NotFound, Problems
+from core.inputs import nul_in
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope, grants_of
 from core.tenancy.services import validate_name
@@ -67,7 +68,9 @@ class InvitationService:
         problems = Problems()
         problems.take(validate_role, role)
         note = (note or "").strip() or None
-        if note is not None and len(note) > NOTE_LENGTH:
+        if note is not None and (refused := nul_in(note, "note")) is not None:
+            problems.add(refused)
+        elif note is not None and len(note) > NOTE_LENGTH:
             problems.add(InvalidInput("备注最多 {bound} 个字", field="note", bound=NOTE_LENGTH))
         if not 1 <= days <= MAX_DAYS:
             problems.add(InvalidInput("有效期须为 1–{bound} 天", field="days", bound=MAX_DAYS))
@@ -141,7 +144,7 @@ async def accept(session: AsyncSession, tenant: Tenant, token: str, *, user: Use
         problems = Problems()
         name = problems.take(validate_name, name, "name") or ""
         username = username.strip()
-        if not USERNAME_RE.match(username):
+        if not USERNAME_RE.fullmatch(username):
             problems.add(InvalidInput("用户名须为 3–64 个字母、数字或 _ . -", field="username"))
         elif await UserService(session).by_username(username) is not None:
             problems.add(InvalidInput("用户名 {username} 已被使用", field="username", username=username))

@@ -176,3 +176,7 @@ async def test_a_signed_in_person_accepts_with_their_account_and_staff_revoke_op
     assert above.status_code == 403
     days = await submit(client, PEOPLE, f"{PEOPLE}/invitations", {"role": "grid_worker", "days": "99"})
     assert days.status_code == 422 and 'id="invite_days-error"' in days.text
+    nul = await submit(client, PEOPLE, f"{PEOPLE}/invitations", {"role": "grid_worker", "note": "小\x00王"})
+    assert nul.status_code == 422 and 'id="invite_note-error"' in nul.text
+    nobody = await submit(client, PEOPLE, f"{PEOPLE}/deactivate", {"user": "gr\x00id"})
+    assert nobody.status_code == 404 and 'id="form-error"' in nobody.text

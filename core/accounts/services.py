@@ -106,6 +106,8 @@ class UserService:
         self.session = session
 
     async def by_username(self, username: str) -> User | None:
+        if "\x00" in username:  # no account's name holds a NUL (and PostgreSQL cannot compare text holding one)
+            return None
         return await self.session.scalar(select(User).where(User.username == username))
 
     async def by_verified_phone(self, phone: str) -> User | None:
@@ -344,8 +346,7 @@ class MemberService:
 
         A name with no role here is refused as an unknown one is; one who also answers to another tenant is
         refused without saying which."""
-        # A name with a NUL is no account's (and PostgreSQL cannot compare text holding one).
-        user = None if "\x00" in username else await UserService(self.session).by_username(username)
+        user = await UserService(self.session).by_username(username)
         held = await self._roles_everywhere(user.id) if user is not None else []
         if user is None or not any(path.startswith(self.tenant.path) for path, _role in held):
             raise NotFound("找不到用户 {username}，或他在本辖区没有角色", field="user", username=username)

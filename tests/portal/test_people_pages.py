@@ -180,3 +180,6 @@ async def test_a_signed_in_person_accepts_with_their_account_and_staff_revoke_op
     assert nul.status_code == 422 and 'id="invite_note-error"' in nul.text
     nobody = await submit(client, PEOPLE, f"{PEOPLE}/deactivate", {"user": "gr\x00id"})
     assert nobody.status_code == 404 and 'id="form-error"' in nobody.text
+    for action in ("grant", "revoke"):
+        refused = await submit(client, PEOPLE, f"{PEOPLE}/{action}", {"user": "gr\x00id", "role": "grid_worker"})
+        assert refused.status_code == {"grant": 422, "revoke": 404}[action], action  # a page that says so, never 500

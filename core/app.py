@@ -19,6 +19,7 @@ from litestar.security.jwt import JWTAuth, Token
 
 from core.accounts.controllers import (
     AuthController,
+    InvitationController,
     JoinController,
     MeController,
     MemberController,
@@ -26,6 +27,7 @@ from core.accounts.controllers import (
     MyPasswordController,
     PasswordController,
     PhoneReadController,
+    PublicInvitationController,
 )
 from core.accounts.services import Passwords
 from core.authz.authorizer import Authorizer
@@ -99,7 +101,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     app = Litestar(
         route_handlers=[
             health, ready, AuthController, PasswordController, MeController, MyPasswordController, MyDataController,
-            JoinController, PhoneReadController,
+            JoinController, PhoneReadController, InvitationController, PublicInvitationController,
             TenantController, MemberController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, TimeLimitController, StatsController, PublicController, Open311Controller, OpenDataController,

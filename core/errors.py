@@ -120,6 +120,13 @@ class Forbidden(DomainError):
     title = "无权执行此操作"
 
 
+class Gone(DomainError):
+    """What was there is no more, for good: a used, expired or revoked link."""
+
+    status = 410
+    title = "已失效"
+
+
 class Unauthenticated(DomainError):
     status = 401
     title = "需要登录"

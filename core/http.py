@@ -13,7 +13,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.params import FromPath, QueryParameter
 from litestar.response.base import ASGIResponse
 from litestar.security.jwt import Token
@@ -89,6 +89,25 @@ def principal_of(token: Token) -> Principal | None:
         return Principal(uuid.UUID(token.sub), version)
     except ValueError:
         return None
+
+
+def bearer_principal(request: Request) -> Principal | None:
+    """On a public route (no sign-in required), the principal of the request's bearer token, if it sent one; a
+    token that is not a valid one of ours is refused, not taken for no one."""
+    scheme, _, raw = request.headers.get("authorization", "").partition(" ")
+    if not scheme:
+        return None
+    settings = request.app.state.settings
+    try:
+        if scheme.lower() != "bearer":
+            raise NotAuthorizedException
+        principal = principal_of(Token.decode(raw.strip(), settings.secret_key, "HS256",
+                                              audience=settings.token_audience))
+    except NotAuthorizedException:
+        principal = None
+    if principal is None:
+        raise Unauthenticated("登录已失效，请重新登录")
+    return principal
 
 
 async def principal_from_token(token: Token, connection: ASGIConnection) -> Principal | None:

@@ -74,6 +74,7 @@ FIELD_LABELS: dict[str, Label] = {
     "respond_working": Label("响应时限按工作时间计"), "resolve_working": Label("办结时限按工作时间计"),
     "working_hours": Label("工作时段"), "escalate_after_hours": Label("红灯后自动上报的小时数"),
     "escalate_ceiling": Label("最高上报层级"),
+    "days": Label("有效天数"), "active": Label("是否启用"),
 }
 
 

@@ -1,9 +1,10 @@
 """HTTP routes of sign-in (by password or by a code sent to a phone), joining a community, passwords, the current
-user, and tenant membership."""
+user, tenant membership (deactivating an account included) and invitations by link."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from advanced_alchemy.service import OffsetPagination
@@ -14,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from sqlalchemy import select
 
 from core.accounts import phone_reads
+from core.accounts.invitations import InvitationService, accept, invitation_path, open_invitation
 from core.accounts.joining import (
     CODE_SENT,
     ask_for_code,
@@ -36,11 +38,19 @@ from core.accounts.schemas import (
     CodeSent,
     CodeSignIn,
     EraseRequest,
+    InvitationAccept,
+    InvitationAccepted,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationInfo,
+    InvitationOut,
     JoinedOut,
     JoinRequest,
     MemberGrant,
     MemberOut,
     MemberRoleOut,
+    MemberStatusOut,
+    MemberUpdate,
     MeOut,
     MeUpdate,
     PasswordChange,
@@ -56,7 +66,7 @@ from core.accounts.schemas import (
 from core.accounts.services import LoginService, MemberService, UserService, validate_role
 from core.accounts.sign_ins import device_of, recent_sign_ins, sign_out_elsewhere
 from core.accounts.verification import LIFETIME
-from core.authz.rules import grant_action
+from core.authz.rules import ROLES, grant_action
 from core.errors import InvalidInput, Unauthenticated
 from core.http import (
     DbSession,
@@ -65,6 +75,7 @@ from core.http import (
     Principal,
     PublicTenant,
     Scope,
+    bearer_principal,
     client_address,
     issue_token,
     provide_public_tenant,
@@ -195,6 +206,73 @@ class MemberController(Controller):
         await MemberService(db_session, tenant_scope.tenant).revoke(username, role)
 
 
+    @patch("/{username:str}", opt={"action": "member.manage"},
+           summary="停用或恢复账号：其全部角色须在本辖区及以下；停用即结束其全部登录，恢复前不能登录")
+    async def update_member(self, db_session: DbSession, tenant_scope: Scope, username: FromPath[str],
+                            data: JSONBody[MemberUpdate]) -> MemberStatusOut:
+        user = await MemberService(db_session, tenant_scope.tenant).set_active(username, data.active, tenant_scope)
+        return MemberStatusOut(user=user.username, active=user.active, tenant=tenant_scope.tenant.slug)
+
+
+class InvitationController(Controller):
+    """Links that invite someone to a role here: single-use, expiring (7 days unless said), revocable."""
+
+    path = "/api/v1/tenants/{slug:str}/invitations"
+    tags = ["成员 Members"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @post("/", opt={"action": "member.manage"}, status_code=HTTP_201_CREATED,
+          summary="生成邀请链接（一次有效，默认 7 天过期）；链接只在此时返回一次")
+    async def create(self, request: Request, tenant_scope: Scope, data: JSONBody[InvitationCreate]) -> InvitationCreated:
+        invitation, token = await InvitationService(tenant_scope).create(data.role, data.note, data.days)
+        link = str(request.base_url).rstrip("/") + invitation_path(tenant_scope.tenant, token)
+        return InvitationCreated(id=invitation.id, role=invitation.role, note=invitation.note,
+                                 expires_at=invitation.expires_at, link=link, token=token)
+
+    @get("/", opt={"action": "member.manage"}, summary="尚未使用、未撤销、未过期的邀请")
+    async def pending(self, tenant_scope: Scope, limit: Limit = 50,
+                      offset: Offset = 0) -> OffsetPagination[InvitationOut]:
+        rows, total = await InvitationService(tenant_scope).pending(limit, offset)
+        return OffsetPagination(items=[InvitationOut(id=p.invitation.id, role=p.invitation.role, note=p.invitation.note,
+                                                     created_by=p.created_by, created_at=p.invitation.created_at,
+                                                     expires_at=p.invitation.expires_at) for p in rows],
+                                limit=limit, offset=offset, total=total)
+
+    @delete("/{invitation_id:uuid}", opt={"action": "member.manage"}, summary="撤销邀请：链接随即失效")
+    async def revoke(self, tenant_scope: Scope, invitation_id: FromPath[uuid.UUID]) -> None:
+        await InvitationService(tenant_scope).revoke(invitation_id)
+
+
+class PublicInvitationController(Controller):
+    """Opening an invitation's link: no sign-in needed (a new account is made), or with one's own account."""
+
+    path = "/api/v1/tenants/{slug:str}/public/invitations"
+    tags = ["成员 Members"]
+    dependencies = {"tenant": Provide(provide_public_tenant)}
+
+    @get("/{token:str}", exclude_from_auth=True, summary="邀请链接所邀请的角色（已使用、撤销或过期：410）")
+    async def show(self, db_session: DbSession, tenant: PublicTenant, token: FromPath[str]) -> InvitationInfo:
+        invitation = await open_invitation(db_session, token)
+        return InvitationInfo(tenant=tenant.slug, tenant_name=tenant.name, role=invitation.role,
+                              role_name=ROLES[invitation.role], expires_at=invitation.expires_at)
+
+    @post("/{token:str}/accept", exclude_from_auth=True, status_code=HTTP_201_CREATED,
+          summary="接受邀请：带访问令牌时以该账号接受，否则以用户名、姓名和密码新建账号；返回访问令牌")
+    async def accept(self, request: Request, db_session: DbSession, tenant: PublicTenant, token: FromPath[str],
+                     data: JSONBody[InvitationAccept]) -> InvitationAccepted:
+        user = None
+        principal = bearer_principal(request)
+        if principal is not None:
+            user = await _user_of(db_session, principal)
+        accepted = await accept(db_session, tenant, token, user=user, username=data.username, name=data.name,
+                                password=data.password, passwords=request.app.state.passwords,
+                                authorizer=request.app.state.authorizer)
+        access, lifetime = issue_token(request, accepted.user)
+        return InvitationAccepted(access_token=access, token_type="bearer",  # noqa: S106 (OAuth's token type)
+                                  expires_in=int(lifetime.total_seconds()), username=accepted.user.username,
+                                  tenant=tenant.slug, role=accepted.role, new_account=accepted.created)
+
+
 class JoinController(Controller):
     """A resident joins a community from a phone: a code, the privacy notice, their name and password."""
 
@@ -273,7 +351,10 @@ class MyDataController(Controller):
 
 
 async def _signed_in_user(request: Request, db_session: DbSession) -> User:
-    principal: Principal = request.user
+    return await _user_of(db_session, request.user)
+
+
+async def _user_of(db_session: DbSession, principal: Principal) -> User:
     user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
                                                       User.session_version == principal.session_version))
     if user is None:

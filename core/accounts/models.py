@@ -1,5 +1,6 @@
 """Tables of accounts: users (platform-wide) and their recent sign-ins, role assignments (per tenant), login
-throttling, the codes that prove a phone, and what a resident agreed to and where they live (per tenant)."""
+throttling, the codes that prove a phone, what a resident agreed to and where they live, and the links that
+invite someone to a role (per tenant)."""
 
 from __future__ import annotations
 
@@ -137,3 +138,20 @@ class PhoneRead(TenantOwned, Base):
     route: Mapped[str] = mapped_column(String(200))
     subject_kind: Mapped[str] = mapped_column(String(16))  # "concern" or "user": whose numbers were shown
     subjects: Mapped[list[str]] = mapped_column(JsonB, default=list)  # their ids
+
+
+class Invitation(TenantOwned, Base):
+    """A link that gives whoever opens it first `role` in the tenant (`core.accounts.invitations`): single-use,
+    expiring, revocable. Only the SHA-256 of its token is kept, so the table cannot be turned back into links."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (UniqueConstraint("token_hash"), Index("ix_invitation_pending", "tenant_id", "expires_at"))
+
+    token_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(String(100))  # the staff's own note of whom it is for
+    created_by: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC)
+    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    used_by: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))
+    revoked_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)

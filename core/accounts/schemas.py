@@ -76,6 +76,17 @@ class MemberOut(msgspec.Struct):
     display_name: str
     phone: str | None
     roles: list[str]
+    active: bool = True  # False: deactivated (their roles kept, for reactivation to give back)
+
+
+class MemberUpdate(Input):
+    active: bool
+
+
+class MemberStatusOut(msgspec.Struct):
+    user: str
+    active: bool
+    tenant: str
 
 
 class MemberRoleOut(msgspec.Struct):
@@ -150,3 +161,53 @@ class PhoneReadOut(msgspec.Struct):
     route: str
     subject_kind: str
     subjects: list[str]
+
+
+class InvitationCreate(Input):
+    role: Annotated[str, cap(32)]
+    note: Annotated[str, cap(100)] | None = None  # whom it is for, for the staff's own list
+    days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 7
+
+
+class InvitationOut(msgspec.Struct):
+    id: uuid.UUID
+    role: str
+    note: str | None
+    created_by: str
+    created_at: datetime.datetime
+    expires_at: datetime.datetime
+
+
+class InvitationCreated(msgspec.Struct):
+    id: uuid.UUID
+    role: str
+    note: str | None
+    expires_at: datetime.datetime
+    link: str  # shown once: only a hash of its token is kept
+    token: str
+
+
+class InvitationInfo(msgspec.Struct):
+    tenant: str
+    tenant_name: str
+    role: str
+    role_name: str
+    expires_at: datetime.datetime
+
+
+class InvitationAccept(Input):
+    """A new account's fields; leave them out when signed in (a bearer token): the invitation goes to that account."""
+
+    username: Annotated[str, cap(64)] = ""
+    name: Annotated[str, cap(100)] = ""
+    password: Annotated[str, cap(128)] = ""
+
+
+class InvitationAccepted(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+    username: str
+    tenant: str
+    role: str
+    new_account: bool

@@ -1,7 +1,9 @@
-"""Rules of accounts: creating users, signing in (with throttling), and granting roles in a tenant."""
+"""Rules of accounts: creating users, signing in (with throttling), granting roles in a tenant, and deactivating
+an account from the tenant that answers for it."""
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import uuid
@@ -18,20 +20,26 @@ from core import clock
 from core.accounts import phone_reads
 from core.accounts.models import RoleAssignment, User
 from core.accounts.schemas import MemberOut, MeOut, TenantRoles
-from core.authz.rules import TENANT_ROLES
+from core.authz.rules import ROLES, TENANT_ROLES, grant_action
 from core.db import ALL_TENANTS
-from core.errors import Conflict, InvalidInput, InvalidInputs, NotFound, Unauthenticated
+from core.errors import Conflict, Forbidden, InvalidInput, InvalidInputs, NotFound, Unauthenticated
+from core.i18n import Label
 from core.tenancy.models import Tenant
-from core.tenancy.scope import acting_for
+from core.tenancy.scope import TenantScope, acting_for
 from core.tenancy.services import validate_name
 from core.throttle import Throttle
 
+audit_log = logging.getLogger("yishi.audit")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the shape of an address; the mail server is the judge
 MIN_PASSWORD = 8  # an operator's account (CLI, manifests); a password a person chooses follows `password_problems`
 MIN_CHOSEN_PASSWORD = 10
 MIN_SCORE = 3  # zxcvbn's 0–4: 3 is "safely unguessable" (about 10^8 guesses), refusing common and patterned ones
+
+
+class AccountDeactivated(Unauthenticated):
+    """The password was right, but the account is deactivated: said only to one who knows the password."""
 
 
 class Passwords:
@@ -98,6 +106,8 @@ class UserService:
         self.session = session
 
     async def by_username(self, username: str) -> User | None:
+        if "\x00" in username:  # no account's name holds a NUL (and PostgreSQL cannot compare text holding one)
+            return None
         return await self.session.scalar(select(User).where(User.username == username))
 
     async def by_verified_phone(self, phone: str) -> User | None:
@@ -214,7 +224,8 @@ class LoginService:
         user = None if "\x00" in username else await users.by_username(username)
         if user is None and PHONE_RE.match(username):  # a verified phone number signs in as its account's name
             user = await users.by_verified_phone(username)
-        if user is not None and user.active and self.passwords.verify(user.password_hash, password):
+        right = self.passwords.verify(user.password_hash, password) if user is not None else False
+        if user is not None and right and user.active:
             await self.throttle.clear(next(iter(allowances)))
             return user
         if user is None:
@@ -222,6 +233,8 @@ class LoginService:
         await self.throttle.fail(allowances, now)
         # The failure must outlive the request, which ends in an error and is rolled back.
         await self.session.commit()
+        if right:  # only one who knows the password hears that the account is deactivated
+            raise AccountDeactivated("该账号已停用，请联系社区工作人员")
         raise Unauthenticated("用户名或密码不正确")
 
 
@@ -320,10 +333,49 @@ class MemberService:
         return [
             MemberOut(
                 user=u.username, display_name=u.display_name,
-                phone=u.phone if show_phone else mask_phone(u.phone), roles=roles.get(u.id, []),
+                phone=u.phone if show_phone else mask_phone(u.phone), roles=roles.get(u.id, []), active=u.active,
             )
             for u in page
         ], int(total or 0)
+
+    async def set_active(self, username: str, active: bool, scope: TenantScope) -> User:
+        """Deactivate (or reactivate) an account from the tenant that answers for it: every role the person holds
+        is here or below (`scope`'s tenant), none above what `scope` may grant, and it is not the actor's own nor a
+        platform administrator's. Deactivating ends every session of theirs at once; until they are reactivated no
+        password, code or invitation signs them in. Their roles stay, for reactivation to give back.
+
+        A name with no role here is refused as an unknown one is; one who also answers to another tenant is
+        refused without saying which."""
+        user = await UserService(self.session).by_username(username)
+        held = await self._roles_everywhere(user.id) if user is not None else []
+        if user is None or not any(path.startswith(self.tenant.path) for path, _role in held):
+            raise NotFound("找不到用户 {username}，或他在本辖区没有角色", field="user", username=username)
+        if user.id == scope.user_id:
+            raise InvalidInput("不能停用或恢复自己的账号", field="user")
+        if user.platform_admin or not all(path.startswith(self.tenant.path) for path, _role in held):
+            raise Forbidden("{username} 在本辖区以外也有职责，不能在这里停用或恢复；请联系上级管理员", field="user",
+                            username=username)
+        above = sorted({role for _path, role in held if not scope.can(grant_action(role))})
+        if above:
+            raise Forbidden("您无权停用或恢复担任{roles}的账号", field="user",
+                            roles=[Label(ROLES.get(role, role)) for role in above])
+        if user.active != active:
+            user.active = active
+            user.authz_version += 1
+            if not active:
+                user.session_version += 1  # every token and cookie of theirs stops working
+            await self.session.flush()
+            audit_log.info("account %s: user=%s by=%s tenant=%s", "reactivated" if active else "deactivated",
+                           user.id, scope.user_id, self.tenant.slug)
+        return user
+
+    async def _roles_everywhere(self, user_id: uuid.UUID) -> list[tuple[str, str]]:
+        """Every (tenant path, role) the user holds, in every tenant: acting for them, Row-Level Security shows
+        them all."""
+        async with acting_for(self.session, user_id):
+            return [(path, role) for path, role in (await self.session.execute(
+                select(Tenant.path, RoleAssignment.role).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)
+                .where(RoleAssignment.user_id == user_id).execution_options(**{ALL_TENANTS: True}))).all()]
 
     async def _bump(self, user_id: uuid.UUID) -> None:
         await self.session.execute(

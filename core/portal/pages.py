@@ -244,7 +244,8 @@ def portal_error(request: Request, exc: Exception) -> Response:
     else:
         request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
         status, message = 500, _("Something went wrong on our side. Please try again later.")
-    titles = {401: _("Please sign in"), 403: _("Not allowed"), 404: _("Page not found"), 409: _("Not possible now")}
+    titles = {401: _("Please sign in"), 403: _("Not allowed"), 404: _("Page not found"), 409: _("Not possible now"),
+              410: _("No longer valid")}
     return Template(template_name="error.html", status_code=status, context={
         **tenantless_context(request), "status": status, "title": titles.get(status, _("Something went wrong")),
         "message": message,

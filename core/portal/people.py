@@ -1,7 +1,8 @@
 """Staff manage their community's people and places in the portal: who holds which role here (phones masked
 unless the role may read them), accounts for grid workers, representatives and organisations (a one-time
-password they must change at first sign-in), granting and revoking roles; compounds and their buildings, pasted
-in bulk ("1-20号楼"), with the QR codes that open the join page. The rules are the services'."""
+password they must change at first sign-in), invitations by link, granting and revoking roles, deactivating an
+account; above a community, links to the people of every tenant below; compounds and their buildings, pasted in
+bulk ("1-20号楼"), with the QR codes that open the join page. The rules are the services'."""
 
 from __future__ import annotations
 
@@ -13,15 +14,18 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 
+from core.accounts.invitations import InvitationService, invitation_path
 from core.accounts.services import MemberService, UserService, new_username, validate_role
 from core.authz.rules import ROLES, TENANT_ROLES, grant_action
 from core.errors import DomainError, InvalidInput
 from core.portal.pages import Page, PageDep, provide_page
+from core.tenancy.models import KIND_NAMES
 from core.tenancy.scope import TenantScope
-from core.tenancy.services import CompoundService, expand_buildings
+from core.tenancy.services import CompoundService, TenantService, expand_buildings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PER_PAGE = 200  # a community's staff, workers and organisations; residents join by themselves
+BELOW = 500  # the tenants below whose people pages a district's page links (a district has a few hundred)
 
 
 class PeoplePages(Controller):
@@ -29,14 +33,19 @@ class PeoplePages(Controller):
     dependencies = {"page": Provide(provide_page)}
 
     async def _people(self, page: Page, *, status_code: int = 200, errors: dict[str, str] | None = None,
-                      created: dict[str, str] | None = None, form: dict[str, str] | None = None) -> Response:
+                      created: dict[str, str] | None = None, form: dict[str, str] | None = None,
+                      invited: str | None = None) -> Response:
         scope = await page.scope("member.read")
         members, total = await MemberService(page.session, page.tenant).page(scope.user_id, scope.can("person.phone"),
                                                                              PER_PAGE, 0)
         grantable = [role for role in TENANT_ROLES if scope.can(grant_action(role))]
+        pending = (await InvitationService(scope).pending(PER_PAGE, 0))[0] if scope.can("member.manage") else []
+        below = [] if page.tenant.kind == "community" else [
+            t for t in (await TenantService(page.session).descendants(page.tenant, BELOW, 0))[0] if not t.archived]
         return page.render("staff/people.html", status_code=status_code, members=members, total=total,
                            roles=grantable, role_names=ROLES, errors=errors or {}, created=created,
-                           form=form or {})
+                           form=form or {}, pending=pending, invited=invited, below=below, kind_names=KIND_NAMES,
+                           me=page.user.username if page.user else None)
 
     @get("/people")
     async def people(self, page: PageDep) -> Response:
@@ -85,6 +94,53 @@ class PeoplePages(Controller):
         except DomainError as exc:
             await page.take_back(exc)
             return await self._people(page, status_code=exc.status, errors=page.errors(exc, "user"))
+        return await self._people(page)
+
+    @post("/people/deactivate", status_code=200)
+    async def deactivate(self, page: PageDep, data: Form) -> Response:
+        return await self._set_active(page, data.get("user", ""), False)
+
+    @post("/people/reactivate", status_code=200)
+    async def reactivate(self, page: PageDep, data: Form) -> Response:
+        return await self._set_active(page, data.get("user", ""), True)
+
+    async def _set_active(self, page: Page, username: str, active: bool) -> Response:
+        scope = await page.scope("member.manage")
+        try:
+            await MemberService(page.session, page.tenant).set_active(username, active, scope)
+        except DomainError as exc:  # every refusal here is about the person named: said above the list
+            await page.rollback()
+            return await self._people(page, status_code=exc.status, errors=page.errors(exc, "user"))
+        return await self._people(page)
+
+    @post("/people/invitations", status_code=200)
+    async def invite(self, request: Request, page: PageDep, data: Form) -> Response:
+        """A link that gives the chosen role to whoever opens it first; shown once (only its hash is kept)."""
+        scope = await page.scope("member.manage")
+        try:
+            days = int(data.get("days") or 7)
+        except ValueError:
+            days = 0  # refused by the service, naming the field
+        try:
+            _invitation, token = await InvitationService(scope).create(data.get("role", ""), data.get("note"), days)
+        except DomainError as exc:
+            await page.take_back(exc)
+            # The invitation form's fields are named as the service's, and told apart from the new account's.
+            errors = {f"invite_{k}" if k in ("role", "note", "days") else k: v for k, v in page.errors(exc, "role").items()}
+            return await self._people(page, status_code=exc.status, errors=errors,
+                                      form={f"invite_{k}": v for k, v in data.items()})
+        link = str(request.base_url).rstrip("/") + invitation_path(page.tenant, token)
+        return await self._people(page, invited=link)
+
+    @post("/people/invitations/{invitation_id:str}/revoke", status_code=200)
+    async def revoke_invitation(self, page: PageDep, invitation_id: FromPath[str]) -> Response:
+        scope = await page.scope("member.manage")
+        invitation = page.path_id(invitation_id)
+        try:
+            await InvitationService(scope).revoke(invitation)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._people(page, status_code=exc.status, errors=page.errors(exc, "invitations"))
         return await self._people(page)
 
     # --- compounds and buildings ----------------------------------------------------------------------------

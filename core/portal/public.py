@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from core import clock
-from core.accounts.services import LoginService, UserService
+from core.accounts.services import AccountDeactivated, LoginService, UserService
 from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
 from core.http import DbSession, PageNumber, client_address, start_session
@@ -137,7 +137,7 @@ class PortalPublicController(Controller):
             await page.session.commit()
             return page.render("login.html", status_code=exc.status, next=safe_next(page, data.next),
                                username=data.username, error=page._("Wrong username or password.")
-                               if exc.status == 401 else page.refusal(exc))
+                               if exc.status == 401 and not isinstance(exc, AccountDeactivated) else page.refusal(exc))
         token, lifetime = await start_session(request, page.session, user, "password")
         response = Redirect(safe_next(page, data.next), status_code=303)
         response.cookies.append(session_cookie(request, token, int(lifetime.total_seconds())))

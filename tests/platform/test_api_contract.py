@@ -20,6 +20,9 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/public/join", "/api/v1/auth/code-token", "/api/v1/auth/password-reset",
     "/api/v1/me/password", "/api/v1/me/phone", "/api/v1/me/phone/verification-codes", "/api/v1/me/sign-ins",
     "/api/v1/me/sign-out-others", "/api/v1/tenants/{slug}/time-limits",
+    "/api/v1/tenants/{slug}/members/{username}", "/api/v1/tenants/{slug}/invitations",
+    "/api/v1/tenants/{slug}/invitations/{invitation_id}", "/api/v1/tenants/{slug}/public/invitations/{token}",
+    "/api/v1/tenants/{slug}/public/invitations/{token}/accept",
 }
 
 
@@ -66,6 +69,9 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/me/phone/verification-codes"),
     ("POST", "/api/v1/me/phone"),
     ("PUT", "/api/v1/tenants/comm-a/time-limits"),
+    ("PATCH", "/api/v1/tenants/comm-a/members/grid"),
+    ("POST", "/api/v1/tenants/comm-a/invitations"),
+    ("POST", "/api/v1/tenants/comm-a/public/invitations/no-such-token/accept"),
 ]
 
 

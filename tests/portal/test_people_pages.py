@@ -9,7 +9,7 @@ import re
 import pytest
 from httpx import AsyncClient
 
-from tests.conftest import http_client
+from tests.conftest import PASSWORD, http_client
 from tests.helpers import sign_in, submit, text_of
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -78,3 +78,108 @@ async def test_staff_reach_no_other_communitys_people_or_compounds(client: Async
     assert (await client.get(f"/t/comm-a/join/qr.svg?compound={theirs}")).status_code == 422
     await sign_in(client, "comm-b", "bstaff")
     assert "99号楼" not in text_of(await client.get("/t/comm-b/staff/compounds"))
+
+
+async def test_staff_deactivate_and_reactivate_an_account_whose_sessions_end_at_once(
+        client: AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+    async with http_client(app) as worker:
+        await sign_in(worker, "comm-a", "grid")
+        assert (await worker.get("/t/comm-a/me")).status_code == 200
+        await sign_in(client, "comm-a", "cstaff")
+        page = await client.get(PEOPLE)
+        assert f'action="{PEOPLE}/deactivate"' in page.text
+        row = re.search(r'<tr id="member-cstaff">.*?</tr>', page.text, re.S).group(0)  # type: ignore[union-attr]
+        assert "deactivate" not in row  # nobody deactivates themselves
+        off = await submit(client, PEOPLE, f"{PEOPLE}/deactivate", {"user": "grid"})
+        assert off.status_code == 200
+        row = re.search(r'<tr id="member-grid">.*?</tr>', off.text, re.S).group(0)  # type: ignore[union-attr]
+        assert "已停用" in row and f'action="{PEOPLE}/reactivate"' in row
+        ended = await worker.get("/t/comm-a/me")
+        assert ended.status_code == 302 and "/t/comm-a/login" in ended.headers["location"]
+        refused = await submit(worker, "/t/comm-a/login", "/t/comm-a/login",
+                               {"username": "grid", "password": PASSWORD, "next": "/t/comm-a/me"})
+        assert refused.status_code == 401 and "该账号已停用" in text_of(refused)
+        own = await submit(client, PEOPLE, f"{PEOPLE}/deactivate", {"user": "cstaff"})
+        assert own.status_code == 422 and 'id="form-error"' in own.text and "自己" in text_of(own)
+        on = await submit(client, PEOPLE, f"{PEOPLE}/reactivate", {"user": "grid"})
+        assert on.status_code == 200
+        await sign_in(worker, "comm-a", "grid")
+        assert (await worker.get("/t/comm-a/me")).status_code == 200
+
+
+async def test_a_district_admin_reaches_the_people_of_every_tenant_below_and_grants_above_community_staff(
+        client: AsyncClient) -> None:
+    await sign_in(client, "district-a", "dadmin")
+    district = await client.get("/t/district-a/staff/people")
+    assert district.status_code == 200 and 'id="below"' in district.text
+    links = re.findall(r'<a href="(/t/[^"/]+/staff/people)">', district.text)
+    assert {"/t/street-a/staff/people", "/t/comm-a/staff/people", "/t/comm-b/staff/people"} <= set(links)
+    community = await client.get(PEOPLE)
+    assert community.status_code == 200 and "柳先生" in text_of(community) and 'id="below"' not in community.text
+    assert "138****1234" in community.text  # an administrator above the community reads phones masked
+    granted = await submit(client, PEOPLE, f"{PEOPLE}/grant", {"user": "grid", "role": "community_staff"})
+    assert granted.status_code == 200
+    row = re.search(r'<tr id="member-grid">.*?</tr>', granted.text, re.S).group(0)  # type: ignore[union-attr]
+    assert "社区工作人员" in row
+    off = await submit(client, PEOPLE, f"{PEOPLE}/deactivate", {"user": "deputy2"})
+    assert off.status_code == 200 and "已停用" in text_of(off)
+
+
+async def test_an_invitation_link_makes_an_account_once_and_then_answers_that_it_was_used(
+        client: AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+    await sign_in(client, "comm-a", "cstaff")
+    made = await submit(client, PEOPLE, f"{PEOPLE}/invitations", {"role": "property_company", "note": "乙物业", "days": "7"})
+    assert made.status_code == 200 and 'id="invited"' in made.text
+    link = re.search(r'id="invited-link" value="([^"]+)"', made.text).group(1)  # type: ignore[union-attr]
+    path = link.removeprefix("http://testserver")
+    assert path.startswith("/t/comm-a/invite/")
+    assert "乙物业" in text_of(made) and 'id="pending"' in made.text
+    async with http_client(app) as invitee:
+        opened = await invitee.get(path)
+        assert opened.status_code == 200 and "物业公司" in text_of(opened) and 'name="password"' in opened.text
+        weak = await submit(invitee, path, path, {"name": "乙物业", "username": "yiwuye", "password": "password12"})
+        assert weak.status_code == 422 and 'id="password-error"' in weak.text and 'value="yiwuye"' in weak.text
+        taken = await submit(invitee, path, path, {"name": "乙物业", "username": "yiwuye", "password": "Qp7-harbour-lantern"})
+        assert taken.status_code == 303 and taken.headers["location"] == "/t/comm-a/me"
+        assert (await invitee.get("/t/comm-a/me")).status_code == 200  # signed in as the new account
+        invitee.cookies.clear()
+        used = await invitee.get(path)
+        assert used.status_code == 410 and "已被使用" in text_of(used)
+    page = await client.get(PEOPLE)
+    assert 'id="pending"' not in page.text
+    row = re.search(r'<tr id="member-yiwuye">.*?</tr>', page.text, re.S).group(0)  # type: ignore[union-attr]
+    assert "物业公司" in row
+    assert (await client.get("/t/comm-a/invite/no-such-link")).status_code == 404
+
+
+async def test_a_signed_in_person_accepts_with_their_account_and_staff_revoke_open_links(
+        client: AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+    await sign_in(client, "comm-a", "cstaff")
+    made = await submit(client, PEOPLE, f"{PEOPLE}/invitations", {"role": "resident_rep"})
+    path = re.search(r'id="invited-link" value="http://testserver([^"]+)"', made.text).group(1)  # type: ignore[union-attr]
+    async with http_client(app) as resident:
+        await sign_in(resident, "comm-a", "resident")
+        opened = await resident.get(path)
+        assert opened.status_code == 200 and 'name="password"' not in opened.text and "柳先生" in text_of(opened)
+        assert (await submit(resident, path, path, {})).status_code == 303
+    page = await client.get(PEOPLE)
+    row = re.search(r'<tr id="member-resident">.*?</tr>', page.text, re.S).group(0)  # type: ignore[union-attr]
+    assert "居民代表" in row
+    made = await submit(client, PEOPLE, f"{PEOPLE}/invitations", {"role": "grid_worker", "note": "待定"})
+    path = re.search(r'id="invited-link" value="http://testserver([^"]+)"', made.text).group(1)  # type: ignore[union-attr]
+    revoke = re.search(r'action="([^"]+/revoke)"', made.text.split('id="pending"')[1]).group(1)  # type: ignore[union-attr]
+    assert (await submit(client, PEOPLE, revoke, {})).status_code == 200
+    async with http_client(app) as stranger:
+        gone = await stranger.get(path)
+        assert gone.status_code == 410 and "已被撤销" in text_of(gone)
+    above = await submit(client, PEOPLE, f"{PEOPLE}/invitations", {"role": "community_staff"})
+    assert above.status_code == 403
+    days = await submit(client, PEOPLE, f"{PEOPLE}/invitations", {"role": "grid_worker", "days": "99"})
+    assert days.status_code == 422 and 'id="invite_days-error"' in days.text
+    nul = await submit(client, PEOPLE, f"{PEOPLE}/invitations", {"role": "grid_worker", "note": "小\x00王"})
+    assert nul.status_code == 422 and 'id="invite_note-error"' in nul.text
+    nobody = await submit(client, PEOPLE, f"{PEOPLE}/deactivate", {"user": "gr\x00id"})
+    assert nobody.status_code == 404 and 'id="form-error"' in nobody.text
+    for action in ("grant", "revoke"):
+        refused = await submit(client, PEOPLE, f"{PEOPLE}/{action}", {"user": "gr\x00id", "role": "grid_worker"})
+        assert refused.status_code == {"grant": 422, "revoke": 404}[action], action  # a page that says so, never 500

@@ -4,8 +4,8 @@
 whom it is for, who made it, when it expires, and when and by whom it was used or when it was revoked; walled
 like every tenant table.
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-01 21:00:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from core.migrate import drop_tenant_wall, enable_tenant_wall
 
-revision = '0014'
-down_revision = '0012'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

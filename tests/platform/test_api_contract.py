@@ -18,7 +18,7 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/compounds/{compound_id}", "/api/v1/tenants/{slug}/compounds/{compound_id}/buildings",
     "/api/v1/tenants/{slug}/public/privacy", "/api/v1/tenants/{slug}/public/verification-codes",
     "/api/v1/tenants/{slug}/public/join", "/api/v1/auth/code-token", "/api/v1/auth/password-reset",
-    "/api/v1/me/password",
+    "/api/v1/me/password", "/api/v1/tenants/{slug}/public/concerns",
 }
 
 
@@ -58,6 +58,7 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/tenants/comm-a/compounds/{compound}/buildings"),
     ("POST", "/api/v1/tenants/comm-a/public/verification-codes"),
     ("POST", "/api/v1/tenants/comm-a/public/join"),
+    ("POST", "/api/v1/tenants/comm-a/public/concerns"),
     ("POST", "/api/v1/auth/code-token"),
     ("POST", "/api/v1/auth/password-reset"),
     ("POST", "/api/v1/me/password"),

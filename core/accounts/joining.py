@@ -131,21 +131,21 @@ async def join(session: AsyncSession, tenant: Tenant, *, phone: str, code: str, 
     return Joined(user, existing)
 
 
-async def claim_filed_by_phone(session: AsyncSession, tenant: Tenant, user: User) -> int:
+async def claim_filed_by_phone(session: AsyncSession, tenant: Tenant, user: User) -> None:
     """The concerns filed in `tenant` (the session acts in it) with no account, by the phone `user` has just
-    proved, become theirs, one `concern.claimed` event each (naming nobody but the actor). Answers how many."""
+    proved, become theirs, one `concern.claimed` event each (naming nobody but the actor)."""
     if not user.phone:
-        return 0
+        return
+    # Locked: a claim made meanwhile (the same person signing in twice at once) is not claimed again.
     concerns = (await session.scalars(select(Concern).where(
         Concern.filed_by_id.is_(None), Concern.resident_id.is_(None), Concern.resident_phone == user.phone)
-        .order_by(Concern.created_at))).all()
+        .order_by(Concern.created_at).with_for_update())).all()
     ctx = TenantContext(tenant.id, tenant.path)
     for concern in concerns:
         concern.resident_id = user.id
         await session.flush()
         await append_event(session, ctx, subject_kind="concern", subject_id=concern.id, action="concern.claimed",
                            from_state=concern.status, to_state=concern.status, actor_id=user.id)
-    return len(concerns)
 
 
 async def _claim_where_resident(session: AsyncSession, user: User) -> None:

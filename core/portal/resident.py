@@ -292,8 +292,8 @@ class ResidentController(Controller):
             await page.take_back(exc)
             if exc.field == "Idempotency-Key":  # sent before with other content: a fresh form, and say so
                 form.form_key = str(uuid.uuid4())
-                errors: dict[str, str] = {
-                    "form": page._("This form was already sent. Check your concerns before sending it again.")}
+                errors: dict[str, str] = {"form": page._(
+                    "This form was already sent. Follow that concern by its tracking code, or send this as a new one.")}
             else:
                 errors = {}
                 for field_name, message in page.errors(exc).items():

@@ -106,6 +106,9 @@ async def test_refusals_are_shown_by_their_fields_and_a_double_submit_files_once
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
     assert len(await _concerns(app)) == 1
+    edited = await submit(client, PAGE, PAGE, {**right, "title": "改过的标题"})  # back, edited, sent again
+    assert edited.status_code == 409 and 'id="form-error"' in edited.text
+    assert _hidden(edited.text, "form_key") != right["form_key"]  # a fresh form, for a new concern
     spent = await submit(client, PAGE, PAGE, {**right, "form_key": "another-form", "title": "再说一件事"})
     assert spent.status_code == 422 and 'id="code-error"' in spent.text
     assert len(await _concerns(app)) == 1

@@ -32,7 +32,7 @@ from core.accounts.controllers import (
 from core.accounts.services import Passwords
 from core.authz.authorizer import Authorizer
 from core.authz.rules import ACTIONS, RULES
-from core.concerns.controllers import CategoryController, ConcernController, EscalationController
+from core.concerns.controllers import CategoryController, ConcernController, EscalationController, PhoneFilingController
 from core.db import create_engine, create_sessionmaker
 from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
 from core.headers import security_headers
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         route_handlers=[
             health, ready, AuthController, PasswordController, MeController, MyPasswordController, MyDataController,
             JoinController, PhoneReadController, InvitationController, PublicInvitationController,
-            TenantController, MemberController, ConcernController,
+            TenantController, MemberController, ConcernController, PhoneFilingController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, TimeLimitController, StatsController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,

@@ -79,9 +79,12 @@ async def _stored(session: AsyncSession, claim: Claim) -> tuple[int, Any] | None
     return record.status_code, record.response
 
 
-async def once(session: AsyncSession, claim: Claim | None,
-               run: Callable[[], Awaitable[tuple[int, dict[str, Any]]]]) -> tuple[int, dict[str, Any]]:
-    """Run `run`, which writes `claim.record(...)` with its change; a key used before replays its first answer."""
+async def once(session: AsyncSession, claim: Claim | None, run: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
+               *, look_first: bool = False) -> tuple[int, dict[str, Any]]:
+    """Run `run`, which writes `claim.record(...)` with its change; a key used before replays its first answer.
+    A request that spends something before it writes (a phone's code, which a retry no longer has) `look_first`s."""
+    if look_first and claim is not None and (stored := await _stored(session, claim)) is not None:
+        return stored
     try:
         return await run()
     except IntegrityError:

@@ -286,7 +286,7 @@ class JoinController(Controller):
         return PrivacyOut(tenant=tenant.slug, tenant_name=tenant.name, version=notice.version, text=notice.text)
 
     @post("/verification-codes", exclude_from_auth=True, status_code=HTTP_202_ACCEPTED,
-          summary="向手机发送验证码（加入、登录、重设密码）；无论手机号是否已注册，回答都相同")
+          summary="向手机发送验证码（加入 join、登录 sign_in、重设密码 reset、不注册反映一次诉求 file）；无论手机号是否已注册，回答都相同")
     async def send(self, request: Request, db_session: DbSession, tenant: PublicTenant,
                    data: JSONBody[CodeRequest]) -> CodeSent:
         await ask_for_code(db_session, tenant, data.phone, data.purpose, client=client_address(request),

@@ -1,6 +1,7 @@
 """Residents join a community by themselves, on a phone: a code proves the number, they accept the community's
 privacy notice (its version recorded) and, separately, SMS notices, and become its `resident`. The same code
-signs a person in or lets them choose a new password."""
+signs a person in or lets them choose a new password. Joining, and signing in by code, claims the concerns that
+phone filed without an account (`core.concerns.by_phone`)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,14 @@ from core.accounts.services import (
     phone_problems,
 )
 from core.accounts.verification import check_code, send_code, validate_purpose
+from core.concerns.models import Concern
+from core.db import ALL_TENANTS, TenantContext
 from core.errors import Conflict, InvalidInput, InvalidInputs, Unauthenticated
+from core.events import append_event
 from core.notifications.models import NotificationPreference
 from core.notifications.outbox import DEFAULT_CHANNELS
 from core.tenancy.models import Tenant
+from core.tenancy.scope import acting_for, within
 from core.tenancy.services import resolve_place, validate_name
 
 RESIDENT = "resident"
@@ -122,7 +127,38 @@ async def join(session: AsyncSession, tenant: Tenant, *, phone: str, code: str, 
     elif compound is not None:
         residence.compound_id, residence.building_id, residence.confirmed_at = compound, building, None
     await session.flush()
+    await claim_filed_by_phone(session, tenant, user)
     return Joined(user, existing)
+
+
+async def claim_filed_by_phone(session: AsyncSession, tenant: Tenant, user: User) -> None:
+    """The concerns filed in `tenant` (the session acts in it) with no account, by the phone `user` has just
+    proved, become theirs, one `concern.claimed` event each (naming nobody but the actor)."""
+    if not user.phone:
+        return
+    # Locked: a claim made meanwhile (the same person signing in twice at once) is not claimed again.
+    concerns = (await session.scalars(select(Concern).where(
+        Concern.filed_by_id.is_(None), Concern.resident_id.is_(None), Concern.resident_phone == user.phone)
+        .order_by(Concern.created_at).with_for_update())).all()
+    ctx = TenantContext(tenant.id, tenant.path)
+    for concern in concerns:
+        concern.resident_id = user.id
+        await session.flush()
+        await append_event(session, ctx, subject_kind="concern", subject_id=concern.id, action="concern.claimed",
+                           from_state=concern.status, to_state=concern.status, actor_id=user.id)
+
+
+async def _claim_where_resident(session: AsyncSession, user: User) -> None:
+    """`claim_filed_by_phone` in every community where `user` is a resident: where they may act as one, and
+    where a concern filed by their phone is about their home. A community they have not joined keeps its own."""
+    async with acting_for(session, user.id):  # their own roles, in every tenant (Row-Level Security)
+        tenants = (await session.scalars(select(Tenant).join(RoleAssignment, RoleAssignment.tenant_id == Tenant.id)
+                                         .where(RoleAssignment.user_id == user.id, RoleAssignment.role == RESIDENT,
+                                                Tenant.archived.is_(False))
+                                         .execution_options(**{ALL_TENANTS: True}))).all()
+    for tenant in tenants:
+        async with within(session, tenant):
+            await claim_filed_by_phone(session, tenant, user)
 
 
 async def sign_in_by_code(session: AsyncSession, phone: str, code: str, secret: str) -> User:
@@ -135,6 +171,7 @@ async def sign_in_by_code(session: AsyncSession, phone: str, code: str, secret: 
     await check_code(session, phone, "sign_in", code, secret)
     if user is None or not user.active:
         raise InvalidInput("验证码不正确或已过期，请重新获取", field="code")
+    await _claim_where_resident(session, user)
     return user
 
 

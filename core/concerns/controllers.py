@@ -1,4 +1,5 @@
-"""HTTP routes of concerns: filing (idempotent), reading, triage, photos, categories and escalations."""
+"""HTTP routes of concerns: filing (idempotent; by phone alone, without an account, too), reading, triage, photos,
+categories and escalations."""
 
 from __future__ import annotations
 
@@ -14,20 +15,31 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
 
+from core.concerns.by_phone import PHONE_FILERS, file_by_phone
 from core.concerns.models import DEFAULT_CATEGORIES
 from core.concerns.schemas import (
     CategoryIn,
     CategoryOut,
+    ConcernByPhone,
     ConcernCreate,
     ConcernCreated,
     ConcernOut,
     EscalationReturn,
+    FiledByPhone,
     PhotoOut,
     PublicSummaryIn,
     Triage,
 )
 from core.concerns.services import ConcernFilters, ConcernService, filed_answer
-from core.http import DbSession, Limit, Offset, Scope, provide_tenant_scope
+from core.http import (
+    DbSession,
+    Limit,
+    Offset,
+    PublicTenant,
+    Scope,
+    provide_public_tenant,
+    provide_tenant_scope,
+)
 from core.idempotency import Claim, once, request_fingerprint
 from core.inputs import period
 from core.media import clean_upload
@@ -120,6 +132,36 @@ class ConcernController(Controller):
                         concern_id: FromPath[uuid.UUID], photo_id: FromPath[uuid.UUID]) -> Response[bytes]:
         data, content_type = await _service(request, db_session, tenant_scope).photo(concern_id, photo_id)
         return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+class PhoneFilingController(Controller):
+    """A resident with no account files one concern, proving their phone by a code (the purpose `file`)."""
+
+    path = "/api/v1/tenants/{slug:str}/public/concerns"  # with no account: public, as joining is
+    tags = ["诉求 Concerns"]
+    dependencies = {"tenant": Provide(provide_public_tenant)}
+
+    @post("/", exclude_from_auth=True, status_code=201,
+          summary="不注册，以手机验证码（用途 file）反映一条诉求；回答编号与查询码，不含手机号；注册后归入“我的诉求”")
+    async def file_by_phone(self, request: Request, db_session: DbSession, tenant: PublicTenant,
+                            data: JSONBody[ConcernByPhone], idempotency_key: IdempotencyKey = None) -> Response:
+        slug = tenant.slug  # read now: a replayed retry rolls the session back (and expires the tenant)
+        fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+        claim = Claim.of(tenant.id, PHONE_FILERS, idempotency_key, fingerprint)
+        concern = ConcernCreate(title=data.title, description=data.description, category=data.category,
+                                compound=data.compound, building=data.building, place=data.place)
+
+        async def run() -> tuple[int, dict]:
+            return 201, filed_answer(await file_by_phone(
+                db_session, tenant, concern, phone=data.phone, code=data.code, name=data.name,
+                accept_privacy=data.accept_privacy, privacy_version=data.privacy_version,
+                secret=request.app.state.settings.secret_key, claim=claim))
+
+        # The code is spent by the first attempt: a retry is answered from its record before it is checked.
+        status, body = await once(db_session, claim, run, look_first=True)
+        return Response(FiledByPhone(reference=body["reference"], status=body["status"],
+                                     tracking_code=body["tracking_code"],
+                                     track=f"/t/{slug}/track/{body['tracking_code']}"), status_code=status)
 
 
 class CategoryController(Controller):

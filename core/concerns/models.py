@@ -6,7 +6,7 @@ import datetime
 import uuid
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, TenantOwned
@@ -25,6 +25,7 @@ DEFAULT_CATEGORIES: dict[str, str] = {
     "safety": "安全隐患",
     "other": "其他",
 }
+FILED_BY_PHONE = "filed_by_id IS NULL"  # no account filed it: a code sent to the resident's phone did
 # submitted → accepted | rejected | resolved | escalated; accepted → in_topic → completed (with its topic);
 # escalated → taken_over | accepted
 CONCERN_STATES = ("submitted", "accepted", "rejected", "resolved", "escalated", "taken_over", "in_topic", "completed")
@@ -48,6 +49,9 @@ class Concern(TenantOwned, Base):
         UniqueConstraint("tenant_id", "reference"),
         Index("ix_concern_tenant_status_created", "tenant_id", "status", "created_at"),
         Index("ix_concern_tenant_escalated_to", "tenant_id", "escalated_to_id"),
+        # Concerns filed by phone alone, by the phone: what joining with that phone claims.
+        Index("ix_concern_filed_by_phone", "tenant_id", "resident_phone", sqlite_where=text(FILED_BY_PHONE),
+              postgresql_where=text(FILED_BY_PHONE)),
     )
 
     reference: Mapped[str] = mapped_column(String(32))
@@ -63,7 +67,8 @@ class Concern(TenantOwned, Base):
     place: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="submitted")
-    filed_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
+    # None: filed by a resident with no account, who proved their phone by a code (`core.concerns.by_phone`).
+    filed_by_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))
     resident_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("user_account.id"))
     resident_name: Mapped[str | None] = mapped_column(String(50))
     resident_phone: Mapped[str | None] = mapped_column(String(20))

@@ -23,6 +23,31 @@ class ConcernCreate(Input):
     resident_phone: Annotated[str, cap(20)] | None = None
 
 
+class ConcernByPhone(Input):
+    """A concern filed without an account: the phone proved by a code asked for with the purpose `file`, and the
+    community's privacy notice accepted (its version as `GET …/public/privacy` gives it)."""
+
+    title: Annotated[str, cap(120)]
+    description: str
+    category: Annotated[str, cap(40)]
+    phone: Annotated[str, cap(20)]
+    code: Annotated[str, cap(6)]
+    privacy_version: Annotated[str, cap(32)]
+    accept_privacy: bool = False
+    name: Annotated[str, cap(50)] | None = None
+    compound: uuid.UUID | None = None
+    building: uuid.UUID | None = None
+    place: Annotated[str, cap(200)] | None = None
+
+
+class FiledByPhone(msgspec.Struct):
+    reference: str
+    status: str
+    # The reference and its secret: with no account, the one way to follow the concern (`track`).
+    tracking_code: str | None
+    track: str
+
+
 class ConcernCreated(msgspec.Struct):
     id: uuid.UUID
     reference: str

@@ -241,6 +241,101 @@ def clean_text(value: str | None, field: str, label: Label, max_len: int, requir
     return value
 
 
+async def checked_filing(session: AsyncSession, data: ConcernCreate, problems: Problems) -> dict[str, Any]:
+    """The columns of a new concern that `data` gives, whoever files it (title, description, category, place),
+    each refusal kept in `problems` for the caller to raise with its own."""
+    title = problems.take(clean_text, data.title, "title", Label("标题"), 120)
+    description = problems.take(clean_text, data.description, "description", Label("描述"), 5000)
+    place = problems.take(clean_text, data.place, "place", Label("地点"), 200, required=False)
+    # The default categories need no query; only a tenant's own additions are looked up.
+    if data.category not in DEFAULT_CATEGORIES and data.category not in (categories := await category_names(session)):
+        problems.add(InvalidInput("未知分类 {category}；可用：{choices}", field="category", category=data.category,
+                                  choices=", ".join(categories)))
+    compound_id = building_id = None
+    try:
+        compound_id, building_id = await resolve_place(session, data.compound, data.building)
+    except InvalidInput as refused:
+        problems.add(refused)
+    return {"title": title, "description": description, "category": data.category, "compound_id": compound_id,
+            "building_id": building_id, "place": place, "status": "submitted"}
+
+
+@dataclass(frozen=True)
+class NewConcern:
+    """Writes a new concern of `tenant`, for `actor_id` (None: a resident with no account, filing by phone)."""
+
+    session: AsyncSession
+    tenant: Tenant
+    actor_id: uuid.UUID | None
+
+    @property
+    def ctx(self) -> TenantContext:
+        return TenantContext(self.tenant.id, self.tenant.path)
+
+    async def write(self, action: str, payload: dict, claim: Claim | None = None, **fields: Any) -> Concern:
+        """A new concern of this tenant with its reference, its event and (with a claim) its idempotency record.
+
+        Filing is the busiest write there is. On PostgreSQL it is one statement (`_file_statement`): the year's
+        number and the chain's next link under the head's lock, the concern, its event and the record; the
+        keyed link is computed by PostgreSQL from the key's pads. A tenant's first filing of a year (no counter
+        yet, or no chain) takes the steps every other event takes, as SQLite always does. Both write the same
+        rows: this concern, this event and `claim.record`.
+        """
+        now = clock.now()
+        concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
+                          tracking_secret=new_tracking_secret(), **fields)
+        event: dict[str, Any] = dict(subject_kind="concern", subject_id=concern.id, topic_id=None, action=action, from_state=None,
+                     to_state=concern.status, actor_id=self.actor_id, payload=payload)
+        year = clock.local(now).year  # the communities' year: a concern filed at 00:30 on 1 January is the new year's
+        stem = f"{reference_prefix(self.tenant)}-{year}-"  # and the number in six digits: JSX-2026-000123
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql" and await self._file_in_one_statement(connection, concern, event,
+                                                                                          claim, stem, year, now):
+            return concern
+        link = await self._link_with_number(year)
+        concern.reference = f"{stem}{link.number:06d}"
+        await write_event(self.session, self.ctx, link, **event,
+                          new_rows=[concern, *([claim.record(201, filed_answer(concern))] if claim else [])])
+        return concern
+
+    async def _file_in_one_statement(self, connection: Any, concern: Concern, event: dict[str, Any],
+                                     claim: Claim | None, stem: str, year: int, now: datetime.datetime) -> bool:
+        """`_file_statement`; False, having written nothing, when the tenant has no chain or no counter this year."""
+        written = WorkflowEvent(tenant_id=self.tenant.id, id=uuid.uuid4(), **event)
+        params = {"b_tenant_id": self.tenant.id, "b_year": year, "b_now": now, "reference_stem": stem,
+                  "content": content_digest(written), **hmac_pads(audit_key(self.session))}
+        # Each row's columns under its prefix (`_row`); those the statement computes go unused.
+        params.update(_bound("c_", concern), **_bound("e_", written))
+        if claim is not None:
+            params.update(_bound("r_", claim.record(201, {})))
+        row = (await connection.execute(_file_statement(claim is not None), params)).first()
+        if row is None:
+            return False
+        number, written.seq, written.at, written.prev_hash, written.hash = row
+        written.created_at = written.updated_at = written.at
+        concern.reference = f"{stem}{number:06d}"
+        make_persistent(self.session, concern)  # first: what hears of the event finds it without a query
+        await after_event(self.session, self.ctx, written)
+        return True
+
+    async def _link_with_number(self, year: int) -> Link:
+        """The chain's next link, with the year's next reference number taken under the same lock."""
+        params = {"b_year": year}
+        link = await next_link(self.session, self.ctx, _NEXT_NUMBER, params)
+        if link.number is None:  # the tenant's first concern of the year
+            try:
+                async with self.session.begin_nested():
+                    now = clock.now()
+                    await self.session.execute(insert(ReferenceCounter).values(
+                        tenant_id=self.tenant.id, id=uuid.uuid4(), year=year, value=1, created_at=now, updated_at=now))
+                number = 1
+            except IntegrityError:  # another request opened the year first (it held the lock before us)
+                number = (await (await self.session.connection()).execute(
+                    _NEXT_NUMBER, {"b_tenant_id": self.tenant.id, "b_now": clock.now(), **params})).scalar()
+            link = dataclasses.replace(link, number=number)
+        return link
+
+
 class ConcernService:
     """Concerns of the scope's tenant, as the signed-in user may see and change them."""
 
@@ -276,99 +371,22 @@ class ConcernService:
         if on_behalf and not self.scope.can("concern.file_on_behalf"):
             raise Forbidden("只有网格员、人大代表或工作人员可以代居民反映诉求")
         problems = Problems()  # every bad field at once
-        title = problems.take(clean_text, data.title, "title", Label("标题"), 120)
-        description = problems.take(clean_text, data.description, "description", Label("描述"), 5000)
-        place = problems.take(clean_text, data.place, "place", Label("地点"), 200, required=False)
+        fields = await checked_filing(self.session, data, problems)
         resident_name = problems.take(clean_text, data.resident_name, "resident_name", Label("居民姓名"), 50,
                                       required=False)
-        # The default categories need no query; only a tenant's own additions are looked up.
-        if data.category not in DEFAULT_CATEGORIES and data.category not in (categories := await self.categories()):
-            problems.add(InvalidInput("未知分类 {category}；可用：{choices}", field="category", category=data.category,
-                                      choices=", ".join(categories)))
         if data.channel not in CHANNELS:
             problems.add(InvalidInput("渠道须为 {choices} 之一", field="channel", choices=", ".join(CHANNELS)))
         if data.resident_phone and not PHONE_RE.match(data.resident_phone):
             problems.add(InvalidInput("居民手机号须为 11 位中国大陆手机号", field="resident_phone"))
-        compound_id = building_id = None
-        try:
-            compound_id, building_id = await self._place(data.compound, data.building)
-        except InvalidInput as refused:
-            problems.add(refused)
         problems.raise_any()
-        concern = await self._write_new(
-            "concern.filed", {"channel": data.channel}, claim,
-            title=title, description=description, category=data.category, channel=data.channel,
-            compound_id=compound_id, building_id=building_id, place=place, status="submitted",
+        return await self._write_new(
+            "concern.filed", {"channel": data.channel}, claim, **fields, channel=data.channel,
             filed_by_id=self.scope.user_id, resident_id=None if on_behalf else self.scope.user_id,
             resident_name=resident_name, resident_phone=data.resident_phone,
         )
-        return concern
 
     async def _write_new(self, action: str, payload: dict, claim: Claim | None = None, **fields: Any) -> Concern:
-        """A new concern of this tenant with its reference, its event and (with a claim) its idempotency record.
-
-        Filing is the busiest write there is. On PostgreSQL it is one statement (`_file_statement`): the year's
-        number and the chain's next link under the head's lock, the concern, its event and the record; the
-        keyed link is computed by PostgreSQL from the key's pads. A tenant's first filing of a year (no counter
-        yet, or no chain) takes the steps every other event takes, as SQLite always does. Both write the same
-        rows: this concern, this event and `claim.record`.
-        """
-        now = clock.now()
-        concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
-                          tracking_secret=new_tracking_secret(), **fields)
-        event: dict[str, Any] = dict(subject_kind="concern", subject_id=concern.id, topic_id=None, action=action, from_state=None,
-                     to_state=concern.status, actor_id=self.scope.user_id, payload=payload)
-        year = clock.local(now).year  # the communities' year: a concern filed at 00:30 on 1 January is the new year's
-        stem = f"{reference_prefix(self.tenant)}-{year}-"  # and the number in six digits: JSX-2026-000123
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql" and await self._file_in_one_statement(connection, concern, event,
-                                                                                          claim, stem, year, now):
-            return concern
-        link = await self._link_with_number(year)
-        concern.reference = f"{stem}{link.number:06d}"
-        await write_event(self.session, self.ctx, link, **event,
-                          new_rows=[concern, *([claim.record(201, filed_answer(concern))] if claim else [])])
-        return concern
-
-    async def _file_in_one_statement(self, connection: Any, concern: Concern, event: dict[str, Any],
-                                     claim: Claim | None, stem: str, year: int, now: datetime.datetime) -> bool:
-        """`_file_statement`; False, having written nothing, when the tenant has no chain or no counter this year."""
-        written = WorkflowEvent(tenant_id=self.tenant.id, id=uuid.uuid4(), **event)
-        params = {"b_tenant_id": self.tenant.id, "b_year": year, "b_now": now, "reference_stem": stem,
-                  "content": content_digest(written), **hmac_pads(audit_key(self.session))}
-        # Each row's columns under its prefix (`_row`); those the statement computes go unused.
-        params.update(_bound("c_", concern), **_bound("e_", written))
-        if claim is not None:
-            params.update(_bound("r_", claim.record(201, {})))
-        row = (await connection.execute(_file_statement(claim is not None), params)).first()
-        if row is None:
-            return False
-        number, written.seq, written.at, written.prev_hash, written.hash = row
-        written.created_at = written.updated_at = written.at
-        concern.reference = f"{stem}{number:06d}"
-        make_persistent(self.session, concern)  # first: what hears of the event finds it without a query
-        await after_event(self.session, self.ctx, written)
-        return True
-
-    async def _place(self, compound: uuid.UUID | None, building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-        return await resolve_place(self.session, compound, building)
-
-    async def _link_with_number(self, year: int) -> Link:
-        """The chain's next link, with the year's next reference number taken under the same lock."""
-        params = {"b_year": year}
-        link = await next_link(self.session, self.ctx, _NEXT_NUMBER, params)
-        if link.number is None:  # the tenant's first concern of the year
-            try:
-                async with self.session.begin_nested():
-                    now = clock.now()
-                    await self.session.execute(insert(ReferenceCounter).values(
-                        tenant_id=self.tenant.id, id=uuid.uuid4(), year=year, value=1, created_at=now, updated_at=now))
-                number = 1
-            except IntegrityError:  # another request opened the year first (it held the lock before us)
-                number = (await (await self.session.connection()).execute(
-                    _NEXT_NUMBER, {"b_tenant_id": self.tenant.id, "b_now": clock.now(), **params})).scalar()
-            link = dataclasses.replace(link, number=number)
-        return link
+        return await NewConcern(self.session, self.tenant, self.scope.user_id).write(action, payload, claim, **fields)
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -410,7 +428,7 @@ class ConcernService:
     async def to_out(self, concerns: Sequence[Concern]) -> list[ConcernOut]:
         """Shape a page of concerns with a fixed number of queries, whatever the page size."""
         ids = [c.id for c in concerns]
-        users = {c.filed_by_id for c in concerns}
+        users = {c.filed_by_id for c in concerns if c.filed_by_id is not None}  # None: filed by phone, no account
         usernames = dict((await self.session.execute(
             select(User.id, User.username).where(User.id.in_(users)))).all()) if users else {}
         photos: dict[uuid.UUID, list[uuid.UUID]] = {}
@@ -436,7 +454,7 @@ class ConcernService:
                 status=c.status, status_name=STATE_NAMES[c.status],
                 resident_name=c.resident_name,
                 resident_phone=c.resident_phone if show_phone else mask_phone(c.resident_phone),
-                filed_by=usernames.get(c.filed_by_id, ""), triage_reason=c.triage_reason,
+                filed_by=usernames.get(c.filed_by_id, "") if c.filed_by_id else "", triage_reason=c.triage_reason,
                 triage_note=c.triage_note, instructions=c.instructions,
                 escalated_to=slugs.get(c.escalated_to_id) if c.escalated_to_id else None, topic=c.topic_id,
                 photos=photos.get(c.id, []), created_at=c.created_at, updated_at=c.updated_at,

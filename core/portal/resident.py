@@ -1,6 +1,7 @@
 """Residents' and grid workers' pages: raise a concern (with photos, a category, a place in the tenant's
-compounds and buildings; on a resident's behalf for those who may), follow one's own concerns, and rate the
-outcome of a topic one's concern fed. Every rule stays in the services; these pages only ask them."""
+compounds and buildings; on a resident's behalf for those who may; once without an account, by a code sent to
+one's phone), follow one's own concerns, and rate the outcome of a topic one's concern fed. Every rule stays in
+the services; these pages only ask them."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import select
 
+from core.accounts.joining import ask_for_code, privacy_notice
+from core.concerns.by_phone import PHONE_FILERS, file_by_phone
 from core.concerns.models import CHANNELS
 from core.concerns.schemas import ConcernCreate
-from core.concerns.services import ConcernFilters, ConcernService, filed_answer
+from core.concerns.services import ConcernFilters, ConcernService, category_names, filed_answer
 from core.db import end_read
 from core.errors import DomainError, InvalidInput, NotFound
-from core.http import PageNumber
+from core.http import PageNumber, client_address
 from core.idempotency import Claim, once, request_fingerprint
 from core.media import CleanImage, clean_upload
+from core.portal.account import Form
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.tenancy.scope import TenantScope
@@ -38,6 +42,8 @@ PER_PAGE = 20
 MAX_FORM_PHOTOS = 3
 FIELDS = ("title", "description", "category", "compound", "building", "place", "channel", "resident_name",
           "resident_phone", "photos")
+PHONE_FILING_FIELDS = ("title", "description", "category", "compound", "building", "place", "phone", "code", "name",
+                       "accept_privacy")
 # The channels a person filing on a resident's behalf may choose (Open311 is for machines, not this form).
 CHANNEL_LABELS = {
     "grid_worker": N_("Grid worker visit"),
@@ -65,6 +71,26 @@ class ConcernForm:
     resident_name: str = ""
     resident_phone: str = ""
     form_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class PhoneFilingForm:
+    """The form of a concern filed without an account, kept as typed when it comes back (the code never is)."""
+
+    title: str = ""
+    description: str = ""
+    category: str = ""
+    compound: str = ""
+    building: str = ""
+    place: str = ""
+    phone: str = ""
+    name: str = ""
+    accept_privacy: str = ""  # "on" once ticked
+    form_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @classmethod
+    def of(cls, data: dict[str, str]) -> PhoneFilingForm:
+        return cls(**{name: str(data.get(name) or "").strip() for name in cls.__dataclass_fields__ if name in data})
 
 
 def _uuid_or_none(value: str, field_name: str, message: str) -> uuid.UUID | None:
@@ -207,6 +233,74 @@ class ResidentController(Controller):
                     errors.setdefault(field if field in FIELDS else "form", message)
             return await self._form(page, scope, form, errors, status_code=exc.status)
         return Redirect(f"{base}/me/concerns/{answer['id']}?filed=1", status_code=303)
+
+    # --- raising one concern without an account ------------------------------------------------------------
+
+    async def _by_phone_form(self, page: Page, form: PhoneFilingForm, errors: dict[str, str], *, sent: bool = False,
+                             status_code: int = 200) -> Response:
+        if page.tenant.kind != "community":
+            raise NotFound(page._("Only a community takes concerns without an account."))
+        categories = await category_names(page.session)
+        compounds = await CompoundService(page.session).all()
+        return page.render("resident/concern_by_phone.html", status_code=status_code, form=form, errors=errors,
+                           sent=sent, categories=categories, compounds=compounds, notice=privacy_notice(page.tenant))
+
+    @get("/concerns/new/by-phone")
+    async def new_concern_by_phone(self, page: PageDep) -> Response:
+        if page.user is not None:  # signed in: their own form, and the concern is theirs
+            return Redirect(f"{page.base}/concerns/new")
+        return await self._by_phone_form(page, PhoneFilingForm(), {})
+
+    @post("/concerns/new/by-phone/code", status_code=200)
+    async def concern_by_phone_code(self, request: Request, page: PageDep, data: Form) -> Response:
+        """The form's "send me a code" button: the whole form comes back, as typed, with the code on its way."""
+        form = PhoneFilingForm.of(data)
+        if page.tenant.kind == "community":
+            try:
+                await ask_for_code(page.session, page.tenant, form.phone, "file", client=client_address(request),
+                                   secret=request.app.state.settings.secret_key)
+            except DomainError as exc:
+                await page.take_back(exc)
+                return await self._by_phone_form(page, form, page.errors(exc, "phone"), status_code=exc.status)
+        return await self._by_phone_form(page, form, {}, sent=True)
+
+    @post("/concerns/new/by-phone", status_code=303)
+    async def file_concern_by_phone(self, request: Request, page: PageDep, data: Form) -> Response:
+        form = PhoneFilingForm.of(data)
+        base = page.base  # read now: a replayed double submit may roll the session back (and expire the tenant)
+        code = str(data.get("code") or "")
+        try:
+            compound = _uuid_or_none(form.compound, "compound", page._("Choose a compound from the list."))
+            building = _uuid_or_none(form.building, "building", page._("Choose a building from the list."))
+            concern = ConcernCreate(title=form.title, description=form.description, category=form.category,
+                                    compound=compound, building=building, place=form.place or None)
+            # The form's hidden key makes a double submit file once; what was sent, the code included, is its
+            # fingerprint (as the API's body is).
+            sent = {**asdict(form), "code": code, "privacy_version": data.get("privacy_version")}
+            fingerprint = request_fingerprint("POST", request.url.path, json.dumps(sent, sort_keys=True).encode())
+            claim = Claim.of(page.tenant.id, PHONE_FILERS, form.form_key or None, fingerprint)
+
+            async def run() -> tuple[int, dict]:
+                return 201, filed_answer(await file_by_phone(
+                    page.session, page.tenant, concern, phone=form.phone, code=code, name=form.name or None,
+                    accept_privacy=form.accept_privacy == "on",
+                    privacy_version=str(data.get("privacy_version") or ""),
+                    secret=request.app.state.settings.secret_key, claim=claim))
+
+            _status, answer = await once(page.session, claim, run, look_first=True)
+        except DomainError as exc:
+            await page.take_back(exc)
+            if exc.field == "Idempotency-Key":  # sent before with other content: a fresh form, and say so
+                form.form_key = str(uuid.uuid4())
+                errors: dict[str, str] = {"form": page._(
+                    "This form was already sent. Follow that concern by its tracking code, or send this as a new one.")}
+            else:
+                errors = {}
+                for field_name, message in page.errors(exc).items():
+                    errors.setdefault(field_name if field_name in PHONE_FILING_FIELDS else "form", message)
+            return await self._by_phone_form(page, form, errors, sent=True, status_code=exc.status)
+        # The tracker shows what was filed; with no account, its code is the way back to it.
+        return Redirect(f"{base}/track/{answer['tracking_code']}?filed=1", status_code=303)
 
     # --- one's own concerns ------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ EXPECTED_PATHS = {
     "/api/v1/me/sign-out-others", "/api/v1/tenants/{slug}/time-limits",
     "/api/v1/tenants/{slug}/members/{username}", "/api/v1/tenants/{slug}/invitations",
     "/api/v1/tenants/{slug}/invitations/{invitation_id}", "/api/v1/tenants/{slug}/public/invitations/{token}",
-    "/api/v1/tenants/{slug}/public/invitations/{token}/accept",
+    "/api/v1/tenants/{slug}/public/invitations/{token}/accept", "/api/v1/tenants/{slug}/public/concerns",
 }
 
 
@@ -62,6 +62,7 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/tenants/comm-a/compounds/{compound}/buildings"),
     ("POST", "/api/v1/tenants/comm-a/public/verification-codes"),
     ("POST", "/api/v1/tenants/comm-a/public/join"),
+    ("POST", "/api/v1/tenants/comm-a/public/concerns"),
     ("POST", "/api/v1/auth/code-token"),
     ("POST", "/api/v1/auth/password-reset"),
     ("POST", "/api/v1/me/password"),

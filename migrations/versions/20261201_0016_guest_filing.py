@@ -4,8 +4,8 @@
 the phone is the concern's `resident_phone`, and joining later with it claims the concern
 (`ix_concern_filed_by_phone` finds those concerns by phone).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-01 21:00:00
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID
 from alembic import op
 
-revision = '0013'
-down_revision = '0012'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

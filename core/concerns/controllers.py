@@ -85,12 +85,12 @@ class ConcernController(Controller):
         self, request: Request, db_session: DbSession, tenant_scope: Scope, status: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None, compound: FromQuery[uuid.UUID | None] = None,
         created_from: FromQuery[datetime.date | None] = None, created_to: FromQuery[datetime.date | None] = None,
-        sort: FromQuery[str] = "-created_at", in_topic: FromQuery[bool | None] = None, limit: Limit = 50,
-        offset: Offset = 0,
+        sort: FromQuery[str] = "-created_at", in_topic: FromQuery[bool | None] = None,
+        light: FromQuery[str | None] = None, limit: Limit = 50, offset: Offset = 0,
     ) -> OffsetPagination[ConcernOut]:
         period(created_from, created_to, fields=("created_from", "created_to"))
         service = _service(request, db_session, tenant_scope)
-        filters = ConcernFilters(status, category, compound, created_from, created_to, sort, in_topic)
+        filters = ConcernFilters(status, category, compound, created_from, created_to, sort, in_topic, light)
         page, total = await service.page(filters, limit, offset)
         return OffsetPagination(items=await service.to_out(page), limit=limit, offset=offset, total=total)
 

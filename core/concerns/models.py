@@ -6,7 +6,8 @@ import datetime
 import uuid
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, TenantOwned
@@ -52,6 +53,9 @@ class Concern(TenantOwned, Base):
         # Concerns filed by phone alone, by the phone: what joining with that phone claims.
         Index("ix_concern_filed_by_phone", "tenant_id", "resident_phone", sqlite_where=text(FILED_BY_PHONE),
               postgresql_where=text(FILED_BY_PHONE)),
+        # The time-limit sweep reads only what is due: the open concerns with an alert still to come.
+        Index("ix_concern_alert_at", "alert_at", sqlite_where=text("alert_at IS NOT NULL"),
+              postgresql_where=text("alert_at IS NOT NULL")),
     )
 
     reference: Mapped[str] = mapped_column(String(32))
@@ -80,6 +84,21 @@ class Concern(TenantOwned, Base):
     origin_concern_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
     topic_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
     closed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    # The clock (core.timelimits.clock): fixed at filing from the tenant's time limits, each deadline with the
+    # moment it turns yellow and whether it counts working time; `alert_at` is when the sweep next acts on it
+    # (null once closed or paused), `alert_stage` what it did last.
+    urgency: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
+    respond_by: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    respond_warn_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    respond_working: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    resolve_by: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    resolve_warn_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    resolve_working: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    responded_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    paused_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    alert_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
+    alert_stage: Mapped[str | None] = mapped_column(String(20))
+    reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 重办: times reopened
 
     @property
     def tracking_code(self) -> str | None:

@@ -21,6 +21,20 @@ class ConcernCreate(Input):
     place: Annotated[str, cap(200)] | None = None
     resident_name: Annotated[str, cap(50)] | None = None
     resident_phone: Annotated[str, cap(20)] | None = None
+    # urgent | normal | complex: sets the time limits; only those who file for residents may choose other than normal.
+    urgency: Annotated[str, cap(10)] = "normal"
+
+
+class Deadlines(msgspec.Struct):
+    """A concern's clock: when it must be responded to (签收并联系居民) and resolved (办结), when it was responded
+    to, whether it is paused, and its light now (green, yellow, red; null once closed)."""
+
+    urgency: str
+    respond_by: datetime.datetime | None
+    resolve_by: datetime.datetime | None
+    responded_at: datetime.datetime | None
+    paused: bool
+    light: str | None
 
 
 class ConcernByPhone(Input):
@@ -84,6 +98,8 @@ class ConcernOut(msgspec.Struct):
     photos: list[uuid.UUID]
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    deadlines: Deadlines | None = None
+    light: str | None = None
 
 
 class Triage(Input):

@@ -45,7 +45,7 @@ from core.concerns.models import (
     Photo,
     ReferenceCounter,
 )
-from core.concerns.schemas import ConcernCreate, ConcernOut, PublicConcern
+from core.concerns.schemas import ConcernCreate, ConcernOut, Deadlines, PublicConcern
 from core.db import Base, TenantContext, make_persistent, table_of
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems
 from core.events import (
@@ -70,6 +70,8 @@ from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
 from core.tenancy.services import resolve_place
 from core.throttle import Throttle
+from core.timelimits import clock as timelimits
+from core.timelimits.models import URGENCIES
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
 from core.topics.models import Topic
@@ -82,6 +84,7 @@ SORTS = {
     "status": Concern.status.asc(),
     "category": Concern.category.asc(),
     "reference": Concern.reference.asc(),
+    "light": None,  # red first, then yellow, then green, each soonest due first (timelimits.light_rank)
 }
 CATEGORY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 MAX_PHOTOS = 9
@@ -195,6 +198,7 @@ class ConcernFilters:
     created_to: datetime.date | None = None
     sort: str = "-created_at"
     in_topic: bool | None = None  # False: accepted concerns still waiting for a topic
+    light: str | None = None  # red, yellow or green: open concerns of that light
 
 
 def reference_prefix(tenant: Tenant) -> str:
@@ -217,6 +221,12 @@ def filed_answer(concern: Concern) -> dict[str, str | None]:
     """What filing answers (and an Idempotency-Key replays): the concern's id, reference, status and tracking code."""
     return {"id": str(concern.id), "reference": concern.reference, "status": concern.status,
             "tracking_code": concern.tracking_code}
+
+
+def deadlines_of(concern: Concern, now: datetime.datetime) -> Deadlines:
+    return Deadlines(urgency=concern.urgency, respond_by=concern.respond_by, resolve_by=concern.resolve_by,
+                     responded_at=concern.responded_at, paused=concern.paused_at is not None,
+                     light=timelimits.light(concern, now))
 
 
 def new_tracking_secret() -> str:
@@ -256,8 +266,10 @@ async def checked_filing(session: AsyncSession, data: ConcernCreate, problems: P
         compound_id, building_id = await resolve_place(session, data.compound, data.building)
     except InvalidInput as refused:
         problems.add(refused)
+    if data.urgency not in URGENCIES:
+        problems.add(not_one_of("urgency", URGENCIES))
     return {"title": title, "description": description, "category": data.category, "compound_id": compound_id,
-            "building_id": building_id, "place": place, "status": "submitted"}
+            "building_id": building_id, "place": place, "status": "submitted", "urgency": data.urgency}
 
 
 @dataclass(frozen=True)
@@ -282,6 +294,9 @@ class NewConcern:
         rows: this concern, this event and `claim.record`.
         """
         now = clock.now()
+        policy = await timelimits.policy_for(self.session, self.tenant)
+        fields.update(timelimits.started(policy, fields["category"], fields.pop("urgency", None) or "normal", now),
+                      reopened=0)
         concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
                           tracking_secret=new_tracking_secret(), **fields)
         event: dict[str, Any] = dict(subject_kind="concern", subject_id=concern.id, topic_id=None, action=action, from_state=None,
@@ -370,6 +385,8 @@ class ConcernService:
         on_behalf = bool(data.resident_name or data.resident_phone)
         if on_behalf and not self.scope.can("concern.file_on_behalf"):
             raise Forbidden("只有网格员、人大代表或工作人员可以代居民反映诉求")
+        if data.urgency != "normal" and not self.scope.can("concern.file_on_behalf"):
+            raise Forbidden("紧急程度由网格员或工作人员判定；居民反映的诉求按一般诉求办理")
         problems = Problems()  # every bad field at once
         fields = await checked_filing(self.session, data, problems)
         resident_name = problems.take(clean_text, data.resident_name, "resident_name", Label("居民姓名"), 50,
@@ -420,9 +437,15 @@ class ConcernService:
             statement = statement.where(Concern.created_at < clock.day_start(filters.created_to + datetime.timedelta(days=1)))
         if filters.in_topic is not None:
             statement = statement.where(Concern.topic_id.is_not(None) if filters.in_topic else Concern.topic_id.is_(None))
+        rank = timelimits.light_rank(clock.now())
+        if filters.light is not None:
+            if filters.light not in timelimits.LIGHTS:
+                raise not_one_of("light", timelimits.LIGHTS)
+            statement = statement.where(rank == timelimits.LIGHTS.index(filters.light))
         total = await self.session.scalar(select(func.count()).select_from(statement.subquery()))
+        order = (rank, timelimits.due()) if filters.sort == "light" else (SORTS[filters.sort],)
         page = (await self.session.scalars(
-            statement.order_by(SORTS[filters.sort], Concern.id).limit(limit).offset(offset))).all()
+            statement.order_by(*order, Concern.id).limit(limit).offset(offset))).all()
         return list(page), int(total or 0)
 
     async def to_out(self, concerns: Sequence[Concern]) -> list[ConcernOut]:
@@ -441,7 +464,7 @@ class ConcernService:
         slugs = dict((await self.session.execute(
             select(Tenant.id, Tenant.slug).where(Tenant.id.in_(parents)))).all()) if parents else {}
         categories = await self.categories()
-        show_phone = self.scope.can("person.phone")
+        show_phone, now = self.scope.can("person.phone"), clock.now()
         if show_phone:  # logged where they were read (PIPL): the reader's tenant
             await phone_reads.record(self.session, self.tenant.id, self.scope.user_id, "concern",
                                      [c.id for c in concerns if c.resident_phone])
@@ -458,6 +481,7 @@ class ConcernService:
                 triage_note=c.triage_note, instructions=c.instructions,
                 escalated_to=slugs.get(c.escalated_to_id) if c.escalated_to_id else None, topic=c.topic_id,
                 photos=photos.get(c.id, []), created_at=c.created_at, updated_at=c.updated_at,
+                deadlines=deadlines_of(c, now), light=timelimits.light(c, now),
             )
             for c in concerns
         ]
@@ -478,10 +502,12 @@ class ConcernService:
             if self.tenant.parent_id is None:
                 raise Conflict("本租户没有上级，无法上报")
             concern.escalated_to_id = self.tenant.parent_id
-        from_state = concern.status
+        from_state, now = concern.status, clock.now()
         concern.status, concern.triage_reason, concern.triage_note = to_state, reason, note
+        timelimits.responded(concern, now)
         if to_state in ("rejected", "resolved"):
-            concern.closed_at = clock.now()
+            concern.closed_at = now
+            timelimits.closed(concern)
         await self.session.flush()
         await self._event(concern, f"concern.{action}", from_state, to_state, {"reason": reason, "note": note})
         return concern

@@ -12,6 +12,7 @@ escalation settings are the nearest tenant's that set them.
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -212,6 +213,27 @@ async def categories(session: AsyncSession) -> dict[str, str]:
     return {**DEFAULT_CATEGORIES, **{code: name for code, name in own}}
 
 
+# How long a worker reuses a tenant's policy for filings: a change applies to concerns filed after it, everywhere
+# within this long (at once in the process that made it).
+POLICY_TTL_SECONDS = 30.0
+_policies: dict[uuid.UUID, tuple[float, Policy]] = {}
+
+
+async def policy_for(session: AsyncSession, tenant: Tenant) -> Policy:
+    """The tenant's effective policy, reused for `POLICY_TTL_SECONDS` (filing is the busiest write there is)."""
+    cached = _policies.get(tenant.id)
+    if cached is not None and time.monotonic() - cached[0] < POLICY_TTL_SECONDS:
+        return cached[1]
+    policy = await effective_policy(session, tenant)
+    _policies[tenant.id] = (time.monotonic(), policy)
+    return policy
+
+
+def forget_policies() -> None:
+    """After a policy changes here (and in tests that move the clock): the next filing reads it anew."""
+    _policies.clear()
+
+
 class PolicyService:
     """Replacing a tenant's own time limits and settings (PUT), refusing what would loosen an ancestor's."""
 
@@ -276,6 +298,7 @@ class PolicyService:
         if problems:
             raise InvalidInputs(problems)
         await self._write(rows, data, hours if data.working_hours is not None else None)
+        forget_policies()  # the tenant's and those below it: their next filings read the new limits
         return await effective_policy(self.session, self.tenant)
 
     def _hours(self, data: PolicyIn, above: list[_Level], problems: list[InvalidInput]) -> WorkingHours:

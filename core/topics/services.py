@@ -23,6 +23,7 @@ from core.i18n import Label
 from core.inputs import label, not_one_of
 from core.plugins import Plugins
 from core.tenancy.scope import TenantScope
+from core.timelimits import clock as timelimits
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, FollowUp, Meeting, Rating, Research, Topic
@@ -144,6 +145,7 @@ class TopicService:
             concern.status, concern.topic_id = to_state, topic_id
             if to_state == "completed":
                 concern.closed_at = clock.now()
+                timelimits.closed(concern)
             await self.session.flush()
             await append_event(self.session, self.ctx, subject_kind="concern", subject_id=concern.id,
                                topic_id=topic_id, action=action, from_state=from_state, to_state=to_state,

@@ -33,6 +33,7 @@ from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.tenancy.scope import TenantScope
 from core.tenancy.services import CompoundService
+from core.timelimits.models import URGENCIES
 from core.topics.machine import COMMANDS, PUBLIC_STATES
 from core.topics.models import Rating
 from core.topics.schemas import RatingIn
@@ -41,7 +42,7 @@ from core.topics.services import TopicService, rating_summary
 PER_PAGE = 20
 MAX_FORM_PHOTOS = 3
 FIELDS = ("title", "description", "category", "compound", "building", "place", "channel", "resident_name",
-          "resident_phone", "photos")
+          "resident_phone", "urgency", "photos")
 PHONE_FILING_FIELDS = ("title", "description", "category", "compound", "building", "place", "phone", "code", "name",
                        "accept_privacy")
 # The channels a person filing on a resident's behalf may choose (Open311 is for machines, not this form).
@@ -70,6 +71,7 @@ class ConcernForm:
     channel: str = "portal"
     resident_name: str = ""
     resident_phone: str = ""
+    urgency: str = "normal"
     form_key: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -144,7 +146,7 @@ class ResidentController(Controller):
         compounds = await CompoundService(page.session).all()
         return page.render("resident/concern_form.html", status_code=status_code, form=form, errors=errors,
                            categories=categories, compounds=compounds, on_behalf=on_behalf,
-                           channels=CHANNEL_LABELS, max_photos=MAX_FORM_PHOTOS)
+                           channels=CHANNEL_LABELS, urgencies=URGENCIES, max_photos=MAX_FORM_PHOTOS)
 
     @get("/concerns/new")
     async def new_concern(self, page: PageDep) -> Response:
@@ -171,7 +173,7 @@ class ResidentController(Controller):
                               for name in ConcernForm.__dataclass_fields__ if name in submitted})
         on_behalf = scope.can("concern.file_on_behalf")
         if not on_behalf:  # a resident files for themselves, through the portal
-            form.channel, form.resident_name, form.resident_phone = "portal", "", ""
+            form.channel, form.resident_name, form.resident_phone, form.urgency = "portal", "", "", "normal"
         errors: dict[str, str] = {}
 
         # Every photo is checked before anything is filed: a bad photo files nothing.
@@ -207,6 +209,7 @@ class ResidentController(Controller):
             title=form.title, description=form.description, category=form.category, channel=form.channel,
             compound=compound, building=building, place=form.place or None,
             resident_name=form.resident_name or None, resident_phone=form.resident_phone or None,
+            urgency=form.urgency or "normal",
         )
         # The form's hidden key makes a double submit file once; the fingerprint is the form's content (a
         # browser sends a new multipart boundary each time, so the raw body would not do).

@@ -162,9 +162,10 @@ class StaffController(Controller):
     async def _inbox(self, page: Page, pager: Pager, status_code: int = 200, **context: Any) -> Response:
         scope = await page.scope("concern.triage")
         service = ConcernService(page.session, scope)
-        submitted, total = await service.page(ConcernFilters(status="submitted", sort="created_at"),
+        # Red first, then yellow, each soonest due first: what is late is what staff see first.
+        submitted, total = await service.page(ConcernFilters(status="submitted", sort="light"),
                                               pager.per_page, pager.offset)
-        accepted, waiting = await service.page(ConcernFilters(status="accepted", sort="created_at", in_topic=False),
+        accepted, waiting = await service.page(ConcernFilters(status="accepted", sort="light", in_topic=False),
                                                LIST_LIMIT, 0)
         can_draft = await page.can("topic.manage")
         shown = {c.id for c in submitted}

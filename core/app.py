@@ -26,6 +26,7 @@ from core.accounts.controllers import (
     MyPasswordController,
     PasswordController,
     PhoneReadController,
+    ResidentController,
 )
 from core.accounts.services import Passwords
 from core.authz.authorizer import Authorizer
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         route_handlers=[
             health, ready, AuthController, PasswordController, MeController, MyPasswordController, MyDataController,
             JoinController, PhoneReadController,
-            TenantController, MemberController, ConcernController,
+            TenantController, MemberController, ResidentController, ConcernController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, StatsController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,

@@ -59,6 +59,9 @@ class ConcernOut(msgspec.Struct):
     photos: list[uuid.UUID]
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    # Where the community verifies residency, for staff: whether staff confirmed where the concern's resident
+    # lives (false: a resident not confirmed yet). None: not verified there, or no resident's account to confirm.
+    resident_confirmed: bool | None = None
 
 
 class Triage(Input):

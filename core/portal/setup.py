@@ -17,7 +17,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.clock import local
 from core.errors import DomainError
-from core.portal import account, admin, notifications, people, places, resident, staff
+from core.portal import account, admin, notifications, people, places, resident, residents, staff
 from core.portal.pages import portal_error
 from core.portal.public import PortalPublicController, PortalRootController
 from core.portal.workspace import WorkspaceController
@@ -63,7 +63,7 @@ def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
                 Exception: portal_error}
     pages: list[Any] = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
              *admin.CONTROLLERS, *notifications.CONTROLLERS, *account.CONTROLLERS, *people.CONTROLLERS,
-             *places.CONTROLLERS, *plugin_pages,
+             *places.CONTROLLERS, *residents.CONTROLLERS, *plugin_pages,
              PortalPublicController]
     return [
         Router(path="/", route_handlers=pages, exception_handlers=handlers, include_in_schema=False,

@@ -32,6 +32,7 @@ ENTRIES = (
     Entry("pavilion.read", "/pavilion", N_("Red pavilion sessions"), "red_pavilion"),
     Entry("member.read", "/staff/people", N_("People and roles")),
     Entry("compound.manage", "/staff/compounds", N_("Compounds, buildings and the join QR code")),
+    Entry("residence.confirm", "/staff/residents", N_("Residents and where they live")),
     Entry("stats.read", "/admin", N_("Dashboard of the communities below")),
     Entry("concern.escalation", "/admin/escalations", N_("Escalated concerns")),
     Entry("tenant.create_child", "/admin/onboard", N_("Onboard a community")),

@@ -29,8 +29,9 @@ from core.tenancy.schemas import BuildingOut, CompoundOut, TenantOut
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$")
 PORTAL_KEYS = {"contact_phone", "contact_address", "office_hours", "intro", "theme_color", "reference_prefix",
-               "privacy_notice", "phone_retention_months"}
-LONG_PORTAL_TEXT = {"privacy_notice": 5000}  # the others are short texts of at most 500 characters
+               "privacy_notice", "phone_retention_months", "verify_residency"}
+LONG_PORTAL_TEXT = {"privacy_notice": 5000}  # the others are short texts of at most 500 characters, but:
+PORTAL_SWITCHES = {"verify_residency"}  # true or false
 REFERENCE_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 
 
@@ -58,6 +59,10 @@ def validate_portal(portal: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("门户设置不认识的项：{keys}；可用：{choices}", field="portal",
                            keys=", ".join(unknown), choices=", ".join(sorted(PORTAL_KEYS)))
     for key, value in portal.items():
+        if key in PORTAL_SWITCHES:
+            if not isinstance(value, bool):
+                raise InvalidInput("门户设置 {key} 须为 true 或 false", field=f"portal.{key}", key=key)
+            continue
         limit = LONG_PORTAL_TEXT.get(key, 500)
         if not isinstance(value, str) or len(value) > limit:
             raise InvalidInput("门户设置 {key} 须为不超过 {limit} 字的文本", field=f"portal.{key}", key=key, limit=limit)
@@ -316,10 +321,10 @@ async def place_names(session: AsyncSession, compounds: Iterable[uuid.UUID | Non
     names: dict[uuid.UUID, str] = {}
     if compound_ids:
         names.update((await session.execute(
-            select(Compound.id, Compound.name).where(Compound.id.in_(compound_ids)))).tuples().all())
+            select(Compound.id, Compound.name).where(Compound.id.in_(compound_ids)))).all())
     if building_ids:
         names.update((await session.execute(
-            select(Building.id, Building.name).where(Building.id.in_(building_ids)))).tuples().all())
+            select(Building.id, Building.name).where(Building.id.in_(building_ids)))).all())
     return names
 
 

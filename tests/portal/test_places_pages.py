@@ -74,7 +74,7 @@ async def test_an_archived_building_leaves_the_filing_form(client: AsyncClient) 
     compound, buildings = _ids((await client.get(COMPOUNDS)).text)
     archived = await submit(client, COMPOUNDS, f"{COMPOUNDS}/{compound}/buildings/{buildings['1号楼']}/archive", {})
     assert archived.status_code == 200
-    row = re.search(rf'id="building-{buildings["1号楼"]}">(.*?)</li>', archived.text, re.S)
+    row = re.search(rf'id="building-{buildings["1号楼"]}">(.*?)</tr>', archived.text, re.S)
     assert row and "已归档" in row.group(1) and "/restore" in row.group(1)
     await sign_in(client, "comm-a", "resident")
     form = await client.get("/t/comm-a/concerns/new")

@@ -28,6 +28,7 @@ from core.accounts.controllers import (
     PasswordController,
     PhoneReadController,
     PublicInvitationController,
+    ResidentController,
 )
 from core.accounts.services import Passwords
 from core.authz.authorizer import Authorizer
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         route_handlers=[
             health, ready, AuthController, PasswordController, MeController, MyPasswordController, MyDataController,
             JoinController, PhoneReadController, InvitationController, PublicInvitationController,
-            TenantController, MemberController, ConcernController, PhoneFilingController,
+            TenantController, MemberController, ResidentController, ConcernController, PhoneFilingController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
             FollowUpController, TimeLimitController, StatsController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,

@@ -10,7 +10,7 @@ from typing import Any
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 
@@ -33,6 +33,7 @@ from core.accounts.my_account import (
     rename,
 )
 from core.accounts.personal import check_erase, erase, everything_about
+from core.accounts.residency import ResidenceService
 from core.accounts.schemas import (
     CodeRequest,
     CodeSent,
@@ -59,6 +60,8 @@ from core.accounts.schemas import (
     PhoneCodeRequest,
     PhoneReadOut,
     PrivacyOut,
+    ResidenceConfirm,
+    ResidentOut,
     SignInOut,
     TokenOut,
     TokenRequest,
@@ -271,6 +274,40 @@ class PublicInvitationController(Controller):
         return InvitationAccepted(access_token=access, token_type="bearer",  # noqa: S106 (OAuth's token type)
                                   expires_in=int(lifetime.total_seconds()), username=accepted.user.username,
                                   tenant=tenant.slug, role=accepted.role, new_account=accepted.created)
+
+
+class ResidentController(Controller):
+    path = "/api/v1/tenants/{slug:str}/residents"
+    tags = ["成员 Members"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @get("/", opt={"action": "member.read"},
+         summary="本社区的居民及其小区、楼栋，是否已确认（unconfirmed=true 只列未确认的）")
+    async def list_residents(self, db_session: DbSession, tenant_scope: Scope, unconfirmed: FromQuery[bool] = False,
+                             compound: FromQuery[uuid.UUID | None] = None, limit: Limit = 50,
+                             offset: Offset = 0) -> OffsetPagination[ResidentOut]:
+        items, total = await ResidenceService(db_session, tenant_scope.tenant).page(
+            tenant_scope.user_id, tenant_scope.can("person.phone"), limit, offset, unconfirmed=unconfirmed,
+            compound=compound)
+        return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
+
+    @post("/{user_id:uuid}/confirm", opt={"action": "residence.confirm"}, status_code=HTTP_200_OK,
+          summary="确认居民的住址（给出小区或楼栋即先更正）")
+    async def confirm_residence(self, db_session: DbSession, tenant_scope: Scope, user_id: FromPath[uuid.UUID],
+                                data: JSONBody[ResidenceConfirm]) -> ResidentOut:
+        service = ResidenceService(db_session, tenant_scope.tenant)
+        correct = data.compound is not None or data.building is not None
+        await service.confirm(user_id, tenant_scope.user_id, correct=correct, compound=data.compound,
+                              building=data.building)
+        return await service.get(tenant_scope.user_id, tenant_scope.can("person.phone"), user_id)
+
+    @delete("/{user_id:uuid}/confirm", opt={"action": "residence.confirm"}, status_code=HTTP_200_OK,
+            summary="撤销对居民住址的确认")
+    async def unconfirm_residence(self, db_session: DbSession, tenant_scope: Scope,
+                                  user_id: FromPath[uuid.UUID]) -> ResidentOut:
+        service = ResidenceService(db_session, tenant_scope.tenant)
+        await service.unconfirm(user_id, tenant_scope.user_id)
+        return await service.get(tenant_scope.user_id, tenant_scope.can("person.phone"), user_id)
 
 
 class JoinController(Controller):

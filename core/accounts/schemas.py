@@ -95,6 +95,30 @@ class MemberRoleOut(msgspec.Struct):
     tenant: str
 
 
+class ResidentOut(msgspec.Struct):
+    """A resident of the community and where they live, as they said or staff corrected it; `confirmed` once
+    staff confirmed it. The phone is masked unless the reader's role may read it (then the read is logged)."""
+
+    user_id: uuid.UUID
+    user: str
+    display_name: str
+    phone: str | None
+    compound: uuid.UUID | None
+    compound_name: str | None
+    building: uuid.UUID | None
+    building_name: str | None
+    confirmed: bool
+    confirmed_at: datetime.datetime | None
+
+
+class ResidenceConfirm(Input):
+    """Confirm where a resident lives; a compound or building given corrects it first (a building implies its
+    compound)."""
+
+    compound: uuid.UUID | None = None
+    building: uuid.UUID | None = None
+
+
 class CodeRequest(Input):
     phone: Annotated[str, cap(20)]
     purpose: Annotated[str, cap(16)] = "join"

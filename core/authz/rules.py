@@ -57,6 +57,7 @@ ACTIONS: dict[str, Action] = {
         Action("person.phone_log", "查看手机号查看记录"),
         Action("compound.read", "查看小区与楼栋"),
         Action("compound.manage", "维护小区与楼栋"),
+        Action("residence.confirm", "确认或更正居民的小区与楼栋"),
         Action("concern.file", "反映诉求"),
         Action("concern.file_on_behalf", "代居民反映诉求"),
         Action("concern.read", "查看自己反映或代办的诉求"),
@@ -91,6 +92,7 @@ RULES: list[tuple[str, str]] = [
     *[(role, "member.read") for role in STAFF_ROLES],
     *[(role, "member.manage") for role in STAFF_ROLES],
     *[(role, "compound.manage") for role in STAFF_ROLES],
+    *[(role, "residence.confirm") for role in STAFF_ROLES],  # a community's staff, and those above them
     # Those who contact residents see their numbers; administrators above the community see them masked.
     ("community_staff", "person.phone"),
     ("grid_worker", "person.phone"),

@@ -100,6 +100,9 @@ class ConcernOut(msgspec.Struct):
     updated_at: datetime.datetime
     deadlines: Deadlines | None = None
     light: str | None = None
+    # Where the community verifies residency, for staff: whether staff confirmed where the concern's resident
+    # lives (false: a resident not confirmed yet). None: not verified there, or no resident's account to confirm.
+    resident_confirmed: bool | None = None
 
 
 class Triage(Input):

@@ -35,6 +35,7 @@ from uuid_utils.compat import uuid7
 from core import clock
 from core.accounts import phone_reads
 from core.accounts.models import User
+from core.accounts.residency import residents_confirmed, verifies_residency
 from core.accounts.services import PHONE_RE, mask_phone
 from core.concerns.models import (
     CHANNELS,
@@ -464,6 +465,7 @@ class ConcernService:
         slugs = dict((await self.session.execute(
             select(Tenant.id, Tenant.slug).where(Tenant.id.in_(parents)))).all()) if parents else {}
         categories = await self.categories()
+        confirmed = await self._residents_confirmed(concerns)
         show_phone, now = self.scope.can("person.phone"), clock.now()
         if show_phone:  # logged where they were read (PIPL): the reader's tenant
             await phone_reads.record(self.session, self.tenant.id, self.scope.user_id, "concern",
@@ -482,9 +484,20 @@ class ConcernService:
                 escalated_to=slugs.get(c.escalated_to_id) if c.escalated_to_id else None, topic=c.topic_id,
                 photos=photos.get(c.id, []), created_at=c.created_at, updated_at=c.updated_at,
                 deadlines=deadlines_of(c, now), light=timelimits.light(c, now),
+                resident_confirmed=confirmed.get(c.id),
             )
             for c in concerns
         ]
+
+    async def _residents_confirmed(self, concerns: Sequence[Concern]) -> dict[uuid.UUID, bool]:
+        """For staff of a community that verifies residency: by concern, whether its resident is confirmed (one
+        query for the page). Nothing for anyone else, nor for a concern of another tenant (an escalated one), nor
+        for one that names no resident of the community (filed on someone's behalf, or by staff themselves)."""
+        if not (verifies_residency(self.tenant) and self.scope.can("concern.read_all")):
+            return {}
+        ours = [c for c in concerns if c.resident_id and c.tenant_id == self.tenant.id]
+        confirmed = await residents_confirmed(self.session, (c.resident_id for c in ours if c.resident_id))
+        return {c.id: confirmed[c.resident_id] for c in ours if c.resident_id in confirmed}
 
     # --- triage ----------------------------------------------------------------------------------------
 

@@ -1,8 +1,7 @@
-"""Staff manage their community's people and places in the portal: who holds which role here (phones masked
-unless the role may read them), accounts for grid workers, representatives and organisations (a one-time
-password they must change at first sign-in), invitations by link, granting and revoking roles, deactivating an
-account; above a community, links to the people of every tenant below; compounds and their buildings, pasted in
-bulk ("1-20号楼"), with the QR codes that open the join page. The rules are the services'."""
+"""Staff manage their community's people in the portal: who holds which role here (phones masked unless the
+role may read them), accounts for grid workers, representatives and organisations (a one-time password they
+must change at first sign-in), invitations by link, granting and revoking roles, deactivating an account;
+above a community, links to the people of every tenant below. The rules are the services'."""
 
 from __future__ import annotations
 
@@ -17,11 +16,11 @@ from litestar.params import Body, FromPath
 from core.accounts.invitations import InvitationService, invitation_path
 from core.accounts.services import MemberService, UserService, new_username, validate_role
 from core.authz.rules import ROLES, TENANT_ROLES, grant_action
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError
 from core.portal.pages import Page, PageDep, provide_page
 from core.tenancy.models import KIND_NAMES
 from core.tenancy.scope import TenantScope
-from core.tenancy.services import CompoundService, TenantService, expand_buildings
+from core.tenancy.services import TenantService
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PER_PAGE = 200  # a community's staff, workers and organisations; residents join by themselves
@@ -142,48 +141,6 @@ class PeoplePages(Controller):
             await page.take_back(exc)
             return await self._people(page, status_code=exc.status, errors=page.errors(exc, "invitations"))
         return await self._people(page)
-
-    # --- compounds and buildings ----------------------------------------------------------------------------
-
-    async def _compounds(self, page: Page, *, status_code: int = 200, errors: dict[str, str] | None = None,
-                         form: dict[str, str] | None = None) -> Response:
-        await page.scope("compound.read")
-        return page.render("staff/compounds.html", status_code=status_code,
-                           compounds=await CompoundService(page.session).all(), errors=errors or {},
-                           form=form or {}, can_manage=await page.can("compound.manage"))
-
-    @get("/compounds")
-    async def compounds(self, page: PageDep) -> Response:
-        return await self._compounds(page)
-
-    @post("/compounds", status_code=200)
-    async def create_compound(self, page: PageDep, data: Form) -> Response:
-        await page.scope("compound.manage")
-        try:
-            buildings = expand_buildings(data.get("buildings", ""))
-            await CompoundService(page.session).create(data.get("name", ""), data.get("has_property_company") == "on",
-                                                       buildings, tenant_kind=page.tenant.kind)
-        except DomainError as exc:
-            await page.take_back(exc)
-            return await self._compounds(page, status_code=exc.status, errors=page.errors(exc, "name"), form=data)
-        return await self._compounds(page)
-
-    @post("/compounds/{compound_id:str}/buildings", status_code=200)
-    async def add_buildings(self, page: PageDep, compound_id: FromPath[str], data: Form) -> Response:
-        await page.scope("compound.manage")
-        compound = page.path_id(compound_id)
-        try:
-            service = CompoundService(page.session)
-            names = expand_buildings(data.get("buildings", ""))
-            if not names:
-                raise InvalidInput("请填写楼栋，如 1-20号楼", field="buildings")
-            for name in names:
-                await service.add_building(compound, name)
-        except DomainError as exc:
-            await page.take_back(exc)
-            return await self._compounds(page, status_code=exc.status,
-                                         errors={f"buildings-{compound}": page.refusal(exc)})
-        return await self._compounds(page)
 
 
 def _may_grant(scope: TenantScope, role: str) -> None:

@@ -17,7 +17,18 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.clock import local
 from core.errors import DomainError
-from core.portal import account, admin, invitations, notifications, people, resident, staff, timelimits
+from core.portal import (
+    account,
+    admin,
+    invitations,
+    notifications,
+    people,
+    places,
+    resident,
+    residents,
+    staff,
+    timelimits,
+)
 from core.portal.pages import portal_error
 from core.portal.public import PortalPublicController, PortalRootController
 from core.portal.workspace import WorkspaceController
@@ -63,7 +74,7 @@ def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
                 Exception: portal_error}
     pages: list[Any] = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
              *admin.CONTROLLERS, *notifications.CONTROLLERS, *account.CONTROLLERS, *people.CONTROLLERS,
-             *timelimits.CONTROLLERS, *invitations.CONTROLLERS,
+             *timelimits.CONTROLLERS, *invitations.CONTROLLERS, *places.CONTROLLERS, *residents.CONTROLLERS,
              *plugin_pages,
              PortalPublicController]
     return [

@@ -33,6 +33,7 @@ ENTRIES = (
     Entry("member.read", "/staff/people", N_("People and roles")),
     Entry("compound.manage", "/staff/compounds", N_("Compounds, buildings and the join QR code")),
     Entry("timelimit.read", "/staff/time-limits", N_("Time limits")),
+    Entry("residence.confirm", "/staff/residents", N_("Residents and where they live")),
     Entry("stats.read", "/admin", N_("Dashboard of the communities below")),
     Entry("concern.escalation", "/admin/escalations", N_("Escalated concerns")),
     Entry("tenant.create_child", "/admin/onboard", N_("Onboard a community")),

@@ -8,7 +8,7 @@ import msgspec
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, get, patch, post
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, NotFound
@@ -16,8 +16,10 @@ from core.http import DbSession, Limit, Offset, Scope, current_grants, enter_ten
 from core.tenancy.schemas import (
     BuildingCreate,
     BuildingOut,
+    BuildingUpdate,
     CompoundCreate,
     CompoundOut,
+    CompoundUpdate,
     TenantCreate,
     TenantOut,
     TenantUpdate,
@@ -81,9 +83,10 @@ class TenantController(Controller):
         )
         return to_out(tenant_scope.tenant, tenant_scope.parent_slug)
 
-    @get("/{slug:str}/compounds", opt={"action": "compound.read"}, summary="小区与楼栋")
-    async def list_compounds(self, db_session: DbSession, tenant_scope: Scope) -> list[CompoundOut]:
-        return await CompoundService(db_session).all()
+    @get("/{slug:str}/compounds", opt={"action": "compound.read"}, summary="小区与楼栋（archived=true 含已归档的）")
+    async def list_compounds(self, db_session: DbSession, tenant_scope: Scope,
+                             archived: FromQuery[bool] = False) -> list[CompoundOut]:
+        return await CompoundService(db_session).all(archived=archived)
 
     @post("/{slug:str}/compounds", opt={"action": "compound.manage"}, summary="新增小区")
     async def create_compound(self, db_session: DbSession, tenant_scope: Scope, data: JSONBody[CompoundCreate]) -> CompoundOut:
@@ -94,8 +97,26 @@ class TenantController(Controller):
     async def get_compound(self, db_session: DbSession, tenant_scope: Scope, compound_id: FromPath[uuid.UUID]) -> CompoundOut:
         return await CompoundService(db_session).get(compound_id)
 
+    @patch("/{slug:str}/compounds/{compound_id:uuid}", opt={"action": "compound.manage"},
+           summary="修改小区（改名、归档或恢复）")
+    async def update_compound(self, db_session: DbSession, tenant_scope: Scope, compound_id: FromPath[uuid.UUID],
+                              data: JSONBody[CompoundUpdate]) -> CompoundOut:
+        unset = msgspec.UNSET
+        return await CompoundService(db_session).update(
+            compound_id, name=None if data.name is unset else data.name,
+            archived=None if data.archived is unset else data.archived)
+
     @post("/{slug:str}/compounds/{compound_id:uuid}/buildings", opt={"action": "compound.manage"},
           summary="新增楼栋")
     async def create_building(self, db_session: DbSession, tenant_scope: Scope, compound_id: FromPath[uuid.UUID],
                               data: JSONBody[BuildingCreate]) -> BuildingOut:
         return await CompoundService(db_session).add_building(compound_id, data.name)
+
+    @patch("/{slug:str}/compounds/{compound_id:uuid}/buildings/{building_id:uuid}", opt={"action": "compound.manage"},
+           summary="修改楼栋（改名、归档或恢复）")
+    async def update_building(self, db_session: DbSession, tenant_scope: Scope, compound_id: FromPath[uuid.UUID],
+                              building_id: FromPath[uuid.UUID], data: JSONBody[BuildingUpdate]) -> BuildingOut:
+        unset = msgspec.UNSET
+        return await CompoundService(db_session).update_building(
+            compound_id, building_id, name=None if data.name is unset else data.name,
+            archived=None if data.archived is unset else data.archived)

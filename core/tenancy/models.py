@@ -7,6 +7,7 @@ from typing import Any
 
 from advanced_alchemy.types import GUID
 from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, JsonB, TenantOwned
@@ -48,13 +49,15 @@ def tenant_path(parent_path: str | None, tenant_id: uuid.UUID) -> str:
 
 
 class Compound(TenantOwned, Base):
-    """小区: a residential compound of a community."""
+    """小区: a residential compound of a community. An archived one is offered to nobody any more, and still
+    names what was filed or said about it."""
 
     __tablename__ = "compound"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
     name: Mapped[str] = mapped_column(String(100))
     has_property_company: Mapped[bool] = mapped_column(Boolean, default=True)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Building(TenantOwned, Base):
@@ -68,3 +71,4 @@ class Building(TenantOwned, Base):
 
     compound_id: Mapped[uuid.UUID] = mapped_column(GUID)
     name: Mapped[str] = mapped_column(String(50))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())

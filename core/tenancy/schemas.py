@@ -46,6 +46,7 @@ class TenantOut(msgspec.Struct):
 class BuildingOut(msgspec.Struct):
     id: uuid.UUID
     name: str
+    archived: bool = False
 
 
 class CompoundCreate(Input):
@@ -59,7 +60,23 @@ class CompoundOut(msgspec.Struct):
     name: str
     has_property_company: bool
     buildings: list[BuildingOut]
+    archived: bool = False
+
+
+class CompoundUpdate(Input):
+    """Only the fields present change. An archived compound is offered to nobody (joining, filing, the QR
+    codes); what already names it keeps its name."""
+
+    name: Annotated[str, cap(100)] | msgspec.UnsetType = msgspec.UNSET
+    archived: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class BuildingCreate(Input):
     name: Annotated[str, cap(50)]
+
+
+class BuildingUpdate(Input):
+    """Only the fields present change; an archived building is offered to nobody, as an archived compound."""
+
+    name: Annotated[str, cap(50)] | msgspec.UnsetType = msgspec.UNSET
+    archived: bool | msgspec.UnsetType = msgspec.UNSET

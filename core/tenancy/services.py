@@ -29,8 +29,9 @@ from core.tenancy.schemas import BuildingOut, CompoundOut, TenantOut
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$")
 PORTAL_KEYS = {"contact_phone", "contact_address", "office_hours", "intro", "theme_color", "reference_prefix",
-               "privacy_notice", "phone_retention_months"}
-LONG_PORTAL_TEXT = {"privacy_notice": 5000}  # the others are short texts of at most 500 characters
+               "privacy_notice", "phone_retention_months", "verify_residency"}
+LONG_PORTAL_TEXT = {"privacy_notice": 5000}  # the others are short texts of at most 500 characters, but:
+PORTAL_SWITCHES = {"verify_residency"}  # true or false
 REFERENCE_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 
 
@@ -58,6 +59,10 @@ def validate_portal(portal: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("门户设置不认识的项：{keys}；可用：{choices}", field="portal",
                            keys=", ".join(unknown), choices=", ".join(sorted(PORTAL_KEYS)))
     for key, value in portal.items():
+        if key in PORTAL_SWITCHES:
+            if not isinstance(value, bool):
+                raise InvalidInput("门户设置 {key} 须为 true 或 false", field=f"portal.{key}", key=key)
+            continue
         limit = LONG_PORTAL_TEXT.get(key, 500)
         if not isinstance(value, str) or len(value) > limit:
             raise InvalidInput("门户设置 {key} 须为不超过 {limit} 字的文本", field=f"portal.{key}", key=key, limit=limit)
@@ -182,27 +187,34 @@ class TenantService:
 
 
 class CompoundService:
-    """小区与楼栋 of the current tenant (the session is already scoped to it)."""
+    """小区与楼栋 of the current tenant (the session is already scoped to it). Names are unique: a compound's in
+    its community, a building's in its compound. Archived ones are kept (what names them still shows their
+    name) and offered to nobody: `all()` leaves them out, `resolve_place` refuses them."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def all(self) -> list[CompoundOut]:
-        compounds = (await self.session.scalars(select(Compound).order_by(Compound.name))).all()
-        buildings = (await self.session.scalars(select(Building).order_by(Building.name))).all()
+    async def all(self, *, archived: bool = False) -> list[CompoundOut]:
+        """The compounds and buildings a person may choose; with `archived`, the archived ones too (for staff)."""
+        compounds = select(Compound).order_by(Compound.name)
+        buildings = select(Building).order_by(Building.name)
+        if not archived:
+            compounds = compounds.where(Compound.archived.is_(False))
+            buildings = buildings.where(Building.archived.is_(False))
         by_compound: dict[uuid.UUID, list[BuildingOut]] = {}
-        for b in buildings:
-            by_compound.setdefault(b.compound_id, []).append(BuildingOut(id=b.id, name=b.name))
-        return [self._out(c, by_compound.get(c.id, [])) for c in compounds]
+        for b in (await self.session.scalars(buildings)).all():
+            by_compound.setdefault(b.compound_id, []).append(self._building_out(b))
+        return [self._out(c, by_compound.get(c.id, [])) for c in (await self.session.scalars(compounds)).all()]
 
     async def get(self, compound_id: uuid.UUID) -> CompoundOut:
+        """One compound, archived or not, with all its buildings."""
         compound = await self._compound(compound_id)
         buildings = (
             await self.session.scalars(
                 select(Building).where(Building.compound_id == compound.id).order_by(Building.name)
             )
         ).all()
-        return self._out(compound, [BuildingOut(id=b.id, name=b.name) for b in buildings])
+        return self._out(compound, [self._building_out(b) for b in buildings])
 
     async def create(self, name: str, has_property_company: bool = True, buildings: Sequence[str] = (),
                      tenant_kind: str = "community") -> CompoundOut:
@@ -211,27 +223,77 @@ class CompoundService:
         if len(buildings) > MAX_BUILDINGS_AT_ONCE:
             raise InvalidInput("楼栋一次最多新增 {limit} 个", field="buildings", limit=MAX_BUILDINGS_AT_ONCE)
         name = validate_name(name)
-        if await self.session.scalar(select(Compound.id).where(Compound.name == name)):
-            raise Conflict("小区 {name} 已存在", field="name", name=name)
-        compound = Compound(name=name, has_property_company=has_property_company)
+        await self._refuse_taken_compound(name)
+        compound = Compound(name=name, has_property_company=has_property_company, archived=False)
         self.session.add(compound)
-        await self.session.flush()
+        await self._flush_unique(Conflict("小区 {name} 已存在", field="name", name=name))
         for building in buildings:
             await self.add_building(compound.id, building)
         return await self.get(compound.id)
 
+    async def update(self, compound_id: uuid.UUID, *, name: str | None = None,
+                     archived: bool | None = None) -> CompoundOut:
+        """Rename a compound or archive it (or bring it back); only what is given changes."""
+        compound = await self._compound(compound_id)
+        if name is not None:
+            name = validate_name(name)
+            if name != compound.name:
+                await self._refuse_taken_compound(name)
+                compound.name = name
+        if archived is not None:
+            compound.archived = archived
+        await self._flush_unique(Conflict("小区 {name} 已存在", field="name", name=compound.name))
+        return await self.get(compound.id)
+
     async def add_building(self, compound_id: uuid.UUID, name: str) -> BuildingOut:
         compound = await self._compound(compound_id)
+        if compound.archived:
+            raise Conflict("小区 {name} 已归档，恢复后才能新增楼栋", name=compound.name)
         name = validate_name(name, max_len=50)
-        exists = await self.session.scalar(
-            select(Building.id).where(Building.compound_id == compound.id, Building.name == name)
-        )
-        if exists:
-            raise Conflict("楼栋 {name} 已存在", field="name", name=name)
-        building = Building(compound_id=compound.id, name=name)
+        await self._refuse_taken_building(compound.id, name)
+        building = Building(compound_id=compound.id, name=name, archived=False)
         self.session.add(building)
-        await self.session.flush()
-        return BuildingOut(id=building.id, name=building.name)
+        await self._flush_unique(Conflict("楼栋 {name} 已存在", field="name", name=name))
+        return self._building_out(building)
+
+    async def update_building(self, compound_id: uuid.UUID, building_id: uuid.UUID, *, name: str | None = None,
+                              archived: bool | None = None) -> BuildingOut:
+        """Rename a building or archive it (or bring it back); only what is given changes."""
+        compound = await self._compound(compound_id)
+        building = await self.session.scalar(
+            select(Building).where(Building.id == building_id, Building.compound_id == compound.id))
+        if building is None:
+            raise NotFound("这个小区没有这个楼栋")
+        if name is not None:
+            name = validate_name(name, max_len=50)
+            if name != building.name:
+                await self._refuse_taken_building(compound.id, name)
+                building.name = name
+        if archived is not None:
+            building.archived = archived
+        await self._flush_unique(Conflict("楼栋 {name} 已存在", field="name", name=building.name))
+        return self._building_out(building)
+
+    async def _refuse_taken_compound(self, name: str) -> None:
+        taken = await self.session.scalar(select(Compound.archived).where(Compound.name == name))
+        if taken is not None:
+            raise (Conflict("小区 {name} 已存在（已归档，可恢复）", field="name", name=name) if taken
+                   else Conflict("小区 {name} 已存在", field="name", name=name))
+
+    async def _refuse_taken_building(self, compound_id: uuid.UUID, name: str) -> None:
+        taken = await self.session.scalar(
+            select(Building.archived).where(Building.compound_id == compound_id, Building.name == name))
+        if taken is not None:
+            raise (Conflict("楼栋 {name} 已存在（已归档，可恢复）", field="name", name=name) if taken
+                   else Conflict("楼栋 {name} 已存在", field="name", name=name))
+
+    async def _flush_unique(self, conflict: Conflict) -> None:
+        """Flush; a name another request took in the meantime is the same refusal as one taken before."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError:
+            raise conflict from None
 
     async def _compound(self, compound_id: uuid.UUID) -> Compound:
         compound = await self.session.scalar(select(Compound).where(Compound.id == compound_id))
@@ -240,26 +302,54 @@ class CompoundService:
         return compound
 
     @staticmethod
+    def _building_out(building: Building) -> BuildingOut:
+        return BuildingOut(id=building.id, name=building.name, archived=building.archived)
+
+    @staticmethod
     def _out(compound: Compound, buildings: list[BuildingOut]) -> CompoundOut:
         return CompoundOut(
             id=compound.id, name=compound.name, has_property_company=compound.has_property_company,
-            buildings=buildings,
+            buildings=buildings, archived=compound.archived,
         )
+
+
+async def place_names(session: AsyncSession, compounds: Iterable[uuid.UUID | None],
+                      buildings: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """The names of these compounds and buildings of the session's tenant, archived ones too (what was said
+    about a place keeps its name), in two queries whatever their number."""
+    compound_ids, building_ids = {c for c in compounds if c}, {b for b in buildings if b}
+    names: dict[uuid.UUID, str] = {}
+    if compound_ids:
+        names.update((await session.execute(
+            select(Compound.id, Compound.name).where(Compound.id.in_(compound_ids)))).all())
+    if building_ids:
+        names.update((await session.execute(
+            select(Building.id, Building.name).where(Building.id.in_(building_ids)))).all())
+    return names
 
 
 async def resolve_place(session: AsyncSession, compound: uuid.UUID | None,
                         building: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     """The compound and building of the session's tenant that a form named (a building implies its compound),
-    or a refusal naming the field that is not the tenant's."""
+    or a refusal naming the field that is not the tenant's, or no longer offered (archived)."""
     if building is not None:
-        found = await session.scalar(select(Building).where(Building.id == building))
+        found = (await session.execute(
+            select(Building.compound_id, Building.archived, Compound.archived)
+            .join(Compound, Compound.id == Building.compound_id).where(Building.id == building))).first()
         if found is None:
             raise InvalidInput("本社区没有这个楼栋", field="building")
-        if compound is not None and found.compound_id != compound:
+        compound_id, building_archived, compound_archived = found
+        if compound is not None and compound_id != compound:
             raise InvalidInput("楼栋不属于所选小区", field="building")
-        return found.compound_id, found.id
-    if compound is not None and not await session.scalar(select(Compound.id).where(Compound.id == compound)):
-        raise InvalidInput("本社区没有这个小区", field="compound")
+        if building_archived or compound_archived:
+            raise InvalidInput("这个楼栋已归档，请另选", field="building")
+        return compound_id, building
+    if compound is not None:
+        archived = await session.scalar(select(Compound.archived).where(Compound.id == compound))
+        if archived is None:
+            raise InvalidInput("本社区没有这个小区", field="compound")
+        if archived:
+            raise InvalidInput("这个小区已归档，请另选", field="compound")
     return compound, None
 
 

@@ -16,6 +16,8 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/children", "/api/v1/tenants/{slug}/descendants", "/api/v1/tenants/{slug}/members",
     "/api/v1/tenants/{slug}/members/{username}/{role}", "/api/v1/tenants/{slug}/compounds",
     "/api/v1/tenants/{slug}/compounds/{compound_id}", "/api/v1/tenants/{slug}/compounds/{compound_id}/buildings",
+    "/api/v1/tenants/{slug}/compounds/{compound_id}/buildings/{building_id}", "/api/v1/tenants/{slug}/residents",
+    "/api/v1/tenants/{slug}/residents/{user_id}/confirm",
     "/api/v1/tenants/{slug}/public/privacy", "/api/v1/tenants/{slug}/public/verification-codes",
     "/api/v1/tenants/{slug}/public/join", "/api/v1/auth/code-token", "/api/v1/auth/password-reset",
     "/api/v1/me/password", "/api/v1/me/phone", "/api/v1/me/phone/verification-codes", "/api/v1/me/sign-ins",
@@ -60,6 +62,9 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/tenants/comm-a/members"),
     ("POST", "/api/v1/tenants/comm-a/compounds"),
     ("POST", "/api/v1/tenants/comm-a/compounds/{compound}/buildings"),
+    ("PATCH", "/api/v1/tenants/comm-a/compounds/{compound}"),
+    ("PATCH", "/api/v1/tenants/comm-a/compounds/{compound}/buildings/{building}"),
+    ("POST", "/api/v1/tenants/comm-a/residents/{resident}/confirm"),
     ("POST", "/api/v1/tenants/comm-a/public/verification-codes"),
     ("POST", "/api/v1/tenants/comm-a/public/join"),
     ("POST", "/api/v1/tenants/comm-a/public/concerns"),
@@ -79,12 +84,15 @@ WRITE_ROUTES = [
 @pytest.mark.usefixtures("world")
 async def test_garbage_input_is_a_4xx_problem_never_a_500(client: AsyncClient, auth: Auth) -> None:
     headers = {**await auth("admin"), "content-type": "application/json"}
-    compound = (await client.get("/api/v1/tenants/comm-a/compounds", headers=headers)).json()[0]["id"]
+    compound, building = next((c["id"], c["buildings"][0]["id"]) for c in (await client.get(
+        "/api/v1/tenants/comm-a/compounds", headers=headers)).json())
+    resident = next(r["user_id"] for r in (await client.get(
+        "/api/v1/tenants/comm-a/residents", headers=headers)).json()["items"] if r["user"] == "resident")
     for method, path in WRITE_ROUTES:
         for body in BAD_BODIES:
             if method == "PATCH" and body == b"{}":
                 continue  # an empty PATCH is a valid no-op
-            response = await client.request(method, path.format(compound=compound), content=body, headers=headers)
+            response = await client.request(method, path.format(compound=compound, building=building, resident=resident), content=body, headers=headers)
             assert 400 <= response.status_code < 500, (method, path, body, response.status_code, response.text)
             assert response.headers["content-type"].startswith("application/problem+json")
             assert "Traceback" not in response.text

@@ -4,8 +4,8 @@ An archived compound or building is offered to nobody (join and filing forms, th
 names the concerns and residences that name it. Whether a community verifies residency is a portal setting
 (`verify_residency`, in the tenant's JSON), so it needs no column.
 
-Revision ID: 0015
-Revises: 0012
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-01 21:30:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015'
-down_revision = '0012'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

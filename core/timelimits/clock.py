@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func
 
+from core import clock
 from core.concerns.models import Concern
 from core.timelimits.calendar import turns_yellow_at
 from core.timelimits.services import Policy, deadlines, policy_for
@@ -107,3 +108,12 @@ def responded(concern: Concern, at: datetime.datetime) -> None:
 
 def closed(concern: Concern) -> None:
     concern.alert_at = None
+
+
+def action_light(created_at: datetime.datetime, due_date: datetime.date, now: datetime.datetime) -> str:
+    """An action item's light from its due date, as a concern's from its deadline: red once the due day is over,
+    yellow with less than a quarter of the time from its creation to the end of that day left, green before."""
+    end = clock.day_start(due_date + datetime.timedelta(days=1))
+    if now >= end:
+        return "red"
+    return "yellow" if (end - now) * 4 < (end - created_at) else "green"

@@ -153,6 +153,7 @@ class ActionOut(msgspec.Struct):
     overdue: bool
     completed_at: datetime.datetime | None
     progress: list[ProgressOut]
+    light: str | None = None  # green, yellow, red from the due date (core.timelimits.clock.action_light); null once done
 
 
 class RatingIn(Input):

@@ -561,12 +561,13 @@ async def actions_out(session: AsyncSession, actions: Sequence[ActionItem]) -> l
     owners = {a.owner_user_id for a in actions if a.owner_user_id}
     names: dict[uuid.UUID | None, str] = dict((await session.execute(select(User.id, User.username).where(User.id.in_(owners)))).all()) \
         if owners else {}
-    day = clock.today()
+    day, now = clock.today(), clock.now()
     return [
         s.ActionOut(
             id=a.id, topic=a.topic_id, title=a.title, owner_org=a.owner_org, owner_user=names.get(a.owner_user_id),
             due_date=a.due_date, percent=a.percent, status=a.status,
             overdue=a.status == "open" and a.due_date < day, completed_at=a.completed_at,
+            light=timelimits.action_light(a.created_at, a.due_date, now) if a.status == "open" else None,
             progress=[s.ProgressOut(id=r.id, percent=r.percent, note=r.note, reported_at=r.created_at,
                                     photos=photos.get(r.id, [])) for r in reports.get(a.id, [])],
         )

@@ -11,6 +11,7 @@ import pytest
 from httpx import AsyncClient
 
 from core import clock
+from core.timelimits.clock import action_light
 from core.timelimits.services import forget_policies
 from tests.conftest import Auth
 from tests.helpers import BASE, file, sign_in, text_of
@@ -128,3 +129,12 @@ async def test_the_portal_shows_the_light_and_by_when_to_the_resident_and_staff(
         await sign_in(client, "comm-a", "cstaff")
         inbox = await client.get("/t/comm-a/staff/inbox")
         assert inbox.status_code == 200 and 'data-light="red"' in inbox.text and "红灯" in text_of(inbox)
+
+
+def test_an_action_items_light_follows_its_due_date() -> None:
+    created = datetime.datetime(2024, 10, 9, 10, 0, tzinfo=BEIJING)
+    due = datetime.date(2024, 10, 18)  # the day ends at midnight, Beijing time: 8 days and 14 hours after creation
+    assert action_light(created, due, created + datetime.timedelta(days=1)) == "green"
+    assert action_light(created, due, datetime.datetime(2024, 10, 17, 12, 0, tzinfo=BEIJING)) == "yellow"
+    assert action_light(created, due, datetime.datetime(2024, 10, 18, 23, 59, tzinfo=BEIJING)) == "yellow"
+    assert action_light(created, due, datetime.datetime(2024, 10, 19, 0, 0, tzinfo=BEIJING)) == "red"

@@ -34,6 +34,8 @@ from core.tenancy.scope import acting_for, within
 from core.tenancy.services import resolve_place, validate_name
 
 RESIDENT = "resident"
+# What a code may be asked for without signing in (a new phone number is asked for from My account).
+PUBLIC_PURPOSES = ("join", "sign_in", "reset", "file")
 # What a request for a code is answered, whether or not the phone has an account.
 CODE_SENT = "如该手机号可以使用，验证码已发送，5 分钟内有效"
 DEFAULT_PRIVACY_NOTICE = (
@@ -59,8 +61,11 @@ def privacy_notice(tenant: Tenant) -> PrivacyNotice:
 async def ask_for_code(session: AsyncSession, tenant: Tenant, phone: str, purpose: str, *, client: str,
                        secret: str) -> None:
     """Send a code to `phone` in `tenant`'s name. A code for signing in or resetting reaches only a phone with an
-    account; the asker is answered the same either way (`CODE_SENT`)."""
+    account; the asker is answered the same either way (`CODE_SENT`). A code for a new phone number is asked for
+    from My account, signed in (`core.accounts.my_account`), never here."""
     validate_purpose(purpose)
+    if purpose not in PUBLIC_PURPOSES:
+        raise InvalidInput("验证码用途须为 {choices} 之一", field="purpose", choices=", ".join(PUBLIC_PURPOSES))
     problems = phone_problems(phone)
     if problems:
         raise InvalidInputs(problems)

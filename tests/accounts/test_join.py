@@ -232,3 +232,10 @@ async def test_another_communitys_compound_or_an_unknown_community_is_refused_an
         assert answer.status_code in (400, 404)
     unknown = await client.post("/api/v1/tenants/nowhere/public/verification-codes", json={"phone": PHONE})
     assert unknown.status_code == 404
+
+
+async def test_a_code_for_a_new_phone_number_is_not_asked_for_without_signing_in(client: AsyncClient) -> None:
+    answer = await client.post("/api/v1/tenants/comm-a/public/verification-codes",
+                               json={"phone": PHONE, "purpose": "phone"})
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["purpose"]

@@ -67,7 +67,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == REQUEST_ID_HEADER.encode()), "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         # The route too: the log of unmasked phone numbers says on which one they were read.
         structlog.contextvars.bind_contextvars(request_id=request_id, route=f"{scope.get('method', '')} {scope['path']}")

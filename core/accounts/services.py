@@ -80,7 +80,7 @@ def password_problems(password: str, *, field: str = "password", hints: tuple[st
 
 
 def phone_problems(phone: str, field: str = "phone") -> list[InvalidInput]:
-    return [] if PHONE_RE.match(phone) else [InvalidInput("手机号须为 11 位中国大陆手机号", field=field)]
+    return [] if PHONE_RE.fullmatch(phone) else [InvalidInput("手机号须为 11 位中国大陆手机号", field=field)]
 
 
 def hints_of(user: User | None) -> tuple[str | None, ...]:
@@ -135,13 +135,13 @@ class UserService:
 
     async def create(self, username: str, password: str, display_name: str | None = None,
                      phone: str | None = None, *, passwords: Passwords, email: str | None = None) -> User:
-        if not USERNAME_RE.match(username):
+        if not USERNAME_RE.fullmatch(username):
             raise InvalidInput("用户名须为 3–64 个字母、数字或 _ . -", field="username")
         if len(password) < MIN_PASSWORD:
             raise InvalidInput("密码至少 {length} 位", field="password", length=MIN_PASSWORD)
         if phone is not None and (problems := phone_problems(phone)):
             raise problems[0]
-        if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
+        if email is not None and (len(email) > 254 or not EMAIL_RE.fullmatch(email)):
             raise InvalidInput("电子邮箱格式不正确，如 name@example.org", field="email")
         if await self.by_username(username):
             raise Conflict("用户名 {username} 已被使用", field="username", username=username)
@@ -222,7 +222,7 @@ class LoginService:
         # A name with a NUL is no account's (and PostgreSQL cannot compare text holding one).
         users = UserService(self.session)
         user = None if "\x00" in username else await users.by_username(username)
-        if user is None and PHONE_RE.match(username):  # a verified phone number signs in as its account's name
+        if user is None and PHONE_RE.fullmatch(username):  # a verified phone number signs in as its account's name
             user = await users.by_verified_phone(username)
         right = self.passwords.verify(user.password_hash, password) if user is not None else False
         if user is not None and right and user.active:

@@ -39,7 +39,7 @@ async def file_by_phone(session: AsyncSession, tenant: Tenant, data: ConcernCrea
     problems = Problems()  # every bad field at once
     for refused in phone_problems(phone):
         problems.add(refused)
-    if not CODE_RE.match(code):
+    if not CODE_RE.fullmatch(code):
         problems.add(InvalidInput("请输入短信中的 6 位验证码", field="code"))
     name = problems.take(clean_text, name, "name", Label("姓名"), 50, required=False)
     if not accept_privacy:

@@ -371,7 +371,7 @@ class ConcernService:
         return await category_names(self.session)
 
     async def add_category(self, code: str, name: str) -> None:
-        if not CATEGORY_CODE_RE.match(code):
+        if not CATEGORY_CODE_RE.fullmatch(code):
             raise InvalidInput("分类代码须为小写字母开头的 2–40 个小写字母、数字或下划线", field="code")
         name = clean_text(name, "name", Label("分类名称"), 50)
         if code in await self.categories():
@@ -394,7 +394,7 @@ class ConcernService:
                                       required=False)
         if data.channel not in CHANNELS:
             problems.add(InvalidInput("渠道须为 {choices} 之一", field="channel", choices=", ".join(CHANNELS)))
-        if data.resident_phone and not PHONE_RE.match(data.resident_phone):
+        if data.resident_phone and not PHONE_RE.fullmatch(data.resident_phone):
             problems.add(InvalidInput("居民手机号须为 11 位中国大陆手机号", field="resident_phone"))
         problems.raise_any()
         return await self._write_new(

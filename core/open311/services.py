@@ -116,7 +116,7 @@ def parse_w3c(value: str, name: str) -> datetime.datetime:
     # "+08:00" put in a query string unencoded arrives as " 08:00".
     text = re.sub(r" (\d{2}:\d{2})$", r"+\1", text)
     moment = None
-    if _W3C_DATETIME.match(text):
+    if _W3C_DATETIME.fullmatch(text):
         try:
             moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -268,7 +268,7 @@ class Open311Service:
             errors.append(f"description is limited to {MAX_DESCRIPTION} characters（描述不能超过 {MAX_DESCRIPTION} 字）")
         if address_id and len(address_id) > 100:
             errors.append("address_id is limited to 100 characters（address_id 不能超过 100 个字符）")
-        if media_url and (len(media_url) > 500 or not re.match(r"^https?://\S+$", media_url)):
+        if media_url and (len(media_url) > 500 or not re.fullmatch(r"https?://\S+", media_url)):
             errors.append("media_url must be an http(s) URL of at most 500 characters（media_url 须为 http(s) 网址）")
         if errors:
             raise Open311Error(400, *errors)

@@ -76,7 +76,7 @@ def _policy_in(form: dict[str, str], rows: list[str]) -> PolicyIn:
     """What the form asks for, as the API takes it; `rows` says which row of the form each limit came from."""
     limits: list[LimitIn] = []
     problems: list[InvalidInput] = []
-    cells = sorted({(found.group(2), found.group(3)) for name in form if (found := CELL.match(name))})
+    cells = sorted({(found.group(2), found.group(3)) for name in form if (found := CELL.fullmatch(name))})
     wanted = [(f"{category}-{urgency}", category, urgency, "") for category, urgency in cells]
     if form.get("new_urgency") in URGENCIES and (form.get("new_category") or "").strip():
         wanted.append((NEW, form["new_category"].strip(), form["new_urgency"], "new_"))

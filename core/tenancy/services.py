@@ -36,7 +36,7 @@ REFERENCE_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 
 
 def validate_slug(slug: str) -> None:
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise InvalidInput(
             "网址代码须为 2–63 个小写字母、数字或连字符，且不以连字符开头或结尾（用作门户域名）", field="slug"
         )
@@ -69,7 +69,7 @@ def validate_portal(portal: dict[str, Any]) -> dict[str, Any]:
     months = portal.get("phone_retention_months")
     if months is not None and not (months.isdigit() and 1 <= int(months) <= 120):
         raise InvalidInput("手机号保存期限须为 1–120 个月", field="portal.phone_retention_months")
-    if "reference_prefix" in portal and not REFERENCE_PREFIX_RE.match(portal["reference_prefix"]):
+    if "reference_prefix" in portal and not REFERENCE_PREFIX_RE.fullmatch(portal["reference_prefix"]):
         raise InvalidInput("诉求编号前缀须为 2–6 个大写字母，如 JSX", field="portal.reference_prefix")
     return portal
 
@@ -364,7 +364,7 @@ def expand_buildings(text: str) -> list[str]:
         part = part.strip()
         if not part:
             continue
-        found = BUILDING_RANGE.match(part)
+        found = BUILDING_RANGE.fullmatch(part)
         if found is None:
             names.append(part)
             continue

@@ -471,7 +471,7 @@ def _decode_photos(document: TenantExport, photos: Iterable[dict[str, Any]], med
     files = []
     for photo in photos:
         key = photo["storage_key"]
-        match = PHOTO_KEY.match(key)
+        match = PHOTO_KEY.fullmatch(key)
         if match is None or match["tenant"] != photo["tenant_id"].hex:
             raise InvalidInput("照片存储键不合规：{key}", key=repr(key))
         try:

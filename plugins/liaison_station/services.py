@@ -152,7 +152,7 @@ class LiaisonService:
         schedule = []
         for slot in data.schedule:
             await self._user(slot.deputy, "schedule")
-            if not 0 <= slot.weekday <= 6 or not TIME_RE.match(slot.start) or not TIME_RE.match(slot.end) \
+            if not 0 <= slot.weekday <= 6 or not TIME_RE.fullmatch(slot.start) or not TIME_RE.fullmatch(slot.end) \
                     or slot.end <= slot.start:
                 raise InvalidInput("接待安排须为 weekday 0–6（周一为 0）与 HH:MM 的起止时间", field="schedule")
             schedule.append({"deputy": slot.deputy, "weekday": slot.weekday, "start": slot.start, "end": slot.end})

@@ -139,7 +139,7 @@ class PavilionService:
         venue = await self.venue(venue_id)
         if not 1 <= data.day <= 28:
             raise InvalidInput("每月议事日须在 1–28 日之间（每个月都有的日子）", field="day")
-        if not TIME_RE.match(data.time):
+        if not TIME_RE.fullmatch(data.time):
             raise InvalidInput("时间格式为 HH:MM，如 19:30", field="time")
         venue.monthly_day, venue.monthly_time = data.day, data.time
         await self.session.flush()

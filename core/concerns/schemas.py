@@ -100,6 +100,7 @@ class ConcernOut(msgspec.Struct):
     updated_at: datetime.datetime
     deadlines: Deadlines | None = None
     light: str | None = None
+    reopened: int = 0  # 重办: times a resident said it was not solved after it was resolved
 
 
 class Triage(Input):

@@ -24,6 +24,7 @@ from core.timelimits.schemas import RevisitIn, RevisitOut
 
 CHANNELS = ("self", "phone")  # the resident answered themselves; staff recorded it from a phone call
 CHANNEL_NAMES = {"self": Label("居民自评"), "phone": Label("电话回访")}
+SOLVED_NAMES = {True: Label("已解决"), False: Label("未解决")}
 REOPENED_STATE = "accepted"  # 重办: back in the tenant's hands, counted by `Concern.reopened`
 
 
@@ -38,9 +39,10 @@ async def open_round(session: AsyncSession, ctx: TenantContext, concern: Concern
                       asked_at=clock.now())
     session.add(revisit)
     await session.flush()
-    await append_event(session, ctx, subject_kind="concern", subject_id=concern.id, topic_id=concern.topic_id,
-                       action="concern.revisit_asked", from_state=concern.status, to_state=concern.status,
-                       actor_id=actor_id, payload={"round": revisit.round})
+    # The revisit's events are the concern's alone, kept out of its topic's timeline (the topic stays completed).
+    await append_event(session, ctx, subject_kind="concern", subject_id=concern.id, action="concern.revisit_asked",
+                       from_state=concern.status, to_state=concern.status, actor_id=actor_id,
+                       payload={"round": revisit.round})
     return revisit
 
 
@@ -99,8 +101,8 @@ class RevisitService:
         revisit.answered_at, revisit.answered_by_id = now, self.scope.user_id
         await self.session.flush()
         await append_event(self.session, self.scope.ctx, subject_kind="concern", subject_id=concern.id,
-                           topic_id=concern.topic_id, action="concern.revisited", from_state=concern.status,
-                           to_state=concern.status, actor_id=self.scope.user_id,
+                           action="concern.revisited", from_state=concern.status, to_state=concern.status,
+                           actor_id=self.scope.user_id,
                            payload={"round": revisit.round, "solved": data.solved,
                                     "satisfaction": data.satisfaction, "channel": data.channel})
         if not data.solved:
@@ -121,6 +123,5 @@ async def reopen(session: AsyncSession, ctx: TenantContext, tenant: Tenant, conc
     timelimits.responded(concern, now)
     concern.status, concern.closed_at, concern.reopened = REOPENED_STATE, None, concern.reopened + 1
     await session.flush()
-    await append_event(session, ctx, subject_kind="concern", subject_id=concern.id, topic_id=concern.topic_id,
-                       action="concern.reopened", from_state=from_state, to_state=REOPENED_STATE,
-                       actor_id=actor_id, payload={"round": round_})
+    await append_event(session, ctx, subject_kind="concern", subject_id=concern.id, action="concern.reopened",
+                       from_state=from_state, to_state=REOPENED_STATE, actor_id=actor_id, payload={"round": round_})

@@ -269,6 +269,10 @@ async def test_the_resident_answers_the_revisit_on_the_concern_page_once(client:
     assert 'name="satisfaction"' not in after.text  # the round is answered; the next comes once resolved again
     again = await submit(client, "/t/comm-a/me/concerns", revisit_url, {"solved": "yes", "satisfaction": "basic"})
     assert again.status_code == 409 and "没有待回答的回访" in again.text
+    fresh = await file(client, await auth("resident"))  # not resolved yet: nothing to answer, said so
+    early = await submit(client, "/t/comm-a/me/concerns", f"/t/comm-a/me/concerns/{fresh['id']}/revisit",
+                         {"solved": "yes", "satisfaction": "basic"})
+    assert early.status_code == 409 and "没有待回答的回访" in early.text
     english = text_of(await client.get(detail_url, params={"lang": "en"}))
     assert "Round 1" in english and "Not solved" in english and "Not satisfied" in english
 

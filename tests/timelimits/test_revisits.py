@@ -17,7 +17,7 @@ from core.events import WorkflowEvent
 from core.tenancy.scope import tenant_session
 from core.timelimits.services import deadlines, effective_policy, forget_policies
 from tests.conftest import Auth
-from tests.helpers import BASE, file, topic_at
+from tests.helpers import BASE, file, sign_in, text_of, topic_at
 
 pytestmark = pytest.mark.usefixtures("world")
 BEIJING = datetime.timezone(datetime.timedelta(hours=8))
@@ -114,6 +114,7 @@ async def test_unsolved_reopens_with_a_new_clock_tells_staff_and_is_asked_again_
         assert revisited.payload == {"round": 1, "solved": False, "satisfaction": "unsatisfied", "channel": "self"}
         [told] = await _kinds(client, auth, "cstaff", "concern.reopened_in")
         assert concern["reference"] in told["body"] and "未解决" in told["body"]
+        assert told["link"] == f"/t/comm-a/me/concerns/{concern['id']}"  # staff read every concern there
         assert "北门还是没有" not in told["body"]
         # Resolved again: round 2 is asked.
         stopped.advance(datetime.timedelta(hours=1))
@@ -197,6 +198,9 @@ async def test_a_completed_topic_asks_its_concerns_residents_and_stays_completed
     assert [c["status"] for c in detail["concerns"]] == ["accepted"]
     public = await client.get(f"/t/comm-a/results/{topic_id}")
     assert public.status_code == 200
+    await sign_in(client, "comm-a", "cstaff")
+    board = await client.get(f"/t/comm-a/staff/topics/{topic_id}")
+    assert board.status_code == 200 and "已受理" in text_of(board)
     # Resolved again, directly: the second round.
     again = await client.post(f"{BASE}/concerns/{concern_id}/triage", headers=await auth("cstaff"),
                               json={"action": "resolve_directly", "note": "已修好"})

@@ -75,6 +75,7 @@ FIELD_LABELS: dict[str, Label] = {
     "working_hours": Label("工作时段"), "escalate_after_hours": Label("红灯后自动上报的小时数"),
     "escalate_ceiling": Label("最高上报层级"),
     "days": Label("有效天数"), "active": Label("是否启用"),
+    "solved": Label("是否解决"), "satisfaction": Label("满意度"),
 }
 
 

@@ -103,6 +103,7 @@ class ConcernOut(msgspec.Struct):
     # Where the community verifies residency, for staff: whether staff confirmed where the concern's resident
     # lives (false: a resident not confirmed yet). None: not verified there, or no resident's account to confirm.
     resident_confirmed: bool | None = None
+    reopened: int = 0  # 重办: times a resident said it was not solved after it was resolved
 
 
 class Triage(Input):

@@ -72,6 +72,7 @@ from core.tenancy.scope import TenantScope
 from core.tenancy.services import resolve_place
 from core.throttle import Throttle
 from core.timelimits import clock as timelimits
+from core.timelimits import revisits
 from core.timelimits.models import URGENCIES
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
@@ -483,7 +484,7 @@ class ConcernService:
                 triage_note=c.triage_note, instructions=c.instructions,
                 escalated_to=slugs.get(c.escalated_to_id) if c.escalated_to_id else None, topic=c.topic_id,
                 photos=photos.get(c.id, []), created_at=c.created_at, updated_at=c.updated_at,
-                deadlines=deadlines_of(c, now), light=timelimits.light(c, now),
+                deadlines=deadlines_of(c, now), light=timelimits.light(c, now), reopened=c.reopened,
                 resident_confirmed=confirmed.get(c.id),
             )
             for c in concerns
@@ -523,6 +524,8 @@ class ConcernService:
             timelimits.closed(concern)
         await self.session.flush()
         await self._event(concern, f"concern.{action}", from_state, to_state, {"reason": reason, "note": note})
+        if to_state == "resolved":
+            await revisits.open_round(self.session, self.ctx, concern, self.scope.user_id)
         return concern
 
     async def set_public_summary(self, concern_id: uuid.UUID, summary: str | None) -> Concern:

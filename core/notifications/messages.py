@@ -37,6 +37,11 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("诉求已列入议题", "您反映的问题已列入{tenant}的协商议题「{topic}」。"),
         "en": ("Concern taken into a topic", "Your concern is now part of the topic “{topic}” at {tenant}."),
     },
+    "concern.revisit": {
+        "zh-CN": ("请告诉我们办理结果", "您反映的诉求「{title}」（{reference}）已办结，请告诉我们是否解决、是否满意。"),
+        "en": ("Was it solved?", "Your concern “{title}” ({reference}) has been resolved: please tell us whether it "
+                                 "was solved and how satisfied you are."),
+    },
     "topic.meeting_scheduled": {
         "zh-CN": ("协商会已安排", "您关心的议题「{topic}」将于 {when} 在{venue}召开协商会，欢迎参加。"),
         "en": ("Meeting scheduled", "The topic “{topic}” you raised will be discussed on {when} at {venue}."),
@@ -77,6 +82,11 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("低评价待回访", "议题「{topic}」收到低评价，请安排回访。"),
         "en": ("Low rating", "The topic “{topic}” received a low rating: please follow up."),
     },
+    "concern.reopened_in": {
+        "zh-CN": ("诉求重办", "居民回访表示诉求 {reference}「{title}」未解决，已重新受理，请在新的时限内办结。"),
+        "en": ("Concern reopened", "The resident says the concern {reference} “{title}” was not solved: it is "
+                                   "reopened, to be resolved within a new time limit."),
+    },
     "meeting.reminder": {
         "zh-CN": ("明日协商会提醒", "提醒：议题「{topic}」协商会明天 {when} 在{venue}召开。"),
         "en": ("Meeting tomorrow", "Reminder: the meeting on “{topic}” is tomorrow, {when}, at {venue}."),
@@ -109,6 +119,7 @@ DIGEST_LINES: dict[str, dict[str, str]] = {
     "concern.escalated_in": {"zh-CN": "{n} 条上报", "en": "{n} escalated"},
     "action.overdue_in": {"zh-CN": "{n} 项执行事项逾期", "en": "{n} overdue action items"},
     "follow_up.low_rating": {"zh-CN": "{n} 条低评价待回访", "en": "{n} low ratings"},
+    "concern.reopened_in": {"zh-CN": "{n} 条诉求重办", "en": "{n} reopened concerns"},
 }
 OTHER_LINE = {"zh-CN": "{n} 条其他通知", "en": "{n} other notices"}
 

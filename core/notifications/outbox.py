@@ -30,12 +30,13 @@ CHANNELS = ("email", "sms", "webhook")
 # Without a choice of their own: residents hear of their concern by SMS, staff get new concerns in a daily digest.
 DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "concern.accepted": ("sms",), "concern.rejected": ("sms",), "concern.resolved": ("sms",),
-    "concern.escalated": ("sms",), "concern.in_topic": ("sms",), "topic.meeting_scheduled": ("sms",),
+    "concern.escalated": ("sms",), "concern.in_topic": ("sms",), "concern.revisit": ("sms",), "topic.meeting_scheduled": ("sms",),
     "topic.result_published": ("sms",), "topic.action_completed": ("sms",),
     "meeting.invited": ("sms", "email"), "meeting.rescheduled": ("sms", "email"),
     "meeting.cancelled": ("sms", "email"), "meeting.reminder": ("sms",),
     "action.assigned": ("email",), "action.due_soon": ("email",), "action.overdue": ("email",),
     "concern.escalated_in": ("email",), "follow_up.low_rating": ("email",),
+    "concern.reopened_in": ("email",),
 }
 DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue_in"})
 QUIET_START, QUIET_END = datetime.time(22, 0), datetime.time(7, 0)

@@ -63,6 +63,12 @@ async def reporters(session: AsyncSession, ctx: TenantContext, event: WorkflowEv
     return [] if concern is None else [u for u in (concern.resident_id, concern.filed_by_id) if u is not None]
 
 
+async def resident(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    """The resident a concern is about (the one a revisit asks), not whoever filed it for them."""
+    concern = await _concern(session, event)
+    return [concern.resident_id] if concern is not None and concern.resident_id is not None else []
+
+
 async def topic_reporters(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
     """Everyone who raised one of the topic's concerns (or filed it for them)."""
     rows = (await session.execute(select(Concern.resident_id, Concern.filed_by_id)
@@ -174,6 +180,7 @@ RULES: list[Rule] = [
     Rule("concern.resolve_directly", "concern.resolved", reporters, concern_facts),
     Rule("concern.escalate", "concern.escalated", reporters, concern_facts),
     Rule("concern.topic", "concern.in_topic", reporters, topic_facts),
+    Rule("concern.revisit_asked", "concern.revisit", resident, concern_facts),  # 回访: solved? satisfied?
     Rule("topic.schedule", "meeting.invited", invitees, topic_facts, link="calendar"),  # told once, as invited
     Rule("topic.schedule", "topic.meeting_scheduled", topic_reporters, topic_facts),
     Rule("topic.publish", "topic.result_published", topic_reporters, topic_facts),
@@ -187,6 +194,7 @@ RULES: list[Rule] = [
     Rule("concern.filed", "concern.new", staff, concern_facts, link="staff_link"),
     Rule("concern.escalate", "concern.escalated_in", staff_above, concern_facts, link="staff_link"),
     Rule("follow_up.open", "follow_up.low_rating", staff, topic_facts, link="staff_link"),
+    Rule("concern.reopened", "concern.reopened_in", staff, concern_facts),  # the concern's page: staff read all
 ]
 
 

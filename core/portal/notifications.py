@@ -29,6 +29,7 @@ KIND_LABELS = {
     "concern.resolved": N_("My concern was resolved directly"),
     "concern.escalated": N_("My concern was escalated"),
     "concern.in_topic": N_("My concern became part of a topic"),
+    "concern.revisit": N_("Asked whether my resolved concern was solved"),
     "topic.meeting_scheduled": N_("A meeting on my topic was scheduled"),
     "topic.result_published": N_("The result of my topic was published"),
     "topic.action_completed": N_("An action item of my topic was completed"),
@@ -43,6 +44,7 @@ KIND_LABELS = {
     "concern.new": N_("A new concern arrived (staff)"),
     "concern.escalated_in": N_("A concern was escalated to us (staff)"),
     "follow_up.low_rating": N_("A low rating needs a follow-up visit (staff)"),
+    "concern.reopened_in": N_("A concern was reopened: its resident says it was not solved (staff)"),
 }
 
 

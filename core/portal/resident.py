@@ -1,7 +1,8 @@
 """Residents' and grid workers' pages: raise a concern (with photos, a category, a place in the tenant's
 compounds and buildings; on a resident's behalf for those who may; once without an account, by a code sent to
-one's phone), follow one's own concerns, and rate the outcome of a topic one's concern fed. Every rule stays in
-the services; these pages only ask them."""
+one's phone), follow one's own concerns, answer the revisit of one resolved (回访; staff record a phone revisit on
+the same page), and rate the outcome of a topic one's concern fed. Every rule stays in the services; these pages
+only ask them."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.tenancy.scope import TenantScope
 from core.tenancy.services import CompoundService
-from core.timelimits.models import URGENCIES
+from core.timelimits.models import SATISFACTION, URGENCIES
+from core.timelimits.revisits import CHANNEL_NAMES, SOLVED_NAMES, RevisitService, rounds
+from core.timelimits.schemas import RevisitIn
 from core.topics.machine import COMMANDS, PUBLIC_STATES
 from core.topics.models import Rating
 from core.topics.schemas import RatingIn
@@ -317,9 +320,14 @@ class ResidentController(Controller):
                            may_file=scope.can("concern.file"))
 
     async def _detail(self, page: PageDep, scope: TenantScope, concern_id: uuid.UUID, status_code: int = 200,
-                      rating_error: str | None = None, score: str = "", comment: str = "") -> Response:
+                      rating_error: str | None = None, score: str = "", comment: str = "",
+                      revisit_errors: dict[str, str] | None = None,
+                      revisit_values: dict[str, str] | None = None) -> Response:
         service = ConcernService(page.session, scope)
-        concern = (await service.to_out([await service.get(concern_id)]))[0]
+        row = await service.get(concern_id)
+        concern = (await service.to_out([row]))[0]
+        revisits = await rounds(page.session, row)
+        waiting = revisits[-1] if revisits and revisits[-1].answered_at is None else None
         topic = rating = summary = None
         may_rate = False
         if concern.topic is not None:
@@ -335,7 +343,13 @@ class ResidentController(Controller):
                            rating=rating, summary=summary, may_rate=may_rate, rating_error=rating_error,
                            score=score, comment=comment, public_states=PUBLIC_STATES,
                            filed=page.request.query_params.get("filed") == "1",
-                           rated=page.request.query_params.get("rated") == "1")
+                           rated=page.request.query_params.get("rated") == "1",
+                           revisits=[r for r in revisits if r.answered_at is not None], waiting=waiting,
+                           may_answer=waiting is not None and row.resident_id == scope.user_id,
+                           may_phone=waiting is not None and scope.can("concern.triage"),
+                           revisit_errors=revisit_errors or {}, revisit_values=revisit_values or {},
+                           satisfaction=SATISFACTION, solved_names=SOLVED_NAMES, channel_names=CHANNEL_NAMES,
+                           revisited=page.request.query_params.get("revisited") == "1")
 
     @get("/me/concerns/{concern_id:str}")
     async def my_concern(self, page: PageDep, concern_id: FromPath[str]) -> Response:
@@ -371,6 +385,28 @@ class ResidentController(Controller):
             scope = await _rolled_back(page, "topic.rate")
             return await self._detail(page, scope, concern_uuid, exc.status, page.refusal(exc), raw_score, comment)
         return Redirect(f"{page.base}/me/concerns/{concern_uuid}?rated=1", status_code=303)
+
+    @post("/me/concerns/{concern_id:str}/revisit", status_code=303)
+    async def revisit(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        """The resident's answer to the open round, or (channel phone) staff recording a phone revisit."""
+        scope = await page.scope("concern.read")
+        concern_uuid = _concern_id(page, concern_id)
+        values = {k: str(v) for k, v in (await request.form()).items() if k != "_csrf_token"}
+        solved = {"yes": True, "no": False}.get(values.get("solved", ""))
+        if solved is None:
+            return await self._detail(page, scope, concern_uuid, 422,
+                                      revisit_errors={"solved": page._("Say whether it was solved.")},
+                                      revisit_values=values)
+        data = RevisitIn(solved=solved, satisfaction=values.get("satisfaction", ""),
+                         channel=values.get("channel") or "self", note=values.get("note", "")[:2000] or None)
+        try:
+            await RevisitService(page.session, scope).answer(concern_uuid, data)
+        except DomainError as exc:
+            await page.take_back(exc)
+            scope = await page.scope("concern.read")
+            return await self._detail(page, scope, concern_uuid, exc.status,
+                                      revisit_errors={exc.field or "form": page.refusal(exc)}, revisit_values=values)
+        return Redirect(f"{page.base}/me/concerns/{concern_uuid}?revisited=1#revisit", status_code=303)
 
 
 CONTROLLERS: list[type[Controller]] = [ResidentController]

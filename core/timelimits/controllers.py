@@ -1,13 +1,18 @@
-"""HTTP routes of time limits: the effective policy with where each value came from, and replacing the tenant's own."""
+"""HTTP routes of time limits (the effective policy with where each value came from, and replacing the tenant's own)
+and of revisits (回访: a resolved concern's rounds, and answering the open one)."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, put
-from litestar.di import Provide
-from litestar.params import JSONBody
+import uuid
 
+from litestar import Controller, get, post, put
+from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
+
+from core.concerns.services import ConcernService
 from core.http import DbSession, Scope, provide_tenant_scope
-from core.timelimits.schemas import PolicyIn, PolicyOut
+from core.timelimits.revisits import RevisitService, revisit_out
+from core.timelimits.schemas import PolicyIn, PolicyOut, RevisitIn, RevisitOut
 from core.timelimits.services import PolicyService, categories, effective_policy, policy_out
 
 
@@ -27,3 +32,23 @@ class TimeLimitController(Controller):
     async def put_policy(self, db_session: DbSession, tenant_scope: Scope, data: JSONBody[PolicyIn]) -> PolicyOut:
         policy = await PolicyService(db_session, tenant_scope.tenant).replace(data)
         return policy_out(tenant_scope.tenant, policy, await categories(db_session))
+
+
+class RevisitController(Controller):
+    path = "/api/v1/tenants/{slug:str}/concerns/{concern_id:uuid}"
+    tags = ["回访 Revisits"]
+    dependencies = {"tenant_scope": Provide(provide_tenant_scope)}
+
+    @get("/revisits", opt={"action": "concern.read"},
+         summary="诉求的回访：每次办结一轮，居民答是否解决、是否满意（未答的一轮 answered_at 为空）")
+    async def list_revisits(self, db_session: DbSession, tenant_scope: Scope,
+                            concern_id: FromPath[uuid.UUID]) -> list[RevisitOut]:
+        concern = await ConcernService(db_session, tenant_scope).get(concern_id)
+        return [revisit_out(r) for r in await RevisitService(db_session, tenant_scope).rounds(concern)]
+
+    @post("/revisit", opt={"action": "concern.read"}, status_code=200,
+          summary="回答本轮回访：居民本人（channel self）或工作人员记录电话回访（channel phone）；"
+                  "未解决（solved false）即重办，按新的时限办理")
+    async def answer_revisit(self, db_session: DbSession, tenant_scope: Scope, concern_id: FromPath[uuid.UUID],
+                             data: JSONBody[RevisitIn]) -> RevisitOut:
+        return revisit_out(await RevisitService(db_session, tenant_scope).answer(concern_id, data))

@@ -1,7 +1,8 @@
-"""Request and response shapes of time limits."""
+"""Request and response shapes of time limits and of revisits (回访)."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated
 
 import msgspec
@@ -66,3 +67,23 @@ class PolicyOut(msgspec.Struct):
     escalate_ceiling_source: TenantRef | None
     own: PolicyIn
     overridden: list[str]  # own values a tenant above has since made tighter: "category/urgency/kind"
+
+
+class RevisitIn(Input):
+    """回访的两个问题: solved (已解决 true / 未解决 false, which reopens the concern) and satisfaction
+    (satisfied 满意 / basic 基本满意 / unsatisfied 不满意); `channel` phone when staff record a phone call."""
+
+    solved: bool
+    satisfaction: Annotated[str, cap(12)]
+    channel: Annotated[str, cap(10)] = "self"
+    note: Annotated[str, cap(2000)] | None = None
+
+
+class RevisitOut(msgspec.Struct):
+    round: int
+    asked_at: datetime.datetime
+    solved: bool | None
+    satisfaction: str | None
+    answered_at: datetime.datetime | None
+    channel: str | None
+    note: str | None

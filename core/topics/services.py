@@ -24,6 +24,7 @@ from core.inputs import label, not_one_of
 from core.plugins import Plugins
 from core.tenancy.scope import TenantScope
 from core.timelimits import clock as timelimits
+from core.timelimits import revisits
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STATES, STEP_NAMES, STEPS
 from core.topics.models import ActionItem, ActionProgress, Decision, FollowUp, Meeting, Rating, Research, Topic
@@ -150,6 +151,8 @@ class TopicService:
             await append_event(self.session, self.ctx, subject_kind="concern", subject_id=concern.id,
                                topic_id=topic_id, action=action, from_state=from_state, to_state=to_state,
                                actor_id=self.scope.user_id)
+            if to_state == "completed":
+                await revisits.open_round(self.session, self.ctx, concern, self.scope.user_id)
 
     async def create(self, data: s.TopicCreate) -> Topic:
         title = clean_text(data.title, "title", Label("议题标题"), 120)

@@ -25,6 +25,7 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/members/{username}", "/api/v1/tenants/{slug}/invitations",
     "/api/v1/tenants/{slug}/invitations/{invitation_id}", "/api/v1/tenants/{slug}/public/invitations/{token}",
     "/api/v1/tenants/{slug}/public/invitations/{token}/accept", "/api/v1/tenants/{slug}/public/concerns",
+    "/api/v1/tenants/{slug}/concerns/{concern_id}/revisit", "/api/v1/tenants/{slug}/concerns/{concern_id}/revisits",
 }
 
 
@@ -78,6 +79,7 @@ WRITE_ROUTES = [
     ("PATCH", "/api/v1/tenants/comm-a/members/grid"),
     ("POST", "/api/v1/tenants/comm-a/invitations"),
     ("POST", "/api/v1/tenants/comm-a/public/invitations/no-such-token/accept"),
+    ("POST", "/api/v1/tenants/comm-a/concerns/{concern}/revisit"),
 ]
 
 
@@ -92,7 +94,8 @@ async def test_garbage_input_is_a_4xx_problem_never_a_500(client: AsyncClient, a
         for body in BAD_BODIES:
             if method == "PATCH" and body == b"{}":
                 continue  # an empty PATCH is a valid no-op
-            response = await client.request(method, path.format(compound=compound, building=building, resident=resident), content=body, headers=headers)
+            response = await client.request(method, path.format(compound=compound, building=building, resident=resident,
+                                                                 concern=uuid.uuid4()), content=body, headers=headers)
             assert 400 <= response.status_code < 500, (method, path, body, response.status_code, response.text)
             assert response.headers["content-type"].startswith("application/problem+json")
             assert "Traceback" not in response.text

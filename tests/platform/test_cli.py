@@ -32,6 +32,7 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     for case, step in [("drinking_water", "completed"), ("roof_rubbish", "completed"),
                        ("chargers_and_cameras", "completed"), ("poplar_tree", "completed"),
                        ("basketball_court", "executing"), ("time_limits", "set by 西夏区"),
+                       ("reopened_concern", "reopened"),
                        ("liaison_station.yuehai_rubbish", "closed"),
                        ("liaison_station.yuehai_parking", "received"),
                        ("red_pavilion.jianshexiang_pavilion", "2 sessions held, next monthly planned"),
@@ -40,7 +41,7 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
                        ("cppcc_consultation.wangdu_shoe_ip", "symposium held, 2 recommendations adopted")]:
         assert f"case {case}: {step}" in first.output
     second = await asyncio.to_thread(yishi, "demo")
-    assert second.exit_code == 0 and second.output.count(": skipped") == 10  # 6 core cases + the plugins' 4
+    assert second.exit_code == 0 and second.output.count(": skipped") == 11  # 7 core cases + the plugins' 4
     results = (await client.get("/api/v1/tenants/jianshexiang/public/results")).json()
     assert results["total"] == 3 and {r["state"] for r in results["items"]} == {"completed"}
     court = (await client.get("/api/v1/tenants/mengyuan/public/results")).json()["items"][0]
@@ -50,6 +51,9 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     headers = {"Authorization": "Bearer " + (await client.post("/api/v1/auth/token", json={
         "username": "jsx_staff", "password": "yishi-demo"})).json()["access_token"]}
     limits = (await client.get("/api/v1/tenants/jianshexiang/time-limits", headers=headers)).json()
+    concerns = (await client.get("/api/v1/tenants/jianshexiang/concerns", headers=headers)).json()["items"]
+    drain = next(c for c in concerns if c["title"] == "14号楼下水道返味")
+    assert (drain["status"], drain["reopened"], drain["deadlines"]["light"]) == ("accepted", 1, "green")
     assert {row["resolve"]["source"]["name"] for row in limits["limits"]} == {"西夏区"}
     tree = (await client.get("/api/v1/tenants/shangqiao/public/results")).json()["items"][0]
     assert {a["owner_org"] for a in tree["actions"]} == {"利通区住建局", "利通区自然资源局"}

@@ -179,12 +179,13 @@ async def test_preferences_save_and_the_api_agrees(client: AsyncClient, auth: Au
                                                        "digest-concern.new": "on", "digest-action.overdue_in": "on",
                                                        **{f"channels-{k}": ["sms"] for k in (
                                                            "concern.rejected", "concern.resolved",
-                                                           "concern.escalated", "concern.in_topic",
+                                                           "concern.escalated", "concern.in_topic", "concern.revisit",
                                                            "topic.meeting_scheduled", "topic.result_published",
                                                            "topic.action_completed", "meeting.reminder")},
                                                        **{f"channels-{k}": ["email"] for k in (
                                                            "action.assigned", "action.due_soon", "action.overdue",
-                                                           "concern.escalated_in", "follow_up.low_rating")}})
+                                                           "concern.escalated_in", "follow_up.low_rating",
+                                                           "concern.reopened_in")}})
     assert answer.status_code == 303 and answer.headers["location"] == f"{SETTINGS}?saved=1"
     assert "已保存" in text_of(await client.get(answer.headers["location"]))
     chosen = {c["kind"]: c for c in (await client.get("/api/v1/me/notification-preferences",

@@ -234,3 +234,65 @@ async def test_the_resident_rates_the_outcome_and_the_neighbour_cannot(client: A
     assert (await submit(client, NEW, rating_url, {"score": "1"})).status_code == 403
     await sign_in(client, "comm-a", "resident")
     assert "5 / 5" in (await client.get(detail_url)).text  # only the resident's own rating stands
+
+
+async def _resolved_directly(client: AsyncClient, auth: Auth) -> str:
+    concern = await file(client, await auth("resident"))
+    done = await client.post(f"{BASE}/concerns/{concern['id']}/triage", headers=await auth("cstaff"),
+                             json={"action": "resolve_directly", "note": "已疏通"})
+    assert done.status_code == 200, done.text
+    return concern["id"]
+
+
+async def test_the_resident_answers_the_revisit_on_the_concern_page_once(client: AsyncClient, auth: Auth) -> None:
+    concern_id = await _resolved_directly(client, auth)
+    detail_url = f"/t/comm-a/me/concerns/{concern_id}"
+    revisit_url = f"{detail_url}/revisit"
+    await sign_in(client, "comm-a", "neighbour")  # not theirs: no page, no answer
+    assert (await client.get(detail_url)).status_code == 404
+    assert (await submit(client, "/t/comm-a/me/concerns", revisit_url,
+                         {"solved": "yes", "satisfaction": "satisfied"})).status_code == 404
+    await sign_in(client, "comm-a", "resident")
+    page = await client.get(detail_url)
+    assert page.status_code == 200 and 'name="satisfaction"' in page.text and "是否解决" in text_of(page)
+    unsaid = await submit(client, detail_url, revisit_url, {"satisfaction": "satisfied"})
+    assert unsaid.status_code == 422 and 'id="solved-error"' in unsaid.text and "请选择是否解决" in unsaid.text
+    bad = await submit(client, detail_url, revisit_url, {"solved": "yes", "satisfaction": "great"})
+    assert bad.status_code == 422 and 'id="satisfaction-error"' in bad.text and "满意度须为" in bad.text
+    answer = await submit(client, detail_url, revisit_url, {"solved": "no", "satisfaction": "unsatisfied",
+                                                            "note": "还是堵"})
+    assert answer.status_code == 303 and answer.headers["location"] == f"{detail_url}?revisited=1#revisit"
+    shown = text_of(await client.get(answer.headers["location"]))
+    assert "回访结果已记录" in shown and "未解决" in shown and "不满意" in shown and "还是堵" in shown
+    assert "已受理" in shown and "重办" in shown  # reopened
+    after = await client.get(detail_url)
+    assert 'name="satisfaction"' not in after.text  # the round is answered; the next comes once resolved again
+    again = await submit(client, "/t/comm-a/me/concerns", revisit_url, {"solved": "yes", "satisfaction": "basic"})
+    assert again.status_code == 409 and "没有待回答的回访" in again.text
+    fresh = await file(client, await auth("resident"))  # not resolved yet: nothing to answer, said so
+    early = await submit(client, "/t/comm-a/me/concerns", f"/t/comm-a/me/concerns/{fresh['id']}/revisit",
+                         {"solved": "yes", "satisfaction": "basic"})
+    assert early.status_code == 409 and "没有待回答的回访" in early.text
+    english = text_of(await client.get(detail_url, params={"lang": "en"}))
+    assert "Round 1" in english and "Not solved" in english and "Not satisfied" in english
+
+
+async def test_staff_record_a_phone_revisit_from_the_concern_page(client: AsyncClient, auth: Auth) -> None:
+    concern_id = await _resolved_directly(client, auth)
+    detail_url = f"/t/comm-a/me/concerns/{concern_id}"
+    await sign_in(client, "comm-a", "cstaff")
+    page = await client.get(detail_url)
+    assert page.status_code == 200 and 'name="channel" value="phone"' in page.text and "记录电话回访" in text_of(page)
+    answer = await submit(client, detail_url, f"{detail_url}/revisit", {
+        "channel": "phone", "solved": "yes", "satisfaction": "basic", "note": "电话回访，基本满意"})
+    assert answer.status_code == 303, answer.text
+    shown = text_of(await client.get(detail_url))
+    assert "电话回访，基本满意" in shown and "基本满意" in shown and "已解决" in shown
+    rounds = (await client.get(f"{BASE}/concerns/{concern_id}/revisits", headers=await auth("cstaff"))).json()
+    assert [(r["channel"], r["solved"], r["satisfaction"]) for r in rounds] == [("phone", True, "basic")]
+    # A resident cannot pass their answer off as a phone revisit.
+    other = await _resolved_directly(client, auth)
+    await sign_in(client, "comm-a", "resident")
+    pretending = await submit(client, f"/t/comm-a/me/concerns/{other}", f"/t/comm-a/me/concerns/{other}/revisit",
+                              {"channel": "phone", "solved": "yes", "satisfaction": "satisfied"})
+    assert pretending.status_code == 403

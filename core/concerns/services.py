@@ -201,6 +201,7 @@ class ConcernFilters:
     sort: str = "-created_at"
     in_topic: bool | None = None  # False: accepted concerns still waiting for a topic
     light: str | None = None  # red, yellow or green: open concerns of that light
+    reopened: bool | None = None  # True: concerns reopened (重办) at least once
 
 
 def reference_prefix(tenant: Tenant) -> str:
@@ -439,6 +440,8 @@ class ConcernService:
             statement = statement.where(Concern.created_at < clock.day_start(filters.created_to + datetime.timedelta(days=1)))
         if filters.in_topic is not None:
             statement = statement.where(Concern.topic_id.is_not(None) if filters.in_topic else Concern.topic_id.is_(None))
+        if filters.reopened is not None:
+            statement = statement.where(Concern.reopened > 0 if filters.reopened else Concern.reopened == 0)
         rank = timelimits.light_rank(clock.now())
         if filters.light is not None:
             if filters.light not in timelimits.LIGHTS:

@@ -167,6 +167,7 @@ class StaffController(Controller):
                                               pager.per_page, pager.offset)
         accepted, waiting = await service.page(ConcernFilters(status="accepted", sort="light", in_topic=False),
                                                LIST_LIMIT, 0)
+        reopened, _ = await service.page(ConcernFilters(status="accepted", sort="light", reopened=True), LIST_LIMIT, 0)
         can_draft = await page.can("topic.manage")
         shown = {c.id for c in submitted}
         context["lost_errors"] = [e["message"] for cid, e in context.get("row_errors", {}).items() if cid not in shown]
@@ -176,6 +177,7 @@ class StaffController(Controller):
         context.setdefault("topic_values", {"title": "", "description": "", "concern_ids": []})
         return page.render("staff/inbox.html", status_code=status_code, submitted=await service.to_out(submitted),
                            pager=pager.of(total), accepted=await service.to_out(accepted), waiting=waiting,
+                           reopened=await service.to_out(reopened),
                            can_draft=can_draft, notice=page.request.query_params.get("notice"), **context)
 
     @get("/inbox")

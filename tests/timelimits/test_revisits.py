@@ -218,3 +218,17 @@ async def test_no_one_is_asked_of_a_concern_filed_for_someone_without_an_account
     phone = await client.post(revisit_url(concern["id"]), headers=await auth("cstaff"),
                               json={"solved": True, "satisfaction": "satisfied", "channel": "phone"})
     assert phone.status_code == 409, phone.text
+
+
+async def test_a_reopened_concern_waits_in_the_staff_inbox_to_be_resolved_again(client: AsyncClient,
+                                                                                auth: Auth) -> None:
+    concern = await _resolved(client, auth)
+    answered = await client.post(revisit_url(concern["id"]), json={"solved": False, "satisfaction": "unsatisfied"},
+                                 headers=await auth("resident"))
+    assert answered.status_code in (200, 201), answered.text
+    await sign_in(client, "comm-a", "cstaff")
+    inbox = await client.get("/t/comm-a/staff/inbox")
+    assert inbox.status_code == 200 and "重办：居民回访表示未解决" in inbox.text
+    row = inbox.text.split('id="reopened-heading"', 1)[1]
+    assert f'id="concern-{concern["id"]}"' in row and 'value="resolve_directly"' in row
+    assert 'value="reject"' not in row.split("</section>", 1)[0]  # an accepted concern is not rejected

@@ -61,7 +61,7 @@ def _format(request: Request) -> str:
 
 
 class OpenDataController(Controller):
-    """Stable addresses, no sign-in: /api/v1/tenants/{slug}/public/open-data/{results,actions,stats}.{csv,xlsx,json}."""
+    """Stable addresses, no sign-in: /api/v1/tenants/{slug}/public/open-data/{results,actions,stats,rates}.{csv,xlsx,json}."""
 
     path = "/api/v1/tenants/{slug:str}/public/open-data"
     tags = ["公开 Public"]
@@ -79,3 +79,7 @@ class OpenDataController(Controller):
     @get([f"/stats.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：逐年统计（协商次数、办成实事…）（CSV、XLSX、JSON）")
     async def stats(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
         return await open_data(db_session, tenant, "stats", _format(request))
+
+    @get([f"/rates.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：逐月响应率、按时办结率、解决率、满意率等（CSV、XLSX、JSON）")
+    async def rates(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
+        return await open_data(db_session, tenant, "rates", _format(request))

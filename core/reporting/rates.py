@@ -24,7 +24,7 @@ from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
 from core.timelimits.models import Revisit
 
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 DEFAULT_MIN_CONCERNS = 10  # a community needs this many concerns received in the month to be ranked
 MIN_CONCERNS_KEY = "rates_min_concerns"  # a portal setting: the minimum, set by a district (or a street) for below
 LIST_LENGTH = 5  # each of the red and the black list

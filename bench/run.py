@@ -1,6 +1,7 @@
 """`make bench`: authorization cost in process, then the real app against a bare Litestar app under load on loopback.
 
-The HTTP part also lists concerns and reads a district's /stats on a database of 1,000 tenants and 1,000,000
+The HTTP part also lists concerns and reads a district's /stats and last month's /rates (bench/rates.py gives the
+seeded concerns their clocks and revisits) on a database of 1,000 tenants and 1,000,000
 concerns beside the same calls on one of 10 tenants, and files concerns (Idempotency-Key, hash-chained event)
 beside a bare single-row INSERT, then looks every acknowledged filing up in the database. Then notifications
 (bench/notifications.py): those written per second while filing, commit → SMTP receipt through a real `yishi
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench import authz, load, notifications, seed
+from bench import authz, load, notifications, rates, seed
 from bench.noise import ForeignCpu
 from bench.servers import LOG_DIR, WORKERS, GranianServer
 from core.settings import Settings
@@ -110,12 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         seed_started = time.monotonic()
         seed.create_database(large)
         seeded = seed.seed(large)
+        rates.seed_rates(large)  # clocks and revisits: what a district's /rates counts
         print(f"  seeded {seed.TENANTS:,} tenants, {seed.USERS:,} users and {seeded.concerns:,} concerns in "
               f"{time.monotonic() - seed_started:.0f} s (the concerns, counters and VACUUM ANALYZE: "
               f"{seeded.concern_seconds:.1f} s); measuring {seeded.username} on {seeded.tenant_slug}", flush=True)
         record("concern_seed_seconds", seeded.concern_seconds, "s")
         seed.create_database(small)
         seeded_small = seed.seed(small, SMALL_TENANTS, SMALL_USERS, seed.concerns_for(SMALL_TENANTS))
+        rates.seed_rates(small)
         print(f"  small database: {SMALL_TENANTS} tenants, {SMALL_USERS} users, {seeded_small.concerns:,} concerns "
               f"(as many per community)", flush=True)
         filing_slugs = [slug for slug, _ in seeded.filers]
@@ -148,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n  {seed.TENANTS:,} tenants and {seeded.concerns:,} concerns against {SMALL_TENANTS} tenants and "
           f"{seeded_small.concerns:,} concerns (median of the rounds' p99):")
-    for name, label in (("concern_list", "list, page of 50, status=submitted"), ("district_stats", "district /stats")):
+    for name, label, figure in (
+            ("concern_list", "list, page of 50, status=submitted", "concern_list"),
+            ("district_stats", "district /stats", "district_stats"),
+            ("district_rates", "district /rates, last month", "rates")):
         large_m, small_m = medians[name], medians[f"{name}_small"]
         over = large_m["p99_ms"] / small_m["p99_ms"]
         _show(label, over, "× p99", over <= LARGE_OVER_SMALL_P99_TARGET, f"≤ {LARGE_OVER_SMALL_P99_TARGET:.0f} ×")
@@ -158,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         p50_over = large_m["p50_ms"] / small_m["p50_ms"]
         print(f"  {'':<34} (p99 {large_m['p99_ms']:.1f} ms against {small_m['p99_ms']:.1f} ms; "
               f"p50 {large_m['p50_ms']:.1f} against {small_m['p50_ms']:.1f} ms: {p50_over:.2f} ×)")
-        record(f"{name}_p99_large_over_small", over, "x")
-        record(f"{name}_p50_large_over_small", p50_over, "x")
+        record(f"{figure}_p99_large_over_small", over, "x")
+        record(f"{figure}_p50_large_over_small", p50_over, "x")
 
     print("\n  filing a concern against a bare single-row INSERT, both on the large database:")
     submit_ratio = medians["concern_submit"]["rps"] / medians["bare_insert"]["rps"]
@@ -215,6 +221,7 @@ def _measure(seeded: seed.Seeded, small: seed.Seeded, wrk: str | None,
         # (the default, "this year so far", would cover a few days of them in January).
         today = datetime.datetime.now(datetime.UTC).date()
         stats_range = f"?from={today - datetime.timedelta(days=365)}&to={today}"
+        month = f"?month={rates.last_month(today)}"  # a whole month of them
         # One resident per community, each filing in their own: (path, token) taken in turn by the load.
         filers = tuple((f"/api/v1/tenants/{slug}/concerns", _login(app.base_url, user, seeded.password))
                        for slug, user in seeded.filers)
@@ -235,6 +242,12 @@ def _measure(seeded: seed.Seeded, small: seed.Seeded, wrk: str | None,
                      bearer(app.base_url, seeded.district_username)),
             Endpoint("district_stats_small", "GET …/stats, district (small)",
                      f"{app_small.base_url}/api/v1/tenants/{small.district_slug}/stats{stats_range}",
+                     bearer(app_small.base_url, small.district_username)),
+            Endpoint("district_rates", "GET …/rates, district (large)",
+                     f"{app.base_url}/api/v1/tenants/{seeded.district_slug}/rates{month}",
+                     bearer(app.base_url, seeded.district_username)),
+            Endpoint("district_rates_small", "GET …/rates, district (small)",
+                     f"{app_small.base_url}/api/v1/tenants/{small.district_slug}/rates{month}",
                      bearer(app_small.base_url, small.district_username)),
             Endpoint("concern_submit", "POST …/concerns (filing)", app.base_url, {},
                      load.Post(filers, FILING_BODY)),
@@ -325,7 +338,8 @@ def _check(endpoint: Endpoint, seeded: seed.Seeded) -> list[str]:
         items = answer.get("items", [])
         if not items or len(items) > 50 or any(item["status"] != "submitted" for item in items):
             raise RuntimeError(f"{endpoint.url} did not answer a page of submitted concerns: {str(answer)[:300]}")
-    if endpoint.name.startswith("district_stats") and not answer.get("rollup", {}).get("concerns_received"):
+    if endpoint.name.startswith(("district_stats", "district_rates")) and not answer.get("rollup", {}).get(
+            "concerns_received"):
         raise RuntimeError(f"{endpoint.url} rolled up no concerns: {answer}")
     return []
 

@@ -21,7 +21,7 @@ DAYS_PER_MONTH = 30.4375  # a calendar's average: "24 months" is two years to th
 
 def retention_months(tenant: Tenant) -> int:
     raw = (tenant.portal or {}).get("phone_retention_months")
-    return int(raw) if raw and str(raw).isdigit() and int(raw) > 0 else DEFAULT_MONTHS
+    return int(raw) if raw and str(raw).isdecimal() and int(raw) > 0 else DEFAULT_MONTHS
 
 
 async def erase_old_phones(state: Any, at: datetime.datetime) -> int:

@@ -71,6 +71,7 @@ ACTIONS: dict[str, Action] = {
         Action("action.progress", "报告执行进度"),
         Action("topic.rate", "评价协商结果的落实"),
         Action("stats.read", "查看统计"),
+        Action("rates.read", "查看响应率、按时办结率、满意率等与所辖社区的红黑榜"),
         Action("webhook.manage", "登记或删除本租户接收通知的 Webhook"),
         Action("timelimit.read", "查看时限（响应、办结时限与工作时间）"),
         Action("timelimit.manage", "设置本级时限与工作时间（只能收紧上级的时限）"),
@@ -105,6 +106,7 @@ RULES: list[tuple[str, str]] = [
     *[(role, action) for role in STAFF_ROLES
       for action in ("concern.read_all", "concern.triage", "category.manage", "topic.read", "topic.manage",
                      "action.read", "action.progress", "stats.read")],
+    *[(role, "rates.read") for role in STAFF_ROLES],
     *[(role, "webhook.manage") for role in STAFF_ROLES],
     *[(role, action) for role in STAFF_ROLES for action in ("timelimit.read", "timelimit.manage")],
     ("district_admin", "concern.escalation"),

@@ -26,6 +26,7 @@ DEFAULT_CATEGORIES: dict[str, str] = {
     "safety": "安全隐患",
     "other": "其他",
 }
+RESPONDED, CLOSED = "responded_at IS NOT NULL", "closed_at IS NOT NULL"
 FILED_BY_PHONE = "filed_by_id IS NULL"  # no account filed it: a code sent to the resident's phone did
 # submitted → accepted | rejected | resolved | escalated; accepted → in_topic → completed (with its topic);
 # escalated → taken_over | accepted
@@ -56,6 +57,13 @@ class Concern(TenantOwned, Base):
         # The time-limit sweep reads only what is due: the open concerns with an alert still to come.
         Index("ix_concern_alert_at", "alert_at", sqlite_where=text("alert_at IS NOT NULL"),
               postgresql_where=text("alert_at IS NOT NULL")),
+        # The rates (core.reporting.rates) read a month of a subtree by when concerns fell due, were responded
+        # to and were closed: a range on each, never a scan of the subtree's every concern.
+        Index("ix_concern_tenant_resolve_by", "tenant_id", "resolve_by"),
+        Index("ix_concern_tenant_responded", "tenant_id", "responded_at", sqlite_where=text(RESPONDED),
+              postgresql_where=text(RESPONDED)),
+        Index("ix_concern_tenant_closed", "tenant_id", "closed_at", sqlite_where=text(CLOSED),
+              postgresql_where=text(CLOSED)),
     )
 
     reference: Mapped[str] = mapped_column(String(32))

@@ -24,6 +24,7 @@ from core.http import PageNumber
 from core.inputs import period as check_period
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
+from core.reporting.rates import ranking, report_month, tenant_rates
 from core.reporting.services import community_dashboard, sort_rows
 from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
 from core.tenancy.services import TenantService
@@ -96,11 +97,20 @@ class AdminController(Controller):
                 errors = exc.by_field(page._)
         if errors:  # show the form with its errors, and the figures of this year meanwhile
             start, end = datetime.date(today.year, 1, 1), today
+        raw["month"] = page.request.query_params.get("month", "")[:16]
+        try:
+            month = report_month(raw["month"])
+        except InvalidInput:
+            errors["month"] = page._("Enter a month like 2026-11, not after this one.")
+            month = today.replace(day=1)
         sort = sort if sort in SORTABLE else ""  # none: the tree's order (street by street)
         descending = dir == "desc" and bool(sort)
         board = await community_dashboard(scope, start, end)
         rows = sort_rows(board.rows, sort, descending) if sort else board.rows
-        period = {"from": raw["from"], "to": raw["to"]} if not errors else {}
+        period = {key: raw[key] for key in ("from", "to", "month")} if not errors else {}
+        can_rates = await page.can("rates.read")
+        rates = await tenant_rates(scope, month) if can_rates else None
+        ranked = await ranking(scope, month) if can_rates else None
 
         def sort_link(column: str) -> str:
             flip = "asc" if column == sort and descending else ("desc" if column == sort else
@@ -111,7 +121,8 @@ class AdminController(Controller):
         return page.render(
             "admin/dashboard.html", status_code=422 if errors else 200, board=board, rows=rows,
             columns=COLUMNS, sort=sort, descending=descending, sort_link=sort_link, errors=errors, raw=raw,
-            date_from=start, date_to=end,
+            date_from=start, date_to=end, month=month.strftime("%Y-%m"), rates=rates, ranking=ranked,
+            rate_bars=[(row.name, round(100 * (row.composite or 0), 1)) for row in ranked.ranked] if ranked else [],
             can_escalations=await page.can("concern.escalation"), can_onboard=await page.can("tenant.create_child"),
         )
 

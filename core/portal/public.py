@@ -21,6 +21,7 @@ from core.errors import DomainError, NotFound
 from core.http import DbSession, PageNumber, client_address, start_session
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
 from core.publishing.services import public_meetings, published_results
+from core.reporting.rates import public_rates
 from core.reporting.services import public_stats
 from core.tenancy.models import Tenant
 from core.topics.calendar import ics_response, meeting_calendar
@@ -69,6 +70,7 @@ class PortalPublicController(Controller):
         results, _ = await published_results(page.session, 3, 0)
         return page.render(
             "home.html", stats=await public_stats(page.session, year), results=results,
+            rates=await public_rates(page.session, page.tenant, year),
             meetings=await public_meetings(page.session, upcoming=True, limit=5),
             mechanisms=request.app.state.plugins.mechanism_names(),
             blocks=await request.app.state.plugins.portal_blocks(page.session, page.tenant), steps=STEP_NAMES,

@@ -120,7 +120,7 @@ def _place_id(page: Page, data: dict[str, str], field: str) -> uuid.UUID | None:
 
 def _page_number(data: dict[str, str]) -> int:
     raw = data.get("p", "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
+    return int(raw) if raw.isdecimal() and 0 < int(raw) < 10_000 else 1
 
 
 def _back(page: Page, data: dict[str, str], notice: str) -> Redirect:

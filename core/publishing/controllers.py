@@ -17,7 +17,8 @@ from core.http import DbSession, Limit, Offset, PublicTenant, client_address, pr
 from core.publishing.opendata import CONTENT_TYPES, open_data
 from core.publishing.schemas import PublicResult
 from core.publishing.services import public_photo, published_results
-from core.reporting.schemas import PublicStats
+from core.reporting.rates import public_rates
+from core.reporting.schemas import PublicRates, PublicStats
 from core.reporting.services import public_stats, report_year
 
 
@@ -44,6 +45,10 @@ class PublicController(Controller):
     async def stats(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicStats:
         return await public_stats(db_session, report_year(year))
 
+    @get("/rates", summary="门户展示的年度响应率、解决率、满意率（各附分子、分母；定义见 docs/rates.md）")
+    async def rates(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicRates:
+        return await public_rates(db_session, tenant, report_year(year))
+
     @get("/blocks", summary="门户首页上各插件的板块（下次代表接待、下次每月一议事…）")
     async def blocks(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> list[dict[str, Any]]:
         return await request.app.state.plugins.portal_blocks(db_session, tenant)
@@ -61,7 +66,7 @@ def _format(request: Request) -> str:
 
 
 class OpenDataController(Controller):
-    """Stable addresses, no sign-in: /api/v1/tenants/{slug}/public/open-data/{results,actions,stats}.{csv,xlsx,json}."""
+    """Stable addresses, no sign-in: /api/v1/tenants/{slug}/public/open-data/{results,actions,stats,rates}.{csv,xlsx,json}."""
 
     path = "/api/v1/tenants/{slug:str}/public/open-data"
     tags = ["公开 Public"]
@@ -79,3 +84,7 @@ class OpenDataController(Controller):
     @get([f"/stats.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：逐年统计（协商次数、办成实事…）（CSV、XLSX、JSON）")
     async def stats(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
         return await open_data(db_session, tenant, "stats", _format(request))
+
+    @get([f"/rates.{fmt}" for fmt in CONTENT_TYPES], summary="开放数据：逐月响应率、按时办结率、解决率、满意率等（CSV、XLSX、JSON）")
+    async def rates(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> Response[bytes]:
+        return await open_data(db_session, tenant, "rates", _format(request))

@@ -1,5 +1,5 @@
-"""Open data (开放数据): a tenant's published results, their action items and its yearly figures as CSV, XLSX and
-JSON at stable URLs, for anyone — built from the public pages' own queries, so nothing private can get in."""
+"""Open data (开放数据): a tenant's published results, their action items, its yearly figures and its monthly rates
+as CSV, XLSX and JSON at stable URLs, for anyone — built from the public pages' own queries, so nothing private can get in."""
 
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ from core import clock
 from core.concerns.models import Concern
 from core.publishing.schemas import PublicResult
 from core.publishing.services import published_results
-from core.reporting.schemas import PublicStats
+from core.reporting.rates import monthly_rates
+from core.reporting.schemas import PublicStats, Rate
 from core.reporting.services import public_stats
 from core.tenancy.models import Tenant
 
 PAGE = 200
+RATE_MONTHS = 24  # the monthly rates go back this far at most
 CONTENT_TYPES = {
     "csv": "text/csv",  # Litestar adds "; charset=utf-8" to text types
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -62,6 +64,33 @@ class OpenAction(msgspec.Struct):
     percent: int
     status: str
     overdue: bool
+
+
+class OpenRates(msgspec.Struct):
+    """One month's rates of the tenant itself (docs/rates.md): each rate's numerator, denominator and ratio."""
+
+    month: str
+    concerns_received: int
+    response_numerator: int
+    response_denominator: int
+    response_rate: float | None
+    on_time_numerator: int
+    on_time_denominator: int
+    on_time_rate: float | None
+    solved_numerator: int
+    solved_denominator: int
+    solved_rate: float | None
+    satisfied_numerator: int
+    satisfied_denominator: int
+    satisfied_rate: float | None
+    reopened_numerator: int
+    reopened_denominator: int
+    reopened_rate: float | None
+    revisited_numerator: int
+    revisited_denominator: int
+    revisited_rate: float | None
+    median_hours_to_respond: float | None
+    median_hours_to_resolve: float | None
 
 
 class OpenDataDocument(msgspec.Struct):
@@ -118,6 +147,31 @@ async def stats_rows(session: AsyncSession, tenant: Tenant) -> list[PublicStats]
     return [await public_stats(session, year) for year in range(max(first, 2000), this_year + 1)]
 
 
+async def rates_rows(session: AsyncSession, tenant: Tenant) -> list[OpenRates]:
+    """The tenant's own rates, one row per month since it (or its oldest concern) began, the last 24 at most."""
+    this_month = clock.today().replace(day=1)
+    first_concern = await session.scalar(select(func.min(Concern.created_at)))
+    began = min(clock.local(tenant.created_at).date(), clock.local(first_concern).date() if first_concern else this_month)
+    months = [this_month]
+    while len(months) < RATE_MONTHS and months[-1] > max(began.replace(day=1), datetime.date(2000, 1, 1)):
+        months.append((months[-1] - datetime.timedelta(days=1)).replace(day=1))
+    rows = []
+    for first, figures in await monthly_rates(session, sorted(months)):
+        cells: dict[str, Any] = {}
+        for name in ("response", "on_time", "solved", "satisfied", "reopened", "revisited"):
+            counted: Rate = getattr(figures, name)
+            cells |= {f"{name}_numerator": counted.numerator, f"{name}_denominator": counted.denominator,
+                      f"{name}_rate": counted.ratio}
+        rows.append(OpenRates(month=first.strftime("%Y-%m"), concerns_received=figures.concerns_received,
+                              median_hours_to_respond=figures.median_hours_to_respond,
+                              median_hours_to_resolve=figures.median_hours_to_resolve, **cells))
+    return rows
+
+
+def _rate_labels(name: str, numerator: str, denominator: str) -> dict[str, str]:
+    return {f"{name}_numerator": numerator, f"{name}_denominator": denominator, f"{name}_rate": f"{numerator}÷{denominator}"}
+
+
 DATASETS = {
     "results": Dataset("协商结果", OpenResult, {
         "id": "结果编号", "title": "议题", "decision": "协商结果", "method": "议定方式（consensus 协商一致 / vote 表决）",
@@ -132,6 +186,16 @@ DATASETS = {
         "year": "年度", "consultations_held": "协商次数", "matters_completed": "办成实事",
         "concerns_received": "收到诉求", "median_days_to_completion": "从诉求到办结的天数（中位数）",
         "average_rating": "平均评分（1–5）"}, stats_rows),
+    "rates": Dataset("月度三率", OpenRates, {
+        "month": "月份（北京时间）", "concerns_received": "收到诉求",
+        **_rate_labels("response", "响应率分子：按时响应的诉求", "响应率分母：本月收到、已响应或已到响应时限的诉求"),
+        **_rate_labels("on_time", "按时办结率分子：按时办结的诉求", "按时办结率分母：本月到期、已办结或已到期的诉求"),
+        **_rate_labels("solved", "解决率分子：回访答“已解决”", "解决率分母：本月回答是否解决的回访"),
+        **_rate_labels("satisfied", "满意率分子：满意与基本满意", "满意率分母：本月回答满意度的回访"),
+        **_rate_labels("reopened", "重办率分子：答“未解决”而重办", "重办率分母：本月办结后发出的回访"),
+        **_rate_labels("revisited", "回访率分子：已回答的回访", "回访率分母：本月发出的回访"),
+        "median_hours_to_respond": "响应用时中位数（小时）", "median_hours_to_resolve": "办结用时中位数（小时）"},
+        rates_rows),
 }
 
 

@@ -29,7 +29,7 @@ from core.tenancy.schemas import BuildingOut, CompoundOut, TenantOut
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$")
 PORTAL_KEYS = {"contact_phone", "contact_address", "office_hours", "intro", "theme_color", "reference_prefix",
-               "privacy_notice", "phone_retention_months", "verify_residency"}
+               "privacy_notice", "phone_retention_months", "verify_residency", "rates_min_concerns"}
 LONG_PORTAL_TEXT = {"privacy_notice": 5000}  # the others are short texts of at most 500 characters, but:
 PORTAL_SWITCHES = {"verify_residency"}  # true or false
 REFERENCE_PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
@@ -67,8 +67,11 @@ def validate_portal(portal: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value, str) or len(value) > limit:
             raise InvalidInput("门户设置 {key} 须为不超过 {limit} 字的文本", field=f"portal.{key}", key=key, limit=limit)
     months = portal.get("phone_retention_months")
-    if months is not None and not (months.isdigit() and 1 <= int(months) <= 120):
+    if months is not None and not (months.isdecimal() and 1 <= int(months) <= 120):
         raise InvalidInput("手机号保存期限须为 1–120 个月", field="portal.phone_retention_months")
+    least = portal.get("rates_min_concerns")
+    if least is not None and not (least.isdecimal() and 1 <= int(least) <= 10000):
+        raise InvalidInput("参与红黑榜排名的最少诉求数须为 1–10000", field="portal.rates_min_concerns")
     if "reference_prefix" in portal and not REFERENCE_PREFIX_RE.fullmatch(portal["reference_prefix"]):
         raise InvalidInput("诉求编号前缀须为 2–6 个大写字母，如 JSX", field="portal.reference_prefix")
     return portal

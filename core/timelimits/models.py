@@ -9,7 +9,7 @@ import datetime
 import uuid
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, JsonB, TenantOwned
@@ -47,6 +47,7 @@ class TimeLimitSetting(TenantOwned, Base):
     escalate_ceiling: Mapped[str | None] = mapped_column(String(16))
 
 
+ANSWERED = "answered_at IS NOT NULL"
 SATISFACTION = {"satisfied": Label("满意"), "basic": Label("基本满意"), "unsatisfied": Label("不满意")}
 
 
@@ -78,7 +79,10 @@ class Revisit(TenantOwned, Base):
 
     __tablename__ = "revisit"
     __table_args__ = (_concern_fk(), UniqueConstraint("tenant_id", "concern_id", "round"),
-                      Index("ix_revisit_tenant_asked", "tenant_id", "asked_at"))
+                      Index("ix_revisit_tenant_asked", "tenant_id", "asked_at"),
+                      # The rates count a month's answers (core.reporting.rates).
+                      Index("ix_revisit_tenant_answered", "tenant_id", "answered_at",
+                            sqlite_where=text(ANSWERED), postgresql_where=text(ANSWERED)))
 
     concern_id: Mapped[uuid.UUID] = mapped_column(GUID)
     round: Mapped[int] = mapped_column(Integer, default=1)

@@ -26,6 +26,8 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/invitations/{invitation_id}", "/api/v1/tenants/{slug}/public/invitations/{token}",
     "/api/v1/tenants/{slug}/public/invitations/{token}/accept", "/api/v1/tenants/{slug}/public/concerns",
     "/api/v1/tenants/{slug}/concerns/{concern_id}/revisit", "/api/v1/tenants/{slug}/concerns/{concern_id}/revisits",
+    "/api/v1/tenants/{slug}/rates", "/api/v1/tenants/{slug}/rates/ranking", "/api/v1/tenants/{slug}/public/rates",
+    "/api/v1/tenants/{slug}/public/open-data/rates.csv", "/api/v1/tenants/{slug}/public/open-data/rates.xlsx",
 }
 
 

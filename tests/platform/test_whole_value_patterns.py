@@ -37,3 +37,17 @@ async def test_a_concern_filed_for_a_phone_with_a_newline_is_refused(client: Asy
         "resident_name": "王", "resident_phone": "13812345678\n", "channel": "grid_worker"})
     assert answer.status_code == 422, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == ["resident_phone"]
+
+
+@pytest.mark.usefixtures("world")
+@pytest.mark.parametrize("key", ["phone_retention_months", "rates_min_concerns"])
+@pytest.mark.parametrize("value", ["²", "٣", "12a", "0"])
+async def test_a_number_setting_that_is_not_a_plain_number_is_refused(client: AsyncClient, auth: Auth, key: str,
+                                                                      value: str) -> None:
+    """'²' is a digit to Python (str.isdigit) but not a number int() reads: it once made a 500."""
+    answer = await client.patch("/api/v1/tenants/comm-a", json={"portal": {key: value}}, headers=await auth("admin"))
+    if value == "٣":  # an Arabic-Indic three is a decimal digit: int() reads it as 3, within the range
+        assert answer.status_code == 200, answer.text
+        return
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == [f"portal.{key}"]

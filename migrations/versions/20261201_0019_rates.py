@@ -5,8 +5,8 @@ district by when each concern fell due (`resolve_by`), was responded to and was 
 was answered: an index per moment, the last three only where it is set (an open concern writes none of them).
 On 1,000 tenants and 1,000,000 concerns a district's month read 125,000 rows per count without them.
 
-Revision ID: 0021
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0021'
-down_revision = '0017'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

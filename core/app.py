@@ -59,7 +59,7 @@ from core.publishing.controllers import OpenDataController, PublicController
 from core.reporting.controllers import StatsController
 from core.settings import Settings, get_settings
 from core.tenancy.controllers import TenantController
-from core.timelimits.controllers import TimeLimitController
+from core.timelimits.controllers import ConcernClockController, ExtensionController, TimeLimitController
 from core.topics.controllers import ActionController, FollowUpController, MeetingController, TopicController
 
 
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             JoinController, PhoneReadController, InvitationController, PublicInvitationController,
             TenantController, MemberController, ConcernController, PhoneFilingController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
-            FollowUpController, TimeLimitController, StatsController, PublicController, Open311Controller, OpenDataController,
+            FollowUpController, TimeLimitController, ConcernClockController, ExtensionController, StatsController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,
             MyNotificationsController, UnsubscribeController, DevOutboxController, WebhookController,
         ],

@@ -6,13 +6,15 @@ extensions (延期) asked by the handling tenant and approved or refused by the 
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
 from core import clock
-from tests.conftest import Auth
+from tests.conftest import Auth, http_client
+from tests.helpers import sign_in, submit, text_of
 from tests.timelimits.test_sweep import (
     HOUR,
     MINUTE,
@@ -177,3 +179,45 @@ async def test_a_refused_extension_leaves_the_deadline_and_a_refusal_needs_a_not
     status, asked = await _post(client, T0, "cstaff", f"{CONCERNS}/{concern_id}/extensions",
                                 {"extra": "PT8H", "reason": "配件明天到"})
     assert status == 201 and asked["extra"] == "PT8H", asked
+
+
+async def test_the_portal_pauses_resumes_asks_for_an_extension_and_the_street_decides_it(
+        app: Litestar, client: AsyncClient) -> None:
+    concern_id = await _accepted(client)
+    page = f"/t/comm-a/staff/concerns/{concern_id}"
+    with clock.frozen(T0 + HOUR):
+        await sign_in(client, "comm-a", "cstaff")
+        shown = await client.get(page)
+        assert shown.status_code == 200 and "应办结时间 2026-12-15 10:00" in text_of(shown)
+        refused = await submit(client, page, f"{page}/clock/pause", {"reason": "other", "note": ""})
+        assert refused.status_code == 422 and 'id="pause-note-error"' in refused.text
+        paused = await submit(client, page, f"{page}/clock/pause", {"reason": "waiting_department"})
+        assert paused.status_code == 303
+        assert "已暂停计时" in text_of(await client.get(paused.headers["location"]))
+    with clock.frozen(T0 + 2 * HOUR):
+        resumed = await submit(client, page, f"{page}/clock/resume", {})
+        assert resumed.status_code == 303 and "已恢复计时" in text_of(await client.get(resumed.headers["location"]))
+        bad = await submit(client, page, f"{page}/clock/extension", {"extra": "三天", "reason": "配件未到"})
+        assert bad.status_code == 422 and 'id="extension-extra-error"' in bad.text
+        asked = await submit(client, page, f"{page}/clock/extension", {"extra": "P2D", "reason": "配件未到"})
+        assert asked.status_code == 303
+    assert _actions(await _events(app, "comm-a", concern_id))[-3:] == [
+        "concern.paused", "concern.resumed", "concern.extension_requested"]
+    url = "/t/street-a/admin/extensions"
+    async with http_client(app) as street:
+        with clock.frozen(T0 + 3 * HOUR):
+            await sign_in(street, "street-a", "sstaff")
+            listing = await street.get(url)
+            assert listing.status_code == 200 and "配件未到" in listing.text and "甲社区" in listing.text
+            extension_id = re.search(r'id="extension-([0-9a-f-]{36})"', listing.text).group(1)  # type: ignore[union-attr]
+            no_note = await submit(street, url, f"{url}/{extension_id}/decision", {"decision": "refuse", "note": ""})
+            assert no_note.status_code == 422 and f'id="note-{extension_id}-error"' in no_note.text
+            approved = await submit(street, url, f"{url}/{extension_id}/decision", {"decision": "approve", "note": ""})
+            assert approved.status_code == 303 and "已批准" in text_of(await street.get(approved.headers["location"]))
+    async with http_client(app) as community:
+        with clock.frozen(T0 + 3 * HOUR):
+            await sign_in(community, "street-a", "cstaff")
+            assert (await community.get(url)).status_code == 403
+    # Paused an hour of working time (11:00–12:00), then two working days more: 11:00 on the 17th.
+    concern = await _concern(app, "comm-a", concern_id)
+    assert concern.resolve_by == datetime.datetime(2026, 12, 17, 11, 0, tzinfo=BEIJING)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from core import clock
 from core.accounts.models import User
 from core.concerns.models import Concern
 from core.events import WorkflowEvent
+from core.notifications import jobs
+from core.notifications.jobs import worker_context
 from core.notifications.models import Notification
 from core.tenancy.models import Tenant
 from core.tenancy.scope import system_session
@@ -194,3 +197,16 @@ async def test_the_due_query_reads_the_partial_index(app: Litestar, client: Asyn
         await session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: make the planner show its index
         plan = "\n".join((await session.execute(text(f"EXPLAIN {statement}"))).scalars().all())
     assert root is not None and "ix_concern_alert_at" in plan, plan
+
+
+async def test_the_job_engine_sweeps_every_minute(app: Litestar, client: AsyncClient) -> None:
+    crons = {task.task.name: task.cron for task in app.state.jobs.periodic_registry.periodic_tasks.values()}
+    assert crons["yishi:timelimits.sweep"] == "* * * * *"
+    with clock.frozen(T0):
+        concern_id = await _file(client, "comm-a", "resident")
+    # The job itself, as a worker runs it: the minute's timestamp is the moment swept.
+    context = SimpleNamespace(additional_context=worker_context(app.state))
+    moment = T0 + 18 * HOUR + MINUTE
+    with clock.frozen(moment):
+        await jobs.timelimits_sweep(context, int(moment.timestamp()))  # type: ignore[arg-type]
+    assert _actions(await _events(app, "comm-a", concern_id))[-1] == "concern.deadline_warning"

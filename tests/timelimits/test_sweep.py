@@ -5,6 +5,7 @@ weekend, and the due query on the partial index (both databases)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import uuid
 from types import SimpleNamespace
@@ -210,3 +211,15 @@ async def test_the_job_engine_sweeps_every_minute(app: Litestar, client: AsyncCl
     with clock.frozen(moment):
         await jobs.timelimits_sweep(context, int(moment.timestamp()))  # type: ignore[arg-type]
     assert _actions(await _events(app, "comm-a", concern_id))[-1] == "concern.deadline_warning"
+
+
+async def test_two_workers_sweeping_at_once_do_each_stage_once(app: Litestar, client: AsyncClient) -> None:
+    with clock.frozen(T0):
+        ids = [await _file(client, "comm-a", "resident") for _ in range(3)]
+    moment = T0 + 18 * HOUR + MINUTE
+    with clock.frozen(moment):
+        first, second = await asyncio.gather(sweep(app.state, moment), sweep(app.state, moment))
+    assert first.acted + second.acted == 3, (first, second)
+    for concern_id in ids:
+        assert _actions(await _events(app, "comm-a", concern_id)).count("concern.deadline_warning") == 1
+    assert len(await _told(app, "comm-a", "concern.deadline_warning")) == 3

@@ -95,7 +95,7 @@ def _stage_due(concern: Concern, after: datetime.timedelta | None, at: datetime.
     return stage
 
 
-def may_escalate(concern: Concern, tenant: Tenant, parent: Tenant | None, policy: Policy) -> bool:
+def may_escalate(concern: Concern, parent: Tenant | None, policy: Policy) -> bool:
     """Whether the concern may go one level up: staff could still escalate it, and the level above sits no
     higher than the policy's ceiling."""
     return (parent is not None and concern.status in TRIAGE["escalate"][0]
@@ -110,7 +110,7 @@ async def _do(session: AsyncSession, tenant: Tenant, parent: Tenant | None, poli
     payload: dict[str, Any] = {"stage": stage, "due": due.isoformat() if due else None,
                                "by_tenant": parent.slug if parent is not None else None}
     if step == "escalate":
-        if may_escalate(concern, tenant, parent, policy):
+        if may_escalate(concern, parent, policy):
             await apply_triage(session, tenant, concern, "escalate", AUTO_ESCALATE_REASON, None, None,
                                event=ACTIONS["escalate"], payload=payload | {"reason": AUTO_ESCALATE_REASON})
             return ACTIONS["escalate"]

@@ -3,7 +3,8 @@
 The HTTP part also lists concerns and reads a district's /stats and last month's /rates (bench/rates.py gives the
 seeded concerns their clocks and revisits) on a database of 1,000 tenants and 1,000,000
 concerns beside the same calls on one of 10 tenants, and files concerns (Idempotency-Key, hash-chained event)
-beside a bare single-row INSERT, then looks every acknowledged filing up in the database. Then notifications
+beside a bare single-row INSERT, then looks every acknowledged filing up in the database, and times the
+time-limit sweep on both databases (bench/sweep.py). Then notifications
 (bench/notifications.py): those written per second while filing, commit → SMTP receipt through a real `yishi
 worker`, and what a worker killed with SIGKILL mid-run loses or sends twice.
 Prints the figures next to their targets (a MISS is reported, not fatal) and writes bench/results/latest.json.
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench import authz, load, notifications, rates, seed
+from bench import authz, load, notifications, rates, seed, sweep
 from bench.noise import ForeignCpu
 from bench.servers import LOG_DIR, WORKERS, GranianServer
 from core.settings import Settings
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         notified_after = asyncio.run(notifications.count_rows(large, filing_slugs))
         print("  notifications: commit → SMTP receipt, then a worker killed mid-run (small database) ...", flush=True)
         latencies, killed = notifications.deliveries(small, seeded_small.tenant_id)
+        print("  the time-limit sweep, large and small database ...", flush=True)
+        swept = sweep.measure(large, small)
     finally:
         for settings in (large, small):
             try:
@@ -166,6 +169,15 @@ def main(argv: list[str] | None = None) -> int:
               f"p50 {large_m['p50_ms']:.1f} against {small_m['p50_ms']:.1f} ms: {p50_over:.2f} ×)")
         record(f"{figure}_p99_large_over_small", over, "x")
         record(f"{figure}_p50_large_over_small", p50_over, "x")
+
+    print("\n  the time-limit sweep (the same reminders due on each database; median of the rounds):")
+    _show("one full sweep, large", swept["sla_sweep_ms_large"], "ms", swept["sla_sweep_ms_large"] < sweep.SWEEP_MS_TARGET,
+          f"< {sweep.SWEEP_MS_TARGET:.0f} ms")
+    over = swept["sla_sweep_large_over_small"]
+    _show("large ÷ small", over, "×", over < sweep.LARGE_OVER_SMALL_TARGET, f"< {sweep.LARGE_OVER_SMALL_TARGET:.0f} ×")
+    record("sla_sweep_ms_large", swept["sla_sweep_ms_large"], "ms")
+    record("sla_sweep_ms_small", swept["sla_sweep_ms_small"], "ms")
+    record("sla_sweep_large_over_small", over, "x")
 
     print("\n  filing a concern against a bare single-row INSERT, both on the large database:")
     submit_ratio = medians["concern_submit"]["rps"] / medians["bare_insert"]["rps"]

@@ -60,7 +60,12 @@ from core.publishing.controllers import OpenDataController, PublicController
 from core.reporting.controllers import RatesController, StatsController
 from core.settings import Settings, get_settings
 from core.tenancy.controllers import TenantController
-from core.timelimits.controllers import RevisitController, TimeLimitController
+from core.timelimits.controllers import (
+    ConcernClockController,
+    ExtensionController,
+    RevisitController,
+    TimeLimitController,
+)
 from core.topics.controllers import ActionController, FollowUpController, MeetingController, TopicController
 
 
@@ -105,8 +110,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             JoinController, PhoneReadController, InvitationController, PublicInvitationController,
             TenantController, MemberController, ResidentController, ConcernController, PhoneFilingController,
             CategoryController, EscalationController, TopicController, MeetingController, ActionController,
-            FollowUpController, TimeLimitController, RevisitController, StatsController, RatesController, PublicController,
-            Open311Controller, OpenDataController,
+            FollowUpController, TimeLimitController, RevisitController, ConcernClockController, ExtensionController,
+            StatsController, RatesController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,
             MyNotificationsController, UnsubscribeController, DevOutboxController, WebhookController,
         ],

@@ -508,28 +508,11 @@ class ConcernService:
     async def triage(self, concern_id: uuid.UUID, action: str, reason: str | None, note: str | None) -> Concern:
         if action not in TRIAGE:
             raise not_one_of("action", TRIAGE)
-        from_states, to_state, required = TRIAGE[action]
+        required = TRIAGE[action][2]
         reason = clean_text(reason, "reason", Label("理由"), 2000, required=required == "reason")
         note = clean_text(note, "note", Label("办理说明"), 2000, required=required == "note")
-        concern = await self.get(concern_id)
-        if concern.status not in from_states:
-            raise Conflict("诉求当前为「{state}」，不能{action}", state=Label(STATE_NAMES[concern.status]),
-                           action=Label(TRIAGE_NAMES[action]))
-        if action == "escalate":
-            if self.tenant.parent_id is None:
-                raise Conflict("本租户没有上级，无法上报")
-            concern.escalated_to_id = self.tenant.parent_id
-        from_state, now = concern.status, clock.now()
-        concern.status, concern.triage_reason, concern.triage_note = to_state, reason, note
-        timelimits.responded(concern, now)
-        if to_state in ("rejected", "resolved"):
-            concern.closed_at = now
-            timelimits.closed(concern)
-        await self.session.flush()
-        await self._event(concern, f"concern.{action}", from_state, to_state, {"reason": reason, "note": note})
-        if to_state == "resolved":
-            await revisits.open_round(self.session, self.ctx, concern, self.scope.user_id)
-        return concern
+        return await apply_triage(self.session, self.tenant, await self.get(concern_id), action, reason, note,
+                                  self.scope.user_id)
 
     async def set_public_summary(self, concern_id: uuid.UUID, summary: str | None) -> Concern:
         """What the public reads of the concern from now on; none: its title with personal data taken out."""
@@ -628,6 +611,36 @@ class ConcernService:
 
 
 TRIAGE_NAMES = {"accept": "受理", "reject": "驳回", "resolve_directly": "直接办结", "escalate": "上报"}
+
+
+async def apply_triage(session: AsyncSession, tenant: Tenant, concern: Concern, action: str, reason: str | None,
+                       note: str | None, actor_id: uuid.UUID | None, *, event: str | None = None,
+                       payload: dict | None = None) -> Concern:
+    """Triage `concern` of `tenant` (its reason and note already checked): its state, its clock and one event
+    (`event`, else concern.<action>). Staff triage through `ConcernService.triage`; the time-limit sweep escalates
+    a concern long overdue through here too, as the platform (no actor)."""
+    from_states, to_state, _required = TRIAGE[action]
+    if concern.status not in from_states:
+        raise Conflict("诉求当前为「{state}」，不能{action}", state=Label(STATE_NAMES[concern.status]),
+                       action=Label(TRIAGE_NAMES[action]))
+    if action == "escalate":
+        if tenant.parent_id is None:
+            raise Conflict("本租户没有上级，无法上报")
+        concern.escalated_to_id = tenant.parent_id
+    from_state, now = concern.status, clock.now()
+    concern.status, concern.triage_reason, concern.triage_note = to_state, reason, note
+    timelimits.responded(concern, now)
+    if to_state in ("rejected", "resolved"):
+        concern.closed_at = now
+        timelimits.closed(concern)
+    await session.flush()
+    await append_event(session, TenantContext(tenant.id, tenant.path), subject_kind="concern", subject_id=concern.id,
+                       action=event or f"concern.{action}", from_state=from_state, to_state=to_state,
+                       actor_id=actor_id, topic_id=concern.topic_id,
+                       payload={"reason": reason, "note": note} if payload is None else payload)
+    if to_state == "resolved":  # the resident is asked whether it was solved, and how satisfied they are
+        await revisits.open_round(session, TenantContext(tenant.id, tenant.path), concern, actor_id)
+    return concern
 
 
 async def public_status(session: AsyncSession, tenant: Tenant, code: str, client: str) -> PublicConcern:

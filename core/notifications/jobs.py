@@ -51,6 +51,8 @@ def build(settings: Settings) -> procrastinate.App:
                                             queueing_lock="notifications.sweep")(sweep))
     app.periodic(cron="5 * * * *")(app.task(name="yishi:notifications.reminders", queue=QUEUE, pass_context=True,
                                             queueing_lock="notifications.reminders")(reminders))
+    app.periodic(cron="* * * * *")(app.task(name="yishi:timelimits.sweep", queue=QUEUE, pass_context=True,
+                                            queueing_lock="timelimits.sweep")(timelimits_sweep))
     # 10:00 UTC is 18:00 in Beijing: the day's digest.
     app.periodic(cron="0 10 * * *")(app.task(name="yishi:notifications.digest", queue=QUEUE, pass_context=True,
                                              queueing_lock="notifications.digest")(digest))
@@ -81,6 +83,15 @@ async def reminders(context: procrastinate.JobContext, timestamp: int) -> None:
     from core.notifications import periodic
 
     await periodic.reminders(_deliverer(context).state, datetime.datetime.fromtimestamp(timestamp, datetime.UTC))
+
+
+async def timelimits_sweep(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Every minute: reminders, supervision notices and escalations of concerns running out of time."""
+    from core.timelimits.sweep import sweep as sweep_time_limits
+
+    result = await sweep_time_limits(_deliverer(context).state, datetime.datetime.fromtimestamp(timestamp, datetime.UTC))
+    if result.acted or result.failed_tenants:
+        log.info("time-limit sweep: %s (%d tenants failed)", result.done, result.failed_tenants)
 
 
 async def digest(context: procrastinate.JobContext, timestamp: int) -> None:

@@ -78,6 +78,37 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("下级上报", "{tenant}上报诉求 {reference}「{title}」，原因：{reason}"),
         "en": ("Escalated to you", "{tenant} escalated the concern {reference} “{title}”: {reason}"),
     },
+    "concern.deadline_warning": {
+        "zh-CN": ("诉求即将超时", "{tenant}的诉求 {reference}「{title}」{phase}将于 {due} 到期，请抓紧办理。"),
+        "en": ("Concern due soon", "The concern {reference} “{title}” at {tenant} is due ({phase_en}) at {due}."),
+    },
+    "concern.supervised": {
+        "zh-CN": ("督办通知", "{by}督办：{tenant}的诉求 {reference}「{title}」已超过{phase}（{due}），请立即办理并反馈。"),
+        "en": ("Supervision notice", "{by} supervises: the concern {reference} “{title}” at {tenant} is overdue "
+               "({phase_en}, {due}). Act on it now."),
+    },
+    "concern.supervised_below": {
+        "zh-CN": ("下级诉求超时督办", "{tenant}的诉求 {reference}「{title}」已超过{phase}（{due}），已以{by}名义督办。"),
+        "en": ("Overdue below", "The concern {reference} “{title}” at {tenant} is overdue ({phase_en}, {due}); "
+               "{by} has sent a supervision notice."),
+    },
+    "concern.auto_escalated": {
+        "zh-CN": ("诉求超时自动上报", "{tenant}的诉求 {reference}「{title}」超过{phase}仍未办结，已自动上报{by}。"),
+        "en": ("Escalated when overdue", "The concern {reference} “{title}” at {tenant} was overdue ({phase_en}) "
+               "and was escalated to {by}."),
+    },
+    "concern.extension_requested": {
+        "zh-CN": ("延期申请待审批", "{tenant}申请将诉求 {reference}「{title}」的办结时限延长 {extra}，理由：{reason}"),
+        "en": ("Extension requested", "{tenant} asks for {extra} more to resolve {reference} “{title}”: {reason}"),
+    },
+    "concern.extension_approved": {
+        "zh-CN": ("延期已批准", "{by}批准了诉求 {reference}「{title}」的延期申请，办结时限改为 {due}。{note}"),
+        "en": ("Extension approved", "{by} approved the extension of {reference} “{title}”: now due {due}. {note}"),
+    },
+    "concern.extension_refused": {
+        "zh-CN": ("延期未获批准", "{by}未批准诉求 {reference}「{title}」的延期申请，办结时限仍为 {due}。{note}"),
+        "en": ("Extension refused", "{by} refused the extension of {reference} “{title}”: still due {due}. {note}"),
+    },
     "follow_up.low_rating": {
         "zh-CN": ("低评价待回访", "议题「{topic}」收到低评价，请安排回访。"),
         "en": ("Low rating", "The topic “{topic}” received a low rating: please follow up."),
@@ -120,6 +151,7 @@ DIGEST_LINES: dict[str, dict[str, str]] = {
     "action.overdue_in": {"zh-CN": "{n} 项执行事项逾期", "en": "{n} overdue action items"},
     "follow_up.low_rating": {"zh-CN": "{n} 条低评价待回访", "en": "{n} low ratings"},
     "concern.reopened_in": {"zh-CN": "{n} 条诉求重办", "en": "{n} reopened concerns"},
+    "concern.deadline_warning": {"zh-CN": "{n} 条诉求即将超时", "en": "{n} concerns due soon"},
 }
 OTHER_LINE = {"zh-CN": "{n} 条其他通知", "en": "{n} other notices"}
 

@@ -37,8 +37,11 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "action.assigned": ("email",), "action.due_soon": ("email",), "action.overdue": ("email",),
     "concern.escalated_in": ("email",), "follow_up.low_rating": ("email",),
     "concern.reopened_in": ("email",),
+    "concern.supervised": ("email", "sms"), "concern.supervised_below": ("email",), "concern.auto_escalated": ("email",),
+    "concern.extension_requested": ("email",), "concern.extension_approved": ("email",),
+    "concern.extension_refused": ("email",),
 }
-DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue_in"})
+DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue_in", "concern.deadline_warning"})
 QUIET_START, QUIET_END = datetime.time(22, 0), datetime.time(7, 0)
 PENDING_KEY = "yishi.notifications"  # session.info: rows to hand to the job engine after commit (SQLite)
 

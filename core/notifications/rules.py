@@ -16,6 +16,7 @@ from core.authz.rules import STAFF_ROLES
 from core.concerns.models import Concern
 from core.db import ALL_TENANTS, TenantContext
 from core.events import WorkflowEvent
+from core.notifications.messages import when
 from core.redaction import public_summary
 from core.tenancy.models import Tenant
 from core.tenancy.scope import within
@@ -99,6 +100,16 @@ async def staff_above(session: AsyncSession, ctx: TenantContext, event: Workflow
         return await holders(session, above.id, STAFF_ROLES)
 
 
+async def staff_parent(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    """The staff of the level above the event's tenant (a concern overdue there, an extension asked of them)."""
+    tenant = await _tenant(session, ctx)
+    above = await session.get(Tenant, tenant.parent_id) if tenant.parent_id else None
+    if above is None:
+        return []
+    async with within(session, above):
+        return await holders(session, above.id, STAFF_ROLES)
+
+
 async def invitees(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
     """The people a meeting invited by name, and the holders of the roles it invited."""
     meeting = await _meeting(session, event)
@@ -156,6 +167,26 @@ async def concern_facts(session: AsyncSession, ctx: TenantContext, event: Workfl
             "link": f"/t/{tenant.slug}/me/concerns/{concern.id}", "staff_link": f"/t/{tenant.slug}/staff/inbox"}
 
 
+PHASE_NAMES = {"respond": ("响应时限", "respond by"), "resolve": ("办结时限", "resolve by")}
+
+
+async def deadline_facts(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> dict[str, Any]:
+    """A concern's facts, with the time limit it is running out of (or past), its moment in Beijing time, the
+    level above that supervises it (by name), and, for an extension, how much was asked and the decision's note."""
+    facts = await concern_facts(session, ctx, event)
+    payload = event.payload or {}
+    phase = str(payload.get("stage") or "resolve_").split("_")[0]
+    zh, en = PHASE_NAMES.get(phase, PHASE_NAMES["resolve"])
+    due = payload.get("due") or payload.get("resolve_by")
+    above = payload.get("by_tenant")
+    by = await session.scalar(select(Tenant.name).where(Tenant.slug == above)) if above else None
+    tenant = await _tenant(session, ctx)
+    facts.update(phase=zh, phase_en=en, due=when(due) if due else "", by=by or "上级", extra=payload.get("extra") or "",
+                 note=payload.get("note") or "", staff_link=f"/t/{tenant.slug}/staff/inbox#concern-{event.subject_id}",
+                 above_link=f"/t/{above}/admin/extensions" if above else None)
+    return facts
+
+
 async def topic_facts(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> dict[str, Any]:
     tenant = await _tenant(session, ctx)
     topic = await session.get(Topic, (event.tenant_id, event.topic_id)) if event.topic_id else None
@@ -195,6 +226,16 @@ RULES: list[Rule] = [
     Rule("concern.escalate", "concern.escalated_in", staff_above, concern_facts, link="staff_link"),
     Rule("follow_up.open", "follow_up.low_rating", staff, topic_facts, link="staff_link"),
     Rule("concern.reopened", "concern.reopened_in", staff, concern_facts),  # the concern's page: staff read all
+    # time limits: staff of the tenant handling the concern, and of the level above (never the resident: internal)
+    Rule("concern.deadline_warning", "concern.deadline_warning", staff, deadline_facts, link="staff_link"),
+    Rule("concern.supervised", "concern.supervised", staff, deadline_facts, link="staff_link"),
+    Rule("concern.supervised", "concern.supervised_below", staff_parent, deadline_facts, link="staff_link"),
+    Rule("concern.auto_escalated", "concern.auto_escalated", staff, deadline_facts, link="staff_link"),
+    Rule("concern.auto_escalated", "concern.escalated_in", staff_above, concern_facts, link="staff_link"),
+    Rule("concern.extension_requested", "concern.extension_requested", staff_parent, deadline_facts,
+         link="above_link"),
+    Rule("concern.extension_approved", "concern.extension_approved", staff, deadline_facts, link="staff_link"),
+    Rule("concern.extension_refused", "concern.extension_refused", staff, deadline_facts, link="staff_link"),
 ]
 
 

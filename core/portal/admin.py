@@ -28,6 +28,7 @@ from core.reporting.rates import ranking, report_month, tenant_rates
 from core.reporting.services import community_dashboard, sort_rows
 from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
 from core.tenancy.services import TenantService
+from core.timelimits.adjustments import ClockService
 
 ESCALATIONS_PER_PAGE = 50
 # The table's columns, in order: (key, English msgid). Sorting takes only these keys.
@@ -48,6 +49,8 @@ SORTABLE = {key for key, _label in COLUMNS}
 STAFF_ROLE = {"community": "community_staff", "street": "street_staff", "town": "street_staff"}
 PLUGIN_LABELS = {"liaison_station": N_("Liaison station of deputies"),
                  "cppcc_consultation": N_("CPPCC consultation"), "red_pavilion": N_("Red pavilion deliberation")}
+EXTENSION_NOTICES = {"approved": N_("Approved: the community's deadline to resolve moved on."),
+                     "refused": N_("Refused: the community's deadline stays; they were told why.")}
 NOTICES = {"taken_over": N_("Taken over: the matter is now a concern of this level, reference {reference}."),
            "sent_back": N_("Sent back to the community with your instructions.")}
 
@@ -123,7 +126,8 @@ class AdminController(Controller):
             columns=COLUMNS, sort=sort, descending=descending, sort_link=sort_link, errors=errors, raw=raw,
             date_from=start, date_to=end, month=month.strftime("%Y-%m"), rates=rates, ranking=ranked,
             rate_bars=[(row.name, round(100 * (row.composite or 0), 1)) for row in ranked.ranked] if ranked else [],
-            can_escalations=await page.can("concern.escalation"), can_onboard=await page.can("tenant.create_child"),
+            can_escalations=await page.can("concern.escalation"),
+            can_extensions=await page.can("concern.extension_decide"), can_onboard=await page.can("tenant.create_child"),
         )
 
     # 2. escalated concerns -------------------------------------------------------------------------------
@@ -173,6 +177,34 @@ class AdminController(Controller):
                                            errors={concern_id: message},
                                            instructions={concern_id: text})
         return Redirect(f"{page.base}/admin/escalations?notice=sent_back", status_code=303)
+
+    # 2b. extensions (延期) the tenants directly below asked for ------------------------------------------------
+
+    async def _extensions(self, page: Page, pager: Pager, status_code: int = 200, errors: dict[str, str] | None = None,
+                          notes: dict[str, str] | None = None, notice: str | None = None) -> Response:
+        scope = await page.scope("concern.extension_decide")
+        items, total = await ClockService(page.session, scope).pending_extensions(pager.per_page, pager.offset)
+        return page.render("admin/extensions.html", status_code=status_code, items=items, pager=pager.of(total),
+                           errors=errors or {}, notes=notes or {}, notice=notice)
+
+    @get("/extensions")
+    async def extensions(self, page: PageDep, notice: FromQuery[str | None] = None, p: PageNumber = 1) -> Response:
+        message = page._(EXTENSION_NOTICES[notice]) if notice in EXTENSION_NOTICES else None
+        return await self._extensions(page, Pager.at(p, ESCALATIONS_PER_PAGE), notice=message)
+
+    @post("/extensions/{extension_id:str}/decision", status_code=303)
+    async def decide_extension(self, request: Request, page: PageDep, extension_id: FromPath[str],
+                               p: PageNumber = 1) -> Response:
+        scope = await page.scope("concern.extension_decide")
+        form = await request.form()
+        approve, note = form.get("decision") == "approve", str(form.get("note") or "")
+        try:
+            await ClockService(page.session, scope).decide(page.path_id(extension_id), approve, note)
+        except DomainError as exc:
+            await page.take_back(exc)
+            return await self._extensions(page, Pager.at(p, ESCALATIONS_PER_PAGE), status_code=exc.status,
+                                          errors={extension_id: page.refusal(exc)}, notes={extension_id: note})
+        return Redirect(f"{page.base}/admin/extensions?notice={'approved' if approve else 'refused'}", status_code=303)
 
     # 3. onboarding ---------------------------------------------------------------------------------------
 

@@ -45,6 +45,13 @@ KIND_LABELS = {
     "concern.escalated_in": N_("A concern was escalated to us (staff)"),
     "follow_up.low_rating": N_("A low rating needs a follow-up visit (staff)"),
     "concern.reopened_in": N_("A concern was reopened: its resident says it was not solved (staff)"),
+    "concern.deadline_warning": N_("A concern here is due soon (staff)"),
+    "concern.supervised": N_("A supervision notice about an overdue concern here (staff)"),
+    "concern.supervised_below": N_("A concern of a tenant below is overdue (staff)"),
+    "concern.auto_escalated": N_("An overdue concern here was escalated (staff)"),
+    "concern.extension_requested": N_("A tenant below asks for an extension (staff)"),
+    "concern.extension_approved": N_("Our extension request was approved (staff)"),
+    "concern.extension_refused": N_("Our extension request was refused (staff)"),
 }
 
 

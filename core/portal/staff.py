@@ -21,11 +21,12 @@ from core.authz.rules import ROLES, TENANT_ROLES
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.services import ConcernFilters, ConcernService
 from core.db import end_read
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError, InvalidInput, NotFound
 from core.http import PageNumber
 from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
+from core.timelimits.adjustments import PAUSE_REASONS, ClockService
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
 from core.topics.models import Topic
@@ -49,6 +50,9 @@ OPEN_STATES = tuple(state for states, _heading in COLUMNS if states != ("complet
 OPEN_SHOWN = 1000  # open topics on the board: every one in a community (dozens); a bound for a busy district
 CLOSED_SHOWN = 30  # completed and withdrawn topics on the board: the latest; the rest are on the results page
 DEFAULT_INVITEES = ("party_member", "resident_rep", "property_company")
+CLOCK_NOTICES = {"pause": N_("The clock is paused: no reminder until it is resumed."),
+                 "resume": N_("The clock runs again; the deadlines still ahead moved on by the time paused."),
+                 "extension": N_("The extension was asked of the level above; you will be told of its decision.")}
 LINE_SPLIT = re.compile(r"\s*[:：]\s*")
 
 
@@ -230,6 +234,42 @@ class StaffController(Controller):
             row = (await service.to_out([concern]))[0]
             return page.render("staff/_concern_row.html", concern=row, error=None, values={})
         return Redirect(f"{page.base}/staff/inbox?p={max(1, p)}#concern-{cid}", status_code=303)
+
+    # --- a concern's page, and its clock: pausing, resuming, asking the level above for more time -----------
+
+    async def _concern_page(self, page: Page, service: ConcernService, cid: uuid.UUID, status_code: int = 200,
+                            error: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
+        concern = (await service.to_out([await service.get(cid)]))[0]
+        notice = page.request.query_params.get("notice")
+        return page.render("staff/concern.html", status_code=status_code, concern=concern, error=error or {},
+                           values=values or {}, notice=CLOCK_NOTICES.get(notice or ""), reasons=PAUSE_REASONS)
+
+    @get("/concerns/{concern_id:str}")
+    async def concern(self, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.triage")
+        return await self._concern_page(page, ConcernService(page.session, scope), page.path_id(concern_id))
+
+    @post("/concerns/{concern_id:str}/clock/{what:str}", status_code=303)
+    async def concern_clock(self, request: Request, page: PageDep, concern_id: FromPath[str],
+                            what: FromPath[str]) -> Response:
+        scope = await page.scope("concern.triage")
+        cid = page.path_id(concern_id)
+        if what not in CLOCK_NOTICES:
+            raise NotFound(page._("There is no such page here."))
+        values = _form_dict(await request.form())
+        service, clocks = ConcernService(page.session, scope), ClockService(page.session, scope)
+        try:
+            if what == "pause":
+                await clocks.pause(cid, values.get("reason", ""), values.get("note"))
+            elif what == "resume":
+                await clocks.resume(cid)
+            else:
+                await clocks.request_extension(cid, values.get("extra", ""), values.get("reason", ""))
+        except DomainError as exc:
+            await page.take_back(exc)
+            error = {"action": what, "field": exc.field or what, "message": page.refusal(exc)}
+            return await self._concern_page(page, service, cid, exc.status, error, values)
+        return Redirect(f"{page.base}/staff/concerns/{cid}?notice={what}", status_code=303)
 
     @post("/topics", status_code=303)
     async def create_topic(self, request: Request, page: PageDep) -> Response:

@@ -210,6 +210,14 @@ def add(start: datetime.datetime, duration: Duration, working: bool,
     return moment.astimezone(datetime.UTC)
 
 
+def add_working(moment: datetime.datetime, amount: datetime.timedelta,
+                hours: WorkingHours = DEFAULT_HOURS) -> datetime.datetime:
+    """`moment` moved on by `amount` of working time (a deadline after a pause, say), in UTC; itself if none."""
+    if amount <= datetime.timedelta(0):
+        return moment
+    return _add_working_time(next_working_moment(moment, hours), amount, hours).astimezone(datetime.UTC)
+
+
 def working_between(start: datetime.datetime, end: datetime.datetime,
                     hours: WorkingHours = DEFAULT_HOURS) -> datetime.timedelta:
     """The working time from `start` to `end`; negative when `end` comes first."""

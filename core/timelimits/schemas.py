@@ -87,3 +87,37 @@ class RevisitOut(msgspec.Struct):
     answered_at: datetime.datetime | None
     channel: str | None
     note: str | None
+
+
+class PauseIn(Input):
+    """Why a concern's clock stops: waiting_resident (等待居民), waiting_department (等待部门) or other (with a note)."""
+
+    reason: Annotated[str, cap(20)]
+    note: Annotated[str, cap(500)] | None = None
+
+
+class ExtensionIn(Input):
+    """延期: how much more time to resolve (an ISO 8601 duration, counted as the resolve limit counts), and why."""
+
+    extra: Annotated[str, cap(32)]
+    reason: Annotated[str, cap(500)]
+
+
+class ExtensionDecisionIn(Input):
+    approve: bool
+    note: Annotated[str, cap(500)] | None = None
+
+
+class ExtensionOut(msgspec.Struct):
+    id: str
+    concern_id: str
+    reference: str
+    title: str
+    tenant: str  # the handling tenant's slug
+    tenant_name: str
+    extra: str
+    reason: str
+    status: str
+    resolve_by: str | None
+    decision_note: str | None
+    requested_at: str

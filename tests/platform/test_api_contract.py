@@ -28,6 +28,9 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/concerns/{concern_id}/revisit", "/api/v1/tenants/{slug}/concerns/{concern_id}/revisits",
     "/api/v1/tenants/{slug}/rates", "/api/v1/tenants/{slug}/rates/ranking", "/api/v1/tenants/{slug}/public/rates",
     "/api/v1/tenants/{slug}/public/open-data/rates.csv", "/api/v1/tenants/{slug}/public/open-data/rates.xlsx",
+    "/api/v1/tenants/{slug}/concerns/{concern_id}/pause", "/api/v1/tenants/{slug}/concerns/{concern_id}/resume",
+    "/api/v1/tenants/{slug}/concerns/{concern_id}/extensions", "/api/v1/tenants/{slug}/extensions",
+    "/api/v1/tenants/{slug}/extensions/{extension_id}/decision",
 }
 
 
@@ -58,6 +61,7 @@ def test_every_tenant_route_declares_the_action_it_needs(app: Litestar) -> None:
 
 
 BAD_BODIES = [b"", b"{", b"[]", b'"text"', b"{}", b'{"slug": null, "name": [], "kind": 1}', "{\"名\": \"值\"}".encode()]
+NO_SUCH = "00000000-0000-4000-8000-000000000000"  # a well-formed id nothing has
 WRITE_ROUTES = [
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/tenants"),
@@ -82,6 +86,10 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/tenants/comm-a/invitations"),
     ("POST", "/api/v1/tenants/comm-a/public/invitations/no-such-token/accept"),
     ("POST", "/api/v1/tenants/comm-a/concerns/{concern}/revisit"),
+    ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/pause"),
+    ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/resume"),
+    ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/extensions"),
+    ("POST", f"/api/v1/tenants/street-a/extensions/{NO_SUCH}/decision"),
 ]
 
 

@@ -177,6 +177,8 @@ async def test_preferences_save_and_the_api_agrees(client: AsyncClient, auth: Au
                                                        "channels-meeting.rescheduled": ["sms", "email"],
                                                        "channels-meeting.cancelled": ["sms", "email"],
                                                        "digest-concern.new": "on", "digest-action.overdue_in": "on",
+                                                       "digest-concern.deadline_warning": "on",
+                                                       "channels-concern.supervised": ["email", "sms"],
                                                        **{f"channels-{k}": ["sms"] for k in (
                                                            "concern.rejected", "concern.resolved",
                                                            "concern.escalated", "concern.in_topic", "concern.revisit",
@@ -185,7 +187,11 @@ async def test_preferences_save_and_the_api_agrees(client: AsyncClient, auth: Au
                                                        **{f"channels-{k}": ["email"] for k in (
                                                            "action.assigned", "action.due_soon", "action.overdue",
                                                            "concern.escalated_in", "follow_up.low_rating",
-                                                           "concern.reopened_in")}})
+                                                           "concern.reopened_in",
+                                                           "concern.supervised_below", "concern.auto_escalated",
+                                                           "concern.extension_requested",
+                                                           "concern.extension_approved",
+                                                           "concern.extension_refused")}})
     assert answer.status_code == 303 and answer.headers["location"] == f"{SETTINGS}?saved=1"
     assert "已保存" in text_of(await client.get(answer.headers["location"]))
     chosen = {c["kind"]: c for c in (await client.get("/api/v1/me/notification-preferences",

@@ -166,7 +166,8 @@ async def test_closed_concerns_are_never_read_nor_touched(app: Litestar, client:
     due = await due_concerns(app.state, later)
     assert [str(i) for ids in due.values() for i in ids] == [open_id]
     await _sweep(app, later)
-    assert _actions(await _events(app, "comm-a", closed_id)) == ["concern.filed", "concern.resolve_directly"]
+    assert _actions(await _events(app, "comm-a", closed_id)) == ["concern.filed", "concern.resolve_directly",
+                                                                  "concern.revisit_asked"]
     assert (await _concern(app, "comm-a", closed_id)).alert_at is None
 
 

@@ -112,7 +112,9 @@ def demo(ctx: click.Context) -> None:
     """Load the demo tenants and users of the article (tenants/demo.yaml), then replay its cases through the API."""
     import httpx
 
+    from core import clock
     from core.app import create_app
+    from core.timelimits.sweep import sweep
     from tenants import DEMO_MANIFEST
     from tenants.demo_cases import CaseFailed, replay
 
@@ -125,7 +127,11 @@ def demo(ctx: click.Context) -> None:
         try:
             transport = httpx.ASGITransport(app=cast(Any, app))  # a Litestar app is an ASGI app; httpx types one narrowly
             async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
-                return {**await replay(client), **await app.state.plugins.demo(client)}
+                outcomes = {**await replay(client), **await app.state.plugins.demo(client)}
+            # What a worker's time-limit sweep would have done by now (reminders, 督办, escalation), done once.
+            swept = await sweep(app.state, clock.now())
+            return {**outcomes, "time_limit_sweep": ", ".join(f"{stage} {n}" for stage, n in swept.done.items())
+                    or "nothing due"}
         finally:
             await app.state.engine.dispose()
 

@@ -246,12 +246,36 @@ async def time_limits(client: httpx.AsyncClient) -> str:
     api = Api(client, "xixia")
     if (await api.call("xixia_admin", "GET", "/time-limits"))["own"]["limits"]:
         return "skipped"
-    await api.call("xixia_admin", "PUT", "/time-limits", {"limits": XIXIA_LIMITS, "escalate_ceiling": "street"})
+    await api.call("xixia_admin", "PUT", "/time-limits", {"limits": XIXIA_LIMITS, "escalate_ceiling": "street",
+                                                          "escalate_after_hours": 24})
     return "set by 西夏区"
 
 
+# Filed earlier and not yet answered: the time-limit sweep that `yishi demo` runs next reminds staff of the one
+# due soon and escalates the one long overdue to 北京西路街道 (after 24 hours red, never above the street).
+LATE_CONCERNS = [
+    (datetime.timedelta(days=3), {"title": "3号楼电梯停运", "category": "public_facilities", "urgency": "urgent",
+                                  "place": "银巴小区3号楼", "channel": "grid_worker", "resident_name": "住户",
+                                  "description": "3号楼电梯从早上起停运，楼上有行动不便的老人。"}),
+    (datetime.timedelta(hours=20), {"title": "小区东门路灯不亮", "category": "public_facilities",
+                                    "place": "银巴小区东门", "channel": "grid_worker", "resident_name": "住户",
+                                    "description": "东门两盏路灯不亮，晚上进出很黑。"}),
+]
+
+
+async def late_concerns(client: httpx.AsyncClient) -> str:
+    """建设巷社区: two concerns a grid worker filed earlier, which nobody has answered yet."""
+    if any(c["title"] == LATE_CONCERNS[0][1]["title"]
+           for c in (await Api(client, "jianshexiang").call("jsx_staff", "GET", "/concerns"))["items"]):
+        return "skipped"
+    for ago, concern in LATE_CONCERNS:
+        with clock.frozen(clock.now() - ago):
+            await Api(client, "jianshexiang").call("jsx_grid", "POST", "/concerns", concern)  # signed in back then
+    return "filed 3 days and 20 hours ago, unanswered"
+
+
 CASES: list[Callable[[httpx.AsyncClient], Awaitable[str]]] = [
-    drinking_water, roof_rubbish, chargers_and_cameras, poplar_tree, basketball_court, time_limits,
+    drinking_water, roof_rubbish, chargers_and_cameras, poplar_tree, basketball_court, time_limits, late_concerns,
     reopened_concern,
 ]
 

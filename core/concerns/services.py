@@ -604,6 +604,7 @@ class ConcernService:
         original, child = await self._escalated(concern_id)
         async with self.scope.acting_in(child) as there:
             original.status, original.instructions = "accepted", instructions
+            timelimits.reschedule(original)  # back in its tenant's hands: its clock's alerts go on
             await self.session.flush()
             await self._event(original, "concern.returned", "escalated", "accepted",
                               {"by_tenant": self.tenant.slug, "instructions": instructions}, ctx=there.ctx)

@@ -74,8 +74,10 @@ def light_rank(now: datetime.datetime) -> ColumnElement[int]:
 
 def next_alert(concern: Concern, escalate_after: datetime.timedelta | None) -> tuple[str, datetime.datetime] | None:
     """The next stage the sweep must reach on the concern, and when; None when there is none (closed, paused,
-    no deadline, or every stage of its phase done)."""
+    escalated and waiting for the level above, no deadline, or every stage of its phase done)."""
     if concern.closed_at is not None or concern.paused_at is not None:
+        return None
+    if concern.status == "escalated":  # the level above holds it: no alerts here until it is sent back
         return None
     current = phase(concern)
     due, warn = getattr(concern, f"{current}_by"), getattr(concern, f"{current}_warn_at")

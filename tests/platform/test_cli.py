@@ -33,6 +33,7 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
                        ("chargers_and_cameras", "completed"), ("poplar_tree", "completed"),
                        ("basketball_court", "executing"), ("time_limits", "set by 西夏区"),
                        ("reopened_concern", "reopened"),
+                       ("late_concerns", "filed 3 days and 20 hours ago, unanswered"),
                        ("liaison_station.yuehai_rubbish", "closed"),
                        ("liaison_station.yuehai_parking", "received"),
                        ("red_pavilion.jianshexiang_pavilion", "2 sessions held, next monthly planned"),
@@ -41,7 +42,9 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
                        ("cppcc_consultation.wangdu_shoe_ip", "symposium held, 2 recommendations adopted")]:
         assert f"case {case}: {step}" in first.output
     second = await asyncio.to_thread(yishi, "demo")
-    assert second.exit_code == 0 and second.output.count(": skipped") == 11  # 7 core cases + the plugins' 4
+    assert "case time_limit_sweep: concern.auto_escalated 1, concern.deadline_warning 1" in first.output
+    assert second.exit_code == 0 and second.output.count(": skipped") == 12  # 8 core cases + the plugins' 4
+    assert "case time_limit_sweep: nothing due" in second.output
     results = (await client.get("/api/v1/tenants/jianshexiang/public/results")).json()
     assert results["total"] == 3 and {r["state"] for r in results["items"]} == {"completed"}
     court = (await client.get("/api/v1/tenants/mengyuan/public/results")).json()["items"][0]
@@ -54,6 +57,11 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     concerns = (await client.get("/api/v1/tenants/jianshexiang/concerns", headers=headers)).json()["items"]
     drain = next(c for c in concerns if c["title"] == "14号楼下水道返味")
     assert (drain["status"], drain["reopened"], drain["deadlines"]["light"]) == ("accepted", 1, "green")
+    # The sweep escalated the lift nobody answered for three days to 北京西路街道; the lamp is yellow.
+    lift = next(c for c in concerns if c["title"] == "3号楼电梯停运")
+    lamp = next(c for c in concerns if c["title"] == "小区东门路灯不亮")
+    assert (lift["status"], lift["escalated_to"]) == ("escalated", "beijingxilu")
+    assert (lamp["status"], lamp["light"]) == ("submitted", "yellow")
     assert {row["resolve"]["source"]["name"] for row in limits["limits"]} == {"西夏区"}
     tree = (await client.get("/api/v1/tenants/shangqiao/public/results")).json()["items"][0]
     assert {a["owner_org"] for a in tree["actions"]} == {"利通区住建局", "利通区自然资源局"}

@@ -224,3 +224,21 @@ async def test_two_workers_sweeping_at_once_do_each_stage_once(app: Litestar, cl
     for concern_id in ids:
         assert _actions(await _events(app, "comm-a", concern_id)).count("concern.deadline_warning") == 1
     assert len(await _told(app, "comm-a", "concern.deadline_warning")) == 3
+
+
+async def test_an_escalated_concern_alerts_nobody_below_until_it_is_sent_back(app: Litestar, client: AsyncClient,
+                                                                               auth: Auth) -> None:
+    with clock.frozen(T0):
+        concern_id = await _file(client, "comm-a", "resident")
+        escalated = await client.post(f"/api/v1/tenants/comm-a/concerns/{concern_id}/triage",
+                                      json={"action": "escalate", "reason": "涉及多个小区，需街道协调"},
+                                      headers=await auth("cstaff"))
+        assert escalated.status_code == 200, escalated.text
+    assert (await _concern(app, "comm-a", concern_id)).alert_at is None
+    assert (await _sweep(app, T0 + 30 * 24 * HOUR)).acted == 0  # long past its deadlines: the street holds it
+    with clock.frozen(T0 + 2 * HOUR):
+        returned = await client.post(f"/api/v1/tenants/street-a/escalations/{concern_id}/return",
+                                     json={"instructions": "请社区先与物业协商"}, headers=await auth("sstaff"))
+        assert returned.status_code == 200, returned.text
+    back = await _concern(app, "comm-a", concern_id)
+    assert back.status == "accepted" and back.alert_at == back.resolve_warn_at  # its resolve phase's alerts go on

@@ -31,8 +31,10 @@ REOPENED_STATE = "accepted"  # 重办: back in the tenant's hands, counted by `C
 async def open_round(session: AsyncSession, ctx: TenantContext, concern: Concern,
                      actor_id: uuid.UUID | None) -> Revisit | None:
     """Ask the resident of a concern just resolved (directly, or with its topic) the two questions: a new round
-    and its event, which tells them. A concern filed for someone with no account has no one to ask here."""
-    if concern.resident_id is None:
+    and its event, which tells them. A resident with no account (a grid worker filed for them, or they filed by
+    phone) is not told, but the round waits for staff to call them and record the answer; a concern with no
+    one to ask (no account, no phone) gets no round."""
+    if concern.resident_id is None and not concern.resident_phone:
         return None
     last = await session.scalar(select(func.max(Revisit.round)).where(Revisit.concern_id == concern.id))
     revisit = Revisit(tenant_id=concern.tenant_id, concern_id=concern.id, round=(last or 0) + 1,

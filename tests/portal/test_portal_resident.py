@@ -281,6 +281,8 @@ async def test_staff_record_a_phone_revisit_from_the_concern_page(client: AsyncC
     concern_id = await _resolved_directly(client, auth)
     detail_url = f"/t/comm-a/me/concerns/{concern_id}"
     await sign_in(client, "comm-a", "cstaff")
+    staff_page = await client.get(f"/t/comm-a/staff/concerns/{concern_id}")  # where staff find it from the inbox
+    assert staff_page.status_code == 200 and f'href="{detail_url}"' in staff_page.text
     page = await client.get(detail_url)
     assert page.status_code == 200 and 'name="channel" value="phone"' in page.text and "记录电话回访" in text_of(page)
     answer = await submit(client, detail_url, f"{detail_url}/revisit", {

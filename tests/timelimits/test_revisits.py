@@ -208,9 +208,22 @@ async def test_a_completed_topic_asks_its_concerns_residents_and_stays_completed
     assert [r["round"] for r in await _rounds(client, auth, concern_id)] == [1, 2]
 
 
-async def test_no_one_is_asked_of_a_concern_filed_for_someone_without_an_account(
-        client: AsyncClient, auth: Auth) -> None:
+async def test_a_resident_without_an_account_is_called_back_by_staff(client: AsyncClient, auth: Auth) -> None:
+    """A grid worker filed for them: nobody is told by the platform, and staff record the phone call's answer."""
     concern = await file(client, await auth("grid"), {"resident_name": "王阿姨", "resident_phone": "13700001111"})
+    done = await client.post(f"{BASE}/concerns/{concern['id']}/triage", headers=await auth("cstaff"),
+                             json={"action": "resolve_directly", "note": "已处理"})
+    assert done.status_code == 200, done.text
+    assert [r["answered_at"] for r in await _rounds(client, auth, concern["id"], "cstaff")] == [None]
+    assert await _kinds(client, auth, "grid", "concern.revisit") == []  # the filer is not the one asked
+    phone = await client.post(revisit_url(concern["id"]), headers=await auth("cstaff"),
+                              json={"solved": True, "satisfaction": "satisfied", "channel": "phone"})
+    assert phone.status_code == 200, phone.text
+    assert phone.json()["channel"] == "phone"
+
+
+async def test_no_round_is_opened_for_a_concern_with_no_one_to_ask(client: AsyncClient, auth: Auth) -> None:
+    concern = await file(client, await auth("grid"), {"resident_name": "过路人"})
     done = await client.post(f"{BASE}/concerns/{concern['id']}/triage", headers=await auth("cstaff"),
                              json={"action": "resolve_directly", "note": "已处理"})
     assert done.status_code == 200, done.text

@@ -416,8 +416,13 @@ class ConcernService:
         mine = self.scope.user_id
         return statement.where((Concern.filed_by_id == mine) | (Concern.resident_id == mine))
 
-    async def get(self, concern_id: uuid.UUID) -> Concern:
-        concern = await self.session.scalar(self._visible(select(Concern).where(Concern.id == concern_id)))
+    async def get(self, concern_id: uuid.UUID, *, for_update: bool = False) -> Concern:
+        """The concern, if the user may see it; `for_update` locks its row (and reads it afresh) for a change that
+        depends on its state: two staff triaging it at once then act one after the other."""
+        statement = self._visible(select(Concern).where(Concern.id == concern_id))
+        if for_update:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        concern = await self.session.scalar(statement)
         if concern is None:
             raise NotFound("没有这条诉求")
         return concern
@@ -511,7 +516,8 @@ class ConcernService:
         required = TRIAGE[action][2]
         reason = clean_text(reason, "reason", Label("理由"), 2000, required=required == "reason")
         note = clean_text(note, "note", Label("办理说明"), 2000, required=required == "note")
-        return await apply_triage(self.session, self.tenant, await self.get(concern_id), action, reason, note,
+        return await apply_triage(self.session, self.tenant, await self.get(concern_id, for_update=True), action,
+                                  reason, note,
                                   self.scope.user_id)
 
     async def set_public_summary(self, concern_id: uuid.UUID, summary: str | None) -> Concern:

@@ -4,6 +4,7 @@ each of its concerns' residents and stays completed after a reopen (both databas
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from typing import Any
 
@@ -245,3 +246,13 @@ async def test_a_reopened_concern_waits_in_the_staff_inbox_to_be_resolved_again(
     row = inbox.text.split('id="reopened-heading"', 1)[1]
     assert f'id="concern-{concern["id"]}"' in row and 'value="resolve_directly"' in row
     assert 'value="reject"' not in row.split("</section>", 1)[0]  # an accepted concern is not rejected
+
+
+async def test_two_staff_resolving_at_once_resolve_it_once(client: AsyncClient, auth: Auth) -> None:
+    """The concern's row is locked while it is triaged: the second finds it resolved (409), and one round waits."""
+    concern = await file(client, await auth("resident"))
+    staff = await auth("cstaff")
+    answers = await asyncio.gather(*(client.post(f"{BASE}/concerns/{concern['id']}/triage", headers=staff, json={
+        "action": "resolve_directly", "note": f"已处理（{who}）"}) for who in ("甲", "乙")))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    assert len(await _rounds(client, auth, concern["id"], "cstaff")) == 1

@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -61,8 +61,17 @@ CHANNEL_LABELS = {
 
 
 
+class _TypedForm:
+    """A form kept as typed, to show again with its messages: its fields read from what was sent, trimmed."""
+
+    @classmethod
+    def of(cls, data: Any) -> Self:
+        fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        return cls(**{name: str(data.get(name) or "").strip() for name in fields if name in data})
+
+
 @dataclass
-class ConcernForm:
+class ConcernForm(_TypedForm):
     """What the filing form holds, kept as typed when the form comes back with a message."""
 
     title: str = ""
@@ -79,7 +88,7 @@ class ConcernForm:
 
 
 @dataclass
-class PhoneFilingForm:
+class PhoneFilingForm(_TypedForm):
     """The form of a concern filed without an account, kept as typed when it comes back (the code never is)."""
 
     title: str = ""
@@ -92,10 +101,6 @@ class PhoneFilingForm:
     name: str = ""
     accept_privacy: str = ""  # "on" once ticked
     form_key: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @classmethod
-    def of(cls, data: dict[str, str]) -> PhoneFilingForm:
-        return cls(**{name: str(data.get(name) or "").strip() for name in cls.__dataclass_fields__ if name in data})
 
 
 def _uuid_or_none(value: str, field_name: str, message: str) -> uuid.UUID | None:
@@ -172,8 +177,7 @@ class ResidentController(Controller):
         scope = await page.scope("concern.file")
         base = page.base  # read now: a replayed double submit rolls the session back (and expires the tenant)
         submitted = await request.form()
-        form = ConcernForm(**{name: str(submitted.get(name) or "").strip()
-                              for name in ConcernForm.__dataclass_fields__ if name in submitted})
+        form = ConcernForm.of(submitted)
         on_behalf = scope.can("concern.file_on_behalf")
         if not on_behalf:  # a resident files for themselves, through the portal
             form.channel, form.resident_name, form.resident_phone, form.urgency = "portal", "", "", "normal"

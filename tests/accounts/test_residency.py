@@ -6,19 +6,19 @@ Nobody confirms their own residence, and another community's staff confirm nobod
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from litestar import Litestar
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from core.accounts.models import PhoneRead, Residence, User
 from core.notifications.models import Notification
 from core.tenancy.scope import tenant_session
 from tests.conftest import Auth
 from tests.helpers import BASE, file
+from tests.platform.test_query_counts import queries_for
 
 pytestmark = pytest.mark.usefixtures("world")
 RESIDENTS = f"{BASE}/residents"
@@ -203,40 +203,18 @@ async def test_where_residency_is_not_verified_nothing_is_marked(client: AsyncCl
     assert (await _marks(client, await auth("cstaff")))[filed["id"]] is None
 
 
-@contextmanager
-def _counting(app: Litestar):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
-async def _queries(client: AsyncClient, app: Litestar, url: str, headers: dict) -> int:
-    await client.get(url, headers=headers)
-    with _counting(app) as statements:
-        assert (await client.get(url, headers=headers)).status_code == 200
-    return len(statements)
-
-
 async def test_the_marks_cost_one_query_a_page_whatever_its_size(app: Litestar, client: AsyncClient,
                                                                  auth: Auth) -> None:
     staff = await auth("cstaff")
     for user in ("resident", "neighbour"):
         await file(client, await auth(user))
-    unmarked = await _queries(client, app, f"{BASE}/concerns?limit=2", staff)
+    unmarked = await queries_for(client, app, f"{BASE}/concerns?limit=2", staff)
     await _verify(client, auth, True)
-    small = await _queries(client, app, f"{BASE}/concerns?limit=2", staff)
+    small = await queries_for(client, app, f"{BASE}/concerns?limit=2", staff)
     for _ in range(6):
         await file(client, await auth("resident"))
         await file(client, await auth("neighbour"))
-    large = await _queries(client, app, f"{BASE}/concerns?limit=14", staff)
+    large = await queries_for(client, app, f"{BASE}/concerns?limit=14", staff)
     assert small == large == unmarked + 1
 
 

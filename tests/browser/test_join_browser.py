@@ -53,7 +53,8 @@ def test_a_new_resident_joins_files_and_resets_the_password(new_page) -> None:  
     assert re.search(r"/me/concerns/[0-9a-f-]{36}\?filed=1$", page.url), \
         f"not filed: {page.url} {page.locator('.error').all_inner_texts()}"
     # Signed out, the password forgotten: a code by SMS sets a new one
-    page.get_by_role("button", name="退出").click()
+    with page.expect_navigation():  # signing out lands on the home page: let it load before going on
+        page.get_by_role("button", name="退出").click()
     page.goto(f"/t/{SLUG}/login")
     page.get_by_role("link", name="忘记密码？").click()
     page.fill("#code-phone", NUMBER)

@@ -6,6 +6,7 @@ from core.events import EventChainHead, WorkflowEvent
 from core.idempotency import IdempotencyRecord
 from core.notifications.models import Notification, NotificationPreference
 from core.open311.models import Open311Client, Open311Request
+from core.related.models import ConcernBand, Supporter
 from core.tenancy.models import Building, Compound, Tenant
 from core.timelimits.models import TimeLimit, TimeLimitSetting
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Rating, Research, Topic
@@ -13,6 +14,6 @@ from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Ra
 __all__ = [
     "ActionItem", "ActionProgress", "Building", "Compound", "Concern", "ConcernCategory", "Decision",
     "EventChainHead", "IdempotencyRecord", "LoginThrottle", "Meeting", "Notification", "NotificationPreference", "Open311Client", "Open311Request", "Photo",
-    "Rating", "ReferenceCounter", "Research", "RoleAssignment", "Tenant", "TimeLimit", "TimeLimitSetting", "Topic", "User",
+    "Rating", "ReferenceCounter", "ConcernBand", "Supporter", "Research", "RoleAssignment", "Tenant", "TimeLimit", "TimeLimitSetting", "Topic", "User",
     "WorkflowEvent",
 ]

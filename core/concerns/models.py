@@ -29,8 +29,9 @@ DEFAULT_CATEGORIES: dict[str, str] = {
 RESPONDED, CLOSED = "responded_at IS NOT NULL", "closed_at IS NOT NULL"
 FILED_BY_PHONE = "filed_by_id IS NULL"  # no account filed it: a code sent to the resident's phone did
 # submitted → accepted | rejected | resolved | escalated; accepted → in_topic → completed (with its topic);
-# escalated → taken_over | accepted
-CONCERN_STATES = ("submitted", "accepted", "rejected", "resolved", "escalated", "taken_over", "in_topic", "completed")
+# escalated → taken_over | accepted; submitted | accepted → merged (a duplicate of another; undone within the day)
+CONCERN_STATES = ("submitted", "accepted", "rejected", "resolved", "escalated", "taken_over", "in_topic", "completed",
+                  "merged")
 STATE_NAMES = {
     "submitted": "已提交，待受理",
     "accepted": "已受理",
@@ -40,6 +41,7 @@ STATE_NAMES = {
     "taken_over": "上级已接办",
     "in_topic": "已纳入议题协商",
     "completed": "已办结",
+    "merged": "已合并办理",
 }
 
 
@@ -107,6 +109,12 @@ class Concern(TenantOwned, Base):
     alert_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
     alert_stage: Mapped[str | None] = mapped_column(String(20))
     reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 重办: times reopened
+    # 附议: how many residents joined it ("我也遇到了"), the filer not counted; and, once merged, the concern it
+    # is a duplicate of, with the state it had (what undoing the merge restores).
+    supporters: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    merged_from: Mapped[str | None] = mapped_column(String(20))
+    merged_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC)
 
     @property
     def tracking_code(self) -> str | None:

@@ -67,6 +67,7 @@ from core.idempotency import Claim, IdempotencyRecord
 from core.inputs import not_one_of, nul_in
 from core.media import CleanImage, LocalPhotoStore
 from core.redaction import public_summary, redact
+from core.related import index as related_index
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
 from core.tenancy.services import resolve_place
@@ -155,7 +156,8 @@ def _file_statement(with_record: bool) -> Executable:
     - `number`: the year's next reference number (`_NEXT_NUMBER`), taken under that lock;
     - `head`: the head moved one place on, its link computed by PostgreSQL (`link_hash_sql`);
     - `filed`, `event`, `record`: the concern with its reference, its event at that link, and (`with_record`)
-      the Idempotency-Key record with the answer (a used key fails the whole statement).
+      the Idempotency-Key record with the answer (a used key fails the whole statement);
+    - `band`: the concern's keys in the similarity index (`core.related.index`).
 
     Every write hangs on `old` and `number`: with no head or no counter for the year it writes nothing and
     answers no row. It answers the number and the new link.
@@ -181,7 +183,8 @@ def _file_statement(with_record: bool) -> Executable:
              .cte("filed"))
     event = _row(WorkflowEvent, "e_", {"seq": head.c.seq, "at": head.c.at, "prev_hash": head.c.prev_hash,
                                        "hash": head.c.hash, "created_at": head.c.at, "updated_at": head.c.at})
-    writes = [filed, _insert_from(WorkflowEvent, event, head).cte("event")]
+    writes = [filed, _insert_from(WorkflowEvent, event, head).cte("event"),
+              related_index.band_cte(filed, bindparam("b_tenant_id", type_=_CONCERN.c.tenant_id.type), now)]
     if with_record:
         # `filed_answer`, from the row just written.
         answer = {"id": cast(filed.c.id, Text), "reference": filed.c.reference, "status": filed.c.status,
@@ -294,34 +297,37 @@ class NewConcern:
         number and the chain's next link under the head's lock, the concern, its event and the record; the
         keyed link is computed by PostgreSQL from the key's pads. A tenant's first filing of a year (no counter
         yet, or no chain) takes the steps every other event takes, as SQLite always does. Both write the same
-        rows: this concern, this event and `claim.record`.
+        rows: this concern, its keys in the similarity index, this event and `claim.record`.
         """
         now = clock.now()
         policy = await timelimits.policy_for(self.session, self.tenant)
         fields.update(timelimits.started(policy, fields["category"], fields.pop("urgency", None) or "normal", now),
-                      reopened=0)
+                      reopened=0, supporters=0)
         concern = Concern(tenant_id=self.tenant.id, id=uuid7(), created_at=now, updated_at=now, reference="",
                           tracking_secret=new_tracking_secret(), **fields)
         event: dict[str, Any] = dict(subject_kind="concern", subject_id=concern.id, topic_id=None, action=action, from_state=None,
                      to_state=concern.status, actor_id=self.actor_id, payload=payload)
         year = clock.local(now).year  # the communities' year: a concern filed at 00:30 on 1 January is the new year's
         stem = f"{reference_prefix(self.tenant)}-{year}-"  # and the number in six digits: JSX-2026-000123
+        keys = related_index.keys_of(concern.title, concern.description)
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql" and await self._file_in_one_statement(connection, concern, event,
-                                                                                          claim, stem, year, now):
+                                                                                          claim, stem, year, now, keys):
             return concern
         link = await self._link_with_number(year)
         concern.reference = f"{stem}{link.number:06d}"
         await write_event(self.session, self.ctx, link, **event,
                           new_rows=[concern, *([claim.record(201, filed_answer(concern))] if claim else [])])
+        await related_index.write(self.session, self.ctx, concern.id, now, keys)
         return concern
 
     async def _file_in_one_statement(self, connection: Any, concern: Concern, event: dict[str, Any],
-                                     claim: Claim | None, stem: str, year: int, now: datetime.datetime) -> bool:
+                                     claim: Claim | None, stem: str, year: int, now: datetime.datetime,
+                                     keys: list[int]) -> bool:
         """`_file_statement`; False, having written nothing, when the tenant has no chain or no counter this year."""
         written = WorkflowEvent(tenant_id=self.tenant.id, id=uuid.uuid4(), **event)
         params = {"b_tenant_id": self.tenant.id, "b_year": year, "b_now": now, "reference_stem": stem,
-                  "content": content_digest(written), **hmac_pads(audit_key(self.session))}
+                  "content": content_digest(written), "band_keys": keys, **hmac_pads(audit_key(self.session))}
         # Each row's columns under its prefix (`_row`); those the statement computes go unused.
         params.update(_bound("c_", concern), **_bound("e_", written))
         if claim is not None:

@@ -1,0 +1,74 @@
+"""Concerns grouped by matter, each group named by its most telling words: the topics staff are offered (拟定议题)
+and the month's hot topics (每月一题).
+
+Grouping is average-link: two groups join while their members are, on average, as alike as two duplicates
+(`similarity.SHOWN`), so one loose pair cannot chain two matters into one. Only pairs that share index keys are
+scored, never every pair of a community's concerns."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from core.related import similarity, sketch
+from core.related.similarity import Text
+
+Id = TypeVar("Id", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Cluster(Generic[Id]):
+    members: list[Id]
+    label: str
+
+
+def group(texts: Mapping[Id, Text], least: float = similarity.SHOWN) -> list[list[Id]]:
+    """`texts` in groups of one matter each, the largest first (singletons included)."""
+    ids = list(texts)
+    by_key: dict[int, list[Id]] = {}
+    for concern in ids:
+        for key in sketch.keys(texts[concern].words.grams):
+            by_key.setdefault(key, []).append(concern)
+    scores: dict[frozenset[Id], float] = {}
+    for members in by_key.values():
+        for a, b in itertools.combinations(members, 2):
+            pair = frozenset((a, b))
+            if pair not in scores:
+                scores[pair] = similarity.score(texts[a], texts[b])
+    groups: dict[Id, list[Id]] = {concern: [concern] for concern in ids}
+    leader: dict[Id, Id] = {concern: concern for concern in ids}
+    for pair, _ in sorted(((p, s) for p, s in scores.items() if s >= least), key=lambda item: item[1], reverse=True):
+        left, right = (leader[member] for member in pair)
+        if left == right:
+            continue
+        links = [scores.get(frozenset((x, y)), 0.0) for x in groups[left] for y in groups[right]]
+        if sum(links) / len(links) >= least:
+            for member in groups[right]:
+                leader[member] = left
+            groups[left].extend(groups.pop(right))
+    return sorted(groups.values(), key=len, reverse=True)
+
+
+def label(members: list[Text], pool: list[Text], length: int = 2) -> str:
+    """The group's most telling words: the bigrams most of its members use and few others do, joined where they
+    overlap (充电 + 电难 → 充电难)."""
+    inside = Counter(gram for text in members for gram in text.words.grams)
+    everywhere = Counter(gram for text in pool for gram in text.words.grams)
+    common = [gram for gram in inside if inside[gram] * 2 >= len(members)] or list(inside)
+    ranked = sorted(common, key=lambda gram: (inside[gram] ** 2 / everywhere[gram], gram), reverse=True)[:8]
+    terms: list[str] = []
+    for gram in ranked:
+        for i, term in enumerate(terms):
+            if len(gram) == 2 and term[-1] == gram[0]:
+                terms[i] = term + gram[1]
+                break
+            if len(gram) == 2 and term[0] == gram[1]:
+                terms[i] = gram[0] + term
+                break
+        else:
+            if len(terms) < length:
+                terms.append(gram)
+    return "、".join(terms)

@@ -1,0 +1,34 @@
+"""A concern's text as a few numbers to look up: MinHash values of its bigrams, each one key of the index.
+
+A MinHash value is the smallest hash of a set under one hash function, so two texts share it with probability
+equal to the Jaccard similarity of their bigram sets. With one value per band (no rows ANDed together) a concern
+that shares a fifth of its bigrams with a new one shares about a fifth of its `BANDS` keys: enough to be found
+even when residents write the same matter in different words. Ranking candidates by how many keys they share, and
+reading only each key's newest concerns, keeps a lookup to `BANDS` short index ranges however many concerns a
+community has. datasketch computes the values (`affine32` permutations from a fixed seed, so every process and
+every release computes the same keys)."""
+
+from __future__ import annotations
+
+import functools
+
+from datasketch import MinHash
+
+BANDS = 24
+_SEED = 20261202
+
+
+@functools.cache
+def _base() -> MinHash:
+    return MinHash(num_perm=BANDS, seed=_SEED)
+
+
+def keys(shingles: frozenset[str]) -> list[int]:
+    """The index keys of a text's shingles: band number in the high bits, its MinHash value in the low 32 (so the
+    same value in two bands is two keys). None for a text with nothing to compare."""
+    if not shingles:
+        return []
+    base = _base()
+    sketch = MinHash(num_perm=BANDS, permutations=base.permutations, scheme=base.scheme)
+    sketch.update_batch([s.encode() for s in sorted(shingles)])
+    return [(band << 32) | int(value) for band, value in enumerate(sketch.hashvalues)]

@@ -17,6 +17,7 @@ from core.commands import run as _run
 from core.errors import DomainError
 from core.notifications.cli import notifications, worker
 from core.open311.cli import open311
+from core.related.cli import related
 from core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -363,3 +364,4 @@ def serve(host: str, port: int, workers: int) -> None:
 main.add_command(open311)  # the command groups the core keeps next to their feature
 main.add_command(notifications)
 main.add_command(worker)
+main.add_command(related)

@@ -11,10 +11,11 @@ import datetime
 import uuid
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, delete, func, insert, literal, select, union_all
+from sqlalchemy import BigInteger, bindparam, delete, exists, func, insert, literal, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.concerns.models import Concern
 from core.db import TenantContext, table_of
 from core.related import ranking, sketch
 from core.related.models import ConcernBand
@@ -63,3 +64,20 @@ async def candidates(session: AsyncSession, ctx: TenantContext, keys: list[int],
               for key in keys]
     shared = (await session.scalars(union_all(*ranges))).all()
     return ranking.candidates(shared, limit)
+
+
+async def reindex(session: AsyncSession, ctx: TenantContext, batch: int = 500) -> int:
+    """Index the scope's tenant's concerns that have no keys yet (filed before the index existed); how many."""
+    done = 0
+    unindexed = ~exists().where(ConcernBand.tenant_id == Concern.tenant_id, ConcernBand.concern_id == Concern.id)
+    while rows := (await session.execute(select(Concern.id, Concern.title, Concern.description, Concern.created_at)
+                                         .where(unindexed).order_by(Concern.id).limit(batch))).all():
+        written = 0
+        for concern_id, title, description, created_at in rows:
+            keys = keys_of(title, description)
+            await write(session, ctx, concern_id, created_at, keys)
+            written += bool(keys)
+        done += len(rows)
+        if not written:  # nothing comparable in any of them (no text to key): they stay unindexed
+            break
+    return done

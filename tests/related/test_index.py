@@ -1,0 +1,101 @@
+"""The similarity index on both databases: written with every new concern (inside PostgreSQL's one-statement
+filing too), walled per tenant, capped per key, rebuilt by `yishi related reindex`; and the lookup over it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import Callable
+
+import pytest
+from click.testing import Result
+from httpx import AsyncClient
+from litestar import Litestar
+from sqlalchemy import delete, func, select
+
+from core.concerns.models import Concern
+from core.related import index, ranking
+from core.related.models import ConcernBand
+from core.related.services import RelatedService
+from core.tenancy.scope import tenant_session
+from tests.conftest import Auth
+from tests.helpers import BASE, file
+
+pytestmark = pytest.mark.usefixtures("world")
+
+ROOF = {"title": "楼顶建筑垃圾长期堆放，下雨天漏水", "category": "environment",
+        "description": "楼顶上的建筑垃圾未及时清运，破坏了防水层，一到下雨天就外面下大雨，里面下小雨。"}
+
+
+async def _keys(app: Litestar, slug: str, concern_id: str) -> list[int]:
+    async with tenant_session(app, slug, "admin") as scope:
+        return list((await scope.session.scalars(select(ConcernBand.key).where(
+            ConcernBand.concern_id == concern_id).order_by(ConcernBand.key))).all())
+
+
+async def test_filing_writes_the_concerns_keys(app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    # The first filing of a year takes the stepwise path, the second PostgreSQL's one statement: both index.
+    for _ in range(2):
+        concern = await file(client, await auth("resident"), ROOF)
+        assert await _keys(app, "comm-a", concern["id"]) == sorted(index.keys_of(ROOF["title"], ROOF["description"]))
+
+
+async def test_a_paraphrase_finds_the_concern_and_another_problem_does_not(app: Litestar, client: AsyncClient,
+                                                                           auth: Auth) -> None:
+    roof = await file(client, await auth("resident"), ROOF)
+    await file(client, await auth("resident"), {"title": "楼道灯坏了", "description": "2单元楼道的灯不亮，晚上上楼看不见"})
+    async with tenant_session(app, "comm-a", "neighbour") as scope:
+        found = await RelatedService(scope.session, scope).similar("楼顶垃圾漏水", "楼顶堆着垃圾，下雨天家里渗水")
+    assert [str(s.concern.id) for s in found] == [roof["id"]]
+    assert found[0].summary and "漏水" in found[0].summary
+
+
+async def test_the_lookup_never_reaches_another_tenant(app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    await file(client, await auth("resident"), ROOF)  # comm-a
+    async with tenant_session(app, "comm-b", "bstaff") as scope:
+        assert await RelatedService(scope.session, scope).similar(ROOF["title"], ROOF["description"]) == []
+        keys = index.keys_of(ROOF["title"], ROOF["description"])
+        assert await index.candidates(scope.session, scope.ctx, keys, since=_long_ago()) == []
+
+
+async def test_closed_concerns_are_not_offered(app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    roof = await file(client, await auth("resident"), ROOF)
+    resolved = await client.post(f"{BASE}/concerns/{roof['id']}/triage", json={"action": "resolve_directly",
+                                                                               "note": "已清运"},
+                                 headers=await auth("cstaff"))
+    assert resolved.status_code == 200, resolved.text
+    async with tenant_session(app, "comm-a", "neighbour") as scope:
+        assert await RelatedService(scope.session, scope).similar(ROOF["title"], ROOF["description"]) == []
+
+
+async def test_each_key_reads_only_its_newest_concerns(app: Litestar, client: AsyncClient, auth: Auth,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ranking, "PER_KEY", 2)
+    filed = [await file(client, await auth("resident"), ROOF) for _ in range(4)]
+    async with tenant_session(app, "comm-a", "cstaff") as scope:
+        found = await index.candidates(scope.session, scope.ctx, index.keys_of(ROOF["title"], ROOF["description"]),
+                                       since=_long_ago())
+    assert sorted(map(str, found)) == sorted(c["id"] for c in filed[-2:])
+
+
+async def test_reindex_writes_what_is_missing_and_nothing_twice(app: Litestar, client: AsyncClient, auth: Auth,
+                                                                yishi: Callable[..., Result]) -> None:
+    concern = await file(client, await auth("resident"), ROOF)
+    expected = await _keys(app, "comm-a", concern["id"])
+    async with tenant_session(app, "comm-a", "cstaff") as scope:
+        await scope.session.execute(delete(ConcernBand).where(ConcernBand.concern_id == concern["id"]))
+    result = await asyncio.to_thread(yishi, "related", "reindex")
+    assert result.exit_code == 0, result.output
+    assert "comm-a: 已为 1 条诉求建立相似索引" in result.output
+    assert await _keys(app, "comm-a", concern["id"]) == expected
+    again = await asyncio.to_thread(yishi, "related", "reindex", "comm-a")
+    assert again.exit_code == 0 and "已为" not in again.output
+    async with tenant_session(app, "comm-a", "cstaff") as scope:
+        total = await scope.session.scalar(select(func.count()).select_from(ConcernBand))
+        concerns = await scope.session.scalar(select(func.count()).select_from(Concern))
+    assert total == len(expected) * concerns
+    assert (await asyncio.to_thread(yishi, "related", "reindex", "no-such-tenant")).exit_code == 2
+
+
+def _long_ago() -> datetime.datetime:
+    return datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)

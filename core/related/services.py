@@ -23,6 +23,9 @@ from core.tenancy.scope import TenantScope
 
 # What a resident may still join, and what staff see as a possible duplicate: concerns not yet closed or merged.
 OPEN_STATES = ("submitted", "accepted", "escalated", "taken_over", "in_topic")
+# What a resident filing is shown: the open ones to join, and the ones already handled, so they see what was done
+# (and file again if the matter came back).
+SHOWN_STATES = (*OPEN_STATES, "resolved", "completed")
 WINDOW = datetime.timedelta(days=180)  # how far back a lookup reaches: older matters are filed anew
 
 
@@ -40,6 +43,11 @@ class Similar:
     def status_name(self) -> str:
         return STATE_NAMES[self.concern.status]
 
+    @property
+    def joinable(self) -> bool:
+        """Whether a resident may still join it (附议): it is not yet closed."""
+        return self.concern.status in OPEN_STATES
+
 
 class RelatedService:
     """Related concerns in the scope's tenant."""
@@ -50,7 +58,7 @@ class RelatedService:
 
     async def similar(self, title: str, description: str, *, compound_id: uuid.UUID | None = None,
                       building_id: uuid.UUID | None = None, category: str | None = None,
-                      exclude: uuid.UUID | None = None, states: tuple[str, ...] = OPEN_STATES, limit: int = 3,
+                      exclude: uuid.UUID | None = None, states: tuple[str, ...] = SHOWN_STATES, limit: int = 3,
                       least: float = similarity.SHOWN) -> list[Similar]:
         """The concerns of this community most like `title` and `description`, the likeliest first: those sharing
         the most index keys, filed in the last `WINDOW`, scored (core.related.similarity) and kept from `least`."""
@@ -70,7 +78,7 @@ class RelatedService:
         """The concerns like `concern` (its likely duplicates first, then related ones), for staff."""
         return await self.similar(concern.title, concern.description, compound_id=concern.compound_id,
                                   building_id=concern.building_id, category=concern.category, exclude=concern.id,
-                                  limit=limit, least=similarity.RELATED)
+                                  states=OPEN_STATES, limit=limit, least=similarity.RELATED)
 
     async def _building_names(self, ids: set[uuid.UUID | None]) -> dict[uuid.UUID | None, str]:
         wanted = [i for i in ids if i is not None]

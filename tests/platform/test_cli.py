@@ -33,6 +33,7 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
                        ("chargers_and_cameras", "completed"), ("poplar_tree", "completed"),
                        ("basketball_court", "executing"), ("time_limits", "set by 西夏区"),
                        ("reopened_concern", "reopened"),
+                       ("related_concerns", "5 about charging accepted, a lift reported twice"),
                        ("late_concerns", "filed 3 days and 20 hours ago, unanswered"),
                        ("liaison_station.yuehai_rubbish", "closed"),
                        ("liaison_station.yuehai_parking", "received"),
@@ -43,7 +44,7 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
         assert f"case {case}: {step}" in first.output
     second = await asyncio.to_thread(yishi, "demo")
     assert "case time_limit_sweep: concern.auto_escalated 1, concern.deadline_warning 1" in first.output
-    assert second.exit_code == 0 and second.output.count(": skipped") == 12  # 8 core cases + the plugins' 4
+    assert second.exit_code == 0 and second.output.count(": skipped") == 13  # 9 core cases + the plugins' 4
     assert "case time_limit_sweep: nothing due" in second.output
     results = (await client.get("/api/v1/tenants/jianshexiang/public/results")).json()
     assert results["total"] == 3 and {r["state"] for r in results["items"]} == {"completed"}

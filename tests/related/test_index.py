@@ -58,14 +58,24 @@ async def test_the_lookup_never_reaches_another_tenant(app: Litestar, client: As
         assert await index.candidates(scope.session, scope.ctx, keys, since=_long_ago()) == []
 
 
-async def test_closed_concerns_are_not_offered(app: Litestar, client: AsyncClient, auth: Auth) -> None:
+async def test_a_handled_concern_is_shown_but_not_joinable_and_a_rejected_one_not_at_all(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
     roof = await file(client, await auth("resident"), ROOF)
     resolved = await client.post(f"{BASE}/concerns/{roof['id']}/triage", json={"action": "resolve_directly",
                                                                                "note": "已清运"},
                                  headers=await auth("cstaff"))
     assert resolved.status_code == 200, resolved.text
     async with tenant_session(app, "comm-a", "neighbour") as scope:
-        assert await RelatedService(scope.session, scope).similar(ROOF["title"], ROOF["description"]) == []
+        [shown] = await RelatedService(scope.session, scope).similar(ROOF["title"], ROOF["description"])
+        assert shown.status_name == "已直接办结" and not shown.joinable
+        assert await RelatedService(scope.session, scope).like(shown.concern) == []  # staff: open ones only
+    again = await file(client, await auth("resident"), ROOF)
+    rejected = await client.post(f"{BASE}/concerns/{again['id']}/triage", json={"action": "reject", "reason": "重复"},
+                                 headers=await auth("cstaff"))
+    assert rejected.status_code == 200, rejected.text
+    async with tenant_session(app, "comm-a", "neighbour") as scope:
+        assert [s.concern.id for s in await RelatedService(scope.session, scope).similar(
+            ROOF["title"], ROOF["description"])] == [shown.concern.id]
 
 
 async def test_each_key_reads_only_its_newest_concerns(app: Litestar, client: AsyncClient, auth: Auth,

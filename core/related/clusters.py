@@ -2,7 +2,8 @@
 and the month's hot topics (每月一题).
 
 Grouping is average-link: two groups join while their members are, on average, as alike as two duplicates
-(`similarity.SHOWN`), so one loose pair cannot chain two matters into one. Only pairs that share index keys are
+(`similarity.SHOWN`), so one loose pair cannot chain two matters into one; the buildings they name do not part
+them (a compound's 充电难 is one topic, whichever building each resident lives in). Only pairs that share index keys are
 scored, never every pair of a community's concerns."""
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from core.related import similarity, sketch
 from core.related.similarity import Text
@@ -19,25 +19,19 @@ from core.related.similarity import Text
 Id = TypeVar("Id", bound=Hashable)
 
 
-@dataclass(frozen=True)
-class Cluster(Generic[Id]):
-    members: list[Id]
-    label: str
-
-
 def group(texts: Mapping[Id, Text], least: float = similarity.SHOWN) -> list[list[Id]]:
     """`texts` in groups of one matter each, the largest first (singletons included)."""
     ids = list(texts)
     by_key: dict[int, list[Id]] = {}
     for concern in ids:
-        for key in sketch.keys(texts[concern].words.grams):
+        for key in sketch.keys(texts[concern].words.grams, texts[concern].objects):
             by_key.setdefault(key, []).append(concern)
     scores: dict[frozenset[Id], float] = {}
     for members in by_key.values():
         for a, b in itertools.combinations(members, 2):
             pair = frozenset((a, b))
             if pair not in scores:
-                scores[pair] = similarity.score(texts[a], texts[b])
+                scores[pair] = similarity.score(texts[a], texts[b], buildings=False)
     groups: dict[Id, list[Id]] = {concern: [concern] for concern in ids}
     leader: dict[Id, Id] = {concern: concern for concern in ids}
     for pair, _ in sorted(((p, s) for p, s in scores.items() if s >= least), key=lambda item: item[1], reverse=True):

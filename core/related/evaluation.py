@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +37,23 @@ def load(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _text(row: dict[str, str]) -> Text:
-    compound = row.get("compound")
-    return Text.of(row["title"], row["description"], building=row.get("building"), category=row.get("category"),
-                   compound_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{row['community']}/{compound}") if compound else None)
+def _text(row: dict[str, str], compounds: tuple[str, ...] = ()) -> Text:
+    return Text.of(row["title"], row["description"], building=row.get("building"), compound=row.get("compound"),
+                   category=row.get("category"), compounds=compounds)
+
+
+def texts_of(rows: list[dict[str, str]]) -> dict[str, Text]:
+    """Each row's `Text`, knowing its community's compounds (the names the set uses), as a tenant knows its own."""
+    compounds: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        if row.get("compound"):
+            compounds[row["community"]].add(row["compound"])
+    return {row["id"]: _text(row, tuple(sorted(compounds[row["community"]]))) for row in rows}
 
 
 def evaluate(rows: list[dict[str, str]]) -> Figures:
     """Each concern looked up among the others of its community, as if it were being filed."""
-    texts = {row["id"]: _text(row) for row in rows}
+    texts = texts_of(rows)
     matter = {row["id"]: row["group"] for row in rows}
     communities: dict[str, list[str]] = defaultdict(list)
     for row in rows:
@@ -56,7 +63,7 @@ def evaluate(rows: list[dict[str, str]]) -> Figures:
     purity = completeness = 0
     for members in communities.values():
         index: dict[int, list[str]] = defaultdict(list)
-        keys = {concern: sketch.keys(texts[concern].words.grams) for concern in members}
+        keys = {concern: sketch.keys(texts[concern].words.grams, texts[concern].objects) for concern in members}
         for concern in members:
             for key in keys[concern]:
                 index[key].append(concern)

@@ -18,15 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.concerns.models import Concern
 from core.db import TenantContext, table_of
 from core.related import ranking, sketch
+from core.related.concepts import objects
 from core.related.models import ConcernBand
-from core.related.text import shingles
+from core.related.text import normalise, shingles
 
 _BAND = table_of(ConcernBand)
 
 
 def keys_of(title: str, description: str) -> list[int]:
     """A concern's index keys, from its title and description."""
-    return sketch.keys(shingles(f"{title} {description}"))
+    text = f"{title} {description}"
+    return sketch.keys(shingles(text), objects(normalise(text)))
 
 
 def band_cte(filed: Any, tenant_id: Any, filed_at: Any) -> Any:

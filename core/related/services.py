@@ -18,7 +18,7 @@ from core.redaction import public_summary
 from core.related import index, ranking, similarity
 from core.related.models import Supporter
 from core.related.similarity import Text
-from core.tenancy.models import Building
+from core.tenancy.models import Building, Compound
 from core.tenancy.scope import TenantScope
 
 # What a resident may still join, and what staff see as a possible duplicate: concerns not yet closed or merged.
@@ -67,10 +67,17 @@ class RelatedService:
         if not ids:
             return []
         concerns = (await self.session.scalars(select(Concern).where(Concern.id.in_(ids), Concern.status.in_(states)))).all()
-        names = await self._building_names({c.building_id for c in concerns} | {building_id})
-        query = Text.of(title, description, building=names.get(building_id), compound_id=compound_id, category=category)
-        texts = {c.id: Text.of(c.title, c.description, building=names.get(c.building_id), compound_id=c.compound_id,
-                               category=c.category) for c in concerns}
+        buildings = await self._names(Building, {c.building_id for c in concerns} | {building_id})
+        compounds = await self._names(Compound, None)
+        known = tuple(compounds.values())
+
+        def text(title: str, description: str, building: uuid.UUID | None, compound: uuid.UUID | None,
+                 category: str | None) -> Text:
+            return Text.of(title, description, building=buildings.get(building), compound=compounds.get(compound),
+                           category=category, compounds=known)
+
+        query = text(title, description, building_id, compound_id, category)
+        texts = {c.id: text(c.title, c.description, c.building_id, c.compound_id, c.category) for c in concerns}
         by_id = {c.id: c for c in concerns}
         return [Similar(by_id[i], s) for i, s in ranking.rank(query, texts, least, limit)]
 
@@ -80,11 +87,15 @@ class RelatedService:
                                   building_id=concern.building_id, category=concern.category, exclude=concern.id,
                                   states=OPEN_STATES, limit=limit, least=similarity.RELATED)
 
-    async def _building_names(self, ids: set[uuid.UUID | None]) -> dict[uuid.UUID | None, str]:
-        wanted = [i for i in ids if i is not None]
-        if not wanted:
-            return {}
-        return dict((await self.session.execute(select(Building.id, Building.name).where(Building.id.in_(wanted)))).tuples().all())
+    async def _names(self, model: type[Building] | type[Compound], ids: set[uuid.UUID | None] | None) -> dict[uuid.UUID | None, str]:
+        """Names of the tenant's buildings or compounds by id: those of `ids`, or (None) all of them."""
+        statement = select(model.id, model.name)
+        if ids is not None:
+            wanted = [i for i in ids if i is not None]
+            if not wanted:
+                return {}
+            statement = statement.where(model.id.in_(wanted))
+        return {row.id: row.name for row in await self.session.execute(statement)}
 
     # --- 附议 ------------------------------------------------------------------------------------------
 

@@ -9,37 +9,46 @@ number is taken out of the words before they are compared (core.related.text).
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Indel
 
+from core.related import concepts
 from core.related.text import Words, normalise, words
 
 # Weights found on the development set (tests/data/related_concerns.jsonl, `python -m core.related.evaluation`);
 # the held-out set checks that they generalise.
-GRAMS, CHARS, ORDER = 0.55, 0.25, 0.20
-DIFFERENT_PLACE = 0.35  # a different building, entrance or compound: another matter, unless the words are one
+GRAMS, CHARS, ORDER = 0.55, 0.25, 0.20  # the text's parts
+CONCEPTS = 0.5  # of the whole: the objects the two name (core.related.concepts); the text the rest
+OTHER_OBJECTS = 0.45  # both name objects of community life, none the same: another matter, unless the words agree
+OTHER_FAULT = 0.75  # the same object, but one is broken and the other missing (坏了 / 太少)
+OTHER_COMPOUND = 0.3  # a different compound: another matter
+OTHER_BUILDING = 0.6  # a different building or entrance: usually another matter (some span a compound)
 SAME_BUILDING = 0.08
-OTHER_CATEGORY = 0.85
-SHOWN = 0.34  # the least score shown to a resident or to staff as "likely the same"
-RELATED = 0.22  # the least score listed as related (shown to staff, lower down)
+OTHER_CATEGORY = 0.9
+SHOWN = 0.44  # the least score shown to a resident or to staff as "likely the same"
+RELATED = 0.30  # the least score listed as related (shown to staff, lower down)
 
 
 @dataclass(frozen=True)
 class Text:
-    """What is compared of a concern: its words, where it is, its category."""
+    """What is compared of a concern: its words and the matters they name, where it is, its category."""
 
     words: Words
     matter: str  # the normalised text, places and all, for the order-aware comparison
-    compound_id: uuid.UUID | None
+    objects: frozenset[str]
+    faults: frozenset[str]
+    compound: str | None  # its compound: the one picked, or else the one its text names
     category: str | None
 
     @classmethod
-    def of(cls, title: str, description: str, *, building: str | None = None, compound_id: uuid.UUID | None = None,
-           category: str | None = None) -> Text:
-        text = f"{title} {description}"
-        return cls(words(text, building), normalise(text), compound_id, category)
+    def of(cls, title: str, description: str, *, building: str | None = None, compound: str | None = None,
+           category: str | None = None, compounds: tuple[str, ...] = ()) -> Text:
+        """`compounds`: the community's compound names, to find the one a resident named only in words."""
+        text = normalise(f"{title} {description}")
+        if compound is None:
+            compound = next((name for name in compounds if normalise(name) in text), None)
+        return cls(words(text, building), text, concepts.objects(text), concepts.faults(text), compound, category)
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -54,15 +63,26 @@ def _conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a) and bool(b) and not (a & b)
 
 
-def score(a: Text, b: Text) -> float:
-    """The similarity of two concerns, 0 to 1 (symmetric)."""
+def score(a: Text, b: Text, *, buildings: bool = True) -> float:
+    """The similarity of two concerns, 0 to 1 (symmetric). Without `buildings`, two buildings of one compound do
+    not make two matters: a topic (充电难) gathers a compound's concerns, where a duplicate is one building's."""
     text = (GRAMS * _overlap(a.words.grams, b.words.grams) + CHARS * _overlap(a.words.chars, b.words.chars)
             + ORDER * Indel.normalized_similarity(a.matter, b.matter))
-    if (_conflict(a.words.buildings, b.words.buildings) or _conflict(a.words.entrances, b.words.entrances)
-            or (a.compound_id is not None and b.compound_id is not None and a.compound_id != b.compound_id)):
-        text *= DIFFERENT_PLACE
+    if a.objects and b.objects:
+        value = CONCEPTS * _overlap(a.objects, b.objects) + (1 - CONCEPTS) * text
+        if not a.objects & b.objects:
+            value *= OTHER_OBJECTS
+    else:
+        value = text
+    if _conflict(a.faults, b.faults):  # one says it is broken, the other that there is none: two matters
+        value *= OTHER_FAULT
+    if a.compound is not None and b.compound is not None and a.compound != b.compound:
+        value *= OTHER_COMPOUND
+    elif buildings and (_conflict(a.words.buildings, b.words.buildings)
+                        or _conflict(a.words.entrances, b.words.entrances)):
+        value *= OTHER_BUILDING
     elif a.words.buildings & b.words.buildings:
-        text += SAME_BUILDING * text
+        value += SAME_BUILDING * value
     if a.category and b.category and a.category != b.category:
-        text *= OTHER_CATEGORY
-    return min(text, 1.0)
+        value *= OTHER_CATEGORY
+    return min(value, 1.0)

@@ -11,11 +11,13 @@ every release computes the same keys)."""
 from __future__ import annotations
 
 import functools
+import zlib
 
 from datasketch import MinHash
 
 BANDS = 24
 _SEED = 20261202
+_CONCEPT_BAND = 255  # the band of the concept keys: one per object of community life the text names
 
 
 @functools.cache
@@ -23,12 +25,14 @@ def _base() -> MinHash:
     return MinHash(num_perm=BANDS, seed=_SEED)
 
 
-def keys(shingles: frozenset[str]) -> list[int]:
-    """The index keys of a text's shingles: band number in the high bits, its MinHash value in the low 32 (so the
-    same value in two bands is two keys). None for a text with nothing to compare."""
+def keys(shingles: frozenset[str], objects: frozenset[str] = frozenset()) -> list[int]:
+    """The index keys of a text: for each band, the band number in the high bits and the MinHash value of the
+    shingles in the low 32 (the same value in two bands is two keys); then one key per concept it names
+    (core.related.concepts), so "没有暖气" finds "供热接不进来" though they share no characters."""
+    found = [(_CONCEPT_BAND << 32) | zlib.crc32(concept.encode()) for concept in sorted(objects)]
     if not shingles:
-        return []
+        return found
     base = _base()
     sketch = MinHash(num_perm=BANDS, permutations=base.permutations, scheme=base.scheme)
     sketch.update_batch([s.encode() for s in sorted(shingles)])
-    return [(band << 32) | int(value) for band, value in enumerate(sketch.hashvalues)]
+    return [(band << 32) | int(value) for band, value in enumerate(sketch.hashvalues)] + found

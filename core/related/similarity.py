@@ -19,15 +19,15 @@ from core.related.text import Words, normalise, words
 # Weights found on the development set (tests/data/related_concerns.jsonl, `python -m core.related.evaluation`);
 # the held-out set checks that they generalise.
 GRAMS, CHARS, ORDER = 0.55, 0.25, 0.20  # the text's parts
-CONCEPTS = 0.5  # of the whole: the objects the two name (core.related.concepts); the text the rest
+CONCEPTS = 0.4  # of the whole: the objects the two name (core.related.concepts); the text the rest
 OTHER_OBJECTS = 0.45  # both name objects of community life, none the same: another matter, unless the words agree
-OTHER_FAULT = 0.75  # the same object, but one is broken and the other missing (坏了 / 太少)
+OTHER_FAULT = 0.9  # the same object, but one is broken and the other missing (坏了 / 太少)
 OTHER_COMPOUND = 0.3  # a different compound: another matter
-OTHER_BUILDING = 0.6  # a different building or entrance: usually another matter (some span a compound)
+OTHER_BUILDING = 0.45  # a different building or entrance: usually another matter (some span a compound)
 SAME_BUILDING = 0.08
 OTHER_CATEGORY = 0.9
-SHOWN = 0.44  # the least score shown to a resident or to staff as "likely the same"
-RELATED = 0.30  # the least score listed as related (shown to staff, lower down)
+SHOWN = 0.38  # the least score shown to a resident or to staff as "likely the same"
+RELATED = 0.28  # the least score listed as related (shown to staff, lower down)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def score(a: Text, b: Text, *, buildings: bool = True) -> float:
         value *= OTHER_FAULT
     if a.compound is not None and b.compound is not None and a.compound != b.compound:
         value *= OTHER_COMPOUND
-    elif buildings and (_conflict(a.words.buildings, b.words.buildings)
+    elif buildings and (_conflict(a.words.buildings, b.words.buildings) or _conflict(a.words.gates, b.words.gates)
                         or _conflict(a.words.entrances, b.words.entrances)):
         value *= OTHER_BUILDING
     elif a.words.buildings & b.words.buildings:

@@ -32,6 +32,7 @@ _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇
 _CHINESE_NUMBER = re.compile(f"([{_NUMERAL}]+)(?=(?:{_PLACE_UNITS}))")
 _BUILDING = re.compile(r"(\d+)\s*(?:号楼|栋|幢|#楼|#|号(?=楼))")
 _ENTRANCE = re.compile(r"(\d+)\s*(?:单元|门洞)")
+_GATE = re.compile(r"([东西南北])(?:大)?门")  # a compound's east, west, south or north gate: a place, like a building
 _NOT_TEXT = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 
 
@@ -84,6 +85,7 @@ class Words:
 
     buildings: frozenset[str]
     entrances: frozenset[str]
+    gates: frozenset[str]  # 东门 / 西门 …
     grams: frozenset[str]  # character bigrams of the matter, fillers and places removed
     chars: frozenset[str]  # its single characters: the last resort of a paraphrase (漏水 / 渗水 share 水)
 
@@ -95,11 +97,12 @@ def words(text: str, building: str | None = None) -> Words:
     if building:
         buildings.update(re.findall(r"\d+", normalise(building))[:1])
     entrances = set(_ENTRANCE.findall(text))
+    gates = set(_GATE.findall(text))
     matter = _ENTRANCE.sub(" ", re.sub(r"\d+号楼", " ", text))
     matter = "".join(" " if c in _PARTICLES else c for c in _FILLER_WORDS.sub(" ", matter))
     pieces = [p for p in _NOT_TEXT.split(matter) if p]
     grams = {p[i:i + 2] for p in pieces for i in range(len(p) - 1)} | {p for p in pieces if len(p) == 1}
-    return Words(frozenset(buildings), frozenset(entrances), frozenset(grams),
+    return Words(frozenset(buildings), frozenset(entrances), frozenset(gates), frozenset(grams),
                  frozenset(c for p in pieces for c in p if not c.isdigit()))
 
 

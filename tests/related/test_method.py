@@ -69,8 +69,8 @@ def test_a_cluster_is_labelled_by_its_telling_words() -> None:
 @pytest.mark.parametrize(("name", "precision", "recall", "purity"), [
     # Reached on 2026-12-02 (docs/related.md): the development set the weights were chosen on, and the held-out
     # set of other matters and writers, which the weights never saw.
-    ("development", 0.85, 0.65, 0.92),
-    ("holdout", 0.80, 0.42, 0.92),
+    ("development", 0.85, 0.68, 0.91),
+    ("holdout", 0.78, 0.55, 0.91),
 ])
 def test_the_labelled_sets_figures_hold(name: str, precision: float, recall: float, purity: float) -> None:
     figures = evaluation.evaluate(evaluation.load(evaluation.SETS[name]))

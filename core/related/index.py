@@ -20,15 +20,15 @@ from core.db import TenantContext, table_of
 from core.related import ranking, sketch
 from core.related.concepts import objects
 from core.related.models import ConcernBand
-from core.related.text import normalise, shingles
+from core.related.text import normalise, words
 
 _BAND = table_of(ConcernBand)
 
 
 def keys_of(title: str, description: str) -> list[int]:
     """A concern's index keys, from its title and description."""
-    text = f"{title} {description}"
-    return sketch.keys(shingles(text), objects(normalise(text)))
+    text = normalise(f"{title} {description}")
+    return sketch.keys(words(text, normalised=True).grams, objects(text))
 
 
 def band_cte(filed: Any, tenant_id: Any, filed_at: Any) -> Any:

@@ -48,7 +48,7 @@ class Text:
         text = normalise(f"{title} {description}")
         if compound is None:
             compound = next((name for name in compounds if normalise(name) in text), None)
-        return cls(words(text, building), text, concepts.objects(text), concepts.faults(text), compound, category)
+        return cls(words(text, building, normalised=True), text, concepts.objects(text), concepts.faults(text), compound, category)
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

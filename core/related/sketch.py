@@ -6,7 +6,8 @@ that shares a fifth of its bigrams with a new one shares about a fifth of its `B
 even when residents write the same matter in different words. Ranking candidates by how many keys they share, and
 reading only each key's newest concerns, keeps a lookup to `BANDS` short index ranges however many concerns a
 community has. datasketch computes the values (`affine32` permutations from a fixed seed, so every process and
-every release computes the same keys)."""
+every release computes the same keys), over CRC-32 of each shingle: stable too, and a tenth of SHA-1's cost on the
+busiest write)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ _CONCEPT_BAND = 255  # the band of the concept keys: one per object of community
 
 @functools.cache
 def _base() -> MinHash:
-    return MinHash(num_perm=BANDS, seed=_SEED)
+    return MinHash(num_perm=BANDS, seed=_SEED, hashfunc=zlib.crc32)
 
 
 def keys(shingles: frozenset[str], objects: frozenset[str] = frozenset()) -> list[int]:
@@ -33,6 +34,6 @@ def keys(shingles: frozenset[str], objects: frozenset[str] = frozenset()) -> lis
     if not shingles:
         return found
     base = _base()
-    sketch = MinHash(num_perm=BANDS, permutations=base.permutations, scheme=base.scheme)
+    sketch = MinHash(num_perm=BANDS, permutations=base.permutations, scheme=base.scheme, hashfunc=zlib.crc32)
     sketch.update_batch([s.encode() for s in sorted(shingles)])
     return [(band << 32) | int(value) for band, value in enumerate(sketch.hashvalues)] + found

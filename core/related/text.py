@@ -90,9 +90,11 @@ class Words:
     chars: frozenset[str]  # its single characters: the last resort of a paraphrase (漏水 / 渗水 share 水)
 
 
-def words(text: str, building: str | None = None) -> Words:
-    """`text` (a title and description) taken apart; `building` is the one the resident picked, if any."""
-    text = normalise(text)
+def words(text: str, building: str | None = None, *, normalised: bool = False) -> Words:
+    """`text` (a title and description) taken apart; `building` is the one the resident picked, if any;
+    `normalised`: `text` is `normalise`'s already."""
+    if not normalised:
+        text = normalise(text)
     buildings = set(_BUILDING.findall(text)) if "号楼" in text else set()
     if building:
         buildings.update(re.findall(r"\d+", normalise(building))[:1])
@@ -106,7 +108,3 @@ def words(text: str, building: str | None = None) -> Words:
                  frozenset(c for p in pieces for c in p if not c.isdigit()))
 
 
-def shingles(text: str) -> frozenset[str]:
-    """What the index samples of `text`: its matter's bigrams (places and fillers out, so a building's number
-    never makes two different matters look alike)."""
-    return words(text).grams

@@ -13,14 +13,16 @@ from collections import Counter
 from collections.abc import Hashable, Mapping
 from typing import TypeVar
 
-from core.related import similarity, sketch
+from core.related import concepts, similarity, sketch
 from core.related.similarity import Text
 
 Id = TypeVar("Id", bound=Hashable)
 
 
-def group(texts: Mapping[Id, Text], least: float = similarity.SHOWN) -> list[list[Id]]:
-    """`texts` in groups of one matter each, the largest first (singletons included)."""
+def group(texts: Mapping[Id, Text], least: float | None = None) -> list[list[Id]]:
+    """`texts` in groups of one matter each, the largest first (singletons included); `least` defaults to
+    `similarity.SHOWN`."""
+    least = similarity.SHOWN if least is None else least
     ids = list(texts)
     by_key: dict[int, list[Id]] = {}
     for concern in ids:
@@ -47,8 +49,20 @@ def group(texts: Mapping[Id, Text], least: float = similarity.SHOWN) -> list[lis
 
 
 def label(members: list[Text], pool: list[Text], length: int = 2) -> str:
-    """The group's most telling words: the bigrams most of its members use and few others do, joined where they
-    overlap (充电 + 电难 → 充电难)."""
+    """The group's name: the word for the object most of its members name, with the fault most of them report
+    (充电桩不足); for a group naming no object of the lexicon, the bigrams most of its members use and few others
+    do, joined where they overlap (充电 + 电难 → 充电难)."""
+    half = max(2, (len(members) + 1) // 2)
+    named = Counter(word for text in members for word in concepts.object_words(text.matter))
+    words: list[str] = []  # the two commonest objects, each a concept of its own (楼顶 + 垃圾, not 充电 + 充电桩)
+    for word in sorted(named, key=lambda w: (-named[w], -len(w), w)):
+        if named[word] >= half and len(words) < 2 and not any(word in w or w in word for w in words) \
+                and concepts.objects(word).isdisjoint(concepts.objects("".join(words))):
+            words.append(word)
+    if words:
+        faults = Counter(fault for text in members for fault in text.faults)
+        fault = max(faults, key=lambda f: (faults[f], f), default=None)
+        return "".join(words) + (concepts.FAULT_NAMES[fault] if fault is not None and faults[fault] >= half else "")
     inside = Counter(gram for text in members for gram in text.words.grams)
     everywhere = Counter(gram for text in pool for gram in text.words.grams)
     common = [gram for gram in inside if inside[gram] * 2 >= len(members)] or list(inside)

@@ -88,6 +88,10 @@ FAULTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# How a label names a fault: "充电桩" + "不足"
+FAULT_NAMES = {"broken": "损坏", "missing": "不足", "dirty": "脏乱", "danger": "有隐患", "too_much": "扰民"}
+
+
 @functools.cache
 def _pattern(lexicon: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
     by_word = {word: concept for concept, words in lexicon for word in words}
@@ -107,3 +111,9 @@ def objects(text: str) -> frozenset[str]:
 def faults(text: str) -> frozenset[str]:
     """What the text says is wrong (broken, missing, dirty, dangerous)."""
     return _find(text, FAULTS)
+
+
+def object_words(text: str) -> frozenset[str]:
+    """The words of `LEXICON` a normalised text uses (充电桩, 飞线 …): what a label is made of."""
+    pattern, _ = _pattern(tuple(LEXICON.items()))
+    return frozenset(pattern.findall(text))

@@ -23,8 +23,10 @@ def candidates(shared: Iterable[Id], limit: int = CANDIDATES) -> list[Id]:
     return [concern for concern, _ in Counter(shared).most_common(limit)]
 
 
-def rank(query: Text, texts: Mapping[Id, Text], least: float = similarity.SHOWN, limit: int = 3) -> list[tuple[Id, float]]:
-    """`texts` scored against `query`, the best first, those of at least `least`, at most `limit`."""
+def rank(query: Text, texts: Mapping[Id, Text], least: float | None = None, limit: int = 3) -> list[tuple[Id, float]]:
+    """`texts` scored against `query`, the best first, those of at least `least` (default `similarity.SHOWN`), at
+    most `limit`."""
+    least = similarity.SHOWN if least is None else least
     scored = [(concern, similarity.score(query, text)) for concern, text in texts.items()]
     scored = [pair for pair in scored if pair[1] >= least]
     scored.sort(key=lambda pair: pair[1], reverse=True)

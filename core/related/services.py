@@ -59,7 +59,7 @@ class RelatedService:
     async def similar(self, title: str, description: str, *, compound_id: uuid.UUID | None = None,
                       building_id: uuid.UUID | None = None, category: str | None = None,
                       exclude: uuid.UUID | None = None, states: tuple[str, ...] = SHOWN_STATES, limit: int = 3,
-                      least: float = similarity.SHOWN) -> list[Similar]:
+                      least: float | None = None) -> list[Similar]:
         """The concerns of this community most like `title` and `description`, the likeliest first: those sharing
         the most index keys, filed in the last `WINDOW`, scored (core.related.similarity) and kept from `least`."""
         keys = index.keys_of(title, description)

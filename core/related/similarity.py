@@ -16,18 +16,27 @@ from rapidfuzz.distance import Indel
 from core.related import concepts
 from core.related.text import Words, normalise, words
 
-# Weights found on the development set (tests/data/related_concerns.jsonl, `python -m core.related.evaluation`);
-# the held-out set checks that they generalise.
-GRAMS, CHARS, ORDER = 0.55, 0.25, 0.20  # the text's parts
-CONCEPTS = 0.4  # of the whole: the objects the two name (core.related.concepts); the text the rest
-OTHER_OBJECTS = 0.45  # both name objects of community life, none the same: another matter, unless the words agree
-OTHER_FAULT = 0.9  # the same object, but one is broken and the other missing (坏了 / 太少)
-OTHER_COMPOUND = 0.3  # a different compound: another matter
-OTHER_BUILDING = 0.45  # a different building or entrance: usually another matter (some span a compound)
-SAME_BUILDING = 0.08
-OTHER_CATEGORY = 0.9
-SHOWN = 0.38  # the least score shown to a resident or to staff as "likely the same"
-RELATED = 0.28  # the least score listed as related (shown to staff, lower down)
+# The features' weights and the bias of a logistic regression fitted on the development set
+# (tests/data/related_concerns.jsonl) by `python -m core.related.train`; the held-out sets check that they
+# generalise (`python -m core.related.evaluation`). In the order of `features`.
+WEIGHTS: tuple[float, ...] = (0.347, 5.873, 1.641, 3.946, -2.099, 1.082, -0.619, -4.164, -3.374, 1.448, -0.71, -0.433)
+BIAS = -4.623
+SHOWN = 0.57  # the least score shown to a resident or to staff as "likely the same" (precision@3 ≥ 0.85 on the set)
+RELATED = 0.4  # the least score listed as related (shown to staff, lower down)
+FEATURES = (
+    "grams",  # the matter's bigrams in common (cosine)
+    "chars",  # its characters in common
+    "order",  # the normalised texts' edit similarity (rapidfuzz Indel)
+    "objects",  # the objects of community life they name in common (core.related.concepts)
+    "other_objects",  # both name objects, none the same
+    "no_objects",  # one of them names none
+    "other_fault",  # the same object, one broken and the other missing (坏了 / 太少)
+    "other_compound",  # different compounds
+    "other_place",  # different buildings, gates or entrances
+    "same_building",
+    "other_category",
+    "grams_and_objects",  # the words and the objects agreeing together
+)
 
 
 @dataclass(frozen=True)
@@ -63,26 +72,23 @@ def _conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a) and bool(b) and not (a & b)
 
 
+def features(a: Text, b: Text, *, buildings: bool = True) -> list[float]:
+    """What the score weighs of a pair, in the order of `FEATURES`."""
+    grams = _overlap(a.words.grams, b.words.grams)
+    both = bool(a.objects and b.objects)
+    objects = _overlap(a.objects, b.objects) if both else 0.0
+    other_place = buildings and (_conflict(a.words.buildings, b.words.buildings) or _conflict(a.words.gates, b.words.gates)
+                                 or _conflict(a.words.entrances, b.words.entrances))
+    return [grams, _overlap(a.words.chars, b.words.chars), Indel.normalized_similarity(a.matter, b.matter), objects,
+            float(both and not a.objects & b.objects), float(not both), float(_conflict(a.faults, b.faults)),
+            float(a.compound is not None and b.compound is not None and a.compound != b.compound), float(other_place),
+            float(bool(a.words.buildings & b.words.buildings)),
+            float(bool(a.category and b.category and a.category != b.category)), grams * objects]
+
+
 def score(a: Text, b: Text, *, buildings: bool = True) -> float:
-    """The similarity of two concerns, 0 to 1 (symmetric). Without `buildings`, two buildings of one compound do
-    not make two matters: a topic (充电难) gathers a compound's concerns, where a duplicate is one building's."""
-    text = (GRAMS * _overlap(a.words.grams, b.words.grams) + CHARS * _overlap(a.words.chars, b.words.chars)
-            + ORDER * Indel.normalized_similarity(a.matter, b.matter))
-    if a.objects and b.objects:
-        value = CONCEPTS * _overlap(a.objects, b.objects) + (1 - CONCEPTS) * text
-        if not a.objects & b.objects:
-            value *= OTHER_OBJECTS
-    else:
-        value = text
-    if _conflict(a.faults, b.faults):  # one says it is broken, the other that there is none: two matters
-        value *= OTHER_FAULT
-    if a.compound is not None and b.compound is not None and a.compound != b.compound:
-        value *= OTHER_COMPOUND
-    elif buildings and (_conflict(a.words.buildings, b.words.buildings) or _conflict(a.words.gates, b.words.gates)
-                        or _conflict(a.words.entrances, b.words.entrances)):
-        value *= OTHER_BUILDING
-    elif a.words.buildings & b.words.buildings:
-        value += SAME_BUILDING * value
-    if a.category and b.category and a.category != b.category:
-        value *= OTHER_CATEGORY
-    return min(value, 1.0)
+    """The likelihood that two concerns are one matter, 0 to 1 (symmetric). Without `buildings`, two buildings of
+    one compound do not make two matters: a topic (充电难) gathers a compound's concerns, where a duplicate is one
+    building's."""
+    value = BIAS + sum(w * x for w, x in zip(WEIGHTS, features(a, b, buildings=buildings), strict=True))
+    return 1 / (1 + math.exp(-value))

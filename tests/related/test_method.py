@@ -67,13 +67,14 @@ def test_a_cluster_is_labelled_by_its_telling_words() -> None:
 
 
 @pytest.mark.parametrize(("name", "precision", "recall", "purity"), [
-    # Reached on 2026-12-02 (docs/related.md): the development set the weights were chosen on, and the held-out
-    # set of other matters and writers, which the weights never saw.
-    ("development", 0.85, 0.68, 0.91),
-    ("holdout", 0.78, 0.55, 0.91),
+    # Reached on 2026-12-02 (docs/related.md): the development set the weights were fitted on, the held-out set
+    # (read while the lexicon grew), and the blind set, which nothing was ever changed for.
+    ("development", 0.85, 0.70, 0.91),
+    ("holdout", 0.82, 0.66, 0.91),
+    ("blind", 0.75, 0.57, 0.88),
 ])
 def test_the_labelled_sets_figures_hold(name: str, precision: float, recall: float, purity: float) -> None:
     figures = evaluation.evaluate(evaluation.load(evaluation.SETS[name]))
-    assert figures.concerns >= (300 if name == "development" else 100)
+    assert figures.concerns >= (300 if name == "development" else 120)
     assert figures.precision_at3 >= precision and figures.recall_at3 >= recall
     assert figures.cluster_purity >= purity

@@ -1,0 +1,64 @@
+"""Fits the score's weights (core.related.similarity.WEIGHTS) on the development set: a logistic regression
+(scikit-learn) over each candidate pair's features, as a lookup meets them (index keys → candidates), labelled by
+whether the pair is one matter. `python -m core.related.train` prints the weights, the threshold that keeps
+precision@3 ≥ 0.85 with the most recall, and each set's figures with them; paste the first two into similarity.py.
+scikit-learn is needed only here (a development dependency): the app computes the score itself."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from core.related import evaluation, ranking, similarity, sketch
+
+PRECISION = 0.85
+
+
+def pairs(path: Path) -> tuple[list[list[float]], list[bool]]:
+    rows = evaluation.load(path)
+    texts = evaluation.texts_of(rows)
+    matter = {row["id"]: row["group"] for row in rows}
+    communities: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        communities[row["community"]].append(row["id"])
+    features, labels = [], []
+    for members in communities.values():
+        index: dict[int, list[str]] = defaultdict(list)
+        keys = {c: sketch.keys(texts[c].words.grams, texts[c].objects) for c in members}
+        for concern in members:
+            for key in keys[concern]:
+                index[key].append(concern)
+        for concern in members:
+            for other in ranking.candidates([o for k in keys[concern] for o in index[k] if o != concern]):
+                features.append(similarity.features(texts[concern], texts[other]))
+                labels.append(matter[other] == matter[concern])
+    return features, labels
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = pairs(evaluation.SETS["development"])
+    model = LogisticRegression(C=1.0, max_iter=5000).fit(features, labels)
+    weights = [round(float(w), 3) for w in model.coef_[0]]
+    bias = round(float(model.intercept_[0]), 3)
+    similarity.WEIGHTS, similarity.BIAS = tuple(weights), bias
+    best = None
+    for step in range(10, 90):
+        similarity.SHOWN = step / 100
+        figures = evaluation.evaluate(evaluation.load(evaluation.SETS["development"]))
+        if figures.precision_at3 >= PRECISION and (best is None or figures.recall_at3 > best[1]):
+            best = (similarity.SHOWN, figures.recall_at3)
+    assert best is not None, "no threshold reaches the precision wanted"
+    similarity.SHOWN = best[0]
+    print(f"WEIGHTS = {tuple(weights)}\nBIAS = {bias}\nSHOWN = {best[0]}")
+    for name, path in evaluation.SETS.items():
+        figures = evaluation.evaluate(evaluation.load(path))
+        print(f"{name}: precision@3 {figures.precision_at3:.3f}, recall@3 {figures.recall_at3:.3f},"
+              f" cluster purity {figures.cluster_purity:.3f}")
+    assert math.isfinite(bias)
+
+
+if __name__ == "__main__":
+    main()

@@ -57,6 +57,7 @@ from core.plugins import Plugins
 from core.portal.plugin_pages import plugin_portal_pages, plugin_template_dirs
 from core.portal.setup import csrf_config, portal_host_middleware, portal_routers, template_config
 from core.publishing.controllers import OpenDataController, PublicController
+from core.related.merge_controllers import MergeController
 from core.reporting.controllers import RatesController, StatsController
 from core.settings import Settings, get_settings
 from core.tenancy.controllers import TenantController
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             StatsController, RatesController, PublicController, Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,
             MyNotificationsController, UnsubscribeController, DevOutboxController, WebhookController,
+            MergeController,
         ],
         middleware=[refuse_nul, request_context_middleware, prometheus_config().middleware],
         request_class=YishiRequest,

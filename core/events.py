@@ -54,7 +54,9 @@ class WorkflowEvent(TenantOwned, Base):
     """One state change of a concern, topic, meeting or action item. The app role may only add and read."""
 
     __tablename__ = "workflow_event"
-    __table_args__ = (UniqueConstraint("tenant_id", "seq"), Index("ix_workflow_event_tenant_topic", "tenant_id", "topic_id"))
+    # By topic: a topic's timeline; by subject: a concern's (the staff concern page).
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"), Index("ix_workflow_event_tenant_topic", "tenant_id", "topic_id"),
+                      Index("ix_workflow_event_tenant_subject", "tenant_id", "subject_id"))
 
     seq: Mapped[int] = mapped_column(Integer)
     subject_kind: Mapped[str] = mapped_column(String(16))

@@ -76,6 +76,7 @@ FIELD_LABELS: dict[str, Label] = {
     "escalate_ceiling": Label("最高上报层级"),
     "days": Label("有效天数"), "active": Label("是否启用"),
     "solved": Label("是否解决"), "satisfaction": Label("满意度"),
+    "duplicates": Label("重复诉求"),
 }
 
 

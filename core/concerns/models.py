@@ -27,6 +27,8 @@ DEFAULT_CATEGORIES: dict[str, str] = {
     "other": "其他",
 }
 RESPONDED, CLOSED = "responded_at IS NOT NULL", "closed_at IS NOT NULL"
+MERGED = "duplicate_of_id IS NOT NULL"
+UNMERGE_WITHIN = datetime.timedelta(days=1)  # a merge may be undone until a day after it was made
 FILED_BY_PHONE = "filed_by_id IS NULL"  # no account filed it: a code sent to the resident's phone did
 # submitted → accepted | rejected | resolved | escalated; accepted → in_topic → completed (with its topic);
 # escalated → taken_over | accepted; submitted | accepted → merged (a duplicate of another; undone within the day)
@@ -66,6 +68,9 @@ class Concern(TenantOwned, Base):
               postgresql_where=text(RESPONDED)),
         Index("ix_concern_tenant_closed", "tenant_id", "closed_at", sqlite_where=text(CLOSED),
               postgresql_where=text(CLOSED)),
+        # The duplicates merged into a concern (core.related.merging): only merged rows are in it.
+        Index("ix_concern_tenant_duplicate_of", "tenant_id", "duplicate_of_id", sqlite_where=text(MERGED),
+              postgresql_where=text(MERGED)),
     )
 
     reference: Mapped[str] = mapped_column(String(32))

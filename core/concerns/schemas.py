@@ -71,6 +71,15 @@ class ConcernCreated(msgspec.Struct):
     tracking_code: str | None = None
 
 
+class DuplicateOf(msgspec.Struct):
+    """The concern a merged duplicate was merged into (its survivor), when, and until when staff may undo it."""
+
+    id: uuid.UUID
+    reference: str
+    merged_at: datetime.datetime
+    undo_until: datetime.datetime
+
+
 class ConcernOut(msgspec.Struct):
     id: uuid.UUID
     reference: str
@@ -104,6 +113,7 @@ class ConcernOut(msgspec.Struct):
     # lives (false: a resident not confirmed yet). None: not verified there, or no resident's account to confirm.
     resident_confirmed: bool | None = None
     reopened: int = 0  # 重办: times a resident said it was not solved after it was resolved
+    duplicate_of: DuplicateOf | None = None  # once merged (已合并办理): the concern handled in its stead
 
 
 class Triage(Input):

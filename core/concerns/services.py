@@ -41,12 +41,13 @@ from core.concerns.models import (
     CHANNELS,
     DEFAULT_CATEGORIES,
     STATE_NAMES,
+    UNMERGE_WITHIN,
     Concern,
     ConcernCategory,
     Photo,
     ReferenceCounter,
 )
-from core.concerns.schemas import ConcernCreate, ConcernOut, Deadlines, PublicConcern
+from core.concerns.schemas import ConcernCreate, ConcernOut, Deadlines, DuplicateOf, PublicConcern
 from core.db import Base, TenantContext, make_persistent, table_of
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems
 from core.events import (
@@ -78,6 +79,7 @@ from core.timelimits.models import URGENCIES
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
 from core.topics.models import Topic
+from core.topics.schemas import EventOut
 
 SORTS = {
     "created_at": Concern.created_at.asc(),
@@ -233,6 +235,13 @@ def deadlines_of(concern: Concern, now: datetime.datetime) -> Deadlines:
     return Deadlines(urgency=concern.urgency, respond_by=concern.respond_by, resolve_by=concern.resolve_by,
                      responded_at=concern.responded_at, paused=concern.paused_at is not None,
                      light=timelimits.light(concern, now))
+
+
+def _duplicate_of(concern: Concern, references: dict[uuid.UUID, str]) -> DuplicateOf | None:
+    if concern.duplicate_of_id is None or concern.merged_at is None or concern.duplicate_of_id not in references:
+        return None
+    return DuplicateOf(id=concern.duplicate_of_id, reference=references[concern.duplicate_of_id],
+                       merged_at=concern.merged_at, undo_until=concern.merged_at + UNMERGE_WITHIN)
 
 
 def new_tracking_secret() -> str:
@@ -433,6 +442,18 @@ class ConcernService:
             raise NotFound("没有这条诉求")
         return concern
 
+    async def events(self, concern: Concern, limit: int = 200) -> list[EventOut]:
+        """The concern's timeline: its events, oldest first (the first `limit`), each with who acted."""
+        events = (await self.session.scalars(select(WorkflowEvent).where(
+            WorkflowEvent.subject_kind == "concern", WorkflowEvent.subject_id == concern.id)
+            .order_by(WorkflowEvent.seq).limit(limit))).all()
+        actors = {e.actor_id for e in events if e.actor_id}
+        names = dict((await self.session.execute(
+            select(User.id, User.username).where(User.id.in_(actors)))).all()) if actors else {}
+        return [EventOut(seq=e.seq, action=e.action, from_state=e.from_state, to_state=e.to_state,
+                         actor=names.get(e.actor_id) if e.actor_id else None, at=e.at, payload=e.payload,
+                         hash=e.hash) for e in events]
+
     async def page(self, filters: ConcernFilters, limit: int, offset: int) -> tuple[list[Concern], int]:
         if filters.sort not in SORTS:
             raise not_one_of("sort", SORTS)
@@ -481,6 +502,9 @@ class ConcernService:
             select(Tenant.id, Tenant.slug).where(Tenant.id.in_(parents)))).all()) if parents else {}
         categories = await self.categories()
         confirmed = await self._residents_confirmed(concerns)
+        merged = {c.duplicate_of_id for c in concerns if c.duplicate_of_id}
+        survivors = dict((await self.session.execute(
+            select(Concern.id, Concern.reference).where(Concern.id.in_(merged)))).all()) if merged else {}
         show_phone, now = self.scope.can("person.phone"), clock.now()
         if show_phone:  # logged where they were read (PIPL): the reader's tenant
             await phone_reads.record(self.session, self.tenant.id, self.scope.user_id, "concern",
@@ -499,7 +523,7 @@ class ConcernService:
                 escalated_to=slugs.get(c.escalated_to_id) if c.escalated_to_id else None, topic=c.topic_id,
                 photos=photos.get(c.id, []), created_at=c.created_at, updated_at=c.updated_at,
                 deadlines=deadlines_of(c, now), light=timelimits.light(c, now), reopened=c.reopened,
-                resident_confirmed=confirmed.get(c.id),
+                resident_confirmed=confirmed.get(c.id), duplicate_of=_duplicate_of(c, survivors),
             )
             for c in concerns
         ]

@@ -33,6 +33,12 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("诉求已上报", "您反映的「{title}」（{reference}）已上报上级协调处理。"),
         "en": ("Concern escalated", "Your concern “{title}” ({reference}) was escalated to the level above."),
     },
+    "concern.merged": {
+        "zh-CN": ("诉求已合并办理", "您反映的诉求「{title}」（{reference}）已与 {survivor} 合并办理：反映的是同一件事，"
+                              "今后的办理进展将随 {survivor} 告知您。"),
+        "en": ("Concern merged", "Your concern “{title}” ({reference}) is about the same matter as {survivor} and is "
+                                 "now handled together with it: you will hear how {survivor} goes."),
+    },
     "concern.in_topic": {
         "zh-CN": ("诉求已列入议题", "您反映的问题已列入{tenant}的协商议题「{topic}」。"),
         "en": ("Concern taken into a topic", "Your concern is now part of the topic “{topic}” at {tenant}."),

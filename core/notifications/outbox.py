@@ -31,7 +31,7 @@ CHANNELS = ("email", "sms", "webhook")
 DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "concern.accepted": ("sms",), "concern.rejected": ("sms",), "concern.resolved": ("sms",),
     "concern.escalated": ("sms",), "concern.in_topic": ("sms",), "concern.revisit": ("sms",), "topic.meeting_scheduled": ("sms",),
-    "topic.result_published": ("sms",), "topic.action_completed": ("sms",),
+    "topic.result_published": ("sms",), "topic.action_completed": ("sms",), "concern.merged": ("sms",),
     "meeting.invited": ("sms", "email"), "meeting.rescheduled": ("sms", "email"),
     "meeting.cancelled": ("sms", "email"), "meeting.reminder": ("sms",),
     "action.assigned": ("email",), "action.due_soon": ("email",), "action.overdue": ("email",),

@@ -167,6 +167,13 @@ async def concern_facts(session: AsyncSession, ctx: TenantContext, event: Workfl
             "link": f"/t/{tenant.slug}/me/concerns/{concern.id}", "staff_link": f"/t/{tenant.slug}/staff/inbox"}
 
 
+async def merged_facts(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> dict[str, Any]:
+    """A merged duplicate's facts, with the reference of the concern it was merged into (core.related.merging)."""
+    facts = await concern_facts(session, ctx, event)
+    facts["survivor"] = (event.payload or {}).get("survivor") or ""
+    return facts
+
+
 PHASE_NAMES = {"respond": ("响应时限", "respond by"), "resolve": ("办结时限", "resolve by")}
 
 
@@ -212,6 +219,7 @@ RULES: list[Rule] = [
     Rule("concern.escalate", "concern.escalated", reporters, concern_facts),
     Rule("concern.topic", "concern.in_topic", reporters, topic_facts),
     Rule("concern.revisit_asked", "concern.revisit", resident, concern_facts),  # 回访: solved? satisfied?
+    Rule("concern.merged", "concern.merged", reporters, merged_facts),  # a duplicate's: they follow its survivor
     Rule("topic.schedule", "meeting.invited", invitees, topic_facts, link="calendar"),  # told once, as invited
     Rule("topic.schedule", "topic.meeting_scheduled", topic_reporters, topic_facts),
     Rule("topic.publish", "topic.result_published", topic_reporters, topic_facts),

@@ -29,6 +29,7 @@ KIND_LABELS = {
     "concern.resolved": N_("My concern was resolved directly"),
     "concern.escalated": N_("My concern was escalated"),
     "concern.in_topic": N_("My concern became part of a topic"),
+    "concern.merged": N_("My concern was merged with another about the same matter"),
     "concern.revisit": N_("Asked whether my resolved concern was solved"),
     "topic.meeting_scheduled": N_("A meeting on my topic was scheduled"),
     "topic.result_published": N_("The result of my topic was published"),

@@ -26,6 +26,7 @@ from core.http import PageNumber
 from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
+from core.related.merging import MergeService, likely_duplicates, may_undo
 from core.timelimits.adjustments import PAUSE_REASONS, ClockService
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
@@ -53,6 +54,8 @@ DEFAULT_INVITEES = ("party_member", "resident_rep", "property_company")
 CLOCK_NOTICES = {"pause": N_("The clock is paused: no reminder until it is resumed."),
                  "resume": N_("The clock runs again; the deadlines still ahead moved on by the time paused."),
                  "extension": N_("The extension was asked of the level above; you will be told of its decision.")}
+MERGE_NOTICES = {"merged": N_("Merged: the duplicates' reporters and supporters now follow this concern, and were told."),
+                 "unmerged": N_("The merge was undone: the concern is back in its state, with its clock.")}
 LINE_SPLIT = re.compile(r"\s*[:：]\s*")
 
 
@@ -66,6 +69,22 @@ EVENT_LABELS = {
     "concern.released": N_("Concern released"), "topic.reschedule": N_("Meeting rescheduled"),
     "topic.cancel_meeting": N_("Meeting cancelled"), "concern.completed": N_("Concern completed"),
     "follow_up.open": N_("Follow-up opened"), "follow_up.close": N_("Follow-up closed"),
+}
+# A concern's timeline (the staff concern page); an action not named here is shown by its code.
+CONCERN_EVENT_LABELS = {
+    "concern.filed": N_("Concern filed"), "concern.accept": N_("Accepted"), "concern.reject": N_("Not accepted"),
+    "concern.resolve_directly": N_("Resolved directly"), "concern.escalate": N_("Escalated to the level above"),
+    "concern.returned": N_("Sent back by the level above"), "concern.taken_over": N_("Taken over by the level above"),
+    "concern.public_summary": N_("Public summary changed"), "concern.topic": N_("Concern joined the topic"),
+    "concern.released": N_("Concern released"), "concern.completed": N_("Concern completed"),
+    "concern.merged": N_("Merged into another concern"), "concern.unmerged": N_("Merge undone"),
+    "concern.supported": N_("A resident joined it"), "concern.support_withdrawn": N_("A resident left it"),
+    "concern.paused": N_("Clock paused"), "concern.resumed": N_("Clock resumed"),
+    "concern.deadline_warning": N_("Due soon: reminder sent"), "concern.supervised": N_("Overdue: supervision notice"),
+    "concern.auto_escalated": N_("Overdue: escalated automatically"),
+    "concern.extension_requested": N_("Extension asked"), "concern.extension_approved": N_("Extension approved"),
+    "concern.extension_refused": N_("Extension refused"), "concern.revisit_asked": N_("Revisit asked"),
+    "concern.revisited": N_("Revisit answered"), "concern.reopened": N_("Reopened"),
 }
 
 
@@ -179,6 +198,8 @@ class StaffController(Controller):
         context.setdefault("row_values", {})
         context.setdefault("topic_errors", {})
         context.setdefault("topic_values", {"title": "", "description": "", "concern_ids": []})
+        # Each row's likely duplicates, for the whole page at once (core.related.merging.likely_duplicates).
+        context["duplicates"] = await likely_duplicates(page.session, scope, submitted)
         return page.render("staff/inbox.html", status_code=status_code, submitted=await service.to_out(submitted),
                            pager=pager.of(total), accepted=await service.to_out(accepted), waiting=waiting,
                            reopened=await service.to_out(reopened),
@@ -238,11 +259,17 @@ class StaffController(Controller):
     # --- a concern's page, and its clock: pausing, resuming, asking the level above for more time -----------
 
     async def _concern_page(self, page: Page, service: ConcernService, cid: uuid.UUID, status_code: int = 200,
-                            error: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response:
-        concern = (await service.to_out([await service.get(cid)]))[0]
-        notice = page.request.query_params.get("notice")
-        return page.render("staff/concern.html", status_code=status_code, concern=concern, error=error or {},
-                           values=values or {}, notice=CLOCK_NOTICES.get(notice or ""), reasons=PAUSE_REASONS)
+                            error: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Response:
+        row = await service.get(cid)
+        concern = (await service.to_out([row]))[0]
+        notice = page.request.query_params.get("notice") or ""
+        merges = MergeService(page.session, service.scope)
+        return page.render(
+            "staff/concern.html", status_code=status_code, concern=concern, error=error or {}, values=values or {},
+            notice=CLOCK_NOTICES.get(notice) or MERGE_NOTICES.get(notice), reasons=PAUSE_REASONS,
+            supporters=row.supporters, related=[] if row.status == "merged" else await merges.related(row),
+            merged_in=await merges.merged_into(row), may_undo=may_undo(row), can_merge=await page.can("concern.merge"),
+            events=await service.events(row), event_labels=CONCERN_EVENT_LABELS)
 
     @get("/concerns/{concern_id:str}")
     async def concern(self, page: PageDep, concern_id: FromPath[str]) -> Response:
@@ -270,6 +297,42 @@ class StaffController(Controller):
             error = {"action": what, "field": exc.field or what, "message": page.refusal(exc)}
             return await self._concern_page(page, service, cid, exc.status, error, values)
         return Redirect(f"{page.base}/staff/concerns/{cid}?notice={what}", status_code=303)
+
+    # --- merging duplicates into a concern, and undoing it ------------------------------------------------
+
+    @post("/concerns/{concern_id:str}/merge", status_code=303)
+    async def merge(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.merge")
+        cid = page.path_id(concern_id)
+        form = await request.form()
+        values: dict[str, Any] = {**_form_dict(form), "duplicates": [v for v in form.getall("duplicates", []) if v]}
+        service = ConcernService(page.session, scope)
+        try:
+            ids = []
+            for raw in values["duplicates"]:
+                try:
+                    ids.append(uuid.UUID(raw))
+                except ValueError:
+                    raise InvalidInput(page._("Choose concerns from the list."), field="duplicates") from None
+            await MergeService(page.session, scope).merge(cid, ids, values.get("reason"))
+        except DomainError as exc:
+            await page.take_back(exc)
+            error = {"action": "merge", "field": exc.field or "duplicates", "message": page.refusal(exc)}
+            return await self._concern_page(page, service, cid, exc.status, error, values)
+        return Redirect(f"{page.base}/staff/concerns/{cid}?notice=merged", status_code=303)
+
+    @post("/concerns/{concern_id:str}/unmerge", status_code=303)
+    async def unmerge(self, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.merge")
+        cid = page.path_id(concern_id)
+        service = ConcernService(page.session, scope)
+        try:
+            await MergeService(page.session, scope).unmerge(cid)
+        except DomainError as exc:
+            await page.take_back(exc)
+            error = {"action": "unmerge", "field": "unmerge", "message": page.refusal(exc)}
+            return await self._concern_page(page, service, cid, exc.status, error)
+        return Redirect(f"{page.base}/staff/concerns/{cid}?notice=unmerged", status_code=303)
 
     @post("/topics", status_code=303)
     async def create_topic(self, request: Request, page: PageDep) -> Response:

@@ -23,6 +23,7 @@ from core.related.models import ConcernBand
 from core.related.text import normalise, words
 
 _BAND = table_of(ConcernBand)
+CHUNK = 400
 
 
 def keys_of(title: str, description: str) -> list[int]:
@@ -57,15 +58,25 @@ async def forget(session: AsyncSession, ctx: TenantContext, concern_id: uuid.UUI
 async def candidates(session: AsyncSession, ctx: TenantContext, keys: list[int], since: datetime.datetime,
                      limit: int = ranking.CANDIDATES) -> list[uuid.UUID]:
     """The concerns of the scope's tenant filed since `since` sharing the most of `keys`, the most first."""
-    if not keys:
-        return []
-    ranges = [select(ConcernBand.concern_id.label("concern_id"))
-              .where(ConcernBand.tenant_id == ctx.tenant_id, ConcernBand.key == literal(key, BigInteger),
-                     ConcernBand.filed_at >= since)
-              .order_by(ConcernBand.filed_at.desc()).limit(ranking.PER_KEY).subquery().select()
-              for key in keys]
-    shared = (await session.scalars(union_all(*ranges))).all()
-    return ranking.candidates(shared, limit)
+    newest = await newest_by_key(session, ctx, set(keys), since)
+    return ranking.candidates([concern for key in keys for concern in newest.get(key, ())], limit)
+
+
+async def newest_by_key(session: AsyncSession, ctx: TenantContext, keys: set[int],
+                        since: datetime.datetime) -> dict[int, list[uuid.UUID]]:
+    """Each key's newest concerns (at most `ranking.PER_KEY`) filed since `since`: one UNION of the keys' index
+    ranges per `CHUNK` keys (SQLite takes at most 500 parts in one), for one lookup or a whole inbox page."""
+    found: dict[int, list[uuid.UUID]] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), CHUNK):
+        ranges = [select(ConcernBand.key, ConcernBand.concern_id)
+                  .where(ConcernBand.tenant_id == ctx.tenant_id, ConcernBand.key == literal(key, BigInteger),
+                         ConcernBand.filed_at >= since)
+                  .order_by(ConcernBand.filed_at.desc()).limit(ranking.PER_KEY).subquery().select()
+                  for key in ordered[start:start + CHUNK]]
+        for key, concern_id in await session.execute(union_all(*ranges)):
+            found.setdefault(key, []).append(concern_id)
+    return found
 
 
 async def reindex(session: AsyncSession, ctx: TenantContext, batch: int = 500) -> int:

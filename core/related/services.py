@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -49,6 +50,33 @@ class Similar:
         return self.concern.status in OPEN_STATES
 
 
+@dataclass(frozen=True)
+class Places:
+    """The names of a tenant's compounds and of the buildings a comparison needs: what `Text` compares a place by
+    (two ids of one name are one place; a compound named only in words is found by its name)."""
+
+    compounds: dict[uuid.UUID, str]
+    buildings: dict[uuid.UUID, str]
+
+    @classmethod
+    async def read(cls, session: AsyncSession, buildings: Iterable[uuid.UUID | None]) -> Places:
+        """The scope's tenant's compounds, and the names of `buildings`: two queries."""
+        compounds = {row.id: row.name for row in await session.execute(select(Compound.id, Compound.name))}
+        wanted = {i for i in buildings if i is not None}
+        named = {row.id: row.name for row in await session.execute(
+            select(Building.id, Building.name).where(Building.id.in_(wanted)))} if wanted else {}
+        return cls(compounds, named)
+
+    def text(self, title: str, description: str, building_id: uuid.UUID | None, compound_id: uuid.UUID | None,
+             category: str | None) -> Text:
+        return Text.of(title, description, building=self.buildings.get(building_id) if building_id else None,
+                       compound=self.compounds.get(compound_id) if compound_id else None, category=category,
+                       compounds=tuple(self.compounds.values()))
+
+    def of(self, concern: Concern) -> Text:
+        return self.text(concern.title, concern.description, concern.building_id, concern.compound_id, concern.category)
+
+
 class RelatedService:
     """Related concerns in the scope's tenant."""
 
@@ -67,35 +95,16 @@ class RelatedService:
         if not ids:
             return []
         concerns = (await self.session.scalars(select(Concern).where(Concern.id.in_(ids), Concern.status.in_(states)))).all()
-        buildings = await self._names(Building, {c.building_id for c in concerns} | {building_id})
-        compounds = await self._names(Compound, None)
-        known = tuple(compounds.values())
-
-        def text(title: str, description: str, building: uuid.UUID | None, compound: uuid.UUID | None,
-                 category: str | None) -> Text:
-            return Text.of(title, description, building=buildings.get(building), compound=compounds.get(compound),
-                           category=category, compounds=known)
-
-        query = text(title, description, building_id, compound_id, category)
-        texts = {c.id: text(c.title, c.description, c.building_id, c.compound_id, c.category) for c in concerns}
+        places = await Places.read(self.session, [building_id, *(c.building_id for c in concerns)])
+        query = places.text(title, description, building_id, compound_id, category)
         by_id = {c.id: c for c in concerns}
-        return [Similar(by_id[i], s) for i, s in ranking.rank(query, texts, least, limit)]
+        return [Similar(by_id[i], s) for i, s in ranking.rank(query, {c.id: places.of(c) for c in concerns}, least, limit)]
 
     async def like(self, concern: Concern, limit: int = 5) -> list[Similar]:
         """The concerns like `concern` (its likely duplicates first, then related ones), for staff."""
         return await self.similar(concern.title, concern.description, compound_id=concern.compound_id,
                                   building_id=concern.building_id, category=concern.category, exclude=concern.id,
                                   states=OPEN_STATES, limit=limit, least=similarity.RELATED)
-
-    async def _names(self, model: type[Building] | type[Compound], ids: set[uuid.UUID | None] | None) -> dict[uuid.UUID | None, str]:
-        """Names of the tenant's buildings or compounds by id: those of `ids`, or (None) all of them."""
-        statement = select(model.id, model.name)
-        if ids is not None:
-            wanted = [i for i in ids if i is not None]
-            if not wanted:
-                return {}
-            statement = statement.where(model.id.in_(wanted))
-        return {row.id: row.name for row in await self.session.execute(statement)}
 
     # --- 附议 ------------------------------------------------------------------------------------------
 

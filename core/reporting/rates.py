@@ -31,6 +31,9 @@ LIST_LENGTH = 5  # each of the red and the black list
 MAX_RANKED = 2000  # the ranking's rows: every community below, bounded
 SATISFIED = ("satisfied", "basic")  # 满意 and 基本满意
 RANKED_RATES = ("response", "on_time", "satisfied")  # the composite is their mean, where defined
+# A duplicate merged into another concern is not a concern of its own: the survivor is counted, it is not (until
+# the merge is undone). Every count and median of concerns below takes this condition.
+COUNTED = Concern.status != "merged"
 
 
 def report_month(raw: str | None) -> datetime.date:
@@ -162,11 +165,14 @@ async def rate_tallies(session: AsyncSession, lo: datetime.datetime, hi: datetim
 
     for model, where, aggregates in _counted(lo, hi, clock.now()):
         query = select(key(model), *aggregates.values()).select_from(model).where(*where)
+        if model is Concern:
+            query = query.where(COUNTED)
         for group, *values in await session.execute(query.group_by(model.tenant_id) if by_tenant else query):
             for name, value in zip(aggregates, values, strict=True):
                 setattr(by_key[group], name, int(value or 0))
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     for name, start, end, where in _medians(lo, hi):
+        where = [*where, COUNTED]
         if postgres:  # the database takes the median: no row leaves it
             taken = func.extract("epoch", end - start) / 3600
             query = select(key(Concern), func.percentile_cont(0.5).within_group(taken)).select_from(Concern).where(*where)

@@ -22,6 +22,7 @@ from core.concerns.services import category_names
 from core.errors import InvalidInput
 from core.events import PLUGINS_KEY
 from core.inputs import label
+from core.reporting.rates import COUNTED  # a merged duplicate is no concern of its own here either
 from core.reporting.schemas import Figures, PublicStats, StatsOut
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
@@ -81,7 +82,7 @@ def _counted(lo: datetime.datetime, hi: datetime.datetime,
     """Every counted figure: the table, which of its rows (in the period [lo, hi), or open on `today`), and the
     Tally fields its aggregates fill. One grouped query each, whatever the number of tenants."""
     return [
-        (Concern, [_during(Concern.created_at, lo, hi)],
+        (Concern, [_during(Concern.created_at, lo, hi), COUNTED],
          {"concerns_received": func.count(), "resolved_directly": func.count().filter(Concern.status == "resolved")}),
         (Topic, [_during(Topic.created_at, lo, hi)], {"topics": func.count()}),
         (Meeting, [_during(Meeting.minutes_recorded_at, lo, hi)], {"consultations_held": func.count()}),
@@ -194,7 +195,8 @@ async def community_dashboard(scope: TenantScope, date_from: datetime.date, date
         # The matters completed, as the figure counts them, by the month (Beijing's) they were completed in.
         completed = (await session.scalars(select(Topic.completed_at).where(_during(Topic.completed_at, lo, hi)))).all()
         by_category = (await session.execute(select(Concern.category, func.count())
-                                             .where(_during(Concern.created_at, lo, hi)).group_by(Concern.category))).all()
+                                             .where(_during(Concern.created_at, lo, hi), COUNTED)
+                                             .group_by(Concern.category))).all()
         names = await category_names(session)
     rows = [CommunityRow(tid, slug, name, parent_name or "", by_tenant.get(tid, Tally()).figures())
             for tid, slug, name, parent_name in communities]

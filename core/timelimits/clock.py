@@ -5,7 +5,7 @@ A concern is in its respond phase until staff first act on it (accept, reject, r
 resolve phase until it is closed. Each phase runs through the same stages: a reminder when it turns yellow, a
 supervision notice (督办) from the level above when it turns red, and — where the policy says so — escalation
 one level up after so many hours red. `alert_stage` is the last stage done; `alert_at` the moment of the next
-(null when closed, paused or nothing is left to do), so that the sweep reads only what is due.
+(null when closed, paused, merged into another or nothing is left to do), so that the sweep reads only what is due.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def phase(concern: Concern) -> str:
 
 
 def light(concern: Concern, now: datetime.datetime) -> str | None:
-    """绿/黄/红 of the phase the concern is in; None once closed or for a concern from before time limits."""
-    if concern.closed_at is not None:
+    """绿/黄/红 of the phase the concern is in; None once closed or merged into another (its survivor's light is
+    the one that counts), or for a concern from before time limits."""
+    if concern.closed_at is not None or concern.status == "merged":
         return None
     current = phase(concern)
     due, warn = getattr(concern, f"{current}_by"), getattr(concern, f"{current}_warn_at")
@@ -68,16 +69,19 @@ def light_rank(now: datetime.datetime) -> ColumnElement[int]:
     """The light as a number to sort by in SQL (0 red, 1 yellow, 2 green, 3 none), as `light` decides it."""
     warn = case((Concern.responded_at.is_(None), Concern.respond_warn_at), else_=Concern.resolve_warn_at)
     moment = func.coalesce(Concern.paused_at, now)
-    return case((Concern.closed_at.is_not(None), 3), (due().is_(None), 3), (due() <= moment, 0), (warn <= moment, 1),
-                else_=2)
+    return case((Concern.closed_at.is_not(None), 3), (Concern.status == "merged", 3), (due().is_(None), 3),
+                (due() <= moment, 0), (warn <= moment, 1), else_=2)
 
 
 def next_alert(concern: Concern, escalate_after: datetime.timedelta | None) -> tuple[str, datetime.datetime] | None:
     """The next stage the sweep must reach on the concern, and when; None when there is none (closed, paused,
-    escalated and waiting for the level above, no deadline, or every stage of its phase done)."""
+    escalated and waiting for the level above, merged into another, no deadline, or every stage of its phase
+    done)."""
     if concern.closed_at is not None or concern.paused_at is not None:
         return None
-    if concern.status == "escalated":  # the level above holds it: no alerts here until it is sent back
+    # Escalated: the level above holds it, no alerts here until it is sent back. Merged: its survivor is handled
+    # in its stead, until the merge is undone (core.related.merging).
+    if concern.status in ("escalated", "merged"):
         return None
     current = phase(concern)
     due, warn = getattr(concern, f"{current}_by"), getattr(concern, f"{current}_warn_at")

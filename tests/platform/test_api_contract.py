@@ -31,6 +31,8 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/concerns/{concern_id}/pause", "/api/v1/tenants/{slug}/concerns/{concern_id}/resume",
     "/api/v1/tenants/{slug}/concerns/{concern_id}/extensions", "/api/v1/tenants/{slug}/extensions",
     "/api/v1/tenants/{slug}/extensions/{extension_id}/decision",
+    "/api/v1/tenants/{slug}/concerns/{concern_id}/merge", "/api/v1/tenants/{slug}/concerns/{concern_id}/unmerge",
+    "/api/v1/tenants/{slug}/concerns/{concern_id}/related",
 }
 
 
@@ -90,6 +92,8 @@ WRITE_ROUTES = [
     ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/resume"),
     ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/extensions"),
     ("POST", f"/api/v1/tenants/street-a/extensions/{NO_SUCH}/decision"),
+    ("POST", "/api/v1/tenants/comm-a/concerns/{concern}/merge"),
+    ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/unmerge"),
 ]
 
 

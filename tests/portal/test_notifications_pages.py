@@ -182,6 +182,7 @@ async def test_preferences_save_and_the_api_agrees(client: AsyncClient, auth: Au
                                                        **{f"channels-{k}": ["sms"] for k in (
                                                            "concern.rejected", "concern.resolved",
                                                            "concern.escalated", "concern.in_topic", "concern.revisit",
+                                                           "concern.merged",
                                                            "topic.meeting_scheduled", "topic.result_published",
                                                            "topic.action_completed", "meeting.reminder")},
                                                        **{f"channels-{k}": ["email"] for k in (

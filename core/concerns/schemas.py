@@ -104,6 +104,7 @@ class ConcernOut(msgspec.Struct):
     # lives (false: a resident not confirmed yet). None: not verified there, or no resident's account to confirm.
     resident_confirmed: bool | None = None
     reopened: int = 0  # 重办: times a resident said it was not solved after it was resolved
+    supporters: int = 0  # 附议: residents who joined it (core.related)
 
 
 class Triage(Input):
@@ -155,3 +156,4 @@ class PublicConcern(msgspec.Struct):
     result: str | None  # the portal page of the published result, once the topic's is public
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    supporters: int = 0  # 附议: residents who joined it

@@ -31,6 +31,7 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/concerns/{concern_id}/pause", "/api/v1/tenants/{slug}/concerns/{concern_id}/resume",
     "/api/v1/tenants/{slug}/concerns/{concern_id}/extensions", "/api/v1/tenants/{slug}/extensions",
     "/api/v1/tenants/{slug}/extensions/{extension_id}/decision",
+    "/api/v1/tenants/{slug}/concerns/similar", "/api/v1/tenants/{slug}/concerns/{concern_id}/support",
 }
 
 
@@ -90,6 +91,9 @@ WRITE_ROUTES = [
     ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/resume"),
     ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/extensions"),
     ("POST", f"/api/v1/tenants/street-a/extensions/{NO_SUCH}/decision"),
+    ("POST", "/api/v1/tenants/comm-a/concerns/similar"),
+    ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/support"),
+    ("DELETE", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/support"),
 ]
 
 

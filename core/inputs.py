@@ -39,9 +39,9 @@ def cap(max_length: int) -> msgspec.Meta:
 FIELD_LABELS: dict[str, Label] = {
     "action": Label("处理方式"), "adopted": Label("是否采纳"), "agenda": Label("议程"), "answer": Label("答复"),
     "archived": Label("是否归档"), "aspect": Label("方面"), "attendance": Label("出席情况"),
-    "attendees": Label("参加人员"), "building": Label("楼栋"), "buildings": Label("楼栋"),
+    "attendees": Label("参加人员"), "building": Label("楼栋"), "building_id": Label("楼栋"), "buildings": Label("楼栋"),
     "category": Label("类别"), "channel": Label("渠道"), "code": Label("代码"), "comment": Label("意见"),
-    "community": Label("社区"), "compound": Label("小区"), "compounds": Label("小区"),
+    "community": Label("社区"), "compound": Label("小区"), "compound_id": Label("小区"), "compounds": Label("小区"),
     "concern_ids": Label("诉求"), "counts": Label("各选项票数"), "date": Label("日期"), "day": Label("日"),
     "department": Label("职能部门"), "deputy": Label("代表"), "description": Label("详细描述"),
     "due_date": Label("完成期限"), "eligible_voters": Label("应到人数"), "end": Label("结束时间"),

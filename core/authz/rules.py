@@ -60,6 +60,7 @@ ACTIONS: dict[str, Action] = {
         Action("residence.confirm", "确认或更正居民的小区与楼栋"),
         Action("concern.file", "反映诉求"),
         Action("concern.file_on_behalf", "代居民反映诉求"),
+        Action("concern.support", "附议他人反映的诉求"),
         Action("concern.read", "查看自己反映或代办的诉求"),
         Action("concern.read_all", "查看本辖区全部诉求"),
         Action("concern.triage", "受理、驳回、直接办结或上报诉求，改写其公开摘要"),
@@ -100,8 +101,8 @@ RULES: list[tuple[str, str]] = [
     ("community_staff", "person.phone"),
     ("grid_worker", "person.phone"),
     ("district_admin", "person.phone_log"),  # who read residents' numbers in every community below
-    *[(role, "concern.file") for role in (*STAFF_ROLES, "grid_worker", "resident", "resident_rep",
-                                          "party_member", "deputy")],
+    *[(role, action) for role in (*STAFF_ROLES, "grid_worker", "resident", "resident_rep", "party_member", "deputy")
+      for action in ("concern.file", "concern.support")],  # whoever may raise a matter may join another's
     *[(role, "concern.file_on_behalf") for role in (*STAFF_ROLES, "grid_worker", "deputy")],
     *[(role, "concern.read") for role in (*STAFF_ROLES, "grid_worker", "resident", "resident_rep",
                                           "party_member", "deputy")],

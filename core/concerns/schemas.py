@@ -114,6 +114,7 @@ class ConcernOut(msgspec.Struct):
     resident_confirmed: bool | None = None
     reopened: int = 0  # 重办: times a resident said it was not solved after it was resolved
     duplicate_of: DuplicateOf | None = None  # once merged (已合并办理): the concern handled in its stead
+    supporters: int = 0  # 附议: residents who joined it (core.related)
 
 
 class Triage(Input):
@@ -165,3 +166,4 @@ class PublicConcern(msgspec.Struct):
     result: str | None  # the portal page of the published result, once the topic's is public
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    supporters: int = 0  # 附议: residents who joined it

@@ -524,6 +524,7 @@ class ConcernService:
                 photos=photos.get(c.id, []), created_at=c.created_at, updated_at=c.updated_at,
                 deadlines=deadlines_of(c, now), light=timelimits.light(c, now), reopened=c.reopened,
                 resident_confirmed=confirmed.get(c.id), duplicate_of=_duplicate_of(c, survivors),
+                supporters=c.supporters,
             )
             for c in concerns
         ]
@@ -702,5 +703,5 @@ async def public_status(session: AsyncSession, tenant: Tenant, code: str, client
         status_name=STATE_NAMES[concern.status], topic_state=topic.state if topic else None,
         topic_step=f"{STEP_NAMES[STEPS[topic.state]]}（{TOPIC_STATE_NAMES[topic.state]}）" if topic else None,
         result=f"/t/{tenant.slug}/results/{topic.id}" if topic and topic.state in PUBLIC_STATES else None,
-        created_at=concern.created_at, updated_at=concern.updated_at,
+        created_at=concern.created_at, updated_at=concern.updated_at, supporters=concern.supporters,
     )

@@ -18,6 +18,7 @@ from core.db import ALL_TENANTS, TenantContext
 from core.events import WorkflowEvent
 from core.notifications.messages import when
 from core.redaction import public_summary
+from core.related.models import Supporter
 from core.tenancy.models import Tenant
 from core.tenancy.scope import within
 from core.topics.models import ActionItem, Meeting, Topic
@@ -59,9 +60,22 @@ async def _concern(session: AsyncSession, event: WorkflowEvent) -> Concern | Non
 
 
 async def reporters(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
-    """The resident a concern is about, and the grid worker (or staff) who filed it for them."""
+    """The resident a concern is about, the grid worker (or staff) who filed it for them, and the residents who
+    joined it (附议): they hear what its reporters hear."""
     concern = await _concern(session, event)
-    return [] if concern is None else [u for u in (concern.resident_id, concern.filed_by_id) if u is not None]
+    if concern is None:
+        return []
+    supporters = await session.scalars(select(Supporter.user_id).where(Supporter.concern_id == concern.id))
+    return [u for u in (concern.resident_id, concern.filed_by_id, *supporters) if u is not None]
+
+
+async def merged_reporters(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    """A merged duplicate's reporters and supporters, but not the survivor's own reporters: nothing changed for
+    them (one who had also joined the duplicate still follows their own concern)."""
+    concern = await _concern(session, event)
+    survivor = await session.get(Concern, (event.tenant_id, concern.duplicate_of_id)) if concern and concern.duplicate_of_id else None
+    own = {survivor.resident_id, survivor.filed_by_id} if survivor is not None else set()
+    return [u for u in await reporters(session, ctx, event) if u not in own]
 
 
 async def resident(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
@@ -71,10 +85,13 @@ async def resident(session: AsyncSession, ctx: TenantContext, event: WorkflowEve
 
 
 async def topic_reporters(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
-    """Everyone who raised one of the topic's concerns (or filed it for them)."""
+    """Everyone who raised one of the topic's concerns (or filed it for them), and those who joined one."""
     rows = (await session.execute(select(Concern.resident_id, Concern.filed_by_id)
                                   .where(Concern.topic_id == event.topic_id))).all()
-    return [u for row in rows for u in row if u is not None]
+    supporters = await session.scalars(select(Supporter.user_id).join(
+        Concern, (Concern.tenant_id == Supporter.tenant_id) & (Concern.id == Supporter.concern_id))
+        .where(Concern.topic_id == event.topic_id))
+    return [u for row in rows for u in row if u is not None] + list(supporters)
 
 
 async def holders(session: AsyncSession, tenant_id: uuid.UUID, roles: Iterable[str]) -> list[uuid.UUID]:
@@ -219,7 +236,7 @@ RULES: list[Rule] = [
     Rule("concern.escalate", "concern.escalated", reporters, concern_facts),
     Rule("concern.topic", "concern.in_topic", reporters, topic_facts),
     Rule("concern.revisit_asked", "concern.revisit", resident, concern_facts),  # 回访: solved? satisfied?
-    Rule("concern.merged", "concern.merged", reporters, merged_facts),  # a duplicate's: they follow its survivor
+    Rule("concern.merged", "concern.merged", merged_reporters, merged_facts),  # a duplicate's: they follow its survivor
     Rule("topic.schedule", "meeting.invited", invitees, topic_facts, link="calendar"),  # told once, as invited
     Rule("topic.schedule", "topic.meeting_scheduled", topic_reporters, topic_facts),
     Rule("topic.publish", "topic.result_published", topic_reporters, topic_facts),

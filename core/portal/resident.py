@@ -1,8 +1,9 @@
 """Residents' and grid workers' pages: raise a concern (with photos, a category, a place in the tenant's
 compounds and buildings; on a resident's behalf for those who may; once without an account, by a code sent to
-one's phone), follow one's own concerns, answer the revisit of one resolved (回访; staff record a phone revisit on
-the same page), and rate the outcome of a topic one's concern fed. Every rule stays in the services; these pages
-only ask them."""
+one's phone), see as one types the open concerns others raised of the same matter and join one instead (附议),
+follow one's own concerns and those one joined, answer the revisit of one resolved (回访; staff record a phone
+revisit on the same page), and rate the outcome of a topic one's concern fed. Every rule stays in the services;
+these pages only ask them."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from core.media import CleanImage, clean_upload
 from core.portal.account import Form
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
+from core.related.schemas import SimilarIn
+from core.related.services import RelatedService
 from core.tenancy.scope import TenantScope
 from core.tenancy.services import CompoundService
 from core.timelimits.models import SATISFACTION, URGENCIES
@@ -141,6 +144,18 @@ def _concern_id(page: Page, raw: str) -> uuid.UUID:
     return page.path_id(raw, page._("There is no such concern here."))
 
 
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _typed_id(value: Any) -> uuid.UUID | None:
+    """A place the form names, while the resident is still typing: one not (yet) well formed names none."""
+    try:
+        return uuid.UUID(str(value or "").strip())
+    except ValueError:
+        return None
+
+
 class ResidentController(Controller):
     path = "/t/{slug:str}"
     dependencies = {"page": Provide(provide_page)}
@@ -154,7 +169,8 @@ class ResidentController(Controller):
         compounds = await CompoundService(page.session).all()
         return page.render("resident/concern_form.html", status_code=status_code, form=form, errors=errors,
                            categories=categories, compounds=compounds, on_behalf=on_behalf,
-                           channels=CHANNEL_LABELS, urgencies=URGENCIES, max_photos=MAX_FORM_PHOTOS)
+                           channels=CHANNEL_LABELS, urgencies=URGENCIES, max_photos=MAX_FORM_PHOTOS,
+                           similar_url=f"{page.base}/concerns/similar")
 
     @get("/concerns/new")
     async def new_concern(self, page: PageDep) -> Response:
@@ -244,6 +260,57 @@ class ResidentController(Controller):
             return await self._form(page, scope, form, errors, status_code=exc.status)
         return Redirect(f"{base}/me/concerns/{answer['id']}?filed=1", status_code=303)
 
+    # --- others reported this too: joining their concern instead (附议) --------------------------------------
+
+    @post("/concerns/similar", status_code=200)
+    async def similar(self, page: PageDep, data: Form) -> Response:
+        """The open concerns like what the resident has typed so far (htmx asks as they type): their public
+        summaries, status and supporters, each with a button to join it. Nothing while there is nothing to
+        compare, or while what is typed would not file (the form says why when it is sent)."""
+        if page.user is None:  # signed out while typing: nothing, rather than the sign-in page inside the form
+            return page.render("resident/_similar.html", similar=[])
+        scope = await page.scope("concern.file")
+        service = RelatedService(page.session, scope)
+        try:
+            typed = SimilarIn(title=str(data.get("title") or ""), description=str(data.get("description") or ""),
+                              compound_id=_typed_id(data.get("compound")), building_id=_typed_id(data.get("building")),
+                              category=str(data.get("category") or "") or None)
+            found = await service.similar_views(await service.similar_to(typed))
+        except DomainError:
+            found = []
+        # Who files for a resident is not the one it happened to: they see what is raised already, and join nothing.
+        for_others = scope.can("concern.file_on_behalf")
+        return page.render("resident/_similar.html", similar=found, for_others=for_others,
+                           may_join=scope.can("concern.support") and not for_others)
+
+    @post("/concerns/{concern_id:str}/support", status_code=303)
+    async def support(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        """Join a concern (我也遇到了): htmx swaps its line for the confirmation; a plain POST lands on one's
+        concerns, where the joined ones are listed."""
+        scope = await page.scope("concern.support")
+        service = RelatedService(page.session, scope)
+        cid = _concern_id(page, concern_id)
+        try:
+            concern = await service.support(cid)
+        except DomainError as exc:
+            await page.take_back(exc)  # a concern not found (or another tenant's) is the 404 page
+            if not _is_htmx(request):
+                raise
+            # Said where the button was: the concern's line stays as it is.
+            refused = page.render("resident/_join_refused.html", status_code=exc.status, error=page.refusal(exc))
+            refused.headers.update({"HX-Retarget": f"#similar-{cid} .join-state", "HX-Reswap": "innerHTML"})
+            return refused
+        if not _is_htmx(request):
+            return Redirect(f"{page.base}/me/concerns?joined=1#joined", status_code=303)
+        [view] = await service.views([concern])
+        return page.render("resident/_similar_item.html", s=view, may_join=True, just_joined=True)
+
+    @post("/concerns/{concern_id:str}/support/withdraw", status_code=303)
+    async def withdraw_support(self, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.support")
+        await RelatedService(page.session, scope).withdraw_support(_concern_id(page, concern_id))
+        return Redirect(f"{page.base}/me/concerns?withdrawn=1#joined", status_code=303)
+
     # --- raising one concern without an account ------------------------------------------------------------
 
     async def _by_phone_form(self, page: Page, form: PhoneFilingForm, errors: dict[str, str], *, sent: bool = False,
@@ -320,8 +387,12 @@ class ResidentController(Controller):
         service = ConcernService(page.session, scope)
         pager = Pager.at(p, PER_PAGE)
         found, total = await service.page(ConcernFilters(sort="-created_at"), pager.per_page, pager.offset)
+        related = RelatedService(page.session, scope)
+        joined = await related.views(await related.supported(scope.user_id))
         return page.render("resident/my_concerns.html", concerns=await service.to_out(found), pager=pager.of(total),
-                           may_file=scope.can("concern.file"))
+                           may_file=scope.can("concern.file"), joined=joined,
+                           notice=next((n for n in ("joined", "withdrawn") if page.request.query_params.get(n) == "1"),
+                                       None))
 
     async def _detail(self, page: PageDep, scope: TenantScope, concern_id: uuid.UUID, status_code: int = 200,
                       rating_error: str | None = None, score: str = "", comment: str = "",
@@ -357,8 +428,18 @@ class ResidentController(Controller):
 
     @get("/me/concerns/{concern_id:str}")
     async def my_concern(self, page: PageDep, concern_id: FromPath[str]) -> Response:
+        """One's own concern; or one joined, as its public view (what its notices link to, for its supporters too)."""
         scope = await page.scope("concern.read")
-        return await self._detail(page, scope, _concern_id(page, concern_id))
+        cid = _concern_id(page, concern_id)
+        try:
+            return await self._detail(page, scope, cid)
+        except NotFound:
+            related = RelatedService(page.session, scope)
+            joined = await related.joined_one(cid)
+            if joined is None:
+                raise
+            [view] = await related.views([joined])
+            return page.render("resident/joined_concern.html", concern=view)
 
     @get("/me/concerns/{concern_id:str}/photos/{photo_id:str}")
     async def concern_photo(self, request: Request, page: PageDep, concern_id: FromPath[str],

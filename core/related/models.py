@@ -6,7 +6,7 @@ import datetime
 import uuid
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import BigInteger, ForeignKey, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, TenantOwned
@@ -32,7 +32,8 @@ class Supporter(TenantOwned, Base):
     follow it and are told what its reporters are told."""
 
     __tablename__ = "concern_supporter"
-    __table_args__ = (UniqueConstraint("tenant_id", "concern_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "concern_id", "user_id"),
+                      Index("ix_concern_supporter_user", "tenant_id", "user_id", "created_at"))  # "我的诉求"
 
     concern_id: Mapped[uuid.UUID] = mapped_column(GUID)
     user_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))

@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
-from core.concerns.models import STATE_NAMES, Concern
-from core.errors import Conflict, NotFound
+from core.concerns.models import DEFAULT_CATEGORIES, STATE_NAMES, Concern
+from core.concerns.services import category_names
+from core.errors import Conflict, InvalidInput, NotFound, Problems
 from core.events import append_event
+from core.i18n import Label
 from core.redaction import public_summary
 from core.related import index, ranking, similarity
 from core.related.models import Supporter
+from core.related.schemas import PublicView, SimilarConcern, SimilarIn
 from core.related.similarity import Text
 from core.tenancy.models import Building, Compound
 from core.tenancy.scope import TenantScope
+from core.tenancy.services import resolve_place
 
 # What a resident may still join, and what staff see as a possible duplicate: concerns not yet closed or merged.
 OPEN_STATES = ("submitted", "accepted", "escalated", "taken_over", "in_topic")
@@ -100,6 +105,24 @@ class RelatedService:
         by_id = {c.id: c for c in concerns}
         return [Similar(by_id[i], s) for i, s in ranking.rank(query, {c.id: places.of(c) for c in concerns}, least, limit)]
 
+    async def similar_to(self, data: SimilarIn) -> list[Similar]:
+        """`similar` for what a resident has typed so far, its category and place checked as filing checks them
+        (every bad field named at once); a text too short to compare answers nothing."""
+        problems = Problems()
+        if data.category is not None and data.category not in DEFAULT_CATEGORIES and data.category not in (
+                categories := await category_names(self.session)):
+            problems.add(InvalidInput("未知分类 {category}；可用：{choices}", field="category", category=data.category,
+                                      choices=", ".join(categories)))
+        compound_id = building_id = None
+        try:
+            compound_id, building_id = await resolve_place(self.session, data.compound_id, data.building_id)
+        except InvalidInput as refused:
+            refused.field = f"{refused.field}_id"  # this input's names for the place
+            problems.add(refused)
+        problems.raise_any()
+        return await self.similar(data.title, data.description, compound_id=compound_id, building_id=building_id,
+                                  category=data.category)
+
     async def like(self, concern: Concern, limit: int = 5) -> list[Similar]:
         """The concerns like `concern` (its likely duplicates first, then related ones), for staff."""
         return await self.similar(concern.title, concern.description, compound_id=concern.compound_id,
@@ -146,7 +169,7 @@ class RelatedService:
         if concern is None:
             raise NotFound("没有这条诉求")
         if concern.status not in states:
-            raise Conflict("这条诉求已{state}，不能再附议", state=STATE_NAMES[concern.status])
+            raise Conflict("这条诉求当前为「{state}」，不能再附议", state=Label(STATE_NAMES[concern.status]))
         return concern
 
     async def _count(self, concern: Concern, change: int, action: str) -> None:
@@ -157,3 +180,34 @@ class RelatedService:
                            topic_id=concern.topic_id, action=action, from_state=concern.status,
                            to_state=concern.status, actor_id=self.scope.user_id,
                            payload={"supporters": concern.supporters})
+
+    async def joined(self, concern_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `concern_ids` the signed-in user joined (one query)."""
+        if not concern_ids:
+            return set()
+        return set((await self.session.scalars(select(Supporter.concern_id).where(
+            Supporter.user_id == self.scope.user_id, Supporter.concern_id.in_(list(concern_ids))))).all())
+
+    async def joined_one(self, concern_id: uuid.UUID) -> Concern | None:
+        """The concern `concern_id`, if the signed-in user joined it."""
+        return await self.session.scalar(select(Concern).join(
+            Supporter, (Supporter.concern_id == Concern.id) & (Supporter.tenant_id == Concern.tenant_id))
+            .where(Concern.id == concern_id, Supporter.user_id == self.scope.user_id))
+
+    # --- what a resident reads of another's concern -------------------------------------------------------
+
+    def _view(self, concern: Concern, joined: set[uuid.UUID]) -> dict[str, Any]:
+        return {"id": concern.id, "reference": concern.reference, "summary": public_summary(concern),
+                "status": concern.status, "status_name": STATE_NAMES[concern.status],
+                "supporters": concern.supporters, "created_at": concern.created_at, "joined": concern.id in joined,
+                "mine": self.scope.user_id in (concern.filed_by_id, concern.resident_id),
+                "joinable": concern.status in OPEN_STATES}
+
+    async def views(self, concerns: Sequence[Concern]) -> list[PublicView]:
+        """`concerns` as the signed-in user may read another resident's: public summary, status, supporters."""
+        joined = await self.joined([c.id for c in concerns])
+        return [PublicView(**self._view(c, joined)) for c in concerns]
+
+    async def similar_views(self, found: Sequence[Similar]) -> list[SimilarConcern]:
+        joined = await self.joined([s.concern.id for s in found])
+        return [SimilarConcern(**self._view(s.concern, joined), score=round(s.score, 3)) for s in found]

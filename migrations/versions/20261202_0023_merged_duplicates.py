@@ -5,7 +5,7 @@ duplicates of a survivor are read by `(tenant_id, duplicate_of_id)`, only merged
 staff concern page shows the concern's timeline, its events read by `(tenant_id, subject_id)`.
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-02 12:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0023'
-down_revision = '0020'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

@@ -33,6 +33,7 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/extensions/{extension_id}/decision",
     "/api/v1/tenants/{slug}/concerns/{concern_id}/merge", "/api/v1/tenants/{slug}/concerns/{concern_id}/unmerge",
     "/api/v1/tenants/{slug}/concerns/{concern_id}/related",
+    "/api/v1/tenants/{slug}/concerns/similar", "/api/v1/tenants/{slug}/concerns/{concern_id}/support",
 }
 
 
@@ -94,6 +95,9 @@ WRITE_ROUTES = [
     ("POST", f"/api/v1/tenants/street-a/extensions/{NO_SUCH}/decision"),
     ("POST", "/api/v1/tenants/comm-a/concerns/{concern}/merge"),
     ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/unmerge"),
+    ("POST", "/api/v1/tenants/comm-a/concerns/similar"),
+    ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/support"),
+    ("DELETE", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/support"),
 ]
 
 

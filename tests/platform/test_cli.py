@@ -66,6 +66,14 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     assert {row["resolve"]["source"]["name"] for row in limits["limits"]} == {"西夏区"}
     tree = (await client.get("/api/v1/tenants/shangqiao/public/results")).json()["items"][0]
     assert {a["owner_org"] for a in tree["actions"]} == {"利通区住建局", "利通区自然资源局"}
+    # Issue 16's own check: a resident typing "14号楼楼顶垃圾漏水" in 建设巷社区 is shown the roof-rubbish concern
+    # (handled, so shown, not to join); the five residents' words for 充电难 are one topic suggested.
+    resident = {"Authorization": "Bearer " + (await client.post("/api/v1/auth/token", json={
+        "username": "zhang_rep", "password": "yishi-demo"})).json()["access_token"]}
+    shown = (await client.post("/api/v1/tenants/jianshexiang/concerns/similar", headers=resident,
+                               json={"title": "14号楼楼顶垃圾漏水", "description": ""})).json()
+    roof = next(c for c in concerns if c["title"] == "楼顶建筑垃圾长期堆放，下雨天漏水")
+    assert shown[0]["id"] == roof["id"] and shown[0]["status"] == "completed" and not shown[0]["joinable"]
 
 
 async def test_demo_tree_matches_the_article(yishi, app) -> None:

@@ -30,7 +30,8 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/public/open-data/rates.csv", "/api/v1/tenants/{slug}/public/open-data/rates.xlsx",
     "/api/v1/tenants/{slug}/concerns/{concern_id}/pause", "/api/v1/tenants/{slug}/concerns/{concern_id}/resume",
     "/api/v1/tenants/{slug}/concerns/{concern_id}/extensions", "/api/v1/tenants/{slug}/extensions",
-    "/api/v1/tenants/{slug}/extensions/{extension_id}/decision",
+    "/api/v1/tenants/{slug}/extensions/{extension_id}/decision", "/api/v1/tenants/{slug}/topics/suggestions",
+    "/api/v1/tenants/{slug}/related/hot",
 }
 
 

@@ -49,6 +49,10 @@ class Group:
     places: list[PlaceOut]
 
     @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.concerns[0].tenant_id
+
+    @property
     def count(self) -> int:
         return len(self.concerns)
 
@@ -106,19 +110,25 @@ def _places(members: list[Concern], compounds: dict[uuid.UUID, str],
 
 async def grouped(session: AsyncSession, concerns: Sequence[Concern], *, public: bool = False,
                   least: int = 2) -> list[Group]:
-    """`concerns` in groups of one matter, those of at least `least` concerns, the largest first. The groups are
-    made from what residents wrote; with `public`, their labels only from the concerns' public summaries
-    (core.redaction), for pages whose readers may not see residents' words."""
+    """`concerns` in groups of one matter, those of at least `least` concerns; each tenant's apart, so that no
+    group spans two communities. The groups are made from what residents wrote; with `public`, their labels only
+    from the concerns' public summaries (core.redaction), for pages whose readers may not see residents' words."""
     compounds, buildings = await _names(session, concerns)
-    by_id = {c.id: c for c in concerns}
-    texts = {c.id: Text.of(c.title, c.description, building=buildings[c.building_id][0] if c.building_id in buildings
-                           else None, compound_id=c.compound_id, category=c.category) for c in concerns}
-    members = [m for m in clusters.group(texts) if len(m) >= least]
-    named = {c.id: Text.of(public_summary(c), "") for c in concerns} if public else texts
-    pool = list(named.values())
+    by_tenant: dict[uuid.UUID, list[Concern]] = {}
+    for concern in concerns:
+        by_tenant.setdefault(concern.tenant_id, []).append(concern)
     groups = []
-    for ids in members:
-        chosen = sorted((by_id[i] for i in ids), key=lambda c: c.created_at, reverse=True)
-        label = clusters.label([named[c.id] for c in chosen], pool)
-        groups.append(Group(chosen, label or public_summary(chosen[0]), _places(chosen, compounds, buildings)))
+    for members in by_tenant.values():
+        texts = {c.id: Text.of(c.title, c.description, building=buildings[c.building_id][0]
+                               if c.building_id in buildings else None, compound_id=c.compound_id,
+                               category=c.category) for c in members}
+        named = {c.id: Text.of(public_summary(c), "") for c in members} if public else texts
+        pool = list(named.values())
+        by_id = {c.id: c for c in members}
+        for ids in clusters.group(texts):
+            if len(ids) < least:
+                continue
+            chosen = sorted((by_id[i] for i in ids), key=lambda c: c.created_at, reverse=True)
+            label = clusters.label([named[c.id] for c in chosen], pool)
+            groups.append(Group(chosen, label or public_summary(chosen[0]), _places(chosen, compounds, buildings)))
     return groups

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from core.concerns.models import Concern
-from core.related.groups import Group, PlaceOut, grouped
+from core.related.groups import PlaceOut, grouped
 from core.reporting.rates import month_range
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
@@ -64,17 +64,12 @@ async def hot_topics(scope: TenantScope, first: datetime.date, *, public: bool =
                                .label("newest")).where(Concern.tenant_id.in_(tenant_ids), *filed).subquery())
             row = aliased(Concern, numbered)
             concerns = list((await session.scalars(select(row).where(numbered.c.newest <= PER_TENANT))).all())
-        by_tenant: dict[uuid.UUID, list[Concern]] = {}
-        for concern in concerns:
-            by_tenant.setdefault(concern.tenant_id, []).append(concern)
-        groups: list[tuple[uuid.UUID, Group]] = []
-        for tenant_id, members in by_tenant.items():
-            groups += [(tenant_id, group) for group in await grouped(session, members, public=public)]
+        groups = await grouped(session, concerns, public=public)
         names = {t.id: t for t in (await session.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids)))).all()} \
             if tenant_ids else {}
-    groups.sort(key=lambda item: (-item[1].count, -item[1].supporters, names[item[0]].path, item[1].label))
+    groups.sort(key=lambda g: (-g.count, -g.supporters, names[g.tenant_id].path, g.label))
     return HotOut(tenant=scope.tenant.slug, month=first.strftime("%Y-%m"), tenants_grouped=len(tenant_ids), topics=[
-        HotTopicOut(tenant=names[tenant_id].slug, tenant_name=names[tenant_id].name, label=group.label,
+        HotTopicOut(tenant=names[group.tenant_id].slug, tenant_name=names[group.tenant_id].name, label=group.label,
                     count=group.count, supporters=group.supporters, places=group.places, where=group.where,
                     summary=group.summary, concern_ids=[c.id for c in group.concerns])
-        for tenant_id, group in groups[:limit]])
+        for group in groups[:limit]])

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from core.related import clusters
+from core.related.similarity import Text
 from tests.conftest import Auth
 from tests.helpers import BASE, sign_in, text_of
 
@@ -108,3 +110,17 @@ async def test_the_new_topic_form_offers_suggestions_that_pick_their_concerns(cl
     # A forged pick of a concern that is not waiting picks nothing and breaks nothing.
     forged = await client.get(f"/t/comm-a/staff/inbox?pick={uuid.uuid4()}&pick=not-an-id")
     assert forged.status_code == 200
+
+
+def test_a_label_is_the_words_its_concerns_share_and_write_first_joined_as_written() -> None:
+    members = [Text.of("11号楼电动车充电难", "车棚的充电桩太少，晚上下班回来充电桩都被占满了", building="11号楼"),
+               Text.of("电动车充电难", "小区充电桩太少，晚上回来充电桩都被占满，充不上电"),
+               Text.of("14号楼电动车充电难", "楼下没有充电桩，晚上充电桩都被占满，有人拉线充电", building="14号楼")]
+    others = [Text.of(*text[:2]) for text in LIGHT + SINGLES]
+    # Every bigram here is in all three and nowhere else: the title's come first, joined as they were written.
+    assert clusters.label(members, members + others).split("、")[0] == "电动车充电难"
+    # 充电 and 电动 overlap, but nobody wrote 充电动: each joins the words it was written with.
+    written = [Text.of("电动车充电", ""), Text.of("充电的电动车", "")]
+    assert clusters.label(written, written) == "电动车充电"
+    # Two words that grew into each other are one: 楼道灯 + 灯坏.
+    assert clusters.label([Text.of(*text[:2]) for text in LIGHT], members + others) == "楼道灯坏"

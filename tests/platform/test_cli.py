@@ -34,6 +34,7 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
                        ("basketball_court", "executing"), ("time_limits", "set by 西夏区"),
                        ("reopened_concern", "reopened"),
                        ("late_concerns", "filed 3 days and 20 hours ago, unanswered"),
+                       ("charging_suggestion", "3 accepted, offered as one topic"),
                        ("liaison_station.yuehai_rubbish", "closed"),
                        ("liaison_station.yuehai_parking", "received"),
                        ("red_pavilion.jianshexiang_pavilion", "2 sessions held, next monthly planned"),
@@ -43,7 +44,7 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
         assert f"case {case}: {step}" in first.output
     second = await asyncio.to_thread(yishi, "demo")
     assert "case time_limit_sweep: concern.auto_escalated 1, concern.deadline_warning 1" in first.output
-    assert second.exit_code == 0 and second.output.count(": skipped") == 12  # 8 core cases + the plugins' 4
+    assert second.exit_code == 0 and second.output.count(": skipped") == 13  # 9 core cases + the plugins' 4
     assert "case time_limit_sweep: nothing due" in second.output
     results = (await client.get("/api/v1/tenants/jianshexiang/public/results")).json()
     assert results["total"] == 3 and {r["state"] for r in results["items"]} == {"completed"}
@@ -63,6 +64,13 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     assert (lift["status"], lift["escalated_to"]) == ("escalated", "beijingxilu")
     assert (lamp["status"], lamp["light"]) == ("submitted", "yellow")
     assert {row["resolve"]["source"]["name"] for row in limits["limits"]} == {"西夏区"}
+    # The three ways 银巴小区's residents wrote of charging e-bikes: one topic suggested, and this month's hot topic.
+    suggested = (await client.get("/api/v1/tenants/jianshexiang/topics/suggestions", headers=headers)).json()
+    assert [(s["count"], s["where"]) for s in suggested] == [(3, "银巴小区 11、14号楼")]
+    hot = (await client.get("/api/v1/tenants/beijingxilu/related/hot", headers={
+        "Authorization": "Bearer " + (await client.post("/api/v1/auth/token", json={
+            "username": "bjxl_staff", "password": "yishi-demo"})).json()["access_token"]})).json()
+    assert hot["topics"][0]["concern_ids"] == suggested[0]["concern_ids"]
     tree = (await client.get("/api/v1/tenants/shangqiao/public/results")).json()["items"][0]
     assert {a["owner_org"] for a in tree["actions"]} == {"利通区住建局", "利通区自然资源局"}
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.concerns.models import Concern
+from core.related import hot as hot_module
 from core.tenancy.models import Building, Compound
 from core.tenancy.scope import tenant_session
 from tests.conftest import Auth
@@ -117,6 +118,16 @@ async def test_a_district_rolls_up_its_communities_without_mixing_them(client: A
                                                                            ("comm-b", ["b3", "b4"])]
     other = await hot(client, auth, "badmin", "district-b")
     assert groups(other, filed) == [("district-b", ["d0", "d1", "d2", "d3"])]
+
+
+async def test_a_roll_up_groups_the_busiest_communities_and_their_newest_concerns(
+        client: AsyncClient, auth: Auth, filed: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hot_module, "TENANTS", 1)  # comm-a filed six in November that count, comm-b four
+    district = await hot(client, auth, "dadmin", "district-a")
+    assert district["tenants_grouped"] == 1
+    assert groups(district, filed) == [("comm-a", ["a1", "a2", "a3"]), ("comm-a", ["a4", "a5"])]
+    monkeypatch.setattr(hot_module, "PER_TENANT", 4)  # November's newest four of comm-a: a3, a2, a6, a5
+    assert groups(await hot(client, auth, "dadmin", "district-a"), filed) == [("comm-a", ["a2", "a3"])]
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-1", "11/2026", "1999-12", "2027-01", "２０２６-１１"])

@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         if f"duplicate_precision_at3{suffix}" not in similar:
             continue
         precision, recall = similar[f"duplicate_precision_at3{suffix}"], similar[f"duplicate_recall_at3{suffix}"]
-        _show(f"precision of the top 3, {which}", precision, "", precision >= related.PRECISION_TARGET,
+        _show(f"precision@3, {which}", precision, "", precision >= related.PRECISION_TARGET,
               f"≥ {related.PRECISION_TARGET:.2f}")
-        _show(f"recall of the top 3, {which}", recall, "", recall >= related.RECALL_TARGET,
+        _show(f"recall@3, {which}", recall, "", recall >= related.RECALL_TARGET,
               f"≥ {related.RECALL_TARGET:.2f}")
         _show(f"cluster purity, {which}", similar[f"cluster_purity{suffix}"], "", None, "")
     for name, value in similar.items():

@@ -6,7 +6,7 @@ Each database is seeded in SQL (no rows travel from Python but the few hundred t
 largest with 15,000 concerns in the large one; every concern says one of TEXTS, the common matters more often
 than the rare (so the index's keys are skewed as a live one's are), and is indexed under that text's keys
 (`core.related.index.keys_of`). The index holds every concern's keys (24 million rows for 1,000,000 concerns,
-loaded before its primary key is built, as a restore would); concern rows are written for the measured community
+loaded before its primary key is built, as a restore would, and unlogged: the lookups only read it); concern rows are written for the measured community
 only, since a lookup reads no other (the concern table is read by primary key, within the tenant). `make bench`
 (bench/run.py) records the figures; `python -m bench.related` seeds, measures and drops databases of its own.
 """

@@ -4,7 +4,8 @@ The HTTP part also lists concerns and reads a district's /stats and last month's
 seeded concerns their clocks and revisits) on a database of 1,000 tenants and 1,000,000
 concerns beside the same calls on one of 10 tenants, and files concerns (Idempotency-Key, hash-chained event)
 beside a bare single-row INSERT, then looks every acknowledged filing up in the database, and times the
-time-limit sweep on both databases (bench/sweep.py). Then notifications
+time-limit sweep on both databases (bench/sweep.py), and the similar-concern lookup on 10,000 and 1,000,000
+indexed concerns with the duplicate-detection figures of the labelled sets (bench/related.py). Then notifications
 (bench/notifications.py): those written per second while filing, commit → SMTP receipt through a real `yishi
 worker`, and what a worker killed with SIGKILL mid-run loses or sends twice.
 Prints the figures next to their targets (a MISS is reported, not fatal) and writes bench/results/latest.json.
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench import authz, load, notifications, rates, seed, sweep
+from bench import authz, load, notifications, rates, related, seed, sweep
 from bench.noise import ForeignCpu
 from bench.servers import LOG_DIR, WORKERS, GranianServer
 from core.settings import Settings
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         latencies, killed = notifications.deliveries(small, seeded_small.tenant_id)
         print("  the time-limit sweep, large and small database ...", flush=True)
         swept = sweep.measure(large, small)
+        print("  similar concerns: the lookup on 10,000 and 1,000,000 indexed concerns (databases of their own) ...",
+              flush=True)
+        similar = related.measure()
     finally:
         for settings in (large, small):
             try:
@@ -178,6 +182,23 @@ def main(argv: list[str] | None = None) -> int:
     record("sla_sweep_ms_large", swept["sla_sweep_ms_large"], "ms")
     record("sla_sweep_ms_small", swept["sla_sweep_ms_small"], "ms")
     record("sla_sweep_large_over_small", over, "x")
+
+    print("\n  similar concerns while filing (bench/related.py), and duplicates found in the labelled sets:")
+    p99, over = similar["similar_p99_ms_1m"], similar["similar_p99_1m_over_10k"]
+    _show("lookup p99, 1,000,000 concerns", p99, "ms", p99 < related.P99_MS_TARGET, f"< {related.P99_MS_TARGET:.0f} ms")
+    _show("lookup p99, 1,000,000 ÷ 10,000", over, "×", over <= related.LARGE_OVER_SMALL_TARGET,
+          f"≤ {related.LARGE_OVER_SMALL_TARGET:.0f} ×")
+    for suffix, which in (("", "development set"), ("_holdout", "holdout set")):
+        if f"duplicate_precision_at3{suffix}" not in similar:
+            continue
+        precision, recall = similar[f"duplicate_precision_at3{suffix}"], similar[f"duplicate_recall_at3{suffix}"]
+        _show(f"precision@3, {which}", precision, "", precision >= related.PRECISION_TARGET,
+              f"≥ {related.PRECISION_TARGET:.2f}")
+        _show(f"recall@3, {which}", recall, "", recall >= related.RECALL_TARGET,
+              f"≥ {related.RECALL_TARGET:.2f}")
+        _show(f"cluster purity, {which}", similar[f"cluster_purity{suffix}"], "", None, "")
+    for name, value in similar.items():
+        record(name, value, "ms" if "_ms_" in name else "x" if name == "similar_p99_1m_over_10k" else "share")
 
     print("\n  filing a concern against a bare single-row INSERT, both on the large database:")
     submit_ratio = medians["concern_submit"]["rps"] / medians["bare_insert"]["rps"]

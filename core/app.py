@@ -57,6 +57,7 @@ from core.plugins import Plugins
 from core.portal.plugin_pages import plugin_portal_pages, plugin_template_dirs
 from core.portal.setup import csrf_config, portal_host_middleware, portal_routers, template_config
 from core.publishing.controllers import OpenDataController, PublicController
+from core.related.cluster_controllers import HotController, SuggestionController
 from core.related.controllers import RelatedController
 from core.related.merge_controllers import MergeController
 from core.reporting.controllers import RatesController, StatsController
@@ -113,7 +114,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             TenantController, MemberController, ResidentController, ConcernController, PhoneFilingController,
             CategoryController, EscalationController, RelatedController, TopicController, MeetingController, ActionController,
             FollowUpController, TimeLimitController, RevisitController, ConcernClockController, ExtensionController,
-            StatsController, RatesController, PublicController, Open311Controller, OpenDataController,
+            StatsController, RatesController, SuggestionController, HotController, PublicController,
+            Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,
             MyNotificationsController, UnsubscribeController, DevOutboxController, WebhookController,
             MergeController,

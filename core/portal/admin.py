@@ -24,6 +24,7 @@ from core.http import PageNumber
 from core.inputs import period as check_period
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
+from core.related.hot import hot_topics
 from core.reporting.rates import ranking, report_month, tenant_rates
 from core.reporting.services import community_dashboard, sort_rows
 from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
@@ -114,6 +115,7 @@ class AdminController(Controller):
         can_rates = await page.can("rates.read")
         rates = await tenant_rates(scope, month) if can_rates else None
         ranked = await ranking(scope, month) if can_rates else None
+        hot = await hot_topics(scope, month)
 
         def sort_link(column: str) -> str:
             flip = "asc" if column == sort and descending else ("desc" if column == sort else
@@ -126,6 +128,7 @@ class AdminController(Controller):
             columns=COLUMNS, sort=sort, descending=descending, sort_link=sort_link, errors=errors, raw=raw,
             date_from=start, date_to=end, month=month.strftime("%Y-%m"), rates=rates, ranking=ranked,
             rate_bars=[(row.name, round(100 * (row.composite or 0), 1)) for row in ranked.ranked] if ranked else [],
+            hot=hot,
             can_escalations=await page.can("concern.escalation"),
             can_extensions=await page.can("concern.extension_decide"), can_onboard=await page.can("tenant.create_child"),
         )

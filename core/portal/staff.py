@@ -8,6 +8,7 @@ import datetime
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -26,7 +27,9 @@ from core.http import PageNumber
 from core.media import CleanImage, clean_upload
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
+from core.related.groups import Group
 from core.related.merging import MergeService, likely_duplicates, may_undo
+from core.related.suggestions import suggestions, waiting_among
 from core.timelimits.adjustments import PAUSE_REASONS, ClockService
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
@@ -170,6 +173,20 @@ def _form_dict(form: Any) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
+def _is_uuid(raw: str) -> bool:
+    try:
+        uuid.UUID(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _pick_url(page: Page, group: Group) -> str:
+    """The inbox with the new-topic form filled from a suggestion: its concerns picked, its label as the title."""
+    query = urlencode([*(("pick", str(c.id)) for c in group.concerns), ("title", group.label)])
+    return f"{page.base}/staff/inbox?{query}#draft-heading"
+
+
 def allowed_commands(state: str) -> set[str]:
     return {name for name, command in COMMANDS.items() if state in command.moves}
 
@@ -197,13 +214,27 @@ class StaffController(Controller):
         context.setdefault("row_errors", {})
         context.setdefault("row_values", {})
         context.setdefault("topic_errors", {})
-        context.setdefault("topic_values", {"title": "", "description": "", "concern_ids": []})
         # Each row's likely duplicates, for the whole page at once (core.related.merging.likely_duplicates).
         context["duplicates"] = await likely_duplicates(page.session, scope, submitted)
+        context.setdefault("topic_values", self._picked(page))
+        suggested = []
+        if can_draft:
+            suggested = [{"group": group, "url": _pick_url(page, group)} for group in await suggestions(scope)]
+            # A suggestion's concerns may be newer than the oldest LIST_LIMIT listed: list those picked too.
+            listed = {c.id for c in accepted}
+            picked = [uuid.UUID(i) for i in context["topic_values"]["concern_ids"] if _is_uuid(i)]
+            accepted = [*await waiting_among(scope, [i for i in picked if i not in listed]), *accepted]
         return page.render("staff/inbox.html", status_code=status_code, submitted=await service.to_out(submitted),
                            pager=pager.of(total), accepted=await service.to_out(accepted), waiting=waiting,
-                           reopened=await service.to_out(reopened),
+                           reopened=await service.to_out(reopened), suggestions=suggested,
                            can_draft=can_draft, notice=page.request.query_params.get("notice"), **context)
+
+    @staticmethod
+    def _picked(page: Page) -> dict[str, Any]:
+        """The new-topic form as a suggestion's link fills it: its concerns picked, its label as the title."""
+        query = page.request.query_params
+        return {"title": (query.get("title") or "")[:120], "description": "",
+                "concern_ids": [i for i in query.getall("pick", []) if _is_uuid(i)][:LIST_LIMIT]}
 
     @get("/inbox")
     async def inbox(self, page: PageDep, p: PageNumber = 1) -> Response:

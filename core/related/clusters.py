@@ -48,6 +48,23 @@ def group(texts: Mapping[Id, Text], least: float | None = None) -> list[list[Id]
     return sorted(groups.values(), key=len, reverse=True)
 
 
+def _position(gram: str, members: list[Text]) -> float:
+    """How early `gram` comes in the members' texts, on average (a text is its title, then its description: the
+    title names the matter). A member without it counts as its end."""
+    return sum(text.matter.find(gram) % (len(text.matter) + 1) for text in members) / len(members)
+
+
+def _joined(a: str, b: str, written: list[str]) -> str | None:
+    """`a` and `b` as one word where they overlap by a character as a member wrote it (充电 + 电难 → 充电难; not
+    充电 + 电动 → 充电动 where they wrote 电动车充电); None where they do not."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    for joined in (a + b[1:] if a[-1] == b[0] else None, b + a[1:] if b[-1] == a[0] else None):
+        if joined and any(joined in text for text in written):
+            return joined
+    return None
+
+
 def label(members: list[Text], pool: list[Text], length: int = 2) -> str:
     """The group's name: the word for the object most of its members name, with the fault most of them report
     (充电桩不足); for a group naming no object of the lexicon, the bigrams most of its members use and few others
@@ -61,22 +78,30 @@ def label(members: list[Text], pool: list[Text], length: int = 2) -> str:
             words.append(word)
     if words:
         faults = Counter(fault for text in members for fault in text.faults)
-        fault = max(faults, key=lambda f: (faults[f], f), default=None)
+        order = list(concepts.FAULT_NAMES)  # of faults told as often, the first named: broken before dangerous
+        fault = max(faults, key=lambda f: (faults[f], -order.index(f)), default=None)
         return "".join(words) + (concepts.FAULT_NAMES[fault] if fault is not None and faults[fault] >= half else "")
     inside = Counter(gram for text in members for gram in text.words.grams)
     everywhere = Counter(gram for text in pool for gram in text.words.grams)
     common = [gram for gram in inside if inside[gram] * 2 >= len(members)] or list(inside)
-    ranked = sorted(common, key=lambda gram: (inside[gram] ** 2 / everywhere[gram], gram), reverse=True)[:8]
+    ranked = sorted(common, key=lambda gram: (-inside[gram] ** 2 / everywhere[gram], _position(gram, members),
+                                              gram))[:8]
+    written = [text.matter for text in members]
     terms: list[str] = []
     for gram in ranked:
         for i, term in enumerate(terms):
-            if len(gram) == 2 and term[-1] == gram[0]:
-                terms[i] = term + gram[1]
-                break
-            if len(gram) == 2 and term[0] == gram[1]:
-                terms[i] = gram[0] + term
+            if joined := _joined(term, gram, written):
+                terms[i] = joined
                 break
         else:
             if len(terms) < length:
                 terms.append(gram)
+    merged = True
+    while merged:  # terms that grew into each other: 楼道灯 + 灯坏 → 楼道灯坏
+        merged = False
+        for a, b in itertools.permutations(terms, 2):
+            if joined := _joined(a, b, written):
+                terms = [joined if term == a else term for term in terms if term != b]
+                merged = True
+                break
     return "、".join(terms)

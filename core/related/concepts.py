@@ -88,8 +88,8 @@ FAULTS: dict[str, tuple[str, ...]] = {
 }
 
 
-# How a label names a fault: "充电桩" + "不足"
-FAULT_NAMES = {"broken": "损坏", "missing": "不足", "dirty": "脏乱", "danger": "有隐患", "too_much": "扰民"}
+# How a label names a fault: "充电桩" + "不足" (in this order of preference when two are told as often)
+FAULT_NAMES = {"broken": "损坏", "missing": "不足", "dirty": "脏乱", "too_much": "扰民", "danger": "有隐患"}
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """The red pavilion's portal page (/t/{slug}/pavilion): the venues, the next sessions — "每月一议事" planned
-ahead with the concerns waiting for them, "有事来商量" when called — and the year's tally of Party members'
-participation, for everyone with a role in the community."""
+ahead with the concerns waiting for them and the month's hot topics, "有事来商量" when called — and the year's
+tally of Party members' participation, for everyone with a role in the community."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Rules of the red pavilion: monthly series planned ahead, on-demand sessions, Party members' participation."""
+"""Rules of the red pavilion: monthly series planned ahead (each offered the waiting concerns and the month's hot
+topics, 每月一题), on-demand sessions, Party members' participation."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.events import WorkflowEvent
 from core.i18n import Label, phrase
 from core.inputs import Input, cap, label
+from core.related.hot import hot_topics
 from core.tenancy.scope import TenantScope
 from core.topics.calendar import CalendarEntry, build_calendar
 from core.topics.models import Topic
 from plugins.red_pavilion.models import SESSION_KINDS, PavilionSession, Venue
 
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+HOT_TOPICS = 5  # of the month's hot topics, those a monthly session is offered
 
 
 class VenueIn(Input):
@@ -64,6 +67,17 @@ class AgendaItem(msgspec.Struct):
     title: str
 
 
+class HotTopic(msgspec.Struct):
+    """每月一题: one of the month's hot topics (core.related.hot), a candidate item for a monthly session. Its
+    label is made from public summaries: everyone with a role in the community reads the sessions."""
+
+    label: str
+    count: int
+    supporters: int
+    where: str
+    concern_ids: list[uuid.UUID]
+
+
 class SessionOut(msgspec.Struct):
     id: uuid.UUID
     venue: uuid.UUID
@@ -77,6 +91,10 @@ class SessionOut(msgspec.Struct):
     party_members: list[str]
     notes: str
     held_at: datetime.datetime | None
+    # A planned monthly session's candidates besides the waiting concerns: the hot topics of the month before
+    # its own (a whole month by the time it meets).
+    hot_topics: list[HotTopic] = msgspec.field(default_factory=list)
+    hot_month: str | None = None  # YYYY-MM
 
 
 class Tally(msgspec.Struct):
@@ -100,6 +118,14 @@ def next_monthly(after: datetime.datetime, day: int, time: str) -> datetime.date
         year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
         candidate = candidate.replace(year=year, month=month)
     return candidate
+
+
+def hot_month(scheduled_for: datetime.datetime) -> datetime.date:
+    """The month whose hot topics a monthly session takes up: the one before the session's, or this month if the
+    session is further ahead."""
+    first = scheduled_for.astimezone(clock.LOCAL_TZ).date().replace(day=1)
+    before = (first - datetime.timedelta(days=1)).replace(day=1)
+    return min(before, clock.today().replace(day=1))
 
 
 def venue_out(venue: Venue) -> VenueOut:
@@ -218,11 +244,22 @@ class PavilionService:
             await self._plan_next(await self.venue(held.venue_id))
         return held
 
+    async def _hot(self, sessions: list[PavilionSession]) -> dict[datetime.date, list[HotTopic]]:
+        """The hot topics of the month before each planned monthly session's (this month's, at the latest)."""
+        months = {hot_month(s.scheduled_for) for s in sessions if s.kind == "monthly" and s.state == "planned"}
+        found = {}
+        for month in months:
+            hot = await hot_topics(self.scope, month, public=True, limit=HOT_TOPICS)
+            found[month] = [HotTopic(label=t.label, count=t.count, supporters=t.supporters, where=t.where,
+                                     concern_ids=t.concern_ids) for t in hot.topics]
+        return found
+
     async def shape(self, sessions: list[PavilionSession]) -> list[SessionOut]:
         venues = {v.id: v for v in await self.venues()}
         waiting = await self._waiting() if any(s.kind == "monthly" and s.state == "planned" for s in sessions) else []
         agendas = {s.id: ([str(i) for i in waiting] if s.kind == "monthly" and s.state == "planned" else s.agenda)
                    for s in sessions}
+        hot = await self._hot(sessions)
         ids = {uuid.UUID(i) for a in agendas.values() for i in a}
         concerns = {c.id: c for c in (await self.session.scalars(select(Concern).where(Concern.id.in_(ids)))).all()} \
             if ids else {}
@@ -231,7 +268,15 @@ class PavilionService:
             scheduled_for=s.scheduled_for, state=s.state,
             agenda=[AgendaItem(id=c.id, reference=c.reference, title=c.title)
                     for c in (concerns.get(uuid.UUID(i)) for i in agendas[s.id]) if c is not None],
-            topics=s.topics, party_members=s.party_members, notes=s.notes, held_at=s.held_at) for s in sessions]
+            topics=s.topics, party_members=s.party_members, notes=s.notes, held_at=s.held_at,
+            **self._candidates(s, hot)) for s in sessions]
+
+    @staticmethod
+    def _candidates(sitting: PavilionSession, hot: dict[datetime.date, list[HotTopic]]) -> dict[str, Any]:
+        if sitting.kind != "monthly" or sitting.state != "planned":
+            return {}
+        month = hot_month(sitting.scheduled_for)
+        return {"hot_topics": hot[month], "hot_month": month.strftime("%Y-%m")}
 
     async def tally(self, year: int) -> Tally:
         start, end = clock.day_range(datetime.date(year, 1, 1), datetime.date(year, 12, 31))

@@ -34,6 +34,8 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/concerns/{concern_id}/merge", "/api/v1/tenants/{slug}/concerns/{concern_id}/unmerge",
     "/api/v1/tenants/{slug}/concerns/{concern_id}/related",
     "/api/v1/tenants/{slug}/concerns/similar", "/api/v1/tenants/{slug}/concerns/{concern_id}/support",
+    "/api/v1/tenants/{slug}/topics/suggestions",
+    "/api/v1/tenants/{slug}/related/hot",
 }
 
 

@@ -64,6 +64,13 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     assert (lift["status"], lift["escalated_to"]) == ("escalated", "beijingxilu")
     assert (lamp["status"], lamp["light"]) == ("submitted", "yellow")
     assert {row["resolve"]["source"]["name"] for row in limits["limits"]} == {"西夏区"}
+    # The five ways 银巴小区's residents wrote of charging e-bikes: one topic suggested, and this month's hot topic.
+    suggested = (await client.get("/api/v1/tenants/jianshexiang/topics/suggestions", headers=headers)).json()
+    assert [(s["count"], s["where"]) for s in suggested] == [(5, "银巴小区 11、14号楼")]
+    hot = (await client.get("/api/v1/tenants/beijingxilu/related/hot", headers={
+        "Authorization": "Bearer " + (await client.post("/api/v1/auth/token", json={
+            "username": "bjxl_staff", "password": "yishi-demo"})).json()["access_token"]})).json()
+    assert hot["topics"][0]["concern_ids"] == suggested[0]["concern_ids"]
     tree = (await client.get("/api/v1/tenants/shangqiao/public/results")).json()["items"][0]
     assert {a["owner_org"] for a in tree["actions"]} == {"利通区住建局", "利通区自然资源局"}
     # Issue 16's own check: a resident typing "14号楼楼顶垃圾漏水" in 建设巷社区 is shown the roof-rubbish concern

@@ -1,5 +1,7 @@
-"""Writing notifications: in the transaction of the event that causes them, one row per recipient and channel,
-with the job that delivers each (on PostgreSQL in the same transaction; on SQLite handed over after commit)."""
+"""Writing notifications: one row per recipient and channel, with the job that delivers each (on PostgreSQL in
+the same transaction; on SQLite handed over after commit). The people an event names are told in its own
+transaction; a tenant's role holders by the fan-out from the event log (`core.notifications.fanout`), through the
+same `tell`."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
 DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue_in", "concern.deadline_warning"})
 QUIET_START, QUIET_END = datetime.time(22, 0), datetime.time(7, 0)
 PENDING_KEY = "yishi.notifications"  # session.info: rows to hand to the job engine after commit (SQLite)
+FAN_OUT_KEY = "yishi.fan_out"  # session.info: tenants whose new events have notices to fan out, once committed
 
 
 @dataclass
@@ -63,25 +66,34 @@ def quiet_until(at: datetime.datetime) -> datetime.datetime | None:
 
 async def notify_event(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent,
                        extra_rules: Iterable[Rule] = ()) -> None:
-    """Every notification `event` causes, by the rules of its action, written in the caller's transaction. A
-    person in the audience of several of its rules (a resident invited to the meeting on their own concern) is
-    told once, by the first."""
+    """The notifications `event` causes to the people it names (the resident, the invitees), by the rules of its
+    action, written in the caller's transaction. A person in the audience of several of its rules (a resident
+    invited to the meeting on their own concern) is told once, by the first. The rules telling role holders are
+    left to the fan-out from the event log (`core.notifications.fanout`): the tenant is noted for it."""
     told: set[uuid.UUID | None] = {event.actor_id}
     for rule in rules_for(event.action, extra_rules):
+        if isinstance(rule.audience, Holders):  # `rule.fans_out`
+            session.info.setdefault(FAN_OUT_KEY, set()).add(ctx.tenant_id)
+            continue
         if not rule.when(event):
             continue
-        found = await rule.audience(session, ctx, event)
-        audience: list[uuid.UUID] | Holders = found if isinstance(found, Holders) else sorted(set(found) - told)
-        if isinstance(audience, list) and not audience:
-            continue
-        facts = await rule.facts(session, ctx, event)
-        written = await write(session, ctx, rule.kind, audience, facts, link=facts.get(rule.link), exclude=told,
-                              dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
-        told |= {row["recipient_id"] for row in written.rows}
-        if written.rows and written.tenant_has_webhooks:
-            hooks = await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id), event_id=event.id,
-                                       link=facts.get(rule.link), texts=rule.texts)
-            await add(session, [column_values(row) for row in hooks])
+        audience = sorted(set(await rule.audience(session, ctx, event)) - told)
+        if audience:
+            told |= await tell(session, ctx, event, rule, audience, told)
+
+
+async def tell(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent, rule: Rule,
+               audience: list[uuid.UUID] | Holders, told: set[uuid.UUID | None]) -> set[uuid.UUID]:
+    """Write the message of `rule` about `event` for `audience` (but none of `told`), and for the tenant's
+    webhooks that receive its kind when someone was told; answer who was."""
+    facts = await rule.facts(session, ctx, event)
+    written = await write(session, ctx, rule.kind, audience, facts, link=facts.get(rule.link), exclude=told,
+                          dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
+    if written.rows and written.tenant_has_webhooks:
+        hooks = await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id), event_id=event.id,
+                                   link=facts.get(rule.link), texts=rule.texts)
+        await add(session, [column_values(row) for row in hooks])
+    return {row["recipient_id"] for row in written.rows}
 
 
 async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID] | Holders,

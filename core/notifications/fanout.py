@@ -24,19 +24,21 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
+from core.concerns.models import Concern
 from core.db import TenantContext
 from core.events import EventChainHead, WorkflowEvent
 from core.notifications.models import Notification, NotificationCursor
-from core.notifications.outbox import tell
-from core.notifications.rules import RULES, Holders, Rule
+from core.notifications.outbox import add, people_of, tell
+from core.notifications.rules import RULES, Holders
 from core.tenancy.models import Tenant
 from core.tenancy.scope import system_session, within
 
@@ -105,8 +107,28 @@ async def fan_out_tenant(state: Any, tenant_id: uuid.UUID, result: FanOutResult)
         more = len(events) == BATCH
         ctx = TenantContext(tenant.id, tenant.path)
         told = await _told_already(session, events)
+        # Read once for the batch: the concerns the rules' facts look up (then found in the session's identity
+        # map, which holds them while `concerns` does), and each kind's audience, which events differ in only by
+        # whom they leave out.
+        concerns = await _concerns(session, events)
+        people: dict[tuple[str, tuple[str, ...]], Sequence[Row[Any]]] = {}
+        rows: list[dict[str, Any]] = []
         for event in events:
-            result.told += await _fan_out_event(session, ctx, event, rules, told[str(event.id)])
+            told_of = told[str(event.id)] | {event.actor_id}
+            for rule in rules:
+                if rule.action != event.action or not rule.when(event):
+                    continue
+                assert isinstance(rule.audience, Holders)
+                key = (rule.kind, rule.audience.roles)
+                if key not in people:
+                    people[key] = await people_of(session, ctx, rule.kind, rule.audience)
+                written = await tell(session, ctx, event, rule, people[key], told_of)
+                told_now = {row["recipient_id"] for row in written if row["recipient_id"] is not None}
+                result.told += len(told_now)
+                told_of |= told_now
+                rows.extend(written)
+        await add(session, rows)
+        del concerns
         cursor.seq = events[-1].seq if more else head
         cursor.updated_at = clock.now()
         await session.flush()
@@ -115,16 +137,9 @@ async def fan_out_tenant(state: Any, tenant_id: uuid.UUID, result: FanOutResult)
         return more
 
 
-async def _fan_out_event(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent, rules: list[Rule],
-                         told: set[uuid.UUID | None]) -> int:
-    """The notices of `event` to role holders, by its action's rules in their order; answers how many people."""
-    told.add(event.actor_id)
-    before = len(told)
-    for rule in rules:
-        if rule.action == event.action and rule.when(event):
-            assert isinstance(rule.audience, Holders)
-            told |= await tell(session, ctx, event, rule, rule.audience, told)
-    return len(told) - before
+async def _concerns(session: AsyncSession, events: Sequence[WorkflowEvent]) -> list[Concern]:
+    ids = {event.subject_id for event in events if event.subject_kind == "concern"}
+    return list((await session.scalars(select(Concern).where(Concern.id.in_(ids)))).all()) if ids else []
 
 
 async def _locked_cursor(session: AsyncSession, tenant_id: uuid.UUID) -> NotificationCursor | None:
@@ -138,7 +153,8 @@ async def _locked_cursor(session: AsyncSession, tenant_id: uuid.UUID) -> Notific
     return await session.scalar(lock)
 
 
-async def _told_already(session: AsyncSession, events: Any) -> defaultdict[str, set[uuid.UUID | None]]:
+async def _told_already(session: AsyncSession,
+                        events: Sequence[WorkflowEvent]) -> defaultdict[str, set[uuid.UUID | None]]:
     """Who each event's own transaction told already, by the event's id: a person is told of an event once."""
     told: defaultdict[str, set[uuid.UUID | None]] = defaultdict(set)
     keys = [str(event.id) for event in events]

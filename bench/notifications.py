@@ -1,6 +1,7 @@
-"""Notifications under load: how many are written per second while concerns are filed, how long one takes from
-its commit to a local SMTP server through a real `yishi worker`, and what a worker killed mid-run (kill -9)
-loses or sends twice, counted at the receiver by Message-ID.
+"""Notifications under load: how many are written per second while concerns are filed (the staff's, by the fan-out
+of the event log after the filings, whose own rate is measured too), how long one takes from its commit to a
+local SMTP server through a real `yishi worker`, and what a worker killed mid-run (kill -9) loses or sends twice,
+counted at the receiver by Message-ID.
 
 `make bench` (bench/run.py) measures these beside its other figures; `python -m bench.notifications` measures
 them alone, on a small database of its own, and merges them into bench/results/latest.json.
@@ -309,9 +310,28 @@ async def count_rows(settings: Settings, tenant_slugs: list[str]) -> dict[str, i
         await conn.close()
 
 
+async def fan_out_after(settings: Settings) -> dict[str, float]:
+    """What the filing load left in the event log fanned out to the staff, in one go, as a worker's periodic job
+    does (in this process, with an app of its own): the events read, the people told, and how long it took."""
+    from core.app import create_app
+    from core.notifications.fanout import fan_out
+
+    app = create_app(settings)
+    try:
+        started = time.perf_counter()
+        result = await fan_out(app.state)
+        seconds = time.perf_counter() - started
+    finally:
+        await app.state.engine.dispose()
+    if result.failed_tenants:
+        raise RuntimeError(f"the fan-out failed in {result.failed_tenants} tenants")
+    return {"events": result.events, "told": result.told, "seconds": seconds}
+
+
 def while_filing(before: dict[str, int], after: dict[str, int], filings_per_second: float) -> dict[str, float]:
-    """Notifications (and delivery jobs) written per second at the measured filing rate: what each filing wrote,
-    on average over the whole filing load, times the filings per second."""
+    """Notifications (and delivery jobs) written per second at the measured filing rate: what each filing caused
+    (the fan-out's rows included, counted after it ran), on average over the whole filing load, times the
+    filings per second."""
     filed = after["concerns"] - before["concerns"]
     if filed <= 0:
         raise RuntimeError("no concern was filed: nothing to count notifications against")
@@ -352,14 +372,21 @@ def _filing_load(settings: Settings, seeded: seed.Seeded, rounds: int,
 # --- reporting ----------------------------------------------------------------------------------------------------
 
 def report(filing: dict[str, float] | None, latencies: dict[str, float], killed: dict[str, int],
-           record: Any, show: Any) -> None:
+           record: Any, show: Any, fanned: dict[str, float] | None = None) -> None:
     """Print the figures beside their targets and record them (`record(name, value, unit)`)."""
     if filing is not None:
         show("notifications written while filing", filing["per_second"], "rows/s", None, "")
         print(f"  {'':<34} ({filing['per_filing']:.2f} per filing over {filing['filed']:,} filings: the staff's "
-              f"inbox rows, which their digest carries; delivery jobs {filing['jobs_per_second']:.1f}/s)")
+              f"inbox rows, which their digest carries, written by the fan-out; delivery jobs "
+              f"{filing['jobs_per_second']:.1f}/s)")
         record("notifications_enqueued_per_s", filing["per_second"], "rows/s")
         record("notification_jobs_enqueued_per_s", filing["jobs_per_second"], "jobs/s")
+    if fanned is not None:
+        rate = fanned["events"] / fanned["seconds"] if fanned["seconds"] else 0.0
+        show("fan-out of the event log", rate, "events/s", None, "")
+        print(f"  {'':<34} ({fanned['events']:,.0f} events, {fanned['told']:,.0f} people told, in "
+              f"{fanned['seconds']:.1f} s by one fan-out after the filing load: it keeps up while it outruns filing)")
+        record("notification_fan_out_events_per_s", rate, "events/s")
     show("commit → SMTP receipt, p50", latencies["p50_ms"], "ms", None, "")
     show("commit → SMTP receipt, p99", latencies["p99_ms"], "ms", latencies["p99_ms"] < LATENCY_P99_TARGET_MS,
          f"< {LATENCY_P99_TARGET_MS:.0f} ms")
@@ -405,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         slugs = [slug for slug, _ in seeded.filers]
         before = asyncio.run(count_rows(settings, slugs))
         filings_per_second, submit_ratio, foreign = _filing_load(settings, seeded, args.rounds, args.seconds)
+        fanned = asyncio.run(fan_out_after(settings))
         filing = while_filing(before, asyncio.run(count_rows(settings, slugs)), filings_per_second)
         latencies, killed = deliveries(settings, seeded.tenant_id)
     finally:
@@ -418,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
           f"a short run, make bench's figure is the one to quote; other processes took {foreign.share:.0%} "
           f"of the {os.cpu_count()} cores{', most: ' + foreign.busiest if foreign.busiest else ''})")
     record("concern_submit_ratio_short_run", submit_ratio, "x")
-    report(filing, latencies, killed, record, _show)
+    report(filing, latencies, killed, record, _show, fanned)
     merge(figures)
     return 0
 

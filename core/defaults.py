@@ -18,7 +18,8 @@ def yishi_register_mechanisms(register: Any) -> None:
 
 @hookimpl
 async def yishi_on_event(session: Any, tenant: Any, event: Any) -> None:
-    """Everyone the event concerns is told of it, in the event's own transaction."""
+    """The people the event names are told of it in its own transaction (its tenant's role holders hear from the
+    fan-out of the event log, `core.notifications.fanout`)."""
     plugins = session.info.get(PLUGINS_KEY)
     extra = plugins.notification_rules(tenant) if plugins is not None else []
     await notify_event(session, TenantContext(tenant.id, tenant.path), event, extra)

@@ -4,7 +4,7 @@ from core.accounts.models import LoginThrottle, RoleAssignment, User
 from core.concerns.models import Concern, ConcernCategory, Photo, ReferenceCounter
 from core.events import EventChainHead, WorkflowEvent
 from core.idempotency import IdempotencyRecord
-from core.notifications.models import Notification, NotificationPreference
+from core.notifications.models import Notification, NotificationCursor, NotificationPreference
 from core.open311.models import Open311Client, Open311Request
 from core.related.models import ConcernBand, Supporter
 from core.tenancy.models import Building, Compound, Tenant
@@ -13,7 +13,8 @@ from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Ra
 
 __all__ = [
     "ActionItem", "ActionProgress", "Building", "Compound", "Concern", "ConcernCategory", "Decision",
-    "EventChainHead", "IdempotencyRecord", "LoginThrottle", "Meeting", "Notification", "NotificationPreference", "Open311Client", "Open311Request", "Photo",
-    "Rating", "ReferenceCounter", "ConcernBand", "Supporter", "Research", "RoleAssignment", "Tenant", "TimeLimit", "TimeLimitSetting", "Topic", "User",
+    "EventChainHead", "IdempotencyRecord", "LoginThrottle", "Meeting", "Notification", "NotificationCursor",
+    "NotificationPreference", "Open311Client", "Open311Request", "Photo", "Rating", "ReferenceCounter", "ConcernBand",
+    "Supporter", "Research", "RoleAssignment", "Tenant", "TimeLimit", "TimeLimitSetting", "Topic", "User",
     "WorkflowEvent",
 ]

@@ -14,7 +14,7 @@ import contextlib
 import datetime
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import procrastinate
@@ -25,12 +25,16 @@ from sqlalchemy.orm import Session
 
 from core.notifications.channels import DeliveryError
 from core.notifications.delivery import MAX_ATTEMPTS, Deliverer, channels
-from core.notifications.outbox import DELIVER_TASK, PENDING_KEY, QUEUE
+from core.notifications.outbox import DELIVER_TASK, FAN_OUT_KEY, PENDING_KEY, QUEUE
 from core.settings import Settings
 
 log = logging.getLogger("yishi.jobs")
 JOBS_KEY = "yishi.jobs"  # session.info: this process's job engine, when its queue lives in memory
 CONTEXT_KEY = "yishi"  # a job's additional context: the Deliverer (and through it the app's state)
+FAN_OUT_TASK = "yishi:notifications.fan_out"
+# Every five seconds (procrastinate's optional sixth field is the second): staff hear of a new concern within a
+# few seconds of its filing, and a run that finds no tenant behind costs one query per root of the tenant tree.
+FAN_OUT_CRON = "* * * * * */5"
 
 def libpq(url: str) -> str:
     """The libpq connection string of a SQLAlchemy PostgreSQL URL (procrastinate speaks psycopg, the app asyncpg)."""
@@ -47,6 +51,8 @@ def build(settings: Settings) -> procrastinate.App:
     # Registered on this engine alone (a module-level blueprint would bind its tasks to the last app built).
     app.task(name=DELIVER_TASK, queue=QUEUE, pass_context=True, retry=procrastinate.RetryStrategy(
         max_attempts=MAX_ATTEMPTS, exponential_wait=2, retry_exceptions={DeliveryError}))(deliver)
+    app.periodic(cron=FAN_OUT_CRON)(app.task(name=FAN_OUT_TASK, queue=QUEUE, pass_context=True,
+                                             queueing_lock="notifications.fan_out")(fan_out))
     app.periodic(cron="* * * * *")(app.task(name="yishi:notifications.sweep", queue=QUEUE, pass_context=True,
                                             queueing_lock="notifications.sweep")(sweep))
     app.periodic(cron="5 * * * *")(app.task(name="yishi:notifications.reminders", queue=QUEUE, pass_context=True,
@@ -68,6 +74,17 @@ def _deliverer(context: procrastinate.JobContext) -> Deliverer:
 
 async def deliver(context: procrastinate.JobContext, notification_id: str, tenant_id: str) -> None:
     await _deliverer(context).deliver(uuid.UUID(tenant_id), uuid.UUID(notification_id))
+
+
+async def fan_out(context: procrastinate.JobContext, timestamp: int | None = None,
+                  tenant_id: str | None = None) -> None:
+    """Every five seconds, and on SQLite after each commit that wrote events for them (`tenant_id`): a tenant's role
+    holders are told of its events (`core.notifications.fanout`)."""
+    from core.notifications.fanout import fan_out as fan_out_events
+
+    result = await fan_out_events(_deliverer(context).state, [uuid.UUID(tenant_id)] if tenant_id else None)
+    if result.failed_tenants:
+        log.warning("fan-out: %d tenants failed (taken again by the next run)", result.failed_tenants)
 
 
 async def sweep(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -123,11 +140,16 @@ async def run_worker(state: Any, engine: procrastinate.App, *, wait: bool = True
                                   update_heartbeat_interval=min(10.0, stalled / 3), stalled_worker_timeout=stalled)
 
 
-async def defer(engine: procrastinate.App, jobs: list[dict[str, Any]]) -> None:
+async def defer(engine: procrastinate.App, jobs: list[dict[str, Any]], fan_out_in: Iterable[uuid.UUID] = ()) -> None:
     for job in jobs:
         scheduled = job.get("scheduled_at")
         await engine.configure_task(DELIVER_TASK, lock=job["lock"], schedule_at=(
             datetime.datetime.fromisoformat(scheduled) if scheduled else None)).defer_async(**job["args"])
+    for tenant_id in fan_out_in:
+        # One waiting fan-out per tenant is enough: it reads every event committed by the time it runs.
+        with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
+            await engine.configure_task(FAN_OUT_TASK, queueing_lock=f"notifications.fan_out:{tenant_id}").defer_async(
+                tenant_id=str(tenant_id))
 
 
 _HANDED_OVER: set[asyncio.Task[None]] = set()  # held until done: the loop keeps only weak references
@@ -135,10 +157,12 @@ _HANDED_OVER: set[asyncio.Task[None]] = set()  # held until done: the loop keeps
 
 @event.listens_for(Session, "after_commit")
 def _hand_over(session: Session) -> None:
-    """On SQLite the committed notifications' jobs go to this process's in-memory queue, once committed."""
-    jobs, engine = session.info.pop(PENDING_KEY, None), session.info.get(JOBS_KEY)
-    if jobs and engine is not None:
-        task = asyncio.get_running_loop().create_task(defer(engine, jobs))
+    """On SQLite the committed notifications' jobs go to this process's in-memory queue, once committed, and so
+    does a fan-out for each tenant whose new events tell its role holders (cheap: the queue is in memory)."""
+    jobs, tenants = session.info.pop(PENDING_KEY, None) or [], session.info.pop(FAN_OUT_KEY, None) or set()
+    engine = session.info.get(JOBS_KEY)
+    if (jobs or tenants) and engine is not None:
+        task = asyncio.get_running_loop().create_task(defer(engine, jobs, tenants))
         _HANDED_OVER.add(task)
         task.add_done_callback(_HANDED_OVER.discard)
 
@@ -146,6 +170,7 @@ def _hand_over(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
+    session.info.pop(FAN_OUT_KEY, None)
 
 
 async def requeue_pending(state: Any, engine: procrastinate.App) -> int:

@@ -1,4 +1,5 @@
-"""The outbox (one row per recipient and channel, written with the event that causes it) and people's choices."""
+"""The outbox (one row per recipient and channel), people's choices, and how far each tenant's event log has been
+fanned out to its role holders."""
 
 from __future__ import annotations
 
@@ -65,6 +66,16 @@ class NotificationPreference(Base):
     kind: Mapped[str] = mapped_column(String(48))
     channels: Mapped[list[str]] = mapped_column(JsonB, default=list)  # besides the inbox, always on
     digest: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class NotificationCursor(TenantOwned, Base):
+    """The last event of the tenant's log (its `seq`) whose notices to role holders are written
+    (`core.notifications.fanout`); its row lock keeps two workers from fanning out the same events."""
+
+    __tablename__ = "notification_cursor"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class NotificationWebhook(TenantOwned, Base):

@@ -1,16 +1,17 @@
-"""Writing notifications: in the transaction of the event that causes them, one row per recipient and channel,
-with the job that delivers each (on PostgreSQL in the same transaction; on SQLite handed over after commit)."""
+"""Writing notifications: one row per recipient and channel, with the job that delivers each (on PostgreSQL in
+the same transaction; on SQLite handed over after commit). The people an event names are told in its own
+transaction; a tenant's role holders by the fan-out from the event log (`core.notifications.fanout`), through the
+same `tell`."""
 
 from __future__ import annotations
 
 import datetime
 import json
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, insert, select, text
+from sqlalchemy import Row, Select, bindparam, exists, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -44,12 +45,7 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
 DEFAULT_DIGEST = frozenset({"concern.new", "action.overdue_in", "concern.deadline_warning"})
 QUIET_START, QUIET_END = datetime.time(22, 0), datetime.time(7, 0)
 PENDING_KEY = "yishi.notifications"  # session.info: rows to hand to the job engine after commit (SQLite)
-
-
-@dataclass
-class Written:
-    rows: list[dict[str, Any]]  # column values of the rows written
-    tenant_has_webhooks: bool  # read with the recipients: the webhooks are looked up only when there are some
+FAN_OUT_KEY = "yishi.fan_out"  # session.info: tenants whose new events have notices to fan out, once committed
 
 
 def quiet_until(at: datetime.datetime) -> datetime.datetime | None:
@@ -63,40 +59,71 @@ def quiet_until(at: datetime.datetime) -> datetime.datetime | None:
 
 async def notify_event(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent,
                        extra_rules: Iterable[Rule] = ()) -> None:
-    """Every notification `event` causes, by the rules of its action, written in the caller's transaction. A
-    person in the audience of several of its rules (a resident invited to the meeting on their own concern) is
-    told once, by the first."""
+    """The notifications `event` causes to the people it names (the resident, the invitees), by the rules of its
+    action, written in the caller's transaction. A person in the audience of several of its rules (a resident
+    invited to the meeting on their own concern) is told once, by the first. The rules telling role holders are
+    left to the fan-out from the event log (`core.notifications.fanout`): the tenant is noted for it."""
     told: set[uuid.UUID | None] = {event.actor_id}
     for rule in rules_for(event.action, extra_rules):
+        if isinstance(rule.audience, Holders):  # `rule.fans_out`
+            session.info.setdefault(FAN_OUT_KEY, set()).add(ctx.tenant_id)
+            continue
         if not rule.when(event):
             continue
-        found = await rule.audience(session, ctx, event)
-        audience: list[uuid.UUID] | Holders = found if isinstance(found, Holders) else sorted(set(found) - told)
-        if isinstance(audience, list) and not audience:
-            continue
-        facts = await rule.facts(session, ctx, event)
-        written = await write(session, ctx, rule.kind, audience, facts, link=facts.get(rule.link), exclude=told,
-                              dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent, texts=rule.texts)
-        told |= {row["recipient_id"] for row in written.rows}
-        if written.rows and written.tenant_has_webhooks:
-            hooks = await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id), event_id=event.id,
-                                       link=facts.get(rule.link), texts=rule.texts)
-            await add(session, [column_values(row) for row in hooks])
+        audience = sorted(set(await rule.audience(session, ctx, event)) - told)
+        if audience:
+            rows = await tell(session, ctx, event, rule, await people_of(session, ctx, rule.kind, audience), told)
+            await add(session, rows)
+            told |= {row["recipient_id"] for row in rows}
+
+
+async def tell(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent, rule: Rule, people: Sequence[Row[Any]],
+               told: set[uuid.UUID | None]) -> list[dict[str, Any]]:
+    """The rows telling `people` (as `people_of` read them), but none of `told`, the message of `rule` about
+    `event`, and the rows for the tenant's webhooks that receive its kind when someone is told: for the caller to
+    `add` (the fan-out adds many events' at once)."""
+    facts = await rule.facts(session, ctx, event)
+    rows = compose(ctx, rule.kind, [person for person in people if person.id not in told], facts,
+                   link=facts.get(rule.link), dedup_key=str(event.id), event_id=event.id, urgent=rule.urgent,
+                   texts=rule.texts)
+    if rows and people[0].hooks:
+        hooks = await webhook_rows(session, ctx, rule.kind, facts, dedup_key=str(event.id), event_id=event.id,
+                                   link=facts.get(rule.link), texts=rule.texts)
+        rows.extend(column_values(row) for row in hooks)
+    return rows
 
 
 async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID] | Holders,
                 facts: dict[str, Any], *, link: str | None, dedup_key: str, event_id: uuid.UUID | None = None,
                 urgent: bool = False, texts: dict[str, tuple[str, str]] | None = None,
-                exclude: set[uuid.UUID | None] | None = None) -> Written:
-    """The rows telling `recipients` (ids, or the holders of roles in the tenant, read in the same statement)
-    of `kind`, except those in `exclude`: the inbox, and each channel they chose (or its default) or the digest;
-    a channel they have no address for is left out. The same statement tells whether the tenant has webhooks."""
+                exclude: set[uuid.UUID | None] | None = None) -> list[dict[str, Any]]:
+    """Write the rows telling `recipients` (ids, or the holders of roles in the tenant) of `kind`, except those
+    in `exclude` (see `compose`), and answer them."""
+    rows = compose(ctx, kind, await people_of(session, ctx, kind, recipients, exclude), facts, link=link,
+                   dedup_key=dedup_key, event_id=event_id, urgent=urgent, texts=texts)
+    await add(session, rows)
+    return rows
+
+
+async def people_of(session: AsyncSession, ctx: TenantContext, kind: str, recipients: list[uuid.UUID] | Holders,
+                    exclude: set[uuid.UUID | None] | None = None) -> Sequence[Row[Any]]:
+    """Who of `recipients` (ids, or the holders of roles in the tenant, read in the same statement) is told of
+    `kind`, but none of `exclude`: each active person's id, language, addresses and choice for the kind, and
+    (`hooks`) whether the tenant has webhooks, all in one statement."""
     params = {"tenant_id": ctx.tenant_id, "kind": kind, "exclude": [u for u in exclude or () if u is not None]}
     if isinstance(recipients, Holders):
         statement, params["roles"] = _PEOPLE_HOLDING, list(recipients.roles)
     else:
         statement, params["ids"] = _PEOPLE_BY_ID, recipients
-    people = (await (await session.connection()).execute(statement, params)).all()
+    return (await (await session.connection()).execute(statement, params)).all()
+
+
+def compose(ctx: TenantContext, kind: str, people: Sequence[Row[Any]], facts: dict[str, Any], *, link: str | None,
+            dedup_key: str, event_id: uuid.UUID | None = None, urgent: bool = False,
+            texts: dict[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """The rows (column values) telling `people` of `kind`: the inbox, and each channel they chose (or its
+    default) or the digest; a channel they have no address for is left out. Non-urgent messages wait out quiet
+    hours."""
     now = clock.now()
     later = None if urgent else quiet_until(now)
     template = {"tenant_id": ctx.tenant_id, "webhook_id": None, "kind": kind, "dedup_key": dedup_key,
@@ -104,22 +131,21 @@ async def write(session: AsyncSession, ctx: TenantContext, kind: str, recipients
                 "provider_message_id": None, "read_at": None, "digest_id": None, "created_at": now, "updated_at": now,
                 "params": {k: str(v) for k, v in facts.items() if not k.endswith("link")}}
     rows: list[dict[str, Any]] = []
-    for user_id, language, email, phone, chosen, digest, _ in people:
-        language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    for person in people:
+        language = person.language if person.language in LANGUAGES else DEFAULT_LANGUAGE
         subject, body = render(kind, language, facts, texts)
-        address = {"email": email, "sms": phone}
-        channels = list(chosen) if chosen is not None else list(DEFAULT_CHANNELS.get(kind, ()))
-        as_digest = digest if digest is not None else kind in DEFAULT_DIGEST
+        address = {"email": person.email, "sms": person.phone}
+        channels = list(person.channels) if person.channels is not None else list(DEFAULT_CHANNELS.get(kind, ()))
+        as_digest = person.digest if person.digest is not None else kind in DEFAULT_DIGEST
         # A message for the digest is its inbox row, waiting for the day's digest too: one row, not two.
         wanted = [("inbox", "digest")] if as_digest else [("inbox", "sent")] + [
             (channel, "pending") for channel in channels if address.get(channel)]
         for channel, status in wanted:
             rows.append(template | {
-                "id": uuid7(), "recipient_id": user_id, "channel": channel, "language": language, "subject": subject,
+                "id": uuid7(), "recipient_id": person.id, "channel": channel, "language": language, "subject": subject,
                 "body": body, "status": status, "deliver_after": later if status == "pending" else None,
                 "sent_at": now if status == "sent" else None})
-    await add(session, rows)
-    return Written(rows, bool(people and people[0].hooks))
+    return rows
 
 
 def _people(recipients: Any) -> Select[Any]:

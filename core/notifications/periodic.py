@@ -17,6 +17,7 @@ from core import clock
 from core.accounts.models import User
 from core.authz.rules import STAFF_ROLES
 from core.db import TenantContext, column_values
+from core.notifications.fanout import fan_out
 from core.notifications.messages import DEFAULT_LANGUAGE, LANGUAGES, digest_line, render
 from core.notifications.models import Notification
 from core.notifications.outbox import add, write
@@ -78,7 +79,9 @@ async def reminders(state: Any, at: datetime.datetime) -> None:
 
 async def digests(state: Any, at: datetime.datetime) -> None:
     """Each person's waiting messages of a tenant in one digest ("建设巷社区: 3 条新诉求, 1 条上报"), by e-mail (or
-    SMS without one); what a digest carried is marked as sent and never carried again."""
+    SMS without one); what a digest carried is marked as sent and never carried again. The event log is fanned
+    out first, so that what happened just before is in today's digest."""
+    await fan_out(state)
     for tenant_id in await _tenants(state):
         async with system_session(state, tenant_id) as session:
             waiting = (await session.scalars(select(Notification).where(Notification.status == "digest")

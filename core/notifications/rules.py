@@ -1,5 +1,9 @@
 """The one table of who is told of which event: each rule names an event's action, the message it becomes, and
-the audience it goes to. Plugins add rules through the `yishi_notification_rules` hook."""
+the audience it goes to. Plugins add rules through the `yishi_notification_rules` hook.
+
+An audience is either people the event names (a function finding their ids: the resident, the invitees), told
+in the event's own transaction, or the holders of roles in the tenant (`Holders`: its staff), told by the
+fan-out from the event log shortly after it commits (`core.notifications.fanout`)."""
 
 from __future__ import annotations
 
@@ -32,8 +36,9 @@ class Holders:
     roles: tuple[str, ...]
 
 
-# Who: user ids, or the holders of roles in the tenant.
-Audience = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[Iterable[uuid.UUID] | Holders]]
+STAFF = Holders(STAFF_ROLES)  # the tenant's staff
+# Who, by name: the ids of the people the event concerns.
+Audience = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[Iterable[uuid.UUID]]]
 Facts = Callable[[AsyncSession, TenantContext, WorkflowEvent], Awaitable[dict[str, Any]]]
 
 
@@ -44,12 +49,17 @@ class Rule:
 
     action: str
     kind: str
-    audience: Audience
+    audience: Audience | Holders
     facts: Facts
     urgent: bool = False
     link: str = "link"  # which of the facts is the page the message points to
     texts: dict[str, tuple[str, str]] | None = None  # a plugin's kind: its (subject, body) by language
     when: Callable[[WorkflowEvent], bool] = field(default=lambda event: True)
+
+    @property
+    def fans_out(self) -> bool:
+        """Whether it tells role holders, from the event log after the event commits (not in its transaction)."""
+        return isinstance(self.audience, Holders)
 
 
 # --- who -------------------------------------------------------------------------------------------------
@@ -100,11 +110,6 @@ async def holders(session: AsyncSession, tenant_id: uuid.UUID, roles: Iterable[s
         RoleAssignment.tenant_id == tenant_id, RoleAssignment.role.in_(list(roles)))
         .execution_options(**{ALL_TENANTS: True}))
     return list(rows)
-
-
-async def staff(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> Holders:
-    """The tenant's staff, read with their addresses in one statement: a new concern's notice (filing is busy)."""
-    return Holders(STAFF_ROLES)
 
 
 async def staff_above(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
@@ -247,20 +252,20 @@ RULES: list[Rule] = [
     # action owners
     Rule("topic.add_action", "action.assigned", action_owner, topic_facts, link="action_link"),
     # staff
-    Rule("concern.filed", "concern.new", staff, concern_facts, link="staff_link"),
+    Rule("concern.filed", "concern.new", STAFF, concern_facts, link="staff_link"),
     Rule("concern.escalate", "concern.escalated_in", staff_above, concern_facts, link="staff_link"),
-    Rule("follow_up.open", "follow_up.low_rating", staff, topic_facts, link="staff_link"),
-    Rule("concern.reopened", "concern.reopened_in", staff, concern_facts),  # the concern's page: staff read all
+    Rule("follow_up.open", "follow_up.low_rating", STAFF, topic_facts, link="staff_link"),
+    Rule("concern.reopened", "concern.reopened_in", STAFF, concern_facts),  # the concern's page: staff read all
     # time limits: staff of the tenant handling the concern, and of the level above (never the resident: internal)
-    Rule("concern.deadline_warning", "concern.deadline_warning", staff, deadline_facts, link="staff_link"),
-    Rule("concern.supervised", "concern.supervised", staff, deadline_facts, link="staff_link"),
+    Rule("concern.deadline_warning", "concern.deadline_warning", STAFF, deadline_facts, link="staff_link"),
+    Rule("concern.supervised", "concern.supervised", STAFF, deadline_facts, link="staff_link"),
     Rule("concern.supervised", "concern.supervised_below", staff_parent, deadline_facts, link="staff_link"),
-    Rule("concern.auto_escalated", "concern.auto_escalated", staff, deadline_facts, link="staff_link"),
+    Rule("concern.auto_escalated", "concern.auto_escalated", STAFF, deadline_facts, link="staff_link"),
     Rule("concern.auto_escalated", "concern.escalated_in", staff_above, concern_facts, link="staff_link"),
     Rule("concern.extension_requested", "concern.extension_requested", staff_parent, deadline_facts,
          link="above_link"),
-    Rule("concern.extension_approved", "concern.extension_approved", staff, deadline_facts, link="staff_link"),
-    Rule("concern.extension_refused", "concern.extension_refused", staff, deadline_facts, link="staff_link"),
+    Rule("concern.extension_approved", "concern.extension_approved", STAFF, deadline_facts, link="staff_link"),
+    Rule("concern.extension_refused", "concern.extension_refused", STAFF, deadline_facts, link="staff_link"),
 ]
 
 

@@ -27,6 +27,7 @@ from core.concerns.models import Concern
 from core.concerns.services import TRIAGE, apply_triage
 from core.db import TenantContext
 from core.events import append_event
+from core.notifications.fanout import fan_out
 from core.tenancy.models import Tenant
 from core.tenancy.scope import system_session, within
 from core.timelimits import clock as timelimits
@@ -147,7 +148,8 @@ async def sweep_tenant(state: Any, tenant_id: uuid.UUID, ids: list[uuid.UUID], a
 
 
 async def sweep(state: Any, at: datetime.datetime) -> SweepResult:
-    """Every stage due at `at`, in every tenant (see the module's docstring)."""
+    """Every stage due at `at`, in every tenant (see the module's docstring); the staff its events tell are told
+    at once (the fan-out, `core.notifications.fanout`, not waiting for its next run)."""
     result = SweepResult()
     due = await due_concerns(state, at)
     result.due = sum(len(ids) for ids in due.values())
@@ -157,4 +159,6 @@ async def sweep(state: Any, at: datetime.datetime) -> SweepResult:
         except Exception:  # one tenant's failure (rolled back) does not hold up the others: retried next minute
             result.failed_tenants += 1
             log.exception("time-limit sweep failed in tenant %s", tenant_id)
+    if result.acted:
+        await fan_out(state, list(due))
     return result

@@ -30,6 +30,7 @@ from core.accounts.models import User
 from core.db import ALL_TENANTS, Base, TenantContext
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import audit_key, relink, verify_chain
+from core.notifications.fanout import start_at_head
 from core.plugins import Plugins
 from core.tenancy.models import ALLOWED_PARENT_KINDS, Tenant
 from core.tenancy.scope import within
@@ -40,6 +41,7 @@ FORMAT_VERSION = 2
 SUPPORTED_VERSIONS = frozenset({2})
 TENANT_TABLE = "tenant"
 USER_TABLE = "user_account"
+CURSOR_TABLE = "notification_cursor"
 # Photo keys are made by the server (core/media.py): "<tenant hex>/<random hex><extension>". Anything else in a
 # file is refused, so an import can never write outside the media folder.
 PHOTO_KEY = re.compile(r"^(?P<tenant>[0-9a-f]{32})/[0-9a-f]{32}\.(jpg|png|webp)$")
@@ -304,6 +306,11 @@ async def _load(session: AsyncSession, document: TenantExport, media_root: Path,
                 if mine := per_tenant[tenant["id"]].get(table.name):
                     await session.execute(insert(table), mine)
                     counts[table.name] = counts.get(table.name, 0) + len(mine)
+            # An export from before the fan-out's cursor (no such table in it): its events were told where they
+            # happened, in their own transactions, and are not told again here.
+            head = per_tenant[tenant["id"]].get("event_chain_head")
+            if head and CURSOR_TABLE in by_name and CURSOR_TABLE not in data:
+                await start_at_head(session, tenant["id"], head[0]["seq"])
     # Accounts this installation already had gain the imported roles: move their authz_version so that every
     # process reloads their grants on the next request.
     granted = {row["user_id"] for row in data.get("role_assignment", ())} - {u["id"] for u in users_new}

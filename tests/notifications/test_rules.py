@@ -1,5 +1,6 @@
 """Who is told what: each workflow event becomes messages for the people it concerns, in the inbox and their
-channels, once; nothing for a change that rolled back; nothing to the one who acted."""
+channels, once; nothing for a change that rolled back; nothing to the one who acted. The staff's messages come
+from the fan-out of the event log (`fan_out`, which the job engine runs every few seconds)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from core import clock
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService
+from core.notifications.fanout import fan_out
 from core.notifications.models import Notification
 from core.tenancy.scope import tenant_session
 from tests.conftest import Auth
@@ -56,6 +58,7 @@ async def test_a_resident_hears_their_concern_was_accepted_in_the_inbox_and_by_s
 async def test_staff_hear_of_a_new_concern_in_their_inbox_and_digest_not_one_message_each(
         app: Litestar, client: AsyncClient, auth: Auth) -> None:
     await file(client, await auth("resident"))
+    await fan_out(app.state)
     staff = await _mine(client, auth, "cstaff")
     assert [i["kind"] for i in staff["items"]] == ["concern.new"]
     assert staff["items"][0]["link"] == "/t/comm-a/staff/inbox"
@@ -72,6 +75,7 @@ async def test_a_rolled_back_change_tells_nobody(app: Litestar, client: AsyncCli
             await ConcernService(scope.session, scope).file(ConcernCreate(
                 title="半途而废", description="不会留下", category="environment"))
             raise RuntimeError("the request failed after filing")
+    await fan_out(app.state)
     assert await _rows(app) == []
     assert (await _mine(client, auth, "cstaff"))["total"] == 0
 
@@ -157,7 +161,8 @@ async def test_choices_are_checked_and_named_field_by_field(client: AsyncClient,
     assert unauthenticated.status_code == 401
 
 
-async def test_a_resident_follows_their_concern_through_all_six_steps(client: AsyncClient, auth: Auth) -> None:
+async def test_a_resident_follows_their_concern_through_all_six_steps(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
     topic_id, _ = await topic_at(client, auth, "completed")
     kinds = [i["kind"] for i in reversed((await _mine(client, auth, "resident"))["items"])]
     assert kinds == ["concern.accepted", "concern.in_topic", "topic.meeting_scheduled", "topic.result_published",
@@ -167,6 +172,7 @@ async def test_a_resident_follows_their_concern_through_all_six_steps(client: As
     # A low rating opens a follow-up, and the community's staff hear of it.
     rated = await client.post(f"{BASE}/topics/{topic_id}/ratings", headers=await auth("resident"), json={"score": 1})
     assert rated.status_code in (200, 201), rated.text
+    await fan_out(app.state)
     staff = [i for i in (await _mine(client, auth, "cstaff"))["items"] if i["kind"] == "follow_up.low_rating"]
     assert len(staff) == 1 and staff[0]["link"] == f"/t/comm-a/staff/topics/{topic_id}"
 

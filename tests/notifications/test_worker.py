@@ -1,5 +1,6 @@
 """`yishi worker` as real processes on PostgreSQL's queue: one killed mid-delivery (kill -9) loses no message and
-sends again at most the ones in flight (with their Message-ID); two at once send every message once.
+sends again at most the ones in flight (with their Message-ID); two at once send every message once, and fan a
+new concern out to the staff once.
 
 The receiver is a real SMTP server (aiosmtpd) that acknowledges each message ~50 ms after receiving it, so a
 kill lands with messages received but not yet acknowledged: the case where a second copy is possible.
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from httpx import AsyncClient
 from litestar import Litestar
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -32,7 +34,8 @@ from core.notifications.models import Notification
 from core.notifications.outbox import DELIVER_TASK, add
 from core.tenancy.models import Tenant
 from core.tenancy.scope import system_session
-from tests.conftest import PG_ADMIN_URL, PG_REACHABLE, DatabaseUnderTest
+from tests.conftest import PG_ADMIN_URL, PG_REACHABLE, Auth, DatabaseUnderTest
+from tests.helpers import file
 from tests.notifications.conftest import Inbox, _free_port, serving
 
 # The queue and its workers are PostgreSQL's (on SQLite the job engine runs inside the app's own process).
@@ -236,6 +239,32 @@ async def test_two_workers_at_once_send_every_message_exactly_once(
     received = _received(inbox)
     assert len(inbox.messages) == N
     assert set(received) == ids and set(received.values()) == {1}
+
+
+@pytest.mark.usefixtures("world")
+async def test_two_workers_tell_staff_of_a_new_concern_once_within_seconds(
+        app: Litestar, workers: Workers, client: AsyncClient, auth: Auth) -> None:
+    """The fan-out as the real workers run it, every five seconds on PostgreSQL's queue: neither the filing nor
+    the worker that does not hold the tenant's cursor writes the staff's notice."""
+    await workers.start("one")
+    await workers.start("two")
+    filed = await file(client, await auth("resident"))
+    async with app.state.sessionmaker() as session:
+        tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == "comm-a"))
+    assert tenant_id is not None
+    deadline = time.monotonic() + 30
+    while not (rows := await _staff_notices(app, tenant_id)):
+        assert time.monotonic() < deadline, "\n".join(workers.log(name) for name in ("one", "two"))
+        await asyncio.sleep(0.25)
+    await asyncio.sleep(6)  # one more period: a second copy would be written by now
+    rows = await _staff_notices(app, tenant_id)
+    assert [(row.channel, row.status, row.params["reference"]) for row in rows] == [
+        ("inbox", "digest", filed["reference"])]
+
+
+async def _staff_notices(app: Litestar, tenant_id: uuid.UUID) -> list[Notification]:
+    async with system_session(app, tenant_id) as session:
+        return list((await session.scalars(select(Notification).where(Notification.kind == "concern.new"))).all())
 
 
 def _check(database_url: str) -> subprocess.CompletedProcess[str]:

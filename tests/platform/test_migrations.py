@@ -265,3 +265,53 @@ def test_0006_gives_concerns_filed_before_a_tracking_secret(tmp_path: Path) -> N
         rows = db.execute("SELECT tracking_secret, public_summary FROM concern").fetchall()
     assert len(rows) == 2 and all(re.fullmatch(r"[2-9A-HJ-NP-Z]{4}", secret) and summary is None
                                   for secret, summary in rows)
+
+
+def test_0021_starts_each_tenants_fan_out_at_its_head(tmp_path: Path) -> None:
+    """Upgraded, a tenant's staff are not told again of what happened before (its cursor is at its head); a
+    tenant with no event yet starts at 0."""
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db")
+    command.upgrade(alembic_config(settings, PLUGINS), "0019")
+    old, quiet, now = uuid.uuid4(), uuid.uuid4(), "2026-01-01 00:00:00.000000"
+    with sqlite3.connect(tmp_path / "yishi.db") as db:
+        for tenant, slug in ((old, "old"), (quiet, "quiet")):
+            db.execute("INSERT INTO tenant (id, slug, name, kind, path, plugins, portal, archived, created_at,"
+                       " updated_at) VALUES (?, ?, '旧社区', 'community', ?, '[]', '{}', 0, ?, ?)",
+                       (tenant.bytes, slug, slug, now, now))
+        db.execute("INSERT INTO event_chain_head (tenant_id, id, seq, hash, at, created_at, updated_at)"
+                   " VALUES (?, ?, 7, ?, ?, ?, ?)", (old.bytes, uuid.uuid4().bytes, GENESIS, now, now, now))
+    upgrade(settings, PLUGINS)
+    with sqlite3.connect(tmp_path / "yishi.db") as db:
+        cursors = dict(db.execute("SELECT tenant_id, seq FROM notification_cursor").fetchall())
+    assert cursors == {old.bytes: 7, quiet.bytes: 0}
+
+
+@pytest.mark.skipif(not PG_REACHABLE, reason="needs the local PostgreSQL server")
+def test_0021_starts_each_tenants_fan_out_at_its_head_on_postgres() -> None:
+    """The same on PostgreSQL."""
+    database = f"yishi_mig_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin_execute(f'CREATE DATABASE "{database}"'))
+    url = make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    settings = Settings(database_url=url)
+    old, quiet, now = uuid.uuid4(), uuid.uuid4(), datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+    async def write() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(url))
+        try:
+            for tenant, slug in ((old, "old"), (quiet, "quiet")):
+                await conn.execute("INSERT INTO tenant (id, slug, name, kind, path, plugins, portal, archived,"
+                                   " created_at, updated_at) VALUES ($1, $2, '旧社区', 'community', $3, '[]', '{}',"
+                                   " false, $4, $4)", tenant, slug, f"/{tenant.hex}/", now)
+            await conn.execute("INSERT INTO event_chain_head (tenant_id, id, seq, hash, at, created_at, updated_at)"
+                               " VALUES ($1, $2, 7, $3, $4, $4, $4)", old, uuid.uuid4(), GENESIS, now)
+        finally:
+            await conn.close()
+
+    try:
+        upgrade(settings, PLUGINS, "0019")
+        asyncio.run(write())
+        upgrade(settings, PLUGINS)
+        assert sorted(asyncio.run(_fetch(url, "SELECT tenant_id, seq FROM notification_cursor"))) == sorted(
+            [(old, 7), (quiet, 0)])
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))

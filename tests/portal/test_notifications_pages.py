@@ -10,6 +10,7 @@ import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
+from core.notifications.fanout import fan_out
 from core.notifications.services import KINDS
 from core.portal.notifications import KIND_LABELS
 from tests.conftest import Auth, http_client
@@ -147,8 +148,10 @@ async def test_the_bell_costs_one_query_and_visitors_none(app: Litestar, client:
     assert bell(inbox.text) == 1 and len(unread_counts(statements)) == 1, unread_counts(statements)
 
 
-async def test_staff_property_plugin_and_admin_pages_have_the_bell(client: AsyncClient, auth: Auth) -> None:
-    await file(client, await auth("resident"))  # staff hear of a new concern
+async def test_staff_property_plugin_and_admin_pages_have_the_bell(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    await file(client, await auth("resident"))
+    await fan_out(app.state)  # staff hear of a new concern
     await sign_in(client, "comm-a", "cstaff")
     for url in ("/t/comm-a/staff/inbox", "/t/comm-a/staff/topics", "/t/comm-a/me"):
         assert bell((await client.get(url)).text) == 1, url

@@ -13,6 +13,7 @@ from httpx import AsyncClient
 from litestar import Litestar
 
 from core import clock
+from core.notifications.fanout import fan_out
 from tests.conftest import Auth, http_client
 from tests.helpers import sign_in, submit, text_of
 from tests.timelimits.test_sweep import (
@@ -145,6 +146,7 @@ async def test_an_extension_approved_by_the_street_moves_the_resolve_deadline_an
     assert concern.resolve_by == datetime.datetime(2026, 12, 18, 10, 0, tzinfo=BEIJING)  # three working days on
     assert concern.alert_stage is None and concern.alert_at == concern.resolve_warn_at and concern.alert_at > late
     assert (await _get(client, late, "cstaff", f"{CONCERNS}/{concern_id}"))["light"] == "green"
+    await fan_out(app.state)
     [(who, body)] = await _told(app, "comm-a", "concern.extension_approved")
     assert who == "cstaff" and body.startswith("甲街道批准") and "12月18日 10:00" in body
     status, again = await _post(client, late, "sstaff", f"/api/v1/tenants/street-a{decide}", {"approve": False,
@@ -173,6 +175,7 @@ async def test_a_refused_extension_leaves_the_deadline_and_a_refusal_needs_a_not
     status, refused = await _post(client, T0, "sstaff", decide, {"approve": False, "note": "按期办结"})
     assert status == 200 and refused["status"] == "refused", refused
     assert (await _concern(app, "comm-a", concern_id)).resolve_by == before
+    await fan_out(app.state)
     [(who, body)] = await _told(app, "comm-a", "concern.extension_refused")
     assert who == "cstaff" and "按期办结" in body
     # Refused, it may be asked again.

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.events import WorkflowEvent
+from core.notifications.fanout import fan_out
 from core.tenancy.scope import tenant_session
 from core.timelimits.services import deadlines, effective_policy, forget_policies
 from tests.conftest import Auth
@@ -86,6 +87,7 @@ async def test_solved_and_satisfied_closes_the_round_and_the_concern_stays_resol
     [event] = await _events(app, concern["id"], "concern.revisited")
     assert event.payload == {"round": 1, "solved": True, "satisfaction": "satisfied", "channel": "self"}
     assert await _events(app, concern["id"], "concern.reopened") == []
+    await fan_out(app.state)
     assert await _kinds(client, auth, "cstaff", "concern.reopened_in") == []
 
 
@@ -113,6 +115,7 @@ async def test_unsolved_reopens_with_a_new_clock_tells_staff_and_is_asked_again_
         assert reopened.payload == {"round": 1} and reopened.to_state == "accepted"
         [revisited] = await _events(app, concern["id"], "concern.revisited")
         assert revisited.payload == {"round": 1, "solved": False, "satisfaction": "unsatisfied", "channel": "self"}
+        await fan_out(app.state)
         [told] = await _kinds(client, auth, "cstaff", "concern.reopened_in")
         assert concern["reference"] in told["body"] and "未解决" in told["body"]
         assert told["link"] == f"/t/comm-a/me/concerns/{concern['id']}"  # staff read every concern there

@@ -28,6 +28,7 @@ from core.cli import main
 from core.db import Base, TenantContext
 from core.events import verify_chain
 from core.migrate import upgrade
+from core.notifications.fanout import fan_out
 from core.plugins import Plugins
 from core.settings import Settings
 from core.tenancy.manifest import Manifest, apply_manifest
@@ -213,6 +214,33 @@ async def test_a_city_moves_to_a_fresh_installation_row_for_row(client: AsyncCli
                                      .where(Base.metadata.tables["user_account"].c.platform_admin.is_(True)))
     verified = await asyncio.to_thread(yishi, second.settings, "audit", "verify", "comm-a")
     assert verified.exit_code == 0 and "链完整" in verified.output, verified.output
+
+
+async def test_an_export_from_before_the_fan_out_tells_the_staff_nothing_again(
+        client: AsyncClient, auth: Auth, first: Installation, second: Installation, tmp_path: Path) -> None:
+    """An export made before the notification cursor existed has no such table: its events were told where they
+    happened, so each imported tenant's cursor starts at its head; what happens after the move is told."""
+    await populate(client, auth)
+    _, document = await export(first, "city-a", tmp_path)
+    del document.tables["notification_cursor"]
+    old = tmp_path / "old.json"
+    old.write_bytes(msgspec.json.encode(document))
+    loaded = await asyncio.to_thread(yishi, second.settings, "import", str(old))
+    assert loaded.exit_code == 0, loaded.output
+    app = create_app(second.settings)
+    try:
+        result = await fan_out(app.state)
+        assert (result.events, result.told, result.failed_tenants) == (0, 0, 0)
+        async with http_client(app) as moved:
+            filed = await file(moved, await Auth(moved)("resident"), {"title": "搬家后的第一条诉求"})
+        result = await fan_out(app.state)
+        assert (result.events, result.told) == (1, 1)
+    finally:
+        await app.state.engine.dispose()
+    async with second.owner.connect() as conn:
+        notification = Base.metadata.tables["notification"]
+        told = (await conn.execute(select(notification.c.params).where(notification.c.kind == "concern.new"))).all()
+    assert [row.params["reference"] for row in told] == [filed["reference"]]
 
 
 async def test_importing_twice_is_refused_and_writes_nothing(client: AsyncClient, auth: Auth, first: Installation,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -181,6 +182,14 @@ def _is_uuid(raw: str) -> bool:
     return True
 
 
+def _chosen(page: Page, raw: Sequence[str], field: str) -> list[uuid.UUID]:
+    """The concerns ticked in a list of checkboxes: their ids, or a refusal naming `field` for a forged value."""
+    try:
+        return [uuid.UUID(value) for value in raw]
+    except ValueError:
+        raise InvalidInput(page._("Choose concerns from the list."), field=field) from None
+
+
 def _pick_url(page: Page, group: Group) -> str:
     """The inbox with the new-topic form filled from a suggestion: its concerns picked, its label as the title."""
     query = urlencode([*(("pick", str(c.id)) for c in group.concerns), ("title", group.label)])
@@ -339,12 +348,7 @@ class StaffController(Controller):
         values: dict[str, Any] = {**_form_dict(form), "duplicates": [v for v in form.getall("duplicates", []) if v]}
         service = ConcernService(page.session, scope)
         try:
-            ids = []
-            for raw in values["duplicates"]:
-                try:
-                    ids.append(uuid.UUID(raw))
-                except ValueError:
-                    raise InvalidInput(page._("Choose concerns from the list."), field="duplicates") from None
+            ids = _chosen(page, values["duplicates"], "duplicates")
             await MergeService(page.session, scope).merge(cid, ids, values.get("reason"))
         except DomainError as exc:
             await page.take_back(exc)
@@ -372,12 +376,7 @@ class StaffController(Controller):
         text = _form_dict(form)
         values = {**text, "concern_ids": [v for v in form.getall("concern_ids", []) if v]}
         try:
-            ids = []
-            for raw in values["concern_ids"]:
-                try:
-                    ids.append(uuid.UUID(raw))
-                except ValueError:
-                    raise InvalidInput(page._("Choose concerns from the list."), field="concern_ids") from None
+            ids = _chosen(page, values["concern_ids"], "concern_ids")
             topic = await TopicService(page.session, scope).create(
                 s.TopicCreate(title=text.get("title", ""), description=text.get("description", ""), concern_ids=ids))
         except DomainError as exc:

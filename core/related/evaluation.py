@@ -54,16 +54,23 @@ def texts_of(rows: list[dict[str, str]]) -> dict[str, Text]:
     return {row["id"]: _text(row, tuple(sorted(compounds[row["community"]]))) for row in rows}
 
 
-def evaluate(rows: list[dict[str, str]]) -> Figures:
-    """Each concern looked up among the others of its community, as if it were being filed."""
+@dataclass(frozen=True)
+class Lookups:
+    """A set as lookups see it: each concern's `Text`, its matter, its community's concerns, and the candidates
+    its index keys give among them (the steps a lookup runs, in memory)."""
+
+    texts: dict[str, Text]
+    matter: dict[str, str]
+    communities: dict[str, list[str]]
+    candidates: dict[str, list[str]]
+
+
+def lookups(rows: list[dict[str, str]]) -> Lookups:
     texts = texts_of(rows)
-    matter = {row["id"]: row["group"] for row in rows}
     communities: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         communities[row["community"]].append(row["id"])
-    shown = right = expected = found = 0
-    wrong: list[tuple[str, str, float]] = []
-    purity = completeness = 0
+    candidates: dict[str, list[str]] = {}
     for members in communities.values():
         index: dict[int, list[str]] = defaultdict(list)
         keys = {concern: sketch.keys(texts[concern].words.grams, texts[concern].objects) for concern in members}
@@ -71,8 +78,21 @@ def evaluate(rows: list[dict[str, str]]) -> Figures:
             for key in keys[concern]:
                 index[key].append(concern)
         for concern in members:
-            shared = [other for key in keys[concern] for other in index[key] if other != concern]
-            pool = {other: texts[other] for other in ranking.candidates(shared)}
+            candidates[concern] = ranking.candidates(other for key in keys[concern] for other in index[key]
+                                                     if other != concern)
+    return Lookups(texts, {row["id"]: row["group"] for row in rows}, communities, candidates)
+
+
+def evaluate(rows: list[dict[str, str]]) -> Figures:
+    """Each concern looked up among the others of its community, as if it were being filed."""
+    sets = lookups(rows)
+    texts, matter = sets.texts, sets.matter
+    shown = right = expected = found = 0
+    wrong: list[tuple[str, str, float]] = []
+    purity = completeness = 0
+    for members in sets.communities.values():
+        for concern in members:
+            pool = {other: texts[other] for other in sets.candidates[concern]}
             suggestions = ranking.rank(texts[concern], pool, limit=TOP)
             duplicates = sum(1 for other in members if other != concern and matter[other] == matter[concern])
             hits = [other for other, _ in suggestions if matter[other] == matter[concern]]

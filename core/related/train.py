@@ -7,33 +7,19 @@ scikit-learn is needed only here (a development dependency): the app computes th
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from pathlib import Path
 
-from core.related import evaluation, ranking, similarity, sketch
+from core.related import evaluation, similarity
 
 PRECISION = 0.85
 
 
 def pairs(path: Path) -> tuple[list[list[float]], list[bool]]:
-    rows = evaluation.load(path)
-    texts = evaluation.texts_of(rows)
-    matter = {row["id"]: row["group"] for row in rows}
-    communities: dict[str, list[str]] = defaultdict(list)
-    for row in rows:
-        communities[row["community"]].append(row["id"])
-    features, labels = [], []
-    for members in communities.values():
-        index: dict[int, list[str]] = defaultdict(list)
-        keys = {c: sketch.keys(texts[c].words.grams, texts[c].objects) for c in members}
-        for concern in members:
-            for key in keys[concern]:
-                index[key].append(concern)
-        for concern in members:
-            for other in ranking.candidates([o for k in keys[concern] for o in index[k] if o != concern]):
-                features.append(similarity.features(texts[concern], texts[other]))
-                labels.append(matter[other] == matter[concern])
-    return features, labels
+    """Each candidate pair's features, and whether it is one matter."""
+    sets = evaluation.lookups(evaluation.load(path))
+    found = [(concern, other) for concern, others in sets.candidates.items() for other in others]
+    return ([similarity.features(sets.texts[a], sets.texts[b]) for a, b in found],
+            [sets.matter[a] == sets.matter[b] for a, b in found])
 
 
 def main() -> None:

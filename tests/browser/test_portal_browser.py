@@ -209,7 +209,8 @@ def test_staff_take_a_residents_concern_through_the_six_steps(  # type: ignore[n
     sign_in(staff, STAFF)
     # 1 collect: accept it in the triage inbox (htmx swaps the row)
     staff.goto(f"/t/{SLUG}/staff/inbox")
-    row = staff.locator("main li.card", has_text=title)
+    # The card whose heading is the concern (other cards may list it among their likely duplicates).
+    row = staff.locator("main li.card", has=staff.locator("h3", has_text=title))
     row.locator("form", has=staff.locator("input[name=action][value=accept]")).locator("button").click()
     expect(row.locator(".notice")).to_be_visible()
     # 2 draft a topic from it

@@ -79,8 +79,9 @@ async def fan_out(state: Any, tenants: list[uuid.UUID] | None = None) -> FanOutR
     result = FanOutResult()
     for tenant_id in await behind(state) if tenants is None else tenants:
         try:
-            while await fan_out_tenant(state, tenant_id, result):
-                pass
+            more = True
+            while more:  # a batch at a time, each in its own transaction
+                more = await fan_out_tenant(state, tenant_id, result)
         except Exception:
             result.failed_tenants += 1
             log.exception("fan-out failed in tenant %s", tenant_id)

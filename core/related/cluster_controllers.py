@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import datetime
-
 from litestar import Controller, get
 from litestar.di import Provide
 
-from core import clock
-from core.errors import InvalidInput, MalformedInput
 from core.http import Scope, provide_tenant_scope
 from core.related.hot import HotOut, hot_topics
 from core.related.suggestions import SuggestionOut, suggestion_out, suggestions
@@ -28,15 +24,6 @@ class SuggestionController(Controller):
         return [suggestion_out(group) for group in await suggestions(tenant_scope)]
 
 
-def hot_month(raw: str | None) -> datetime.date:
-    """The month a query asks for: a mistyped one (or one outside 2000-01 … this month) is a bad request."""
-    try:
-        return report_month(raw)
-    except InvalidInput:
-        raise MalformedInput("月份须为 2000-01 至 {latest} 之间的年月，如 2026-11", field="month",
-                             latest=clock.today().strftime("%Y-%m")) from None
-
-
 class HotController(Controller):
     path = "/api/v1/tenants/{slug:str}/related/hot"
     tags = ["统计 Statistics"]
@@ -45,4 +32,4 @@ class HotController(Controller):
     @get("/", opt={"action": "stats.read"},
          summary="每月一题：某月（北京时间，默认本月）诉求最集中的事项，本级与所辖各社区（事项不跨社区归类）")
     async def get_hot(self, tenant_scope: Scope, month: Month = None) -> HotOut:
-        return await hot_topics(tenant_scope, hot_month(month))
+        return await hot_topics(tenant_scope, report_month(month))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from core import clock
 from core.concerns.models import Concern
-from core.errors import InvalidInput
+from core.errors import MalformedInput
 from core.reporting.schemas import PublicRates, RankedTenant, RankingOut, Rate, RateFigures, RatesOut
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
@@ -46,8 +46,9 @@ def report_month(raw: str | None) -> datetime.date:
     if found and 1 <= int(found.group(2)) <= 12:
         first = datetime.date(int(found.group(1)), int(found.group(2)), 1)
     if first is None or not datetime.date(2000, 1, 1) <= first <= today.replace(day=1):
-        raise InvalidInput("月份须为 2000-01 至 {latest} 之间的年月，如 2026-11", field="month",
-                           latest=today.strftime("%Y-%m"))
+        # A query parameter of the wrong shape, as Litestar answers for its own: 400, on every route that takes one.
+        raise MalformedInput("月份须为 2000-01 至 {latest} 之间的年月，如 2026-11", field="month",
+                             latest=today.strftime("%Y-%m"))
     return first
 
 

@@ -146,6 +146,7 @@ class TopicOut(msgspec.Struct):
     aspects: dict[str, list[uuid.UUID]]
     recommendations: list[dict[str, Any]]
     counts: Counts
+    member_names: list[str] = msgspec.field(default_factory=list)  # the research group as people read it
 
 
 def problem_out(p: Problem) -> ProblemOut:
@@ -331,6 +332,10 @@ class CppccService:
 
         trainings, visits, symposia = await rows(Training), await rows(SiteVisit), await rows(Symposium)
         problems, recommendations = await rows(Problem), await rows(Recommendation)
+        names = dict((await self.session.execute(select(User.username, User.display_name)
+                                                 .where(User.username.in_(topic.members)))).all())
+        communities = dict((await self.session.execute(select(Tenant.slug, Tenant.name).where(
+            Tenant.slug.in_({v.community for v in visits})))).all()) if visits else {}
         aspects: dict[str, list[uuid.UUID]] = {}
         for p in problems:
             if p.kind == "common":
@@ -338,7 +343,8 @@ class CppccService:
         return TopicOut(
             id=topic.id, plan_year=plan.year if plan else 0, title=topic.title, members=topic.members,
             trainings=[{"date": t.date.isoformat(), "title": t.title, "attendees": t.attendees} for t in trainings],
-            visits=[{"community": v.community, "date": v.date.isoformat(), "compounds": v.compounds,
+            visits=[{"community": v.community, "community_name": communities.get(v.community, v.community),
+                     "date": v.date.isoformat(), "compounds": v.compounds,
                      "findings": v.findings} for v in visits],
             symposia=[{"group": s.group, "group_name": STAKEHOLDER_GROUPS[s.group], "date": s.date.isoformat(),
                        "participants": s.participants, "statements": s.statements} for s in symposia],
@@ -351,6 +357,7 @@ class CppccService:
                 problems=len(problems), individual_problems=sum(1 for p in problems if p.kind == "individual"),
                 aspects=len(aspects), recommendations=len(recommendations),
                 adopted=sum(1 for r in recommendations if r.adopted)),
+            member_names=[names.get(m) or m for m in topic.members],
         )
 
 
@@ -358,12 +365,12 @@ def report_markdown(tenant_name: str, topic: TopicOut) -> str:
     """协商成果报告, from everything the research group recorded."""
     c = topic.counts
     lines = [f"# {tenant_name}政协 {topic.plan_year} 年专题协商成果报告：{topic.title}", "",
-             f"调研组：{'、'.join(topic.members)}", "",
+             f"调研组：{'、'.join(topic.member_names or topic.members)}", "",
              f"走访社区 {c.communities_visited} 个、小区 {c.compounds_visited} 个；召开座谈会 {c.symposia} 场；"
              f"梳理问题 {c.problems} 个（个性问题 {c.individual_problems} 个，共性问题归为 {c.aspects} 个方面）；"
              f"提出意见建议 {c.recommendations} 条，已采纳 {c.adopted} 条。", "", "## 学习培训", ""]
     lines += [f"- {t['date']} {t['title']}" for t in topic.trainings] + ["", "## 实地调研", ""]
-    lines += [f"- {v['date']} {v['community']}：{'、'.join(v['compounds'])}。{v['findings']}" for v in topic.visits]
+    lines += [f"- {v['date']} {v['community_name']}：{'、'.join(v['compounds'])}。{v['findings']}" for v in topic.visits]
     lines += ["", "## 座谈会", ""]
     for s in topic.symposia:
         lines.append(f"- {s['date']} 与{s['group_name']}座谈（{s['participants']} 人）")
@@ -371,8 +378,7 @@ def report_markdown(tenant_name: str, topic: TopicOut) -> str:
     lines += ["", "## 问题清单", "", "### 共性问题", ""]
     by_id = {p.id: p for p in topic.problems}
     for aspect, ids in topic.aspects.items():
-        lines.append(f"- **{aspect}**")
-        lines += [f"  - {by_id[i].text}" for i in ids]
+        lines += [f"#### {aspect}", ""] + [f"- {by_id[i].text}" for i in ids] + [""]
     lines += ["", "### 个性问题（交办部门）", ""]
     lines += [f"- {p.text}（交 {p.department}；{'答复：' + p.answer if p.answer else '待答复'}）"
               for p in topic.problems if p.kind == "individual"]
@@ -383,11 +389,36 @@ def report_markdown(tenant_name: str, topic: TopicOut) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The report's faces in Word: 仿宋 for the text, 宋体 for headings (a reader without them gets Word's or
+# LibreOffice's substitute; the Latin text is set in Times New Roman beside them).
+DOCX_BODY_FONT, DOCX_HEADING_FONT, DOCX_LATIN_FONT = "仿宋", "宋体", "Times New Roman"
+
+
+def _set_font(style: Any, east_asian: str) -> None:
+    """A style's font for Chinese (w:eastAsia) as well as Latin text; the theme's fonts, which would win, go."""
+    from docx.oxml.ns import qn
+
+    style.font.name = DOCX_LATIN_FONT
+    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), east_asian)
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)
+
+
 def report_docx(markdown: str) -> bytes:
-    """The same report as a Word document, for the paper file a CPPCC office keeps."""
+    """The same report as a Word document, for the paper file a CPPCC office keeps: A4, in Chinese faces,
+    sections as headings (level 1), problems' kinds (level 2) and the aspects of common problems (level 3)."""
     from docx import Document
+    from docx.shared import Mm
 
     document = Document()
+    for section in document.sections:
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+        section.left_margin, section.right_margin = Mm(28), Mm(26)
+    _set_font(document.styles["Normal"], DOCX_BODY_FONT)
+    for name in ("Title", "Heading 1", "Heading 2", "Heading 3"):
+        _set_font(document.styles[name], DOCX_HEADING_FONT)
     for line in markdown.splitlines():
         if line.startswith("# "):
             document.add_heading(line[2:], level=0)
@@ -395,6 +426,8 @@ def report_docx(markdown: str) -> bytes:
             document.add_heading(line[3:], level=1)
         elif line.startswith("### "):
             document.add_heading(line[4:], level=2)
+        elif line.startswith("#### "):
+            document.add_heading(line[5:], level=3)
         elif line.strip().startswith("- "):
             document.add_paragraph(line.strip()[2:].replace("**", ""), style="List Bullet")
         elif line.strip():

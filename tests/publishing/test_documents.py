@@ -65,7 +65,7 @@ def assert_printed_a4(pdf: bytes, tmp_path: Path) -> None:
     assert "(A4)" in info, info
     page = first_page(pdf, tmp_path)
     inked = sum(1 for value in page.getdata() if value < 128)  # type: ignore[attr-defined]
-    assert inked > 2000, "the first page is blank"  # a title and a table of CJK glyphs ink thousands of pixels
+    assert inked > 500, "the first page is blank"  # a blank page inks its number only: a few dozen pixels
 
 
 def assert_nothing_interactive(html: str) -> None:

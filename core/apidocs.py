@@ -150,6 +150,21 @@ def _type_open_data(path: str, operation: dict[str, Any]) -> None:
                                      "content": {CONTENT_TYPES[fmt]: {"schema": schema}}}
 
 
+XML = "text/xml"
+
+
+def _type_xml(path: str, operation: dict[str, Any]) -> None:
+    """Open311's `.xml` paths answer in XML, its `{…_file}` ones (`42.json`, `42.xml`) in either, errors too."""
+    either = bool(re.search(r"\{\w+_file\}$", path))
+    if not (path.endswith(".xml") or either):
+        return
+    for response in operation.get("responses", {}).values():
+        content = response.get("content", {})
+        if "application/json" in content:
+            xml = {"schema": {"type": "string", "description": "the same document in Open311's XML form"}}
+            response["content"] = {**content, XML: xml} if either else {XML: xml}
+
+
 def told(app: Litestar, schema: dict[str, Any], public_patterns: Sequence[str]) -> dict[str, Any]:
     """`schema` (the app's generated one, changed in place, once) with the truth added: problem details for
     every refusal on every route, no security requirement where no sign-in is needed (a handler's
@@ -170,6 +185,7 @@ def told(app: Litestar, schema: dict[str, Any], public_patterns: Sequence[str]) 
             if handler.opt.get("exclude_from_auth") or any(p.search(route.path_format) for p in public):
                 operation["security"] = []
             _type_open_data(route.path_format, operation)
+            _type_xml(route.path_format, operation)
             if _own_errors(handler):
                 continue
             responses = operation.setdefault("responses", {})

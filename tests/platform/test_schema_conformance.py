@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from httpx import AsyncClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
@@ -26,6 +27,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from core.app import create_app
+from core.concerns.models import CHANNELS
+from core.publishing.opendata import OpenRates
+from core.timelimits.models import URGENCIES
 from tests.conftest import Auth, DatabaseUnderTest
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -77,3 +81,39 @@ async def test_every_operation_answers_as_its_schema_says(served: Litestar, auth
     assert len(operations) > 150  # the whole API is served, plugins' routes too
     failures = [failure for operation in operations if (failure := _check(operation, headers))]
     assert not failures, f"{len(failures)} operations disagree with the schema:\n\n" + "\n\n".join(failures)
+
+
+async def test_the_schema_tells_the_truth_about_refusals_sign_in_and_open_data(client: AsyncClient) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    operations = {(method, path): operation for path, item in schema["paths"].items()
+                  for method, operation in item.items() if method in ("get", "post", "put", "patch", "delete")}
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for (method, path), operation in operations.items():
+        if path.startswith("/open311/"):
+            continue  # Open311 answers refusals in its spec's error list, documented by its controller
+        for status in ("400", "401", "403", "404", "409", "422"):
+            assert operation["responses"][status]["content"]["application/problem+json"]["schema"] == problem, (
+                method, path, status)
+    assert "errors" in schema["components"]["schemas"]["Problem"]["properties"]
+    # No sign-in: the public routes, the probes; a member's route still needs the token.
+    assert operations[("post", "/api/v1/auth/token")]["security"] == []
+    assert operations[("get", "/api/v1/tenants/{slug}/public/results")]["security"] == []
+    assert operations[("get", "/health")]["security"] == []
+    assert "security" not in operations[("get", "/api/v1/me")] and schema["security"] == [{"BearerToken": []}]
+    # The open-data files: each format what it is, the JSON one with its rows typed.
+    rates = operations[("get", "/api/v1/tenants/{slug}/public/open-data/rates.json")]["responses"]["200"]["content"]
+    document = schema["components"]["schemas"][rates["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+    row = schema["components"]["schemas"][document["properties"]["items"]["items"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(row["properties"]) == set(OpenRates.__struct_fields__)
+    csv = operations[("get", "/api/v1/tenants/{slug}/public/open-data/rates.csv")]["responses"]["200"]["content"]
+    assert list(csv) == ["text/csv"]
+    # The codes a service accepts are the ones the schema lists.
+    concern = schema["components"]["schemas"]["ConcernCreate"]["properties"]
+    assert concern["channel"]["enum"] == list(CHANNELS) and concern["urgency"]["enum"] == list(URGENCIES)
+
+
+async def test_a_code_outside_the_listed_ones_is_refused_as_documented(client: AsyncClient, auth: Auth) -> None:
+    body = {"title": "路灯坏了", "description": "三号楼前", "category": "facilities", "channel": "fax"}
+    response = await client.post("/api/v1/tenants/comm-a/concerns", json=body, headers=await auth("grid"))
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert "channel" in {error["field"] for error in response.json()["errors"]}

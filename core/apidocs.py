@@ -1,6 +1,6 @@
 """The API's own documentation: Swagger UI served from this app (no CDN), and the one step that makes the
-generated OpenAPI schema say what the app really does (its error bodies, which routes need no sign-in, the
-open-data files' shapes)."""
+generated OpenAPI schema say what the app really does (its error bodies, which routes need no sign-in, the caps
+every input gets, the open-data and Open311 files' shapes)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 from core.errors import EXCEPTION_HANDLERS
+from core.inputs import INT_MAX, INT_MIN, ITEMS_CAP, TEXT_CAP, Input
 from core.publishing.opendata import CONTENT_TYPES, DATASETS, OpenDataDocument
 
 DOCS_PATH = "/schema"
@@ -150,6 +151,46 @@ def _type_open_data(path: str, operation: dict[str, Any]) -> None:
                                      "content": {CONTENT_TYPES[fmt]: {"schema": schema}}}
 
 
+def _inputs() -> set[str]:
+    found, todo = set(), list(Input.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+_TEXT_FORMATS = {None, "email", "uri"}  # a uuid, a date or a time is checked by its format, not by a length
+
+
+def _caps(schema: dict[str, Any], outer: dict[str, Any] | None = None) -> None:
+    """The caps `core.inputs` gives every field of an `Input` that its declaration leaves open (a text within
+    TEXT_CAP, a list or mapping within ITEMS_CAP, a whole number within the Integer column's range); a cap
+    declared beside a `oneOf` (`Annotated[str, cap(200)] | None`) already holds for its branches."""
+    for branch in schema.get("oneOf", []) + schema.get("anyOf", []):
+        _caps(branch, schema)
+    declared = set(schema) | set(outer or {})
+    kind = schema.get("type")
+    if kind == "string" and schema.get("format") in _TEXT_FORMATS and not {"enum", "maxLength"} & declared:
+        schema["maxLength"] = TEXT_CAP
+    elif kind == "integer" and not {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"} & declared:
+        schema.update(minimum=INT_MIN, maximum=INT_MAX)
+    elif kind == "array":
+        if "maxItems" not in declared:
+            schema["maxItems"] = ITEMS_CAP
+        if isinstance(schema.get("items"), dict):
+            _caps(schema["items"])
+    elif (kind == "object" and isinstance(schema.get("additionalProperties"), dict) and "properties" not in schema
+          and "maxProperties" not in declared):
+        schema["maxProperties"] = ITEMS_CAP
+
+
+def _cap_inputs(components: dict[str, Any]) -> None:
+    for name in _inputs() & set(components):
+        for field in components[name].get("properties", {}).values():
+            _caps(field)
+
+
 XML = "text/xml"
 
 
@@ -168,7 +209,8 @@ def _type_xml(path: str, operation: dict[str, Any]) -> None:
 def told(app: Litestar, schema: dict[str, Any], public_patterns: Sequence[str]) -> dict[str, Any]:
     """`schema` (the app's generated one, changed in place, once) with the truth added: problem details for
     every refusal on every route, no security requirement where no sign-in is needed (a handler's
-    `exclude_from_auth`, or a path the sign-in middleware skips), and the open-data routes' bodies per format."""
+    `exclude_from_auth`, or a path the sign-in middleware skips), the caps `core.inputs` enforces on every
+    input, and the bodies of the routes whose path names a format (open data, Open311's XML)."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     if PROBLEM in components:
         return schema
@@ -194,6 +236,7 @@ def told(app: Litestar, schema: dict[str, Any], public_patterns: Sequence[str]) 
                 if existing is None or _is_litestar_default(existing):
                     responses[str(status)] = _problem_response(description)
             responses.setdefault("default", _problem_response(OTHER_ERRORS))
+    _cap_inputs(components)
     components.update(_open_data_schemas())
     components.update(PROBLEM_SCHEMAS)  # last: its presence marks the schema as told
     return schema

@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from core.app import create_app
 from core.concerns.models import CHANNELS
+from core.inputs import TEXT_CAP
 from core.publishing.opendata import OpenRates
 from core.timelimits.models import URGENCIES
 from tests.conftest import Auth, DatabaseUnderTest
@@ -110,6 +111,9 @@ async def test_the_schema_tells_the_truth_about_refusals_sign_in_and_open_data(c
     # The codes a service accepts are the ones the schema lists.
     concern = schema["components"]["schemas"]["ConcernCreate"]["properties"]
     assert concern["channel"]["enum"] == list(CHANNELS) and concern["urgency"]["enum"] == list(URGENCIES)
+    # And the caps every input gets (core.inputs) where the declaration leaves a field open; a declared one stays.
+    assert concern["description"]["maxLength"] == TEXT_CAP and concern["title"]["maxLength"] == 120
+    assert concern["place"]["maxLength"] == 200 and "maxLength" not in concern["place"]["oneOf"][0]
 
 
 async def test_a_code_outside_the_listed_ones_is_refused_as_documented(client: AsyncClient, auth: Auth) -> None:

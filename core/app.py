@@ -14,7 +14,6 @@ from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.security.jwt import JWTAuth, Token
 
 from core.accounts.controllers import (
@@ -31,6 +30,7 @@ from core.accounts.controllers import (
     ResidentController,
 )
 from core.accounts.services import Passwords
+from core.apidocs import DOCS_PATH, assets_router, render_plugins
 from core.authz.authorizer import Authorizer
 from core.authz.rules import ACTIONS, RULES
 from core.concerns.controllers import CategoryController, ConcernController, EscalationController, PhoneFilingController
@@ -85,13 +85,14 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
     plugins = plugins or Plugins()
     engine = create_engine(settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size)
     watch_pool(engine)
+    # Whole paths: a pattern matches anywhere in a path, and a tenant may well be called "readyville".
+    no_sign_in = ["^/health$", "^/ready$", "^/schema(/|$)", "^/metrics$"]
     jwt_auth = JWTAuth[Principal, Token](
         token_secret=settings.secret_key,
         retrieve_user_handler=principal_from_token,
         accepted_audiences=[settings.token_audience],
         default_token_expiration=timedelta(minutes=settings.token_minutes),
-        # Whole paths: a pattern matches anywhere in a path, and a tenant may well be called "readyville".
-        exclude=["^/health$", "^/ready$", "^/schema(/|$)", "^/metrics$"],
+        exclude=no_sign_in,
     )
 
     jobs = build_jobs(settings)
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             Open311Controller, OpenDataController,
             *plugin_routers(plugins), *portal_routers(plugin_portal_pages(plugins)), MetricsController,
             MyNotificationsController, UnsubscribeController, DevOutboxController, WebhookController,
-            MergeController,
+            MergeController, assets_router(),
         ],
         middleware=[refuse_nul, request_context_middleware, prometheus_config().middleware],
         request_class=YishiRequest,
@@ -147,7 +148,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             "photo_store": LocalPhotoStore(Path(settings.media_dir)),
         }),
         openapi_config=OpenAPIConfig(
-            title="Yishi 议事 API", version="1", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+            title="Yishi 议事 API", version="1", path=DOCS_PATH, render_plugins=render_plugins(no_sign_in)
         ),
         debug=settings.debug,
         # Litestar's own logger only; the root logger (and its handlers) belongs to the process running us.

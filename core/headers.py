@@ -9,18 +9,17 @@ from secure.middleware.asgi import SecureASGIMiddleware
 
 from core.settings import Settings
 
-# The API docs page (Swagger UI) is Litestar's: its script and styles come from a CDN and it starts with an
-# inline script, so /schema gets a policy of its own; everything else (the portal above all) gets the strict one.
+# The API docs page (Swagger UI) is Litestar's: its script and styles are ours (core.apidocs serves them), but it
+# starts Swagger UI with an inline script and Swagger UI sets inline styles, so /schema gets a policy of its own
+# that allows those; everything else (the portal above all) gets the strict one.
 DOCS_PREFIX = "/schema"
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 
 def _csp(docs: bool) -> secure.ContentSecurityPolicy:
     csp = (secure.ContentSecurityPolicy().default_src("'self'").img_src("'self'", "data:").object_src("'none'")
            .base_uri("'none'").form_action("'self'").frame_ancestors("'none'"))
     if docs:
-        return csp.script_src("'self'", SWAGGER_CDN, "'unsafe-inline'").style_src("'self'", SWAGGER_CDN,
-                                                                                   "'unsafe-inline'")
+        return csp.script_src("'self'", "'unsafe-inline'").style_src("'self'", "'unsafe-inline'")
     # No inline script at all; style attributes only (the portal's bars take their widths from data), never a
     # <style> element (htmx's own indicator styles are switched off in base.html's htmx-config).
     return csp.script_src("'self'").style_src("'self'").style_src_attr("'unsafe-inline'")

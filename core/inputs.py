@@ -35,6 +35,12 @@ def cap(max_length: int) -> msgspec.Meta:
     return msgspec.Meta(max_length=max_length)
 
 
+def one_of(choices: Iterable[str], max_length: int) -> msgspec.Meta:
+    """A code field's cap and, for the schema's readers, the codes a service accepts: the service checks them
+    itself (so that a form hears of every bad field at once, in its words), this only documents the same list."""
+    return msgspec.Meta(max_length=max_length, extra_json_schema={"extra": {"enum": list(choices)}})
+
+
 # The name each field has on the forms (and in the schema's docs); the API's `errors[].field` keeps the code.
 FIELD_LABELS: dict[str, Label] = {
     "action": Label("处理方式"), "adopted": Label("是否采纳"), "agenda": Label("议程"), "answer": Label("答复"),

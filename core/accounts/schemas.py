@@ -8,7 +8,8 @@ from typing import Annotated
 
 import msgspec
 
-from core.inputs import Input, cap
+from core.authz.rules import TENANT_ROLES
+from core.inputs import Input, cap, one_of
 
 
 class TokenRequest(Input):
@@ -68,7 +69,7 @@ class SignInOut(msgspec.Struct):
 
 class MemberGrant(Input):
     user: Annotated[str, cap(64)]
-    role: Annotated[str, cap(32)]
+    role: Annotated[str, one_of(TENANT_ROLES, 32)]
 
 
 class MemberOut(msgspec.Struct):
@@ -188,7 +189,7 @@ class PhoneReadOut(msgspec.Struct):
 
 
 class InvitationCreate(Input):
-    role: Annotated[str, cap(32)]
+    role: Annotated[str, one_of(TENANT_ROLES, 32)]
     note: Annotated[str, cap(100)] | None = None  # whom it is for, for the staff's own list
     days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 7
 

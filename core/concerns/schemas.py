@@ -8,21 +8,23 @@ from typing import Annotated
 
 import msgspec
 
-from core.inputs import Input, cap
+from core.concerns.models import CHANNELS
+from core.inputs import Input, cap, one_of
+from core.timelimits.models import URGENCIES
 
 
 class ConcernCreate(Input):
     title: Annotated[str, cap(120)]
     description: str
     category: Annotated[str, cap(40)]
-    channel: Annotated[str, cap(20)] = "portal"
+    channel: Annotated[str, one_of(CHANNELS, 20)] = "portal"
     compound: uuid.UUID | None = None
     building: uuid.UUID | None = None
     place: Annotated[str, cap(200)] | None = None
     resident_name: Annotated[str, cap(50)] | None = None
     resident_phone: Annotated[str, cap(20)] | None = None
     # urgent | normal | complex: sets the time limits; only those who file for residents may choose other than normal.
-    urgency: Annotated[str, cap(10)] = "normal"
+    urgency: Annotated[str, one_of(URGENCIES, 10)] = "normal"
 
 
 class Deadlines(msgspec.Struct):

@@ -40,9 +40,12 @@ async def test_production_adds_strict_transport_security(database: DatabaseUnder
     assert response.headers["strict-transport-security"] == "max-age=63072000; includeSubDomains"
 
 
-async def test_the_api_docs_page_may_load_swagger_ui_but_is_never_framed(client: AsyncClient) -> None:
+async def test_the_api_docs_page_loads_swagger_ui_from_us_alone_and_is_never_framed(client: AsyncClient) -> None:
     response = await client.get("/schema/swagger")
     assert response.status_code == 200
     csp = _directives(response.headers["content-security-policy"])
-    assert "https://cdn.jsdelivr.net" in csp["script-src"] and csp["frame-ancestors"] == ["'none'"]
+    # Its inline start-up script is allowed on /schema alone; no other host may serve it script or styles.
+    assert csp["script-src"] == ["'self'", "'unsafe-inline'"] and csp["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert csp["frame-ancestors"] == ["'none'"] and csp["default-src"] == ["'self'"]
+    assert "http" not in response.text.split("<body>")[0]  # script, styles and icon: all from this app
 

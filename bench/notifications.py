@@ -311,7 +311,7 @@ async def count_rows(settings: Settings, tenant_slugs: list[str]) -> dict[str, i
 
 
 async def fan_out_after(settings: Settings) -> dict[str, float]:
-    """What the filing load left in the event log fanned out to the staff, in one go, as a worker's periodic job
+    """What the filing load left in the event log fanned out (the staff told, the new concerns indexed), in one go, as a worker's periodic job
     does (in this process, with an app of its own): the events read, the people told, and how long it took."""
     from core.app import create_app
     from core.notifications.fanout import fan_out
@@ -325,7 +325,7 @@ async def fan_out_after(settings: Settings) -> dict[str, float]:
         await app.state.engine.dispose()
     if result.failed_tenants:
         raise RuntimeError(f"the fan-out failed in {result.failed_tenants} tenants")
-    return {"events": result.events, "told": result.told, "seconds": seconds}
+    return {"events": result.events, "told": result.told, "indexed": result.indexed, "seconds": seconds}
 
 
 def while_filing(before: dict[str, int], after: dict[str, int], filings_per_second: float) -> dict[str, float]:
@@ -384,8 +384,9 @@ def report(filing: dict[str, float] | None, latencies: dict[str, float], killed:
     if fanned is not None:
         rate = fanned["events"] / fanned["seconds"] if fanned["seconds"] else 0.0
         show("fan-out of the event log", rate, "events/s", None, "")
-        print(f"  {'':<34} ({fanned['events']:,.0f} events, {fanned['told']:,.0f} people told, in "
-              f"{fanned['seconds']:.1f} s by one fan-out after the filing load: it keeps up while it outruns filing)")
+        print(f"  {'':<34} ({fanned['events']:,.0f} events, {fanned['told']:,.0f} people told, "
+              f"{fanned['indexed']:,.0f} concerns indexed, in {fanned['seconds']:.1f} s by one fan-out after the "
+              f"filing load: it keeps up while it outruns filing)")
         record("notification_fan_out_events_per_s", rate, "events/s")
     show("commit → SMTP receipt, p50", latencies["p50_ms"], "ms", None, "")
     show("commit → SMTP receipt, p99", latencies["p99_ms"], "ms", latencies["p99_ms"] < LATENCY_P99_TARGET_MS,

@@ -115,6 +115,7 @@ def demo(ctx: click.Context) -> None:
 
     from core import clock
     from core.app import create_app
+    from core.notifications.fanout import fan_out
     from core.timelimits.sweep import sweep
     from tenants import DEMO_MANIFEST
     from tenants.demo_cases import CaseFailed, replay
@@ -129,8 +130,10 @@ def demo(ctx: click.Context) -> None:
             transport = httpx.ASGITransport(app=cast(Any, app))  # a Litestar app is an ASGI app; httpx types one narrowly
             async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
                 outcomes = {**await replay(client), **await app.state.plugins.demo(client)}
-            # What a worker's time-limit sweep would have done by now (reminders, 督办, escalation), done once.
+            # What a worker's time-limit sweep would have done by now (reminders, 督办, escalation), done once; and
+            # its fan-out of the event log (the staff told, the new concerns indexed for similar lookups).
             swept = await sweep(app.state, clock.now())
+            await fan_out(app.state)
             return {**outcomes, "time_limit_sweep": ", ".join(f"{stage} {n}" for stage, n in swept.done.items())
                     or "nothing due"}
         finally:

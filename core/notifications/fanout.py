@@ -1,9 +1,10 @@
-"""The fan-out: a tenant's role holders (its staff) are told of its events from the event log, shortly after the
-events commit, instead of in each event's own transaction — filing a concern writes no row per staff member.
+"""The fan-out: what follows from a tenant's events once they commit, read from the event log instead of written
+in each event's own transaction — its role holders (its staff) told, and new concerns written into the similarity
+index (`core.related.index.follow`). Filing a concern writes no row per staff member and no index key.
 
 Each tenant has a cursor (`notification_cursor`: the `seq` of the last event fanned out). A worker reads the
-events after it whose action has a rule addressed to role holders (`Rule.fans_out`), writes exactly the rows
-`tell` writes in a transaction (kinds, facts, links, channels or the digest, quiet hours, the actor left out, and
+events after it whose action has a rule addressed to role holders (`Rule.fans_out`) or that made a concern,
+indexes the new concerns, writes exactly the rows `tell` writes in a transaction (kinds, facts, links, channels or the digest, quiet hours, the actor left out, and
 whoever the event's own transaction told already), and moves the cursor, all in one transaction in the tenant
 that holds the cursor's row lock (FOR UPDATE on PostgreSQL; SQLite has one writer at a time): two workers never
 write a notice twice, and a crash loses none (the cursor did not move either).
@@ -39,6 +40,7 @@ from core.events import EventChainHead, WorkflowEvent
 from core.notifications.models import Notification, NotificationCursor
 from core.notifications.outbox import add, people_of, tell
 from core.notifications.rules import RULES, Holders
+from core.related import index as related_index
 from core.tenancy.models import Tenant
 from core.tenancy.scope import system_session, within
 
@@ -53,6 +55,7 @@ class FanOutResult:
 
     events: int = 0
     told: int = 0
+    indexed: int = 0  # new concerns written into the similarity index
     skipped_tenants: int = 0
     failed_tenants: int = 0
     tenants: set[uuid.UUID] = field(default_factory=set)  # those it fanned out in
@@ -104,9 +107,12 @@ async def fan_out_tenant(state: Any, tenant_id: uuid.UUID, result: FanOutResult)
         rules = [rule for rule in (*RULES, *state.plugins.notification_rules(tenant)) if rule.fans_out]
         events = (await session.scalars(select(WorkflowEvent).where(
             WorkflowEvent.seq > cursor.seq, WorkflowEvent.seq <= head,
-            WorkflowEvent.action.in_({rule.action for rule in rules})).order_by(WorkflowEvent.seq).limit(BATCH))).all()
+            WorkflowEvent.action.in_({rule.action for rule in rules})
+            | ((WorkflowEvent.subject_kind == "concern") & WorkflowEvent.from_state.is_(None)))
+            .order_by(WorkflowEvent.seq).limit(BATCH))).all()
         more = len(events) == BATCH
         ctx = TenantContext(tenant.id, tenant.path)
+        result.indexed += await related_index.follow(session, ctx, events)
         told = await _told_already(session, events)
         # Read once for the batch: the concerns the rules' facts look up (then found in the session's identity
         # map, which holds them while `concerns` does), and each kind's audience, which events differ in only by

@@ -57,6 +57,12 @@ def quiet_until(at: datetime.datetime) -> datetime.datetime | None:
     return datetime.datetime.combine(day, QUIET_END, tzinfo=local.tzinfo).astimezone(datetime.UTC)
 
 
+def fan_out_soon(session: AsyncSession, ctx: TenantContext) -> None:
+    """Note the tenant for the fan-out of its event log once this transaction commits (at once where the queue is
+    in memory; elsewhere the fan-out's next run, within seconds, finds it anyway)."""
+    session.info.setdefault(FAN_OUT_KEY, set()).add(ctx.tenant_id)
+
+
 async def notify_event(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent,
                        extra_rules: Iterable[Rule] = ()) -> None:
     """The notifications `event` causes to the people it names (the resident, the invitees), by the rules of its
@@ -66,7 +72,7 @@ async def notify_event(session: AsyncSession, ctx: TenantContext, event: Workflo
     told: set[uuid.UUID | None] = {event.actor_id}
     for rule in rules_for(event.action, extra_rules):
         if isinstance(rule.audience, Holders):  # `rule.fans_out`
-            session.info.setdefault(FAN_OUT_KEY, set()).add(ctx.tenant_id)
+            fan_out_soon(session, ctx)
             continue
         if not rule.when(event):
             continue

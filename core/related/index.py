@@ -1,22 +1,25 @@
 """The similarity index, kept on write: each concern's keys (core.related.sketch) written with it, and a lookup
 that reads only the keys' newest concerns in the scope's tenant.
 
-A filing on PostgreSQL writes its keys inside its own one statement (`band_cte`); every other new concern writes
-them with `write` in the same transaction. A lookup is one statement of `sketch.BANDS` index ranges, each capped
+A new concern's keys are written once it has committed, by the fan-out of the event log (`follow`, within seconds;
+at once on SQLite), in one statement for all the concerns of a batch: filing, the busiest write, neither computes
+nor writes them. A concern is therefore found by others' lookups a few seconds after its filing. A lookup is one statement of `sketch.BANDS` index ranges, each capped
 at `ranking.PER_KEY` rows, so it costs the same in a community of a hundred concerns or of a million."""
 
 from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, delete, exists, func, insert, literal, select, true, union_all
+from sqlalchemy import BigInteger, Row, delete, exists, func, insert, literal, select, true, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.concerns.models import Concern
 from core.db import TenantContext, table_of
+from core.events import WorkflowEvent
 from core.related import ranking, sketch
 from core.related.concepts import objects
 from core.related.models import ConcernBand
@@ -32,20 +35,36 @@ def keys_of(title: str, description: str) -> list[int]:
     return sketch.keys(words(text, normalised=True).grams, objects(text))
 
 
-def band_cte(filed: Any, tenant_id: Any, filed_at: Any) -> Any:
-    """The INSERT of the keys (bound as `band_keys`) of the concern `filed` (a CTE answering its `id`), for
-    PostgreSQL's one-statement filing: no round trip of its own."""
-    keys = func.unnest(bindparam("band_keys", type_=ARRAY(BigInteger)))
-    rows = select(tenant_id, keys, filed_at, filed.c.id).select_from(filed)
-    return insert(_BAND).from_select(["tenant_id", "key", "filed_at", "concern_id"], rows).cte("band")
+async def follow(session: AsyncSession, ctx: TenantContext, events: Sequence[WorkflowEvent]) -> int:
+    """Index the concerns of the scope's tenant that `events` made (a concern's first event has no `from_state`),
+    from the fan-out of the event log once they committed; how many. One already indexed (by `reindex`, which may
+    run meanwhile) is left as it is."""
+    made = {event.subject_id for event in events if event.subject_kind == "concern" and event.from_state is None}
+    if not made:
+        return 0
+    rows = (await session.execute(select(Concern.id, Concern.title, Concern.description, Concern.created_at)
+                                  .where(Concern.id.in_(made), ~_indexed()))).all()
+    await write(session, ctx, _keyed(rows))
+    return len(rows)
 
 
-async def write(session: AsyncSession, ctx: TenantContext, concern_id: uuid.UUID, filed_at: datetime.datetime,
-                keys: list[int]) -> None:
-    """Index a concern of the scope's tenant under `keys`."""
-    if keys:
-        await session.execute(insert(_BAND), [{"tenant_id": ctx.tenant_id, "key": key, "filed_at": filed_at,
-                                               "concern_id": concern_id} for key in keys])
+async def write(session: AsyncSession, ctx: TenantContext,
+                concerns: Sequence[tuple[uuid.UUID, datetime.datetime, list[int]]]) -> None:
+    """Index concerns of the scope's tenant (each its id, filing time and keys) in one statement."""
+    values = [{"tenant_id": ctx.tenant_id, "key": key, "filed_at": filed_at, "concern_id": concern_id}
+              for concern_id, filed_at, keys in concerns for key in keys]
+    if values:
+        await session.execute(insert(_BAND), values)
+
+
+def _keyed(rows: Sequence[Row[uuid.UUID, str, str, datetime.datetime]],
+           ) -> list[tuple[uuid.UUID, datetime.datetime, list[int]]]:
+    """Rows of a concern's id, title, description and filing time as what `write` takes."""
+    return [(concern_id, filed_at, keys_of(title, description)) for concern_id, title, description, filed_at in rows]
+
+
+def _indexed() -> Any:
+    return exists().where(ConcernBand.tenant_id == Concern.tenant_id, ConcernBand.concern_id == Concern.id)
 
 
 async def forget(session: AsyncSession, ctx: TenantContext, concern_id: uuid.UUID, keys: list[int]) -> None:
@@ -96,15 +115,11 @@ async def newest_by_key(session: AsyncSession, ctx: TenantContext, keys: set[int
 async def reindex(session: AsyncSession, ctx: TenantContext, batch: int = 500) -> int:
     """Index the scope's tenant's concerns that have no keys yet (filed before the index existed); how many."""
     done = 0
-    unindexed = ~exists().where(ConcernBand.tenant_id == Concern.tenant_id, ConcernBand.concern_id == Concern.id)
     while rows := (await session.execute(select(Concern.id, Concern.title, Concern.description, Concern.created_at)
-                                         .where(unindexed).order_by(Concern.id).limit(batch))).all():
-        written = 0
-        for concern_id, title, description, created_at in rows:
-            keys = keys_of(title, description)
-            await write(session, ctx, concern_id, created_at, keys)
-            written += bool(keys)
+                                         .where(~_indexed()).order_by(Concern.id).limit(batch))).all():
+        keyed = _keyed(rows)
+        await write(session, ctx, keyed)
         done += len(rows)
-        if not written:  # nothing comparable in any of them (no text to key): they stay unindexed
-            break
+        if not any(keys for _, _, keys in keyed):
+            break  # nothing comparable in any of them (no text to key): they stay unindexed
     return done

@@ -1,5 +1,5 @@
-"""The similarity index on both databases: written with every new concern (inside PostgreSQL's one-statement
-filing too), walled per tenant, capped per key, rebuilt by `yishi related reindex`; and the lookup over it."""
+"""The similarity index on both databases: written for every new concern by the fan-out once it committed,
+walled per tenant, capped per key, rebuilt by `yishi related reindex`; and the lookup over it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from litestar import Litestar
 from sqlalchemy import delete, func, select
 
 from core.concerns.models import Concern
+from core.notifications.fanout import fan_out
 from core.related import index, ranking
 from core.related.models import ConcernBand
 from core.related.services import RelatedService
@@ -33,11 +34,16 @@ async def _keys(app: Litestar, slug: str, concern_id: str) -> list[int]:
             ConcernBand.concern_id == concern_id).order_by(ConcernBand.key))).all())
 
 
-async def test_filing_writes_the_concerns_keys(app: Litestar, client: AsyncClient, auth: Auth) -> None:
-    # The first filing of a year takes the stepwise path, the second PostgreSQL's one statement: both index.
-    for _ in range(2):
-        concern = await file(client, await auth("resident"), ROOF)
+@pytest.mark.unfollowed
+async def test_the_fan_out_writes_a_filed_concerns_keys_once(app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    # The first filing of a year takes the stepwise path, the second PostgreSQL's one statement: neither writes
+    # keys; the fan-out after them writes each concern's, and a second run nothing more.
+    filed = [await file(client, await auth("resident"), ROOF) for _ in range(2)]
+    assert [await _keys(app, "comm-a", concern["id"]) for concern in filed] == [[], []]
+    assert (await fan_out(app.state)).indexed == 2
+    for concern in filed:
         assert await _keys(app, "comm-a", concern["id"]) == sorted(index.keys_of(ROOF["title"], ROOF["description"]))
+    assert (await fan_out(app.state)).indexed == 0
 
 
 async def test_a_paraphrase_finds_the_concern_and_another_problem_does_not(app: Litestar, client: AsyncClient,

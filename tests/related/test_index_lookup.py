@@ -21,8 +21,8 @@ SINCE = NOW - datetime.timedelta(days=180)
 async def indexed(app: Litestar, slug: str, user: str, rows: list[tuple[list[int], datetime.datetime]]) -> list[uuid.UUID]:
     async with tenant_session(app, slug, user) as scope:
         ids = [uuid.uuid4() for _ in rows]
-        for concern, (keys, filed_at) in zip(ids, rows, strict=True):
-            await index.write(scope.session, scope.ctx, concern, filed_at, keys)
+        await index.write(scope.session, scope.ctx, [(concern, filed_at, keys)
+                                                     for concern, (keys, filed_at) in zip(ids, rows, strict=True)])
     return ids
 
 

@@ -248,7 +248,7 @@ class DeputyPortalController(Controller):
         scope = await page.scope("liaison.reception")
         service = LiaisonService(page.session, scope)
         index = min(max(i, 0), MAX_REQUESTS - 1)
-        return page.render("liaison_station/_request.html", i=index, block=RequestForm(), errors={}, oob=True,
+        return page.render("liaison_station/_request.html", i=index, req=RequestForm(), errors={}, oob=True,
                            communities=await service.communities(), categories=await category_names(page.session),
                            routes=ROUTES)
 

@@ -292,13 +292,14 @@ class LiaisonService:
                 filed.append(FiledConcern(id=concern.id, reference=concern.reference, title=concern.title,
                                           community=where[i].slug, community_name=where[i].name))
                 continue
-            own = concern is None  # the deputy's alone: what was asked, and by whom, is kept on the item
-            item = DutyItem(deputy_id=deputy.id, reception_id=reception.id, state="received", notes=[],
-                            concern_id=None if own else concern.id,  # type: ignore[union-attr]
-                            title=request.title.strip() if own else None,
-                            description=request.description.strip() if own else None,
-                            visitor_name=(request.resident_name or "").strip() or None if own else None,
-                            visitor_phone=request.resident_phone or None if own else None)
+            if concern is not None:  # the item follows its concern, which holds what was asked and by whom
+                item = DutyItem(deputy_id=deputy.id, reception_id=reception.id, state="received", notes=[],
+                                concern_id=concern.id)
+            else:  # the deputy's alone: the item keeps what was asked, and by whom
+                item = DutyItem(deputy_id=deputy.id, reception_id=reception.id, state="received", notes=[],
+                                title=request.title.strip(), description=request.description.strip(),
+                                visitor_name=(request.resident_name or "").strip() or None,
+                                visitor_phone=request.resident_phone or None)
             self.session.add(item)
             items.append(item)
         await self.session.flush()

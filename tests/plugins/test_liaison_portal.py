@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from core.events import WorkflowEvent
 from core.tenancy.scope import tenant_session
-
 from tests.conftest import Auth
 from tests.helpers import BASE, LIAISON, reception, sign_in, station, submit, text_of
 

@@ -22,6 +22,7 @@ from core import clock
 from core.accounts.models import User
 from core.concerns.services import category_names
 from core.errors import DomainError, InvalidInput, InvalidInputs
+from core.http import PageNumber
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager
 from core.portal.plugin_pages import plugin_page
@@ -233,7 +234,7 @@ class DeputyPortalController(Controller):
     @get("/")
     async def duty_list(self, page: PageDep, deputy: FromQuery[str | None] = None,
                         noted: FromQuery[int | None] = None, recorded: FromQuery[str | None] = None,
-                        p: FromQuery[int] = 1) -> Response:
+                        p: PageNumber = 1) -> Response:
         return await _render(page, deputy, p=p, noted=bool(noted), recorded=recorded)
 
     @get("/receptions/new")

@@ -48,14 +48,16 @@ class LiaisonController(Controller):
         return _station(await LiaisonService(db_session, tenant_scope).create_station(data))
 
     @post("/receptions", opt={"action": "liaison.reception"},
-          summary="记录接待：每条群众诉求成为一条诉求，并列入代表的履职清单")
+          summary="记录接待：每条群众诉求列入代表的履职清单（route=duty_list）、交社区办理（route=concern，"
+                  "community 为所属社区），或两者（默认）")
     async def record_reception(self, request: Request, db_session: DbSession, tenant_scope: Scope,
                                data: JSONBody[ReceptionIn]) -> ReceptionOut:
         service = LiaisonService(db_session, tenant_scope)
-        reception, items = await service.record_reception(data, request.app.state.photo_store)
-        shaped = await service.shape(items)
-        return ReceptionOut(id=reception.id, station=reception.station_id, deputy=shaped[0].deputy,
-                            held_at=reception.held_at, residents_received=reception.residents_received, items=shaped)
+        reception, items, filed = await service.record_reception(data, request.app.state.photo_store)
+        return ReceptionOut(id=reception.id, station=reception.station_id,
+                            deputy=await service.username(reception.deputy_id), held_at=reception.held_at,
+                            residents_received=reception.residents_received, items=await service.shape(items),
+                            concerns=filed)
 
     @get("/duty-list", opt={"action": "liaison.duty_list"}, summary="履职清单（代表看自己的，工作人员可按代表查看；街道、区看辖区内各社区的合并清单）")
     async def duty_list(self, db_session: DbSession, tenant_scope: Scope, deputy: FromQuery[str | None] = None,

@@ -1,6 +1,8 @@
 """The liaison station's demo, replayed through the API: 阅海苑小区 (no property company) residents tell the
 deputy at his courtyard station about renovation rubbish in the green belt; the request becomes a concern and
-a duty-list item, goes through the six steps, and the item follows it to the end."""
+a duty-list item, goes through the six steps, and the item follows it to the end; a broken door the deputy takes
+on alone is on the list too, researched. The deputy (yuehai_deputy) records further receptions at the station in
+the portal."""
 
 from __future__ import annotations
 
@@ -33,8 +35,12 @@ async def replay(client: Any) -> dict[str, str]:
             {"title": "绿化带成堆装修垃圾无人处理", "category": "environment", "compound": compound["id"],
              "description": "小区没有物业，绿化带里成堆的装修垃圾无人处理，其他业主又往里倒生活垃圾，夏天味道难闻。"},
             {"title": "小区无物业，停车无序", "category": "parking_roads", "compound": compound["id"],
-             "description": "小区建于2004年，长期无物业，车辆乱停乱放。"}]})
-    rubbish, parking = reception["items"]
+             "description": "小区建于2004年，长期无物业，车辆乱停乱放。"},
+            # One the deputy takes on alone: no concern for the staff, the visitor kept on the item.
+            {"title": "3号楼单元门禁损坏", "category": "public_facilities", "route": "duty_list",
+             "resident_name": "王阿姨", "resident_phone": "13600001111",
+             "description": "3号楼单元门禁坏了半个月，外来人员随意进出。"}]})
+    rubbish, parking, door = reception["items"]
     deputy = "yuehai_deputy"
     await api.call(deputy, "POST", f"/liaison/duty-list/{parking['id']}/notes",
                    {"kind": "collected_opinions", "text": "走访12户，征集停车管理意见"})
@@ -60,5 +66,8 @@ async def replay(client: Any) -> dict[str, str]:
     await api.call(staff, "POST", f"/actions/{action['id']}/complete")
     await api.call(deputy, "POST", f"/liaison/duty-list/{rubbish['id']}/feedback",
                    {"score": 5, "text": "多年的垃圾顽疾终于解决了"})
+    await api.call(deputy, "POST", f"/liaison/duty-list/{door['id']}/notes",
+                   {"kind": "research", "text": "现场查看门禁，电源模块损坏"})
     items = {i["id"]: i["state"] for i in await api.call(deputy, "GET", "/liaison/duty-list")}
-    return {"yuehai_rubbish": items[rubbish["id"]], "yuehai_parking": items[parking["id"]]}
+    return {"yuehai_rubbish": items[rubbish["id"]], "yuehai_parking": items[parking["id"]],
+            "yuehai_door": items[door["id"]]}

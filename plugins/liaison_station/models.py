@@ -56,7 +56,12 @@ class DutyItem(TenantOwned, Base):
 
     deputy_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("user_account.id"))
     reception_id: Mapped[uuid.UUID] = mapped_column(GUID)
-    concern_id: Mapped[uuid.UUID] = mapped_column(GUID)
+    # The concern it filed; None for a request the deputy took on alone (its own title, description, visitor).
+    concern_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
+    title: Mapped[str | None] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    visitor_name: Mapped[str | None] = mapped_column(String(50))
+    visitor_phone: Mapped[str | None] = mapped_column(String(20))  # personal data: shown masked, never in public
     topic_id: Mapped[uuid.UUID | None] = mapped_column(GUID)
     state: Mapped[str] = mapped_column(String(20), default="received")
     notes: Mapped[list[dict[str, str]]] = mapped_column(JsonB, default=list)

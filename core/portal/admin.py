@@ -24,8 +24,8 @@ from core.concerns.services import ConcernService, category_names
 from core.errors import DomainError, InvalidInput, InvalidInputs, NotFound
 from core.http import PageNumber
 from core.inputs import period as check_period
-from core.portal.i18n import N_
 from core.portal import when
+from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.related.hot import hot_topics
 from core.reporting.rates import ranking, report_month, tenant_rates

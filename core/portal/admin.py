@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,21 +14,24 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import clock
 from core.accounts.services import MemberService, UserService
 from core.authz.rules import ROLES, grant_action
-from core.concerns.services import ConcernService
+from core.concerns.models import Concern
+from core.concerns.services import ConcernService, category_names
 from core.errors import DomainError, InvalidInput, InvalidInputs, NotFound
 from core.http import PageNumber
 from core.inputs import period as check_period
+from core.portal import when
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.related.hot import hot_topics
 from core.reporting.rates import ranking, report_month, tenant_rates
 from core.reporting.services import community_dashboard, sort_rows
 from core.tenancy.models import ALLOWED_PARENT_KINDS, KIND_NAMES, TENANT_KINDS, Tenant
+from core.tenancy.scope import TenantScope
 from core.tenancy.services import TenantService
 from core.timelimits.adjustments import ClockService
 
@@ -56,9 +60,37 @@ NOTICES = {"taken_over": N_("Taken over: the matter is now a concern of this lev
            "sent_back": N_("Sent back to the community with your instructions.")}
 
 
-def _parse_day(value: str | None) -> datetime.date | None:
-    """A date from the form (empty: none); a ValueError when it is not one."""
-    return datetime.date.fromisoformat(value.strip()) if value and value.strip() else None
+@dataclass
+class WaitingBelow:
+    """A tenant below (a street, a town) with concerns its communities escalated to it, still waiting."""
+
+    tenant: Tenant
+    waiting: int
+
+
+async def escalations_below(scope: TenantScope, limit: int, offset: int,
+                            ) -> tuple[list[tuple[Concern, Tenant, str]], int, list[WaitingBelow]]:
+    """The concerns waiting at every tenant below the scope's (a district's streets), oldest first, each with the
+    tenant it waits at and the community it came from; their number; and each such tenant with how many wait
+    there. Read in the scope's subtree: another district's never appear."""
+    session, tenant = scope.session, scope.tenant
+    below = select(Tenant.id).where(Tenant.path.startswith(tenant.path), Tenant.id != tenant.id)
+    async with scope.subtree():  # what each concern says stays with the street: its number and the community's name
+        waiting = select(Concern).where(Concern.status == "escalated", Concern.escalated_to_id.in_(below))
+        total = await session.scalar(select(func.count()).select_from(waiting.subquery()))
+        concerns = (await session.scalars(waiting.order_by(Concern.created_at, Concern.id)
+                                          .limit(limit).offset(offset))).all()
+        counts = dict((await session.execute(
+            select(Concern.escalated_to_id, func.count()).where(Concern.status == "escalated",
+                                                                Concern.escalated_to_id.in_(below))
+            .group_by(Concern.escalated_to_id))).all())
+    ids = set(counts) | {c.escalated_to_id for c in concerns} | {c.tenant_id for c in concerns}
+    tenants = {t.id: t for t in (await session.scalars(select(Tenant).where(Tenant.id.in_(ids)))).all()} if ids else {}
+    items = [(c, tenants[c.escalated_to_id], tenants[c.tenant_id].name if c.tenant_id in tenants else "")
+             for c in concerns if c.escalated_to_id in tenants]
+    streets = sorted((WaitingBelow(tenants[tid], int(n)) for tid, n in counts.items() if tid in tenants),
+                     key=lambda w: w.tenant.path)
+    return items, int(total or 0), streets
 
 
 def _child_kinds(tenant: Tenant) -> list[str]:
@@ -84,28 +116,27 @@ class AdminController(Controller):
         scope = await page.scope("stats.read")
         today = clock.today()
         errors: dict[str, str] = {}
-        raw = {"from": page.request.query_params.get("from", ""), "to": page.request.query_params.get("to", "")}
-        parsed: dict[str, datetime.date | None] = {}
-        for key in ("from", "to"):
+        query = page.request.query_params
+        raw = {key: query.get(key, "")[:when.MAX_LENGTH] for key in ("from", "to", "month")}
+        parsed: dict[str, Any] = {}
+        for key, label in (("from", page._("From")), ("to", page._("To")), ("month", page._("Month of the rates"))):
             try:
-                parsed[key] = _parse_day(raw[key])
-            except ValueError:
-                parsed[key] = None
-                errors[key] = page._("Enter a date like 2026-03-01.")
+                parsed[key] = when.read(page._, raw[key], "month" if key == "month" else "date", field=key, label=label)
+            except InvalidInput as exc:
+                parsed[key], errors[key] = None, page.refusal(exc)
         start = parsed["from"] or datetime.date(today.year, 1, 1)
         end = parsed["to"] or today
-        if not errors:
+        if "from" not in errors and "to" not in errors:
             try:
                 check_period(start, end)
             except InvalidInputs as exc:
-                errors = exc.by_field(page._)
-        if errors:  # show the form with its errors, and the figures of this year meanwhile
+                errors |= exc.by_field(page._)
+        if errors.keys() & {"from", "to"}:  # show the form with its errors, and the figures of this year meanwhile
             start, end = datetime.date(today.year, 1, 1), today
-        raw["month"] = page.request.query_params.get("month", "")[:16]
         try:
-            month = report_month(raw["month"])
+            month = report_month(when.shown(parsed["month"], "month") or None)
         except InvalidInput:
-            errors["month"] = page._("Enter a month like 2026-11, not after this one.")
+            errors.setdefault("month", page._("Enter a month like 2026-11, not after this one."))
             month = today.replace(day=1)
         sort = sort if sort in SORTABLE else ""  # none: the tree's order (street by street)
         descending = dir == "desc" and bool(sort)
@@ -116,6 +147,8 @@ class AdminController(Controller):
         rates = await tenant_rates(scope, month) if can_rates else None
         ranked = await ranking(scope, month) if can_rates else None
         hot = await hot_topics(scope, month)
+        can_escalations = await page.can("concern.escalation")
+        waiting_below = (await escalations_below(scope, 0, 0))[2] if can_escalations else []
 
         def sort_link(column: str) -> str:
             flip = "asc" if column == sort and descending else ("desc" if column == sort else
@@ -129,7 +162,7 @@ class AdminController(Controller):
             date_from=start, date_to=end, month=month.strftime("%Y-%m"), rates=rates, ranking=ranked,
             rate_bars=[(row.name, round(100 * (row.composite or 0), 1)) for row in ranked.ranked] if ranked else [],
             hot=hot,
-            can_escalations=await page.can("concern.escalation"),
+            can_escalations=can_escalations, waiting_below=waiting_below,
             can_extensions=await page.can("concern.extension_decide"), can_onboard=await page.can("tenant.create_child"),
         )
 
@@ -153,6 +186,15 @@ class AdminController(Controller):
                           reference: FromQuery[str] = "", p: PageNumber = 1) -> Response:
         message = page._(NOTICES[notice]).format(reference=reference) if notice in NOTICES else None
         return await self._escalations(page, Pager.at(p, ESCALATIONS_PER_PAGE), notice=message)
+
+    @get("/escalations/below")
+    async def escalations_of_those_below(self, page: PageDep, p: PageNumber = 1) -> Response:
+        """Every concern waiting at a tenant below (a district's streets), each linked to where it is answered."""
+        scope = await page.scope("concern.escalation")
+        pager = Pager.at(p, ESCALATIONS_PER_PAGE)
+        items, total, streets = await escalations_below(scope, pager.per_page, pager.offset)
+        return page.render("admin/escalations_below.html", items=items, streets=streets, pager=pager.of(total),
+                           categories=await category_names(page.session))
 
     @post("/escalations/{concern_id:str}/take-over", status_code=303)
     async def take_over(self, page: PageDep, concern_id: FromPath[str]) -> Response:

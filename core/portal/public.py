@@ -4,6 +4,7 @@ concern by its reference, and signing in and out."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,10 +21,10 @@ from core.concerns.services import public_status
 from core.errors import DomainError, NotFound
 from core.http import DbSession, PageNumber, client_address, start_session
 from core.portal.pages import Page, PageDep, Pager, provide_page, session_cookie, tenantless_context
-from core.publishing.services import public_meetings, published_results
+from core.publishing.services import counting_below, handled_above, public_meetings, published_results
 from core.reporting.rates import public_rates
 from core.reporting.services import public_stats
-from core.tenancy.models import Tenant
+from core.tenancy.models import KIND_NAMES, Tenant
 from core.topics.calendar import ics_response, meeting_calendar
 from core.topics.machine import PUBLIC_STATES, STEP_NAMES, STEPS
 from core.topics.machine import STATE_NAMES as TOPIC_STATE_NAMES
@@ -48,6 +49,19 @@ def safe_next(page: Page, target: str) -> str:
     return target if target.startswith(page.base + "/") and not target.startswith("//") else page.base + "/"
 
 
+def tree_rows(tenants: Sequence[Tenant]) -> list[tuple[Tenant, int]]:
+    """Tenants in the tree's order (sorted by path), each with its depth among them: 0 for the highest shown. A
+    tenant whose parent is not listed (archived) is placed one below its nearest listed ancestor, never deeper."""
+    listed: dict[uuid.UUID, int] = {}
+    rows = []
+    for tenant in tenants:
+        ancestors = tenant.ancestor_ids[:-1]
+        depth = next((listed[a] + 1 for a in reversed(ancestors) if a in listed), 0)
+        listed[tenant.id] = depth
+        rows.append((tenant, depth))
+    return rows
+
+
 class PortalRootController(Controller):
     """The platform's front door: every community's portal, by district and street."""
 
@@ -57,7 +71,8 @@ class PortalRootController(Controller):
     async def index(self, request: Request, db_session: DbSession) -> Response:
         tenants = (await db_session.scalars(select(Tenant).where(Tenant.archived.is_(False))
                                             .order_by(Tenant.path).limit(2000))).all()
-        return Template(template_name="index.html", context={**tenantless_context(request), "tenants": tenants})
+        return Template(template_name="index.html", context={**tenantless_context(request), "tree": tree_rows(tenants),
+                                                             "kind_names": KIND_NAMES})
 
 
 class PortalPublicController(Controller):
@@ -68,9 +83,10 @@ class PortalPublicController(Controller):
     async def home(self, request: Request, page: PageDep) -> Response:
         year = clock.today().year
         results, _ = await published_results(page.session, 3, 0)
+        async with counting_below(page.session, page.tenant):
+            stats, rates = await public_stats(page.session, year), await public_rates(page.session, page.tenant, year)
         return page.render(
-            "home.html", stats=await public_stats(page.session, year), results=results,
-            rates=await public_rates(page.session, page.tenant, year),
+            "home.html", stats=stats, results=results, rates=rates, below=page.tenant.kind != "community",
             meetings=await public_meetings(page.session, upcoming=True, limit=5),
             mechanisms=request.app.state.plugins.mechanism_names(),
             blocks=await request.app.state.plugins.portal_blocks(page.session, page.tenant), steps=STEP_NAMES,
@@ -119,7 +135,8 @@ class PortalPublicController(Controller):
         except NotFound:
             return page.render("track.html", status_code=404, concern=None, reference=reference,
                                error=page._("No concern has this tracking code here. Check the code and try again."))
-        return page.render("track.html", concern=concern, reference=reference, error=None, steps=STEPS,
+        above = await handled_above(page.session, page.tenant, concern.reference) if concern.status == "taken_over" else None
+        return page.render("track.html", concern=concern, reference=reference, error=None, steps=STEPS, above=above,
                            step_names=STEP_NAMES, topic_state_names=TOPIC_STATE_NAMES)
 
     @get("/login")

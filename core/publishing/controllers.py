@@ -16,7 +16,7 @@ from core.concerns.services import public_status
 from core.http import DbSession, Limit, Offset, PublicTenant, client_address, provide_public_tenant
 from core.publishing.opendata import CONTENT_TYPES, open_data
 from core.publishing.schemas import PublicResult
-from core.publishing.services import public_photo, published_results
+from core.publishing.services import counting_below, public_photo, published_results
 from core.reporting.rates import public_rates
 from core.reporting.schemas import PublicRates, PublicStats
 from core.reporting.services import public_stats, report_year
@@ -41,13 +41,15 @@ class PublicController(Controller):
         items, total = await published_results(db_session, limit, offset)
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
-    @get("/stats", summary="门户展示的年度数字：协商次数、办成实事")
+    @get("/stats", summary="门户展示的年度数字：协商次数、办成实事（街道、区、市为下辖各社区之和）")
     async def stats(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicStats:
-        return await public_stats(db_session, report_year(year))
+        async with counting_below(db_session, tenant):
+            return await public_stats(db_session, report_year(year))
 
-    @get("/rates", summary="门户展示的年度响应率、解决率、满意率（各附分子、分母；定义见 docs/rates.md）")
+    @get("/rates", summary="门户展示的年度响应率、解决率、满意率（各附分子、分母；街道、区、市为下辖合计；定义见 docs/rates.md）")
     async def rates(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicRates:
-        return await public_rates(db_session, tenant, report_year(year))
+        async with counting_below(db_session, tenant):
+            return await public_rates(db_session, tenant, report_year(year))
 
     @get("/blocks", summary="门户首页上各插件的板块（下次代表接待、下次每月一议事…）")
     async def blocks(self, request: Request, db_session: DbSession, tenant: PublicTenant) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import clock
 from core.concerns.models import Concern
 from core.publishing.schemas import PublicResult
-from core.publishing.services import published_results
+from core.publishing.services import counting_below, published_results
 from core.reporting.rates import monthly_rates
 from core.reporting.schemas import PublicStats, Rate
 from core.reporting.services import public_stats
@@ -140,23 +140,28 @@ async def action_rows(session: AsyncSession, tenant: Tenant) -> list[OpenAction]
 
 
 async def stats_rows(session: AsyncSession, tenant: Tenant) -> list[PublicStats]:
-    """The portal's yearly figures, one row per year since the tenant (or its oldest concern) began."""
+    """The portal's yearly figures, one row per year since the tenant (or its oldest concern) began; a street's,
+    district's or city's over every tenant below it, as its portal shows them."""
     this_year = clock.today().year
-    first_concern = await session.scalar(select(func.min(Concern.created_at)))
-    first = min(clock.local(tenant.created_at).year, clock.local(first_concern).year if first_concern else this_year)
-    return [await public_stats(session, year) for year in range(max(first, 2000), this_year + 1)]
+    async with counting_below(session, tenant):
+        first_concern = await session.scalar(select(func.min(Concern.created_at)))
+        first = min(clock.local(tenant.created_at).year, clock.local(first_concern).year if first_concern else this_year)
+        return [await public_stats(session, year) for year in range(max(first, 2000), this_year + 1)]
 
 
 async def rates_rows(session: AsyncSession, tenant: Tenant) -> list[OpenRates]:
-    """The tenant's own rates, one row per month since it (or its oldest concern) began, the last 24 at most."""
+    """The tenant's rates (a street's, district's or city's over every tenant below it), one row per month since it
+    (or its oldest concern) began, the last 24 at most."""
     this_month = clock.today().replace(day=1)
-    first_concern = await session.scalar(select(func.min(Concern.created_at)))
-    began = min(clock.local(tenant.created_at).date(), clock.local(first_concern).date() if first_concern else this_month)
-    months = [this_month]
-    while len(months) < RATE_MONTHS and months[-1] > max(began.replace(day=1), datetime.date(2000, 1, 1)):
-        months.append((months[-1] - datetime.timedelta(days=1)).replace(day=1))
+    async with counting_below(session, tenant):
+        first_concern = await session.scalar(select(func.min(Concern.created_at)))
+        began = min(clock.local(tenant.created_at).date(), clock.local(first_concern).date() if first_concern else this_month)
+        months = [this_month]
+        while len(months) < RATE_MONTHS and months[-1] > max(began.replace(day=1), datetime.date(2000, 1, 1)):
+            months.append((months[-1] - datetime.timedelta(days=1)).replace(day=1))
+        monthly = await monthly_rates(session, sorted(months))
     rows = []
-    for first, figures in await monthly_rates(session, sorted(months)):
+    for first, figures in monthly:
         cells: dict[str, Any] = {}
         for name in ("response", "on_time", "solved", "satisfied", "reopened", "revisited"):
             counted: Rate = getattr(figures, name)

@@ -3,18 +3,23 @@ meetings, and the photos of published topics."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
-from core.concerns.models import Photo
+from core.concerns.models import Concern, Photo
 from core.errors import NotFound
 from core.events import WorkflowEvent
 from core.publishing.schemas import PublicAction, PublicMeeting, PublicResult, PublicTopic, TimelineStep
 from core.redaction import redact
+from core.tenancy.models import Tenant
+from core.tenancy.scope import within
 from core.topics.machine import PUBLIC_STATES, STATE_NAMES, STEP_NAMES
 from core.topics.models import ActionItem, ActionProgress, Decision, Meeting, Research, Topic
 from core.topics.services import actions_out, photo_ids, rating_summaries
@@ -22,6 +27,50 @@ from core.topics.services import actions_out, photo_ids, rating_summaries
 # The event that marks reaching each step of the method.
 STEP_EVENTS = {"topic.draft": 2, "topic.research": 3, "topic.schedule": 4, "topic.decide": 4, "topic.publish": 5,
                "topic.progress": 6, "topic.complete_action": 6}
+
+
+@contextlib.asynccontextmanager
+async def counting_below(session: AsyncSession, tenant: Tenant) -> AsyncIterator[None]:
+    """A public page's figures and rates, read in the block, count `tenant` and every tenant below it: a
+    community's its own, a street's, a district's or a city's the sum over its communities (and its own taken-over
+    concerns). Only the figures widen: what each community's page shows, added up; results, meetings and concerns
+    stay the tenant's own."""
+    async with within(session, tenant, subtree=True):
+        yield
+
+
+@dataclass(frozen=True)
+class HandledAbove:
+    """Where a concern a level above took over is handled now: the new concern's reference, the code to follow it
+    (the holder of the old code followed the same matter) and the tenant handling it."""
+
+    reference: str
+    tracking_code: str | None
+    tenant_name: str
+    tenant_slug: str
+
+
+MAX_TAKE_OVERS = 4  # city, district, street, community: a matter climbs the tree at most this often
+
+
+async def handled_above(session: AsyncSession, tenant: Tenant, reference: str) -> HandledAbove | None:
+    """For a concern of `tenant` that the level above took over (上级已接办), the concern that carries it on there,
+    followed up as far as it was taken over again; None for any other concern."""
+    concern = await session.scalar(select(Concern).where(Concern.reference == reference))
+    found = None
+    for _hop in range(MAX_TAKE_OVERS):
+        if concern is None or concern.status != "taken_over" or concern.escalated_to_id is None:
+            break
+        above = await session.get(Tenant, concern.escalated_to_id)
+        if above is None:
+            break
+        async with within(session, above):  # the level above's concern: read for its reference alone
+            successor = await session.scalar(select(Concern).where(Concern.origin_concern_id == concern.id))
+        if successor is None:
+            break
+        found = HandledAbove(successor.reference, successor.tracking_code, above.name, above.slug)
+        concern = successor
+    return found
 
 
 async def published_results(session: AsyncSession, limit: int, offset: int,

@@ -56,7 +56,8 @@ async def test_paging_beyond_64_bits_is_refused_on_every_list_route(app: Litesta
         response = await client.get(_filled(path), params={"offset": HUGE}, headers=headers)
         assert response.status_code == 400, (path, response.text)
         assert response.json()["errors"][0]["field"] == "offset"
-    for page in ("results", "me/concerns", "staff/inbox", "actions", "admin/escalations", "admin/extensions"):
+    for page in ("results", "me/concerns", "staff/inbox", "actions", "admin/escalations", "admin/escalations/below",
+                 "admin/extensions"):
         response = await client.get(f"/t/comm-a/{page}", params={"p": HUGE})
         assert response.status_code == 400 and "<title>" in response.text, page
 

@@ -104,7 +104,9 @@ async def test_a_tenants_open_data_holds_only_its_own_results(client: AsyncClien
                 _, rows, text = parse(fmt, await fetch(client, f"/api/v1/tenants/{slug}/public/open-data/{name}.{fmt}"))
                 assert rows == [] and "直饮水机" not in text, (slug, name, fmt)
         _, rows, _ = parse("json", await fetch(client, f"/api/v1/tenants/{slug}/public/open-data/stats.json"))
-        assert {r["consultations_held"] for r in rows} == {"0"}, slug
+        # Figures, unlike results, add up: the parent's count its communities', as its portal shows them.
+        held = {r["consultations_held"] for r in rows}
+        assert (held == {"0"}) if slug == "comm-b" else ("1" in held), (slug, held)
 
 
 def test_text_that_looks_like_a_formula_stays_text() -> None:

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from core.accounts.joining import ask_for_code, privacy_notice
 from core.concerns.by_phone import PHONE_FILERS, file_by_phone
-from core.concerns.models import CHANNELS
 from core.concerns.corrections import CorrectionService
+from core.concerns.models import CHANNELS
 from core.concerns.schemas import ConcernCreate, ConcernEdit
 from core.concerns.services import ConcernFilters, ConcernService, category_names, filed_answer
 from core.db import end_read

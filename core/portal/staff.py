@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from core import clock
 from core.authz.rules import ROLES, TENANT_ROLES
-from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.corrections import CorrectionService
+from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
 from core.concerns.schemas import ConcernFix
 from core.concerns.services import ConcernFilters, ConcernService
 from core.db import end_read

@@ -95,7 +95,8 @@ async def test_a_resident_edits_their_concern_until_it_is_triaged_and_the_index_
 async def test_a_withdrawn_concern_leaves_the_inbox_the_index_and_tells_who_joined_it(
         app: Litestar, client: AsyncClient, auth: Auth) -> None:
     resident = await auth("resident")
-    concern = await file(client, resident)
+    kept, concern = await file(client, resident), await file(client, resident)
+    assert kept["id"] != concern["id"]
     joined = await client.post(f"{BASE}/concerns/{concern['id']}/support", headers=await auth("neighbour"))
     assert joined.status_code in (200, 201), joined.text
     withdrawn = await client.post(f"{BASE}/concerns/{concern['id']}/withdraw", json={"reason": "已自行解决"},
@@ -111,6 +112,9 @@ async def test_a_withdrawn_concern_leaves_the_inbox_the_index_and_tells_who_join
     [told] = [n for n in await _notified(client, auth, "neighbour") if n["kind"] == "concern.withdrawn"]
     assert told["subject"] == "诉求已撤回" and concern["reference"] in told["body"]
     assert not [n for n in await _notified(client, auth, "resident") if n["kind"] == "concern.withdrawn"]
+    # Never handled, it counts in no rate: only the concern kept was received.
+    rates = (await client.get(f"{BASE}/rates", headers=await auth("cstaff"))).json()
+    assert rates["own"]["concerns_received"] == 1, rates
     again = await client.post(f"{BASE}/concerns/{concern['id']}/withdraw", json={}, headers=resident)
     assert again.status_code == 409 and "已撤回" in again.json()["detail"]
     triage = await client.post(f"{BASE}/concerns/{concern['id']}/triage", json={"action": "accept"},

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
 
 from core.concerns.by_phone import PHONE_FILERS, file_by_phone
+from core.concerns.corrections import CorrectionService
 from core.concerns.models import DEFAULT_CATEGORIES
 from core.concerns.schemas import (
     CategoryIn,
@@ -23,7 +24,10 @@ from core.concerns.schemas import (
     ConcernByPhone,
     ConcernCreate,
     ConcernCreated,
+    ConcernEdit,
+    ConcernFix,
     ConcernOut,
+    ConcernWithdrawal,
     EscalationReturn,
     FiledByPhone,
     PhotoOut,
@@ -106,6 +110,30 @@ class ConcernController(Controller):
                              concern_id: FromPath[uuid.UUID], data: JSONBody[Triage]) -> ConcernOut:
         service = _service(request, db_session, tenant_scope)
         concern = await service.triage(concern_id, data.action, data.reason, data.note)
+        return (await service.to_out([concern]))[0]
+
+    @patch("/{concern_id:uuid}", opt={"action": "concern.file"},
+           summary="反映人修改自己的诉求（标题、描述、分类、地点；工作人员分办前）")
+    async def edit_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                           concern_id: FromPath[uuid.UUID], data: JSONBody[ConcernEdit]) -> ConcernOut:
+        service = _service(request, db_session, tenant_scope)
+        concern = await CorrectionService(service).edit(concern_id, data)
+        return (await service.to_out([concern]))[0]
+
+    @post("/{concern_id:uuid}/withdraw", opt={"action": "concern.file"}, status_code=200,
+          summary="反映人撤回自己的诉求（工作人员分办前；可说明原因）")
+    async def withdraw_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                               concern_id: FromPath[uuid.UUID], data: JSONBody[ConcernWithdrawal]) -> ConcernOut:
+        service = _service(request, db_session, tenant_scope)
+        concern = await CorrectionService(service).withdraw(concern_id, data.reason)
+        return (await service.to_out([concern]))[0]
+
+    @post("/{concern_id:uuid}/correction", opt={"action": "concern.triage"}, status_code=200,
+          summary="工作人员更正诉求的分类或地点（小区、楼栋），须说明理由")
+    async def correct_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                              concern_id: FromPath[uuid.UUID], data: JSONBody[ConcernFix]) -> ConcernOut:
+        service = _service(request, db_session, tenant_scope)
+        concern = await CorrectionService(service).fix(concern_id, data)
         return (await service.to_out([concern]))[0]
 
     @put("/{concern_id:uuid}/public-summary", opt={"action": "concern.triage"},

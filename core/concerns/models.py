@@ -31,9 +31,10 @@ MERGED = "duplicate_of_id IS NOT NULL"
 UNMERGE_WITHIN = datetime.timedelta(days=1)  # a merge may be undone until a day after it was made
 FILED_BY_PHONE = "filed_by_id IS NULL"  # no account filed it: a code sent to the resident's phone did
 # submitted → accepted | rejected | resolved | escalated; accepted → in_topic → completed (with its topic);
-# escalated → taken_over | accepted; submitted | accepted → merged (a duplicate of another; undone within the day)
+# escalated → taken_over | accepted; submitted | accepted → merged (a duplicate of another; undone within the day);
+# submitted → withdrawn (by whoever filed it, before staff triage it)
 CONCERN_STATES = ("submitted", "accepted", "rejected", "resolved", "escalated", "taken_over", "in_topic", "completed",
-                  "merged")
+                  "merged", "withdrawn")
 STATE_NAMES = {
     "submitted": "已提交，待受理",
     "accepted": "已受理",
@@ -44,7 +45,10 @@ STATE_NAMES = {
     "in_topic": "已纳入议题协商",
     "completed": "已办结",
     "merged": "已合并办理",
+    "withdrawn": "已撤回",
 }
+# What the filer may still change before staff triage it (core.concerns.corrections).
+EDITABLE_STATES = ("submitted",)
 
 
 class Concern(TenantOwned, Base):

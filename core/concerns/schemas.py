@@ -117,12 +117,39 @@ class ConcernOut(msgspec.Struct):
     reopened: int = 0  # 重办: times a resident said it was not solved after it was resolved
     duplicate_of: DuplicateOf | None = None  # once merged (已合并办理): the concern handled in its stead
     supporters: int = 0  # 附议: residents who joined it (core.related)
+    filed_by_name: str = ""  # the display name of whoever filed it ("" when filed by phone, with no account)
+    editable: bool = False  # whether its filer may still edit or withdraw it (not triaged yet)
 
 
 class Triage(Input):
     action: Annotated[str, cap(20)]
     reason: str | None = None
     note: str | None = None
+
+
+class ConcernEdit(Input):
+    """The filer's concern as it should read, until staff triage it: every field, as when filing."""
+
+    title: Annotated[str, cap(120)]
+    description: str
+    category: Annotated[str, cap(40)]
+    compound: uuid.UUID | None = None
+    building: uuid.UUID | None = None
+    place: Annotated[str, cap(200)] | None = None
+
+
+class ConcernWithdrawal(Input):
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class ConcernFix(Input):
+    """Staff's correction: the category and the place (compound, building; null: none) the concern should have,
+    and why."""
+
+    category: Annotated[str, cap(40)]
+    reason: Annotated[str, msgspec.Meta(max_length=2000)]
+    compound: uuid.UUID | None = None
+    building: uuid.UUID | None = None
 
 
 class PublicSummaryIn(Input):

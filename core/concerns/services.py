@@ -40,6 +40,7 @@ from core.accounts.services import PHONE_RE, mask_phone
 from core.concerns.models import (
     CHANNELS,
     DEFAULT_CATEGORIES,
+    EDITABLE_STATES,
     STATE_NAMES,
     UNMERGE_WITHIN,
     Concern,
@@ -446,11 +447,13 @@ class ConcernService:
             WorkflowEvent.subject_kind == "concern", WorkflowEvent.subject_id == concern.id)
             .order_by(WorkflowEvent.seq).limit(limit))).all()
         actors = {e.actor_id for e in events if e.actor_id}
-        names = dict((await self.session.execute(
-            select(User.id, User.username).where(User.id.in_(actors)))).all()) if actors else {}
+        people = {row.id: row for row in (await self.session.execute(
+            select(User.id, User.username, User.display_name).where(User.id.in_(actors)))).all()} if actors else {}
         return [EventOut(seq=e.seq, action=e.action, from_state=e.from_state, to_state=e.to_state,
-                         actor=names.get(e.actor_id) if e.actor_id else None, at=e.at, payload=e.payload,
-                         hash=e.hash) for e in events]
+                         actor=people[e.actor_id].username if e.actor_id in people else None, at=e.at,
+                         payload=e.payload, hash=e.hash,
+                         actor_name=(people[e.actor_id].display_name or people[e.actor_id].username)
+                         if e.actor_id in people else None) for e in events]
 
     async def page(self, filters: ConcernFilters, limit: int, offset: int) -> tuple[list[Concern], int]:
         if filters.sort not in SORTS:
@@ -487,8 +490,9 @@ class ConcernService:
         """Shape a page of concerns with a fixed number of queries, whatever the page size."""
         ids = [c.id for c in concerns]
         users = {c.filed_by_id for c in concerns if c.filed_by_id is not None}  # None: filed by phone, no account
-        usernames = dict((await self.session.execute(
-            select(User.id, User.username).where(User.id.in_(users)))).all()) if users else {}
+        people = {row.id: row for row in (await self.session.execute(
+            select(User.id, User.username, User.display_name).where(User.id.in_(users)))).all()} if users else {}
+        usernames = {user_id: row.username for user_id, row in people.items()}
         photos: dict[uuid.UUID, list[uuid.UUID]] = {}
         if ids:
             rows = await self.session.execute(select(Photo.owner_id, Photo.id).where(
@@ -523,6 +527,9 @@ class ConcernService:
                 deadlines=deadlines_of(c, now), light=timelimits.light(c, now), reopened=c.reopened,
                 resident_confirmed=confirmed.get(c.id), duplicate_of=_duplicate_of(c, survivors),
                 supporters=c.supporters,
+                filed_by_name=(people[c.filed_by_id].display_name or people[c.filed_by_id].username)
+                if c.filed_by_id in people else "",
+                editable=c.status in EDITABLE_STATES and self.scope.user_id in (c.filed_by_id, c.resident_id),
             )
             for c in concerns
         ]

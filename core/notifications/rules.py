@@ -151,6 +151,12 @@ async def action_owner(session: AsyncSession, ctx: TenantContext, event: Workflo
     return [action.owner_user_id] if action is not None and action.owner_user_id else []
 
 
+async def previous_owner(session: AsyncSession, ctx: TenantContext, event: WorkflowEvent) -> list[uuid.UUID]:
+    """Whoever owned a reassigned action item before (its new owner hears of it as assigned)."""
+    before = ((event.payload or {}).get("from") or {}).get("owner_user")
+    return [uuid.UUID(before)] if before and _is_uuid(before) else []
+
+
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
@@ -229,7 +235,7 @@ async def topic_facts(session: AsyncSession, ctx: TenantContext, event: Workflow
     action = await _action(session, event)
     if action is not None:
         facts.update(action=action.title, due=action.due_date.isoformat() if action.due_date else "",
-                     action_link=f"/t/{tenant.slug}/actions")
+                     action_link=f"/t/{tenant.slug}/actions", reason=(event.payload or {}).get("reason") or "")
     return facts
 
 
@@ -251,6 +257,22 @@ RULES: list[Rule] = [
     Rule("topic.cancel_meeting", "meeting.cancelled", invitees, topic_facts, urgent=True, link="calendar"),
     # action owners
     Rule("topic.add_action", "action.assigned", action_owner, topic_facts, link="action_link"),
+    # corrections (core.concerns.corrections, TopicService.reassign_action / cancel_action)
+    Rule("concern.corrected", "concern.corrected", reporters, concern_facts, texts={
+        "zh-CN": ("诉求信息已更正", "您反映的「{title}」（{reference}）的分类或地点已由{tenant}更正。原因：{reason}"),
+        "en": ("Concern corrected", "{tenant} corrected the category or place of your concern “{title}” "
+                                    "({reference}): {reason}")}),
+    Rule("concern.withdrawn", "concern.withdrawn", reporters, concern_facts, texts={
+        "zh-CN": ("诉求已撤回", "您关注的诉求「{title}」（{reference}）已由反映人撤回。"),
+        "en": ("Concern withdrawn", "The concern “{title}” ({reference}) you follow was withdrawn by its filer.")}),
+    Rule("topic.reassign_action", "action.assigned", action_owner, topic_facts, link="action_link"),
+    Rule("topic.reassign_action", "action.unassigned", previous_owner, topic_facts, link="action_link", texts={
+        "zh-CN": ("执行事项已改派", "{tenant}议题「{topic}」的执行事项「{action}」已改由他人办理。原因：{reason}"),
+        "en": ("Action item reassigned", "The action item “{action}” on “{topic}” at {tenant} was handed to "
+                                         "someone else: {reason}")}),
+    Rule("topic.cancel_action", "action.cancelled", action_owner, topic_facts, link="action_link", texts={
+        "zh-CN": ("执行事项已取消", "{tenant}议题「{topic}」的执行事项「{action}」已取消。原因：{reason}"),
+        "en": ("Action item cancelled", "The action item “{action}” on “{topic}” at {tenant} was cancelled: {reason}")}),
     # staff
     Rule("concern.filed", "concern.new", STAFF, concern_facts, link="staff_link"),
     Rule("concern.escalate", "concern.escalated_in", staff_above, concern_facts, link="staff_link"),

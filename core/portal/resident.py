@@ -22,8 +22,9 @@ from sqlalchemy import select
 
 from core.accounts.joining import ask_for_code, privacy_notice
 from core.concerns.by_phone import PHONE_FILERS, file_by_phone
+from core.concerns.corrections import CorrectionService
 from core.concerns.models import CHANNELS
-from core.concerns.schemas import ConcernCreate
+from core.concerns.schemas import ConcernCreate, ConcernEdit
 from core.concerns.services import ConcernFilters, ConcernService, category_names, filed_answer
 from core.db import end_read
 from core.errors import DomainError, InvalidInput, NotFound
@@ -397,7 +398,8 @@ class ResidentController(Controller):
     async def _detail(self, page: PageDep, scope: TenantScope, concern_id: uuid.UUID, status_code: int = 200,
                       rating_error: str | None = None, score: str = "", comment: str = "",
                       revisit_errors: dict[str, str] | None = None,
-                      revisit_values: dict[str, str] | None = None) -> Response:
+                      revisit_values: dict[str, str] | None = None, edit_errors: dict[str, str] | None = None,
+                      edit_values: dict[str, str] | None = None, edit_form: str = "") -> Response:
         service = ConcernService(page.session, scope)
         row = await service.get(concern_id)
         concern = (await service.to_out([row]))[0]
@@ -424,7 +426,12 @@ class ResidentController(Controller):
                            may_phone=waiting is not None and scope.can("concern.triage"),
                            revisit_errors=revisit_errors or {}, revisit_values=revisit_values or {},
                            satisfaction=SATISFACTION, solved_names=SOLVED_NAMES, channel_names=CHANNEL_NAMES,
-                           revisited=page.request.query_params.get("revisited") == "1")
+                           revisited=page.request.query_params.get("revisited") == "1",
+                           edited=page.request.query_params.get("edited") == "1",
+                           withdrawn=page.request.query_params.get("withdrawn") == "1",
+                           categories=await service.categories() if concern.editable else {},
+                           compounds=await CompoundService(page.session).all() if concern.editable else [],
+                           edit_errors=edit_errors or {}, edit_values=edit_values or {}, edit_form=edit_form)
 
     @get("/me/concerns/{concern_id:str}")
     async def my_concern(self, page: PageDep, concern_id: FromPath[str]) -> Response:
@@ -440,6 +447,40 @@ class ResidentController(Controller):
                 raise
             [view] = await related.views([joined])
             return page.render("resident/joined_concern.html", concern=view)
+
+    @post("/me/concerns/{concern_id:str}/edit", status_code=303)
+    async def edit(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        """The filer corrects their concern before staff triage it; refused, the form comes back as typed."""
+        scope = await page.scope("concern.file")
+        cid = _concern_id(page, concern_id)
+        values = {k: str(v).strip() for k, v in (await request.form()).items() if k != "_csrf_token"}
+        try:
+            data = ConcernEdit(
+                title=values.get("title", ""), description=values.get("description", ""),
+                category=values.get("category", ""), place=values.get("place") or None,
+                compound=_uuid_or_none(values.get("compound", ""), "compound", page._("Choose a compound from the list.")),
+                building=_uuid_or_none(values.get("building", ""), "building", page._("Choose a building from the list.")))
+            await CorrectionService(ConcernService(page.session, scope)).edit(cid, data)
+        except DomainError as exc:
+            await page.take_back(exc)
+            scope = await page.scope("concern.read")
+            return await self._detail(page, scope, cid, exc.status, edit_errors=page.errors(exc, "title"),
+                                      edit_values=values, edit_form="edit")
+        return Redirect(f"{page.base}/me/concerns/{cid}?edited=1", status_code=303)
+
+    @post("/me/concerns/{concern_id:str}/withdraw", status_code=303)
+    async def withdraw(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        scope = await page.scope("concern.file")
+        cid = _concern_id(page, concern_id)
+        values = {k: str(v).strip() for k, v in (await request.form()).items() if k != "_csrf_token"}
+        try:
+            await CorrectionService(ConcernService(page.session, scope)).withdraw(cid, values.get("reason") or None)
+        except DomainError as exc:
+            await page.take_back(exc)
+            scope = await page.scope("concern.read")
+            return await self._detail(page, scope, cid, exc.status, edit_errors=page.errors(exc, "reason"),
+                                      edit_values=values, edit_form="withdraw")
+        return Redirect(f"{page.base}/me/concerns/{cid}?withdrawn=1", status_code=303)
 
     @get("/me/concerns/{concern_id:str}/photos/{photo_id:str}")
     async def concern_photo(self, request: Request, page: PageDep, concern_id: FromPath[str],

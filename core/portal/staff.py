@@ -20,7 +20,9 @@ from sqlalchemy import select
 
 from core import clock
 from core.authz.rules import ROLES, TENANT_ROLES
+from core.concerns.corrections import CorrectionService
 from core.concerns.models import STATE_NAMES as CONCERN_STATE_NAMES
+from core.concerns.schemas import ConcernFix
 from core.concerns.services import ConcernFilters, ConcernService
 from core.db import end_read
 from core.errors import DomainError, InvalidInput, NotFound
@@ -31,6 +33,7 @@ from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.related.groups import Group
 from core.related.merging import MergeService, likely_duplicates, may_undo
 from core.related.suggestions import suggestions, waiting_among
+from core.tenancy.services import CompoundService
 from core.timelimits.adjustments import PAUSE_REASONS, ClockService
 from core.topics import schemas as s
 from core.topics.machine import COMMANDS, STATE_NAMES, STEP_NAMES, STEPS
@@ -60,6 +63,7 @@ CLOCK_NOTICES = {"pause": N_("The clock is paused: no reminder until it is resum
                  "extension": N_("The extension was asked of the level above; you will be told of its decision.")}
 MERGE_NOTICES = {"merged": N_("Merged: the duplicates' reporters and supporters now follow this concern, and were told."),
                  "unmerged": N_("The merge was undone: the concern is back in its state, with its clock.")}
+CORRECTION_NOTICES = {"corrected": N_("Corrected: the resident was told of the new category or place.")}
 LINE_SPLIT = re.compile(r"\s*[:：]\s*")
 
 
@@ -73,6 +77,7 @@ EVENT_LABELS = {
     "concern.released": N_("Concern released"), "topic.reschedule": N_("Meeting rescheduled"),
     "topic.cancel_meeting": N_("Meeting cancelled"), "concern.completed": N_("Concern completed"),
     "follow_up.open": N_("Follow-up opened"), "follow_up.close": N_("Follow-up closed"),
+    "topic.reassign_action": N_("Action item reassigned"), "topic.cancel_action": N_("Action item cancelled"),
 }
 # A concern's timeline (the staff concern page); an action not named here is shown by its code.
 CONCERN_EVENT_LABELS = {
@@ -89,6 +94,8 @@ CONCERN_EVENT_LABELS = {
     "concern.extension_requested": N_("Extension asked"), "concern.extension_approved": N_("Extension approved"),
     "concern.extension_refused": N_("Extension refused"), "concern.revisit_asked": N_("Revisit asked"),
     "concern.revisited": N_("Revisit answered"), "concern.reopened": N_("Reopened"),
+    "concern.edited": N_("Edited by its filer"), "concern.withdrawn": N_("Withdrawn by its filer"),
+    "concern.corrected": N_("Category or place corrected"),
 }
 
 
@@ -190,6 +197,16 @@ def _chosen(page: Page, raw: Sequence[str], field: str) -> list[uuid.UUID]:
         raise InvalidInput(page._("Choose concerns from the list."), field=field) from None
 
 
+def _place_id(page: Page, raw: str) -> uuid.UUID | None:
+    """A compound's or building's id from the place picker; empty: none; anything else is a forged value."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not _is_uuid(raw):
+        raise InvalidInput(page._("Choose the place from the list."), field="place")
+    return uuid.UUID(raw)
+
+
 def _pick_url(page: Page, group: Group) -> str:
     """The inbox with the new-topic form filled from a suggestion: its concerns picked, its label as the title."""
     query = urlencode([*(("pick", str(c.id)) for c in group.concerns), ("title", group.label)])
@@ -198,6 +215,27 @@ def _pick_url(page: Page, group: Group) -> str:
 
 def allowed_commands(state: str) -> set[str]:
     return {name for name, command in COMMANDS.items() if state in command.moves}
+
+
+def next_form(detail: s.TopicDetail, allowed: set[str], started: set[uuid.UUID]) -> str | None:
+    """The form of the step that comes next on the topic page, the one shown open (the state machine allows
+    more, folded): research, then a meeting, its minutes once it started, the decision, publishing, an action
+    item. None while waiting (a meeting still to come, items being carried out) or once closed."""
+    live = [m for m in detail.meetings if not m.cancelled_at]
+    unheld = [m for m in live if not m.held]
+    if "research" in allowed and detail.topic.state == "drafted":
+        return "research"
+    if "schedule" in allowed and not live:
+        return "schedule"
+    if "minutes" in allowed and any(m.id in started for m in unheld):
+        return "minutes"
+    if "decide" in allowed and any(m.held for m in live) and detail.decision is None:
+        return "decision"
+    if "publish" in allowed and detail.decision is not None:
+        return "publish"
+    if "add_action" in allowed and not [a for a in detail.actions if a.status != "cancelled"]:
+        return "action"
+    return None
 
 
 class StaffController(Controller):
@@ -239,6 +277,16 @@ class StaffController(Controller):
                            can_draft=can_draft, notice=page.request.query_params.get("notice"), **context)
 
     @staticmethod
+    async def _inbox_counts(page: Page, service: ConcernService) -> dict[str, Any]:
+        """What the inbox shows around a row, swapped out of band after an htmx triage: how many still wait
+        for triage, and the accepted concerns waiting for a topic."""
+        _none, waiting_triage = await service.page(ConcernFilters(status="submitted"), 1, 0)
+        accepted, waiting = await service.page(ConcernFilters(status="accepted", sort="light", in_topic=False),
+                                               LIST_LIMIT, 0)
+        return {"waiting_triage": waiting_triage, "accepted": await service.to_out(accepted), "waiting": waiting,
+                "can_draft": await page.can("topic.manage")}
+
+    @staticmethod
     def _picked(page: Page) -> dict[str, Any]:
         """The new-topic form as a suggestion's link fills it: its concerns picked, its label as the title."""
         query = page.request.query_params
@@ -265,7 +313,8 @@ class StaffController(Controller):
             return await self._refused_row(request, page, service, cid, p, exc.status, errors, values)
         if _is_htmx(request):
             row = (await service.to_out([concern]))[0]
-            return page.render("staff/_concern_row.html", concern=row, error=None, values={}, done=True)
+            return page.render("staff/_concern_row.html", concern=row, error=None, values={}, done=True,
+                               oob=await self._inbox_counts(page, service))
         return Redirect(f"{page.base}/staff/inbox?notice={action}&p={max(1, p)}", status_code=303)
 
     async def _refused_row(self, request: Request, page: Page, service: ConcernService, cid: uuid.UUID, p: int,
@@ -306,10 +355,12 @@ class StaffController(Controller):
         merges = MergeService(page.session, service.scope)
         return page.render(
             "staff/concern.html", status_code=status_code, concern=concern, error=error or {}, values=values or {},
-            notice=CLOCK_NOTICES.get(notice) or MERGE_NOTICES.get(notice), reasons=PAUSE_REASONS,
+            notice=CLOCK_NOTICES.get(notice) or MERGE_NOTICES.get(notice) or CORRECTION_NOTICES.get(notice),
+            reasons=PAUSE_REASONS,
             supporters=row.supporters, related=[] if row.status == "merged" else await merges.related(row),
             merged_in=await merges.merged_into(row), may_undo=may_undo(row), can_merge=await page.can("concern.merge"),
-            events=await service.events(row), event_labels=CONCERN_EVENT_LABELS)
+            events=await service.events(row), event_labels=CONCERN_EVENT_LABELS,
+            categories=await service.categories(), compounds=await CompoundService(page.session).all())
 
     @get("/concerns/{concern_id:str}")
     async def concern(self, page: PageDep, concern_id: FromPath[str]) -> Response:
@@ -337,6 +388,26 @@ class StaffController(Controller):
             error = {"action": what, "field": exc.field or what, "message": page.refusal(exc)}
             return await self._concern_page(page, service, cid, exc.status, error, values)
         return Redirect(f"{page.base}/staff/concerns/{cid}?notice={what}", status_code=303)
+
+    @post("/concerns/{concern_id:str}/correction", status_code=303)
+    async def correct(self, request: Request, page: PageDep, concern_id: FromPath[str]) -> Response:
+        """Staff put the concern in its right category or place (a building names its compound), saying why."""
+        scope = await page.scope("concern.triage")
+        cid = page.path_id(concern_id)
+        values = _form_dict(await request.form())
+        service = ConcernService(page.session, scope)
+        try:
+            place = values.get("place", "")
+            compound, _sep, building = place.partition("/")
+            await CorrectionService(service).fix(cid, ConcernFix(
+                category=values.get("category", ""), reason=values.get("reason", ""),
+                compound=_place_id(page, compound), building=_place_id(page, building)))
+        except DomainError as exc:
+            await page.take_back(exc)
+            field = {"compound": "place", "building": "place"}.get(exc.field or "", exc.field or "category")
+            error = {"action": "correct", "field": field, "message": page.refusal(exc)}
+            return await self._concern_page(page, service, cid, exc.status, error, values)
+        return Redirect(f"{page.base}/staff/concerns/{cid}?notice=corrected", status_code=303)
 
     # --- merging duplicates into a concern, and undoing it ------------------------------------------------
 
@@ -426,6 +497,9 @@ class StaffController(Controller):
         held = [m for m in detail.meetings if m.held]
         now = clock.now()
         started = {m.id for m in detail.meetings if m.starts_at <= now}
+        following = next_form(detail, allowed, started)
+        may_change = {a.id for a in detail.actions if a.status == "open"} \
+            if {"reassign_action", "cancel_action"} & allowed else set()
         return page.render(
             "staff/topic.html", status_code=status_code, detail=detail, topic=detail.topic, events=events,
             event_labels=EVENT_LABELS, allowed=allowed, mechanisms=service.plugins.mechanisms_for(page.tenant), roles=ROLES,
@@ -433,7 +507,8 @@ class StaffController(Controller):
             started=started, follow_up_reasons=FOLLOW_UP_REASONS,
             concern_states=CONCERN_STATE_NAMES, form=form, errors=errors or {}, values=values or {},
             today=clock.today().isoformat(), notice=page.request.query_params.get("notice"),
-            steps=STEP_NAMES, step=STEPS[state],
+            steps=STEP_NAMES, step=STEPS[state], next_form=following, open_form=form or following,
+            owners=await service.owners(), may_change=may_change,
         )
 
     @get("/topics/{topic_id:str}")
@@ -562,6 +637,32 @@ class StaffController(Controller):
             await service.cancel_meeting(mid, v.get("reason", ""))
 
         return await self._step(request, page, tid, f"cancel-{mid}", run)
+
+    async def _action_topic(self, page: Page, action_id: str) -> tuple[uuid.UUID, uuid.UUID]:
+        scope = await page.scope("topic.manage")
+        aid = page.path_id(action_id)
+        action = await TopicService(page.session, scope).action(aid)
+        return aid, action.topic_id
+
+    @post("/actions/{action_id:str}/reassign", status_code=303)
+    async def reassign_action(self, request: Request, page: PageDep, action_id: FromPath[str]) -> Response:
+        aid, tid = await self._action_topic(page, action_id)
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            await service.reassign_action(aid, s.ReassignIn(
+                reason=v.get("reason", ""), owner_org=(v.get("owner_org") or "").strip() or None,
+                owner_user=(v.get("owner_user") or "").strip() or None))
+
+        return await self._step(request, page, tid, f"reassign-{aid}", run)
+
+    @post("/actions/{action_id:str}/cancel", status_code=303)
+    async def cancel_action(self, request: Request, page: PageDep, action_id: FromPath[str]) -> Response:
+        aid, tid = await self._action_topic(page, action_id)
+
+        async def run(service: TopicService, v: dict[str, Any]) -> None:
+            await service.cancel_action(aid, v.get("reason", ""))
+
+        return await self._step(request, page, tid, f"cancel_action-{aid}", run)
 
     @post("/follow-ups/{follow_up_id:str}/close", status_code=303)
     async def close_follow_up(self, request: Request, page: PageDep, follow_up_id: FromPath[str]) -> Response:

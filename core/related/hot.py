@@ -18,9 +18,9 @@ from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
 
 TOP = 10
-# Counted: what was filed, less what staff turned away and the duplicates merged into another (their survivor
-# stands for them, and their reporters are its supporters).
-NOT_COUNTED = ("rejected", "merged")
+# Counted: what was filed, less what staff turned away, what its filer withdrew, and the duplicates merged into
+# another (their survivor stands for them, and their reporters are its supporters).
+NOT_COUNTED = ("rejected", "merged", "withdrawn")
 # Bounds, since grouping costs more than linearly with the concerns grouped (about 0.1 s for 200 concerns, up to
 # a second for 500 alike): of a subtree, the tenants with the most concerns that month (the largest groups are
 # theirs), and of each, the month's newest concerns.

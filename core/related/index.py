@@ -43,7 +43,7 @@ async def follow(session: AsyncSession, ctx: TenantContext, events: Sequence[Wor
     if not made:
         return 0
     rows = (await session.execute(select(Concern.id, Concern.title, Concern.description, Concern.created_at)
-                                  .where(Concern.id.in_(made), ~_indexed()))).all()
+                                  .where(Concern.id.in_(made), _unindexed()))).all()
     await write(session, ctx, _keyed(rows))
     return len(rows)
 
@@ -63,8 +63,10 @@ def _keyed(rows: Sequence[Row[uuid.UUID, str, str, datetime.datetime]],
     return [(concern_id, filed_at, keys_of(title, description)) for concern_id, title, description, filed_at in rows]
 
 
-def _indexed() -> Any:
-    return exists().where(ConcernBand.tenant_id == Concern.tenant_id, ConcernBand.concern_id == Concern.id)
+def _unindexed() -> Any:
+    """Concerns with no keys yet, but for those withdrawn: their filer took them back from everyone's lookups."""
+    return ~exists().where(ConcernBand.tenant_id == Concern.tenant_id, ConcernBand.concern_id == Concern.id) & (
+        Concern.status != "withdrawn")
 
 
 async def forget(session: AsyncSession, ctx: TenantContext, concern_id: uuid.UUID, keys: list[int]) -> None:
@@ -116,7 +118,7 @@ async def reindex(session: AsyncSession, ctx: TenantContext, batch: int = 500) -
     """Index the scope's tenant's concerns that have no keys yet (filed before the index existed); how many."""
     done = 0
     while rows := (await session.execute(select(Concern.id, Concern.title, Concern.description, Concern.created_at)
-                                         .where(~_indexed()).order_by(Concern.id).limit(batch))).all():
+                                         .where(_unindexed()).order_by(Concern.id).limit(batch))).all():
         keyed = _keyed(rows)
         await write(session, ctx, keyed)
         done += len(rows)

@@ -32,8 +32,9 @@ MAX_RANKED = 2000  # the ranking's rows: every community below, bounded
 SATISFIED = ("satisfied", "basic")  # 满意 and 基本满意
 RANKED_RATES = ("response", "on_time", "satisfied")  # the composite is their mean, where defined
 # A duplicate merged into another concern is not a concern of its own: the survivor is counted, it is not (until
-# the merge is undone). Every count and median of concerns below takes this condition.
-COUNTED = Concern.status != "merged"
+# the merge is undone); one its filer withdrew before triage (core.concerns.corrections) was never handled.
+# Every count and median of concerns below takes this condition.
+COUNTED = Concern.status.not_in(("merged", "withdrawn"))
 
 
 def report_month(raw: str | None) -> datetime.date:

@@ -89,6 +89,11 @@ class TopicController(Controller):
         service = TopicService(db_session, tenant_scope)
         return (await actions_out(db_session, [await service.add_action(topic_id, data)]))[0]
 
+    @get("/action-owners", opt={"action": "topic.manage"},
+         summary="可担任执行事项责任人的成员（物业公司、职能部门、工作人员），按显示名")
+    async def action_owners(self, db_session: DbSession, tenant_scope: Scope) -> list[s.OwnerOut]:
+        return await TopicService(db_session, tenant_scope).owners()
+
     @post("/{topic_id:uuid}/ratings", opt={"action": "topic.rate"}, summary="居民评价落实情况（1–5 分）")
     async def rate_topic(self, db_session: DbSession, tenant_scope: Scope, topic_id: FromPath[uuid.UUID],
                          data: JSONBody[s.RatingIn]) -> s.RatingSummary:
@@ -176,6 +181,20 @@ class ActionController(Controller):
         image = await clean_upload(await data.file.read())  # before the first query: see clean_upload
         tenant_scope = await provide_tenant_scope(request, db_session, slug)
         return await add_workflow_photo(request, db_session, tenant_scope, "progress", progress_id, action_id, image)
+
+    @post("/{action_id:uuid}/reassign", opt={"action": "topic.manage"}, status_code=200,
+          summary="改派执行事项（换责任单位或责任人，须说明理由；新旧责任人都会收到通知）")
+    async def reassign_action(self, db_session: DbSession, tenant_scope: Scope, action_id: FromPath[uuid.UUID],
+                              data: JSONBody[s.ReassignIn]) -> s.ActionOut:
+        action = await TopicService(db_session, tenant_scope).reassign_action(action_id, data)
+        return (await actions_out(db_session, [action]))[0]
+
+    @post("/{action_id:uuid}/cancel", opt={"action": "topic.manage"}, status_code=200,
+          summary="取消执行事项（须说明理由）")
+    async def cancel_action(self, db_session: DbSession, tenant_scope: Scope, action_id: FromPath[uuid.UUID],
+                            data: JSONBody[s.Reason]) -> s.ActionOut:
+        action = await TopicService(db_session, tenant_scope).cancel_action(action_id, data.reason)
+        return (await actions_out(db_session, [action]))[0]
 
     @post("/{action_id:uuid}/complete", opt={"action": "action.progress"}, status_code=200, summary="办结执行事项")
     async def complete_action(self, db_session: DbSession, tenant_scope: Scope,

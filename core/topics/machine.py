@@ -60,6 +60,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("decide", {"scheduled": "deliberated"}, Label("不能记录协商结果（须先安排并召开协商会）")),
     Command("publish", {"deliberated": "published"}, Label("不能公开（须先形成协商结果）")),
     Command("add_action", _stay("deliberated", "published", "executing"), Label("不能再布置执行事项")),
+    # An item handed to the wrong owner is handed on, or called off, with a reason, while the topic is carried out.
+    Command("reassign_action", _stay("deliberated", "published", "executing"), Label("不能再改派执行事项")),
+    Command("cancel_action", _stay("deliberated", "published", "executing"), Label("不能再取消执行事项")),
     Command("progress", {"published": "executing", **_stay("executing")}, Label("结果公开后才能报告执行进度")),
     # Completing the last open item completes the topic; the service picks that target.
     Command("complete_action", {"published": "executing", **_stay("executing")}, Label("结果公开后才能办结执行事项")),
@@ -68,7 +71,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("rate", _stay("executing", "completed"), Label("执行开始后才能评价")),
 ]}
 
-# Moves a command makes besides its usual one: completing the last open action item completes the topic, and
+# Moves a command makes besides its usual one: completing the last open action item completes the topic (as does
+# cancelling it once another was completed), and
 # cancelling the last meeting still on a scheduled topic takes it back to where it was before scheduling (so it
 # can schedule another). A low rating never moves a topic: it opens a follow-up (回访) beside it.
 EXTRA_MOVES = {
@@ -76,6 +80,7 @@ EXTRA_MOVES = {
     ("complete_action", "executing", "completed"),
     ("cancel_meeting", "scheduled", "drafted"),
     ("cancel_meeting", "scheduled", "researching"),
+    ("cancel_action", "executing", "completed"),
 }
 
 

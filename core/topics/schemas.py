@@ -128,6 +128,22 @@ class ActionIn(Input):
     owner_user: Annotated[str, cap(64)] | None = None
 
 
+class ReassignIn(Input):
+    """Who carries the item out from now on (a unit, a person by username, or both), and why."""
+
+    reason: Note
+    owner_org: Annotated[str, cap(100)] | None = None
+    owner_user: Annotated[str, cap(64)] | None = None
+
+
+class OwnerOut(msgspec.Struct):
+    """Someone who may own an action item here: their username (what `owner_user` takes) and display name."""
+
+    username: str
+    display_name: str
+    roles: list[str]
+
+
 class ProgressIn(Input):
     percent: int
     note: str = ""
@@ -154,6 +170,7 @@ class ActionOut(msgspec.Struct):
     completed_at: datetime.datetime | None
     progress: list[ProgressOut]
     light: str | None = None  # green, yellow, red from the due date (core.timelimits.clock.action_light); null once done
+    owner_name: str | None = None  # the owner's display name, as pages show people
 
 
 class RatingIn(Input):
@@ -229,3 +246,4 @@ class EventOut(msgspec.Struct):
     at: datetime.datetime
     payload: dict[str, Any]
     hash: str
+    actor_name: str | None = None  # the actor's display name, as pages show people

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
-from core.accounts.models import User
+from core.accounts.models import RoleAssignment, User
 from core.accounts.services import users_seen_from
 from core.authz.rules import ROLES
 from core.concerns.models import Concern, Photo
@@ -117,10 +117,13 @@ class TopicService:
         events = (await self.session.scalars(select(WorkflowEvent).where(WorkflowEvent.topic_id == topic.id)
                                              .order_by(WorkflowEvent.seq))).all()
         actors = {e.actor_id for e in events if e.actor_id}
-        names: dict[uuid.UUID | None, str] = dict((await self.session.execute(select(User.id, User.username).where(User.id.in_(actors)))).all()) \
-            if actors else {}
+        people = {row.id: row for row in (await self.session.execute(
+            select(User.id, User.username, User.display_name).where(User.id.in_(actors)))).all()} if actors else {}
         return [s.EventOut(seq=e.seq, action=e.action, from_state=e.from_state, to_state=e.to_state,
-                           actor=names.get(e.actor_id), at=e.at, payload=e.payload, hash=e.hash) for e in events]
+                           actor=people[e.actor_id].username if e.actor_id in people else None, at=e.at,
+                           payload=e.payload, hash=e.hash,
+                           actor_name=(people[e.actor_id].display_name or people[e.actor_id].username)
+                           if e.actor_id in people else None) for e in events]
 
     # --- the commands ----------------------------------------------------------------------------------
 
@@ -361,14 +364,7 @@ class TopicService:
         await self._allowed(topic, "add_action")
         title = clean_text(data.title, "title", Label("执行事项"), 200)
         owner_org = clean_text(data.owner_org, "owner_org", Label("责任单位"), 100, required=False)
-        owner_user_id = None
-        if data.owner_user:
-            owner_user_id = (await users_seen_from(self.session, self.scope.tenant, [data.owner_user],
-                                                   "owner_user"))[data.owner_user].id
-            # The owner reports progress on the item: someone who may not would be handed a 403 of their own.
-            if not await self.scope.user_may(owner_user_id, "action.progress"):
-                raise InvalidInput("{username} 不能办理这里的执行事项：责任人须是本辖区的物业公司、职能部门或工作人员",
-                                   field="owner_user", username=data.owner_user)
+        owner_user_id = await self._owner(data.owner_user)
         if not owner_org and not owner_user_id:
             raise InvalidInput("须指定责任单位（owner_org）或责任人（owner_user）", field="owner_org")
         if data.due_date < topic.created_at.date():
@@ -378,6 +374,84 @@ class TopicService:
         self.session.add(action)
         await self.session.flush()
         await self._move(topic, "add_action", {"action": str(action.id), "title": title})
+        return action
+
+    async def _owner(self, username: str | None) -> uuid.UUID | None:
+        """The id of the user named to own an action item, who must be able to report its progress here."""
+        if not username:
+            return None
+        owner_id = (await users_seen_from(self.session, self.scope.tenant, [username], "owner_user"))[username].id
+        # The owner reports progress on the item: someone who may not would be handed a 403 of their own.
+        if not await self.scope.user_may(owner_id, "action.progress"):
+            raise InvalidInput("{username} 不能办理这里的执行事项：责任人须是本辖区的物业公司、职能部门或工作人员",
+                               field="owner_user", username=username)
+        return owner_id
+
+    async def owners(self) -> list[s.OwnerOut]:
+        """Who may own an action item here, to pick from: the tenant's members holding a role that reports
+        progress (property companies, departments, staff), by display name."""
+        roles = self.scope.authorizer.allowed["action.progress"]
+        rows = (await self.session.execute(
+            select(User.username, User.display_name, RoleAssignment.role)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.tenant_id == self.scope.tenant.id, RoleAssignment.role.in_(sorted(roles)),
+                   User.active.is_(True))
+            .order_by(User.display_name, User.username, RoleAssignment.role))).all()
+        found: dict[str, s.OwnerOut] = {}
+        for username, display_name, role in rows:
+            owner = found.setdefault(username, s.OwnerOut(username=username, display_name=display_name or username,
+                                                          roles=[]))
+            owner.roles.append(role)
+        return list(found.values())
+
+    async def _open_action(self, action_id: uuid.UUID, command: str) -> tuple[ActionItem, Topic]:
+        """An open action item and its topic (both locked), where the state machine allows `command`."""
+        action = await self.action(action_id, for_update=True)
+        topic = await self.topic(action.topic_id, for_update=True)
+        await self._allowed(topic, command)
+        if action.status != "open":
+            raise Conflict("执行事项已{status}，不能再改派或取消",
+                           status=Label("办结" if action.status == "completed" else "取消"))
+        return action, topic
+
+    async def reassign_action(self, action_id: uuid.UUID, data: s.ReassignIn) -> ActionItem:
+        """Hand an open item to another unit or person, saying why; the new owner is told, the old one too."""
+        reason = clean_text(data.reason, "reason", Label("改派理由"), 2000)
+        owner_org = clean_text(data.owner_org, "owner_org", Label("责任单位"), 100, required=False)
+        owner_user_id = await self._owner(data.owner_user)
+        if not owner_org and not owner_user_id:
+            raise InvalidInput("须指定责任单位（owner_org）或责任人（owner_user）", field="owner_user")
+        action, topic = await self._open_action(action_id, "reassign_action")
+        if (owner_org, owner_user_id) == (action.owner_org, action.owner_user_id):
+            raise InvalidInput("改派后的责任单位与责任人与现在相同", field="owner_user")
+        previous = {"owner_org": action.owner_org,
+                    "owner_user": str(action.owner_user_id) if action.owner_user_id else None}
+        action.owner_org, action.owner_user_id = owner_org, owner_user_id
+        await self.session.flush()
+        await self._move(topic, "reassign_action", {
+            "action": str(action.id), "title": action.title, "reason": reason, "from": previous,
+            "to": {"owner_org": owner_org, "owner_user": str(owner_user_id) if owner_user_id else None}})
+        return action
+
+    async def cancel_action(self, action_id: uuid.UUID, reason: str) -> ActionItem:
+        """Call off an open item, saying why. Once nothing is left open and something was done, the topic is
+        complete, as when its last item is completed."""
+        reason = clean_text(reason, "reason", Label("取消理由"), 2000)
+        action, topic = await self._open_action(action_id, "cancel_action")
+        action.status = "cancelled"
+        await self.session.flush()
+        statuses = set((await self.session.scalars(select(ActionItem.status).where(
+            ActionItem.topic_id == topic.id))).all())
+        target = None
+        if topic.state == "executing" and "open" not in statuses and "completed" in statuses:
+            target = "completed"
+            topic.completed_at = clock.now()
+        await self._move(topic, "cancel_action", {"action": str(action.id), "title": action.title,
+                                                  "reason": reason}, to_state=target)
+        if target == "completed":
+            concerns = (await self.session.scalars(select(Concern).where(Concern.topic_id == topic.id,
+                                                                         Concern.status == "in_topic"))).all()
+            await self._concern_moves(concerns, "concern.completed", "completed", topic.id)
         return action
 
     async def action(self, action_id: uuid.UUID, *, for_update: bool = False) -> ActionItem:
@@ -562,12 +636,15 @@ async def actions_out(session: AsyncSession, actions: Sequence[ActionItem]) -> l
             reports.setdefault(report.action_id, []).append(report)
     photos = await photo_ids(session, "progress", [r.id for rs in reports.values() for r in rs])
     owners = {a.owner_user_id for a in actions if a.owner_user_id}
-    names: dict[uuid.UUID | None, str] = dict((await session.execute(select(User.id, User.username).where(User.id.in_(owners)))).all()) \
-        if owners else {}
+    people = {row.id: row for row in (await session.execute(
+        select(User.id, User.username, User.display_name).where(User.id.in_(owners)))).all()} if owners else {}
+    names = {user_id: row.username for user_id, row in people.items()}
+    shown = {user_id: row.display_name or row.username for user_id, row in people.items()}
     day, now = clock.today(), clock.now()
     return [
         s.ActionOut(
             id=a.id, topic=a.topic_id, title=a.title, owner_org=a.owner_org, owner_user=names.get(a.owner_user_id),
+            owner_name=shown.get(a.owner_user_id) if a.owner_user_id else None,
             due_date=a.due_date, percent=a.percent, status=a.status,
             overdue=a.status == "open" and a.due_date < day, completed_at=a.completed_at,
             light=timelimits.action_light(a.created_at, a.due_date, now) if a.status == "open" else None,

@@ -241,7 +241,7 @@ def test_staff_take_a_residents_concern_through_the_six_steps(  # type: ignore[n
     # 6 supervise: an action item for the property company
     staff.fill("#action-title", action_title)
     staff.fill("#action-owner_org", "宁夏鑫盛物业服务有限公司")
-    staff.fill("#action-owner_user", "xinsheng_property")
+    staff.select_option("#action-owner_user", "xinsheng_property")  # picked from those who can act
     staff.fill("#action-due_date", "2030-01-31")
     _submit(staff, "form[action$='/actions']")
     shot(staff, "staff-topic-desk")

@@ -37,6 +37,9 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/topics/suggestions",
     "/api/v1/tenants/{slug}/related/hot",
     "/api/v1/tenants/{slug}/cppcc/topics/{topic_id}/report.pdf",
+    "/api/v1/tenants/{slug}/concerns/{concern_id}/withdraw", "/api/v1/tenants/{slug}/concerns/{concern_id}/correction",
+    "/api/v1/tenants/{slug}/actions/{action_id}/reassign", "/api/v1/tenants/{slug}/actions/{action_id}/cancel",
+    "/api/v1/tenants/{slug}/topics/action-owners",
 }
 
 
@@ -101,6 +104,11 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/tenants/comm-a/concerns/similar"),
     ("POST", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/support"),
     ("DELETE", f"/api/v1/tenants/comm-a/concerns/{NO_SUCH}/support"),
+    ("PATCH", "/api/v1/tenants/comm-a/concerns/{concern}"),
+    ("POST", "/api/v1/tenants/comm-a/concerns/{concern}/withdraw"),
+    ("POST", "/api/v1/tenants/comm-a/concerns/{concern}/correction"),
+    ("POST", f"/api/v1/tenants/comm-a/actions/{NO_SUCH}/reassign"),
+    ("POST", f"/api/v1/tenants/comm-a/actions/{NO_SUCH}/cancel"),
 ]
 
 

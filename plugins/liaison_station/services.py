@@ -324,7 +324,8 @@ class LiaisonService:
     def _visible(self, statement):
         return statement if self.is_staff else statement.where(DutyItem.deputy_id == self.scope.user_id)
 
-    async def duty_list(self, deputy: str | None, state: str | None) -> list[DutyItem]:
+    async def _duty_items(self, deputy: str | None, state: str | None):
+        """The duty items this person may read, of `deputy` (a username) and in `state` when given."""
         statement = self._visible(select(DutyItem))
         if deputy:
             statement = statement.where(DutyItem.deputy_id == (await self._user(deputy, "deputy")).id)
@@ -332,6 +333,10 @@ class LiaisonService:
             if state not in DUTY_STATES:
                 raise not_one_of("state", DUTY_STATES)
             statement = statement.where(DutyItem.state == state)
+        return statement
+
+    async def duty_list(self, deputy: str | None, state: str | None) -> list[DutyItem]:
+        statement = await self._duty_items(deputy, state)
         return list((await self.session.scalars(statement.order_by(DutyItem.created_at))).all())
 
     @property
@@ -406,13 +411,7 @@ class LiaisonService:
         """One page of the duty list (newest first), and how many items it has: a community's own, or from a
         street or district every community's below it."""
         async with self.below():
-            statement = self._visible(select(DutyItem))
-            if deputy:
-                statement = statement.where(DutyItem.deputy_id == (await self._user(deputy, "deputy")).id)
-            if state:
-                if state not in DUTY_STATES:
-                    raise not_one_of("state", DUTY_STATES)
-                statement = statement.where(DutyItem.state == state)
+            statement = await self._duty_items(deputy, state)
             total = await self.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
             items = (await self.session.scalars(statement.order_by(DutyItem.created_at.desc(), DutyItem.id)
                                                 .limit(limit).offset(offset))).all()

@@ -20,6 +20,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from core import clock
 from core.errors import DomainError
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep
@@ -69,7 +70,7 @@ class Refusals:
         except ValueError:
             self.errors[field] = self.page._("Date: enter a date such as 2024-05-10.") if raw else \
                 self.page._("Date: please enter the date.")
-            return datetime.date.today()  # a stand-in, so that the service still checks the other fields
+            return clock.today()  # a stand-in, so that the service still checks the other fields
 
     def number(self, data: FormMultiDict, field: str) -> int:
         raw = (data.get(field) or "").strip()
@@ -137,7 +138,7 @@ class CppccPortalController(Controller):
             "cppcc_consultation/overview.html", status_code=status_code, plans=plans, mine=mine,
             mine_ids={str(t.id) for t in mine}, can_research=scope.can("cppcc.research"), can_manage=can_manage,
             can_answer=can_answer, awaiting=sum(1 for p, _t in referred if p.answer is None), referred=len(referred),
-            members=await service.member_choices() if can_manage else [], this_year=datetime.date.today().year,
+            members=await service.member_choices() if can_manage else [], this_year=clock.today().year,
             failed=failed, errors=errors or {}, form=form or {},
             notice=page._(DONE[done]) if done in DONE else None)
 
@@ -155,7 +156,7 @@ class CppccPortalController(Controller):
         if not year:
             refusals.errors["year"] = page._("Year: enter a year such as 2024.")
         refused = await _attempt(page, refusals, lambda: CppccService(page.session, scope).create_plan(
-            PlanIn(year=year or datetime.date.today().year, title=data.get("title") or "")))
+            PlanIn(year=year or clock.today().year, title=data.get("title") or "")))
         if refused is not None:
             return await self._overview(page, status_code=refused[1], failed="plan", errors=refused[0],
                                         form=_form(data))
@@ -195,7 +196,7 @@ class CppccPortalController(Controller):
             can_manage=scope.can("cppcc.manage"),
             communities=await service.community_choices() if can_research else [],
             departments=await service.department_choices() if can_research else [],
-            groups=STAKEHOLDER_GROUPS, kinds=PROBLEM_KINDS, today=datetime.date.today().isoformat(),
+            groups=STAKEHOLDER_GROUPS, kinds=PROBLEM_KINDS, today=clock.today().isoformat(),
             failed=failed, errors=errors or {}, form=form or {},
             notice=page._(DONE[done]) if done in DONE else None)
 

@@ -20,6 +20,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     YISHI_ENV=production \
     YISHI_MEDIA_DIR=/var/lib/yishi/media
+# WeasyPrint's pango and the Chinese faces of the printable documents (minutes, results, reports as PDF).
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+      fonts-arphic-uming fonts-arphic-ukai && rm -rf /var/lib/apt/lists/*
 # A numeric user, so Kubernetes can check runAsNonRoot; it owns only the media directory.
 RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin yishi \
  && mkdir -p /var/lib/yishi/media && chown 10001:10001 /var/lib/yishi/media

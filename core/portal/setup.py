@@ -20,6 +20,7 @@ from core.errors import DomainError
 from core.portal import (
     account,
     admin,
+    documents,
     invitations,
     notifications,
     people,
@@ -75,6 +76,7 @@ def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
     pages: list[Any] = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
              *admin.CONTROLLERS, *notifications.CONTROLLERS, *account.CONTROLLERS, *people.CONTROLLERS,
              *timelimits.CONTROLLERS, *invitations.CONTROLLERS, *places.CONTROLLERS, *residents.CONTROLLERS,
+             *documents.CONTROLLERS,
              *plugin_pages,
              PortalPublicController]
     return [

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 
 from core.http import DbSession, Scope, provide_tenant_scope
 from plugins.cppcc_consultation import services as s
+from plugins.cppcc_consultation.report_pdf import report_pdf
 
 
 class CppccController(Controller):
@@ -102,3 +103,10 @@ class CppccController(Controller):
         body = s.report_docx(s.report_markdown(tenant_scope.tenant.name, detail))
         return Response(body, media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                         headers={"Content-Disposition": f'attachment; filename="report-{topic_id}.docx"'})
+
+    @get("/topics/{topic_id:uuid}/report.pdf", opt={"action": "cppcc.read"}, media_type="application/pdf",
+         summary="协商成果报告（PDF）")
+    async def report_as_pdf(self, request: Request, db_session: DbSession, tenant_scope: Scope,
+                         topic_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        detail = await s.CppccService(db_session, tenant_scope).detail(topic_id)
+        return await report_pdf(request, tenant_scope.tenant.name, detail)

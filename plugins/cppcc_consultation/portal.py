@@ -27,6 +27,7 @@ from core.portal.pages import Page, PageDep
 from core.portal.plugin_pages import plugin_page
 from plugins.cppcc_consultation import NAME
 from plugins.cppcc_consultation.models import PROBLEM_KINDS, STAKEHOLDER_GROUPS
+from plugins.cppcc_consultation.report_pdf import report_pdf
 from plugins.cppcc_consultation.services import (
     GUARD,
     AnswerIn,
@@ -313,6 +314,12 @@ class CppccPortalController(Controller):
         return Response(report_docx(report_markdown(scope.tenant.name, detail)),
                         media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                         headers={"Content-Disposition": f'attachment; filename="report-{topic_id}.docx"'})
+
+    @get("/topics/{topic_id:uuid}/report.pdf", media_type="application/pdf")
+    async def report_print(self, page: PageDep, topic_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        scope = await page.scope("cppcc.read")
+        detail = await CppccService(page.session, scope).detail(topic_id)
+        return await report_pdf(page.request, scope.tenant.name, detail)
 
     # --- the department's own page: the problems referred to it, and its answers --------------------------------
 

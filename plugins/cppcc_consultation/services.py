@@ -141,7 +141,6 @@ class TopicOut(msgspec.Struct):
     plan_year: int
     title: str
     members: list[str]
-    member_names: list[str]  # the research group as people are named (members are usernames)
     trainings: list[dict[str, Any]]
     visits: list[dict[str, Any]]
     symposia: list[dict[str, Any]]
@@ -149,6 +148,7 @@ class TopicOut(msgspec.Struct):
     aspects: dict[str, list[uuid.UUID]]
     recommendations: list[dict[str, Any]]
     counts: Counts
+    member_names: list[str] = msgspec.field(default_factory=list)  # the research group as people read it
 
 
 def problem_out(p: Problem) -> ProblemOut:
@@ -464,7 +464,7 @@ def report_markdown(tenant_name: str, topic: TopicOut) -> str:
     """协商成果报告, from everything the research group recorded."""
     c = topic.counts
     lines = [f"# {tenant_name}政协 {topic.plan_year} 年专题协商成果报告：{topic.title}", "",
-             f"调研组：{'、'.join(topic.member_names)}", "",
+             f"调研组：{'、'.join(topic.member_names or topic.members)}", "",
              f"走访社区 {c.communities_visited} 个、小区 {c.compounds_visited} 个；召开座谈会 {c.symposia} 场；"
              f"梳理问题 {c.problems} 个（个性问题 {c.individual_problems} 个，共性问题归为 {c.aspects} 个方面）；"
              f"提出意见建议 {c.recommendations} 条，已采纳 {c.adopted} 条。", "", "## 学习培训", ""]
@@ -477,8 +477,7 @@ def report_markdown(tenant_name: str, topic: TopicOut) -> str:
     lines += ["", "## 问题清单", "", "### 共性问题", ""]
     by_id = {p.id: p for p in topic.problems}
     for aspect, ids in topic.aspects.items():
-        lines.append(f"- **{aspect}**")
-        lines += [f"  - {by_id[i].text}" for i in ids]
+        lines += [f"#### {aspect}", ""] + [f"- {by_id[i].text}" for i in ids] + [""]
     lines += ["", "### 个性问题（交办部门）", ""]
     lines += [f"- {p.text}（交 {p.department}；{'答复：' + p.answer if p.answer else '待答复'}）"
               for p in topic.problems if p.kind == "individual"]
@@ -489,11 +488,36 @@ def report_markdown(tenant_name: str, topic: TopicOut) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The report's faces in Word: 仿宋 for the text, 宋体 for headings (a reader without them gets Word's or
+# LibreOffice's substitute; the Latin text is set in Times New Roman beside them).
+DOCX_BODY_FONT, DOCX_HEADING_FONT, DOCX_LATIN_FONT = "仿宋", "宋体", "Times New Roman"
+
+
+def _set_font(style: Any, east_asian: str) -> None:
+    """A style's font for Chinese (w:eastAsia) as well as Latin text; the theme's fonts, which would win, go."""
+    from docx.oxml.ns import qn
+
+    style.font.name = DOCX_LATIN_FONT
+    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), east_asian)
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)
+
+
 def report_docx(markdown: str) -> bytes:
-    """The same report as a Word document, for the paper file a CPPCC office keeps."""
+    """The same report as a Word document, for the paper file a CPPCC office keeps: A4, in Chinese faces,
+    sections as headings (level 1), problems' kinds (level 2) and the aspects of common problems (level 3)."""
     from docx import Document
+    from docx.shared import Mm
 
     document = Document()
+    for section in document.sections:
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+        section.left_margin, section.right_margin = Mm(28), Mm(26)
+    _set_font(document.styles["Normal"], DOCX_BODY_FONT)
+    for name in ("Title", "Heading 1", "Heading 2", "Heading 3"):
+        _set_font(document.styles[name], DOCX_HEADING_FONT)
     for line in markdown.splitlines():
         if line.startswith("# "):
             document.add_heading(line[2:], level=0)
@@ -501,6 +525,8 @@ def report_docx(markdown: str) -> bytes:
             document.add_heading(line[3:], level=1)
         elif line.startswith("### "):
             document.add_heading(line[4:], level=2)
+        elif line.startswith("#### "):
+            document.add_heading(line[5:], level=3)
         elif line.strip().startswith("- "):
             document.add_paragraph(line.strip()[2:].replace("**", ""), style="List Bullet")
         elif line.strip():

@@ -36,6 +36,7 @@ EXPECTED_PATHS = {
     "/api/v1/tenants/{slug}/concerns/similar", "/api/v1/tenants/{slug}/concerns/{concern_id}/support",
     "/api/v1/tenants/{slug}/topics/suggestions",
     "/api/v1/tenants/{slug}/related/hot",
+    "/api/v1/tenants/{slug}/cppcc/topics/{topic_id}/report.pdf",
 }
 
 

@@ -16,7 +16,7 @@ from core import clock
 from core.accounts.models import RoleAssignment, User
 from core.accounts.services import users_seen_from
 from core.concerns.services import clean_text
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problems
 from core.events import WorkflowEvent, append_event
 from core.i18n import Label
 from core.inputs import Input, cap, label, not_one_of
@@ -37,6 +37,8 @@ from plugins.cppcc_consultation.notifications import REFERRED_EVENT, TRAINING_EV
 
 # The events of answers to referred problems name the problem as their subject.
 ANSWER_SUBJECT = "cppcc_problem"
+# The guard of the method, "不学习就不调研、不调研就不协商": which steps wait for which.
+GUARD = "不学习就不调研、不调研就不协商"
 
 
 class PlanIn(Input):
@@ -162,14 +164,23 @@ class CppccService:
     async def create_plan(self, data: PlanIn) -> ConsultationPlan:
         if self.scope.tenant.kind not in ("city", "district"):
             raise Conflict("年度协商计划由市、区（县）政协制定")
+        problems = Problems()
         if not 2000 <= data.year <= clock.today().year + 1:
-            raise InvalidInput("年度须在 2000 至明年之间", field="year")
+            problems.add(InvalidInput("年度须在 2000 至明年之间", field="year"))
+        title = problems.take(clean_text, data.title, "title", Label("计划名称"), 200)
+        problems.raise_any()
         if await self.session.scalar(select(ConsultationPlan.id).where(ConsultationPlan.year == data.year)):
             raise Conflict("{year} 年的协商计划已存在", field="year", year=data.year)
-        plan = ConsultationPlan(year=data.year, title=clean_text(data.title, "title", Label("计划名称"), 200))
+        plan = ConsultationPlan(year=data.year, title=title)
         self.session.add(plan)
         await self.session.flush()
+        await self._event("cppcc_plan", plan.id, "cppcc.plan_created", {"year": plan.year, "title": plan.title})
         return plan
+
+    async def _event(self, kind: str, subject: uuid.UUID, action: str, payload: dict[str, Any]) -> None:
+        """The one event of a change, so the tenant's timeline and audit trail show it."""
+        await append_event(self.session, self.scope.ctx, subject_kind=kind, subject_id=subject, action=action,
+                           from_state=None, to_state=None, actor_id=self.scope.user_id, payload=payload)
 
     async def plans(self) -> list[PlanOut]:
         plans = (await self.session.scalars(select(ConsultationPlan).order_by(ConsultationPlan.year.desc()))).all()
@@ -181,14 +192,55 @@ class CppccService:
     async def add_topic(self, plan_id: uuid.UUID, data: TopicIn) -> ConsultationTopic:
         if not await self.session.scalar(select(ConsultationPlan.id).where(ConsultationPlan.id == plan_id)):
             raise NotFound("没有这个协商计划")
-        members = list(dict.fromkeys(data.members))
+        problems = Problems()
+        title = problems.take(clean_text, data.title, "title", Label("专题名称"), 200)
+        members = list(dict.fromkeys(m.strip() for m in data.members if m.strip()))
         if not members:
-            raise InvalidInput("调研组至少要有一名政协委员", field="members")
-        await users_seen_from(self.session, self.scope.tenant, members, "members")
-        topic = ConsultationTopic(plan_id=plan_id, title=clean_text(data.title, "title", Label("专题名称"), 200), members=members)
+            problems.add(InvalidInput("调研组至少要有一名政协委员", field="members"))
+        else:
+            try:
+                await users_seen_from(self.session, self.scope.tenant, members, "members")
+            except InvalidInput as refused:
+                problems.add(refused)
+        problems.raise_any()
+        topic = ConsultationTopic(plan_id=plan_id, title=title, members=members)
         self.session.add(topic)
         await self.session.flush()
+        await self._event("cppcc_topic", topic.id, "cppcc.topic_created", {"title": topic.title, "members": members})
         return topic
+
+    async def member_choices(self) -> list[tuple[str, str]]:
+        """The CPPCC members a research group is picked from: (username, display name), by name."""
+        rows = await self.session.execute(
+            select(User.username, User.display_name).join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.role == "cppcc_member", User.active.is_(True)).distinct())
+        return sorted(((u, n or u) for u, n in rows.all()), key=lambda row: row[1])
+
+    async def department_choices(self) -> list[tuple[str, str]]:
+        """The department accounts an individual problem may be referred to: (username, display name)."""
+        rows = await self.session.execute(
+            select(User.username, User.display_name).join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.role == "department", User.active.is_(True)).distinct())
+        return sorted(((u, n or u) for u, n in rows.all()), key=lambda row: row[1])
+
+    async def community_choices(self) -> list[tuple[str, str]]:
+        """The communities below this tenant a research visit may go to: (slug, name, with the places above)."""
+        below = (await self.session.scalars(select(Tenant).where(
+            Tenant.path.startswith(self.scope.tenant.path), Tenant.archived.is_(False)))).all()
+        names = {t.id: t.name for t in below}
+        shown = []
+        for t in below:
+            if t.kind == "community":
+                upper = [names[i] for i in t.ancestor_ids[:-1] if i in names and i != self.scope.tenant.id]
+                shown.append((t.slug, " · ".join([*upper, t.name])))
+        return sorted(shown, key=lambda row: row[1])
+
+    async def names(self, usernames: list[str]) -> dict[str, str]:
+        """Display names of accounts, by username (a username without one shows as it is)."""
+        if not usernames:
+            return {}
+        rows = await self.session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
+        return {u: n or u for u, n in rows.all()}
 
     async def topic(self, topic_id: uuid.UUID, *, researching: bool = False) -> ConsultationTopic:
         topic = await self.session.scalar(select(ConsultationTopic).where(ConsultationTopic.id == topic_id))
@@ -203,7 +255,7 @@ class CppccService:
     async def add_training(self, topic_id: uuid.UUID, data: TrainingIn) -> Training:
         topic = await self.topic(topic_id, researching=True)
         training = Training(topic_id=topic.id, date=data.date, title=clean_text(data.title, "title", Label("学习内容"), 200),
-                            attendees=list(dict.fromkeys(data.attendees)))
+                            attendees=list(dict.fromkeys(a.strip() for a in data.attendees if a.strip())))
         self.session.add(training)
         await self.session.flush()
         await append_event(self.session, self.scope.ctx, subject_kind="cppcc_training", subject_id=training.id,
@@ -213,42 +265,75 @@ class CppccService:
 
     async def add_visit(self, topic_id: uuid.UUID, data: VisitIn) -> SiteVisit:
         topic = await self.topic(topic_id, researching=True)
+        problems = Problems()
+        community = await self.session.scalar(select(Tenant).where(Tenant.slug == data.community))
+        if community is None or not community.path.startswith(self.scope.tenant.path) or community.kind != "community":
+            problems.add(InvalidInput("调研的社区须在本级辖区之内", field="community"))
+        compounds = list(dict.fromkeys(c.strip() for c in data.compounds if c.strip()))
+        if not compounds:
+            problems.add(InvalidInput("至少记录一个走访的小区", field="compounds"))
+        findings = problems.take(clean_text, data.findings, "findings", Label("调研发现"), 5000)
+        problems.raise_any()
         trained = await self.session.scalar(select(Training.id).where(Training.topic_id == topic.id,
                                                                       Training.date <= data.date))
         if not trained:
-            raise Conflict("不学习就不调研：请先记录本专题的学习培训（日期不晚于调研）")
-        community = await self.session.scalar(select(Tenant).where(Tenant.slug == data.community))
-        if community is None or not community.path.startswith(self.scope.tenant.path) or community.kind != "community":
-            raise InvalidInput("调研的社区须在本级辖区之内", field="community")
-        if not data.compounds:
-            raise InvalidInput("至少记录一个走访的小区", field="compounds")
-        visit = SiteVisit(topic_id=topic.id, community=community.slug, date=data.date, compounds=data.compounds,
-                          findings=clean_text(data.findings, "findings", Label("调研发现"), 5000))
+            raise Conflict("不学习就不调研：请先记录本专题的学习培训（日期不晚于调研）", field="date")
+        assert community is not None  # refused above otherwise
+        visit = SiteVisit(topic_id=topic.id, community=community.slug, date=data.date, compounds=compounds,
+                          findings=findings)
         self.session.add(visit)
         await self.session.flush()
+        await self._event("cppcc_visit", visit.id, "cppcc.visited",
+                          {"community": community.name, "date": visit.date.isoformat(), "compounds": len(compounds)})
         return visit
+
+    async def guard(self, topic_id: uuid.UUID) -> dict[str, Any]:
+        """不学习就不调研、不调研就不协商: whether the topic has trained (so visits are open, from the first
+        training's date) and has researched (so symposia, problems and recommendations are open)."""
+        first = await self.session.scalar(select(Training.date).where(Training.topic_id == topic_id)
+                                          .order_by(Training.date).limit(1))
+        visited = await self.session.scalar(select(SiteVisit.id).where(SiteVisit.topic_id == topic_id).limit(1))
+        return {"trained": first is not None, "trained_from": first, "researched": visited is not None}
 
     async def add_symposium(self, topic_id: uuid.UUID, data: SymposiumIn) -> Symposium:
         topic = await self.topic(topic_id, researching=True)
+        problems = Problems()
         if data.group not in STAKEHOLDER_GROUPS:
-            raise not_one_of("group", STAKEHOLDER_GROUPS)
-        if data.participants < 1 or not data.statements:
-            raise InvalidInput("须记录参会人数和各方发言", field="statements")
+            problems.add(not_one_of("group", STAKEHOLDER_GROUPS))
+        if data.participants < 1:
+            problems.add(InvalidInput("参会人数须至少 1 人", field="participants"))
+        statements = [{"who": s.who.strip(), "text": s.text.strip()} for s in data.statements
+                      if s.who.strip() or s.text.strip()]
+        if not statements:
+            problems.add(InvalidInput("须记录参会人数和各方发言", field="statements"))
+        elif any(not s["who"] or not s["text"] for s in statements):
+            problems.add(InvalidInput("每条发言须写明发言方和发言内容", field="statements"))
+        problems.raise_any()
         symposium = Symposium(topic_id=topic.id, group=data.group, date=data.date, participants=data.participants,
-                              statements=[{"who": s.who.strip(), "text": s.text.strip()} for s in data.statements])
+                              statements=statements)
         self.session.add(symposium)
         await self.session.flush()
+        await self._event("cppcc_symposium", symposium.id, "cppcc.symposium",
+                          {"group": data.group, "date": symposium.date.isoformat(), "statements": len(statements)})
         return symposium
 
     async def add_problem(self, topic_id: uuid.UUID, data: ProblemIn) -> Problem:
         topic = await self.topic(topic_id, researching=True)
+        problems = Problems()
+        text = problems.take(clean_text, data.text, "text", Label("问题"), 2000)
         if data.kind not in PROBLEM_KINDS:
-            raise InvalidInput("{name}须为 individual（个性）或 common（共性）", field="kind", name=label("kind"))
-        aspect = clean_text(data.aspect, "aspect", Label("问题方面"), 100, required=data.kind == "common")
+            problems.add(InvalidInput("{name}须为 individual（个性）或 common（共性）", field="kind", name=label("kind")))
+        aspect = problems.take(clean_text, data.aspect, "aspect", Label("问题方面"), 100, required=data.kind == "common")
         department = None
         if data.kind == "individual":
-            department = await self._department(clean_text(data.department, "department", Label("责任部门"), 64))
-        problem = Problem(topic_id=topic.id, text=clean_text(data.text, "text", Label("问题"), 2000), kind=data.kind,
+            username = problems.take(clean_text, data.department, "department", Label("责任部门"), 64)
+            if username is not None:
+                try:
+                    department = await self._department(username)
+                except InvalidInput as refused:
+                    problems.add(refused)
+        problems.raise_any()
+        problem = Problem(topic_id=topic.id, text=text, kind=data.kind,
                           aspect=aspect if data.kind == "common" else None,
                           department=department.display_name if department else None,
                           department_user_id=department.id if department else None)
@@ -258,7 +343,18 @@ class CppccService:
             await append_event(self.session, self.scope.ctx, subject_kind="cppcc_referral", subject_id=problem.id,
                                action=REFERRED_EVENT, from_state=None, to_state=None, actor_id=self.scope.user_id,
                                payload={"department": department.display_name})
+        else:  # a common problem is listed under its aspect
+            await self._event("cppcc_listed", problem.id, "cppcc.problem_listed", {"aspect": problem.aspect})
         return problem
+
+    async def referred_to_me(self) -> list[tuple[Problem, str]]:
+        """The individual problems referred to the signed-in department, each with its topic's title, those
+        awaiting an answer first."""
+        rows = await self.session.execute(
+            select(Problem, ConsultationTopic.title).join(ConsultationTopic, ConsultationTopic.id == Problem.topic_id)
+            .where(Problem.department_user_id == self.scope.user_id).order_by(Problem.created_at))
+        found = [(p, title) for p, title in rows.all()]
+        return sorted(found, key=lambda row: row[0].answer is not None)
 
     async def _department(self, username: str) -> User:
         """The department account a problem is referred to: one holding the department role in this tenant."""
@@ -306,20 +402,25 @@ class CppccService:
         ids = list(dict.fromkeys(data.problem_ids))
         found = (await self.session.scalars(select(Problem.id).where(Problem.topic_id == topic.id,
                                                                      Problem.id.in_(ids)))).all() if ids else []
+        problems = Problems()
+        text = problems.take(clean_text, data.text, "text", Label("意见建议"), 5000)
         if not ids or len(found) != len(ids):
-            raise InvalidInput("意见建议须对应本专题问题清单中的问题", field="problem_ids")
-        recommendation = Recommendation(topic_id=topic.id, text=clean_text(data.text, "text", Label("意见建议"), 5000),
-                                        problem_ids=[str(i) for i in ids])
+            problems.add(InvalidInput("意见建议须对应本专题问题清单中的问题", field="problem_ids"))
+        problems.raise_any()
+        recommendation = Recommendation(topic_id=topic.id, text=text, problem_ids=[str(i) for i in ids])
         self.session.add(recommendation)
         await self.session.flush()
+        await self._event("cppcc_rec", recommendation.id, "cppcc.recommended", {"problems": len(ids)})
         return recommendation
 
     async def follow_up(self, recommendation_id: uuid.UUID, data: FollowUpIn) -> Recommendation:
         recommendation = await self.session.scalar(select(Recommendation).where(Recommendation.id == recommendation_id))
         if recommendation is None:
             raise NotFound("没有这条意见建议")
-        recommendation.adopted, recommendation.follow_up = data.adopted, data.note.strip()[:5000]
+        note = clean_text(data.note, "note", Label("跟踪情况"), 5000, required=False)
+        recommendation.adopted, recommendation.follow_up = data.adopted, note
         await self.session.flush()
+        await self._event("cppcc_rec", recommendation.id, "cppcc.followed_up", {"adopted": data.adopted, "note": note})
         return recommendation
 
     async def detail(self, topic_id: uuid.UUID) -> TopicOut:
@@ -332,20 +433,19 @@ class CppccService:
 
         trainings, visits, symposia = await rows(Training), await rows(SiteVisit), await rows(Symposium)
         problems, recommendations = await rows(Problem), await rows(Recommendation)
-        names = dict((await self.session.execute(select(User.username, User.display_name)
-                                                 .where(User.username.in_(topic.members)))).all())
-        communities = dict((await self.session.execute(select(Tenant.slug, Tenant.name).where(
-            Tenant.slug.in_({v.community for v in visits})))).all()) if visits else {}
         aspects: dict[str, list[uuid.UUID]] = {}
         for p in problems:
             if p.kind == "common":
                 aspects.setdefault(p.aspect or "", []).append(p.id)
+        names = await self.names(topic.members)
+        communities = dict((await self.session.execute(select(Tenant.slug, Tenant.name).where(
+            Tenant.slug.in_({v.community for v in visits})))).all()) if visits else {}
         return TopicOut(
             id=topic.id, plan_year=plan.year if plan else 0, title=topic.title, members=topic.members,
+            member_names=[names.get(m, m) for m in topic.members],
             trainings=[{"date": t.date.isoformat(), "title": t.title, "attendees": t.attendees} for t in trainings],
             visits=[{"community": v.community, "community_name": communities.get(v.community, v.community),
-                     "date": v.date.isoformat(), "compounds": v.compounds,
-                     "findings": v.findings} for v in visits],
+                     "date": v.date.isoformat(), "compounds": v.compounds, "findings": v.findings} for v in visits],
             symposia=[{"group": s.group, "group_name": STAKEHOLDER_GROUPS[s.group], "date": s.date.isoformat(),
                        "participants": s.participants, "statements": s.statements} for s in symposia],
             problems=[problem_out(p) for p in problems], aspects=aspects,
@@ -357,7 +457,6 @@ class CppccService:
                 problems=len(problems), individual_problems=sum(1 for p in problems if p.kind == "individual"),
                 aspects=len(aspects), recommendations=len(recommendations),
                 adopted=sum(1 for r in recommendations if r.adopted)),
-            member_names=[names.get(m) or m for m in topic.members],
         )
 
 

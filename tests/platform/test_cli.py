@@ -39,7 +39,7 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
                        ("liaison_station.yuehai_parking", "received"),
                        ("red_pavilion.jianshexiang_pavilion", "2 sessions held, next monthly planned"),
                        ("cppcc_consultation.wuzhong_property_management",
-                        "22 compounds, 6 problems, 3 aspects, 4 recommendations"),
+                        "22 compounds, 68 problems, 3 aspects, 4 recommendations"),
                        ("cppcc_consultation.wangdu_shoe_ip", "symposium held, 2 recommendations adopted")]:
         assert f"case {case}: {step}" in first.output
     second = await asyncio.to_thread(yishi, "demo")

@@ -60,6 +60,13 @@ def yishi_register_mechanisms(register: Callable[[str, str], None]) -> None:
 
 
 @hookspec
+async def yishi_erase_old_phones(session: AsyncSession, tenant: Tenant, closed_before: Any) -> int:
+    """Erase the phone numbers the plugin keeps of residents on matters of `tenant` closed before `closed_before`
+    (the tenant's retention, `core.accounts.retention`); how many. Runs nightly, whether or not the tenant has the
+    plugin on today: what it kept while it was on is erased all the same."""
+
+
+@hookspec
 def yishi_migrations() -> Path | None:
     """The folder of the plugin's Alembic revisions (on the plugin's own branch label), or None."""
 

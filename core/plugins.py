@@ -150,6 +150,11 @@ class Plugins:
                     log.exception("plugin %s failed on %s in tenant %s", name, event.action, tenant.slug)
                     raise
 
+    async def erase_old_phones(self, session: Any, tenant: Any, closed_before: Any) -> int:
+        """Every installed plugin erases the phone numbers it kept past the tenant's retention; how many."""
+        return sum([await cast(Any, impl.function)(session=session, tenant=tenant, closed_before=closed_before)
+                    for impl in self.pm.hook.yishi_erase_old_phones.get_hookimpls()])
+
     def notification_channels(self, settings: Any) -> list[Any]:
         """Channels the installed plugins add (core.notifications.channels.Channel)."""
         return [channel for found in self.pm.hook.yishi_notification_channels(settings=settings) for channel in found]

@@ -25,7 +25,8 @@ def retention_months(tenant: Tenant) -> int:
 
 
 async def erase_old_phones(state: Any, at: datetime.datetime) -> int:
-    """Erase what is past its time in every tenant; the number of concerns whose phone was erased."""
+    """Erase what is past its time in every tenant; the number of phone numbers erased (of concerns, and of what
+    the plugins keep: `yishi_erase_old_phones`)."""
     async with state.sessionmaker() as session:
         tenants = list((await session.scalars(select(Tenant))).all())
     erased = 0
@@ -36,6 +37,7 @@ async def erase_old_phones(state: Any, at: datetime.datetime) -> int:
                 Concern.closed_at.is_not(None), Concern.closed_at < cutoff, Concern.resident_phone.is_not(None))
                 .values(resident_phone=None))
             erased += int(getattr(result, "rowcount", 0) or 0)
+            erased += await state.plugins.erase_old_phones(session, tenant, cutoff)
             await session.execute(update(Notification).where(
                 Notification.address.is_not(None), Notification.created_at < at - CODE_ADDRESS_KEPT)
                 .values(address=None))

@@ -64,6 +64,13 @@ async def yishi_on_event(session: Any, tenant: Any, event: Any) -> None:
 
 
 @hookimpl
+async def yishi_erase_old_phones(session: Any, tenant: Any, closed_before: Any) -> int:
+    from plugins.liaison_station.services import erase_old_phones
+
+    return await erase_old_phones(session, closed_before)
+
+
+@hookimpl
 def yishi_notification_rules() -> list[Any]:
     from plugins.liaison_station.notifications import RULES
 

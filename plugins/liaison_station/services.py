@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
@@ -564,3 +564,12 @@ async def reception_calendar(session: AsyncSession, tenant_name: str, station_id
                 location=station.place or station.name, description=f"人大代表{STATION_KINDS[station.kind]}接待日"))
     title = stations[0].name if station_id is not None else tenant_name
     return build_calendar(f"{title} 人大代表接待安排", entries)
+
+
+async def erase_old_phones(session: AsyncSession, closed_before: datetime.datetime) -> int:
+    """The visitors' phone numbers on the session tenant's duty items closed before `closed_before`, erased (the
+    tenant's retention of residents' phones); how many."""
+    result = await session.execute(update(DutyItem).where(
+        DutyItem.closed_at.is_not(None), DutyItem.closed_at < closed_before, DutyItem.visitor_phone.is_not(None))
+        .values(visitor_phone=None))
+    return int(getattr(result, "rowcount", 0) or 0)

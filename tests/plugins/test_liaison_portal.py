@@ -190,3 +190,26 @@ async def test_a_deputy_serving_a_district_reads_every_communitys_items_a_page_a
     assert len(re.findall(r'class="card duty-item"', second.text)) == 1 and 'rel="prev"' in second.text
     await sign_in(client, "comm-a", "deputy2")
     assert (await client.get("/t/district-a/deputy")).status_code == 403
+
+
+async def test_a_visitors_phone_is_erased_with_the_tenants_retention_once_the_item_is_closed(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    import datetime
+
+    from core import clock
+    from core.accounts.retention import erase_old_phones
+    from plugins.liaison_station.models import DutyItem
+
+    site = await station(client, auth)
+    await sign_in(client, "comm-a", "deputy2")
+    assert (await submit(client, NEW, "/t/comm-a/deputy/receptions", _form(site["id"]))).status_code == 303
+    now = clock.now()
+    assert await erase_old_phones(app.state, now) == 0  # open: the deputy may still call the visitor back
+    async with tenant_session(app, "comm-a", "cstaff") as scope:
+        item = (await scope.session.scalars(select(DutyItem))).one()
+        assert item.visitor_phone == PHONE
+        item.state, item.closed_at = "closed", now - datetime.timedelta(days=800)  # past 24 months
+    assert await erase_old_phones(app.state, now) >= 1
+    async with tenant_session(app, "comm-a", "cstaff") as scope:
+        assert (await scope.session.scalars(select(DutyItem.visitor_phone))).one() is None
+    assert await erase_old_phones(app.state, now) == 0  # idempotent

@@ -77,8 +77,12 @@ def test_a_resident_edits_and_withdraws_and_staff_correct_reschedule_and_reassig
     staff.fill("#schedule-venue", "党群服务中心")
     # A date and time the browser's locale would write (mm/dd/yyyy) is refused by its field, the form kept as typed.
     staff.fill("#schedule-starts_at", "03/01/2030 7:30 PM")
+    seen = len(problems.messages)
     with staff.expect_navigation():
         staff.locator("form[action$='/meetings'] button[type=submit]").click()
+    refused = problems.messages[seen:]
+    assert refused and all("422" in m and "/meetings" in m for m in refused), refused
+    del problems.messages[seen:]  # the refusal asked for, not a fault
     expect(staff.locator("#schedule-starts_at-error")).to_contain_text("开始时间")
     expect(staff.locator("#schedule-starts_at-error")).to_contain_text("2026-12-02 14:30")
     expect(staff.locator("#schedule-starts_at")).to_have_value("03/01/2030 7:30 PM")

@@ -34,6 +34,7 @@ from core.media import CleanImage, clean_upload
 from core.portal.account import Form
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
+from core.publishing.services import handled_above
 from core.related.schemas import SimilarIn
 from core.related.services import RelatedService
 from core.tenancy.scope import TenantScope
@@ -416,7 +417,9 @@ class ResidentController(Controller):
                 may_rate = scope.can("topic.rate") and topic.state in COMMANDS["rate"].moves
         if rating is not None and not score:
             score, comment = str(rating.score), rating.comment
-        return page.render("resident/concern.html", status_code=status_code, concern=concern, topic=topic,
+        # taken over by the level above: where it is handled now, as the public tracking page says it
+        above = await handled_above(page.session, page.tenant, row.reference) if row.status == "taken_over" else None
+        return page.render("resident/concern.html", status_code=status_code, concern=concern, topic=topic, above=above,
                            rating=rating, summary=summary, may_rate=may_rate, rating_error=rating_error,
                            score=score, comment=comment, public_states=PUBLIC_STATES,
                            filed=page.request.query_params.get("filed") == "1",

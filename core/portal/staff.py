@@ -28,6 +28,7 @@ from core.db import end_read
 from core.errors import DomainError, InvalidInput, NotFound
 from core.http import PageNumber
 from core.media import CleanImage, clean_upload
+from core.portal import when
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager, provide_page
 from core.related.groups import Group
@@ -124,19 +125,18 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _date(page: Page, raw: str, field: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat((raw or "").strip())
-    except ValueError:
-        raise InvalidInput(page._("Enter a date such as 2026-07-28."), field=field) from None
+def _day(page: Page, v: dict[str, Any], field: str, label: str) -> datetime.date:
+    """A required date typed into a step's form (`_when.html`), or a refusal naming `label`."""
+    day = when.read(page._, v.get(field, ""), "date", field=field, label=page._(label), required=True)
+    assert isinstance(day, datetime.date)  # required: never None
+    return day
 
 
-def _starts_at(page: Page, raw: str) -> datetime.datetime:
-    try:
-        starts = datetime.datetime.fromisoformat((raw or "").strip())
-    except ValueError:
-        raise InvalidInput(page._("Enter the date and time the meeting starts."), field="starts_at") from None
-    return starts if starts.tzinfo else starts.replace(tzinfo=clock.LOCAL_TZ)  # the form's time is Beijing time
+def _moment(page: Page, v: dict[str, Any], field: str, label: str) -> datetime.datetime:
+    """A required date and time typed into a step's form, on Beijing time, or a refusal naming `label`."""
+    moment = when.read(page._, v.get(field, ""), "datetime", field=field, label=page._(label), required=True)
+    assert isinstance(moment, datetime.datetime)  # required: never None
+    return moment
 
 
 def _int(page: Page, raw: str, field: str, required: bool = True) -> int | None:
@@ -536,7 +536,7 @@ class StaffController(Controller):
 
         async def run(service: TopicService, v: dict[str, Any]) -> Any:
             participants = _list(v.get("participants", ""))
-            return await service.research(tid, s.ResearchIn(kind="site_visit", date=_date(page, v.get("date", ""), "date"),
+            return await service.research(tid, s.ResearchIn(kind="site_visit", date=_day(page, v, "date", N_("Date of the visit")),
                                                      participants=participants, findings=v.get("findings", "")))
 
         return await self._step(request, page, tid, "research", run)
@@ -550,7 +550,7 @@ class StaffController(Controller):
             counts = _counts(page, v.get("results", ""), "results")
             try:
                 return await service.research(tid, s.ResearchIn(
-                    kind="survey", date=_date(page, v.get("date", ""), "date"), question=v.get("question", ""),
+                    kind="survey", date=_day(page, v, "date", N_("Date of the survey")), question=v.get("question", ""),
                     options=list(counts), counts=counts, findings=v.get("findings", "")))
             except DomainError as exc:
                 if exc.field in ("options", "counts"):  # the form asks for both in one field
@@ -566,7 +566,7 @@ class StaffController(Controller):
         async def run(service: TopicService, v: dict[str, Any]) -> None:
             await service.schedule(tid, s.MeetingIn(
                 mechanism=v.get("mechanism", ""), venue=v.get("venue", ""),
-                starts_at=_starts_at(page, v.get("starts_at", "")),
+                starts_at=_moment(page, v, "starts_at", N_("Starts at")),
                 invitees=s.Invitees(roles=list(v.get("roles", [])), orgs=_list(v.get("orgs", ""))), agenda=(v.get("agenda") or "").strip() or None))
 
         return await self._step(request, page, tid, "schedule", run)
@@ -586,7 +586,7 @@ class StaffController(Controller):
 
         async def run(service: TopicService, v: dict[str, Any]) -> None:
             await service.add_action(tid, s.ActionIn(
-                title=v.get("title", ""), due_date=_date(page, v.get("due_date", ""), "due_date"),
+                title=v.get("title", ""), due_date=_day(page, v, "due_date", N_("Due date")),
                 owner_org=(v.get("owner_org") or "").strip() or None,
                 owner_user=(v.get("owner_user") or "").strip() or None))
 
@@ -624,7 +624,7 @@ class StaffController(Controller):
         mid, tid = await self._meeting_topic(page, meeting_id)
 
         async def run(service: TopicService, v: dict[str, Any]) -> None:
-            await service.reschedule(mid, s.RescheduleIn(starts_at=_starts_at(page, v.get("starts_at", "")),
+            await service.reschedule(mid, s.RescheduleIn(starts_at=_moment(page, v, "starts_at", N_("Starts at")),
                                                          reason=v.get("reason", "")))
 
         return await self._step(request, page, tid, f"reschedule-{mid}", run)

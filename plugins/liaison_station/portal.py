@@ -23,6 +23,7 @@ from core.accounts.models import User
 from core.concerns.services import category_names
 from core.errors import DomainError, InvalidInput, InvalidInputs
 from core.http import PageNumber
+from core.portal import when
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager
 from core.portal.plugin_pages import plugin_page
@@ -48,6 +49,7 @@ FIRST_REQUESTS = 2  # request blocks a new reception form opens with; "add a req
 MAX_REQUESTS = 20
 REQUEST_FIELD = re.compile(r"^requests-(\d+)-(\w+)$")
 REFUSED_REQUEST = re.compile(r"^requests_(\d+)_(\w+)$")
+RECEPTION_TIME = N_("Reception time")  # the label of held_at, which a refusal names
 # What the timeline calls each event (a note is named by its kind).
 EVENT_NAMES = {DUTY_ITEM_EVENT: N_("Received at a reception"), FEEDBACK_EVENT: N_("Residents' feedback")}
 
@@ -146,11 +148,6 @@ async def _render_item(page: Page, item_id: uuid.UUID, status_code: int = 200, e
         note=note or NoteForm(kind="research"), feedback=feedback or FeedbackForm(), done=done)
 
 
-def _local_input(moment: datetime.datetime) -> str:
-    """A moment as a datetime-local input shows it (Beijing time, to the minute)."""
-    return clock.local(moment).strftime("%Y-%m-%dT%H:%M")
-
-
 async def _render_reception(page: Page, form: ReceptionForm, status_code: int = 200,
                             errors: dict[str, str] | None = None) -> Response:
     scope = await page.scope("liaison.reception")
@@ -185,10 +182,11 @@ def _reception_in(page: Page, form: ReceptionForm) -> tuple[ReceptionIn, list[in
     except ValueError:
         problems.append(InvalidInput(page._("Choose the station where you received residents."), field="station"))
         station = uuid.UUID(int=0)
-    try:
-        held_at = datetime.datetime.fromisoformat(form.held_at).replace(tzinfo=clock.LOCAL_TZ)
-    except ValueError:
-        problems.append(InvalidInput(page._("Enter when the reception was held."), field="held_at"))
+    try:  # typed the Chinese way (`_when.html`), on Beijing time
+        moment = when.read(page._, form.held_at, "datetime", field="held_at", label=page._(RECEPTION_TIME), required=True)
+        held_at = moment if isinstance(moment, datetime.datetime) else clock.now()
+    except InvalidInput as exc:
+        problems.append(exc)
         held_at = clock.now()
     try:
         received = int(form.residents_received)
@@ -239,7 +237,7 @@ class DeputyPortalController(Controller):
 
     @get("/receptions/new")
     async def new_reception(self, page: PageDep, station: FromQuery[str | None] = None) -> Response:
-        form = ReceptionForm(station=station or "", held_at=_local_input(clock.now()),
+        form = ReceptionForm(station=station or "", held_at=when.shown(clock.now(), "datetime"),
                              requests=[RequestForm() for _ in range(FIRST_REQUESTS)])
         return await _render_reception(page, form)
 

@@ -75,11 +75,25 @@ def test_a_resident_edits_and_withdraws_and_staff_correct_reschedule_and_reassig
     staff.locator("#form-schedule summary").click()
     staff.select_option("#schedule-mechanism", index=0)
     staff.fill("#schedule-venue", "党群服务中心")
-    staff.fill("#schedule-starts_at", "2030-03-01T19:30")
+    # A date and time the browser's locale would write (mm/dd/yyyy) is refused by its field, the form kept as typed.
+    staff.fill("#schedule-starts_at", "03/01/2030 7:30 PM")
+    seen = len(problems.messages)
+    with staff.expect_navigation():
+        staff.locator("form[action$='/meetings'] button[type=submit]").click()
+    refused = problems.messages[seen:]
+    assert refused and all("422" in m and "/meetings" in m for m in refused), refused
+    del problems.messages[seen:]  # the refusal asked for, not a fault
+    expect(staff.locator("#schedule-starts_at-error")).to_contain_text("开始时间")
+    expect(staff.locator("#schedule-starts_at-error")).to_contain_text("2026-12-02 14:30")
+    expect(staff.locator("#schedule-starts_at")).to_have_value("03/01/2030 7:30 PM")
+    expect(staff.locator("#schedule-venue")).to_have_value("党群服务中心")
+    assert staff.locator("#schedule-starts_at").get_attribute("type") == "text"
+    staff.fill("#schedule-starts_at", "2030-03-01 19:30")
     _submit(staff, "form[action$='/meetings']")
+    expect(staff.locator("main")).to_contain_text("2030-03-01 19:30")
     assert _open_forms(staff) == []  # waiting for the meeting
     staff.locator("summary", has_text="协商会改期").first.click()
-    staff.locator("form[action$='/reschedule'] input[name=starts_at]").fill("2030-03-02T19:30")
+    staff.locator("form[action$='/reschedule'] input[name=starts_at]").fill("2030年3月2日 19:30")
     staff.locator("form[action$='/reschedule'] textarea[name=reason]").fill("与社区活动时间冲突")
     _submit(staff, "form[action$='/reschedule']")
     expect(staff.locator("main")).to_contain_text("与社区活动时间冲突")
@@ -87,7 +101,7 @@ def test_a_resident_edits_and_withdraws_and_staff_correct_reschedule_and_reassig
     # A meeting held already (recorded afterwards), its decision, the result, an action item for the company.
     staff.locator("#form-schedule summary").click()
     staff.fill("#schedule-venue", "红色议事亭")
-    staff.fill("#schedule-starts_at", "2026-01-05T19:30")
+    staff.fill("#schedule-starts_at", "2026-01-05 19:30")
     _submit(staff, "form[action$='/meetings']")
     assert _open_forms(staff) == ["minutes"]
     staff.fill("#minutes-minutes", "物业到会，同意更换灯具。")

@@ -229,7 +229,7 @@ def test_staff_take_a_residents_concern_through_the_six_steps(  # type: ignore[n
     # 4 consult: schedule a meeting, its minutes, the decision
     staff.select_option("#schedule-mechanism", index=0)
     staff.fill("#schedule-venue", "党群服务中心")
-    staff.fill("#schedule-starts_at", "2026-01-05T19:30")
+    staff.fill("#schedule-starts_at", "2026-01-05 19:30")  # typed as written here, read on Beijing time
     _submit(staff, "form[action$='/meetings']")
     staff.fill("#minutes-minutes", "居民代表、物业到会，同意更换路灯。")
     _submit(staff, "form[action*='/minutes']")
@@ -242,7 +242,7 @@ def test_staff_take_a_residents_concern_through_the_six_steps(  # type: ignore[n
     staff.fill("#action-title", action_title)
     staff.fill("#action-owner_org", "宁夏鑫盛物业服务有限公司")
     staff.select_option("#action-owner_user", "xinsheng_property")  # picked from those who can act
-    staff.fill("#action-due_date", "2030-01-31")
+    staff.fill("#action-due_date", "2030年1月31日")
     _submit(staff, "form[action$='/actions']")
     shot(staff, "staff-topic-desk")
 

@@ -23,7 +23,7 @@ NEW = "/t/comm-a/deputy/receptions/new"
 
 
 def _form(site: str, **extra: str) -> dict[str, str]:
-    return {"station": site, "held_at": "2026-07-20T09:30", "residents_received": "2", "visitor_name": "王阿姨",
+    return {"station": site, "held_at": "2026年7月20日 9:30", "residents_received": "2", "visitor_name": "王阿姨",
             "visitor_phone": PHONE,
             "requests-0-title": "楼道灯坏了", "requests-0-description": "3单元楼道灯坏了一个月",
             "requests-0-category": "other", "requests-0-route": "duty_list",
@@ -80,6 +80,10 @@ async def test_a_refused_reception_names_each_field_keeps_what_was_typed_and_fil
                                                 "residents_received": "两个"}))
     assert refused.status_code in (400, 422)
     assert 'id="residents_received-error"' in refused.text  # the form's own check comes first
+    refused = await submit(client, NEW, "/t/comm-a/deputy/receptions", _form(site["id"], held_at="07/20/2026 9:30 AM"))
+    said = re.search(r'<p class="error" id="held_at-error">([^<]+)</p>', refused.text)
+    assert refused.status_code == 422 and said and said.group(1).startswith("接待时间：") and "北京时间" in said.group(1)
+    assert 'name="held_at" value="07/20/2026 9:30 AM"' in refused.text and 'type="datetime-local"' not in refused.text
     refused = await submit(client, NEW, "/t/comm-a/deputy/receptions",
                            _form(site["id"], **{"requests-1-title": " ", "visitor_phone": "12345"}))
     assert refused.status_code == 422

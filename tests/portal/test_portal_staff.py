@@ -93,17 +93,22 @@ async def test_the_six_steps_through_portal_forms_only(client: AsyncClient, auth
     assert f"/staff/topics/{topic_id}/research" in page.text and f"/staff/topics/{topic_id}/publish" not in page.text
     # Step 3: research.
     done = await submit(client, topic_url, f"{topic_url}/research", {
-        "date": TODAY.isoformat(), "participants": "党员, 居民代表，物业", "findings": "北侧无取水点，楼间空地有电源"},
+        "date": f"{TODAY.year}年{TODAY.month}月{TODAY.day}日", "participants": "党员, 居民代表，物业",
+        "findings": "北侧无取水点，楼间空地有电源"},
         files=[("photos", ("site.jpg", jpeg(), "image/jpeg"))])
     assert done.status_code == 303, done.text[:500]
     research = (await topic_state(client, auth, topic_id))["research"][0]
     assert research["participants"] == ["党员", "居民代表", "物业"] and len(research["photos"]) == 1
+    assert research["date"] == TODAY.isoformat()
     # Step 4: a meeting (a bad time is refused next to its field), minutes, decision.
     bad = await submit(client, topic_url, f"{topic_url}/meetings", {
         "mechanism": "on_demand", "venue": "红色议事亭", "starts_at": "soon", "roles": ["party_member"]})
     assert bad.status_code == 422 and 'id="schedule-starts_at-error"' in bad.text and 'value="红色议事亭"' in bad.text
+    said = re.search(r'<p class="error" id="schedule-starts_at-error">([^<]*)</p>', bad.text)
+    assert said and said.group(1).startswith("开始时间：") and "2026-12-02 14:30" in said.group(1)
+    assert 'name="starts_at" value="soon"' in bad.text and 'type="datetime-local"' not in bad.text
     done = await submit(client, topic_url, f"{topic_url}/meetings", {
-        "mechanism": "on_demand", "venue": "红色议事亭", "starts_at": "2026-07-28T15:00",
+        "mechanism": "on_demand", "venue": "红色议事亭", "starts_at": "2026年7月28日 15:00",
         "roles": ["party_member", "resident_rep", "property_company"], "orgs": "宁夏鑫盛物业"})
     assert done.status_code == 303, done.text[:500]
     detail = await topic_state(client, auth, topic_id)
@@ -129,11 +134,17 @@ async def test_the_six_steps_through_portal_forms_only(client: AsyncClient, auth
     assert done.status_code == 303, done.text[:500]
     page = await client.get(topic_url)
     assert f"{topic_url}/withdraw" not in page.text and f"{topic_url}/actions" in page.text
+    bad = await submit(client, topic_url, f"{topic_url}/actions", {
+        "title": "安装直饮水机", "owner_org": "宁夏鑫盛物业", "owner_user": "wuye", "due_date": "12/31/2030"})
+    said = re.search(r'<p class="error" id="action-due_date-error">([^<]*)</p>', bad.text)
+    assert bad.status_code == 422 and said and said.group(1).startswith("完成期限：")
+    assert 'value="12/31/2030"' in bad.text and 'value="安装直饮水机"' in bad.text
+    due = TODAY + datetime.timedelta(days=5)
     done = await submit(client, topic_url, f"{topic_url}/actions", {
-        "title": "安装直饮水机", "owner_org": "宁夏鑫盛物业", "owner_user": "wuye",
-        "due_date": (TODAY + datetime.timedelta(days=5)).isoformat()})
+        "title": "安装直饮水机", "owner_org": "宁夏鑫盛物业", "owner_user": "wuye", "due_date": due.strftime("%Y/%m/%d")})
     assert done.status_code == 303, done.text[:500]
     action_id = (await topic_state(client, auth, topic_id))["actions"][0]["id"]
+    assert (await topic_state(client, auth, topic_id))["actions"][0]["due_date"] == due.isoformat()
     # Step 6: the property company reports progress and completes it.
     await sign_in(client, "comm-a", "wuye")
     done = await submit(client, "/t/comm-a/actions", f"/t/comm-a/actions/{action_id}/progress",
@@ -455,7 +466,7 @@ async def test_staff_reschedule_and_cancel_a_meeting_that_has_not_started(client
                            {"starts_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": " "})
     assert refused.status_code == 422 and f'id="reschedule-{meeting["id"]}-reason-error"' in refused.text
     done = await submit(client, topic_url, f"{meeting_url}/reschedule",
-                        {"starts_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": "与社区活动冲突"})
+                        {"starts_at": later.strftime("%Y-%m-%d %H:%M"), "reason": "与社区活动冲突"})
     assert done.status_code == 303, done.text[:500]
     moved = (await topic_state(client, auth, topic_id))["meetings"][0]
     assert datetime.datetime.fromisoformat(moved["starts_at"]) == later.replace(second=0, microsecond=0)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.concerns.models import Concern
 from core.events import WorkflowEvent
+from core.notifications.fanout import fan_out
 from core.related import index as related_index
 from core.related.models import ConcernBand
 from core.tenancy.scope import tenant_session
@@ -53,6 +54,7 @@ async def test_a_resident_edits_their_concern_until_it_is_triaged_and_the_index_
         app: Litestar, client: AsyncClient, auth: Auth) -> None:
     resident = await auth("resident")
     concern = await file(client, resident, {"title": "柳先生家楼下的直饮水机坏了"})
+    await fan_out(app.state)  # what writes a new concern's keys, once filed
     before = await _band(app, concern["id"])
     assert before
     edited = await client.patch(f"{BASE}/concerns/{concern['id']}", json=EDIT, headers=resident)
@@ -92,11 +94,24 @@ async def test_a_resident_edits_their_concern_until_it_is_triaged_and_the_index_
                                                   "concern.accept"]
 
 
+async def test_an_edit_before_the_fan_out_is_indexed_once_under_its_new_words(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    resident = await auth("resident")
+    concern = await file(client, resident, {"title": "柳先生家楼下的直饮水机坏了"})
+    assert await _band(app, concern["id"]) == set()
+    edited = await client.patch(f"{BASE}/concerns/{concern['id']}", json=EDIT, headers=resident)
+    assert edited.status_code == 200, edited.text
+    assert (await fan_out(app.state)).indexed == 0  # the edit wrote them already
+    assert await _band(app, concern["id"]) == set(related_index.keys_of(EDIT["title"], EDIT["description"]))
+
+
 async def test_a_withdrawn_concern_leaves_the_inbox_the_index_and_tells_who_joined_it(
         app: Litestar, client: AsyncClient, auth: Auth) -> None:
     resident = await auth("resident")
     kept, concern = await file(client, resident), await file(client, resident)
     assert kept["id"] != concern["id"]
+    await fan_out(app.state)
+    assert await _band(app, concern["id"])
     joined = await client.post(f"{BASE}/concerns/{concern['id']}/support", headers=await auth("neighbour"))
     assert joined.status_code in (200, 201), joined.text
     withdrawn = await client.post(f"{BASE}/concerns/{concern['id']}/withdraw", json={"reason": "已自行解决"},
@@ -105,6 +120,8 @@ async def test_a_withdrawn_concern_leaves_the_inbox_the_index_and_tells_who_join
     assert withdrawn.json()["status"] == "withdrawn" and withdrawn.json()["status_name"] == "已撤回"
     assert not withdrawn.json()["editable"] and withdrawn.json()["light"] is None
     assert await _band(app, concern["id"]) == set()
+    await fan_out(app.state)
+    assert await _band(app, concern["id"]) == set()  # and no later run indexes it again
     row = await _concern(app, concern["id"])
     assert row.closed_at is not None and row.alert_at is None
     listed = (await client.get(f"{BASE}/concerns", params={"status": "submitted"}, headers=await auth("cstaff"))).json()

@@ -271,3 +271,21 @@ async def test_a_guard_refuses_a_command_and_statistics_join_the_tenants(databas
         other_stats = (await client.get("/api/v1/tenants/comm-b/stats", headers=await auth("bstaff"))).json()
         assert other_stats["plugins"] == {}
     await app.state.engine.dispose()
+
+
+async def test_every_installed_plugin_erases_its_old_phones_even_where_it_is_switched_off() -> None:
+    erased: list[tuple[str, object]] = []
+
+    def erasing(name: str, count: int):  # type: ignore[no-untyped-def]
+        @hookimpl
+        async def yishi_erase_old_phones(session, tenant, closed_before) -> int:  # type: ignore[no-untyped-def]
+            erased.append((name, closed_before))
+            return count
+        return yishi_erase_old_phones
+
+    _module("keeper_one", yishi_erase_old_phones=erasing("keeper_one", 2))
+    _module("keeper_two", yishi_erase_old_phones=erasing("keeper_two", 3))
+    plugins = Plugins(builtin=["keeper_one", "keeper_two"], entry_point_group=None)
+    tenant = types.SimpleNamespace(plugins=[])  # neither is on here: what they kept while on is erased anyway
+    assert await plugins.erase_old_phones(None, tenant, "cutoff") == 5
+    assert sorted(erased) == [("keeper_one", "cutoff"), ("keeper_two", "cutoff")]

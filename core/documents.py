@@ -14,6 +14,7 @@ from litestar import Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import clock
 from core.authz.rules import ROLES
 from core.errors import NotFound
 from core.publishing.schemas import PublicResult
@@ -146,3 +147,14 @@ async def html_to_pdf(html: str) -> bytes:
 def pdf_response(body: bytes, filename: str) -> Response[bytes]:
     """A PDF the browser shows (and prints, or saves under `filename`)."""
     return Response(body, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+async def pdf_of(request: Request, template: str, filename: str, **context: Any) -> Response[bytes]:
+    """The document `template` renders from `context`, as a PDF answer named `filename`."""
+    return pdf_response(await html_to_pdf(document_html(request, template, for_pdf=True, **context)), filename)
+
+
+def printed_on() -> str:
+    """Today, as a document's foot says when it was printed: 2026年12月2日."""
+    today = clock.today()
+    return f"{today.year}年{today.month}月{today.day}日"

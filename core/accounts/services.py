@@ -7,6 +7,7 @@ import logging
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from typing import Any, cast
 
 from argon2 import PasswordHasher
@@ -92,6 +93,15 @@ def new_username() -> str:
     """The name of an account whose person never chose one (a resident who joined by phone, a worker staff
     added): they sign in by phone, and the name only has to be unique."""
     return f"u{secrets.token_hex(6)}"
+
+
+async def display_names(session: AsyncSession, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Each account's name as pages show it: its display name, or its username when it has none; one query."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(wanted)))
+    return {user_id: name or username for user_id, name, username in rows.all()}
 
 
 def mask_phone(phone: str | None) -> str | None:

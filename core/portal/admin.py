@@ -68,29 +68,37 @@ class WaitingBelow:
     waiting: int
 
 
-async def escalations_below(scope: TenantScope, limit: int, offset: int,
-                            ) -> tuple[list[tuple[Concern, Tenant, str]], int, list[WaitingBelow]]:
-    """The concerns waiting at every tenant below the scope's (a district's streets), oldest first, each with the
-    tenant it waits at and the community it came from; their number; and each such tenant with how many wait
-    there. Read in the scope's subtree: another district's never appear."""
-    session, tenant = scope.session, scope.tenant
+def _escalated_below(tenant: Tenant) -> Any:
     below = select(Tenant.id).where(Tenant.path.startswith(tenant.path), Tenant.id != tenant.id)
+    return (Concern.status == "escalated") & Concern.escalated_to_id.in_(below)
+
+
+async def waiting_below(scope: TenantScope) -> list[WaitingBelow]:
+    """Each tenant below the scope's (a district's streets) with concerns escalated to it still waiting, and how
+    many, in the tree's order. Read in the scope's subtree: another district's never appear."""
+    session = scope.session
+    async with scope.subtree():
+        counts = dict((await session.execute(select(Concern.escalated_to_id, func.count())
+                                             .where(_escalated_below(scope.tenant))
+                                             .group_by(Concern.escalated_to_id))).all())
+    tenants = (await session.scalars(select(Tenant).where(Tenant.id.in_(counts)).order_by(Tenant.path))).all() \
+        if counts else []
+    return [WaitingBelow(t, int(counts[t.id])) for t in tenants]
+
+
+async def escalations_below(scope: TenantScope, limit: int,
+                            offset: int) -> tuple[list[tuple[Concern, Tenant, str]], int, list[WaitingBelow]]:
+    """A page of the concerns waiting at every tenant below the scope's, oldest first, each with the tenant it
+    waits at and the name of the community it came from; their number; and `waiting_below`."""
+    session, streets = scope.session, await waiting_below(scope)
     async with scope.subtree():  # what each concern says stays with the street: its number and the community's name
-        waiting = select(Concern).where(Concern.status == "escalated", Concern.escalated_to_id.in_(below))
-        total = await session.scalar(select(func.count()).select_from(waiting.subquery()))
-        concerns = (await session.scalars(waiting.order_by(Concern.created_at, Concern.id)
-                                          .limit(limit).offset(offset))).all()
-        counts = dict((await session.execute(
-            select(Concern.escalated_to_id, func.count()).where(Concern.status == "escalated",
-                                                                Concern.escalated_to_id.in_(below))
-            .group_by(Concern.escalated_to_id))).all())
-    ids = set(counts) | {c.escalated_to_id for c in concerns} | {c.tenant_id for c in concerns}
-    tenants = {t.id: t for t in (await session.scalars(select(Tenant).where(Tenant.id.in_(ids)))).all()} if ids else {}
-    items = [(c, tenants[c.escalated_to_id], tenants[c.tenant_id].name if c.tenant_id in tenants else "")
-             for c in concerns if c.escalated_to_id in tenants]
-    streets = sorted((WaitingBelow(tenants[tid], int(n)) for tid, n in counts.items() if tid in tenants),
-                     key=lambda w: w.tenant.path)
-    return items, int(total or 0), streets
+        concerns = (await session.scalars(select(Concern).where(_escalated_below(scope.tenant))
+                                          .order_by(Concern.created_at, Concern.id).limit(limit).offset(offset))).all()
+    at = {w.tenant.id: w.tenant for w in streets}
+    communities = dict((await session.execute(select(Tenant.id, Tenant.name).where(
+        Tenant.id.in_({c.tenant_id for c in concerns})))).all()) if concerns else {}
+    items = [(c, at[c.escalated_to_id], communities.get(c.tenant_id, "")) for c in concerns if c.escalated_to_id in at]
+    return items, sum(w.waiting for w in streets), streets
 
 
 def _child_kinds(tenant: Tenant) -> list[str]:
@@ -148,7 +156,7 @@ class AdminController(Controller):
         ranked = await ranking(scope, month) if can_rates else None
         hot = await hot_topics(scope, month)
         can_escalations = await page.can("concern.escalation")
-        waiting_below = (await escalations_below(scope, 0, 0))[2] if can_escalations else []
+        waiting_below_here = await waiting_below(scope) if can_escalations else []
 
         def sort_link(column: str) -> str:
             flip = "asc" if column == sort and descending else ("desc" if column == sort else
@@ -162,7 +170,7 @@ class AdminController(Controller):
             date_from=start, date_to=end, month=month.strftime("%Y-%m"), rates=rates, ranking=ranked,
             rate_bars=[(row.name, round(100 * (row.composite or 0), 1)) for row in ranked.ranked] if ranked else [],
             hot=hot,
-            can_escalations=can_escalations, waiting_below=waiting_below,
+            can_escalations=can_escalations, waiting_below=waiting_below_here,
             can_extensions=await page.can("concern.extension_decide"), can_onboard=await page.can("tenant.create_child"),
         )
 

@@ -7,16 +7,10 @@ from litestar import Controller, Response, get
 from litestar.di import Provide
 from litestar.params import FromPath
 
-from core import clock
-from core.documents import document_html, html_to_pdf, minutes_record, pdf_response, published_record
+from core.documents import minutes_record, pdf_of, printed_on, published_record
 from core.errors import NotFound
 from core.portal.pages import Page, PageDep, provide_page
 from core.topics.services import TopicService
-
-
-def printed_on() -> str:
-    today = clock.today()
-    return f"{today.year}年{today.month}月{today.day}日"
 
 
 class MinutesDocuments(Controller):
@@ -36,9 +30,8 @@ class MinutesDocuments(Controller):
 
     @get("/minutes.pdf", media_type="application/pdf")
     async def minutes_pdf(self, page: PageDep, meeting_id: FromPath[str]) -> Response[bytes]:
-        html = document_html(page.request, "documents/minutes.html", for_pdf=True, tenant=page.tenant,
-                             **await self._context(page, meeting_id))
-        return pdf_response(await html_to_pdf(html), f"minutes-{meeting_id}.pdf")
+        return await pdf_of(page.request, "documents/minutes.html", f"minutes-{meeting_id}.pdf", tenant=page.tenant,
+                            **await self._context(page, meeting_id))
 
 
 class ResultDocuments(Controller):
@@ -62,9 +55,8 @@ class ResultDocuments(Controller):
 
     @get("/result.pdf", media_type="application/pdf")
     async def result_pdf(self, page: PageDep, topic_id: FromPath[str]) -> Response[bytes]:
-        html = document_html(page.request, "documents/result.html", for_pdf=True, tenant=page.tenant,
-                             **await self._context(page, topic_id))
-        return pdf_response(await html_to_pdf(html), f"result-{topic_id}.pdf")
+        return await pdf_of(page.request, "documents/result.html", f"result-{topic_id}.pdf", tenant=page.tenant,
+                            **await self._context(page, topic_id))
 
 
 CONTROLLERS: list[type[Controller]] = [MinutesDocuments, ResultDocuments]

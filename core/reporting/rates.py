@@ -20,7 +20,7 @@ from core import clock
 from core.concerns.models import Concern
 from core.errors import MalformedInput
 from core.reporting.schemas import PublicRates, RankedTenant, RankingOut, Rate, RateFigures, RatesOut
-from core.tenancy.models import Tenant
+from core.tenancy.models import Tenant, live_communities_below
 from core.tenancy.scope import TenantScope
 from core.timelimits.models import Revisit
 
@@ -236,7 +236,7 @@ async def ranking(scope: TenantScope, first: datetime.date, minimum: int | None 
     communities = (await session.execute(
         select(Tenant.id, Tenant.slug, Tenant.name, parent.name)
         .outerjoin(parent, parent.id == Tenant.parent_id)
-        .where(Tenant.path.startswith(tenant.path), Tenant.kind == "community", Tenant.archived.is_(False))
+        .where(live_communities_below(tenant))
         .order_by(Tenant.path).limit(MAX_RANKED))).all()
     lo, hi = month_range(first)
     async with scope.subtree():

@@ -24,7 +24,7 @@ from core.events import PLUGINS_KEY
 from core.inputs import label
 from core.reporting.rates import COUNTED  # a merged duplicate is no concern of its own here either
 from core.reporting.schemas import Figures, PublicStats, StatsOut
-from core.tenancy.models import Tenant
+from core.tenancy.models import Tenant, live_communities_below
 from core.tenancy.scope import TenantScope
 from core.topics.models import ActionItem, FollowUp, Meeting, Rating, Topic
 
@@ -187,7 +187,7 @@ async def community_dashboard(scope: TenantScope, date_from: datetime.date, date
     communities = (await session.execute(
         select(Tenant.id, Tenant.slug, Tenant.name, parent.name)
         .outerjoin(parent, parent.id == Tenant.parent_id)
-        .where(Tenant.path.startswith(tenant.path), Tenant.kind == "community", Tenant.archived.is_(False))
+        .where(live_communities_below(tenant))
         .order_by(Tenant.path).limit(MAX_COMMUNITIES))).all()
     lo, hi = clock.day_range(date_from, date_to)
     async with scope.subtree():

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from advanced_alchemy.types import GUID
-from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,6 +46,12 @@ class Tenant(Base):
 
 def tenant_path(parent_path: str | None, tenant_id: uuid.UUID) -> str:
     return f"{parent_path or '/'}{tenant_id.hex}/"
+
+
+def live_communities_below(tenant: Tenant) -> ColumnElement[bool]:
+    """The communities of `tenant`'s subtree (itself, if it is one) that are not archived: where concerns are
+    filed and figures ranked."""
+    return Tenant.path.startswith(tenant.path) & (Tenant.kind == "community") & Tenant.archived.is_(False)
 
 
 class Compound(TenantOwned, Base):

@@ -211,16 +211,17 @@ class CppccService:
 
     async def member_choices(self) -> list[tuple[str, str]]:
         """The CPPCC members a research group is picked from: (username, display name), by name."""
-        rows = await self.session.execute(
-            select(User.username, User.display_name).join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(RoleAssignment.role == "cppcc_member", User.active.is_(True)).distinct())
-        return sorted(((u, n or u) for u, n in rows.all()), key=lambda row: row[1])
+        return await self._holders("cppcc_member")
 
     async def department_choices(self) -> list[tuple[str, str]]:
         """The department accounts an individual problem may be referred to: (username, display name)."""
+        return await self._holders("department")
+
+    async def _holders(self, role: str) -> list[tuple[str, str]]:
+        """The active accounts holding `role` here: (username, display name), by name."""
         rows = await self.session.execute(
             select(User.username, User.display_name).join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(RoleAssignment.role == "department", User.active.is_(True)).distinct())
+            .where(RoleAssignment.role == role, User.active.is_(True)).distinct())
         return sorted(((u, n or u) for u, n in rows.all()), key=lambda row: row[1])
 
     async def community_choices(self) -> list[tuple[str, str]]:

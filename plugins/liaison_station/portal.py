@@ -94,10 +94,10 @@ class ReceptionForm:
 async def _deputies(page: Page, service: LiaisonService) -> list[tuple[str, str]]:
     """Deputies who have items here, or below (for the staff's filter): (username, name)."""
     async with service.below():
-        deputy_ids = set((await page.session.scalars(select(DutyItem.deputy_id).distinct())).all())
-    rows = await page.session.execute(
-        select(User.username, User.display_name).where(User.id.in_(deputy_ids)).order_by(User.username))
-    return [(username, name or username) for username, name in rows.all()] if deputy_ids else []
+        rows = (await page.session.execute(select(User.username, User.display_name)
+                                           .where(User.id.in_(select(DutyItem.deputy_id)))
+                                           .order_by(User.username))).all()
+    return [(username, name or username) for username, name in rows]
 
 
 async def _upcoming(page: Page, service: LiaisonService) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
 from core.accounts.models import User
-from core.accounts.services import PHONE_RE, mask_phone, users_seen_from
+from core.accounts.services import PHONE_RE, display_names, mask_phone, users_seen_from
 from core.concerns.models import Concern
 from core.concerns.schemas import ConcernCreate
 from core.concerns.services import ConcernService, category_names, clean_text
@@ -24,7 +24,7 @@ from core.errors import Forbidden, InvalidInput, NotFound, Problems
 from core.events import WorkflowEvent, append_event
 from core.i18n import Label, phrase
 from core.inputs import Input, cap, not_one_of
-from core.tenancy.models import Tenant
+from core.tenancy.models import Tenant, live_communities_below
 from core.tenancy.scope import TenantScope
 from core.topics.calendar import CalendarEntry, build_calendar
 from plugins.liaison_station.models import DUTY_STATES, STATION_KINDS, DutyItem, Reception, Station
@@ -220,11 +220,8 @@ class LiaisonService:
     async def communities(self) -> list[Tenant]:
         """Where a request received here may be filed: this community, or from a street or district each
         community below it."""
-        if self.scope.tenant.kind == "community":
-            return [self.scope.tenant]
-        return list((await self.session.scalars(select(Tenant).where(
-            Tenant.path.startswith(self.scope.tenant.path), Tenant.kind == "community",
-            Tenant.archived.is_(False)).order_by(Tenant.name))).all())
+        return list((await self.session.scalars(
+            select(Tenant).where(live_communities_below(self.scope.tenant)).order_by(Tenant.name))).all())
 
     async def _checked_requests(self, data: ReceptionIn) -> dict[int, Tenant]:
         """Every bad field of every request at once, before anything is written: each by its place in the list
@@ -398,9 +395,7 @@ class LiaisonService:
         events = (await self.session.scalars(select(WorkflowEvent).where(
             WorkflowEvent.subject_kind == "duty_item", WorkflowEvent.subject_id == item.id)
             .order_by(WorkflowEvent.seq))).all()
-        actors = {e.actor_id for e in events if e.actor_id}
-        names = dict((await self.session.execute(select(User.id, func.coalesce(User.display_name, "")).where(
-            User.id.in_(actors)))).all()) if actors else {}
+        names = await display_names(self.session, (e.actor_id for e in events))
         return [TimelineEntry(seq=e.seq, at=e.at, action=e.action, actor=names.get(e.actor_id, "") if e.actor_id else "",
                               from_state=e.from_state, to_state=e.to_state, kind=(e.payload or {}).get("kind"),
                               text=str((e.payload or {}).get("text") or ""), score=(e.payload or {}).get("score"))
@@ -433,19 +428,12 @@ class LiaisonService:
                 DutyItem.reception_id.in_(ids)).group_by(DutyItem.reception_id))).all())
             recorded = {e.subject_id: e.payload for e in (await self.session.scalars(select(WorkflowEvent).where(
                 WorkflowEvent.subject_kind == "reception", WorkflowEvent.subject_id.in_(ids)))).all()}
-            names = await self._names({r.deputy_id for r in receptions})
+            names = await display_names(self.session, (r.deputy_id for r in receptions))
         return [PastReception(
             id=r.id, held_at=r.held_at, station=stations[r.station_id].name if r.station_id in stations else "",
             place=stations[r.station_id].place if r.station_id in stations else "", deputy=names.get(r.deputy_id, ""),
             residents_received=r.residents_received, items=counts.get(r.id, 0),
             concerns=len((recorded.get(r.id) or {}).get("concerns", []))) for r in receptions]
-
-    async def _names(self, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-        """Display names; an account with none is named by its username (as everywhere in the portal)."""
-        if not user_ids:
-            return {}
-        rows = await self.session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(user_ids)))
-        return {user_id: name or username for user_id, name, username in rows.all()}
 
     async def shape(self, items: list[DutyItem]) -> list[DutyItemOut]:
         """Items with their concern, deputy and community, in a fixed number of queries; a visitor's phone

@@ -8,8 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESK, PHONE, RESIDENT, SLUG, STAFF
-from tests.browser.test_portal_browser import _submit, sign_in
+from tests.browser.conftest import DESK, PHONE, RESIDENT, SLUG, STAFF, sign_in
+from tests.browser.test_portal_browser import _submit
 
 
 def _open_forms(page) -> list[str]:  # type: ignore[no-untyped-def]

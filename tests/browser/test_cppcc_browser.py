@@ -11,26 +11,16 @@ import pytest
 from playwright.sync_api import expect
 
 from core import clock
-from tests.browser.conftest import DEMO_PASSWORD, DESK, shot
+from tests.browser.conftest import DESK, PHONE_390, no_horizontal_scroll, shot, sign_in
 
-PHONE = {"width": 390, "height": 844}
 SLUG = "wuzhong"
 OFFICE, MEMBER, DEPARTMENT = "wuzhong_admin", "wuzhong_cppcc", "wuzhong_zhujian"
 # The walk enters one bad form on purpose: its 422 (as a response and as the console's note of it) is expected.
 REFUSED = ("HTTP 422", "status of 422")
 
 
-def sign_in(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"/t/{SLUG}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("form.form button[type=submit]")
-    assert "/login" not in page.url, page.locator(".error").all_inner_texts()
 
 
-def fits(page) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def submit(page, form: str) -> None:  # type: ignore[no-untyped-def]
@@ -40,14 +30,14 @@ def submit(page, form: str) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("size", ["phone", "desk"])
 def test_a_topic_from_the_plan_to_the_report(new_page, size: str) -> None:  # type: ignore[no-untyped-def]
-    viewport = PHONE if size == "phone" else DESK
+    viewport = PHONE_390 if size == "phone" else DESK
     year = clock.today().year - (1 if size == "phone" else 0)  # each walk makes its own plan; the demo's is 2024
     title = f"老旧小区加装电梯（{size}）"
     today = clock.today().isoformat()
 
     # The office: the annual plan, then the topic with its research group picked by name.
     office, office_problems = new_page(viewport)
-    sign_in(office, OFFICE)
+    sign_in(office, OFFICE, SLUG)
     office.goto(f"/t/{SLUG}/cppcc")
     expect(office.locator("#plan-2024")).to_contain_text("吴忠市政协2024年度协商计划")
     office.fill("#plan-year", str(year))
@@ -62,11 +52,11 @@ def test_a_topic_from_the_plan_to_the_report(new_page, size: str) -> None:  # ty
     expect(office.locator("h1")).to_have_text(title)
     expect(office.locator("main")).to_contain_text("调研组: 吴忠市政协委员")
     topic_url = office.url.split("?")[0]
-    assert fits(office), f"the topic page scrolls sideways at {size} size"
+    assert no_horizontal_scroll(office), f"the topic page scrolls sideways at {size} size"
 
     # The member: the guard locks visits until the training; a refused form keeps what was typed.
     member, member_problems = new_page(viewport)
-    sign_in(member, MEMBER)
+    sign_in(member, MEMBER, SLUG)
     member.goto(topic_url)
     expect(member.locator("#guard")).to_contain_text("不学习就不调研、不调研就不协商")
     expect(member.locator("#guard-visit")).to_contain_text("未解锁")
@@ -123,12 +113,12 @@ def test_a_topic_from_the_plan_to_the_report(new_page, size: str) -> None:  # ty
     member.get_by_label("加装电梯费用分摊难以达成一致").check()
     submit(member, "#recommendation-form")
     expect(member.locator("#recommendation")).to_contain_text("对应 1 个问题 · 协调机制")
-    assert fits(member), f"the topic page scrolls sideways at {size} size"
+    assert no_horizontal_scroll(member), f"the topic page scrolls sideways at {size} size"
     shot(member, f"cppcc-topic-{size}")
 
     # The department answers on its own page.
     department, department_problems = new_page(viewport)
-    sign_in(department, DEPARTMENT)
+    sign_in(department, DEPARTMENT, SLUG)
     department.goto(f"/t/{SLUG}/cppcc")
     department.get_by_role("link", name="答复交办问题").click()
     card = department.locator("article.card", has_text=f"审批卡在管线迁改（{size}）")
@@ -136,7 +126,7 @@ def test_a_topic_from_the_plan_to_the_report(new_page, size: str) -> None:  # ty
     with department.expect_navigation():
         card.locator("button[type=submit]").click()
     expect(department.locator("#done")).to_have_text("答复已记录。")
-    assert fits(department), f"the department's page scrolls sideways at {size} size"
+    assert no_horizontal_scroll(department), f"the department's page scrolls sideways at {size} size"
 
     # The office follows up adoption, and the report page shows it all and links its downloads.
     office.goto(topic_url)
@@ -156,7 +146,7 @@ def test_a_topic_from_the_plan_to_the_report(new_page, size: str) -> None:  # ty
         response = office.request.get(office.locator(link).get_attribute("href"))
         assert response.status == 200, link
     assert office.request.get(office.locator("#report-docx").get_attribute("href")).body()[:2] == b"PK"
-    assert fits(office), f"the report scrolls sideways at {size} size"
+    assert no_horizontal_scroll(office), f"the report scrolls sideways at {size} size"
     shot(office, f"cppcc-report-{size}")
 
     seen = [m for p in (office_problems, member_problems, department_problems) for m in p.messages

@@ -8,35 +8,26 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO_PASSWORD, DESK, shot
+from tests.browser.conftest import DESK, PHONE_390, no_horizontal_scroll, shot, sign_in
 
 DEPUTY, STAFF, SLUG = "yuehai_deputy", "yuehai_staff", "yuehai"  # tenants/demo.yaml
 STATION = "阅海苑庭院联络站"
-SIZES = {"phone": {"width": 390, "height": 844}, "desk": DESK}
+SIZES = {"phone": PHONE_390, "desk": DESK}
 
 
-def _sign_in(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"/t/{SLUG}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("form.form button[type=submit]")
-    assert "/login" not in page.url, page.locator(".error").all_inner_texts()
 
 
-def _fits(page) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 @pytest.mark.parametrize("size", ["phone", "desk"])
 def test_a_deputy_records_a_reception_and_follows_its_duty_item(new_page, size: str) -> None:  # type: ignore[no-untyped-def]
     own, handed = f"单元门口台阶破损（{size}）", f"东门路灯不亮（{size}）"
     page, problems = new_page(SIZES[size])
-    _sign_in(page, DEPUTY)
+    sign_in(page, DEPUTY, SLUG)
     page.goto(f"/t/{SLUG}/deputy")
     expect(page.locator("#upcoming")).to_contain_text(STATION)
     expect(page.locator("#past")).to_contain_text(STATION)
-    assert _fits(page), "the duty list scrolls sideways"
+    assert no_horizontal_scroll(page), "the duty list scrolls sideways"
 
     page.get_by_role("link", name="记录接待").first.click()
     expect(page.locator("h1")).to_have_text("记录接待")
@@ -51,7 +42,7 @@ def test_a_deputy_records_a_reception_and_follows_its_duty_item(new_page, size: 
     page.select_option("#requests-1-route", "concern")
     page.get_by_role("button", name="再加一条诉求").click()  # a third block, left empty: not sent
     expect(page.locator("#requests-2-title")).to_be_visible()
-    assert _fits(page), "the reception form scrolls sideways"
+    assert no_horizontal_scroll(page), "the reception form scrolls sideways"
     with page.expect_navigation():
         page.get_by_role("button", name="保存接待记录").click()
     expect(page.locator("#requests-1-title-error")).to_contain_text("标题")  # the request without its title
@@ -86,11 +77,11 @@ def test_a_deputy_records_a_reception_and_follows_its_duty_item(new_page, size: 
     for step in ("接待中收到", "现场查看台阶，需整体修补", "社区已修补台阶", "台阶修好了", "阅海社区人大代表"):
         expect(timeline).to_contain_text(step)
     expect(page.locator("#item-state")).to_have_text("已办结")
-    assert _fits(page), "the item page scrolls sideways"
+    assert no_horizontal_scroll(page), "the item page scrolls sideways"
     shot(page, f"deputy-item-{size}")
 
     staff, staff_problems = new_page(SIZES[size])
-    _sign_in(staff, STAFF)
+    sign_in(staff, STAFF, SLUG)
     staff.goto(f"/t/{SLUG}/staff/inbox")
     expect(staff.locator("main")).to_contain_text(handed)
     expect(staff.locator("main")).not_to_contain_text(own)

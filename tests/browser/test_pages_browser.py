@@ -16,20 +16,12 @@ from playwright.sync_api import expect
 
 from core.portal.i18n import gettext_for
 from core.portal.setup import HERE, local_time
-from tests.browser.conftest import DEMO_PASSWORD, DESK, DISTRICT_ADMIN, SLUG, LiveServer, shot
+from tests.browser.conftest import DEMO_PASSWORD, DESK, DISTRICT_ADMIN, PHONE_390, SLUG, LiveServer, shot, sign_in
 
-PHONE_390 = {"width": 390, "height": 844}
 DISTRICT = "xixia"  # 西夏区
 STREET = "beijingxilu"  # 北京西路街道, above 建设巷社区
 
 
-def sign_in(page, username: str, slug: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"/t/{slug}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("form.form button[type=submit]")
-    assert "/login" not in page.url, f"still on the sign-in page: {page.locator('.error').all_inner_texts()}"
 
 
 def escalate_a_concern(server: LiveServer, title: str) -> dict:

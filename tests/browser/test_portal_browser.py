@@ -16,23 +16,24 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO_PASSWORD, DESK, DISTRICT_ADMIN, PHONE, RESIDENT, SLUG, STAFF, shot
+from tests.browser.conftest import (
+    DESK,
+    DISTRICT_ADMIN,
+    PHONE,
+    RESIDENT,
+    SLUG,
+    STAFF,
+    no_horizontal_scroll,
+    shot,
+    sign_in,
+)
 
 WATER_MACHINE = "小区北边增设直饮水机"  # the demo's completed case in 建设巷社区 (tenants/demo_cases.py)
 REFERENCE = re.compile(r"^JSX-\d{4}-\d{6}$")
 
 
-def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
-def sign_in(page, username: str, slug: str = SLUG) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"/t/{slug}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("form.form button[type=submit]")
-    assert "/login" not in page.url, f"still on the sign-in page: {page.locator('.error').all_inner_texts()}"
 
 
 @pytest.mark.parametrize("size", ["phone", "desk"])

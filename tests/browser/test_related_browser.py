@@ -8,8 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESK, PHONE, SLUG, shot
-from tests.browser.test_portal_browser import sign_in
+from tests.browser.conftest import DESK, PHONE, SLUG, shot, sign_in
 
 ELEVATOR = "12号楼电梯经常停运"
 

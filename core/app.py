@@ -38,7 +38,14 @@ from core.db import create_engine, create_sessionmaker
 from core.errors import EXCEPTION_HANDLERS, problem_details_plugin
 from core.headers import security_headers
 from core.health import health, ready
-from core.http import Principal, YishiRequest, principal_from_token, provide_db_session, refuse_nul
+from core.http import (
+    Principal,
+    RememberingJWTMiddleware,
+    YishiRequest,
+    principal_from_token,
+    provide_db_session,
+    refuse_nul,
+)
 from core.inputs import invalid_request
 from core.media import MAX_BYTES, LocalPhotoStore
 from core.notifications.controllers import DevOutboxController, MyNotificationsController, UnsubscribeController
@@ -93,6 +100,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
         accepted_audiences=[settings.token_audience],
         default_token_expiration=timedelta(minutes=settings.token_minutes),
         exclude=no_sign_in,
+        authentication_middleware_class=RememberingJWTMiddleware,
     )
 
     jobs = build_jobs(settings)

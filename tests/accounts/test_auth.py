@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import uuid
@@ -13,6 +14,8 @@ import jwt
 import pytest
 from httpx import AsyncClient, Response
 from litestar import Litestar
+from litestar.exceptions import NotAuthorizedException
+from litestar.security.jwt import Token
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +23,7 @@ from core.accounts.models import User
 from core.accounts.services import mask_phone
 from core.app import create_app
 from core.clock import Stopped, frozen
+from core.http import verified_token
 from tests.conftest import PASSWORD, Auth, DatabaseUnderTest, http_client
 
 pytestmark = pytest.mark.usefixtures("world")
@@ -66,6 +70,44 @@ async def test_a_token_for_another_audience_or_expired_is_401(client: AsyncClien
     for token in (foreign, expired):
         response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
+
+
+async def test_a_token_the_process_verified_is_refused_once_it_expires(client: AsyncClient, app: Litestar,
+                                                                         auth: Auth) -> None:
+    """Each process keeps the tokens it verified (`core.http.verified_token`): a kept one still expires on time."""
+    me = (await client.get("/api/v1/me", headers=await auth("cstaff"))).json()
+    now = datetime.datetime.now(datetime.UTC)
+    soon = now.replace(microsecond=0) + datetime.timedelta(seconds=2)
+    token = jwt.encode({"sub": me["id"], "aud": app.state.settings.token_audience, "exp": soon, "iat": now},
+                       app.state.settings.secret_key, algorithm="HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200  # the kept token
+    await asyncio.sleep((soon - datetime.datetime.now(datetime.UTC)).total_seconds() + 0.05)
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+def test_a_token_is_verified_once_and_a_forged_one_every_time() -> None:
+    decoded: list[str] = []
+    good = Token(exp=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1), sub="someone")
+
+    def decode_good() -> Token:
+        decoded.append("good")
+        return good
+
+    def decode_forged() -> Token:
+        decoded.append("forged")
+        raise NotAuthorizedException
+
+    raw = uuid.uuid4().hex  # a token no other test has shown this process
+    for _ in range(3):
+        assert verified_token(raw, "secret", "aud", decode_good) is good
+        with pytest.raises(NotAuthorizedException):
+            verified_token(raw + "-forged", "secret", "aud", decode_forged)
+    assert decoded == ["good", "forged", "forged", "forged"]
+    # Another secret or audience is another verification.
+    verified_token(raw, "another-secret", "aud", decode_good)
+    assert decoded[-1] == "good" and len(decoded) == 5
 
 
 async def test_a_deactivated_user_is_refused_on_the_next_request(client: AsyncClient, auth: Auth,

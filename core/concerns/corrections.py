@@ -6,15 +6,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import func, select
+
 from core import clock
 from core.concerns.models import EDITABLE_STATES, STATE_NAMES, Concern
 from core.concerns.schemas import ConcernCreate, ConcernEdit, ConcernFix
 from core.concerns.services import ConcernService, category_names, checked_filing, clean_text
 from core.errors import Conflict, Forbidden, InvalidInput, Problems
+from core.events import WorkflowEvent
 from core.i18n import Label
 from core.related import index as related_index
 from core.tenancy.services import resolve_place
 from core.timelimits import clock as timelimits
+from core.timelimits.sweep import escalate_after
 
 # The fields a filer may change, in the order an event lists them.
 EDITED = ("title", "description", "category", "compound_id", "building_id", "place")
@@ -53,8 +57,11 @@ class CorrectionService:
         if not changed:
             raise InvalidInput("没有修改任何内容", field="title")
         old_keys = related_index.keys_of(concern.title, concern.description)
+        old_category = concern.category
         for name in changed:
             setattr(concern, name, fields[name])
+        if "category" in changed:
+            await self._retime(concern, old_category)
         summary_dropped = "title" in changed and concern.public_summary is not None
         if "title" in changed:
             concern.public_summary = None
@@ -106,13 +113,29 @@ class CorrectionService:
                    if getattr(concern, name) != wanted[name]}
         if not changed:
             raise InvalidInput("分类与地点都没有变化，无需更正", field="category")
+        old_category = concern.category
         for name in changed:
             setattr(concern, name, wanted[name])
+        payload: dict[str, Any] = {"reason": reason, "changed": changed,
+                                   "category_name": categories.get(concern.category, concern.category)}
+        if "category" in changed and concern.closed_at is None:
+            await self._retime(concern, old_category)
+            payload.update(respond_by=_text(concern.respond_by), resolve_by=_text(concern.resolve_by))
         await self.session.flush()
-        await self.concerns._event(concern, "concern.corrected", concern.status, concern.status,
-                                   {"reason": reason, "changed": changed,
-                                    "category_name": categories.get(concern.category, concern.category)})
+        await self.concerns._event(concern, "concern.corrected", concern.status, concern.status, payload)
         return concern
+
+    async def _retime(self, concern: Concern, old_category: str) -> None:
+        """The concern's clock under its new category's time limits (`core.timelimits.clock.recategorised`)."""
+        if concern.respond_by is None:  # filed before time limits: no clock to move
+            return
+        start = concern.created_at
+        if concern.reopened:  # 重办 started the clock again
+            start = await self.session.scalar(select(func.max(WorkflowEvent.at)).where(
+                WorkflowEvent.subject_kind == "concern", WorkflowEvent.subject_id == concern.id,
+                WorkflowEvent.action == "concern.reopened")) or start
+        policy = await timelimits.policy_for(self.session, self.scope.tenant)
+        timelimits.recategorised(concern, policy, old_category, start, clock.now(), escalate_after(policy))
 
 
 def _text(value: Any) -> str | None:

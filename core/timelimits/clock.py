@@ -41,6 +41,27 @@ def started(policy: Policy, category: str, urgency: str, at: datetime.datetime) 
     return columns
 
 
+def recategorised(concern: Concern, policy: Policy, old_category: str, start: datetime.datetime,
+                  now: datetime.datetime, escalate_after: datetime.timedelta | None) -> None:
+    """A concern put in another category runs to that category's limits from its clock's start (`start`: its
+    filing, or its last reopening), keeping whatever pauses and extensions added to its deadlines; a phase already
+    over keeps its deadline. A stage reached under the old limit that the new one has not reached is forgotten."""
+    old, new = (deadlines(policy, category, concern.urgency, start) for category in (old_category, concern.category))
+    for index, current in enumerate(PHASES):
+        due = getattr(concern, f"{current}_by")
+        if due is None or (current == "respond" and concern.responded_at is not None):
+            continue
+        limit = policy.value(concern.category, concern.urgency, current).limit
+        due = new[index] + (due - old[index])  # what pauses and extensions added, carried over
+        warn = turns_yellow_at(start, due, limit.working, policy.hours)
+        setattr(concern, f"{current}_by", due)
+        setattr(concern, f"{current}_warn_at", warn)
+        setattr(concern, f"{current}_working", limit.working)
+        if (concern.alert_stage or "").startswith(current) and (concern.paused_at or now) < due:
+            concern.alert_stage = f"{current}_yellow" if warn <= (concern.paused_at or now) else None
+    reschedule(concern, escalate_after)
+
+
 def phase(concern: Concern) -> str:
     return "respond" if concern.responded_at is None else "resolve"
 

@@ -172,6 +172,52 @@ async def test_staff_correct_a_concerns_category_and_place_with_a_reason(
     assert "其实是管道堵塞" in told["body"] and concern["reference"] in told["body"]
 
 
+async def test_a_corrected_category_brings_its_own_time_limits_and_keeps_an_extension(
+        app: Litestar, client: AsyncClient, auth: Auth) -> None:
+    staff = await auth("cstaff")
+    # 管道堵塞 is settled faster here: four hours to respond, two days (not working days) to resolve.
+    limits = [{"urgency": "normal", "category": "drainage", "respond": "PT4H", "resolve": "P2D"}]
+    assert (await client.put(f"{BASE}/time-limits", headers=staff, json={"limits": limits})).status_code == 200
+    concern = await file(client, await auth("resident"))
+    before = await _concern(app, concern["id"])
+    url = f"{BASE}/concerns/{concern['id']}/correction"
+    fixed = await client.post(url, headers=staff, json={"category": "drainage", "reason": "其实是管道堵塞"})
+    assert fixed.status_code == 200, fixed.text
+    after = await _concern(app, concern["id"])
+    assert after.respond_by == before.created_at + datetime.timedelta(hours=4)
+    assert after.resolve_by == before.created_at + datetime.timedelta(days=2)
+    assert (after.respond_working, after.resolve_working) == (False, False)
+    assert fixed.json()["deadlines"]["resolve_by"] is not None
+    assert after.alert_at == after.respond_warn_at and after.respond_warn_at < after.respond_by
+    # Back where it was: the first category's deadlines again, to the second.
+    back = await client.post(url, headers=staff, json={"category": WATER["category"], "reason": "还是公共设施"})
+    assert back.status_code == 200, back.text
+    again = await _concern(app, concern["id"])
+    assert (again.respond_by, again.resolve_by, again.resolve_working) == (
+        before.respond_by, before.resolve_by, before.resolve_working)
+    # Once it is accepted the respond phase is over: a correction moves only the resolve deadline, and keeps
+    # what an extension added to it.
+    accepted = await client.post(f"{BASE}/concerns/{concern['id']}/triage", headers=staff, json={"action": "accept"})
+    assert accepted.status_code == 200, accepted.text
+    async with tenant_session(app, "comm-a", "cstaff") as scope:
+        held = await scope.session.scalar(select(Concern).where(Concern.id == concern["id"]))
+        assert held is not None and held.resolve_by is not None
+        held.resolve_by += datetime.timedelta(days=3)  # as an approved extension of three days leaves it
+    responded = await _concern(app, concern["id"])
+    assert (await client.post(url, headers=staff, json={"category": "drainage", "reason": "又改回"})).status_code == 200
+    last = await _concern(app, concern["id"])
+    assert last.respond_by == responded.respond_by
+    assert last.resolve_by == before.created_at + datetime.timedelta(days=2 + 3)
+    corrected = [e for e in await _events(app, concern["id"]) if e.action == "concern.corrected"]
+    assert corrected[-1].payload["resolve_by"] == str(last.resolve_by)
+
+
+async def _events(app: Litestar, concern_id: str) -> list[WorkflowEvent]:
+    async with tenant_session(app, "comm-a", "cstaff") as scope:
+        return list((await scope.session.scalars(select(WorkflowEvent).where(
+            WorkflowEvent.subject_id == concern_id).order_by(WorkflowEvent.seq))).all())
+
+
 async def test_an_action_item_is_reassigned_from_the_list_of_those_who_can_act_and_both_owners_hear(
         client: AsyncClient, auth: Auth) -> None:
     topic_id, ids = await topic_at(client, auth, "executing")

@@ -35,6 +35,7 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the shape of an address; the mail server is the judge
 MIN_PASSWORD = 8  # an operator's account (CLI, manifests); a password a person chooses follows `password_problems`
+MAX_CHOSEN_PASSWORD = 128  # a passphrase fits; a megabyte pasted by mistake (or malice) does not
 MIN_CHOSEN_PASSWORD = 10
 MIN_SCORE = 3  # zxcvbn's 0–4: 3 is "safely unguessable" (about 10^8 guesses), refusing common and patterned ones
 
@@ -74,7 +75,10 @@ def password_problems(password: str, *, field: str = "password", hints: tuple[st
     zxcvbn's lists and estimator know."""
     if len(password) < MIN_CHOSEN_PASSWORD:
         return [InvalidInput("密码至少 {length} 位", field=field, length=MIN_CHOSEN_PASSWORD)]
-    if zxcvbn(password[:100], user_inputs=[h for h in hints if h])["score"] < MIN_SCORE:
+    if len(password) > MAX_CHOSEN_PASSWORD:
+        return [InvalidInput("密码最多 {length} 位", field=field, length=MAX_CHOSEN_PASSWORD)]
+    # zxcvbn refuses to rate more than its first 72 characters (it raises): a password that long is rated by them.
+    if zxcvbn(password[:72], user_inputs=[h[:72] for h in hints if h])["score"] < MIN_SCORE:
         return [InvalidInput("密码太常见或太容易猜到（如常用密码、键盘顺序、手机号、生日），请换一个更长、更少见的组合",
                              field=field)]
     return []

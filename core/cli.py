@@ -1,4 +1,4 @@
-"""The `yishi` command for operators: migrate, apply manifests, manage users and roles, serve."""
+"""The `yishi` command for operators: migrate, apply manifests, manage users and roles, move photos, serve."""
 
 from __future__ import annotations
 
@@ -302,6 +302,32 @@ def import_tenant(invocation: Invocation, file: Path, parent_slug: str | None, s
         click.echo(f"  其余 {quiet} 个租户没有事件记录")
     for note in report.notes:
         click.echo(f"  注意：{note}")
+
+
+@main.group()
+def media() -> None:
+    """Photos and where they are kept."""
+
+
+@media.command("migrate")
+@click.option("--from", "source_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="the folder the photos are in now (default: YISHI_MEDIA_DIR)")
+def media_migrate(source_dir: Path | None) -> None:
+    """Copy every photo from the local folder to the store YISHI_MEDIA_URL names (an S3 bucket), under the
+    same keys, so every photo keeps resolving. Idempotent: photos already there are skipped. The local files
+    are left in place: remove them once the app runs on the new store."""
+    from core.media import PhotoStore, photo_store_from
+    from core.transfer.media import copy_photos
+
+    settings = get_settings()
+    source, target = PhotoStore.local(source_dir or settings.media_dir), photo_store_from(settings)
+    report = _run(lambda session: copy_photos(session, source, target))
+    click.echo(f"从 {source.where} 到 {target.where}：复制 {report.copied} 张，目标已有 {report.already_there} 张，"
+               f"源文件缺失 {len(report.missing)} 张")
+    for key in report.missing:
+        click.echo(f"  缺失：{key}", err=True)
+    if report.missing:
+        sys.exit(1)
 
 
 @main.group()

@@ -198,7 +198,10 @@ async def discard_rolled_back(session: AsyncSession) -> None:
     """Delete the objects of photos whose rows were rolled back (a refused request, a failed commit). If the
     store does not answer now either, the object stays behind unreferenced: it is never served (photos are
     read by their row) and is logged, so the operator can remove it."""
-    for store, key in session.info.pop(ROLLED_BACK, []):
+    rolled_back = session.info.pop(ROLLED_BACK, [])
+    if not session.in_transaction():  # saved while no transaction was open: nothing can commit their rows now
+        rolled_back.extend(session.info.pop(UNCOMMITTED, []))
+    for store, key in rolled_back:
         try:
             await store.delete(key)
         except (BaseError, OSError) as exc:

@@ -250,10 +250,11 @@ def export_tenant(invocation: Invocation, slug: str, output: Path | None) -> Non
     THE FILE IS SECRET: it holds residents' personal data and the users' argon2 password hashes, kept so that
     sign-in keeps working after a move. Keep and send it like a database backup.
     """
+    from core.media import photo_store_from
     from core.transfer.services import encode
     from core.transfer.services import export_tenant as export
 
-    body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir),
+    body = encode(_run(lambda session: export(session, slug, photo_store_from(get_settings()),
                                               plugins=invocation.plugins)))
     if output is None:
         sys.stdout.buffer.write(body)  # looked up now: click's test runner replaces sys.stdout
@@ -280,6 +281,7 @@ def import_tenant(invocation: Invocation, file: Path, parent_slug: str | None, s
     installation with another audit key needs that key: each chain is verified under it, then re-linked under
     this installation's.
     """
+    from core.media import photo_store_from
     from core.transfer.services import decode
     from core.transfer.services import import_tenant as load
 
@@ -289,7 +291,7 @@ def import_tenant(invocation: Invocation, file: Path, parent_slug: str | None, s
         click.echo(f"错误：{exc.message}", err=True)
         sys.exit(2)
     source_key = source_audit_key.encode() if source_audit_key else None
-    report = _run(lambda session: load(session, document, Path(get_settings().media_dir), parent_slug,
+    report = _run(lambda session: load(session, document, photo_store_from(get_settings()), parent_slug,
                                        source_audit_key=source_key, plugins=invocation.plugins))
     click.echo(f"已导入 {', '.join(report.tenants)}（来自 {document.source.installation}，"
                f"导出于 {document.exported_at:%Y-%m-%d %H:%M} UTC）")

@@ -1,10 +1,11 @@
 """Photos in an S3-compatible bucket (a real moto server on a free port): stored, served through the app's
 authorised routes, never a row without its object nor an object left for a row rolled back, and
-`yishi media migrate` moving a local folder's photos into the bucket."""
+`yishi media migrate` moving a local folder's photos into the bucket, and `yishi export` reading them there."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import socket
 import uuid
@@ -27,6 +28,7 @@ from core.db import table_of
 from core.http import provide_db_session
 from core.media import PhotoStore, clean_image, photo_store_from
 from core.settings import Settings
+from core.transfer.services import decode
 from tests.conftest import Auth, DatabaseUnderTest, http_client
 from tests.helpers import BASE, file, png, upload
 
@@ -252,3 +254,28 @@ async def test_media_migrate_names_photos_whose_file_is_missing(
     assert result.exit_code == 1
     assert "源文件缺失 1 张" in result.output and row.storage_key in result.output
     assert objects(s3, bucket) == {}
+
+
+@pytest.mark.usefixtures("clean")
+async def test_media_migrate_refuses_to_copy_a_folder_onto_itself(database: DatabaseUnderTest, yishi: Callable[..., Result],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YISHI_MEDIA_DIR", database.settings.media_dir)
+    monkeypatch.delenv("YISHI_MEDIA_URL", raising=False)
+    result = await asyncio.to_thread(yishi, "media", "migrate")
+    assert result.exit_code == 2 and "源与目标是同一个照片存储" in result.output
+
+
+@pytest.mark.usefixtures("world")
+async def test_an_export_reads_its_photos_from_the_bucket(
+        s3_client: AsyncClient, s3_endpoint: str, bucket: str, s3, database: DatabaseUnderTest, tmp_path: Path,  # noqa: ANN001
+        yishi: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    resident = await Auth(s3_client)("resident")
+    concern = await file(s3_client, resident)
+    response = await upload(s3_client, f"{BASE}/concerns/{concern['id']}/photos", resident, png(), "a.png", "image/png")
+    assert response.status_code == 201, response.text
+    monkeypatch.setenv("YISHI_MEDIA_URL", media_url(s3_endpoint, bucket))
+    result = await asyncio.to_thread(yishi, "export", "--tenant", "comm-a", "--output", str(tmp_path / "comm-a.json"))
+    assert result.exit_code == 0, result.output
+    document = decode((tmp_path / "comm-a.json").read_bytes())
+    [(key, content)] = objects(s3, bucket).items()
+    assert document.photos == {key.removeprefix("yishi/"): base64.b64encode(content).decode("ascii")}

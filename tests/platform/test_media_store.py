@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.app import create_app
 from core.concerns.models import Photo
-from core.db import table_of
+from core.db import TenantScopeError, table_of
 from core.http import provide_db_session
 from core.media import PhotoStore, clean_image, photo_store_from
 from core.settings import Settings
@@ -194,7 +194,17 @@ async def test_the_object_of_a_row_rolled_back_is_deleted_and_a_committed_one_ke
     with pytest.raises(RuntimeError, match="the handler failed"):
         await requests.athrow(RuntimeError("the handler failed"))
 
-    assert set(objects(s3, bucket)) == {f"yishi/{kept}"} and dropped != kept
+    # The commit itself fails (here its flush: a row written outside any tenant).
+    requests = provide_db_session(s3_app.state)
+    session = await anext(requests)
+    await session.execute(select(1))
+    unwritten = await store.save(session, tenant, image)
+    session.add(Photo(owner_kind="concern", owner_id=uuid.uuid4(), storage_key=unwritten, content_type="image/png",
+                      size=len(image.data), width=image.width, height=image.height))
+    with pytest.raises(TenantScopeError):
+        await anext(requests)
+
+    assert set(objects(s3, bucket)) == {f"yishi/{kept}"} and len({kept, dropped, unwritten}) == 3
 
 
 # --- yishi media migrate -----------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -47,7 +46,7 @@ from core.http import (
     refuse_nul,
 )
 from core.inputs import invalid_request
-from core.media import MAX_BYTES, LocalPhotoStore
+from core.media import MAX_BYTES, photo_store_from
 from core.notifications.controllers import DevOutboxController, MyNotificationsController, UnsubscribeController
 from core.notifications.jobs import JOBS_KEY, in_process
 from core.notifications.jobs import build as build_jobs
@@ -153,7 +152,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             "passwords": Passwords(settings.password_hash),
             "jwt_auth": jwt_auth,
             "installed_plugins": plugins.names,
-            "photo_store": LocalPhotoStore(Path(settings.media_dir)),
+            "photo_store": photo_store_from(settings),
         }),
         openapi_config=OpenAPIConfig(
             title="Yishi 议事 API", version="1", path=DOCS_PATH, render_plugins=render_plugins(no_sign_in)

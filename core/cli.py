@@ -1,4 +1,4 @@
-"""The `yishi` command for operators: migrate, apply manifests, manage users and roles, serve."""
+"""The `yishi` command for operators: migrate, apply manifests, manage users and roles, move photos, serve."""
 
 from __future__ import annotations
 
@@ -250,10 +250,11 @@ def export_tenant(invocation: Invocation, slug: str, output: Path | None) -> Non
     THE FILE IS SECRET: it holds residents' personal data and the users' argon2 password hashes, kept so that
     sign-in keeps working after a move. Keep and send it like a database backup.
     """
+    from core.media import photo_store_from
     from core.transfer.services import encode
     from core.transfer.services import export_tenant as export
 
-    body = encode(_run(lambda session: export(session, slug, Path(get_settings().media_dir),
+    body = encode(_run(lambda session: export(session, slug, photo_store_from(get_settings()),
                                               plugins=invocation.plugins)))
     if output is None:
         sys.stdout.buffer.write(body)  # looked up now: click's test runner replaces sys.stdout
@@ -280,6 +281,7 @@ def import_tenant(invocation: Invocation, file: Path, parent_slug: str | None, s
     installation with another audit key needs that key: each chain is verified under it, then re-linked under
     this installation's.
     """
+    from core.media import photo_store_from
     from core.transfer.services import decode
     from core.transfer.services import import_tenant as load
 
@@ -289,7 +291,7 @@ def import_tenant(invocation: Invocation, file: Path, parent_slug: str | None, s
         click.echo(f"错误：{exc.message}", err=True)
         sys.exit(2)
     source_key = source_audit_key.encode() if source_audit_key else None
-    report = _run(lambda session: load(session, document, Path(get_settings().media_dir), parent_slug,
+    report = _run(lambda session: load(session, document, photo_store_from(get_settings()), parent_slug,
                                        source_audit_key=source_key, plugins=invocation.plugins))
     click.echo(f"已导入 {', '.join(report.tenants)}（来自 {document.source.installation}，"
                f"导出于 {document.exported_at:%Y-%m-%d %H:%M} UTC）")
@@ -302,6 +304,32 @@ def import_tenant(invocation: Invocation, file: Path, parent_slug: str | None, s
         click.echo(f"  其余 {quiet} 个租户没有事件记录")
     for note in report.notes:
         click.echo(f"  注意：{note}")
+
+
+@main.group()
+def media() -> None:
+    """Photos and where they are kept."""
+
+
+@media.command("migrate")
+@click.option("--from", "source_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="the folder the photos are in now (default: YISHI_MEDIA_DIR)")
+def media_migrate(source_dir: Path | None) -> None:
+    """Copy every photo from the local folder to the store YISHI_MEDIA_URL names (an S3 bucket), under the
+    same keys, so every photo keeps resolving. Idempotent: photos already there are skipped. The local files
+    are left in place: remove them once the app runs on the new store."""
+    from core.media import PhotoStore, photo_store_from
+    from core.transfer.media import copy_photos
+
+    settings = get_settings()
+    source, target = PhotoStore.local(source_dir or settings.media_dir), photo_store_from(settings)
+    report = _run(lambda session: copy_photos(session, source, target))
+    click.echo(f"从 {source.where} 到 {target.where}：复制 {report.copied} 张，目标已有 {report.already_there} 张，"
+               f"源文件缺失 {len(report.missing)} 张")
+    for key in report.missing:
+        click.echo(f"  缺失：{key}", err=True)
+    if report.missing:
+        sys.exit(1)
 
 
 @main.group()

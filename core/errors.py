@@ -137,6 +137,13 @@ class TooManyRequests(DomainError):
     title = "尝试次数过多"
 
 
+class Unavailable(DomainError):
+    """A service the request needs (the photo store) does not answer: worth trying again later."""
+
+    status = 503
+    title = "服务暂时不可用"
+
+
 def _problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
              headers: dict[str, str] | None = None) -> ProblemDetailsException:
     extra = {"errors": errors} if errors else None

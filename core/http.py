@@ -29,6 +29,7 @@ from core.accounts.sign_ins import record_sign_in
 from core.authz.authorizer import Grants
 from core.errors import Conflict, NotFound, Unauthenticated
 from core.events import PLUGINS_KEY
+from core.media import discard_rolled_back
 from core.observability import bind_request
 from core.tenancy import scope as tenant_scope
 from core.tenancy.models import Tenant
@@ -213,11 +214,12 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
         session.info[PLUGINS_KEY] = state.plugins
         try:
             yield session
+            await session.commit()
         except BaseException:
             await session.rollback()
             raise
-        else:
-            await session.commit()
+        finally:
+            await discard_rolled_back(session)  # photos stored for rows that were not committed
 
 
 async def current_grants(request: Request, session: AsyncSession) -> Grants:

@@ -42,6 +42,9 @@ class Settings:
     db_pool_size: int = 10
     password_hash: str = "default"  # noqa: S105 (the hashing profile's name)
     media_dir: str = "./var/media"
+    # Where photos are kept: s3://bucket/prefix?endpoint=…&region=… (credentials: AWS_ACCESS_KEY_ID and
+    # AWS_SECRET_ACCESS_KEY) or file:///path; empty: the folder media_dir.
+    media_url: str = ""
     portal_domain: str = ""
     # The reverse proxies whose X-Forwarded-For is believed; anyone else's is ignored.
     trusted_proxies: tuple[Network, ...] = ()
@@ -106,6 +109,7 @@ class Settings:
             db_pool_size=int(env.get("YISHI_DB_POOL_SIZE", "10")),
             password_hash=env.get("YISHI_PASSWORD_HASH", "default"),
             media_dir=env.get("YISHI_MEDIA_DIR", "./var/media"),
+            media_url=env.get("YISHI_MEDIA_URL", ""),
             portal_domain=env.get("YISHI_PORTAL_DOMAIN", ""),
             audit_key=env.get("YISHI_AUDIT_KEY", ""),
             trusted_proxies=_networks(env.get("YISHI_TRUSTED_PROXIES", "")),

@@ -67,7 +67,7 @@ from core.events import (
 from core.i18n import Label
 from core.idempotency import Claim, IdempotencyRecord
 from core.inputs import not_one_of, nul_in
-from core.media import CleanImage, LocalPhotoStore
+from core.media import CleanImage, PhotoStore
 from core.notifications.outbox import fan_out_soon
 from core.redaction import public_summary, redact
 from core.tenancy.models import Tenant
@@ -371,7 +371,7 @@ class NewConcern:
 class ConcernService:
     """Concerns of the scope's tenant, as the signed-in user may see and change them."""
 
-    def __init__(self, session: AsyncSession, scope: TenantScope, photos: LocalPhotoStore | None = None) -> None:
+    def __init__(self, session: AsyncSession, scope: TenantScope, photos: PhotoStore | None = None) -> None:
         self.session = session
         self.scope = scope
         self.tenant = scope.tenant
@@ -585,7 +585,7 @@ class ConcernService:
         if (count or 0) >= MAX_PHOTOS:
             raise Conflict("每条诉求最多 {limit} 张照片", limit=MAX_PHOTOS)
         assert self.photos is not None
-        key = self.photos.save(self.tenant.id, image)
+        key = await self.photos.save(self.session, self.tenant.id, image)
         photo = Photo(owner_kind="concern", owner_id=concern.id, storage_key=key, content_type=image.content_type,
                       size=len(image.data), width=image.width, height=image.height, uploaded_by_id=self.scope.user_id)
         self.session.add(photo)
@@ -599,7 +599,7 @@ class ConcernService:
         if photo is None:
             raise NotFound("没有这张照片")
         assert self.photos is not None
-        return self.photos.load(photo.storage_key), photo.content_type
+        return await self.photos.load(photo.storage_key), photo.content_type
 
     # --- escalations (acting as the parent) --------------------------------------------------------------
 

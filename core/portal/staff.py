@@ -764,7 +764,7 @@ class WorkflowPhotosController(Controller):
     async def photo(self, request: Request, page: PageDep, photo_id: FromPath[str]) -> Response[bytes]:
         scope = await page.scope("topic.read" if await page.can("topic.read") else "action.progress")
         photo = await workflow_photo(page.session, scope, page.path_id(photo_id))
-        return Response(request.app.state.photo_store.load(photo.storage_key), media_type=photo.content_type,
+        return Response(await request.app.state.photo_store.load(photo.storage_key), media_type=photo.content_type,
                         headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -59,7 +59,7 @@ class PublicController(Controller):
     async def photo(self, request: Request, db_session: DbSession, tenant: PublicTenant,
                     photo_id: FromPath[uuid.UUID]) -> Response[bytes]:
         photo = await public_photo(db_session, photo_id)
-        return Response(request.app.state.photo_store.load(photo.storage_key), media_type=photo.content_type,
+        return Response(await request.app.state.photo_store.load(photo.storage_key), media_type=photo.content_type,
                         headers={"Cache-Control": "public, max-age=86400"})
 
 

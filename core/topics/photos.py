@@ -34,7 +34,7 @@ async def add_workflow_photo(request: Request, session: AsyncSession, scope: Ten
     count = len((await session.scalars(select(Photo.id).where(Photo.owner_kind == kind, Photo.owner_id == owner_id))).all())
     if count >= MAX_PHOTOS:
         raise Conflict("每条记录最多 {limit} 张照片", limit=MAX_PHOTOS)
-    key = request.app.state.photo_store.save(scope.tenant.id, image)
+    key = await request.app.state.photo_store.save(session, scope.tenant.id, image)
     photo = Photo(owner_kind=kind, owner_id=owner_id, storage_key=key, content_type=image.content_type,
                   size=len(image.data), width=image.width, height=image.height, uploaded_by_id=scope.user_id)
     session.add(photo)

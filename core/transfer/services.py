@@ -18,7 +18,6 @@ import socket
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -30,6 +29,7 @@ from core.accounts.models import User
 from core.db import ALL_TENANTS, Base, TenantContext
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import audit_key, relink, verify_chain
+from core.media import PhotoStore
 from core.notifications.fanout import start_at_head
 from core.plugins import Plugins
 from core.tenancy.models import ALLOWED_PARENT_KINDS, Tenant
@@ -139,7 +139,7 @@ async def _select(session: AsyncSession, statement: Any) -> list[dict[str, Any]]
 # --- export ------------------------------------------------------------------------------------------------
 
 
-async def export_tenant(session: AsyncSession, slug: str, media_root: Path,
+async def export_tenant(session: AsyncSession, slug: str, store: PhotoStore,
                         tables: list[Table] | None = None, *, plugins: Plugins) -> TenantExport:
     """Read `slug` and every tenant below it, in one consistent snapshot; the file names `plugins`' versions."""
     tables = tables if tables is not None else transfer_tables()
@@ -163,7 +163,7 @@ async def export_tenant(session: AsyncSession, slug: str, media_root: Path,
                 rows[table.name] = await _select(session, select(table).where(table.c.tenant_id.in_(subtree))
                                                  .order_by(*table.primary_key.columns))
         rows[USER_TABLE] = await _referenced_users(session, by_name[USER_TABLE], tables, subtree)
-    photos = _read_photos(media_root, rows.get("photo", []))
+    photos = await _read_photos(store, rows.get("photo", []))
     url = session.get_bind().engine.url
     return TenantExport(
         format=FORMAT, format_version=FORMAT_VERSION,
@@ -194,17 +194,18 @@ async def _referenced_users(session: AsyncSession, users: Table, tables: list[Ta
     return [{**user, "platform_admin": False} for user in found]
 
 
-def _read_photos(media_root: Path, photos: list[dict[str, Any]]) -> dict[str, str]:
+async def _read_photos(store: PhotoStore, photos: list[dict[str, Any]]) -> dict[str, str]:
     found, missing = {}, []
     for photo in photos:
-        path = media_root / photo["storage_key"]
-        if not path.is_file():
+        try:
+            content = await store.load(photo["storage_key"])
+        except NotFound:
             missing.append(photo["storage_key"])
             continue
-        found[photo["storage_key"]] = base64.b64encode(path.read_bytes()).decode("ascii")
+        found[photo["storage_key"]] = base64.b64encode(content).decode("ascii")
     if missing:
-        raise NotFound("照片文件缺失（{count} 张，如 {example}）：请检查 YISHI_MEDIA_DIR={directory}",
-                       count=len(missing), example=missing[0], directory=str(media_root))
+        raise NotFound("照片文件缺失（{count} 张，如 {example}）：请检查照片存储 {where}",
+                       count=len(missing), example=missing[0], where=store.where)
     return found
 
 
@@ -242,7 +243,7 @@ def decode(raw: bytes) -> TenantExport:
         raise InvalidInput("导出文件结构不对：{error}", error=str(exc)) from None
 
 
-async def import_tenant(session: AsyncSession, document: TenantExport, media_root: Path,
+async def import_tenant(session: AsyncSession, document: TenantExport, store: PhotoStore,
                         parent_slug: str | None = None, tables: list[Table] | None = None,
                         source_audit_key: bytes | None = None, *, plugins: Plugins) -> ImportReport:
     """Load `document` in one transaction and commit it, or write nothing at all (no rows, no photo files).
@@ -255,21 +256,21 @@ async def import_tenant(session: AsyncSession, document: TenantExport, media_roo
     must be this installation's own (a restore, or installations that share YISHI_AUDIT_KEY); with it, each
     chain is verified under that key and re-linked under this installation's before anything is written.
     """
-    written: list[Path] = []
+    written: list[str] = []
     try:
-        report = await _load(session, document, media_root, parent_slug, tables or transfer_tables(), written,
+        report = await _load(session, document, store, parent_slug, tables or transfer_tables(), written,
                              source_audit_key, plugins)
         await session.commit()
         return report
     except BaseException:
         await session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
+        for key in written:
+            await store.delete(key)
         raise
 
 
-async def _load(session: AsyncSession, document: TenantExport, media_root: Path, parent_slug: str | None,
-                tables: list[Table], written: list[Path], source_audit_key: bytes | None,
+async def _load(session: AsyncSession, document: TenantExport, store: PhotoStore, parent_slug: str | None,
+                tables: list[Table], written: list[str], source_audit_key: bytes | None,
                 plugins: Plugins) -> ImportReport:
     by_name = {t.name: t for t in tables}
     data = _decode_tables(document, by_name)
@@ -288,7 +289,7 @@ async def _load(session: AsyncSession, document: TenantExport, media_root: Path,
         if _is_tenant_table(table) and table.name in data:
             await _check_references(session, table, data[table.name], ids, user_ids, old_parent_id,
                                     parent.id if parent else None)
-    photos = _decode_photos(document, data.get("photo", []), media_root)
+    photos = await _decode_photos(document, data.get("photo", []), store)
 
     await session.execute(insert(by_name[TENANT_TABLE]), sorted(tenants, key=lambda t: len(t["path"])))
     if users_new:
@@ -321,11 +322,10 @@ async def _load(session: AsyncSession, document: TenantExport, media_root: Path,
     for tenant in tenants:
         async with within(session, TenantContext(tenant["id"], tenant["path"])):
             verified[tenant["slug"]] = await _verify(session, tenant["slug"])
-    for path, content in photos:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            written.append(path)
+    for key, content in photos:
+        if not await store.exists(key):
+            await store.put(key, content)
+            written.append(key)
     return ImportReport(tenants=[t["slug"] for t in sorted(tenants, key=lambda t: t["path"])], rows=counts,
                         users_created=[u["username"] for u in users_new], users_reused=users_reused,
                         photos=len(photos), events_verified=verified, notes=notes)
@@ -474,7 +474,8 @@ async def _check_references(session: AsyncSession, table: Table, rows: list[dict
             raise InvalidInput("表 {table} 的 {column} 引用了导出文件与本安装都没有的用户", table=table.name, column=column)
 
 
-def _decode_photos(document: TenantExport, photos: Iterable[dict[str, Any]], media_root: Path) -> list[tuple[Path, bytes]]:
+async def _decode_photos(document: TenantExport, photos: Iterable[dict[str, Any]],
+                         store: PhotoStore) -> list[tuple[str, bytes]]:
     files = []
     for photo in photos:
         key = photo["storage_key"]
@@ -489,10 +490,9 @@ def _decode_photos(document: TenantExport, photos: Iterable[dict[str, Any]], med
             raise InvalidInput("照片 {key} 的内容不是 base64", key=key) from None
         if len(content) != photo["size"]:
             raise InvalidInput("照片 {key} 的大小与记录不符", key=key)
-        path = media_root / key
-        if path.exists() and path.read_bytes() != content:
-            raise Conflict("媒体目录中已有内容不同的 {key}，未写入任何数据", key=key)
-        files.append((path, content))
+        if await store.exists(key) and await store.load(key) != content:
+            raise Conflict("照片存储中已有内容不同的 {key}，未写入任何数据", key=key)
+        files.append((key, content))
     return files
 
 

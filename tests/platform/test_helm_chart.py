@@ -102,7 +102,7 @@ def api_container(docs: list[Doc]) -> Doc:
 
 
 def test_there_are_variants_to_test() -> None:
-    assert {"default", "ingress-hpa-pdb", "existing-secret", "external-postgres"} <= set(VARIANTS)
+    assert {"default", "ingress-hpa-pdb", "existing-secret", "external-postgres", "object-storage"} <= set(VARIANTS)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -373,6 +373,43 @@ def test_media_lives_on_a_shared_volume() -> None:
     assert {"name": "media", "emptyDir": {}} in volumes
 
 
+def test_media_in_object_storage_needs_no_volume_and_reads_its_credentials_from_a_secret() -> None:
+    docs = render("object-storage")
+    settings = values("object-storage")["objectStorage"]
+    config = only(docs, "ConfigMap")["data"]
+    assert config["YISHI_MEDIA_URL"] == settings["url"] and "YISHI_MEDIA_DIR" not in config
+    assert "PersistentVolumeClaim" not in kinds(docs)
+    spec = only(docs, "Deployment", API)["spec"]["template"]["spec"]
+    assert [v["name"] for v in spec["volumes"]] == ["tmp"]
+    assert [m["name"] for m in spec["containers"][0]["volumeMounts"]] == ["tmp"]
+    env = {e["name"]: e for e in api_container(docs)["env"]}
+    secret = only(docs, "Secret", f"{RELEASE}-object-storage")
+    for name, value in (("AWS_ACCESS_KEY_ID", settings["accessKeyId"]),
+                        ("AWS_SECRET_ACCESS_KEY", settings["secretAccessKey"])):
+        reference = env[name]["valueFrom"]["secretKeyRef"]
+        assert reference["name"] == secret["metadata"]["name"]
+        assert base64.b64decode(secret["data"][reference["key"]]).decode() == value
+    # The workers and the migration Job never touch photos: they get neither the bucket's keys nor a volume.
+    for name, pod in pod_specs(docs).items():
+        if name != f"Deployment/{API}":
+            assert not any(n.startswith("AWS_") for c in pod["containers"] for n in env_of(c)), name
+            assert not any("persistentVolumeClaim" in v for v in pod.get("volumes", [])), name
+    assert "checksum/media-secret" in only(docs, "Deployment", API)["spec"]["template"]["metadata"]["annotations"]
+
+    # The operator's own Secret, with its own key names: the chart makes none.
+    own = render("object-storage", "objectStorage.existingSecret=oss-keys",
+                 "objectStorage.existingSecretKeys.accessKeyId=id", "objectStorage.existingSecretKeys.secretAccessKey=key")
+    assert f"{RELEASE}-object-storage" not in names(own, "Secret")
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in api_container(own)["env"] if e["name"].startswith("AWS_")}
+    assert env == {"AWS_ACCESS_KEY_ID": {"name": "oss-keys", "key": "id"},
+                   "AWS_SECRET_ACCESS_KEY": {"name": "oss-keys", "key": "key"}}
+
+    # Off (every other variant): no bucket settings and no credentials.
+    local = render("default")
+    assert "YISHI_MEDIA_URL" not in only(local, "ConfigMap")["data"]
+    assert not any(e["name"].startswith("AWS_") for e in api_container(local)["env"])
+
+
 @pytest.mark.parametrize(("setting", "message"), [
     ("replicaCount=three", "/replicaCount"),
     ("database.url=sqlite+aiosqlite:///./var/yishi.db", "/database/url"),
@@ -381,6 +418,7 @@ def test_media_lives_on_a_shared_volume() -> None:
     ("pdb.maxUnavailable=half", "/pdb/maxUnavailable"),
     ("worker.replicas=two", "/worker/replicas"),
     ("worker.concurrency=eight", "/worker/concurrency"),
+    ("objectStorage.url=https://bucket.oss-cn-hangzhou.aliyuncs.com", "/objectStorage/url"),
 ])
 def test_values_schema_rejects_bad_values(setting: str, message: str) -> None:
     result = run_helm("template", RELEASE, str(CHART), "-f", str(VARIANTS["default"]), "--set-string", setting)
@@ -394,6 +432,9 @@ def test_values_schema_rejects_bad_values(setting: str, message: str) -> None:
     (["secretKey="], "secretKey is required"),
     (["ingress.enabled=true"], "ingress.host is required"),
     (["config.extra.YISHI_ENV=development"], "the chart sets YISHI_ENV itself"),
+    (["config.extra.YISHI_MEDIA_URL=s3://b"], "the chart sets YISHI_MEDIA_URL itself"),
+    (["objectStorage.enabled=true"], "objectStorage.url is required"),
+    (["objectStorage.enabled=true", "objectStorage.url=s3://photos"], "objectStorage.accessKeyId is required"),
 ])
 def test_templates_refuse_unsafe_combinations(settings: list[str], message: str) -> None:
     args = ["template", RELEASE, str(CHART), "-f", str(VARIANTS["default"])]

@@ -75,6 +75,27 @@ YISHI_DATABASE_URL: {{ required "database.url is required (or set database.exist
       key: {{ include "yishi.secretKeyName" (list (index . 0) (index . 2)) }}
 {{- end }}
 
+{{/* The Secret holding the photo bucket's credentials: the operator's own, or the one this chart makes. */}}
+{{- define "yishi.mediaSecretName" -}}
+{{- default (printf "%s-object-storage" (include "yishi.fullname" .)) .Values.objectStorage.existingSecret }}
+{{- end }}
+
+{{/* The API pods' photo-bucket credentials, under the standard AWS names the app reads (objectStorage on). */}}
+{{- define "yishi.mediaEnv" -}}
+{{- $keys := .Values.objectStorage.existingSecretKeys }}
+{{- $own := not .Values.objectStorage.existingSecret }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "yishi.mediaSecretName" . }}
+      key: {{ ternary "AWS_ACCESS_KEY_ID" $keys.accessKeyId $own }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "yishi.mediaSecretName" . }}
+      key: {{ ternary "AWS_SECRET_ACCESS_KEY" $keys.secretAccessKey $own }}
+{{- end }}
+
 {{- define "yishi.podSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: {{ .Values.podSecurity.runAsUser }}

@@ -12,9 +12,10 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from advanced_alchemy.types import GUID
+from litestar.params import HeaderParameter
 from sqlalchemy import Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,10 @@ from uuid_utils.compat import uuid7
 from core import clock
 from core.db import Base, JsonB, TenantOwned
 from core.errors import Conflict, InvalidInput
+
+# A route's Idempotency-Key header parameter.
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False,
+                                                       description="重试同一请求时沿用同一个键，不会重复创建")]
 
 
 class IdempotencyRecord(TenantOwned, Base):
@@ -77,6 +82,16 @@ async def _stored(session: AsyncSession, claim: Claim) -> tuple[int, Any] | None
     if record.request_hash != claim.fingerprint:
         raise Conflict("这个 Idempotency-Key 已用于另一个不同的请求", field="Idempotency-Key")
     return record.status_code, record.response
+
+
+async def remember(session: AsyncSession, claim: Claim | None, status: int,
+                   answer: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """For a `run` of `once` whose change is several writes: keep the answer under the claim's key, in the change's
+    own transaction (a used key fails here, and `once` replays its first answer instead)."""
+    if claim is not None:
+        session.add(claim.record(status, answer))
+        await session.flush()
+    return status, answer
 
 
 async def once(session: AsyncSession, claim: Claim | None, run: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],

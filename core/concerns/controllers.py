@@ -13,7 +13,7 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 
 from core.concerns.by_phone import PHONE_FILERS, file_by_phone
 from core.concerns.corrections import CorrectionService
@@ -44,7 +44,7 @@ from core.http import (
     provide_public_tenant,
     provide_tenant_scope,
 )
-from core.idempotency import Claim, once, request_fingerprint
+from core.idempotency import Claim, IdempotencyKey, once, request_fingerprint
 from core.inputs import period
 from core.media import clean_upload
 
@@ -57,8 +57,6 @@ class PhotoUpload:
 
 
 PhotoForm = Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False,
-                                                       description="重试同一请求时沿用同一个键，不会重复创建")]
 
 
 def _service(request: Request, session: DbSession, scope: Scope) -> ConcernService:

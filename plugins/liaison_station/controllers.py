@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from core.http import DbSession, Scope, provide_tenant_scope
+from core.idempotency import Claim, IdempotencyKey, once, remember, request_fingerprint
 from core.reporting.services import report_year
 from core.tenancy.models import Tenant
 from core.topics.calendar import ics_response, provide_feed_tenant
@@ -47,17 +49,24 @@ class LiaisonController(Controller):
     async def create_station(self, db_session: DbSession, tenant_scope: Scope, data: JSONBody[StationIn]) -> StationOut:
         return _station(await LiaisonService(db_session, tenant_scope).create_station(data))
 
-    @post("/receptions", opt={"action": "liaison.reception"},
+    @post("/receptions", opt={"action": "liaison.reception"}, status_code=201,
           summary="记录接待：每条群众诉求列入代表的履职清单（route=duty_list）、交社区办理（route=concern，"
                   "community 为所属社区），或两者（默认）")
     async def record_reception(self, request: Request, db_session: DbSession, tenant_scope: Scope,
-                               data: JSONBody[ReceptionIn]) -> ReceptionOut:
+                               data: JSONBody[ReceptionIn], idempotency_key: IdempotencyKey = None) -> Response[ReceptionOut]:
         service = LiaisonService(db_session, tenant_scope)
-        reception, items, filed = await service.record_reception(data, request.app.state.photo_store)
-        return ReceptionOut(id=reception.id, station=reception.station_id,
-                            deputy=await service.username(reception.deputy_id), held_at=reception.held_at,
-                            residents_received=reception.residents_received, items=await service.shape(items),
-                            concerns=filed)
+        claim = Claim.of(tenant_scope.tenant.id, tenant_scope.user_id, idempotency_key,
+                         request_fingerprint(request.method, request.url.path, await request.body()))
+
+        async def run() -> tuple[int, dict]:
+            reception, items, filed = await service.record_reception(data, request.app.state.photo_store)
+            return await remember(db_session, claim, 201, msgspec.to_builtins(ReceptionOut(
+                id=reception.id, station=reception.station_id, deputy=await service.username(reception.deputy_id),
+                held_at=reception.held_at, residents_received=reception.residents_received,
+                items=await service.shape(items), concerns=filed)))
+
+        status, body = await once(db_session, claim, run)
+        return Response(msgspec.convert(body, ReceptionOut), status_code=status)
 
     @get("/duty-list", opt={"action": "liaison.duty_list"}, summary="履职清单（代表看自己的，工作人员可按代表查看；街道、区看辖区内各社区的合并清单）")
     async def duty_list(self, db_session: DbSession, tenant_scope: Scope, deputy: FromQuery[str | None] = None,

@@ -6,9 +6,10 @@ timeline and the forms that update it. Staff, who see every deputy's items, choo
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ from core.accounts.models import User
 from core.concerns.services import category_names
 from core.errors import DomainError, InvalidInput, InvalidInputs
 from core.http import PageNumber
+from core.idempotency import Claim, once, remember, request_fingerprint
 from core.portal import when
 from core.portal.i18n import N_
 from core.portal.pages import Page, PageDep, Pager
@@ -89,6 +91,7 @@ class ReceptionForm:
     visitor_phone: str = ""
     notes: str = ""
     requests: list[RequestForm] = field(default_factory=list)
+    form_key: str = field(default_factory=lambda: str(uuid.uuid4()))  # a double submit records one reception
 
 
 async def _deputies(page: Page, service: LiaisonService) -> list[tuple[str, str]]:
@@ -164,7 +167,7 @@ def _reception_form(raw: Any) -> ReceptionForm:
     typed = {name: str(raw.get(name, "")) for name in
              ("station", "held_at", "residents_received", "visitor_name", "visitor_phone", "notes")}
     form = ReceptionForm(typed["station"], typed["held_at"], typed["residents_received"], typed["visitor_name"],
-                         typed["visitor_phone"], typed["notes"])
+                         typed["visitor_phone"], typed["notes"], form_key=str(raw.get("form_key", ""))[:100])
     blocks: dict[int, dict[str, str]] = {}
     for key in raw:
         if (found := REQUEST_FIELD.match(key)) and int(found.group(1)) < MAX_REQUESTS \
@@ -254,18 +257,33 @@ class DeputyPortalController(Controller):
     @post("/receptions", status_code=303)
     async def record_reception(self, page: PageDep) -> Response:
         scope = await page.scope("liaison.reception")
+        base = page.base  # read now: a replayed submit rolls its own attempt back, and the tenant row with it
         form = _reception_form(await page.request.form())
+        # The form's hidden key makes a double submit record once; the fingerprint is what was typed.
+        fingerprint = request_fingerprint("POST", page.request.url.path,
+                                          json.dumps(asdict(form), sort_keys=True).encode())
         sent: list[int] = []
         try:
             data, sent = _reception_in(page, form)
-            _reception, items, filed = await LiaisonService(page.session, scope).record_reception(
-                data, page.request.app.state.photo_store)
+            claim = Claim.of(page.tenant.id, scope.user_id, form.form_key or None, fingerprint)
+
+            async def run() -> tuple[int, dict]:
+                _reception, items, filed = await LiaisonService(page.session, scope).record_reception(
+                    data, page.request.app.state.photo_store)
+                return await remember(page.session, claim, 201, {"items": len(items), "concerns": len(filed)})
+
+            _status, answer = await once(page.session, claim, run)
         except DomainError as exc:
             await page.take_back(exc)
             if not form.requests:
                 form.requests = [RequestForm()]
-            return await _render_reception(page, form, status_code=exc.status, errors=_form_errors(page, exc, sent))
-        return Redirect(f"{page.base}/deputy?recorded={len(items)}-{len(filed)}", status_code=303)
+            errors = _form_errors(page, exc, sent)
+            if exc.field == "Idempotency-Key":  # sent before with other content: a fresh form, and say so
+                form.form_key = str(uuid.uuid4())
+                errors = {"form": page._("This reception was already recorded. Check the duty list before "
+                                         "sending it again.")}
+            return await _render_reception(page, form, status_code=exc.status, errors=errors)
+        return Redirect(f"{base}/deputy?recorded={answer['items']}-{answer['concerns']}", status_code=303)
 
     @get("/items/{item_id:uuid}")
     async def item(self, page: PageDep, item_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None) -> Response:

@@ -71,6 +71,24 @@ async def test_a_reception_puts_one_request_on_the_duty_list_and_files_the_other
     assert [(i["title"], i["concern"], i["visitor_phone"]) for i in items] == [("楼道灯坏了", None, "137****5678")]
 
 
+async def test_a_reception_form_sent_twice_records_one_reception(client: AsyncClient, auth: Auth) -> None:
+    site = await station(client, auth)
+    await sign_in(client, "comm-a", "deputy2")
+    key = re.search(r'name="form_key" value="([^"]+)"', (await client.get(NEW)).text)
+    assert key, "the reception form carries its key"
+    sent = [await submit(client, NEW, "/t/comm-a/deputy/receptions", _form(site["id"], form_key=key.group(1)))
+            for _ in range(2)]
+    assert [s.status_code for s in sent] == [303, 303] and sent[0].headers["location"] == sent[1].headers["location"]
+    assert [c["title"] for c in await _concerns(client, auth, "comm-a", "cstaff")] == ["垃圾桶满溢"]
+    items = (await client.get(f"{LIAISON}/duty-list", headers=await auth("deputy2"))).json()
+    assert [i["title"] for i in items] == ["楼道灯坏了"]
+    # The same key with something else typed: nothing recorded, and the deputy is told to check.
+    changed = await submit(client, NEW, "/t/comm-a/deputy/receptions",
+                           _form(site["id"], form_key=key.group(1), residents_received="5"))
+    assert changed.status_code == 409 and "这次接待已经记录过了" in text_of(changed)
+    assert len((await client.get(f"{LIAISON}/duty-list", headers=await auth("deputy2"))).json()) == 1
+
+
 async def test_a_refused_reception_names_each_field_keeps_what_was_typed_and_files_nothing(
         client: AsyncClient, auth: Auth) -> None:
     site = await station(client, auth)

@@ -140,3 +140,21 @@ async def test_another_tenants_duty_items_and_stations_are_404(client: AsyncClie
         "station": stations[0]["id"], "held_at": "2026-07-20T09:30:00+08:00", "residents_received": 1,
         "deputy": "deputy", "requests": [{"title": "t", "description": "d"}]})
     assert crossed.status_code == 422 and crossed.json()["errors"][0]["field"] == "station"
+
+
+async def test_a_reception_sent_again_with_its_idempotency_key_is_recorded_once(client: AsyncClient,
+                                                                               auth: Auth) -> None:
+    site = await station(client, auth)
+    headers = {**await auth("deputy"), "Idempotency-Key": "reception-2026-07-20"}
+    body = {"station": site["id"], "held_at": "2026-07-20T09:30:00+08:00", "residents_received": 3,
+            "requests": [{"title": "楼道灯坏了", "description": "3单元楼道灯坏了一个月", "category": "other"}]}
+    first = await client.post(f"{LIAISON}/receptions", json=body, headers=headers)
+    again = await client.post(f"{LIAISON}/receptions", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.json() == first.json()
+    other = await client.post(f"{LIAISON}/receptions", json={**body, "residents_received": 4}, headers=headers)
+    assert other.status_code == 409 and other.json()["errors"][0]["field"] == "Idempotency-Key"
+    items = (await client.get(f"{LIAISON}/duty-list", headers=await auth("deputy"))).json()
+    assert [i["title"] for i in items] == ["楼道灯坏了"]
+    filed = (await client.get(f"{BASE}/concerns", headers=await auth("cstaff"))).json()["items"]
+    assert [c["title"] for c in filed] == ["楼道灯坏了"]

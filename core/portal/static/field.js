@@ -42,6 +42,11 @@
       (blob) => (blob ? resolve(blob) : reject(new Error("toBlob"))), "image/jpeg", 0.85));
   }
 
+  // Times as the portal shows them everywhere: Beijing time, to the minute (2026-12-02 14:30).
+  const clock = new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
+                                                  day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+  function beijing(moment) { return clock.format(new Date(moment)); }
+
   // --- the local list ------------------------------------------------------------------------------------
   async function render() {
     const list = document.getElementById("queue-list");
@@ -54,7 +59,7 @@
       const label = { waiting: say.waiting, sent: say.sent, refused: say.refused }[filing.state];
       head.append(el("span", { class: "badge state" }, label), " ", el("strong", {}, filing.fields.title));
       item.append(head);
-      const about = [new Date(filing.createdAt).toLocaleString("zh-CN", { hour12: false })];
+      const about = [beijing(filing.createdAt)];
       if (filing.photos.length) about.push(say.photos.replace("{count}", filing.photos.length));
       item.append(el("p", { class: "muted" }, about.join(" · ")));
       if (filing.state === "sent") {

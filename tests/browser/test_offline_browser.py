@@ -202,8 +202,10 @@ def test_three_filings_made_offline_survive_a_restart_and_file_three_concerns_wi
     # Signing out clears what the device kept: the queue, the recent concerns, the pages kept for offline.
     with page.expect_navigation():
         page.click("form[data-sign-out] button[type=submit]")
-    until(page, "indexedDB.databases().then(all => !all.some(d => d.name === 'yishi-offline'))")
-    until(page, f"caches.keys().then(names => !names.includes('{CACHE}'))")
+    # (The next page registers the worker afresh, which may keep the shell and the notice again: never the field page.)
+    until(page, f"YishiOffline.filings('{SLUG}').then(f => f.length === 0)")
+    until(page, f"YishiOffline.recent('{SLUG}').then(r => !r)")
+    until(page, f"caches.match('{FIELD}').then(kept => !kept)")
 
 
 def test_a_filing_refused_meanwhile_says_why_and_is_sent_again_once_edited(

@@ -97,7 +97,7 @@ def until(page, script: str, timeout: float = 20.0) -> None:  # type: ignore[no-
 
 
 def sign_in_and_keep_the_field_page(context) -> object:  # type: ignore[no-untyped-def]
-    """Sign in as the grid worker, online, until the service worker controls the page and has kept the field page."""
+    """Sign in as the grid worker, online, until the service worker has kept the field page and controls it."""
     page = context.new_page()
     page.goto(f"/t/{SLUG}/login")
     page.fill("#username", GRID)
@@ -106,9 +106,10 @@ def sign_in_and_keep_the_field_page(context) -> object:  # type: ignore[no-untyp
         page.click("form.form button[type=submit]")
     assert "/login" not in page.url
     until(page, "navigator.serviceWorker.ready.then(() => true)")
+    # Kept for offline as soon as the grid worker is signed in, before they ever open it.
+    until(page, f"caches.open('{CACHE}').then(c => c.match('{FIELD}')).then(Boolean)")
     page.goto(FIELD)
     until(page, "Boolean(navigator.serviceWorker.controller)")
-    until(page, f"caches.open('{CACHE}').then(c => c.match('{FIELD}')).then(Boolean)")
     expect(page.locator("#field-form[data-ready]")).to_be_attached()
     return page
 

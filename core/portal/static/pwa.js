@@ -3,14 +3,17 @@
 // warns before signing out drops filings not sent yet.
 (function () {
   "use strict";
-  const base = document.currentScript.dataset.base;  // /t/{slug}
+  const data = document.currentScript.dataset;  // read now: currentScript is gone once the script has run
+  const base = data.base;  // /t/{slug}
   if (!("serviceWorker" in navigator)) return;
   navigator.serviceWorker.register(base + "/sw.js", { scope: base + "/" }).then(async () => {
     const registration = await navigator.serviceWorker.ready;
     if (!registration.active) return;
     // The next page load sends what waits (where Background Sync is missing, or has not fired yet).
     registration.active.postMessage({ type: "upload" });
-    if (document.querySelector('a[href="' + base + '/field"]')) registration.active.postMessage({ type: "keep-field" });
+    // Signed in: the worker keeps the field page (the form, categories, compounds and buildings) for offline,
+    // where this person may file in the field.
+    if ("signedIn" in data) registration.active.postMessage({ type: "keep-field" });
   }).catch(() => null);
 
   document.addEventListener("submit", async (event) => {

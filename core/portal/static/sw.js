@@ -74,6 +74,9 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
+const KEEP_EVERY = 10 * 60 * 1000;  // ms: the field page is fetched afresh at most this often
+let keptAt = 0;
+
 async function tell(message) {
   for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage(message);
 }
@@ -92,7 +95,9 @@ self.addEventListener("message", (event) => {
   const type = event.data && event.data.type;
   if (type === "upload") {
     event.waitUntil(upload().catch(() => null));
-  } else if (type === "keep-field") {  // someone who files in the field signed in: keep their form for offline
+  } else if (type === "keep-field" && Date.now() - keptAt > KEEP_EVERY) {
+    // A signed-in page: keep (or refresh) the field page, if this person may file there (else it answers 403).
+    keptAt = Date.now();
     event.waitUntil(fetch(FIELD_PAGE, { credentials: "same-origin" }).then((a) => keep(FIELD_PAGE, a)).catch(() => null));
   }
 });

@@ -239,10 +239,18 @@ def test_a_filing_refused_meanwhile_says_why_and_is_sent_again_once_edited(
     assert titled(live_server, marker) == []
 
     # Signing out would drop it from the phone: the portal asks first (declined here, so nothing changes).
-    with page.expect_event("dialog") as asked:
-        page.click("form[data-sign-out] button[type=submit]")
-    assert "1 条填报没有上传" in asked.value.message, asked.value.message
-    asked.value.dismiss()
+    asked: list[str] = []
+
+    def decline(dialog) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", decline)  # handled as it opens: the click itself waits for the form's outcome
+    page.click("form[data-sign-out] button[type=submit]")
+    deadline = time.monotonic() + 20
+    while not asked and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert asked and "1 条填报没有上传" in asked[0], asked
     expect(page.locator("form[data-sign-out]")).to_be_visible()
     expect(refused).to_have_count(1)
 

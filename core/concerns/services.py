@@ -206,6 +206,7 @@ class ConcernFilters:
     in_topic: bool | None = None  # False: accepted concerns still waiting for a topic
     light: str | None = None  # red, yellow or green: open concerns of that light
     reopened: bool | None = None  # True: concerns reopened (重办) at least once
+    filed_by_me: bool = False  # only those the reader filed (a grid worker's own, staff's too)
 
 
 def reference_prefix(tenant: Tenant) -> str:
@@ -475,6 +476,8 @@ class ConcernService:
             statement = statement.where(Concern.topic_id.is_not(None) if filters.in_topic else Concern.topic_id.is_(None))
         if filters.reopened is not None:
             statement = statement.where(Concern.reopened > 0 if filters.reopened else Concern.reopened == 0)
+        if filters.filed_by_me:
+            statement = statement.where(Concern.filed_by_id == self.scope.user_id)
         rank = timelimits.light_rank(clock.now())
         if filters.light is not None:
             if filters.light not in timelimits.LIGHTS:

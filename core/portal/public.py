@@ -166,7 +166,8 @@ class PortalPublicController(Controller):
     async def logout(self, request: Request, page: PageDep) -> Response:
         if page.user is not None:  # the cookie's session ends everywhere, not only in this browser
             await UserService(page.session).sign_out(page.user.id, page.user.session_version)
-        response = Redirect(page.base + "/", status_code=303)
+        # What the installed portal kept on this device (the field page, the queue, the recent concerns) goes too.
+        response = Redirect(page.base + "/", status_code=303, headers={"Clear-Site-Data": '"cache", "storage"'})
         response.cookies.append(session_cookie(request, None, 0))
         return response
 

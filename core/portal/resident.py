@@ -117,7 +117,7 @@ def _uuid_or_none(value: str, field_name: str, message: str) -> uuid.UUID | None
         raise InvalidInput(message, field=field_name) from None
 
 
-def _default_channel(scope: TenantScope) -> str:
+def default_channel(scope: TenantScope) -> str:
     """A grid worker files from the street, a deputy at the liaison station, staff mostly take calls."""
     roles = set().union(*scope.grants.by_tenant.values()) if scope.grants.by_tenant else set()
     if "grid_worker" in roles:
@@ -158,6 +158,89 @@ def _typed_id(value: Any) -> uuid.UUID | None:
         return None
 
 
+@dataclass
+class Filing:
+    """What sending the filing form came to: the concern's answer, or the form as typed with its messages."""
+
+    form: ConcernForm
+    answer: dict[str, Any] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    status: int = 201
+
+
+async def file_from_form(request: Request, page: Page, submitted: Any, key: str | None = None) -> Filing:
+    """File what the filing form sent (its photos checked first: a bad photo files nothing), once per key: the
+    form's hidden `form_key`, or `key` (an offline filing's Idempotency-Key). Refused, the session is rolled back."""
+    scope = await page.scope("concern.file")
+    form = ConcernForm.of(submitted)
+    if key is not None:
+        form.form_key = key
+    on_behalf = scope.can("concern.file_on_behalf")
+    if not on_behalf:  # a resident files for themselves, through the portal
+        form.channel, form.resident_name, form.resident_phone, form.urgency = "portal", "", "", "normal"
+    errors: dict[str, str] = {}
+
+    photos = await _photos_of(submitted)
+    raws: list[bytes] = []
+    images: list[CleanImage] = []
+    if len(photos) > MAX_FORM_PHOTOS:
+        errors["photos"] = page._("Choose at most {count} photos.").format(count=MAX_FORM_PHOTOS)
+    else:
+        if photos:
+            await end_read(page.session)  # nothing is written yet; decoding takes a while
+        for photo in photos:
+            raw = await photo.read()
+            try:
+                images.append(await clean_upload(raw, field="photos"))
+            except InvalidInput as exc:
+                errors["photos"] = f"{photo.filename}: {page.refusal(exc)}" if photo.filename else page.refusal(exc)
+                break
+            raws.append(raw)
+    if form.channel not in CHANNELS:
+        errors["channel"] = page._("Choose a channel from the list.")
+    try:
+        compound = _uuid_or_none(form.compound, "compound", page._("Choose a compound from the list."))
+        building = _uuid_or_none(form.building, "building", page._("Choose a building from the list."))
+    except InvalidInput as exc:
+        errors[exc.field or "form"] = page.refusal(exc)
+        compound = building = None
+    if errors:
+        await page.rollback()
+        return Filing(form, errors=errors, status=422)
+
+    data = ConcernCreate(
+        title=form.title, description=form.description, category=form.category, channel=form.channel,
+        compound=compound, building=building, place=form.place or None,
+        resident_name=form.resident_name or None, resident_phone=form.resident_phone or None,
+        urgency=form.urgency or "normal",
+    )
+    # The key makes a double submit file once; the fingerprint is the form's content (a browser sends a new
+    # multipart boundary each time, so the raw body would not do).
+    content = {**asdict(form), "photos": [hashlib.sha256(raw).hexdigest() for raw in raws]}
+    fingerprint = request_fingerprint("POST", request.url.path, json.dumps(content, sort_keys=True).encode())
+    service = ConcernService(page.session, scope, request.app.state.photo_store)
+    try:
+        claim = Claim.of(page.tenant.id, scope.user_id, form.form_key or None, fingerprint)
+
+        async def run() -> tuple[int, dict]:
+            concern = await service.file(data, claim)
+            for image in images:
+                await service.add_photo(concern.id, image)
+            return 201, filed_answer(concern)
+
+        _status, answer = await once(page.session, claim, run)
+    except DomainError as exc:
+        await page.rollback()
+        if exc.field == "Idempotency-Key":  # sent before with other content: a fresh form, and say so
+            form.form_key = str(uuid.uuid4())
+            errors["form"] = page._("This form was already sent. Check your concerns before sending it again.")
+        else:
+            for name, message in page.errors(exc).items():
+                errors.setdefault(name if name in FIELDS else "form", message)
+        return Filing(form, errors=errors, status=exc.status)
+    return Filing(form, answer=answer)
+
+
 class ResidentController(Controller):
     path = "/t/{slug:str}"
     dependencies = {"page": Provide(provide_page)}
@@ -179,7 +262,7 @@ class ResidentController(Controller):
         scope = await page.scope("concern.file")
         form = ConcernForm()
         if scope.can("concern.file_on_behalf"):
-            form.channel = _default_channel(scope)
+            form.channel = default_channel(scope)
         return await self._form(page, scope, form, {})
 
     @get("/concerns/buildings")
@@ -192,75 +275,13 @@ class ResidentController(Controller):
 
     @post("/concerns/new", status_code=303)
     async def file_concern(self, request: Request, page: PageDep) -> Response:
-        scope = await page.scope("concern.file")
+        await page.scope("concern.file")
         base = page.base  # read now: a replayed double submit rolls the session back (and expires the tenant)
-        submitted = await request.form()
-        form = ConcernForm.of(submitted)
-        on_behalf = scope.can("concern.file_on_behalf")
-        if not on_behalf:  # a resident files for themselves, through the portal
-            form.channel, form.resident_name, form.resident_phone, form.urgency = "portal", "", "", "normal"
-        errors: dict[str, str] = {}
-
-        # Every photo is checked before anything is filed: a bad photo files nothing.
-        photos = await _photos_of(submitted)
-        raws: list[bytes] = []
-        images: list[CleanImage] = []
-        if len(photos) > MAX_FORM_PHOTOS:
-            errors["photos"] = page._("Choose at most {count} photos.").format(count=MAX_FORM_PHOTOS)
-        else:
-            if photos:
-                await end_read(page.session)  # nothing is written yet; decoding takes a while
-            for photo in photos:
-                raw = await photo.read()
-                try:
-                    images.append(await clean_upload(raw, field="photos"))
-                except InvalidInput as exc:
-                    errors["photos"] = f"{photo.filename}: {page.refusal(exc)}" if photo.filename else page.refusal(exc)
-                    break
-                raws.append(raw)
-        if form.channel not in CHANNELS:
-            errors["channel"] = page._("Choose a channel from the list.")
-        try:
-            compound = _uuid_or_none(form.compound, "compound", page._("Choose a compound from the list."))
-            building = _uuid_or_none(form.building, "building", page._("Choose a building from the list."))
-        except InvalidInput as exc:
-            errors[exc.field or "form"] = page.refusal(exc)
-            compound = building = None
-        if errors:
-            scope = await _rolled_back(page, "concern.file")
-            return await self._form(page, scope, form, errors, status_code=422)
-
-        data = ConcernCreate(
-            title=form.title, description=form.description, category=form.category, channel=form.channel,
-            compound=compound, building=building, place=form.place or None,
-            resident_name=form.resident_name or None, resident_phone=form.resident_phone or None,
-            urgency=form.urgency or "normal",
-        )
-        # The form's hidden key makes a double submit file once; the fingerprint is the form's content (a
-        # browser sends a new multipart boundary each time, so the raw body would not do).
-        content = {**asdict(form), "photos": [hashlib.sha256(raw).hexdigest() for raw in raws]}
-        fingerprint = request_fingerprint("POST", request.url.path, json.dumps(content, sort_keys=True).encode())
-        service = ConcernService(page.session, scope, request.app.state.photo_store)
-        try:
-            claim = Claim.of(page.tenant.id, scope.user_id, form.form_key or None, fingerprint)
-
-            async def run() -> tuple[int, dict]:
-                concern = await service.file(data, claim)
-                for image in images:
-                    await service.add_photo(concern.id, image)
-                return 201, filed_answer(concern)
-
-            _status, answer = await once(page.session, claim, run)
-        except DomainError as exc:
-            scope = await _rolled_back(page, "concern.file")
-            if exc.field == "Idempotency-Key":  # sent before with other content: a fresh form, and say so
-                form.form_key = str(uuid.uuid4())
-                errors["form"] = page._("This form was already sent. Check your concerns before sending it again.")
-            else:
-                for field, message in page.errors(exc).items():
-                    errors.setdefault(field if field in FIELDS else "form", message)
-            return await self._form(page, scope, form, errors, status_code=exc.status)
-        return Redirect(f"{base}/me/concerns/{answer['id']}?filed=1", status_code=303)
+        filing = await file_from_form(request, page, await request.form())
+        if filing.answer is None:
+            scope = await page.scope("concern.file")
+            return await self._form(page, scope, filing.form, filing.errors, status_code=filing.status)
+        return Redirect(f"{base}/me/concerns/{filing.answer['id']}?filed=1", status_code=303)
 
     # --- others reported this too: joining their concern instead (附议) --------------------------------------
 

@@ -23,6 +23,7 @@ from core.portal import (
     documents,
     invitations,
     notifications,
+    offline,
     people,
     places,
     resident,
@@ -76,7 +77,7 @@ def portal_routers(plugin_pages: list[type[Controller]]) -> list[Router]:
     pages: list[Any] = [PortalRootController, WorkspaceController, *resident.CONTROLLERS, *staff.CONTROLLERS,
              *admin.CONTROLLERS, *notifications.CONTROLLERS, *account.CONTROLLERS, *people.CONTROLLERS,
              *timelimits.CONTROLLERS, *invitations.CONTROLLERS, *places.CONTROLLERS, *residents.CONTROLLERS,
-             *documents.CONTROLLERS,
+             *documents.CONTROLLERS, *offline.CONTROLLERS,
              *plugin_pages,
              PortalPublicController]
     return [

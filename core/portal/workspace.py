@@ -24,6 +24,7 @@ class Entry:
 ENTRIES = (
     Entry("concern.file", "/concerns/new", N_("Raise a concern")),
     Entry("concern.file", "/me/concerns", N_("My concerns")),
+    Entry("concern.file_on_behalf", "/field", N_("Filing in the field (works offline)")),
     Entry("concern.triage", "/staff/inbox", N_("Triage inbox")),
     Entry("topic.manage", "/staff/topics", N_("Topics by step")),
     Entry("action.progress", "/actions", N_("My action items")),

@@ -21,9 +21,17 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, SLUG, LiveServer, shot
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DEMO_PASSWORD,
+    PHONE_390,
+    SLUG,
+    LiveServer,
+    no_horizontal_scroll,
+    shot,
+)
 
-PHONE_390 = {"width": 390, "height": 844}
 GRID = "jsx_grid"  # grid worker of 建设巷社区
 FIELD = f"/t/{SLUG}/field"
 CACHE = f"yishi-{SLUG}-v1"
@@ -130,10 +138,6 @@ def fill(page, title: str, category: str = "public_facilities", photos: list[str
     if photos:
         page.set_input_files("#photos", photos)
     page.click("#field-form button[type=submit]")
-
-
-def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_three_filings_made_offline_survive_a_restart_and_file_three_concerns_with_photos(

@@ -145,7 +145,7 @@ class Invitation(TenantOwned, Base):
     expiring, revocable. Only the SHA-256 of its token is kept, so the table cannot be turned back into links."""
 
     __tablename__ = "invitation"
-    __table_args__ = (UniqueConstraint("token_hash"), Index("ix_invitation_pending", "tenant_id", "expires_at"))
+    __table_args__ = (UniqueConstraint("tenant_id", "token_hash"), Index("ix_invitation_pending", "tenant_id", "expires_at"))
 
     token_hash: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))

@@ -154,6 +154,44 @@ async def test_every_tenant_table_has_row_level_security_forced(postgres: Databa
     assert with_tenant_id and with_tenant_id <= forced, with_tenant_id - forced
 
 
+# Keys as PostgreSQL keeps them: every primary key, unique constraint or index and foreign key, with its columns in
+# order and (for a foreign key) the table it points at.
+_KEYS = text("""
+    SELECT r.relname, 'constraint ' || c.conname, c.contype::text,
+           array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
+           f.relname
+    FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace ns ON ns.oid = r.relnamespace
+    LEFT JOIN pg_class f ON f.oid = c.confrelid
+    WHERE ns.nspname = 'public' AND c.contype IN ('p', 'u', 'f')
+    UNION ALL
+    SELECT r.relname, 'index ' || ic.relname, 'u',
+           array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o), NULL
+    FROM pg_index i JOIN pg_class r ON r.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_namespace ns ON ns.oid = r.relnamespace
+    WHERE ns.nspname = 'public' AND i.indisunique AND NOT i.indisprimary
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+""")
+
+
+@postgres_only
+async def test_every_tenant_tables_keys_lead_with_tenant_id_for_citus(postgres: DatabaseUnderTest,
+                                                                       owner_engine: AsyncEngine) -> None:
+    """Citus distributes tenant tables by `tenant_id`: a primary key or unique key must then contain it (first,
+    here, as the tenant's rows are read together), and a foreign key between two tenant tables must carry it so
+    that both rows live on the same shard. Keys to shared tables (users, the tenant tree: reference tables) may
+    be anything (docs/deploy.md, "Moving to Citus")."""
+    tenant = set(tenant_tables())
+    async with owner_engine.connect() as conn:
+        keys = (await conn.execute(_KEYS)).all()
+    checked = [(table, name, kind, columns, target) for table, name, kind, columns, target in keys
+               if table in tenant and (kind != "f" or target in tenant)]
+    assert {table for table, *_ in checked} == tenant  # every tenant table has keys to check, its primary key first
+    wrong = [(table, name, columns) for table, name, _kind, columns, _target in checked if columns[:1] != ["tenant_id"]]
+    assert not wrong, wrong
+
+
 @postgres_only
 async def test_the_app_role_owns_nothing_and_cannot_bypass_rls(postgres: DatabaseUnderTest,
                                                               owner_engine: AsyncEngine) -> None:

@@ -373,6 +373,24 @@ def roles_docs(invocation: Invocation) -> None:
     click.echo(render_roles_markdown(invocation.plugins), nl=False)
 
 
+@main.group()
+def citus() -> None:
+    """Past one database node: Citus (docs/scale.md)."""
+
+
+@citus.command("plan")
+@pass_invocation
+def citus_plan(invocation: Invocation) -> None:
+    """Print the SQL that distributes a migrated Yishi database on a Citus coordinator: the reference tables,
+    then every tenant table by tenant_id, co-located, in foreign-key order (the installed plugins' tables too)."""
+    from core.citus import LOCAL_TABLES, plan
+
+    invocation.plugins.contributions  # noqa: B018  (collecting their routes imports their models: their tables too)
+    click.echo(f"-- 留在协调节点的共享表：{', '.join(LOCAL_TABLES)}，以及 procrastinate_* 任务表")
+    for statement in plan():
+        click.echo(statement)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="$PORT or 8000")

@@ -143,3 +143,13 @@ def test_a_manifest_cannot_move_a_tenant_or_carry_unknown_keys(yishi, tmp_path: 
     typo.write_text("tenants:\n  - {slug: abc, name: 某市, kind: city, colour: red}\n", encoding="utf-8")
     result = yishi("tenants", "apply", str(typo))
     assert result.exit_code != 0 and "colour" in result.output
+
+
+def test_citus_plan_prints_reference_tables_first_and_the_plugins_tables_too(yishi) -> None:
+    result = yishi("citus", "plan")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("SELECT")]
+    assert lines[:2] == ["SELECT create_reference_table('tenant');", "SELECT create_reference_table('user_account');"]
+    distributed = [line for line in lines if "create_distributed_table" in line]
+    assert any("'duty_item'" in line for line in distributed)  # a plugin's (the liaison station's) table
+    assert all("colocate_with" in line for line in distributed[1:])

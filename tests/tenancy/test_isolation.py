@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from core import citus
 from core.db import TenantScopeError, tenant_tables
 from core.tenancy.models import Building, Compound, Tenant
 from core.tenancy.scope import within
@@ -190,6 +192,26 @@ async def test_every_tenant_tables_keys_lead_with_tenant_id_for_citus(postgres: 
     assert {table for table, *_ in checked} == tenant  # every tenant table has keys to check, its primary key first
     wrong = [(table, name, columns) for table, name, _kind, columns, _target in checked if columns[:1] != ["tenant_id"]]
     assert not wrong, wrong
+
+
+@postgres_only
+async def test_the_citus_plan_places_every_table_and_distributes_each_tenant_table_once(
+        postgres: DatabaseUnderTest, owner_engine: AsyncEngine) -> None:
+    """`yishi citus plan` (core/citus.py) against the migrated database: every table is a reference table, stays on
+    the coordinator or is distributed (a new shared table must be placed), each tenant table is distributed once
+    after every table its keys point at, and no tenant table points at a table left on the coordinator."""
+    async with owner_engine.connect() as conn:
+        tables = set((await conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars())
+        keys = (await conn.execute(_KEYS)).all()
+    assert not [t for t in tables if citus.placement(t) == "unplaced"]
+    made = [re.search(r"create_(?:distributed|reference)_table\('([a-z0-9_]+)'", s).group(1)  # type: ignore[union-attr]
+            for s in citus.plan()]
+    assert sorted(made) == sorted(t for t in tables if citus.placement(t) in ("reference", "distributed"))
+    for table, _name, kind, _columns, target in keys:
+        if kind == "f" and citus.placement(table) == "distributed":
+            assert citus.placement(target) != "local", (table, target)
+            assert made.index(target) <= made.index(table), (table, target)  # a table may point at itself
 
 
 @postgres_only

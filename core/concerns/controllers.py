@@ -71,7 +71,7 @@ class ConcernController(Controller):
     @post("/", opt={"action": "concern.file"}, summary="反映诉求（居民本人，或网格员/工作人员代居民）",
           status_code=201)
     async def file_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,
-                           data: JSONBody[ConcernCreate], idempotency_key: IdempotencyKey = None) -> Response:
+                           data: JSONBody[ConcernCreate], idempotency_key: IdempotencyKey = None) -> Response[ConcernCreated]:
         service = _service(request, db_session, tenant_scope)
         fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
         claim = Claim.of(tenant_scope.tenant.id, tenant_scope.user_id, idempotency_key, fingerprint)
@@ -170,7 +170,7 @@ class PhoneFilingController(Controller):
     @post("/", exclude_from_auth=True, status_code=201,
           summary="不注册，以手机验证码（用途 file）反映一条诉求；回答编号与查询码，不含手机号；注册后归入“我的诉求”")
     async def file_by_phone(self, request: Request, db_session: DbSession, tenant: PublicTenant,
-                            data: JSONBody[ConcernByPhone], idempotency_key: IdempotencyKey = None) -> Response:
+                            data: JSONBody[ConcernByPhone], idempotency_key: IdempotencyKey = None) -> Response[FiledByPhone]:
         slug = tenant.slug  # read now: a replayed retry rolls the session back (and expires the tenant)
         fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
         claim = Claim.of(tenant.id, PHONE_FILERS, idempotency_key, fingerprint)

@@ -111,6 +111,15 @@ async def test_the_schema_tells_the_truth_about_refusals_sign_in_and_open_data(c
     # The codes a service accepts are the ones the schema lists.
     concern = schema["components"]["schemas"]["ConcernCreate"]["properties"]
     assert concern["channel"]["enum"] == list(CHANNELS) and concern["urgency"]["enum"] == list(URGENCIES)
+    # Every successful JSON answer says its shape (a bare Response would be documented as `{}`); the one exception
+    # is the personal-data export, a document of whatever a person's rows hold.
+    shapeless = [(method, path) for (method, path), operation in operations.items()
+                 for status, answer in operation["responses"].items() if status.startswith("2")
+                 for media_type, body in answer.get("content", {}).items()
+                 if "json" in media_type and not ({"$ref", "properties", "items", "oneOf", "anyOf"} & set(body["schema"]))
+                 and body["schema"].get("type") not in ("string", "integer", "number", "boolean")
+                 and not body["schema"].get("additionalProperties")]  # a map of typed values says its shape
+    assert shapeless == [("get", "/api/v1/me/data")], shapeless
     # And the caps every input gets (core.inputs) where the declaration leaves a field open; a declared one stays.
     assert concern["description"]["maxLength"] == TEXT_CAP and concern["title"]["maxLength"] == 120
     assert concern["place"]["maxLength"] == 200 and "maxLength" not in concern["place"]["oneOf"][0]

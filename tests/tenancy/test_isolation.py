@@ -323,3 +323,4 @@ async def test_a_street_reading_its_subtree_cannot_update_or_delete_a_communitys
         assert set((await conn.execute(text("SELECT name FROM compound"))).scalars()) == {"甲小区", "乙小区"}
         assert (await conn.execute(text("SELECT count(*) FROM building"))).scalar() == 3
 
+

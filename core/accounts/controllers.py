@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 
 from core.accounts import phone_reads
 from core.accounts.invitations import InvitationService, accept, invitation_path, open_invitation
@@ -117,7 +117,15 @@ class MeController(Controller):
 
     @get("/", summary="当前用户及其在各租户的角色")
     async def me(self, request: Request, db_session: DbSession) -> MeOut:
-        return await _me(request, db_session, await _signed_in_user(request, db_session))
+        # With the user's grants known to this process, the user and their tenants' names are one query.
+        known = request.app.state.authorizer.last_known(request.user.user_id)
+        if known is None:
+            return await _me(request, db_session, await _signed_in_user(request, db_session))
+        found = await UserService(db_session).me_at_once(_signed_in(request.user), known)
+        if found is None:
+            raise Unauthenticated("账号不存在或已停用，请重新登录")
+        user, out = found
+        return out if out is not None else await _me(request, db_session, user)
 
     @patch("/", summary="修改我的姓名或消息语言（zh-CN / en）；未给出的字段不变")
     async def update(self, request: Request, db_session: DbSession, data: JSONBody[MeUpdate]) -> MeOut:
@@ -391,9 +399,14 @@ async def _signed_in_user(request: Request, db_session: DbSession) -> User:
     return await _user_of(db_session, request.user)
 
 
+def _signed_in(principal: Principal) -> ColumnElement[bool]:
+    """The principal's user, while active and signed in under the token's session version."""
+    return and_(User.id == principal.user_id, User.active.is_(True),
+                User.session_version == principal.session_version)
+
+
 async def _user_of(db_session: DbSession, principal: Principal) -> User:
-    user = await db_session.scalar(select(User).where(User.id == principal.user_id, User.active.is_(True),
-                                                      User.session_version == principal.session_version))
+    user = await db_session.scalar(select(User).where(_signed_in(principal)))
     if user is None:
         raise Unauthenticated("账号不存在或已停用，请重新登录")
     return user

@@ -7,13 +7,13 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import CHEAPEST
-from sqlalchemy import CursorResult, String, delete, distinct, func, select, update
+from sqlalchemy import CursorResult, String, delete, distinct, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from zxcvbn import zxcvbn
 
@@ -192,12 +192,32 @@ class UserService:
         rows = (await self.session.execute(
             select(Tenant.id, Tenant.slug, Tenant.name, Tenant.kind).where(Tenant.id.in_(ids)).order_by(Tenant.path)
         )).all() if ids else []
-        return MeOut(
-            id=user.id, username=user.username, display_name=user.display_name, phone=user.phone,
-            platform_admin=user.platform_admin, language=user.language,
-            tenants=[TenantRoles(tenant=slug, tenant_name=name, kind=kind, roles=sorted(roles_by_tenant[tid.hex]))
-                     for tid, slug, name, kind in rows],
-        )
+        return me_out(user, roles_by_tenant, rows)
+
+    async def me_at_once(self, where: Any, grants: Any) -> tuple[User, MeOut | None] | None:
+        """`me` in one query, for the user `where` finds, with the tenants of the grants this process last knew
+        for them (`grants`): None when there is no such user; the MeOut is None too when those grants are not
+        the user's current ones (their `authz_version` moved on), and the caller reads them afresh."""
+        ids = [uuid.UUID(hex_id) for hex_id in grants.by_tenant]
+        rows = (await self.session.execute(
+            select(User, Tenant.id, Tenant.slug, Tenant.name, Tenant.kind)
+            .outerjoin(Tenant, Tenant.id.in_(ids) if ids else false()).where(where).order_by(Tenant.path))).all()
+        if not rows:
+            return None
+        user = rows[0][0]
+        if (user.authz_version, user.platform_admin) != (grants.version, grants.platform_admin):
+            return user, None
+        return user, me_out(user, grants.by_tenant, [row[1:] for row in rows if row[1] is not None])
+
+
+def me_out(user: User, roles_by_tenant: dict[str, frozenset[str]], tenants: Sequence[Any]) -> MeOut:
+    """The user and their roles in each of `tenants` ((id, slug, name, kind), in path order)."""
+    return MeOut(
+        id=user.id, username=user.username, display_name=user.display_name, phone=user.phone,
+        platform_admin=user.platform_admin, language=user.language,
+        tenants=[TenantRoles(tenant=slug, tenant_name=name, kind=kind, roles=sorted(roles_by_tenant[tid.hex]))
+                 for tid, slug, name, kind in tenants],
+    )
 
 
 USERNAME_LENGTH: int = cast(String, User.__table__.c.username.type).length or 0

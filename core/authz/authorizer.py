@@ -72,6 +72,11 @@ class Authorizer:
         self._cache.move_to_end(user_id)
         return cached
 
+    def last_known(self, user_id: uuid.UUID) -> Grants | None:
+        """The user's grants as this process last knew them, whatever their version: a guess a reader checks
+        against the `authz_version` it reads (`cached`) before trusting it."""
+        return self._cache.get(user_id)
+
     def remember(self, user_id: uuid.UUID, version: int, platform_admin: bool,
                  roles: Iterable[tuple[uuid.UUID, str]]) -> Grants:
         """The user's grants as of `version`, from their (tenant id, role) pairs, kept for their next request."""

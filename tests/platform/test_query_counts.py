@@ -130,3 +130,22 @@ async def test_filing_on_postgresql_is_one_statement_once_the_year_has_begun(cli
 def writes(statements: list[str]) -> list[str]:
     """What a request wrote: its reads (the tenant, a plugin's) left out."""
     return [s for s in statements if not s.lstrip().startswith("SELECT")]
+
+
+async def test_me_is_one_query_and_still_shows_a_role_granted_a_moment_ago(client: AsyncClient, app: Litestar,
+                                                                           auth: Auth) -> None:
+    headers = await auth("cstaff")
+
+    async def me_queries() -> list[str]:
+        await client.get("/api/v1/me", headers=headers)  # the grants known to the process
+        with counting(app) as statements:
+            assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+        return [s for s in statements if not s.startswith("BEGIN")]  # SQLite's BEGIN is a statement too
+
+    assert len(await me_queries()) == 1
+    granted = await client.post("/api/v1/tenants/comm-a/members", headers=await auth("dadmin"),
+                                json={"user": "cstaff", "role": "resident_rep"})
+    assert granted.status_code == 201, granted.text
+    me = (await client.get("/api/v1/me", headers=headers)).json()
+    assert me["tenants"][0]["roles"] == ["community_staff", "resident_rep"]
+    assert len(await me_queries()) == 1

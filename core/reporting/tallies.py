@@ -39,6 +39,7 @@ from core import clock
 from core.concerns.models import Concern
 from core.db import TenantContext, table_of
 from core.events import WorkflowEvent
+from core.notifications.models import NotificationCursor
 from core.reporting.models import DayTally
 from core.reporting.rates import COUNTED
 from core.reporting.schemas import Figures
@@ -336,10 +337,12 @@ async def read(session: AsyncSession, tenant_id: uuid.UUID, date_from: datetime.
 async def rebuild(session: AsyncSession, tenants: Sequence[Tenant]) -> int:
     """Recount every day of `tenants` from the rows, then the subtree rows of each of them and of their ancestors
     from the own rows below; how many tenants' own rows were counted. The session is an operator's, acting in
-    each tenant in turn."""
+    each tenant in turn. Each tenant's recount holds its fan-out's cursor, so the two never interleave; a change
+    another tenant's fan-out carries up meanwhile may be missed by the roll-ups rewritten here (run it again)."""
     targets: dict[uuid.UUID, Tenant] = {}
     for tenant in tenants:
         async with within(session, tenant):
+            await session.execute(select(NotificationCursor.id).with_for_update())
             await _replace(session, tenant.id, False, _book(await recount(session)))
         for up in _ancestors_and_self(tenant):
             targets.setdefault(up.tenant_id, tenant)

@@ -212,8 +212,8 @@ async def _rows(session: AsyncSession, tenant_id: uuid.UUID, subtree: bool, keys
         if not wanted:
             return {}
         query = query.where(or_(*(and_(DayTally.month == month, DayTally.day == day) for month, day in wanted)))
-    if locked:
-        query = query.with_for_update()
+    if locked:  # in one order, as every fan-out takes them: no two wait on each other
+        query = query.order_by(DayTally.month, DayTally.day).with_for_update()
     return {(row.month, row.day): row for row in (await session.scalars(query)).all()}
 
 
@@ -226,7 +226,7 @@ async def _add(session: AsyncSession, tenant_id: uuid.UUID, subtree: bool, chang
                  else sqlite_insert)(_TABLE).on_conflict_do_nothing(index_elements=["tenant_id", "subtree", "month", "day"])
     await session.execute(statement, [{"tenant_id": tenant_id, "id": uuid.uuid4(), "subtree": subtree, "month": month,
                                        "day": day, **zero, "created_at": now, "updated_at": now}
-                                      for month, day in changes])
+                                      for month, day in sorted(changes)])
     rows = await _rows(session, tenant_id, subtree, changes, locked=True)
     for key, change in changes.items():
         row = rows[key]

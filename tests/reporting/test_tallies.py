@@ -19,6 +19,7 @@ from sqlalchemy import event, select, update
 
 from core import clock
 from core.db import SET_TENANT_CONFIG
+from core.notifications.fanout import fan_out
 from core.reporting.models import DayTally
 from core.reporting.schemas import Figures
 from core.reporting.services import tallies, total
@@ -191,3 +192,20 @@ def _relations(plan: Any) -> list[str]:
         found = [plan["Relation Name"]] if "Relation Name" in plan else []
         return found + [name for value in plan.values() for name in _relations(value)]
     return []
+
+
+async def test_two_communities_fanned_out_at_once_both_reach_their_district(
+        app: Litestar, client: AsyncClient) -> None:
+    """Their fan-outs write the same rows of the street, district and city at once: each adds its own change."""
+    auth = Auth(client)
+    for _ in range(3):
+        assert (await client.post(f"{BASE}/concerns", json=WATER, headers=await auth("resident"))).status_code == 201
+        assert (await client.post("/api/v1/tenants/comm-b/concerns", json=WATER,
+                                  headers=await auth("bstaff"))).status_code == 201
+    async with app.state.sessionmaker() as session:
+        ids = (await session.scalars(select(Tenant.id).where(Tenant.slug.in_(("comm-a", "comm-b"))))).all()
+    results = await asyncio.gather(*(fan_out(app.state, [tenant_id]) for tenant_id in ids))
+    assert [r.failed_tenants for r in results] == [0, 0] and sum(r.tallied_days for r in results) == 2
+    async with http_client(app) as bare:  # no catching up before it: what the two fan-outs wrote
+        district = (await bare.get("/api/v1/tenants/district-a/stats", headers=await auth("dadmin"))).json()
+    assert district["rollup"]["concerns_received"] == 6

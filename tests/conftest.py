@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -216,13 +217,21 @@ def http_client(app: Litestar) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
+def reads_figures(request: httpx.Request) -> bool:
+    """A read of the figures the fan-out keeps: a tenant's `/stats`, a portal's `/public/stats`, open data's
+    `stats.*` and a portal's home page."""
+    path = request.url.path.rstrip("/")
+    return request.method == "GET" and (path.endswith("/stats") or "/open-data/stats." in path
+                                        or re.fullmatch(r"(/t/[^/]+)?", path) is not None)
+
+
 @pytest_asyncio.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """The app's client. Before a read of a tenant's `/stats` the fan-out of the event log has caught up, as the
-    worker has within seconds of every write (the figures are kept by it: `core.reporting.tallies`)."""
+    """The app's client. Before a read of the figures the fan-out of the event log has caught up, as the worker
+    has within seconds of every write (it keeps them: `core.reporting.tallies`)."""
+
     async def caught_up(request: httpx.Request) -> None:
-        path = request.url.path.rstrip("/")
-        if request.method == "GET" and path.endswith("/stats") and "/public/" not in path:
+        if reads_figures(request):
             await fan_out(app.state)
 
     async with http_client(app) as client:

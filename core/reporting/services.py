@@ -158,9 +158,11 @@ async def tenant_stats(scope: TenantScope, date_from: datetime.date, date_to: da
                     tenants_in_rollup=await _subtree_size(scope), plugins=extra)
 
 
-async def public_stats(session: AsyncSession, year: int) -> PublicStats:
-    """A portal's figures for `year` (Beijing's), over the one tenant the public session reads."""
-    f = total(await tallies(session, datetime.date(year, 1, 1), datetime.date(year, 12, 31)))
+async def public_stats(session: AsyncSession, tenant: Tenant, year: int) -> PublicStats:
+    """A portal's figures for `year` (Beijing's): `tenant`'s and every tenant's below it (a community's its own, a
+    street's, district's or city's the sum of its communities'), from the figures kept (`core.reporting.tallies`)."""
+    _, below = await kept.read(session, tenant.id, datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    f = below.figures(0, 0)  # nothing open-now is shown to the public
     return PublicStats(year=year, consultations_held=f.consultations_held, matters_completed=f.matters_completed,
                        concerns_received=f.concerns_received, median_days_to_completion=f.median_days_to_completion,
                        average_rating=f.average_rating)

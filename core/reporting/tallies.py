@@ -1,6 +1,7 @@
 """The figures kept as they change: each tenant's additive figures per Beijing day and month (`DayTally`), its own
-and its subtree's, recounted by the fan-out of the event log for the days an event touched, and read by `/stats`
-in a few dozen rows however many concerns or communities there are.
+and its subtree's, recounted by the fan-out of the event log for the days an event touched, and read by `/stats`,
+`/public/stats` (a portal's home, open data's years) in a few dozen rows however many concerns or communities
+there are.
 
 Kept, not counted on reading:
 - **Own day rows** are recounts: the fan-out (`follow`, in the transaction that moves the tenant's cursor, under its

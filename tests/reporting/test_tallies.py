@@ -32,6 +32,8 @@ pytestmark = pytest.mark.usefixtures("world")
 
 SLUGS = ("city-a", "district-a", "street-a", "comm-a", "comm-b")
 ADMIN = {"city-a": "admin", "district-a": "dadmin", "street-a": "sstaff", "comm-a": "cstaff", "comm-b": "bstaff"}
+PUBLIC = ("consultations_held", "matters_completed", "concerns_received", "median_days_to_completion",
+          "average_rating")
 DAYS_ON = (0, 25, 33, 45)  # the world's days, from the start: a month and more apart, then a week, then the last
 
 
@@ -103,6 +105,11 @@ async def _differences(app: Litestar, client: AsyncClient, auth: Auth) -> list[A
                 kept = Figures(**answer.json()[part])
                 if kept != expected[part]:
                     wrong.append((slug, str(date_from), str(date_to), part, kept, expected[part]))
+        for year in {clock.today().year - 1, clock.today().year}:  # a portal's year: its subtree's, as kept
+            public = (await client.get(f"/api/v1/tenants/{slug}/public/stats", params={"year": year})).json()
+            expected = (await _reference(app, slug, datetime.date(year, 1, 1), datetime.date(year, 12, 31)))["rollup"]
+            if any(public[name] != getattr(expected, name) for name in PUBLIC):
+                wrong.append((slug, str(year), "", "public", public, expected))
     return wrong
 
 

@@ -92,6 +92,29 @@ def seed(settings: Settings, tenants: int = TENANTS, users: int = USERS, concern
     return asyncio.run(_seed(settings, tenants, users, concerns))
 
 
+def rebuild_tallies(settings: Settings) -> float:
+    """Count the figures a district's /stats reads (`core.reporting.tallies`) from the seeded rows, which came
+    with no events for the fan-out to follow, as `yishi stats rebuild` does; the seconds it took."""
+    from sqlalchemy import select
+
+    from core.db import create_engine, create_sessionmaker
+    from core.reporting import tallies
+    from core.tenancy.models import Tenant
+
+    async def rebuild() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_sessionmaker(engine, settings.audit_key)() as session:
+                await tallies.rebuild(session, (await session.scalars(select(Tenant).order_by(Tenant.path))).all())
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    started = time.monotonic()
+    asyncio.run(rebuild())
+    return time.monotonic() - started
+
+
 def concerns_for(tenants: int) -> int:
     """As many concerns per community as the large database has: a small database's "proportionate handful"."""
     communities = sum(1 for node in build_tree(tenants) if node.kind == "community")

@@ -18,6 +18,7 @@ from core.errors import DomainError
 from core.notifications.cli import notifications, worker
 from core.open311.cli import open311
 from core.related.cli import related
+from core.reporting.cli import stats
 from core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -414,3 +415,4 @@ main.add_command(open311)  # the command groups the core keeps next to their fea
 main.add_command(notifications)
 main.add_command(worker)
 main.add_command(related)
+main.add_command(stats)

@@ -7,7 +7,7 @@ from typing import Any
 from core.db import TenantContext
 from core.events import PLUGINS_KEY
 from core.hookspecs import hookimpl
-from core.notifications.outbox import notify_event
+from core.notifications.outbox import fan_out_soon, notify_event
 
 
 @hookimpl
@@ -22,4 +22,6 @@ async def yishi_on_event(session: Any, tenant: Any, event: Any) -> None:
     fan-out of the event log, `core.notifications.fanout`)."""
     plugins = session.info.get(PLUGINS_KEY)
     extra = plugins.notification_rules(tenant) if plugins is not None else []
-    await notify_event(session, TenantContext(tenant.id, tenant.path), event, extra)
+    ctx = TenantContext(tenant.id, tenant.path)
+    await notify_event(session, ctx, event, extra)
+    fan_out_soon(session, ctx)  # any event may change the figures, which the fan-out recounts

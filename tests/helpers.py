@@ -43,8 +43,9 @@ async def accepted_concern(client: AsyncClient, auth: Auth) -> dict:
 
 
 async def topic_at(client: AsyncClient, auth: Auth, state: str) -> tuple[str, dict]:
-    """A topic from one accepted concern, driven to `state` through the API; returns its id and the ids met."""
-    staff = await auth("cstaff")
+    """A topic from one accepted concern, driven to `state` through the API (dated by the clock as it is, stopped
+    or not); returns its id and the ids met."""
+    staff, today = await auth("cstaff"), clock.today()
     concern = await accepted_concern(client, auth)
     topic = (await client.post(f"{BASE}/topics", json={"title": "增设直饮水机", "concern_ids": [concern["id"]]},
                                headers=staff)).json()
@@ -53,7 +54,7 @@ async def topic_at(client: AsyncClient, auth: Auth, state: str) -> tuple[str, di
     for step in steps[: steps.index(state) + 1] if state in steps else []:
         if step == "researching":
             r = await client.post(f"{BASE}/topics/{topic['id']}/research", headers=staff, json={
-                "kind": "site_visit", "date": TODAY.isoformat(), "participants": ["党员", "居民代表", "物业"],
+                "kind": "site_visit", "date": today.isoformat(), "participants": ["党员", "居民代表", "物业"],
                 "findings": "北侧无取水点，楼间空地有电源"})
         elif step == "scheduled":
             r = await client.post(f"{BASE}/topics/{topic['id']}/meetings", headers=staff, json={
@@ -70,7 +71,7 @@ async def topic_at(client: AsyncClient, auth: Auth, state: str) -> tuple[str, di
             r = await client.post(f"{BASE}/topics/{topic['id']}/publish", headers=staff)
             action = await client.post(f"{BASE}/topics/{topic['id']}/actions", headers=staff, json={
                 "title": "安装直饮水机", "owner_org": "宁夏鑫盛物业", "owner_user": "wuye",
-                "due_date": (TODAY + datetime.timedelta(days=5)).isoformat()})
+                "due_date": (today + datetime.timedelta(days=5)).isoformat()})
             assert action.status_code == 201, action.text
             ids["action"] = action.json()["id"]
         elif step == "executing":

@@ -1,10 +1,11 @@
 """The fan-out: what follows from a tenant's events once they commit, read from the event log instead of written
-in each event's own transaction — its role holders (its staff) told, and new concerns written into the similarity
-index (`core.related.index.follow`). Filing a concern writes no row per staff member and no index key.
+in each event's own transaction — its role holders (its staff) told, new concerns written into the similarity
+index (`core.related.index.follow`), and the figures of the days the events touched recounted
+(`core.reporting.tallies.follow`). Filing a concern writes no row per staff member, no index key and no figure.
 
 Each tenant has a cursor (`notification_cursor`: the `seq` of the last event fanned out). A worker reads the
-events after it whose action has a rule addressed to role holders (`Rule.fans_out`) or that made a concern,
-indexes the new concerns, writes exactly the rows `tell` writes in a transaction (kinds, facts, links, channels or the digest, quiet hours, the actor left out, and
+events after it, indexes the new concerns, recounts the figures, and for those whose action has a rule addressed
+to role holders (`Rule.fans_out`) writes exactly the rows `tell` writes in a transaction (kinds, facts, links, channels or the digest, quiet hours, the actor left out, and
 whoever the event's own transaction told already), and moves the cursor, all in one transaction in the tenant
 that holds the cursor's row lock (FOR UPDATE on PostgreSQL; SQLite has one writer at a time): two workers never
 write a notice twice, and a crash loses none (the cursor did not move either).
@@ -41,6 +42,7 @@ from core.notifications.models import Notification, NotificationCursor
 from core.notifications.outbox import add, people_of, tell
 from core.notifications.rules import RULES, Holders
 from core.related import index as related_index
+from core.reporting import tallies
 from core.tenancy.models import Tenant
 from core.tenancy.scope import system_session, within
 
@@ -56,6 +58,7 @@ class FanOutResult:
     events: int = 0
     told: int = 0
     indexed: int = 0  # new concerns written into the similarity index
+    tallied_days: int = 0  # tenant-days whose figures changed (`core.reporting.tallies`)
     skipped_tenants: int = 0
     failed_tenants: int = 0
     tenants: set[uuid.UUID] = field(default_factory=set)  # those it fanned out in
@@ -105,14 +108,16 @@ async def fan_out_tenant(state: Any, tenant_id: uuid.UUID, result: FanOutResult)
         tenant = await session.get(Tenant, tenant_id)
         assert tenant is not None  # the session's own
         rules = [rule for rule in (*RULES, *state.plugins.notification_rules(tenant)) if rule.fans_out]
-        events = (await session.scalars(select(WorkflowEvent).where(
-            WorkflowEvent.seq > cursor.seq, WorkflowEvent.seq <= head,
-            WorkflowEvent.action.in_({rule.action for rule in rules})
-            | ((WorkflowEvent.subject_kind == "concern") & WorkflowEvent.from_state.is_(None)))
+        # Every event: any may change the figures; those with a rule for role holders are told.
+        batch = (await session.scalars(select(WorkflowEvent).where(
+            WorkflowEvent.seq > cursor.seq, WorkflowEvent.seq <= head)
             .order_by(WorkflowEvent.seq).limit(BATCH))).all()
-        more = len(events) == BATCH
+        more = len(batch) == BATCH
         ctx = TenantContext(tenant.id, tenant.path)
-        result.indexed += await related_index.follow(session, ctx, events)
+        result.indexed += await related_index.follow(session, ctx, batch)
+        result.tallied_days += await tallies.follow(session, ctx, tenant, batch)
+        actions = {rule.action for rule in rules}
+        events = [event for event in batch if event.action in actions]
         told = await _told_already(session, events)
         # Read once for the batch: the concerns the rules' facts look up (then found in the session's identity
         # map, which holds them while `concerns` does), and each kind's audience, which events differ in only by
@@ -136,10 +141,10 @@ async def fan_out_tenant(state: Any, tenant_id: uuid.UUID, result: FanOutResult)
                 rows.extend(written)
         await add(session, rows)
         del concerns
-        cursor.seq = events[-1].seq if more else head
+        cursor.seq = batch[-1].seq if more else head
         cursor.updated_at = clock.now()
         await session.flush()
-        result.events += len(events)
+        result.events += len(batch)
         result.tenants.add(tenant_id)
         return more
 

@@ -84,7 +84,8 @@ class PortalPublicController(Controller):
         year = clock.today().year
         results, _ = await published_results(page.session, 3, 0)
         async with counting_below(page.session, page.tenant):
-            stats, rates = await public_stats(page.session, year), await public_rates(page.session, page.tenant, year)
+            stats = await public_stats(page.session, page.tenant, year)
+            rates = await public_rates(page.session, page.tenant, year)
         return page.render(
             "home.html", stats=stats, results=results, rates=rates, below=page.tenant.kind != "community",
             meetings=await public_meetings(page.session, upcoming=True, limit=5),

@@ -43,8 +43,7 @@ class PublicController(Controller):
 
     @get("/stats", summary="门户展示的年度数字：协商次数、办成实事（街道、区、市为下辖各社区之和）")
     async def stats(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicStats:
-        async with counting_below(db_session, tenant):
-            return await public_stats(db_session, report_year(year))
+        return await public_stats(db_session, tenant, report_year(year))
 
     @get("/rates", summary="门户展示的年度响应率、解决率、满意率（各附分子、分母；街道、区、市为下辖合计；定义见 docs/rates.md）")
     async def rates(self, db_session: DbSession, tenant: PublicTenant, year: FromQuery[int | None] = None) -> PublicRates:

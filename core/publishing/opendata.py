@@ -146,7 +146,7 @@ async def stats_rows(session: AsyncSession, tenant: Tenant) -> list[PublicStats]
     async with counting_below(session, tenant):
         first_concern = await session.scalar(select(func.min(Concern.created_at)))
         first = min(clock.local(tenant.created_at).year, clock.local(first_concern).year if first_concern else this_year)
-        return [await public_stats(session, year) for year in range(max(first, 2000), this_year + 1)]
+        return [await public_stats(session, tenant, year) for year in range(max(first, 2000), this_year + 1)]
 
 
 async def rates_rows(session: AsyncSession, tenant: Tenant) -> list[OpenRates]:

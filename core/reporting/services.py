@@ -22,6 +22,7 @@ from core.concerns.services import category_names
 from core.errors import InvalidInput
 from core.events import PLUGINS_KEY
 from core.inputs import label
+from core.reporting import tallies as kept
 from core.reporting.rates import COUNTED  # a merged duplicate is no concern of its own here either
 from core.reporting.schemas import Figures, PublicStats, StatsOut
 from core.tenancy.models import Tenant, live_communities_below
@@ -133,22 +134,35 @@ async def _subtree_size(scope: TenantScope) -> int:
         Tenant.path.startswith(scope.tenant.path))) or 0)
 
 
+async def _open_now(session: AsyncSession) -> tuple[int, int]:
+    """The overdue action items and open follow-ups of the tenants the session reads: what is open today is no
+    sum of days, and a small indexed set to count."""
+    today = clock.today()
+    overdue = await session.scalar(select(func.count()).select_from(ActionItem).where(
+        ActionItem.status == "open", ActionItem.due_date < today))
+    open_ = await session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.status == "open"))
+    return int(overdue or 0), int(open_ or 0)
+
+
 async def tenant_stats(scope: TenantScope, date_from: datetime.date, date_to: datetime.date) -> StatsOut:
-    """The scope's tenant's own figures, then its subtree's: plain aggregates each time, never a group per tenant
-    (a district has a thousand below it)."""
+    """The scope's tenant's own figures, then its subtree's, from the figures kept per day and month
+    (`core.reporting.tallies`): a few dozen rows of its own, whatever the number of concerns or tenants below."""
     session, tenant = scope.session, scope.tenant
-    own = total(await tallies(session, date_from, date_to, by_tenant=False))
+    own_part, tree_part = await kept.read(session, tenant.id, date_from, date_to)
+    own = own_part.figures(*await _open_now(session))
     async with scope.subtree():
-        rollup = total(await tallies(session, date_from, date_to, by_tenant=False))
+        rollup = tree_part.figures(*await _open_now(session))
     plugins = session.info.get(PLUGINS_KEY)
     extra = await plugins.statistics(session, tenant, date_from, date_to) if plugins is not None else {}
     return StatsOut(tenant=tenant.slug, date_from=date_from, date_to=date_to, own=own, rollup=rollup,
                     tenants_in_rollup=await _subtree_size(scope), plugins=extra)
 
 
-async def public_stats(session: AsyncSession, year: int) -> PublicStats:
-    """A portal's figures for `year` (Beijing's), over the one tenant the public session reads."""
-    f = total(await tallies(session, datetime.date(year, 1, 1), datetime.date(year, 12, 31)))
+async def public_stats(session: AsyncSession, tenant: Tenant, year: int) -> PublicStats:
+    """A portal's figures for `year` (Beijing's): `tenant`'s and every tenant's below it (a community's its own, a
+    street's, district's or city's the sum of its communities'), from the figures kept (`core.reporting.tallies`)."""
+    _, below = await kept.read(session, tenant.id, datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    f = below.figures(0, 0)  # nothing open-now is shown to the public
     return PublicStats(year=year, consultations_held=f.consultations_held, matters_completed=f.matters_completed,
                        concerns_received=f.concerns_received, median_days_to_completion=f.median_days_to_completion,
                        average_rating=f.average_rating)

@@ -32,6 +32,7 @@ from core.events import audit_key, relink, verify_chain
 from core.media import PhotoStore
 from core.notifications.fanout import start_at_head
 from core.plugins import Plugins
+from core.reporting import tallies
 from core.tenancy.models import ALLOWED_PARENT_KINDS, Tenant
 from core.tenancy.scope import within
 
@@ -42,6 +43,7 @@ SUPPORTED_VERSIONS = frozenset({2})
 TENANT_TABLE = "tenant"
 USER_TABLE = "user_account"
 CURSOR_TABLE = "notification_cursor"
+TALLY_TABLE = "day_tally"
 # Photo keys are made by the server (core/media.py): "<tenant hex>/<random hex><extension>". Anything else in a
 # file is refused, so an import can never write outside the media folder.
 PHOTO_KEY = re.compile(r"^(?P<tenant>[0-9a-f]{32})/[0-9a-f]{32}\.(jpg|png|webp)$")
@@ -318,6 +320,12 @@ async def _load(session: AsyncSession, document: TenantExport, store: PhotoStore
     if granted:
         await session.execute(update(User).where(User.id.in_(granted)).values(authz_version=User.authz_version + 1)
                               .execution_options(synchronize_session=False))
+    # The figures kept per day (`core.reporting.tallies`): an export from before them is counted now, and the
+    # tenants above the imported ones take the imported figures into their roll-ups.
+    recount = [] if TALLY_TABLE in data or TALLY_TABLE not in by_name else list(
+        (await session.scalars(select(Tenant).where(Tenant.id.in_(ids)))).all())
+    if recount or parent is not None:
+        await tallies.rebuild(session, [*recount, *([parent] if parent is not None else [])])
     verified = {}
     for tenant in tenants:
         async with within(session, TenantContext(tenant["id"], tenant["path"])):

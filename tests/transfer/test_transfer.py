@@ -352,6 +352,9 @@ async def test_the_export_of_a_community_holds_nothing_of_its_sibling(client: As
 async def test_a_community_moves_under_a_new_street(client: AsyncClient, auth: Auth, first: Installation,
                                                     second: Installation, tmp_path: Path) -> None:
     made = await populate(client, auth)
+    figures = (await client.get("/api/v1/tenants/comm-a/stats", headers=await auth("cstaff"),
+                                params={"from": "2000-01-01"})).json()["own"]  # kept by the fan-out by now
+    assert figures["concerns_received"] > 0
     path, document = await export(first, "comm-a", tmp_path)
     assert document.parent == "street-a"
     app = create_app(second.settings)
@@ -384,6 +387,12 @@ users:
                                            .where(concern.c.id == uuid.UUID(made["escalated"])))).scalar_one()
     assert community["parent_id"] == street["id"] and community["path"] == f"{street['path']}{community['id'].hex}/"
     assert escalated_to == street["id"]  # escalated one level up: to the new street
+    async with second.owner.connect() as conn:  # the tenants above take the community into their roll-ups
+        tally = Base.metadata.tables["day_tally"]
+        rolled_up = dict((await conn.execute(
+            select(tenant.c.slug, func.sum(tally.c.concerns_received)).join(tenant, tenant.c.id == tally.c.tenant_id)
+            .where(tally.c.subtree, tally.c.month.is_(False)).group_by(tenant.c.slug))).all())
+    assert rolled_up == dict.fromkeys(("city-x", "district-x", "street-x", "comm-a"), figures["concerns_received"])
 
 
 async def test_a_community_is_restored_from_its_backup_in_the_same_installation(

@@ -1,7 +1,7 @@
 """The time-limit sweep with the clock moved on: a reminder at yellow (once, however often it sweeps), a
 supervision notice from the level above at red, escalation one level up after N hours red and nothing more
 after it, the ceiling kept (supervised, never escalated), closed concerns never read, working time across a
-weekend, and the due query on the partial index (both databases)."""
+weekend, National Day and its 调休 Saturday, and the due query on the partial index (both databases)."""
 
 from __future__ import annotations
 
@@ -186,6 +186,32 @@ async def test_working_time_limits_stop_over_the_weekend(app: Litestar, client: 
     assert monday.done == {"concern.deadline_warning": 1}
     late = await _sweep(app, datetime.datetime(2026, 12, 7, 10, 31, tzinfo=BEIJING))
     assert late.done == {"concern.supervised": 1}
+
+
+async def test_working_time_limits_stop_over_national_day_and_run_on_its_tiaoxiu_saturday(
+        app: Litestar, client: AsyncClient) -> None:
+    """The State Council's calendar (chinese-calendar): 1–7 October 2026 are holidays, Saturday 10 October a
+    working day (调休). Four working hours from Wednesday 30 September 16:00 end on Thursday 8 October; four from
+    Friday 9 October 16:00 end on that Saturday, not on Monday."""
+    before_the_holiday = datetime.datetime(2026, 9, 30, 16, 0, tzinfo=BEIJING)
+    with clock.frozen(before_the_holiday):
+        await _policy(client, "district-a", "dadmin", [{"urgency": "normal", "respond": "PT4H", "respond_working": True}])
+        first = await _file(client, "comm-a", "resident")
+    concern = await _concern(app, "comm-a", first)
+    assert concern.respond_by == datetime.datetime(2026, 10, 8, 10, 30, tzinfo=BEIJING)
+    assert (await _sweep(app, datetime.datetime(2026, 10, 5, 12, 0, tzinfo=BEIJING))).acted == 0  # 国庆 holiday
+    assert (await _sweep(app, datetime.datetime(2026, 10, 8, 9, 31, tzinfo=BEIJING))).done == {
+        "concern.deadline_warning": 1}
+    assert (await _sweep(app, datetime.datetime(2026, 10, 8, 10, 31, tzinfo=BEIJING))).done == {
+        "concern.supervised": 1}
+    with clock.frozen(datetime.datetime(2026, 10, 9, 16, 0, tzinfo=BEIJING)):
+        second = await _file(client, "comm-a", "resident")
+    concern = await _concern(app, "comm-a", second)
+    assert concern.respond_by == datetime.datetime(2026, 10, 10, 10, 30, tzinfo=BEIJING)  # the 调休 Saturday
+    saturday = await _sweep(app, datetime.datetime(2026, 10, 10, 10, 31, tzinfo=BEIJING))
+    assert saturday.done == {"concern.supervised": 1}, saturday.done  # red already: supervised, not warned
+    assert (await _concern(app, "comm-a", second)).alert_stage == "respond_red"
+
 
 
 # EXPLAIN is PostgreSQL's planner: this runs there only.

@@ -79,10 +79,14 @@ def main(ctx: click.Context) -> None:
 @pass_invocation
 def migrate(invocation: Invocation) -> None:
     """Bring the database schema up to date (as the owner role), and grant the app role."""
-    from core.migrate import upgrade
+    from core.migrate import RECOUNT_FIGURES, upgrade
 
-    upgrade(get_settings(), invocation.plugins)
+    after = upgrade(get_settings(), invocation.plugins)
     click.echo("数据库已是最新版本")
+    if RECOUNT_FIGURES in after:  # the figures are kept per day since revision 0025: count the days before it
+        from core.reporting.cli import recount
+
+        click.echo(f"已统计 {_run(recount)} 个租户升级前的数字")
 
 
 @main.group()

@@ -38,11 +38,20 @@ def alembic_config(settings: Settings, plugins: Plugins) -> Config:
     return config
 
 
-def upgrade(settings: Settings, plugins: Plugins, revision: str = "heads") -> None:
-    """Bring the database to `revision`, the core's and these plugins' branches alike."""
+# What a migration asks the app to do once the schema is up to date (work it cannot do in SQL): `upgrade` answers
+# the set of them, and `yishi migrate` does them.
+AFTER_UPGRADE = "after_upgrade"
+RECOUNT_FIGURES = "recount figures"  # revision 0025: count the kept figures of the tenants there were
+
+
+def upgrade(settings: Settings, plugins: Plugins, revision: str = "heads") -> set[str]:
+    """Bring the database to `revision`, the core's and these plugins' branches alike; what the migrations that
+    ran asked to be done after them (`AFTER_UPGRADE`)."""
     if settings.owner_database_url.startswith("sqlite"):
         _ensure_sqlite_dir(settings.owner_database_url)
-    command.upgrade(alembic_config(settings, plugins), revision)
+    config = alembic_config(settings, plugins)
+    command.upgrade(config, revision)
+    return set(config.attributes.get(AFTER_UPGRADE, ()))
 
 
 def _ensure_sqlite_dir(url: str) -> None:

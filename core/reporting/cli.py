@@ -23,13 +23,15 @@ def rebuild(tenant_slug: str | None) -> None:
     """Count every day of every tenant (or one) again from its concerns, topics, meetings and ratings, and the
     roll-ups of the tenants above: after an upgrade, an import, or to check that nothing drifted."""
 
-    async def work(session: AsyncSession) -> int:
-        statement = select(Tenant).order_by(Tenant.path)
-        if tenant_slug:
-            statement = statement.where(Tenant.slug == tenant_slug)
-        found = (await session.scalars(statement)).all()
-        if tenant_slug and not found:
-            raise NotFound("没有租户 {slug}", slug=tenant_slug)
-        return await tallies.rebuild(session, found)
+    click.echo(f"已重新统计 {run(lambda session: recount(session, tenant_slug))} 个租户的数字（及其上级的汇总）")
 
-    click.echo(f"已重新统计 {run(work)} 个租户的数字（及其上级的汇总）")
+
+async def recount(session: AsyncSession, tenant_slug: str | None = None) -> int:
+    """`tallies.rebuild` of one tenant (by slug) or of all; how many were counted."""
+    statement = select(Tenant).order_by(Tenant.path)
+    if tenant_slug:
+        statement = statement.where(Tenant.slug == tenant_slug)
+    found = (await session.scalars(statement)).all()
+    if tenant_slug and not found:
+        raise NotFound("没有租户 {slug}", slug=tenant_slug)
+    return await tallies.rebuild(session, found)

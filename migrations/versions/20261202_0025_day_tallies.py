@@ -2,10 +2,11 @@
 
 `/stats` reads these instead of counting concerns, topics, meetings and ratings: the fan-out of the event log
 recounts the days an event touched and adds the change to the tenant's months and to every ancestor's subtree
-rows (core/reporting/tallies.py). The table starts empty: `yishi stats rebuild` counts what there was before.
+rows (core/reporting/tallies.py). The table starts empty: on a database that already has tenants, `yishi migrate`
+counts what there was before (`yishi stats rebuild`) once the migrations are done.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -13,13 +14,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
-from alembic import op
+from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import AFTER_UPGRADE, RECOUNT_FIGURES, drop_tenant_wall, enable_tenant_wall
 
-revision = '0024'
-down_revision = '0023'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
@@ -48,6 +49,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'subtree', 'month', 'day', name=op.f('uq_day_tally_tenant_id'))
     )
     enable_tenant_wall("day_tally")
+    # The tenant tree is a shared table (no wall): any tenant means figures to count, by the app, after this.
+    if op.get_bind().execute(sa.text("SELECT 1 FROM tenant LIMIT 1")).first() is not None:
+        context.config.attributes.setdefault(AFTER_UPGRADE, set()).add(RECOUNT_FIGURES)
 
 
 def downgrade() -> None:

@@ -12,17 +12,22 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from alembic import command
+from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
+from core.app import create_app
+from core.cli import main
 from core.events import GENESIS, content_digest, link_hash
 from core.migrate import alembic_config, upgrade
 from core.plugins import Plugins
-from core.settings import Settings
-from tests.conftest import PG_ADMIN_URL, PG_REACHABLE, _admin_execute, _asyncpg_dsn
+from core.settings import Settings, get_settings
+from tests.conftest import PG_ADMIN_URL, PG_REACHABLE, Auth, _admin_execute, _asyncpg_dsn, http_client, load_world
+from tests.helpers import BASE, file
 
 PLUGINS = Plugins()  # the installed plugins: every upgrade runs their branches too
 
@@ -313,5 +318,65 @@ def test_0021_starts_each_tenants_fan_out_at_its_head_on_postgres() -> None:
         upgrade(settings, PLUGINS)
         assert sorted(asyncio.run(_fetch(url, "SELECT tenant_id, seq FROM notification_cursor"))) == sorted(
             [(old, 7), (quiet, 0)])
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+async def _a_community_with_a_concern(settings: Settings) -> None:
+    app = create_app(settings)
+    try:
+        await load_world(app)
+        async with http_client(app) as client:
+            auth = Auth(client)
+            await file(client, await auth("resident"))
+    finally:
+        await app.state.engine.dispose()
+
+
+async def _figures(settings: Settings) -> dict[str, Any]:
+    app = create_app(settings)
+    try:
+        async with http_client(app) as client:
+            answer = await client.get(f"{BASE}/stats", headers=await Auth(client)("cstaff"))
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+    finally:
+        await app.state.engine.dispose()
+
+
+def _upgrading_to_kept_figures_counts_the_figures_there_were(settings: Settings,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    upgrade(settings, PLUGINS)
+    asyncio.run(_a_community_with_a_concern(settings))
+    command.downgrade(alembic_config(settings, PLUGINS), "0024")  # as before revision 0025: no kept figures
+    for name, value in (("YISHI_DATABASE_URL", settings.database_url),
+                        ("YISHI_MIGRATIONS_DATABASE_URL", settings.owner_database_url)):
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        migrated = CliRunner().invoke(main, ["migrate"], catch_exceptions=False)
+    finally:
+        get_settings.cache_clear()
+    assert migrated.exit_code == 0 and "升级前的数字" in migrated.output, migrated.output
+    figures = asyncio.run(_figures(settings))
+    assert (figures["own"]["concerns_received"], figures["rollup"]["concerns_received"]) == (1, 1)
+    again = CliRunner().invoke(main, ["migrate"], catch_exceptions=False)  # nothing more to count
+    assert again.exit_code == 0 and "升级前的数字" not in again.output
+
+
+def test_upgrading_to_kept_figures_counts_the_figures_there_were(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/yishi.db", password_hash="cheapest")
+    _upgrading_to_kept_figures_counts_the_figures_there_were(settings, monkeypatch)
+
+
+@pytest.mark.skipif(not PG_REACHABLE, reason="needs the local PostgreSQL server")
+def test_upgrading_to_kept_figures_counts_the_figures_there_were_on_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
+    database = f"yishi_mig_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin_execute(f'CREATE DATABASE "{database}"'))
+    url = make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    try:
+        _upgrading_to_kept_figures_counts_the_figures_there_were(Settings(database_url=url, password_hash="cheapest"),
+                                                                 monkeypatch)
     finally:
         asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))

@@ -195,6 +195,8 @@ def test_the_audit_key_is_its_own_setting_or_derived_from_the_secret_never_the_s
     assert Settings.from_env({"YISHI_SECRET_KEY": "s" * 40, "YISHI_AUDIT_KEY": "a" * 40}).audit_key == "a" * 40
 
 
+# Only PostgreSQL computes links in SQL; SQLite files in steps with the Python form.
+@pytest.mark.parametrize("database", ["postgresql"] if PG_REACHABLE else [], indirect=True)
 async def test_the_sql_form_of_the_keyed_link_agrees_with_the_python_form(session: AsyncSession,
                                                                           database: DatabaseUnderTest) -> None:
     """Filing computes its link in PostgreSQL (`link_hash_sql`, from the key's pads); verify recomputes it in Python."""
@@ -204,8 +206,6 @@ async def test_the_sql_form_of_the_keyed_link_agrees_with_the_python_form(sessio
 
     from core.events import hmac_pads, link_hash_sql
 
-    if not database.is_postgres:
-        pytest.skip("only PostgreSQL computes links in SQL; SQLite files in steps with the Python form")
     rng = random.Random(11)
     statement = select(link_hash_sql(bindparam("prev", type_=String), bindparam("seq", type_=Integer),
                                      bindparam("at", type_=HEADS.c.at.type), bindparam("content", type_=String)))

@@ -62,7 +62,7 @@ FILING_BODY = json.dumps({"title": "楼道堆放杂物影响通行", "descriptio
                           "category": "environment", "channel": "portal"}, ensure_ascii=False)
 # Endpoints compared with the bare SELECT (the ÷SELECT ratio recorded as {name}_ratio); the others have
 # their own yardsticks below.
-SELECT_COMPARED = ("const", "select_by_pk", "read_me", "read_tenant")
+SELECT_COMPARED = ("const", "select_by_pk", "read_me", "read_tenant", "concern_list", "district_stats", "district_rates")
 
 
 @dataclass(frozen=True)

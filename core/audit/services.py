@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.events import GENESIS, BrokenLink, ChainPoint, EventChainHead, audit_key, verify_chain
 from core.tenancy.models import Tenant
 from core.tenancy.scope import within
+from core.tenancy.services import tenants_named
 
 FORMAT = "yishi.audit-checkpoint"
 
@@ -67,12 +68,7 @@ async def verify_chains(session: AsyncSession, slug: str | None = None,
     key = audit_key(session)
     if since is not None and not hmac.compare_digest(since.signature_with(key), since.signature):
         raise InvalidInput("检查点的签名不符：文件被改动过，或不是用本安装的审计密钥签的")
-    statement = select(Tenant).order_by(Tenant.path)
-    if slug:
-        statement = statement.where(Tenant.slug == slug)
-    tenants = (await session.scalars(statement)).all()
-    if slug and not tenants:
-        raise NotFound("没有租户 {slug}", slug=slug)
+    tenants = await tenants_named(session, slug)
     points = {head.id: ChainPoint(head.seq, head.hash) for head in (since.tenants if since else ())}
     here = {tenant.id for tenant in tenants}
     reports = [ChainReport(head.slug, 0, BrokenLink(head.seq, None, "检查点里的这个租户已不在本安装"))

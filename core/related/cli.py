@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.commands import run
 from core.db import TenantContext
-from core.errors import NotFound
 from core.related import index
-from core.tenancy.models import Tenant
 from core.tenancy.scope import within
+from core.tenancy.services import tenants_named
 
 
 @click.group()
@@ -25,12 +23,7 @@ def reindex(tenant_slug: str | None) -> None:
     """Index the concerns of every tenant (or one) that have no keys yet; run again, it skips the indexed ones."""
 
     async def work(session: AsyncSession) -> list[tuple[str, int]]:
-        statement = select(Tenant).order_by(Tenant.path)
-        if tenant_slug:
-            statement = statement.where(Tenant.slug == tenant_slug)
-        tenants = (await session.scalars(statement)).all()
-        if tenant_slug and not tenants:
-            raise NotFound("没有租户 {slug}", slug=tenant_slug)
+        tenants = await tenants_named(session, tenant_slug)
         done = []
         for tenant in tenants:
             async with within(session, tenant):  # one tenant at a time, through the app's walls

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.commands import run
-from core.errors import NotFound
 from core.reporting import tallies
-from core.tenancy.models import Tenant
+from core.tenancy.services import tenants_named
 
 
 @click.group()
@@ -28,10 +26,4 @@ def rebuild(tenant_slug: str | None) -> None:
 
 async def recount(session: AsyncSession, tenant_slug: str | None = None) -> int:
     """`tallies.rebuild` of one tenant (by slug) or of all; how many were counted."""
-    statement = select(Tenant).order_by(Tenant.path)
-    if tenant_slug:
-        statement = statement.where(Tenant.slug == tenant_slug)
-    found = (await session.scalars(statement)).all()
-    if tenant_slug and not found:
-        raise NotFound("没有租户 {slug}", slug=tenant_slug)
-    return await tallies.rebuild(session, found)
+    return await tallies.rebuild(session, await tenants_named(session, tenant_slug))

@@ -379,3 +379,15 @@ def expand_buildings(text: str) -> list[str]:
     if len(names) > MAX_BUILDINGS_AT_ONCE:
         raise InvalidInput("楼栋一次最多新增 {limit} 个", field="buildings", limit=MAX_BUILDINGS_AT_ONCE)
     return list(dict.fromkeys(names))
+
+
+async def tenants_named(session: AsyncSession, slug: str | None) -> Sequence[Tenant]:
+    """The tenant `slug` names (NotFound if none does), or every tenant, in tree order: what an operator's
+    command over "one tenant, or all" acts on."""
+    statement = select(Tenant).order_by(Tenant.path)
+    if slug:
+        statement = statement.where(Tenant.slug == slug)
+    found = (await session.scalars(statement)).all()
+    if slug and not found:
+        raise NotFound("没有租户 {slug}", slug=slug)
+    return found

@@ -67,10 +67,14 @@ class Claim:
 
     def record(self, status: int, answer: dict[str, Any]) -> IdempotencyRecord:
         """The row that keeps this request's answer, every column set (it is written without the ORM)."""
+        return IdempotencyRecord(**self.columns(status, answer))
+
+    def columns(self, status: int, answer: dict[str, Any]) -> dict[str, Any]:
+        """`record`'s values by attribute, for a statement that writes it with the change."""
         now = clock.now()
-        return IdempotencyRecord(tenant_id=self.tenant_id, id=uuid7(), user_id=self.user_id, key=self.key,
-                                 request_hash=self.fingerprint, status_code=status, response=answer,
-                                 created_at=now, updated_at=now)
+        return {"tenant_id": self.tenant_id, "id": uuid7(), "user_id": self.user_id, "key": self.key,
+                "request_hash": self.fingerprint, "status_code": status, "response": answer,
+                "created_at": now, "updated_at": now}
 
 
 async def _stored(session: AsyncSession, claim: Claim) -> tuple[int, Any] | None:

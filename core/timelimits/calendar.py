@@ -148,12 +148,13 @@ def _span(start: datetime.time, end: datetime.time) -> datetime.timedelta:
     return datetime.datetime.combine(datetime.date.min, end) - datetime.datetime.combine(datetime.date.min, start)
 
 
-def _blocks(day: datetime.date, hours: WorkingHours) -> list[tuple[datetime.datetime, datetime.datetime]]:
-    """The working hours of `day` as moments, none on a day off."""
+@lru_cache(maxsize=4096)
+def _blocks(day: datetime.date, hours: WorkingHours) -> tuple[tuple[datetime.datetime, datetime.datetime], ...]:
+    """The working hours of `day` as moments, none on a day off (kept: every filing walks the same few days)."""
     if not is_working_day(day):
-        return []
-    return [(datetime.datetime.combine(day, start, LOCAL_TZ), datetime.datetime.combine(day, end, LOCAL_TZ))
-            for start, end in hours]
+        return ()
+    return tuple((datetime.datetime.combine(day, start, LOCAL_TZ), datetime.datetime.combine(day, end, LOCAL_TZ))
+                 for start, end in hours)
 
 
 def next_working_moment(moment: datetime.datetime, hours: WorkingHours) -> datetime.datetime:

@@ -49,6 +49,26 @@ async def test_concern_list_queries_do_not_grow_with_the_page(client: AsyncClien
     assert small == large
 
 
+async def test_a_concern_page_comes_with_its_total_and_filers_in_one_query(client: AsyncClient, app: Litestar,
+                                                                           auth: Auth) -> None:
+    """The page, how many match in all, and who filed each: one statement (no count of its own, no names
+    looked up after); a page past the last still says how many there are."""
+    staff = await auth("cstaff")
+    for _ in range(3):
+        await file(client, await auth("resident"))
+    await client.get(f"{BASE}/concerns?limit=2", headers=staff)
+    with counting(app) as statements:
+        page = (await client.get(f"{BASE}/concerns?limit=2", headers=staff)).json()
+    assert page["total"] == 3 and len(page["items"]) == 2 and page["items"][0]["filed_by"] == "resident"
+    concern_reads = [s for s in statements if "FROM concern" in s]
+    assert len(concern_reads) == 1 and "count(*) OVER ()" in concern_reads[0]
+    assert not [s for s in statements if "FROM user_account" in s and "JOIN" not in s]
+    beyond = (await client.get(f"{BASE}/concerns?limit=2&offset=10", headers=staff)).json()
+    assert beyond["total"] == 3 and beyond["items"] == []
+    mine = (await client.get(f"{BASE}/concerns?limit=2&offset=10&status=rejected", headers=staff)).json()
+    assert mine["total"] == 0
+
+
 async def test_topic_and_action_lists_do_not_grow_with_the_page(client: AsyncClient, app: Litestar,
                                                               auth: Auth) -> None:
     staff = await auth("cstaff")

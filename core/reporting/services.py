@@ -130,32 +130,41 @@ def total(by_tenant: dict[Any, Tally]) -> Figures:
 
 
 async def _subtree_size(scope: TenantScope) -> int:
-    return int(await scope.session.scalar(select(func.count()).select_from(Tenant).where(
-        Tenant.path.startswith(scope.tenant.path))) or 0)
+    return int(await scope.session.scalar(select(_tenants_below(scope.tenant))) or 0)
 
 
-async def _open_now(session: AsyncSession) -> tuple[int, int]:
-    """The overdue action items and open follow-ups of the tenants the session reads: what is open today is no
-    sum of days, and a small indexed set to count."""
-    today = clock.today()
-    overdue = await session.scalar(select(func.count()).select_from(ActionItem).where(
-        ActionItem.status == "open", ActionItem.due_date < today))
-    open_ = await session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.status == "open"))
-    return int(overdue or 0), int(open_ or 0)
+def _tenants_below(tenant: Tenant) -> Any:
+    """How many tenants the roll-up of `tenant` covers (itself included)."""
+    return select(func.count()).select_from(Tenant).where(Tenant.path.startswith(tenant.path)).scalar_subquery()
+
+
+def _open_counts(tenant_id: uuid.UUID | None = None) -> tuple[Any, Any]:
+    """The overdue action items and open follow-ups of the tenants the session reads (or of `tenant_id` among
+    them): what is open today is no sum of days, and a small indexed set to count."""
+    overdue = [ActionItem.status == "open", ActionItem.due_date < clock.today()]
+    open_ = [FollowUp.status == "open"]
+    if tenant_id is not None:
+        overdue.append(ActionItem.tenant_id == tenant_id)
+        open_.append(FollowUp.tenant_id == tenant_id)
+    return (select(func.count()).select_from(ActionItem).where(*overdue).scalar_subquery(),
+            select(func.count()).select_from(FollowUp).where(*open_).scalar_subquery())
 
 
 async def tenant_stats(scope: TenantScope, date_from: datetime.date, date_to: datetime.date) -> StatsOut:
     """The scope's tenant's own figures, then its subtree's, from the figures kept per day and month
-    (`core.reporting.tallies`): a few dozen rows of its own, whatever the number of concerns or tenants below."""
+    (`core.reporting.tallies`): a few dozen rows of its own, whatever the number of concerns or tenants below;
+    what is open now, its own and the subtree's, and the size of the subtree, in one more query."""
     session, tenant = scope.session, scope.tenant
     own_part, tree_part = await kept.read(session, tenant.id, date_from, date_to)
-    own = own_part.figures(*await _open_now(session))
     async with scope.subtree():
-        rollup = tree_part.figures(*await _open_now(session))
+        own_overdue, own_open, tree_overdue, tree_open, size = (await session.execute(select(
+            *_open_counts(tenant.id), *_open_counts(), _tenants_below(tenant)))).one()
     plugins = session.info.get(PLUGINS_KEY)
     extra = await plugins.statistics(session, tenant, date_from, date_to) if plugins is not None else {}
-    return StatsOut(tenant=tenant.slug, date_from=date_from, date_to=date_to, own=own, rollup=rollup,
-                    tenants_in_rollup=await _subtree_size(scope), plugins=extra)
+    return StatsOut(tenant=tenant.slug, date_from=date_from, date_to=date_to,
+                    own=own_part.figures(int(own_overdue or 0), int(own_open or 0)),
+                    rollup=tree_part.figures(int(tree_overdue or 0), int(tree_open or 0)),
+                    tenants_in_rollup=int(size or 0), plugins=extra)
 
 
 async def public_stats(session: AsyncSession, tenant: Tenant, year: int) -> PublicStats:

@@ -54,8 +54,8 @@ from core.notifications.webhooks import WebhookController
 from core.observability import (
     MetricsController,
     configure_json_logging,
-    prometheus_config,
     request_context_middleware,
+    request_metrics_middleware,
     watch_pool,
 )
 from core.open311.controllers import Open311Controller
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             MyNotificationsController, UnsubscribeController, DevOutboxController, WebhookController,
             MergeController, assets_router(),
         ],
-        middleware=[refuse_nul, request_context_middleware, prometheus_config().middleware],
+        middleware=[refuse_nul, request_context_middleware, request_metrics_middleware],
         request_class=YishiRequest,
         template_config=template_config(plugin_template_dirs(plugins)),
         csrf_config=csrf_config(settings),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -115,10 +116,52 @@ def _drop_transitions(session: Session, previous_transaction: Any) -> None:
     session.info.pop(TRANSITIONS_KEY, None)
 
 
-def prometheus_config() -> PrometheusConfig:
-    # Route templates, not raw paths: one series per route however many tenants and ids there are.
-    return PrometheusConfig(app_name="yishi", prefix="yishi", group_path=True, exclude=["^/metrics", "^/static/"],
-                            exclude_unhandled_paths=True)
+# Requests by route template, not raw path: one series per route however many tenants and ids there are. The
+# names and labels are those of Litestar's Prometheus middleware, which this replaces: it built a URL object, five
+# label sets and four metric lookups a request, a twentieth of the busiest write's time.
+_LABELS = ("method", "path", "status_code", "app_name")
+REQUESTS = Counter("yishi_requests_total", "Total requests", _LABELS)
+REQUEST_ERRORS = Counter("yishi_requests_error_total", "Total errors in requests", _LABELS)
+REQUEST_TIME = Histogram("yishi_request_duration_seconds", "Request duration, in seconds", _LABELS)
+IN_PROGRESS = Gauge("yishi_requests_in_progress", "Total requests currently in progress", _LABELS,
+                    multiprocess_mode="livesum")
+_NOT_MEASURED = ("/metrics", "/static/")
+
+
+def request_metrics_middleware(app: ASGIApp) -> ASGIApp:
+    """Counts and times each request by its route's template, method and status (a route's middleware: a path no
+    route answers has no series)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        template = scope.get("path_template") or scope["path"]
+        if template.startswith(_NOT_MEASURED):
+            await app(scope, receive, send)
+            return
+        method = cast(Any, scope)["method"]  # an HTTP scope: it has one
+        running = IN_PROGRESS.labels(method, template, 200, "yishi")
+        status = [500]  # what an exception that escapes every handler becomes
+
+        async def send_with_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        running.inc()
+        try:
+            await app(scope, receive, send_with_status)
+        finally:
+            running.dec()
+            labels = (method, template, status[0], "yishi")
+            if status[0] >= 500:
+                REQUEST_ERRORS.labels(*labels).inc()
+            REQUESTS.labels(*labels).inc()
+            REQUEST_TIME.labels(*labels).observe(time.perf_counter() - started)
+
+    return middleware
 
 
 class MetricsController(PrometheusController):

@@ -78,3 +78,24 @@ async def test_logs_are_json_with_request_tenant_and_user_but_no_personal_data(c
     assert all(line["tenant"] == "comm-a" and line["user_id"] for line in ours)
     assert all("level" in line and "timestamp" in line for line in ours)
     assert "13812341234" not in stream.getvalue() and "柳先生" not in stream.getvalue()
+
+
+async def test_each_answer_is_counted_and_timed_under_its_route_and_status(client: AsyncClient, auth: Auth) -> None:
+    headers = await auth("resident")
+    route = "/api/v1/tenants/{slug}/concerns/{concern_id}"
+
+    def answered(status: str) -> float:
+        labels = {"method": "GET", "path": route, "status_code": status, "app_name": "yishi"}
+        return REGISTRY.get_sample_value("yishi_requests_total", labels) or 0.0
+
+    before_found, before_missing = answered("200"), answered("404")
+    concern = await file(client, headers)
+    assert (await client.get(f"{BASE}/concerns/{concern['id']}", headers=headers)).status_code == 200
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert (await client.get(f"{BASE}/concerns/{missing}", headers=headers)).status_code == 404
+    assert (answered("200"), answered("404")) == (before_found + 1, before_missing + 1)
+    timed = REGISTRY.get_sample_value("yishi_request_duration_seconds_count",
+                                      {"method": "GET", "path": route, "status_code": "404", "app_name": "yishi"})
+    assert timed is not None and timed >= 1
+    assert REGISTRY.get_sample_value("yishi_requests_in_progress",
+                                     {"method": "GET", "path": route, "status_code": "200", "app_name": "yishi"}) == 0

@@ -196,7 +196,7 @@ def unsaved(model: type[_Row], **values: Any) -> _Row:
 
 @cache
 def _attribute_keys(model: Any) -> frozenset[str]:
-    return frozenset(attr.key for attr in inspect(model).column_attrs)
+    return frozenset(attribute for attribute, _ in _column_keys(model))
 
 
 def make_persistent(session: Any, row: Any) -> None:

@@ -95,7 +95,7 @@ SORTS = {
 CATEGORY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 MAX_PHOTOS = 9
 # The secret after a reference (JSX-2026-000123-7QKM): no 0/O or 1/I to misread; 32⁴ codes per reference.
-TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32: no 0/O, 1/I
+TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 characters: five random bits each
 TRACKING_LENGTH = 4
 # Public lookups by tracking code, per client address: wrong codes allowed before a pause.
 LOOKUP_MAX_FAILURES = 30
@@ -517,8 +517,7 @@ class ConcernService:
         if unknown := users - self._people.keys():  # those `page` read already are known
             self._people.update({row.id: _Person(row.username, row.display_name) for row in (await self.session.execute(
                 select(User.id, User.username, User.display_name).where(User.id.in_(unknown)))).all()})
-        people = {user_id: self._people[user_id] for user_id in users if user_id in self._people}
-        usernames = {user_id: row.username for user_id, row in people.items()}
+        people = self._people
         photos: dict[uuid.UUID, list[uuid.UUID]] = {}
         if ids:
             rows = await self.session.execute(select(Photo.owner_id, Photo.id).where(
@@ -548,7 +547,7 @@ class ConcernService:
                 status=c.status, status_name=STATE_NAMES[c.status],
                 resident_name=c.resident_name,
                 resident_phone=c.resident_phone if show_phone else mask_phone(c.resident_phone),
-                filed_by=usernames.get(c.filed_by_id, "") if c.filed_by_id else "", triage_reason=c.triage_reason,
+                filed_by=people[c.filed_by_id].username if c.filed_by_id in people else "", triage_reason=c.triage_reason,
                 triage_note=c.triage_note, instructions=c.instructions,
                 escalated_to=slugs.get(c.escalated_to_id) if c.escalated_to_id else None, topic=c.topic_id,
                 photos=photos.get(c.id, []), created_at=c.created_at, updated_at=c.updated_at,

@@ -78,6 +78,14 @@ def _during(column: Any, lo: datetime.datetime, hi: datetime.datetime) -> Column
     return and_(column >= lo, column < hi)
 
 
+def _overdue(today: datetime.date) -> list[ColumnElement[bool]]:
+    """An action item overdue on `today`: still open past its due date."""
+    return [ActionItem.status == "open", ActionItem.due_date < today]
+
+
+_FOLLOW_UP_OPEN = FollowUp.status == "open"
+
+
 def _counted(lo: datetime.datetime, hi: datetime.datetime,
              today: datetime.date) -> list[tuple[Any, list[ColumnElement[bool]], dict[str, Any]]]:
     """Every counted figure: the table, which of its rows (in the period [lo, hi), or open on `today`), and the
@@ -88,10 +96,10 @@ def _counted(lo: datetime.datetime, hi: datetime.datetime,
         (Topic, [_during(Topic.created_at, lo, hi)], {"topics": func.count()}),
         (Meeting, [_during(Meeting.minutes_recorded_at, lo, hi)], {"consultations_held": func.count()}),
         (Topic, [_during(Topic.completed_at, lo, hi)], {"matters_completed": func.count()}),
-        (ActionItem, [ActionItem.status == "open", ActionItem.due_date < today], {"overdue_action_items": func.count()}),
+        (ActionItem, _overdue(today), {"overdue_action_items": func.count()}),
         (Rating, [_during(Rating.created_at, lo, hi)], {"rating_total": func.sum(Rating.score), "ratings": func.count()}),
         (FollowUp, [_during(FollowUp.created_at, lo, hi)], {"follow_ups": func.count()}),
-        (FollowUp, [FollowUp.status == "open"], {"follow_ups_open": func.count()}),
+        (FollowUp, [_FOLLOW_UP_OPEN], {"follow_ups_open": func.count()}),
     ]
 
 
@@ -141,8 +149,7 @@ def _tenants_below(tenant: Tenant) -> Any:
 def _open_counts(tenant_id: uuid.UUID | None = None) -> tuple[Any, Any]:
     """The overdue action items and open follow-ups of the tenants the session reads (or of `tenant_id` among
     them): what is open today is no sum of days, and a small indexed set to count."""
-    overdue = [ActionItem.status == "open", ActionItem.due_date < clock.today()]
-    open_ = [FollowUp.status == "open"]
+    overdue, open_ = _overdue(clock.today()), [_FOLLOW_UP_OPEN]
     if tenant_id is not None:
         overdue.append(ActionItem.tenant_id == tenant_id)
         open_.append(FollowUp.tenant_id == tenant_id)

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Indel
 
-from core.related import concepts
+from core.related import concepts, terms
 from core.related.text import Words, normalise, words
 
 # The features' weights and the bias of a logistic regression fitted on the development set
 # (tests/data/related_concerns.jsonl) by `python -m core.related.train`; the held-out sets check that they
 # generalise (`python -m core.related.evaluation`). In the order of `features`.
-WEIGHTS: tuple[float, ...] = (0.347, 5.873, 1.641, 3.946, -2.099, 1.082, -0.619, -4.164, -3.374, 1.448, -0.71, -0.433)
-BIAS = -4.623
-SHOWN = 0.57  # the least score shown to a resident or to staff as "likely the same" (precision@3 ≥ 0.85 on the set)
+WEIGHTS: tuple[float, ...] = (-2.936, 9.885, 1.415, 4.779, -2.205, 1.389, -0.446, -6.823, -3.859, 1.467, -0.746, -4.512,
+                             1.662, -2.146, 0.873)
+BIAS = -6.017
+SHOWN = 0.5  # the least score shown to a resident or to staff as "likely the same" (precision@3 ≥ 0.85 on the set)
 RELATED = 0.4  # the least score listed as related (shown to staff, lower down)
 FEATURES = (
     "grams",  # the matter's bigrams in common (cosine)
@@ -36,6 +37,9 @@ FEATURES = (
     "same_building",
     "other_category",
     "grams_and_objects",  # the words and the objects agreeing together
+    "terms",  # the words in common, weighed by their rarity (TF-IDF cosine, core.related.terms)
+    "other_side",  # different sides of the compound (北侧 / 南边)
+    "same_fault",  # the same kind of fault (both broken, both missing …)
 )
 
 
@@ -83,7 +87,9 @@ def features(a: Text, b: Text, *, buildings: bool = True) -> list[float]:
             float(both and not a.objects & b.objects), float(not both), float(_conflict(a.faults, b.faults)),
             float(a.compound is not None and b.compound is not None and a.compound != b.compound), float(other_place),
             float(bool(a.words.buildings & b.words.buildings)),
-            float(bool(a.category and b.category and a.category != b.category)), grams * objects]
+            float(bool(a.category and b.category and a.category != b.category)), grams * objects,
+            terms.cosine(a.words.terms, b.words.terms), float(buildings and _conflict(a.words.sides, b.words.sides)),
+            float(bool(a.faults & b.faults))]
 
 
 def score(a: Text, b: Text, *, buildings: bool = True) -> float:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+
+from core.related import terms
 
 # Characters that carry no matter of their own in a resident's sentence: particles, pronouns, the words of
 # asking and complaining. Removing them keeps "我家楼道的灯坏了" and "楼道灯坏" one matter, not two.
@@ -33,6 +35,7 @@ _CHINESE_NUMBER = re.compile(f"([{_NUMERAL}]+)(?=(?:{_PLACE_UNITS}))")
 _BUILDING = re.compile(r"(\d+)\s*(?:号楼|栋|幢|#楼|#|号(?=楼))")
 _ENTRANCE = re.compile(r"(\d+)\s*(?:单元|门洞)")
 _GATE = re.compile(r"([东西南北])(?:大)?门")  # a compound's east, west, south or north gate: a place, like a building
+_SIDE = re.compile(r"([东西南北])(?:边|侧|面|头)")  # its north side (北侧围墙): a place too, if a vaguer one
 _NOT_TEXT = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 
 
@@ -86,8 +89,10 @@ class Words:
     buildings: frozenset[str]
     entrances: frozenset[str]
     gates: frozenset[str]  # 东门 / 西门 …
+    sides: frozenset[str]  # 北侧 / 南边 …
     grams: frozenset[str]  # character bigrams of the matter, fillers and places removed
     chars: frozenset[str]  # its single characters: the last resort of a paraphrase (漏水 / 渗水 share 水)
+    terms: terms.Vector = field(compare=False)  # its words weighed by their rarity (core.related.terms)
 
 
 def words(text: str, building: str | None = None, *, normalised: bool = False) -> Words:
@@ -100,11 +105,12 @@ def words(text: str, building: str | None = None, *, normalised: bool = False) -
         buildings.update(re.findall(r"\d+", normalise(building))[:1])
     entrances = set(_ENTRANCE.findall(text))
     gates = set(_GATE.findall(text))
+    sides = set(_SIDE.findall(text))
     matter = _ENTRANCE.sub(" ", re.sub(r"\d+号楼", " ", text))
-    matter = "".join(" " if c in _PARTICLES else c for c in _FILLER_WORDS.sub(" ", matter))
-    pieces = [p for p in _NOT_TEXT.split(matter) if p]
+    matter = _FILLER_WORDS.sub(" ", matter)
+    pieces = [p for p in _NOT_TEXT.split("".join(" " if c in _PARTICLES else c for c in matter)) if p]
     grams = {p[i:i + 2] for p in pieces for i in range(len(p) - 1)} | {p for p in pieces if len(p) == 1}
-    return Words(frozenset(buildings), frozenset(entrances), frozenset(gates), frozenset(grams),
-                 frozenset(c for p in pieces for c in p if not c.isdigit()))
+    return Words(frozenset(buildings), frozenset(entrances), frozenset(gates), frozenset(sides), frozenset(grams),
+                 frozenset(c for p in pieces for c in p if not c.isdigit()), terms.vector(matter))
 
 

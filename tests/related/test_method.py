@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.related import clusters, evaluation, sketch
+from core.related import clusters, evaluation, sketch, terms
 from core.related.similarity import SHOWN, Text, score
 from core.related.text import chinese_number, normalise, words
 
@@ -29,6 +29,24 @@ def test_places_and_fillers_are_not_the_matter() -> None:
     found = words("我家14号楼2单元的楼道灯一直不亮了，希望尽快处理", building=None)
     assert found.buildings == {"14"} and found.entrances == {"2"}
     assert "号楼" not in found.grams and "希望" not in found.grams and {"楼道", "不亮"} <= found.grams
+
+
+def test_a_rare_shared_word_tells_more_than_a_common_one() -> None:
+    wall = terms.vector("围墙 晚上")  # jieba's IDF: 围墙 is rarer in Chinese than 晚上
+    assert wall["围墙"] > wall["晚上"] > 0
+    assert sum(w * w for w in wall.values()) == pytest.approx(1.0)
+    assert terms.cosine(wall, wall) == pytest.approx(1.0) and terms.cosine(wall, terms.vector("电梯 故障")) == 0.0
+    assert terms.vector("的 了 14 ，") == {}  # particles, numbers and punctuation are no words
+    # Texts sharing a rare word are more alike than texts sharing a common one.
+    assert terms.cosine(terms.vector("围墙 倒 白天"), terms.vector("围墙 歪 早上")) > terms.cosine(
+        terms.vector("围墙 倒 晚上"), terms.vector("电梯 停 晚上"))
+
+
+def test_a_compounds_sides_are_places() -> None:
+    assert words("金花园小区北侧围墙倒了，南边也歪了").sides == {"北", "南"}
+    north = Text.of("北侧围墙倒了", "金花园小区北侧围墙倒了一段")
+    assert score(north, Text.of("南侧围墙倒了", "金花园小区南侧围墙倒了一段")) < score(
+        north, Text.of("北边围墙倒了", "金花园小区北边围墙倒了一段"))
 
 
 def test_the_same_matter_in_other_words_scores_high_and_another_matter_low() -> None:
@@ -67,11 +85,12 @@ def test_a_cluster_is_labelled_by_its_telling_words() -> None:
 
 
 @pytest.mark.parametrize(("name", "precision", "recall", "purity"), [
-    # Reached on 2026-12-02 (docs/related.md): the development set the weights were fitted on, the held-out set
-    # (read while the lexicon grew), and the blind set, which nothing was ever changed for.
-    ("development", 0.85, 0.70, 0.91),
-    ("holdout", 0.82, 0.66, 0.91),
-    ("blind", 0.75, 0.57, 0.88),
+    # Reached on 2026-12-03 (docs/related.md): the development set the weights were fitted on, the held-out set
+    # (read while the lexicon grew), and the blind set, which nothing was ever changed for. The development set's
+    # floor is the target: precision ≥ 0.85 at recall ≥ 0.75.
+    ("development", 0.85, 0.75, 0.91),
+    ("holdout", 0.82, 0.74, 0.90),
+    ("blind", 0.78, 0.66, 0.88),
 ])
 def test_the_labelled_sets_figures_hold(name: str, precision: float, recall: float, purity: float) -> None:
     figures = evaluation.evaluate(evaluation.load(evaluation.SETS[name]))

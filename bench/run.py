@@ -62,7 +62,11 @@ FILING_BODY = json.dumps({"title": "楼道堆放杂物影响通行", "descriptio
                           "category": "environment", "channel": "portal"}, ensure_ascii=False)
 # Endpoints compared with the bare SELECT (the ÷SELECT ratio recorded as {name}_ratio); the others have
 # their own yardsticks below.
-SELECT_COMPARED = ("const", "select_by_pk", "read_me", "read_tenant", "concern_list", "district_stats", "district_rates")
+# The portal's pages (HTML, signed in by the session cookie where they need it), each on both databases.
+PORTAL_PAGES = (("portal_home", "community home"), ("portal_results", "published results"),
+                ("portal_inbox", "staff inbox"), ("portal_dashboard", "district dashboard"))
+SELECT_COMPARED = ("const", "select_by_pk", "read_me", "read_tenant", "concern_list", "district_stats", "district_rates",
+                   *(name for name, _ in PORTAL_PAGES))
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, label, figure in (
             ("concern_list", "list, page of 50, status=submitted", "concern_list"),
             ("district_stats", "district /stats", "district_stats"),
-            ("district_rates", "district /rates, last month", "rates")):
+            ("district_rates", "district /rates, last month", "rates"),
+            *((name, f"portal: {what}", name) for name, what in PORTAL_PAGES)):
         large_m, small_m = medians[name], medians[f"{name}_small"]
         over = large_m["p99_ms"] / small_m["p99_ms"]
         _show(label, over, "× p99", over <= LARGE_OVER_SMALL_P99_TARGET, f"≤ {LARGE_OVER_SMALL_P99_TARGET:.0f} ×")
@@ -262,6 +267,21 @@ def _measure(seeded: seed.Seeded, small: seed.Seeded, wrk: str | None,
         # One resident per community, each filing in their own: (path, token) taken in turn by the load.
         filers = tuple((f"/api/v1/tenants/{slug}/concerns", _login(app.base_url, user, seeded.password))
                        for slug, user in seeded.filers)
+
+        def portal(server: GranianServer, db: seed.Seeded, size: str) -> list[Endpoint]:
+            """The portal's pages on one database: a community's home and results as anyone reads them, its
+            staff's inbox and its district's dashboard signed in (the session cookie carries the same token)."""
+            def cookie(username: str) -> dict[str, str]:
+                return {"Cookie": f"yishi_session={_login(server.base_url, username, seeded.password)}"}
+
+            suffix = "" if size == "large" else "_small"
+            community, district = f"{server.base_url}/t/{db.tenant_slug}", f"{server.base_url}/t/{db.district_slug}"
+            return [Endpoint(f"portal_home{suffix}", f"portal home ({size})", f"{community}/", {}),
+                    Endpoint(f"portal_results{suffix}", f"portal results ({size})", f"{community}/results", {}),
+                    Endpoint(f"portal_inbox{suffix}", f"portal staff inbox ({size})", f"{community}/staff/inbox",
+                             cookie(db.staff_username)),
+                    Endpoint(f"portal_dashboard{suffix}", f"portal district dashboard ({size})", f"{district}/admin",
+                             cookie(db.district_username))]
         endpoints = [
             Endpoint("const", "const (bare app)", f"{ref.base_url}/const", {}),
             Endpoint("select_by_pk", "select_by_pk (bare app)", f"{ref.base_url}/tenants/{seeded.tenant_id}", {}),
@@ -290,6 +310,7 @@ def _measure(seeded: seed.Seeded, small: seed.Seeded, wrk: str | None,
                      load.Post(filers, FILING_BODY)),
             Endpoint("bare_insert", "POST single-row INSERT (bare app)", ref.base_url, {},
                      load.Post(((f"/tenants/{seeded.tenant_id}/concerns", ""),), FILING_BODY)),
+            *portal(app, seeded, "large"), *portal(app_small, small, "small"),
         ]
         for endpoint in endpoints:
             for acked in _check(endpoint, seeded):
@@ -367,6 +388,15 @@ def _check(endpoint: Endpoint, seeded: seed.Seeded) -> list[str]:
                 filed.append(str(json.load(response)["id"]))
         return filed
     request = urllib.request.Request(endpoint.url, headers=endpoint.headers)
+    if endpoint.name.startswith("portal_"):
+        with urllib.request.urlopen(request, timeout=10) as response:  # raises on any 4xx/5xx
+            page = response.read().decode()
+            # A redirect to the sign-in page would be followed to a 200: the page itself must be what came back.
+            if not response.headers.get("content-type", "").startswith("text/html") or response.url != endpoint.url:
+                raise RuntimeError(f"{endpoint.url} answered {response.url} ({response.headers.get('content-type')})")
+        if "<html" not in page:
+            raise RuntimeError(f"{endpoint.url} did not answer a page: {page[:300]}")
+        return []
     with urllib.request.urlopen(request, timeout=10) as response:  # raises on any 4xx/5xx
         answer = json.load(response)
     if endpoint.name in ("select_by_pk", "read_tenant") and answer.get("slug") != seeded.tenant_slug:

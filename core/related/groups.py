@@ -4,9 +4,10 @@ topic suggestions (core.related.suggestions) and the month's hot topics (core.re
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,11 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.concerns.models import Concern
 from core.redaction import public_summary
-from core.related import clusters
+from core.related import clusters, similarity
 from core.related.similarity import Text
 from core.tenancy.models import Building, Compound
 
 _NUMBERED = re.compile(r"^(\d+)号楼$")
+# Groups made lately, by a digest of everything they were made from (`_made`): an inbox or a
+# dashboard is read far more often than its concerns change, and grouping a few hundred concerns costs a few
+# hundred milliseconds, reading them one. Per process, the least recently used forgotten first.
+KEPT = 256
+_made_lately: OrderedDict[bytes, list[tuple[list[uuid.UUID], str | None]]] = OrderedDict()
 
 
 class PlaceOut(msgspec.Struct):
@@ -119,17 +125,43 @@ async def grouped(session: AsyncSession, concerns: Sequence[Concern], *, public:
         by_tenant.setdefault(concern.tenant_id, []).append(concern)
     groups = []
     for members in by_tenant.values():
-        texts = {c.id: Text.of(c.title, c.description, building=buildings[c.building_id][0]
-                               if c.building_id in buildings else None,
-                               compound=compounds.get(c.compound_id) if c.compound_id else None,
-                               category=c.category) for c in members}
-        named = {c.id: Text.of(public_summary(c), "") for c in members} if public else texts
-        pool = list(named.values())
         by_id = {c.id: c for c in members}
-        for ids in clusters.group(texts):
-            if len(ids) < least:
-                continue
-            chosen = sorted((by_id[i] for i in ids), key=lambda c: c.created_at, reverse=True)
-            label = clusters.label([named[c.id] for c in chosen], pool)
+        for ids, label in _made(members, compounds, buildings, public, least):
+            chosen = [by_id[i] for i in ids]  # the newest first
             groups.append(Group(chosen, label or public_summary(chosen[0]), _places(chosen, compounds, buildings)))
     return groups
+
+
+def _made(members: Sequence[Concern], compounds: dict[uuid.UUID, str], buildings: dict[uuid.UUID, tuple[str, uuid.UUID]],
+          public: bool, least: int) -> list[tuple[list[uuid.UUID], str | None]]:
+    """One tenant's concerns in groups of at least `least`, each its members' ids and its label: made again only
+    when something they are made from changed (a concern's words, place, category or public summary, which
+    concerns they are, the threshold)."""
+    def building_of(c: Concern) -> str | None:
+        return buildings[c.building_id][0] if c.building_id in buildings else None
+
+    def compound_of(c: Concern) -> str | None:
+        return compounds.get(c.compound_id) if c.compound_id else None
+
+    digest = hashlib.blake2b(repr((public, least, similarity.SHOWN)).encode(), digest_size=16)
+    for c in members:
+        digest.update(repr((c.id.bytes, c.title, c.description, building_of(c), compound_of(c), c.category,
+                            public_summary(c) if public else None)).encode())
+    key = digest.digest()
+    if (kept := _made_lately.get(key)) is not None:
+        _made_lately.move_to_end(key)
+        return kept
+    texts = {c.id: Text.of(c.title, c.description, building=building_of(c), compound=compound_of(c),
+                           category=c.category) for c in members}
+    named = {c.id: Text.of(public_summary(c), "") for c in members} if public else texts
+    pool = list(named.values())
+    newest_first = {c.id: c.created_at for c in members}
+    made: list[tuple[list[uuid.UUID], str | None]] = []
+    for ids in clusters.group(texts):
+        if len(ids) >= least:
+            ids = sorted(ids, key=newest_first.__getitem__, reverse=True)
+            made.append((ids, clusters.label([named[i] for i in ids], pool)))
+    _made_lately[key] = made
+    if len(_made_lately) > KEPT:
+        _made_lately.popitem(last=False)
+    return made

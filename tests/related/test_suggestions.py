@@ -129,3 +129,30 @@ def test_a_label_of_words_no_lexicon_knows_is_the_words_they_share_joined_as_wri
     # 充电 and 电动 overlap, but nobody wrote 充电动: each joins the words it was written with.
     written = [Text.of("电动车充上电", ""), Text.of("上电的电动车", "")]
     assert "充电动" not in clusters.label(written, written)
+
+
+async def test_suggestions_are_made_again_when_what_they_are_made_of_changes(
+        client: AsyncClient, auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inbox is read far more often than its concerns change, so a tenant's groups are kept between reads
+    (core.related.groups) — and made again the moment a concern joins, leaves or is written otherwise."""
+    staff = await auth("cstaff")
+    made = []
+    group = clusters.group
+    monkeypatch.setattr(clusters, "group", lambda texts, *args, **kwargs: made.append(1) or group(texts, *args, **kwargs))
+    first, second = [await filed(client, auth, text) for text in CHARGING[:2]]
+
+    async def suggested() -> list[list[str]]:
+        answer = await client.get(SUGGESTIONS, headers=staff)
+        assert answer.status_code == 200, answer.text
+        return [sorted(s["concern_ids"]) for s in answer.json()]
+
+    assert await suggested() == [sorted([first, second])] and len(made) == 1
+    assert await suggested() == [sorted([first, second])] and len(made) == 1  # nothing changed: kept
+    third = await filed(client, auth, CHARGING[2])
+    assert await suggested() == [sorted([first, second, third])] and len(made) == 2  # one more accepted
+    topic = await client.post(f"{BASE}/topics", json={"title": "充电桩", "concern_ids": [third]}, headers=staff)
+    assert topic.status_code == 201, topic.text
+    # One drafted into a topic: the concerns are those of the first read again, whose groups are still kept.
+    assert await suggested() == [sorted([first, second])] and len(made) == 2
+    await filed(client, auth, LIGHT[0])
+    assert await suggested() == [sorted([first, second])] and len(made) == 3  # another matter: grouped again

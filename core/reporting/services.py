@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, null, select
+from sqlalchemy import ColumnElement, Select, and_, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -224,9 +224,7 @@ async def community_dashboard(scope: TenantScope, date_from: datetime.date, date
         by_tenant = await tallies(session, date_from, date_to)
         # The matters completed, as the figure counts them, by the month (Beijing's) they were completed in.
         completed = (await session.scalars(select(Topic.completed_at).where(_during(Topic.completed_at, lo, hi)))).all()
-        by_category = (await session.execute(select(Concern.category, func.count())
-                                             .where(_during(Concern.created_at, lo, hi), COUNTED)
-                                             .group_by(Concern.category))).all()
+        by_category = (await session.execute(concerns_by_category(lo, hi))).all()
         names = await category_names(session)
     rows = [CommunityRow(tid, slug, name, parent_name or "", by_tenant.get(tid, Tally()).figures())
             for tid, slug, name, parent_name in communities]
@@ -246,6 +244,13 @@ async def community_dashboard(scope: TenantScope, date_from: datetime.date, date
     overdue = sorted(((r.name, r.figures.overdue_action_items) for r in rows if r.figures.overdue_action_items),
                      key=lambda c: -c[1])
     return Dashboard(total(by_tenant), await _subtree_size(scope), rows, categories, list(months.items()), overdue)
+
+
+def concerns_by_category(lo: datetime.datetime, hi: datetime.datetime) -> Select[str, int]:
+    """The concerns filed in [lo, hi) by category, of every tenant the session reads: on PostgreSQL from the
+    index alone (ix_concern_tenant_status_created carries the category), one range per community."""
+    return (select(Concern.category, func.count()).where(_during(Concern.created_at, lo, hi), COUNTED)
+            .group_by(Concern.category))
 
 
 def sort_rows(rows: list[CommunityRow], sort: str, descending: bool) -> list[CommunityRow]:

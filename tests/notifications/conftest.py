@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 from litestar import Litestar
+from procrastinate.periodic import PeriodicRegistry
 
 from core import clock
 from core.app import create_app
@@ -115,11 +116,17 @@ def auth(client: httpx.AsyncClient) -> Auth:
 @pytest_asyncio.fixture
 async def drain(app: Litestar) -> AsyncIterator[Any]:
     """`await drain()` runs the job engine's worker until the queue is empty (the real worker, on PostgreSQL
-    against its real queue)."""
+    against its real queue) — without its periodic schedule, which follows the wall clock: a worker started in the
+    ten minutes after 10:00 UTC would otherwise send the day's digest in the middle of a test (periodic jobs are
+    tested by calling them, tests/notifications/test_periodic.py)."""
     engine = app.state.jobs
-    async with engine.open_async():
-        async def run() -> None:
-            await asyncio.sleep(0.05)  # SQLite: the commit's hand-over to the in-memory queue runs first
-            await run_worker(app.state, engine, wait=False, concurrency=1)
+    schedule, engine.periodic_registry = engine.periodic_registry, PeriodicRegistry()
+    try:
+        async with engine.open_async():
+            async def run() -> None:
+                await asyncio.sleep(0.05)  # SQLite: the commit's hand-over to the in-memory queue runs first
+                await run_worker(app.state, engine, wait=False, concurrency=1)
 
-        yield run
+            yield run
+    finally:
+        engine.periodic_registry = schedule

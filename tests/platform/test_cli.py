@@ -76,7 +76,11 @@ async def test_demo_replays_the_articles_cases_through_the_api(yishi, client) ->
     hot = (await client.get("/api/v1/tenants/beijingxilu/related/hot", headers={
         "Authorization": "Bearer " + (await client.post("/api/v1/auth/token", json={
             "username": "bjxl_staff", "password": "yishi-demo"})).json()["access_token"]})).json()
-    assert hot["topics"][0]["concern_ids"] == suggested[0]["concern_ids"]
+    # The month's hot topic is the suggested five and the article's 飞线充电 concern, already handled this month
+    # (suggestions are made of accepted concerns only; a month's hot topics of all it received).
+    assert set(suggested[0]["concern_ids"]) <= set(hot["topics"][0]["concern_ids"])
+    handled = set(hot["topics"][0]["concern_ids"]) - set(suggested[0]["concern_ids"])
+    assert {(c["title"], c["status"]) for c in concerns if c["id"] in handled} == {("电动车飞线充电，监控有盲区", "completed")}
     tree = (await client.get("/api/v1/tenants/shangqiao/public/results")).json()["items"][0]
     assert {a["owner_org"] for a in tree["actions"]} == {"利通区住建局", "利通区自然资源局"}
     # Issue 16's own check: a resident typing "14号楼楼顶垃圾漏水" in 建设巷社区 is shown the roof-rubbish concern

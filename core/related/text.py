@@ -14,6 +14,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 
 from core.related import terms
@@ -92,7 +93,13 @@ class Words:
     sides: frozenset[str]  # 北侧 / 南边 …
     grams: frozenset[str]  # character bigrams of the matter, fillers and places removed
     chars: frozenset[str]  # its single characters: the last resort of a paraphrase (漏水 / 渗水 share 水)
-    terms: terms.Vector = field(compare=False)  # its words weighed by their rarity (core.related.terms)
+    matter: str = field(compare=False)  # the text as its words are cut: places and fillers out
+
+    @cached_property
+    def terms(self) -> terms.Vector:
+        """Its words weighed by their rarity (core.related.terms): cut only when a score needs them, never for the
+        index keys the fan-out writes."""
+        return terms.vector(self.matter)
 
 
 def words(text: str, building: str | None = None, *, normalised: bool = False) -> Words:
@@ -111,6 +118,6 @@ def words(text: str, building: str | None = None, *, normalised: bool = False) -
     pieces = [p for p in _NOT_TEXT.split("".join(" " if c in _PARTICLES else c for c in matter)) if p]
     grams = {p[i:i + 2] for p in pieces for i in range(len(p) - 1)} | {p for p in pieces if len(p) == 1}
     return Words(frozenset(buildings), frozenset(entrances), frozenset(gates), frozenset(sides), frozenset(grams),
-                 frozenset(c for p in pieces for c in p if not c.isdigit()), terms.vector(matter))
+                 frozenset(c for p in pieces for c in p if not c.isdigit()), matter)
 
 

@@ -144,7 +144,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None)
             "engine": engine,
             # On SQLite the job engine's queue is in this process: sessions hand it their notifications on commit.
             "sessionmaker": create_sessionmaker(engine, settings.audit_key,
-                                                {} if settings.is_postgres else {JOBS_KEY: jobs}),
+                                                {} if settings.is_postgres else {JOBS_KEY: jobs},
+                                                set_local=settings.database_citus),
             "jobs": jobs,
             "authorizer": Authorizer(rules=[*RULES, *plugins.contributions.rules],
                                      actions={**ACTIONS, **plugins.contributions.actions}),

@@ -25,7 +25,7 @@ def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         settings = get_settings()
         engine = create_engine(settings.database_url)
         try:
-            async with create_sessionmaker(engine, settings.audit_key)() as session:
+            async with create_sessionmaker(engine, settings.audit_key, set_local=settings.database_citus)() as session:
                 result = await work(session)
                 await session.commit()
                 return result

@@ -12,6 +12,7 @@ from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import GUID
 from sqlalchemy import JSON, ForeignKey, Table, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import (
     Mapped,
@@ -22,6 +23,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.sql import Select, visitors
+from sqlalchemy.util import await_only
 
 Base = UUIDv7AuditBase
 _Row = TypeVar("_Row")
@@ -68,11 +70,15 @@ def tenant_tables() -> list[str]:
 
 
 # Makes a session's tenant and user the transaction's, for Row-Level Security (set_config(..., true) is
-# transaction-local). Only `core.tenancy.scope` changes which tenant a session acts in.
+# transaction-local). Only `core.tenancy.scope` changes which tenant a session acts in. `app.tenant_path` is the
+# tenant's own (a written row's `tenant_path` defaults to it); `app.subtree` = 'on' widens reads to the tenants below.
 SET_TENANT_CONFIG = text(
     "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('app.tenant_path', :tenant_path, true),"
-    " set_config('app.user_id', :user_id, true)"
+    " set_config('app.subtree', :subtree, true), set_config('app.user_id', :user_id, true)"
 )
+# Session info: the settings go as `SET LOCAL` statements (a Citus coordinator forwards those to its workers, with
+# citus.propagate_set_commands = 'local'; a set_config call inside a query stays on the coordinator).
+SET_LOCAL_KEY = "yishi.set_local"
 
 
 def tenant_config(session: Session) -> dict[str, str]:
@@ -81,18 +87,34 @@ def tenant_config(session: Session) -> dict[str, str]:
     user_id = session.info.get(USER_KEY)
     return {
         "tenant_id": str(ctx.tenant_id) if ctx else "",
-        "tenant_path": ctx.path if ctx and ctx.subtree else "",
+        "tenant_path": ctx.path if ctx else "",
+        "subtree": "on" if ctx and ctx.subtree else "",
         "user_id": str(user_id) if user_id else "",
     }
 
 
+def set_local_sql(params: dict[str, str]) -> str:
+    """The settings as `SET LOCAL` statements in one message (values are ids, paths of hex digits and 'on'; quoted
+    all the same)."""
+    return "; ".join(f"SET LOCAL app.{name} = '{value.replace(chr(39), chr(39) * 2)}'" for name, value in params.items())
+
+
+def apply_tenant_config(session: Session, connection: Connection) -> None:
+    """Give the transaction on `connection` the settings of the tenant and user `session` acts in."""
+    params = tenant_config(session)
+    if session.info.get(SET_LOCAL_KEY):
+        # The driver's own simple-protocol call: several statements in one round trip (SQLAlchemy prepares each).
+        driver = connection.connection.driver_connection
+        await_only(driver.execute(set_local_sql(params)))  # type: ignore[union-attr]
+    else:
+        connection.execute(SET_TENANT_CONFIG, params)
+
+
 @event.listens_for(Session, "after_begin")
-def _set_transaction_tenant(session: Session, transaction: Any, connection: Any) -> None:
-    # set_config(..., true) is transaction-local, so a pooled connection never carries a tenant onwards.
-    if connection.dialect.name == "postgresql":
-        params = tenant_config(session)
-        if any(params.values()):  # nothing to set: spare the round trip (the settings are transaction-local)
-            connection.execute(SET_TENANT_CONFIG, params)
+def _set_transaction_tenant(session: Session, transaction: Any, connection: Connection) -> None:
+    # The settings are transaction-local, so a pooled connection never carries a tenant onwards.
+    if connection.dialect.name == "postgresql" and (session.info.get(TENANT_KEY) or session.info.get(USER_KEY)):
+        apply_tenant_config(session, connection)  # nothing to set: spare the round trip
 
 
 def _references_tenant_table(statement: Any) -> bool:
@@ -265,8 +287,9 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine, audit_key: str,
-                        info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
-    """Sessions of the app and its commands, each holding the audit key (the database never sees it) and `info`."""
+def create_sessionmaker(engine: AsyncEngine, audit_key: str, info: dict[str, Any] | None = None, *,
+                        set_local: bool = False) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the app and its commands, each holding the audit key (the database never sees it) and `info`;
+    `set_local`: the tenant settings go as SET LOCAL (Citus)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
-                              info={AUDIT_KEY: audit_key.encode(), **(info or {})})
+                              info={AUDIT_KEY: audit_key.encode(), SET_LOCAL_KEY: set_local, **(info or {})})

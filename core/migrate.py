@@ -98,13 +98,21 @@ def ensure_app_role(connection: Connection, app_url: str) -> None:
     connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_ident(role)}"))
 
 
-# Each setting sits in a scalar subquery so PostgreSQL reads it once per query, not once per row.
-_TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
-_PATH = "(SELECT NULLIF(current_setting('app.tenant_path', true), ''))"
+# The wall, as Citus can distribute it: no subqueries, only the transaction's settings and the row's own columns.
+# Each row carries its tenant's path (`tenant_path`, PostgreSQL only, written by its default from the setting), so
+# a subtree read compares the row with the setting and never looks the tree up. The settings are STABLE functions:
+# an index condition evaluates them once, a filter once per row (a hash lookup, no query).
+_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+_PATH = "NULLIF(current_setting('app.tenant_path', true), '')"
+USER = "NULLIF(current_setting('app.user_id', true), '')::uuid"
 # Constants of our own, no input: the policies' SQL.
-_IN_SUBTREE = f"tenant_id IN (SELECT id FROM tenant WHERE path LIKE {_PATH} || '%')"  # noqa: S608
-TENANT_READ = f"tenant_id = {_TENANT} OR ({_PATH} IS NOT NULL AND {_IN_SUBTREE})"
-TENANT_WRITE = f"tenant_id = {_TENANT}"
+TENANT_READ = (f"tenant_id = {_TENANT}"
+               f" OR (current_setting('app.subtree', true) = 'on' AND starts_with(tenant_path, {_PATH}))")
+TENANT_WRITE = f"tenant_id = {_TENANT} AND tenant_path = {_PATH}"
+# The transaction's tenant and every tenant above it (their paths begin its own): what time limits inherit.
+ANCESTORS = f"starts_with({_PATH}, tenant_path)"
+# What a row's `tenant_path` is when written: its tenant's, which every write's check requires to be the setting.
+PATH_DEFAULT = "current_setting('app.tenant_path', true)"
 
 
 # The policies of a tenant table: reads may reach the subtree (and `also`); every write only the tenant itself.
@@ -123,14 +131,33 @@ def tenant_wall_policies(table: str, read: str) -> list[str]:
     ]
 
 
+def add_tenant_path(table: str) -> list[str]:
+    """The statements giving a table its rows' tenant path: added, filled from `tenant` for the rows already there
+    (as the owner, with the wall lowered: forced Row-Level Security would hide them), then required."""
+    name = _ident(table)
+    return [
+        f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS tenant_path text",
+        f"ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY",
+        f"UPDATE {name} AS t SET tenant_path = tenant.path FROM tenant"  # noqa: S608 (our table names)
+        f" WHERE tenant.id = t.tenant_id AND t.tenant_path IS NULL",
+        f"ALTER TABLE {name} ALTER COLUMN tenant_path SET DEFAULT {PATH_DEFAULT}",
+        f"ALTER TABLE {name} ALTER COLUMN tenant_path SET NOT NULL",
+    ]
+
+
 def enable_tenant_wall(table: str, also: str | None = None) -> None:
     """Row-Level Security, forced even for the owner: rows of the transaction's tenant (or its subtree, for
-    reads) and nothing else. `also` widens reads by one more predicate. No-op off PostgreSQL."""
+    reads) and nothing else. `also` widens reads by one more predicate. No-op off PostgreSQL.
+
+    This is the wall as it stands today, whichever revision calls it: a revision written before 0027 passes an
+    `also` of the older form (with a subquery), and 0027 rewrites every table's policies in the current one."""
     from alembic import op
 
     if op.get_bind().dialect.name != "postgresql":
         return
     read = f"({TENANT_READ}) OR ({also})" if also else TENANT_READ
+    for statement in add_tenant_path(table):
+        op.execute(statement)
     op.execute(f"ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {_ident(table)} FORCE ROW LEVEL SECURITY")
     for statement in tenant_wall_policies(table, read):
@@ -146,3 +173,4 @@ def drop_tenant_wall(table: str) -> None:
         op.execute(f"DROP POLICY IF EXISTS {policy} ON {_ident(table)}")
     op.execute(f"ALTER TABLE {_ident(table)} NO FORCE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {_ident(table)} DISABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {_ident(table)} DROP COLUMN IF EXISTS tenant_path")

@@ -40,6 +40,8 @@ class Settings:
     debug: bool = False
     sql_echo: bool = False
     db_pool_size: int = 10
+    # The database is a Citus coordinator: the tenant settings go as SET LOCAL, which it forwards to its workers.
+    database_citus: bool = False
     password_hash: str = "default"  # noqa: S105 (the hashing profile's name)
     media_dir: str = "./var/media"
     # Where photos are kept: s3://bucket/prefix?endpoint=…&region=… (credentials: AWS_ACCESS_KEY_ID and
@@ -107,6 +109,7 @@ class Settings:
             debug=_bool(env.get("YISHI_DEBUG", "0")),
             sql_echo=_bool(env.get("YISHI_SQL_ECHO", "0")),
             db_pool_size=int(env.get("YISHI_DB_POOL_SIZE", "10")),
+            database_citus=_bool(env.get("YISHI_DATABASE_CITUS", "0")),
             password_hash=env.get("YISHI_PASSWORD_HASH", "default"),
             media_dir=env.get("YISHI_MEDIA_DIR", "./var/media"),
             media_url=env.get("YISHI_MEDIA_URL", ""),

@@ -15,8 +15,11 @@ from core.plugins import Plugins
 
 def _ours(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
     """Not the job engine's own schema (procrastinate's tables, installed by revision 0009 from its own SQL),
-    nor alembic's version table."""
+    nor alembic's version table, nor the wall's own column (`tenant_path`: PostgreSQL's, like the policies that
+    read it, and written by the database, never by the models)."""
     table = parent_names.get("table_name") or (name if type_ == "table" else None)
+    if type_ == "column" and name == "tenant_path":
+        return False
     return not any("procrastinate" in (n or "") or n == "alembic_version" for n in (name, table))
 
 

@@ -30,7 +30,15 @@ from sqlalchemy.orm import aliased
 
 from core.accounts.models import RoleAssignment, User
 from core.authz.authorizer import Authorizer, Grants
-from core.db import ALL_TENANTS, SET_TENANT_CONFIG, TENANT_KEY, USER_KEY, TenantContext, TenantScopeError, tenant_config
+from core.db import (
+    ALL_TENANTS,
+    SET_LOCAL_KEY,
+    TENANT_KEY,
+    USER_KEY,
+    TenantContext,
+    TenantScopeError,
+    apply_tenant_config,
+)
 from core.errors import Forbidden, NotFound, Unauthenticated
 from core.events import PLUGINS_KEY
 from core.tenancy.models import Tenant
@@ -49,7 +57,7 @@ async def _use_tenant(session: AsyncSession, ctx: TenantContext | None, user_id:
         return
     if session.in_transaction() and session.bind is not None and session.bind.dialect.name == "postgresql":
         conn = await session.connection()
-        await conn.execute(SET_TENANT_CONFIG, tenant_config(session.sync_session))
+        await conn.run_sync(lambda sync: apply_tenant_config(session.sync_session, sync))
 
 
 @contextlib.asynccontextmanager
@@ -136,6 +144,7 @@ _BY_ID = _RESOLVE.where(Tenant.id == bindparam("tenant"))
 # On PostgreSQL the same query also makes the tenant and the user the transaction's, for Row-Level Security (which
 # then shows the user's own roles, should their grants need loading).
 _SETTINGS = (func.set_config("app.tenant_id", cast(Tenant.id, String), True),
+             func.set_config("app.tenant_path", Tenant.path, True),
              func.set_config("app.user_id", cast(bindparam("user_id"), String), True))
 _BY_SLUG_AND_SET, _BY_ID_AND_SET = _BY_SLUG.add_columns(*_SETTINGS), _BY_ID.add_columns(*_SETTINGS)
 
@@ -149,6 +158,7 @@ async def open_scope(session: AsyncSession, tenant: str | uuid.UUID, user_id: uu
     deactivated or signed out of `session_version` is refused.
     """
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    postgres = postgres and not session.info.get(SET_LOCAL_KEY)  # SET LOCAL is a statement of its own
     by_id = isinstance(tenant, uuid.UUID)
     statement = (_BY_ID_AND_SET if by_id else _BY_SLUG_AND_SET) if postgres else (_BY_ID if by_id else _BY_SLUG)
     row = (await session.execute(statement, {"tenant": tenant, "user_id": user_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 
@@ -15,6 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from core import citus
 from core.db import TenantScopeError, tenant_tables
+from core.settings import Settings
 from core.tenancy.models import Building, Compound, Tenant
 from core.tenancy.scope import within
 from tests.conftest import PG_REACHABLE, Auth, DatabaseUnderTest
@@ -280,9 +282,11 @@ async def test_a_roll_up_through_rls_sees_its_subtree_and_nothing_beside_it(post
     await session.rollback()
     engine = create_async_engine(postgres.settings.database_url, poolclass=NullPool)
     try:
-        for path, expected in ((street_path, {"甲小区", "乙小区"}), (district_b_path, set())):
+        for path, subtree, expected in ((street_path, "on", {"甲小区", "乙小区"}), (district_b_path, "on", set()),
+                                        (street_path, "", set())):  # its path alone reads only its own rows
             async with engine.begin() as conn:
-                await conn.execute(text("SELECT set_config('app.tenant_path', :p, true)"), {"p": path})
+                await conn.execute(text("SELECT set_config('app.tenant_path', :p, true),"
+                                        " set_config('app.subtree', :s, true)"), {"p": path, "s": subtree})
                 assert set((await conn.execute(text("SELECT name FROM compound"))).scalars()) == expected
     finally:
         await engine.dispose()
@@ -311,8 +315,8 @@ async def test_a_street_reading_its_subtree_cannot_update_or_delete_a_communitys
     engine = create_async_engine(postgres.settings.database_url, poolclass=NullPool)  # the app role
     try:
         async with engine.begin() as conn:
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true),"
-                                    " set_config('app.tenant_path', :p, true)"), {"t": street_id, "p": street_path})
+            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('app.tenant_path', :p, true),"
+                                    " set_config('app.subtree', 'on', true)"), {"t": street_id, "p": street_path})
             assert set((await conn.execute(text("SELECT name FROM compound"))).scalars()) == {"甲小区", "乙小区"}
             renamed = await conn.execute(text("UPDATE compound SET name = '改名'"))
             deleted = await conn.execute(text("DELETE FROM building"))
@@ -324,3 +328,112 @@ async def test_a_street_reading_its_subtree_cannot_update_or_delete_a_communitys
         assert (await conn.execute(text("SELECT count(*) FROM building"))).scalar() == 3
 
 
+
+
+# --- the wall as Citus can distribute it ----------------------------------------------------------------------
+
+
+@postgres_only
+async def test_no_policy_reads_another_table_and_every_tenant_row_carries_its_path(
+        postgres: DatabaseUnderTest, owner_engine: AsyncEngine) -> None:
+    """Citus refuses policies with subqueries on distributed tables: every policy compares the transaction's
+    settings with the row's own columns, its tenant's path among them (`tenant_path`, required, defaulting to the
+    setting)."""
+    async with owner_engine.connect() as conn:
+        policies = (await conn.execute(text(
+            "SELECT tablename, policyname, coalesce(qual, '') || ' ' || coalesce(with_check, '') FROM pg_policies"
+            " WHERE schemaname = 'public'"))).all()
+        paths = dict((await conn.execute(text(
+            "SELECT table_name, is_nullable || ' ' || coalesce(column_default, '') FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND column_name = 'tenant_path'"))).all())
+    assert {table for table, *_ in policies} == set(tenant_tables())
+    with_subquery = [(table, name) for table, name, sql in policies if re.search(r"\bselect\b", sql, re.I)]
+    assert not with_subquery, with_subquery
+    assert set(paths) == set(tenant_tables())
+    assert set(paths.values()) == {"NO current_setting('app.tenant_path'::text, true)"}
+
+
+@postgres_only
+async def test_rows_written_through_the_app_carry_their_tenants_path(
+        postgres: DatabaseUnderTest, client: AsyncClient, auth: Auth, owner_engine: AsyncEngine) -> None:
+    filed = await client.post("/api/v1/tenants/comm-a/concerns", headers=await auth("grid"), json={
+        "title": "楼道灯不亮", "description": "三单元楼道灯坏了", "category": "public_facilities",
+        "resident_name": "王", "resident_phone": "13812345678", "channel": "grid_worker"})
+    assert filed.status_code == 201, filed.text
+    async with owner_engine.connect() as conn:
+        counts = {}
+        for table in tenant_tables():
+            counts[table] = tuple((await conn.execute(text(
+                f"SELECT count(*), count(*) FILTER (WHERE t.tenant_path <> tenant.path) FROM {table} t"  # noqa: S608
+                " JOIN tenant ON tenant.id = t.tenant_id"))).one())
+    assert counts["concern"][0] == 1 and counts["workflow_event"][0] >= 1 and counts["compound"][0] >= 2
+    assert {table: wrong for table, (_, wrong) in counts.items() if wrong} == {}
+
+
+@postgres_only
+async def test_a_row_written_with_another_tenants_path_is_refused(postgres: DatabaseUnderTest,
+                                                                  session: AsyncSession) -> None:
+    """A row's path is part of the wall: written in a tenant, it must be that tenant's (else a street could
+    plant a row its neighbour's subtree reads)."""
+    a, b = await _tenant(session, "comm-a"), await _tenant(session, "comm-b")
+    a_id, a_path, b_path = str(a.id), a.path, b.path
+    await session.rollback()
+    engine = create_async_engine(postgres.settings.database_url, poolclass=NullPool)  # the app role
+    insert = text("INSERT INTO compound (tenant_id, tenant_path, id, name, has_property_company, created_at,"
+                  " updated_at) VALUES (:a, :path, :id, '越界', true, now(), now())")
+    try:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT set_config('app.tenant_id', :t, true),"
+                                        " set_config('app.tenant_path', :p, true)"), {"t": a_id, "p": a_path})
+                await conn.execute(insert, {"a": a_id, "path": b_path, "id": uuid.uuid4()})
+        async with engine.begin() as conn:  # its own path, or none given (the default): written
+            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true),"
+                                    " set_config('app.tenant_path', :p, true)"), {"t": a_id, "p": a_path})
+            await conn.execute(insert, {"a": a_id, "path": a_path, "id": uuid.uuid4()})
+            await conn.execute(text(
+                "INSERT INTO compound (tenant_id, id, name, has_property_company, created_at, updated_at)"
+                " VALUES (:a, :id, '默认', true, now(), now())"), {"a": a_id, "id": uuid.uuid4()})
+            written = (await conn.execute(text(
+                "SELECT count(*) FROM compound WHERE name IN ('越界', '默认') AND tenant_path = :p"),
+                {"p": a_path})).scalar()
+            assert written == 2
+    finally:
+        await engine.dispose()
+
+
+@postgres_only
+async def test_on_citus_the_tenant_settings_go_as_set_local_and_the_wall_holds(
+        postgres: DatabaseUnderTest) -> None:
+    """A Citus coordinator forwards `SET LOCAL` to its workers, not a `set_config` call inside a query: with
+    YISHI_DATABASE_CITUS the app sends the settings so (here on plain PostgreSQL, which takes them alike), and a
+    community, a street reading its subtree and a stranger see what they saw before."""
+    from sqlalchemy import event
+
+    from core.app import create_app
+    from tests.conftest import http_client
+
+    settings = dataclasses.replace(postgres.settings, database_citus=True)
+    assert Settings.from_env({"YISHI_DATABASE_CITUS": "1"}).database_citus
+    app = create_app(settings)
+    statements: list[str] = []
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: statements.append(sql))
+    try:
+        async with app.lifespan(), http_client(app) as client:
+            auth = Auth(client)
+            own = await client.get("/api/v1/tenants/comm-a/compounds", headers=await auth("cstaff"))
+            assert own.status_code == 200 and {c["name"] for c in own.json()} == {"甲小区"}
+            crossed = await client.get("/api/v1/tenants/comm-b/compounds", headers=await auth("cstaff"))
+            assert crossed.status_code == 403
+            async with app.state.sessionmaker() as session:
+                street = await _tenant(session, "street-a")
+                async with within(session, street, subtree=True):
+                    assert set((await session.scalars(select(Compound.name))).all()) == {"甲小区", "乙小区"}
+                    setting = await session.scalar(text("SELECT current_setting('app.subtree', true)"))
+                    assert setting == "on"
+                async with within(session, street):
+                    assert (await session.scalars(select(Compound.name))).all() == []
+    finally:
+        await app.state.engine.dispose()
+    assert statements and not [s for s in statements if "set_config" in s]

@@ -220,11 +220,14 @@ async def test_row_level_security_lets_a_tenant_read_its_ancestors_rows_and_no_o
     try:
         async with engine.begin() as conn:
             ids = dict((await conn.execute(text("SELECT slug, id FROM tenant"))).all())
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(ids["comm-b"])})
+            paths = dict((await conn.execute(text("SELECT slug, path FROM tenant"))).all())
+            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('app.tenant_path', :p, true)"),
+                               {"t": str(ids["comm-b"]), "p": paths["comm-b"]})
             seen = set((await conn.execute(text("SELECT respond FROM time_limit"))).scalars())
             assert seen == {"PT1H"}  # the district's, above comm-b; never its neighbour comm-a's
         async with engine.begin() as conn:
-            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(ids["district-a"])})
+            await conn.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('app.tenant_path', :p, true)"),
+                               {"t": str(ids["district-a"]), "p": paths["district-a"]})
             assert set((await conn.execute(text("SELECT respond FROM time_limit"))).scalars()) == {"PT1H"}
             deleted = await conn.execute(text("DELETE FROM time_limit WHERE tenant_id = :a"), {"a": ids["comm-a"]})
             assert deleted.rowcount == 0  # reads may reach ancestors; writes only ever the tenant itself

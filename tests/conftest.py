@@ -225,10 +225,10 @@ def http_client(app: Litestar) -> httpx.AsyncClient:
 
 def reads_figures(request: httpx.Request) -> bool:
     """A read of the figures the fan-out keeps: a tenant's `/stats`, a portal's `/public/stats`, open data's
-    `stats.*` and a portal's home page."""
+    `stats.*`, a portal's home page and a district's dashboard."""
     path = request.url.path.rstrip("/")
     return request.method == "GET" and (path.endswith("/stats") or "/open-data/stats." in path
-                                        or re.fullmatch(r"(/t/[^/]+)?", path) is not None)
+                                        or re.fullmatch(r"(/t/[^/]+)?(/admin)?", path) is not None)
 
 
 @pytest_asyncio.fixture

@@ -34,3 +34,5 @@ class DayTally(TenantOwned, Base):
     # Each completed matter's time from filing to completion, in whole minutes → how many: a median over any
     # range is read from these (medians do not add up; histograms do).
     minutes_to_completion: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    # The concerns received, by category code → how many (what a district's dashboard charts).
+    concerns_by_category: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,28 +56,26 @@ Key = tuple[bool, datetime.date]  # (a month's row, its day: the month's first)
 
 @dataclass
 class Part:
-    """What adds up of a tenant's figures over some days: the counts, and the histogram of minutes to completion."""
+    """What adds up of a tenant's figures over some days: the counts, the histogram of minutes to completion, and
+    the concerns received by category."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
     minutes: dict[int, int] = field(default_factory=dict)
+    categories: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: Part, sign: int = 1) -> None:
         for name, value in other.counts.items():
             self.counts[name] += sign * value
-        for minutes, count in other.minutes.items():
-            left = self.minutes.get(minutes, 0) + sign * count
-            if left:
-                self.minutes[minutes] = left
-            else:
-                self.minutes.pop(minutes, None)
+        _add_to(self.minutes, other.minutes, sign)
+        _add_to(self.categories, other.categories, sign)
 
     def __sub__(self, other: Part) -> Part:
-        difference = Part(dict(self.counts), dict(self.minutes))
+        difference = Part(dict(self.counts), dict(self.minutes), dict(self.categories))
         difference.add(other, -1)
         return difference
 
     def __bool__(self) -> bool:
-        return any(self.counts.values()) or bool(self.minutes)
+        return any(self.counts.values()) or bool(self.minutes) or bool(self.categories)
 
     def median_days(self) -> float | None:
         """The median of the days to completion, as `statistics.median` gives it over the matters."""
@@ -99,6 +97,16 @@ class Part:
             median_days_to_completion=self.median_days(), overdue_action_items=overdue_action_items,
             average_rating=round(c["rating_total"] / c["ratings"], 2) if c["ratings"] else None,
             follow_ups=c["follow_ups"], follow_ups_open=follow_ups_open)
+
+
+def _add_to(into: dict[Any, int], other: dict[Any, int], sign: int) -> None:
+    """`other`'s counts added to `into`'s (`sign` -1: taken away); a count that comes to zero is no entry."""
+    for key, count in other.items():
+        left = into.get(key, 0) + sign * count
+        if left:
+            into[key] = left
+        else:
+            into.pop(key, None)
 
 
 def _day(moment: datetime.datetime) -> datetime.date:
@@ -139,11 +147,13 @@ async def recount(session: AsyncSession, days: Iterable[datetime.date] | None = 
         if moment is not None:  # always: a NULL falls on no day
             parts[_day(moment)].counts[name] += by
 
-    for filed, status in await session.execute(
-            select(Concern.created_at, Concern.status).where(_on(Concern.created_at, wanted), COUNTED)):
+    for filed, status, category in await session.execute(
+            select(Concern.created_at, Concern.status, Concern.category).where(_on(Concern.created_at, wanted), COUNTED)):
         bump(filed, "concerns_received")
         if status == "resolved":
             bump(filed, "resolved_directly")
+        by_category = parts[_day(filed)].categories
+        by_category[category] = by_category.get(category, 0) + 1
     for (made,) in await session.execute(select(Topic.created_at).where(_on(Topic.created_at, wanted))):
         bump(made, "topics")
     for (held,) in await session.execute(
@@ -198,11 +208,13 @@ async def touched_days(session: AsyncSession, events: Sequence[WorkflowEvent]) -
 
 def _part(row: Any) -> Part:
     return Part({name: getattr(row, name) for name in COUNTS},
-                {int(minutes): count for minutes, count in (row.minutes_to_completion or {}).items()})
+                {int(minutes): count for minutes, count in (row.minutes_to_completion or {}).items()},
+                dict(row.concerns_by_category or {}))
 
 
 def _values(part: Part) -> dict[str, Any]:
-    return {**part.counts, "minutes_to_completion": {str(m): c for m, c in sorted(part.minutes.items())}}
+    return {**part.counts, "minutes_to_completion": {str(m): c for m, c in sorted(part.minutes.items())},
+            "concerns_by_category": dict(sorted(part.categories.items()))}
 
 
 async def _rows(session: AsyncSession, tenant_id: uuid.UUID, subtree: bool, keys: Iterable[Key] | None = None,
@@ -319,7 +331,8 @@ def _period(date_from: datetime.date, date_to: datetime.date) -> ColumnElement[b
                                                    and_(DayTally.day >= end, DayTally.day <= date_to))))
 
 
-_READ = [DayTally.subtree, *(getattr(DayTally, name) for name in COUNTS), DayTally.minutes_to_completion]
+_READ = [DayTally.subtree, *(getattr(DayTally, name) for name in COUNTS), DayTally.minutes_to_completion,
+         DayTally.concerns_by_category]
 
 
 async def read(session: AsyncSession, tenant_id: uuid.UUID, date_from: datetime.date,
@@ -330,6 +343,32 @@ async def read(session: AsyncSession, tenant_id: uuid.UUID, date_from: datetime.
                                                           _period(date_from, date_to))):
         (tree if row.subtree else own).add(_part(row))
     return own, tree
+
+
+async def read_below(session: AsyncSession, date_from: datetime.date,
+                     date_to: datetime.date) -> dict[uuid.UUID, Part]:
+    """The own figures for the days [date_from, date_to] of every tenant the session reads (a subtree it was
+    widened to), by tenant: summed by the database, a row per tenant, and the histograms of the rows that have
+    any (the days a matter was completed). Never the concerns, whatever their number."""
+    own = and_(DayTally.subtree == false(), _period(date_from, date_to))
+    sums = [func.sum(getattr(DayTally, name)) for name in COUNTS]
+    parts = {tenant_id: Part(dict(zip(COUNTS, (int(value or 0) for value in values), strict=True)))
+             for tenant_id, *values in await session.execute(
+                 select(DayTally.tenant_id, *sums).where(own).group_by(DayTally.tenant_id))}
+    for tenant_id, minutes in await session.execute(
+            select(DayTally.tenant_id, DayTally.minutes_to_completion).where(own, DayTally.matters_completed > 0)):
+        _add_to(parts[tenant_id].minutes, {int(m): count for m, count in (minutes or {}).items()}, 1)
+    return parts
+
+
+async def read_months(session: AsyncSession, tenant_id: uuid.UUID, date_from: datetime.date,
+                      date_to: datetime.date) -> dict[datetime.date, Part]:
+    """The tenant's subtree figures for the days [date_from, date_to], by the month (its first day) they fall in."""
+    months: defaultdict[datetime.date, Part] = defaultdict(Part)
+    for row in await session.execute(select(DayTally.day, *_READ).where(
+            DayTally.tenant_id == tenant_id, DayTally.subtree == true(), _period(date_from, date_to))):
+        months[_month(row.day)].add(_part(row))
+    return dict(months)
 
 
 # --- rebuilding -------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The figures `/stats` reads are kept by the fan-out of the event log (`core.reporting.tallies`): over a varied
 world, on several days and across months, they are what a full recount of the rows gives (`tallies`, the reference),
 for each tenant's own figures and its subtree's; broken on purpose, `/stats` shows the break and `yishi stats
-rebuild` mends it. On PostgreSQL the plans of what `/stats` runs read no concern table."""
+rebuild` mends it. On PostgreSQL the plans of what `/stats` and the district dashboard run read no concern table."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ from core import clock
 from core.notifications.fanout import fan_out
 from core.reporting.models import DayTally
 from core.reporting.schemas import Figures
-from core.reporting.services import concerns_by_category, tallies, total
+from core.reporting.services import community_dashboard
 from core.tenancy.models import Tenant
 from core.tenancy.scope import tenant_session, within
 from tests.conftest import PG_REACHABLE, Auth, http_client
 from tests.helpers import BASE, WATER, accepted_concern, file, topic_at
+from tests.reporting.recount import tallies, total
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -155,13 +156,19 @@ async def _compared(app: Litestar, client: AsyncClient, auth: Auth, yishi: Calla
 
 
 @pytest.mark.parametrize("database", ["postgresql"] if PG_REACHABLE else [], indirect=True)  # EXPLAIN is PostgreSQL's
-async def test_a_districts_stats_read_no_concern(app: Litestar, client: AsyncClient, database: Any) -> None:
-    """What `/stats` runs, explained by PostgreSQL as it ran: the kept rows, never a concern table."""
+@pytest.mark.parametrize("read", ["stats", "dashboard"])
+async def test_a_districts_stats_and_dashboard_read_no_concern(app: Litestar, client: AsyncClient, database: Any,
+                                                                read: str) -> None:
+    """What `/stats` and the district dashboard's figures (its rows, totals, categories and months) run, explained
+    by PostgreSQL as it ran: the kept rows, never a concern table, nor a topic's, a meeting's or a rating's. (The
+    dashboard page also shows the month's rates and hot topics, still counted from the concerns.)"""
     with clock.frozen(clock.now()) as stopped:
         await _varied_world(client, stopped)
     headers = await Auth(client)("dadmin")
-    year = {"from": f"{clock.today().year}-01-01", "to": str(clock.today() + datetime.timedelta(days=DAYS_ON[-1] + 1))}
-    await client.get("/api/v1/tenants/district-a/stats", headers=headers, params=year)  # the fan-out caught up
+    start, end = datetime.date(clock.today().year, 1, 1), clock.today() + datetime.timedelta(days=DAYS_ON[-1] + 1)
+    year = {"from": str(start), "to": str(end)}
+    rollup = (await client.get("/api/v1/tenants/district-a/stats", headers=headers, params=year)).json()["rollup"]
+    assert rollup["concerns_received"] > 10
     ran: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -171,11 +178,19 @@ async def test_a_districts_stats_read_no_concern(app: Litestar, client: AsyncCli
     engine = app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
-        async with http_client(app) as bare:  # the request alone: no fan-out before it
-            answer = await bare.get("/api/v1/tenants/district-a/stats", headers=headers, params=year)
+        if read == "stats":
+            async with http_client(app) as bare:  # the request alone: no fan-out before it
+                answer = await bare.get("/api/v1/tenants/district-a/stats", headers=headers, params=year)
+            assert answer.status_code == 200 and answer.json()["rollup"] == rollup
+        else:
+            async with tenant_session(app, "district-a", "dadmin") as scope:
+                board = await community_dashboard(scope, start, end)
+            assert board.totals == Figures(**rollup)
+            assert sum(count for _, count in board.categories) == rollup["concerns_received"]
+            assert sum(count for _, count in board.months) == rollup["matters_completed"]
+            assert sum(row.figures.concerns_received for row in board.rows) == rollup["concerns_received"]
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    assert answer.status_code == 200 and answer.json()["rollup"]["concerns_received"] > 10
     relations: set[str] = set()
     async with tenant_session(app, "district-a", "dadmin") as scope:  # the app's role, walled, as the district
         conn = await scope.session.connection()
@@ -183,7 +198,7 @@ async def test_a_districts_stats_read_no_concern(app: Litestar, client: AsyncCli
             plan = (await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)).scalar()
             relations |= set(_relations(plan if isinstance(plan, list) else json.loads(plan)))
     assert "day_tally" in relations
-    assert not {name for name in relations if name.startswith("concern")}, relations
+    assert not relations & {"concern", "topic", "meeting", "rating", "concern_band"}, relations
 
 
 def _relations(plan: Any) -> list[str]:
@@ -210,39 +225,3 @@ async def test_two_communities_fanned_out_at_once_both_reach_their_district(
     async with http_client(app) as bare:  # no catching up before it: what the two fan-outs wrote
         district = (await bare.get("/api/v1/tenants/district-a/stats", headers=await auth("dadmin"))).json()
     assert district["rollup"]["concerns_received"] == 6
-
-
-@pytest.mark.parametrize("database", ["postgresql"] if PG_REACHABLE else [], indirect=True)  # EXPLAIN is PostgreSQL's
-async def test_a_districts_concerns_by_category_are_counted_from_the_index_alone(
-        app: Litestar, client: AsyncClient, database: Any) -> None:
-    """The dashboard's count by category reads ix_concern_tenant_status_created, which carries the category:
-    without it PostgreSQL read the whole concern table (planned here with sequential scans priced out, as on a
-    table of a million rows they are)."""
-    with clock.frozen(clock.now()) as stopped:
-        await _varied_world(client, stopped)
-    lo, hi = clock.day_range(clock.today() - datetime.timedelta(days=365), clock.today() + datetime.timedelta(days=60))
-    async with tenant_session(app, "district-a", "dadmin") as scope, scope.subtree():
-        conn = await scope.session.connection()
-        await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        counted = dict((await scope.session.execute(concerns_by_category(lo, hi))).all())
-        compiled = concerns_by_category(lo, hi).compile(conn.sync_connection, compile_kwargs={"literal_binds": True})
-        plan = (await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar()
-    assert sum(counted.values()) > 10
-    scans = _scans(plan if isinstance(plan, list) else json.loads(plan))
-    assert scans.get("concern") == {"Index Only Scan"}, scans
-
-
-def _scans(plan: Any) -> dict[str, set[str]]:
-    """Each relation of a plan with the kinds of node that read it."""
-    found: dict[str, set[str]] = {}
-    if isinstance(plan, list):
-        for item in plan:
-            for name, kinds in _scans(item).items():
-                found.setdefault(name, set()).update(kinds)
-    elif isinstance(plan, dict):
-        if "Relation Name" in plan:
-            found.setdefault(plan["Relation Name"], set()).add(plan["Node Type"])
-        for value in plan.values():
-            for name, kinds in _scans(value).items():
-                found.setdefault(name, set()).update(kinds)
-    return found

@@ -28,15 +28,15 @@ UPDATE concern SET
 WHERE respond_by IS NULL
 """
 _REVISITS_SQL = """
-INSERT INTO revisit (tenant_id, id, concern_id, round, asked_at, solved, satisfaction, answered_at, channel,
+INSERT INTO revisit (tenant_id, tenant_path, id, concern_id, round, asked_at, solved, satisfaction, answered_at, channel,
                      created_at, updated_at)
-SELECT tenant_id, gen_random_uuid(), id, 1, closed_at,
+SELECT tenant_id, tenant_path, gen_random_uuid(), id, 1, closed_at,
        CASE WHEN h % 10 < 8 THEN h % 10 < 7 END,
        CASE WHEN h % 10 >= 8 THEN NULL WHEN h % 5 < 3 THEN 'satisfied' WHEN h % 5 < 4 THEN 'basic'
             ELSE 'unsatisfied' END,
        CASE WHEN h % 10 < 8 THEN closed_at + interval '1 day' END,
        CASE WHEN h % 10 < 8 THEN 'self' END, closed_at, closed_at
-FROM (SELECT tenant_id, id, closed_at, abs(hashtext(id::text)) AS h FROM concern
+FROM (SELECT tenant_id, tenant_path, id, closed_at, abs(hashtext(id::text)) AS h FROM concern
       WHERE status = 'resolved' AND closed_at IS NOT NULL) resolved
 ON CONFLICT DO NOTHING
 """

@@ -129,14 +129,14 @@ TEXTS = texts()
 # in `skewed`), a status (four in five still open), and a moment in the past year.
 _CONCERNS_SQL = """
 WITH drawn AS (
-    SELECT c.tenant_id, c.idx, g.n,
+    SELECT c.tenant_id, c.tenant_path, c.idx, g.n,
            (abs(hashtext(c.idx || '/' || g.n)) % 1000000) / 1000000.0 AS u,
            abs(hashtext(g.n || '/' || c.idx)) AS h,
            md5(c.idx || '-' || g.n) AS noise
     FROM seed_community c, generate_series(1, c.size) AS g(n)
 )
-INSERT INTO seed_concern (tenant_id, id, text_no, status, filed_at, n)
-SELECT tenant_id,
+INSERT INTO seed_concern (tenant_id, tenant_path, id, text_no, status, filed_at, n)
+SELECT tenant_id, tenant_path,
        (lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0') || '7' || substr(noise, 1, 3) || '8'
         || substr(noise, 4, 15))::uuid,
        least(floor($1 * u * u)::int, $1 - 1),
@@ -146,14 +146,15 @@ SELECT tenant_id,
 FROM (SELECT *, $2::timestamptz - (h % (365 * 86400)) * interval '1 second' AS at FROM drawn) timed
 """
 _CONCERN_ROWS_SQL = """
-INSERT INTO concern (tenant_id, id, reference, title, description, category, channel, status, created_at, updated_at)
-SELECT c.tenant_id, c.id, 'R-' || lpad(c.n::text, 7, '0'), t.title, t.description, t.category, 'portal', c.status,
+INSERT INTO concern (tenant_id, tenant_path, id, reference, title, description, category, channel, status, created_at,
+                     updated_at)
+SELECT c.tenant_id, c.tenant_path, c.id, 'R-' || lpad(c.n::text, 7, '0'), t.title, t.description, t.category, 'portal', c.status,
        c.filed_at, c.filed_at
 FROM seed_concern c JOIN seed_text t ON t.no = c.text_no WHERE c.tenant_id = $1
 """
 _BAND_ROWS_SQL = """
-INSERT INTO concern_band (tenant_id, key, filed_at, concern_id)
-SELECT c.tenant_id, k.key, c.filed_at, c.id FROM seed_concern c JOIN seed_key k ON k.no = c.text_no
+INSERT INTO concern_band (tenant_id, tenant_path, key, filed_at, concern_id)
+SELECT c.tenant_id, c.tenant_path, k.key, c.filed_at, c.id FROM seed_concern c JOIN seed_key k ON k.no = c.text_no
 """
 _BAND_KEY = "pk_concern_band"
 
@@ -193,19 +194,21 @@ async def _seed(settings: Settings, size: Size, now: datetime.datetime) -> tuple
                 " authz_version, created_at, updated_at) VALUES ($1, 'related-staff', '社区工作人员', '!', false, true,"
                 " 0, $2, $2)", staff_id, now)
             await conn.execute(
-                "INSERT INTO role_assignment (tenant_id, id, user_id, role, created_at, updated_at)"
-                " VALUES ($1, $2, $3, 'community_staff', $4, $4)", largest.id, uuid.uuid4(), staff_id, now)
+                "INSERT INTO role_assignment (tenant_id, tenant_path, id, user_id, role, created_at, updated_at)"
+                " VALUES ($1, $2, $3, $4, 'community_staff', $5, $5)", largest.id, largest.path, uuid.uuid4(), staff_id, now)
             await conn.execute("CREATE TEMP TABLE seed_text (no int PRIMARY KEY, title text, description text,"
                                " category text) ON COMMIT DROP")
             await conn.copy_records_to_table("seed_text", records=[(i, t, d, c) for i, (t, d, c) in enumerate(TEXTS)])
             await conn.execute("CREATE TEMP TABLE seed_key (no int, key bigint) ON COMMIT DROP")
             await conn.copy_records_to_table("seed_key", records=[
                 (i, key) for i, (t, d, _) in enumerate(TEXTS) for key in keys_of(t, d)])
-            await conn.execute("CREATE TEMP TABLE seed_community (idx int, tenant_id uuid, size int) ON COMMIT DROP")
+            await conn.execute("CREATE TEMP TABLE seed_community (idx int, tenant_id uuid, tenant_path text, size int)"
+                               " ON COMMIT DROP")
             await conn.copy_records_to_table("seed_community", records=[
-                (i, node.id, count) for i, (node, count) in enumerate(zip(communities, sizes(size, len(communities)),
+                (i, node.id, node.path, count) for i, (node, count) in enumerate(zip(communities, sizes(size, len(communities)),
                                                                              strict=True))])
-            await conn.execute("CREATE TEMP TABLE seed_concern (tenant_id uuid, id uuid, text_no int, status text,"
+            await conn.execute("CREATE TEMP TABLE seed_concern (tenant_id uuid, tenant_path text, id uuid, text_no int,"
+                               " status text,"
                                " filed_at timestamptz, n int) ON COMMIT DROP")
             await conn.execute(_CONCERNS_SQL, len(TEXTS), now)
             await conn.execute(_CONCERN_ROWS_SQL, largest.id)

@@ -183,7 +183,7 @@ async def _seed(settings: Settings, tenant_count: int, user_count: int, concern_
         user_id = uuid.UUID(bytes=uuid7().bytes)
         phone = f"139{len(users):08d}"
         users.append((user_id, username, display_name, phone, password_hash, False, True, 0, now, now))
-        assignments.append((node.id, uuid.UUID(bytes=uuid7().bytes), user_id, role, None, now, now))
+        assignments.append((node.id, node.path, uuid.UUID(bytes=uuid7().bytes), user_id, role, None, now, now))
         return user_id
 
     for i, district in enumerate(districts):
@@ -212,7 +212,7 @@ async def _seed(settings: Settings, tenant_count: int, user_count: int, concern_
                 "authz_version", "created_at", "updated_at",
             ])
             await conn.copy_records_to_table("role_assignment", records=assignments, columns=[
-                "tenant_id", "id", "user_id", "role", "granted_by", "created_at", "updated_at",
+                "tenant_id", "tenant_path", "id", "user_id", "role", "granted_by", "created_at", "updated_at",
             ])
         started = time.monotonic()
         await _seed_concerns(conn, communities, filers, concern_count, now)
@@ -264,7 +264,7 @@ WITH generated AS (
            md5(g.n::text) AS noise
     FROM generate_series(0, $2 - 1) AS g(n)
 ), shaped AS (
-    SELECT c.tenant_id, c.parent_id, c.prefix, c.resident_id, c.grid_worker_id, r.at, r.noise,
+    SELECT c.tenant_id, c.tenant_path, c.parent_id, c.prefix, c.resident_id, c.grid_worker_id, r.at, r.noise,
            CASE WHEN r.h % 100 < 10 THEN 'submitted' WHEN r.h % 100 < 30 THEN 'accepted'
                 WHEN r.h % 100 < 60 THEN 'resolved' WHEN r.h % 100 < 70 THEN 'rejected'
                 WHEN r.h % 100 < 85 THEN 'in_topic' WHEN r.h % 100 < 93 THEN 'escalated'
@@ -274,9 +274,10 @@ WITH generated AS (
            row_number() OVER (PARTITION BY r.idx, extract(year FROM r.at) ORDER BY r.at) AS number
     FROM generated r JOIN seed_community c USING (idx)
 )
-INSERT INTO concern (tenant_id, id, reference, title, description, category, channel, status, filed_by_id,
-                     resident_id, resident_name, escalated_to_id, triage_reason, closed_at, created_at, updated_at)
-SELECT tenant_id,
+INSERT INTO concern (tenant_id, tenant_path, id, reference, title, description, category, channel, status,
+                     filed_by_id, resident_id, resident_name, escalated_to_id, triage_reason, closed_at, created_at,
+                     updated_at)
+SELECT tenant_id, tenant_path,
        (lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0') || '7' || substr(noise, 1, 3) || '8'
         || substr(noise, 4, 15))::uuid,
        prefix || '-' || year || '-' || lpad(number::text, 6, '0'),
@@ -297,9 +298,10 @@ FROM shaped
 """
 # The app numbers references per tenant and year from these counters: continue after the seeded ones.
 _COUNTERS_SQL = """
-INSERT INTO reference_counter (tenant_id, id, year, value, created_at, updated_at)
-SELECT tenant_id, gen_random_uuid(), extract(year FROM created_at)::int, count(*), $1::timestamptz, $1::timestamptz
-FROM concern GROUP BY tenant_id, extract(year FROM created_at)::int
+INSERT INTO reference_counter (tenant_id, tenant_path, id, year, value, created_at, updated_at)
+SELECT tenant_id, tenant_path, gen_random_uuid(), extract(year FROM created_at)::int, count(*), $1::timestamptz,
+       $1::timestamptz
+FROM concern GROUP BY tenant_id, tenant_path, extract(year FROM created_at)::int
 """
 
 
@@ -308,7 +310,7 @@ async def _seed_concerns(conn: asyncpg.Connection, communities: list[Node], file
     per_community = -(-count // len(communities))
     step_seconds = max(1, 365 * 86400 // per_community)  # a year, evenly, per community
     rows = [
-        (i, node.id, node.parent.id if node.parent else None,
+        (i, node.id, node.path, node.parent.id if node.parent else None,
          reference_prefix(SimpleNamespace(portal={}, slug=node.slug)),  # type: ignore[arg-type]
          filers[i].get("resident") or filers[i].get("community_staff"), filers[i]["grid_worker"])
         for i, node in enumerate(communities)
@@ -321,7 +323,8 @@ async def _seed_concerns(conn: asyncpg.Connection, communities: list[Node], file
         await conn.execute("SET LOCAL session_replication_role = replica")
         await conn.execute("SET LOCAL synchronous_commit = off")
         await conn.execute(
-            "CREATE TEMP TABLE seed_community (idx int PRIMARY KEY, tenant_id uuid, parent_id uuid, prefix text,"
+            "CREATE TEMP TABLE seed_community (idx int PRIMARY KEY, tenant_id uuid, tenant_path text, parent_id uuid,"
+            " prefix text,"
             " resident_id uuid, grid_worker_id uuid) ON COMMIT DROP")
         await conn.copy_records_to_table("seed_community", records=rows)
         await conn.execute(_CONCERNS_SQL, len(communities), count, now, step_seconds, list(DEFAULT_CATEGORIES))
@@ -330,5 +333,7 @@ async def _seed_concerns(conn: asyncpg.Connection, communities: list[Node], file
 
 async def _create_bare_table(conn: asyncpg.Connection, app_role: str | None) -> None:
     await conn.execute(f"CREATE TABLE {BARE_TABLE} (LIKE concern INCLUDING DEFAULTS, PRIMARY KEY (tenant_id, id))")
+    # The wall's column (the tenant's path, for the policies) is no column of the concern's own.
+    await conn.execute(f"ALTER TABLE {BARE_TABLE} DROP COLUMN tenant_path")
     if app_role:
         await conn.execute(f'GRANT SELECT, INSERT ON {BARE_TABLE} TO "{app_role}"')

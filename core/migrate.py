@@ -119,16 +119,39 @@ PATH_DEFAULT = "current_setting('app.tenant_path', true)"
 WALL_POLICIES = ("tenant_read", "tenant_insert", "tenant_update", "tenant_delete")
 
 
-def tenant_wall_policies(table: str, read: str) -> list[str]:
+def tenant_wall_policies(table: str, read: str, write: str = TENANT_WRITE) -> list[str]:
     """The statements creating a table's wall: `read` for SELECT; INSERT, UPDATE and DELETE only ever reach
-    the transaction's own tenant, so a street reading its communities cannot change or delete their rows."""
+    the transaction's own tenant (`write`), so a street reading its communities cannot change or delete their rows."""
     name = _ident(table)
     return [
         f"CREATE POLICY tenant_read ON {name} FOR SELECT USING ({read})",
-        f"CREATE POLICY tenant_insert ON {name} FOR INSERT WITH CHECK ({TENANT_WRITE})",
-        f"CREATE POLICY tenant_update ON {name} FOR UPDATE USING ({TENANT_WRITE}) WITH CHECK ({TENANT_WRITE})",
-        f"CREATE POLICY tenant_delete ON {name} FOR DELETE USING ({TENANT_WRITE})",
+        f"CREATE POLICY tenant_insert ON {name} FOR INSERT WITH CHECK ({write})",
+        f"CREATE POLICY tenant_update ON {name} FOR UPDATE USING ({write}) WITH CHECK ({write})",
+        f"CREATE POLICY tenant_delete ON {name} FOR DELETE USING ({write})",
     ]
+
+
+# The wall as the revisions before 0027 built it, which they still build (a revision's schema never changes; 0027
+# converts it): each setting in a scalar subquery, the subtree looked up in `tenant`, no `tenant_path`.
+TENANT_BEFORE_0027 = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
+PATH_BEFORE_0027 = "(SELECT NULLIF(current_setting('app.tenant_path', true), ''))"
+USER_BEFORE_0027 = "(SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)"
+_IN_SUBTREE_BEFORE_0027 = f"tenant_id IN (SELECT id FROM tenant WHERE path LIKE {PATH_BEFORE_0027} || '%')"  # noqa: S608
+TENANT_READ_BEFORE_0027 = f"tenant_id = {TENANT_BEFORE_0027} OR ({PATH_BEFORE_0027} IS NOT NULL AND {_IN_SUBTREE_BEFORE_0027})"
+TENANT_WRITE_BEFORE_0027 = f"tenant_id = {TENANT_BEFORE_0027}"
+
+
+def enable_tenant_wall_before_0027(table: str, also: str | None = None) -> None:
+    """The wall of a table made by a revision before 0027 (`also` in that revision's own form)."""
+    from alembic import op
+
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    read = f"({TENANT_READ_BEFORE_0027}) OR ({also})" if also else TENANT_READ_BEFORE_0027
+    op.execute(f"ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {_ident(table)} FORCE ROW LEVEL SECURITY")
+    for statement in tenant_wall_policies(table, read, TENANT_WRITE_BEFORE_0027):
+        op.execute(statement)
 
 
 def add_tenant_path(table: str) -> list[str]:
@@ -149,8 +172,8 @@ def enable_tenant_wall(table: str, also: str | None = None) -> None:
     """Row-Level Security, forced even for the owner: rows of the transaction's tenant (or its subtree, for
     reads) and nothing else. `also` widens reads by one more predicate. No-op off PostgreSQL.
 
-    This is the wall as it stands today, whichever revision calls it: a revision written before 0027 passes an
-    `also` of the older form (with a subquery), and 0027 rewrites every table's policies in the current one."""
+    The wall as it stands since 0027, for the revisions after it and the plugins' (whose branches may run before
+    or after 0027: 0027 converts whatever it finds, and this form again is what it converts to)."""
     from alembic import op
 
     if op.get_bind().dialect.name != "postgresql":

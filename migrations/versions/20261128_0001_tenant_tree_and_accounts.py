@@ -12,7 +12,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0001'
 down_revision = None
@@ -111,10 +111,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_building')),
     sa.UniqueConstraint('tenant_id', 'compound_id', 'name', name=op.f('uq_building_tenant_id'))
     )
-    enable_tenant_wall("compound")
-    enable_tenant_wall("building")
+    enable_tenant_wall_before_0027("compound")
+    enable_tenant_wall_before_0027("building")
     # A user's own grants stay readable outside the tenant, so authorization can load them.
-    enable_tenant_wall("role_assignment", also="user_id = (SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)")
+    enable_tenant_wall_before_0027("role_assignment", also="user_id = (SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)")
 
 
 def downgrade() -> None:

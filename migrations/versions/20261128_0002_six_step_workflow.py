@@ -12,7 +12,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0002'
 down_revision = '0001'
@@ -293,7 +293,7 @@ def upgrade() -> None:
     )
 
     for table in TENANT_TABLES:
-        enable_tenant_wall(table)
+        enable_tenant_wall_before_0027(table)
 
 
 def downgrade() -> None:

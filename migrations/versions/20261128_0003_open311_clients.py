@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0003'
 down_revision = '0002'
@@ -59,7 +59,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'concern_id', name=op.f('uq_open311_request_tenant_id'))
     )
     for table in TENANT_TABLES:
-        enable_tenant_wall(table)
+        enable_tenant_wall_before_0027(table)
 
 
 def downgrade() -> None:

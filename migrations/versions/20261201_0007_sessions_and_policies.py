@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
-from core.migrate import TENANT_WRITE, WALL_POLICIES, tenant_wall_policies
+from core.migrate import TENANT_WRITE_BEFORE_0027, WALL_POLICIES, tenant_wall_policies
 
 revision = '0007'
 down_revision = '0006'
@@ -42,7 +42,7 @@ def upgrade() -> None:
     # Plugins' tables too: whichever table still has the old policy gets the new ones, its read clause kept.
     for table, read in _policies("tenant_wall"):
         op.execute(f'DROP POLICY tenant_wall ON "{table}"')
-        for statement in tenant_wall_policies(table, read):
+        for statement in tenant_wall_policies(table, read, TENANT_WRITE_BEFORE_0027):
             op.execute(statement)
 
 
@@ -51,7 +51,7 @@ def downgrade() -> None:
         for table, read in _policies("tenant_read"):
             for policy in WALL_POLICIES:
                 op.execute(f'DROP POLICY {policy} ON "{table}"')
-            op.execute(f'CREATE POLICY tenant_wall ON "{table}" USING ({read}) WITH CHECK ({TENANT_WRITE})')
+            op.execute(f'CREATE POLICY tenant_wall ON "{table}" USING ({read}) WITH CHECK ({TENANT_WRITE_BEFORE_0027})')
     with op.batch_alter_table("login_throttle") as batch:
         batch.drop_column("retry_at")
     with op.batch_alter_table("user_account") as batch:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0008'
 down_revision = '0007'
@@ -49,7 +49,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('topic_follow_up', schema=None) as batch_op:
         batch_op.create_index('ix_topic_follow_up_tenant_status', ['tenant_id', 'status'], unique=False)
-    enable_tenant_wall('topic_follow_up')
+    enable_tenant_wall_before_0027('topic_follow_up')
 
 
 def downgrade() -> None:

@@ -17,7 +17,7 @@ from alembic import op
 from procrastinate.schema import SchemaManager
 from sqlalchemy.util import await_
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0009'
 down_revision = '0008'
@@ -67,7 +67,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_notification_recipient', ['recipient_id', 'channel', 'read_at'], unique=False)
         batch_op.create_index('ix_notification_tenant_status', ['tenant_id', 'status'], unique=False)
     # A person reads their own inbox across every tenant, and marks it read; nothing else of another tenant's.
-    enable_tenant_wall("notification", also=f"recipient_id = {_ME}")
+    enable_tenant_wall_before_0027("notification", also=f"recipient_id = {_ME}")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"CREATE POLICY own_inbox ON notification FOR UPDATE USING (recipient_id = {_ME})"
                    f" WITH CHECK (recipient_id = {_ME})")

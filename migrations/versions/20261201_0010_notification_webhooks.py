@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0010'
 down_revision = '0009'
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_notification_webhook_tenant_id_tenant')),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_notification_webhook'))
     )
-    enable_tenant_wall("notification_webhook")
+    enable_tenant_wall_before_0027("notification_webhook")
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index('uq_notification_webhook_once', ['tenant_id', 'webhook_id', 'dedup_key', 'channel'],
                               unique=True, sqlite_where=FOR_A_WEBHOOK, postgresql_where=FOR_A_WEBHOOK)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0011'
 down_revision = '0010'
@@ -74,7 +74,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('consent', schema=None) as batch_op:
         batch_op.create_index('ix_consent_user', ['user_id', 'kind'], unique=False)
-    enable_tenant_wall("consent", also=f"user_id = {_ME}")
+    enable_tenant_wall_before_0027("consent", also=f"user_id = {_ME}")
     op.create_table('residence',
     sa.Column('tenant_id', GUID(length=16), nullable=False),
     sa.Column('id', GUID(length=16), nullable=False),
@@ -91,7 +91,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_residence')),
     sa.UniqueConstraint('tenant_id', 'user_id', name=op.f('uq_residence_tenant_id'))
     )
-    enable_tenant_wall("residence", also=f"user_id = {_ME}")
+    enable_tenant_wall_before_0027("residence", also=f"user_id = {_ME}")
 
 
 def downgrade() -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0012'
 down_revision = '0011'
@@ -41,7 +41,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('phone_read', schema=None) as batch_op:
         batch_op.create_index('ix_phone_read_at', ['tenant_id', 'created_at'], unique=False)
-    enable_tenant_wall("phone_read")
+    enable_tenant_wall_before_0027("phone_read")
 
 
 def downgrade() -> None:

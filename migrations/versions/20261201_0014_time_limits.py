@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0014'
 down_revision = '0013'
@@ -51,7 +51,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_time_limit')),
     sa.UniqueConstraint('tenant_id', 'category', 'urgency', name=op.f('uq_time_limit_tenant_id'))
     )
-    enable_tenant_wall("time_limit", also=ANCESTORS)
+    enable_tenant_wall_before_0027("time_limit", also=ANCESTORS)
     op.create_table('time_limit_setting',
     sa.Column('tenant_id', GUID(length=16), nullable=False),
     sa.Column('id', GUID(length=16), nullable=False),
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_time_limit_setting')),
     sa.UniqueConstraint('tenant_id', name=op.f('uq_time_limit_setting_tenant_id'))
     )
-    enable_tenant_wall("time_limit_setting", also=ANCESTORS)
+    enable_tenant_wall_before_0027("time_limit_setting", also=ANCESTORS)
 
 
 def downgrade() -> None:

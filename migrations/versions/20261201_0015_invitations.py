@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0015'
 down_revision = '0014'
@@ -46,7 +46,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.create_index('ix_invitation_pending', ['tenant_id', 'expires_at'], unique=False)
-    enable_tenant_wall("invitation")
+    enable_tenant_wall_before_0027("invitation")
 
 
 def downgrade() -> None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0017'
 down_revision = '0016'
@@ -47,7 +47,7 @@ def _concern_table(name: str, *columns: sa.Column) -> None:
                                 name=op.f(f'fk_{name}_tenant_id_concern')),
         sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f(f'pk_{name}')),
     )
-    enable_tenant_wall(name)
+    enable_tenant_wall_before_0027(name)
 
 
 def upgrade() -> None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0020'
 down_revision = '0019'
@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_concern_band_tenant_id_tenant')),
     sa.PrimaryKeyConstraint('tenant_id', 'key', 'filed_at', 'concern_id', name=op.f('pk_concern_band'))
     )
-    enable_tenant_wall("concern_band")
+    enable_tenant_wall_before_0027("concern_band")
     op.create_table('concern_supporter',
     sa.Column('tenant_id', GUID(length=16), nullable=False),
     sa.Column('id', GUID(length=16), nullable=False),
@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_concern_supporter')),
     sa.UniqueConstraint('tenant_id', 'concern_id', 'user_id', name=op.f('uq_concern_supporter_tenant_id'))
     )
-    enable_tenant_wall("concern_supporter")
+    enable_tenant_wall_before_0027("concern_supporter")
     with op.batch_alter_table('concern', schema=None) as batch_op:
         batch_op.add_column(sa.Column('supporters', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('duplicate_of_id', GUID(length=16), nullable=True))

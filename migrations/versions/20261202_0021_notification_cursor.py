@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-from core.migrate import drop_tenant_wall, enable_tenant_wall
+from core.migrate import drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0021'
 down_revision = '0020'
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_notification_cursor')),
     sa.UniqueConstraint('tenant_id', name=op.f('uq_notification_cursor_tenant_id'))
     )
-    enable_tenant_wall("notification_cursor")
+    enable_tenant_wall_before_0027("notification_cursor")
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
     guid, at = GUID(length=16), DateTimeUTC(timezone=True)

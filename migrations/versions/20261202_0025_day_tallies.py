@@ -17,7 +17,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from core.migrate import AFTER_UPGRADE, RECOUNT_FIGURES, drop_tenant_wall, enable_tenant_wall
+from core.migrate import AFTER_UPGRADE, RECOUNT_FIGURES, drop_tenant_wall, enable_tenant_wall_before_0027
 
 revision = '0025'
 down_revision = '0024'
@@ -48,7 +48,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_day_tally')),
     sa.UniqueConstraint('tenant_id', 'subtree', 'month', 'day', name=op.f('uq_day_tally_tenant_id'))
     )
-    enable_tenant_wall("day_tally")
+    enable_tenant_wall_before_0027("day_tally")
     # The tenant tree is a shared table (no wall): any tenant means figures to count, by the app, after this.
     if op.get_bind().execute(sa.text("SELECT 1 FROM tenant LIMIT 1")).first() is not None:
         context.config.attributes.setdefault(AFTER_UPGRADE, set()).add(RECOUNT_FIGURES)

@@ -8,7 +8,8 @@ every write's check requires), reads of the subtree compare it with the setting 
 settings are read as plain expressions. PostgreSQL only: SQLite has no Row-Level Security.
 
 Every table walled so far is converted, the plugins' included (their revisions may have run before this one);
-a table walled later gets the current form from `core.migrate.enable_tenant_wall`.
+a table walled later gets the current form from `core.migrate.enable_tenant_wall`; the revisions before this one
+still build the old form (`enable_tenant_wall_before_0027`), which this one converts.
 
 Revision ID: 0027
 Revises: 0026
@@ -20,7 +21,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from core.migrate import ANCESTORS, TENANT_READ, USER, WALL_POLICIES, add_tenant_path, tenant_wall_policies
+from core.migrate import (
+    ANCESTORS,
+    TENANT_BEFORE_0027,
+    TENANT_READ,
+    TENANT_READ_BEFORE_0027,
+    TENANT_WRITE_BEFORE_0027,
+    USER,
+    USER_BEFORE_0027,
+    WALL_POLICIES,
+    add_tenant_path,
+    tenant_wall_policies,
+)
 
 revision = '0027'
 down_revision = '0026'
@@ -36,19 +48,13 @@ ALSO = {
     "time_limit": ANCESTORS,
     "time_limit_setting": ANCESTORS,
 }
-_OLD_TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
-_OLD_PATH = "(SELECT NULLIF(current_setting('app.tenant_path', true), ''))"
-_OLD_USER = "(SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)"
-OLD_READ = (f"tenant_id = {_OLD_TENANT} OR ({_OLD_PATH} IS NOT NULL AND"  # noqa: S608 (constants, no input)
-            f" tenant_id IN (SELECT id FROM tenant WHERE path LIKE {_OLD_PATH} || '%'))")
-OLD_WRITE = f"tenant_id = {_OLD_TENANT}"
 OLD_ALSO = {
-    "role_assignment": f"user_id = {_OLD_USER}",
-    "consent": f"user_id = {_OLD_USER}",
-    "residence": f"user_id = {_OLD_USER}",
-    "notification": f"recipient_id = {_OLD_USER}",
+    "role_assignment": f"user_id = {USER_BEFORE_0027}",
+    "consent": f"user_id = {USER_BEFORE_0027}",
+    "residence": f"user_id = {USER_BEFORE_0027}",
+    "notification": f"recipient_id = {USER_BEFORE_0027}",
     "time_limit": (f"tenant_id IN (SELECT above.id FROM tenant above, tenant me"  # noqa: S608
-                   f" WHERE me.id = {_OLD_TENANT} AND starts_with(me.path, above.path))"),
+                   f" WHERE me.id = {TENANT_BEFORE_0027} AND starts_with(me.path, above.path))"),
 }
 OLD_ALSO["time_limit_setting"] = OLD_ALSO["time_limit"]
 
@@ -86,12 +92,10 @@ def downgrade() -> None:
     for table in _walled():
         _drop_policies(table)
         also = OLD_ALSO.get(table)
-        read = f"({OLD_READ}) OR ({also})" if also else OLD_READ
-        op.execute(f'CREATE POLICY tenant_read ON "{table}" FOR SELECT USING ({read})')
-        op.execute(f'CREATE POLICY tenant_insert ON "{table}" FOR INSERT WITH CHECK ({OLD_WRITE})')
-        op.execute(f'CREATE POLICY tenant_update ON "{table}" FOR UPDATE USING ({OLD_WRITE}) WITH CHECK ({OLD_WRITE})')
-        op.execute(f'CREATE POLICY tenant_delete ON "{table}" FOR DELETE USING ({OLD_WRITE})')
+        read = f"({TENANT_READ_BEFORE_0027}) OR ({also})" if also else TENANT_READ_BEFORE_0027
+        for statement in tenant_wall_policies(table, read, TENANT_WRITE_BEFORE_0027):
+            op.execute(statement)
         op.execute(f'ALTER TABLE "{table}" DROP COLUMN tenant_path')
     op.execute("DROP POLICY IF EXISTS own_inbox ON notification")
-    op.execute(f"CREATE POLICY own_inbox ON notification FOR UPDATE USING (recipient_id = {_OLD_USER})"
-               f" WITH CHECK (recipient_id = {_OLD_USER})")
+    op.execute(f"CREATE POLICY own_inbox ON notification FOR UPDATE USING (recipient_id = {USER_BEFORE_0027})"
+               f" WITH CHECK (recipient_id = {USER_BEFORE_0027})")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.sql import Select, visitors
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.util import await_only
 
 Base = UUIDv7AuditBase
@@ -118,17 +119,29 @@ def _set_transaction_tenant(session: Session, transaction: Any, connection: Conn
 
 
 def _references_tenant_table(statement: Any) -> bool:
-    """Whether a statement reads a tenant table anywhere, subqueries included (remembered for statements
-    built once and reused, like the per-request tenant lookup)."""
+    """Whether a statement reads a tenant table anywhere, subqueries included. Remembered for a statement built
+    once and reused, and for every statement of the same shape: a request builds its statements anew, and walking
+    each one's whole tree costs more than running it. The shape is SQLAlchemy's cache key, which it memoizes on
+    the statement and compiles by anyway; a statement without one is walked each time."""
     known = _REFERENCES.get(statement)
+    if known is not None:
+        return known
+    shape = statement._generate_cache_key() if isinstance(statement, ClauseElement) else None
+    known = _REFERENCES_BY_SHAPE.get(shape.key) if shape is not None else None
     if known is None:
         tables = _tenant_table_objects()
         known = any(isinstance(element, Table) and element in tables for element in visitors.iterate(statement))
-        _REFERENCES[statement] = known
+        if shape is not None:
+            if len(_REFERENCES_BY_SHAPE) >= _SHAPES_KEPT:  # a bound, like SQLAlchemy's own statement cache
+                _REFERENCES_BY_SHAPE.clear()
+            _REFERENCES_BY_SHAPE[shape.key] = known
+    _REFERENCES[statement] = known
     return known
 
 
 _REFERENCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_REFERENCES_BY_SHAPE: dict[tuple[Any, ...], bool] = {}
+_SHAPES_KEPT = 5000
 
 
 @cache

@@ -42,6 +42,7 @@ DbSession = NamedDependency[AsyncSession]
 MAX_OFFSET = 1_000_000_000
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="每页条数（1–200）")]
 Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="跳过的条数")]
+Cursor = Annotated[str | None, QueryParameter(max_length=400, description="上一页返回的 next_cursor（与 offset 二选一）")]
 PageNumber = Annotated[int, QueryParameter(le=MAX_OFFSET // 200, description="页码")]  # below 1 is page 1
 
 

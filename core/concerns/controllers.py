@@ -27,6 +27,7 @@ from core.concerns.schemas import (
     ConcernEdit,
     ConcernFix,
     ConcernOut,
+    ConcernPage,
     ConcernWithdrawal,
     EscalationReturn,
     FiledByPhone,
@@ -36,6 +37,7 @@ from core.concerns.schemas import (
 )
 from core.concerns.services import ConcernFilters, ConcernService, filed_answer
 from core.http import (
+    Cursor,
     DbSession,
     Limit,
     Offset,
@@ -88,13 +90,14 @@ class ConcernController(Controller):
         category: FromQuery[str | None] = None, compound: FromQuery[uuid.UUID | None] = None,
         created_from: FromQuery[datetime.date | None] = None, created_to: FromQuery[datetime.date | None] = None,
         sort: FromQuery[str] = "-created_at", in_topic: FromQuery[bool | None] = None,
-        light: FromQuery[str | None] = None, limit: Limit = 50, offset: Offset = 0,
-    ) -> OffsetPagination[ConcernOut]:
+        light: FromQuery[str | None] = None, limit: Limit = 50, offset: Offset = 0, cursor: Cursor = None,
+    ) -> ConcernPage:
         period(created_from, created_to, fields=("created_from", "created_to"))
         service = _service(request, db_session, tenant_scope)
         filters = ConcernFilters(status, category, compound, created_from, created_to, sort, in_topic, light)
-        page, total = await service.page(filters, limit, offset)
-        return OffsetPagination(items=await service.to_out(page), limit=limit, offset=offset, total=total)
+        page = await service.page(filters, limit, offset, cursor)
+        return ConcernPage(items=await service.to_out(page.items), limit=limit, offset=offset, total=page.total,
+                           next_cursor=page.next_cursor)
 
     @get("/{concern_id:uuid}", opt={"action": "concern.read"}, summary="查看诉求")
     async def get_concern(self, request: Request, db_session: DbSession, tenant_scope: Scope,

@@ -129,8 +129,12 @@ class Concern(TenantOwned, Base):
 
     @property
     def tracking_code(self) -> str | None:
-        """What the filer keeps to follow the concern without signing in: the reference and its secret."""
-        return f"{self.reference}-{self.tracking_secret}" if self.tracking_secret else None
+        return tracking_code(self.reference, self.tracking_secret)
+
+
+def tracking_code(reference: str, secret: str | None) -> str | None:
+    """What the filer keeps to follow a concern without signing in: its reference and its secret."""
+    return f"{reference}-{secret}" if secret else None
 
 
 class ConcernCategory(TenantOwned, Base):

@@ -121,6 +121,17 @@ class ConcernOut(msgspec.Struct):
     editable: bool = False  # whether its filer may still edit or withdraw it (not triaged yet)
 
 
+class ConcernPage(msgspec.Struct):
+    """A page of concerns. Read the next one with `cursor=next_cursor` (keyset paging: the same cost on every page,
+    and no row shown twice when new ones are filed meanwhile) or with `offset`."""
+
+    items: list[ConcernOut]
+    limit: int
+    offset: int
+    total: int | None  # how many match in all; not counted when paging by cursor
+    next_cursor: str | None  # None on the last page, and for sort=light (the lights change with the clock)
+
+
 class Triage(Input):
     action: Annotated[str, cap(20)]
     reason: str | None = None

@@ -127,7 +127,7 @@ class OfflineController(Controller):
             return _json({"message": page._("Please sign in first.")}, 401)
         scope = await page.scope("concern.read")
         service = ConcernService(page.session, scope)
-        found, _total = await service.page(ConcernFilters(sort="-created_at", filed_by_me=True), RECENT, 0)
+        found = (await service.page(ConcernFilters(sort="-created_at", filed_by_me=True), RECENT, 0)).items
         return _json({
             "synced_at": clock.local(clock.now()).strftime("%Y-%m-%d %H:%M"),
             "concerns": [{"id": str(c.id), "reference": c.reference, "title": c.title,

@@ -409,10 +409,10 @@ class ResidentController(Controller):
         scope = await page.scope("concern.read")
         service = ConcernService(page.session, scope)
         pager = Pager.at(p, PER_PAGE)
-        found, total = await service.page(ConcernFilters(sort="-created_at"), pager.per_page, pager.offset)
+        found, total, _ = await service.page(ConcernFilters(sort="-created_at"), pager.per_page, pager.offset)
         related = RelatedService(page.session, scope)
         joined = await related.views(await related.supported(scope.user_id))
-        return page.render("resident/my_concerns.html", concerns=await service.to_out(found), pager=pager.of(total),
+        return page.render("resident/my_concerns.html", concerns=await service.to_out(found), pager=pager.of(total or 0),
                            may_file=scope.can("concern.file"), joined=joined,
                            notice=next((n for n in ("joined", "withdrawn") if page.request.query_params.get(n) == "1"),
                                        None))

@@ -250,11 +250,11 @@ class StaffController(Controller):
         scope = await page.scope("concern.triage")
         service = ConcernService(page.session, scope)
         # Red first, then yellow, each soonest due first: what is late is what staff see first.
-        submitted, total = await service.page(ConcernFilters(status="submitted", sort="light"),
-                                              pager.per_page, pager.offset)
-        accepted, waiting = await service.page(ConcernFilters(status="accepted", sort="light", in_topic=False),
-                                               LIST_LIMIT, 0)
-        reopened, _ = await service.page(ConcernFilters(status="accepted", sort="light", reopened=True), LIST_LIMIT, 0)
+        submitted, total, _ = await service.page(ConcernFilters(status="submitted", sort="light"),
+                                                 pager.per_page, pager.offset)
+        accepted, waiting, _ = await service.page(ConcernFilters(status="accepted", sort="light", in_topic=False),
+                                                  LIST_LIMIT, 0)
+        reopened, _, _ = await service.page(ConcernFilters(status="accepted", sort="light", reopened=True), LIST_LIMIT, 0)
         can_draft = await page.can("topic.manage")
         shown = {c.id for c in submitted}
         context["lost_errors"] = [e["message"] for cid, e in context.get("row_errors", {}).items() if cid not in shown]
@@ -272,7 +272,7 @@ class StaffController(Controller):
             picked = [uuid.UUID(i) for i in context["topic_values"]["concern_ids"] if _is_uuid(i)]
             accepted = [*await waiting_among(scope, [i for i in picked if i not in listed]), *accepted]
         return page.render("staff/inbox.html", status_code=status_code, submitted=await service.to_out(submitted),
-                           pager=pager.of(total), accepted=await service.to_out(accepted), waiting=waiting,
+                           pager=pager.of(total or 0), accepted=await service.to_out(accepted), waiting=waiting,
                            reopened=await service.to_out(reopened), suggestions=suggested,
                            can_draft=can_draft, notice=page.request.query_params.get("notice"), **context)
 
@@ -280,9 +280,9 @@ class StaffController(Controller):
     async def _inbox_counts(page: Page, service: ConcernService) -> dict[str, Any]:
         """What the inbox shows around a row, swapped out of band after an htmx triage: how many still wait
         for triage, and the accepted concerns waiting for a topic."""
-        _none, waiting_triage = await service.page(ConcernFilters(status="submitted"), 1, 0)
-        accepted, waiting = await service.page(ConcernFilters(status="accepted", sort="light", in_topic=False),
-                                               LIST_LIMIT, 0)
+        waiting_triage = (await service.page(ConcernFilters(status="submitted"), 1, 0)).total
+        accepted, waiting, _ = await service.page(ConcernFilters(status="accepted", sort="light", in_topic=False),
+                                                  LIST_LIMIT, 0)
         return {"waiting_triage": waiting_triage, "accepted": await service.to_out(accepted), "waiting": waiting,
                 "can_draft": await page.can("topic.manage")}
 

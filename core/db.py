@@ -77,9 +77,8 @@ SET_TENANT_CONFIG = text(
     "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('app.tenant_path', :tenant_path, true),"
     " set_config('app.subtree', :subtree, true), set_config('app.user_id', :user_id, true)"
 )
-# Session info: the settings go only as `SET LOCAL` statements (a Citus coordinator forwards those to its workers,
-# with citus.propagate_set_commands = 'local'), never as set_config calls folded into the tenant's lookup (which
-# stay on the coordinator).
+# Session info: the settings go as `SET LOCAL` statements (a Citus coordinator forwards those to its workers, with
+# citus.propagate_set_commands = 'local'; a set_config call inside a query stays on the coordinator).
 SET_LOCAL_KEY = "yishi.set_local"
 
 
@@ -104,14 +103,16 @@ def set_local_sql(params: dict[str, str]) -> str:
 def apply_tenant_config(session: Session, connection: Connection) -> None:
     """Give the transaction on `connection` the settings of the tenant and user `session` acts in."""
     params = tenant_config(session)
-    if connection.dialect.driver == "asyncpg":
-        # SET LOCAL, which Citus forwards to its workers, all four in one simple-protocol message on the driver:
-        # one round trip, and none of the statement handling SQLAlchemy gives a query (a switch to the subtree
-        # and back costs two of these).
-        driver = connection.connection.driver_connection
-        await_only(driver.execute(set_local_sql(params)))  # type: ignore[union-attr]
-    else:
+    if not session.info.get(SET_LOCAL_KEY):
         connection.execute(SET_TENANT_CONFIG, params)
+        return
+    # Citus forwards SET LOCAL, not set_config. The first goes through SQLAlchemy, whose driver adapter sends the
+    # transaction's BEGIN before it (lazily, at its first statement); the others in one simple-protocol message
+    # on the driver itself (SQLAlchemy prepares each statement, and a prepared statement holds one command).
+    first, *rest = set_local_sql(params).split("; ")
+    connection.exec_driver_sql(first)
+    driver = connection.connection.driver_connection
+    await_only(driver.execute("; ".join(rest)))  # type: ignore[union-attr]
 
 
 @event.listens_for(Session, "after_begin")

@@ -20,6 +20,7 @@ from core.settings import Settings
 from core.tenancy.models import Building, Compound, Tenant
 from core.tenancy.scope import within
 from tests.conftest import PG_REACHABLE, Auth, DatabaseUnderTest
+from tests.helpers import file
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -426,6 +427,13 @@ async def test_on_citus_the_tenant_settings_go_as_set_local_and_the_wall_holds(
             assert own.status_code == 200 and {c["name"] for c in own.json()} == {"甲小区"}
             crossed = await client.get("/api/v1/tenants/comm-b/compounds", headers=await auth("cstaff"))
             assert crossed.status_code == 403
+            # A retry answers from its first filing's record: read in a transaction begun after the request's
+            # first one, which must take the settings too (SET LOCAL sent before the driver's BEGIN would be lost).
+            resident = await auth("resident")
+            first = await file(client, resident, **{"Idempotency-Key": "citus-retry-1"})
+            assert await file(client, resident, **{"Idempotency-Key": "citus-retry-1"}) == first
+            listed = (await client.get("/api/v1/tenants/comm-a/concerns", headers=resident)).json()
+            assert [c["id"] for c in listed["items"]] == [first["id"]]
             async with app.state.sessionmaker() as session:
                 street = await _tenant(session, "street-a")
                 async with within(session, street, subtree=True):

@@ -33,18 +33,31 @@ def encode(sort: str, values: Sequence[Any]) -> str:
 def decode(cursor: str, sort: str, kinds: Sequence[type]) -> list[Any]:
     """The sort key a cursor carries, each value of the kind given; a 400 for a cursor that is not one of ours,
     or that was made for another sort (the client changed the order between pages)."""
+    invalid = InvalidInput("翻页游标无效：请从第一页重新开始（用上一页返回的 next_cursor）", field=FIELD)
+    made_for, values = _read(cursor)
+    if made_for is None:
+        raise invalid
+    if made_for != sort:
+        raise InvalidInput("翻页游标属于另一种排序：改变排序后请从第一页重新开始", field=FIELD)
+    try:
+        if len(values) != len(kinds):
+            raise ValueError(cursor)
+        return [_parsed(value, kind) for value, kind in zip(values, kinds, strict=True)]
+    except (ValueError, TypeError):
+        raise invalid from None
+
+
+def _read(cursor: str) -> tuple[str | None, list[Any]]:
+    """The sort a cursor was made for and the values it carries; (None, []) for what is not a cursor of ours."""
     try:
         if len(cursor) > MAX_LENGTH:
-            raise ValueError(cursor)
-        made_for, *values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if made_for == sort and len(values) == len(kinds):
-            return [_parsed(value, kind) for value, kind in zip(values, kinds, strict=True)]
+            return None, []
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        pass
-    else:
-        if isinstance(made_for, str) and made_for != sort:
-            raise InvalidInput("翻页游标属于另一种排序：改变排序后请从第一页重新开始", field=FIELD)
-    raise InvalidInput("翻页游标无效：请从第一页重新开始（用上一页返回的 next_cursor）", field=FIELD)
+        return None, []
+    if not isinstance(decoded, list) or not decoded or not isinstance(decoded[0], str):
+        return None, []
+    return decoded[0], decoded[1:]
 
 
 def after(columns: Sequence[Any], key: Sequence[Any], descending: bool) -> ColumnElement[bool]:

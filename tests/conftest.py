@@ -224,10 +224,12 @@ def http_client(app: Litestar) -> httpx.AsyncClient:
 
 
 def reads_figures(request: httpx.Request) -> bool:
-    """A read of the figures the fan-out keeps: a tenant's `/stats`, a portal's `/public/stats`, open data's
-    `stats.*`, a portal's home page and a district's dashboard."""
+    """A read of the figures the fan-out keeps: a tenant's `/stats` and `/rates` (and their ranking), its hot topics
+    (which tenants to group), a portal's `/public/stats` and `/public/rates`, open data's `stats.*` and `rates.*`, a
+    portal's home page and a district's dashboard."""
     path = request.url.path.rstrip("/")
-    return request.method == "GET" and (path.endswith("/stats") or "/open-data/stats." in path
+    return request.method == "GET" and (path.endswith(("/stats", "/rates", "/rates/ranking", "/related/hot"))
+                                        or "/open-data/stats." in path or "/open-data/rates." in path
                                         or re.fullmatch(r"(/t/[^/]+)?(/admin)?", path) is not None)
 
 

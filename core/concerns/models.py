@@ -27,6 +27,7 @@ DEFAULT_CATEGORIES: dict[str, str] = {
     "other": "其他",
 }
 RESPONDED, CLOSED = "responded_at IS NOT NULL", "closed_at IS NOT NULL"
+AWAITING_RESPONSE = "responded_at IS NULL AND respond_by IS NOT NULL"
 MERGED = "duplicate_of_id IS NOT NULL"
 UNMERGE_WITHIN = datetime.timedelta(days=1)  # a merge may be undone until a day after it was made
 FILED_BY_PHONE = "filed_by_id IS NULL"  # no account filed it: a code sent to the resident's phone did
@@ -67,9 +68,12 @@ class Concern(TenantOwned, Base):
         # The time-limit sweep reads only what is due: the open concerns with an alert still to come.
         Index("ix_concern_alert_at", "alert_at", sqlite_where=text("alert_at IS NOT NULL"),
               postgresql_where=text("alert_at IS NOT NULL")),
-        # The rates (core.reporting.rates) read a month of a subtree by when concerns fell due, were responded
-        # to and were closed: a range on each, never a scan of the subtree's every concern.
+        # The fan-out recounts a tenant's rates for a day by when concerns fell due, were responded to and were
+        # closed (core.reporting.tallies): a range on each; the rates count what is not yet due from the deadlines
+        # still ahead (core.reporting.rates): a range of the first and of the awaited responses'.
         Index("ix_concern_tenant_resolve_by", "tenant_id", "resolve_by"),
+        Index("ix_concern_tenant_awaiting_response", "tenant_id", "respond_by", sqlite_where=text(AWAITING_RESPONSE),
+              postgresql_where=text(AWAITING_RESPONSE)),
         Index("ix_concern_tenant_responded", "tenant_id", "responded_at", sqlite_where=text(RESPONDED),
               postgresql_where=text(RESPONDED)),
         Index("ix_concern_tenant_closed", "tenant_id", "closed_at", sqlite_where=text(CLOSED),

@@ -159,7 +159,7 @@ async def rates_rows(session: AsyncSession, tenant: Tenant) -> list[OpenRates]:
         months = [this_month]
         while len(months) < RATE_MONTHS and months[-1] > max(began.replace(day=1), datetime.date(2000, 1, 1)):
             months.append((months[-1] - datetime.timedelta(days=1)).replace(day=1))
-        monthly = await monthly_rates(session, sorted(months))
+        monthly = await monthly_rates(session, tenant.id, sorted(months))
     rows = []
     for first, figures in monthly:
         cells: dict[str, Any] = {}

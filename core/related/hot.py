@@ -13,7 +13,8 @@ from sqlalchemy.orm import aliased
 
 from core.concerns.models import Concern
 from core.related.groups import PlaceOut, grouped
-from core.reporting.rates import month_range
+from core.reporting import tallies as kept
+from core.reporting.rates import month_end, month_range
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
 
@@ -22,8 +23,8 @@ TOP = 10
 # another (their survivor stands for them, and their reporters are its supporters).
 NOT_COUNTED = ("rejected", "merged", "withdrawn")
 # Bounds, since grouping costs more than linearly with the concerns grouped (about 0.1 s for 200 concerns, up to
-# a second for 500 alike): of a subtree, the tenants with the most concerns that month (the largest groups are
-# theirs), and of each, the month's newest concerns.
+# a second for 500 alike): of a subtree, the tenants that received the most concerns that month (the largest
+# groups are theirs; read from the kept figures, not counted), and of each, the month's newest concerns.
 TENANTS = 10
 PER_TENANT = 300
 
@@ -54,10 +55,7 @@ async def hot_topics(scope: TenantScope, first: datetime.date, *, public: bool =
     lo, hi = month_range(first)
     filed = (Concern.created_at >= lo, Concern.created_at < hi, Concern.status.not_in(NOT_COUNTED))
     async with scope.subtree():
-        busiest = (await session.execute(
-            select(Concern.tenant_id, func.count().label("filed")).where(*filed).group_by(Concern.tenant_id)
-            .order_by(func.count().desc(), Concern.tenant_id).limit(TENANTS))).all()
-        tenant_ids = [tenant_id for tenant_id, _ in busiest]
+        tenant_ids = await kept.busiest(session, first, month_end(first), TENANTS)
         concerns: list[Concern] = []
         if tenant_ids:
             numbered = (select(Concern, func.row_number().over(partition_by=Concern.tenant_id,

@@ -1,20 +1,22 @@
 """The figures kept as they change: each tenant's additive figures per Beijing day and month (`DayTally`), its own
 and its subtree's, recounted by the fan-out of the event log for the days an event touched, and read by `/stats`,
-`/public/stats` (a portal's home, open data's years) in a few dozen rows however many concerns or communities
-there are.
+`/public/stats` (a portal's home, open data's years), the dashboard and the rates (`core.reporting.rates`) in a
+few dozen rows however many concerns there are, a row per community where a reader shows one.
 
 Kept, not counted on reading:
 - **Own day rows** are recounts: the fan-out (`follow`, in the transaction that moves the tenant's cursor, under its
-  lock) finds the days a batch of events touched — each event's own day, the filing day of the concerns it is
-  about or whose topic it is about, that topic's creation and completion days, its meetings' minutes, ratings' and
-  follow-ups' days — and counts those days again from the rows (`recount`). A recount is idempotent: running it
-  twice, or after a crash, gives the same rows.
+  lock) finds the days a batch of events touched — each event's own day, the days of the concerns it is about or
+  whose topic it is about (filing, response, deadline, closing, revisits: those they are counted on now and those
+  `CountedConcern` recorded when they were last counted, which a moved deadline leaves), that topic's creation and
+  completion days, its meetings' minutes, ratings' and follow-ups' days — and counts those days again from the
+  rows (`recount`). A recount is idempotent: running it twice, or after a crash, gives the same rows.
 - **Month rows and subtree rows** take the change: the new day minus the old, added to the tenant's own month
   and to the day and month of its own subtree rows and every ancestor's (each in that tenant, for Row-Level
   Security, root first so that two fan-outs lock in the same order). A district's year is then ~12 month rows and
   the days at the edges, read from its own rows: never the concerns, never a row per community.
-- **Medians** come from a histogram of each completed matter's minutes from filing to completion (the figure is
-  rounded to 0.1 day: exact to the minute is exact for it but within a minute of a rounding edge).
+- **Medians** come from histograms of whole minutes: each completed matter's from filing to completion (the figure
+  is rounded to 0.1 day), each concern's to its response and to its closing (the rates', to 0.1 hour): exact to
+  the minute is exact for them but within a minute of a rounding edge.
 - **What is open now** (overdue action items, open follow-ups) is no sum of days: it stays a live count of a small
   indexed set (`ix_action_item_tenant_status_due`, `ix_topic_follow_up_tenant_status`).
 
@@ -41,53 +43,76 @@ from core.concerns.models import Concern
 from core.db import TenantContext, table_of
 from core.events import WorkflowEvent
 from core.notifications.models import NotificationCursor
-from core.reporting.models import DayTally
-from core.reporting.rates import COUNTED
+from core.reporting.models import CountedConcern, DayTally
 from core.reporting.schemas import Figures
 from core.tenancy.models import Tenant
 from core.tenancy.scope import within
+from core.timelimits.models import Revisit
 from core.topics.models import FollowUp, Meeting, Rating, Topic
 
+# Which concerns count (docs/rates.md): a duplicate merged into another is not a concern of its own (the survivor is
+# counted, it is not, until the merge is undone); one its filer withdrew before triage was never handled.
+COUNTED = Concern.status.not_in(("merged", "withdrawn"))
+SATISFIED = ("satisfied", "basic")  # 满意 and 基本满意
+
 COUNTS = ("concerns_received", "resolved_directly", "topics", "consultations_held", "matters_completed",
-          "rating_total", "ratings", "follow_ups")
+          "rating_total", "ratings", "follow_ups",
+          # the rates' (core.reporting.rates)
+          "respond_limits", "responded_in_time", "resolve_limits", "closed_in_time", "answered_solved", "said_solved",
+          "rated", "satisfied", "revisits_asked", "revisits_answered", "reopened")
+# Each histogram of minutes → how many: medians do not add up, histograms do.
+HISTOGRAMS = ("minutes_to_completion", "minutes_to_respond", "minutes_to_resolve")
 _TABLE = table_of(DayTally)
 Key = tuple[bool, datetime.date]  # (a month's row, its day: the month's first)
+RECORDED_AT_ONCE = 5000  # the concerns' days a rebuild writes per statement
+
+
+def _histograms() -> dict[str, dict[int, int]]:
+    return {name: {} for name in HISTOGRAMS}
 
 
 @dataclass
 class Part:
-    """What adds up of a tenant's figures over some days: the counts, the histogram of minutes to completion, and
-    the concerns received by category."""
+    """What adds up of a tenant's figures over some days: the counts, the histograms of minutes (to completion, to
+    a response, to closing), and the concerns received by category."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
-    minutes: dict[int, int] = field(default_factory=dict)
+    histograms: dict[str, dict[int, int]] = field(default_factory=_histograms)
     categories: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: Part, sign: int = 1) -> None:
         for name, value in other.counts.items():
             self.counts[name] += sign * value
-        _add_to(self.minutes, other.minutes, sign)
+        for name, histogram in other.histograms.items():
+            _add_to(self.histograms[name], histogram, sign)
         _add_to(self.categories, other.categories, sign)
 
     def __sub__(self, other: Part) -> Part:
-        difference = Part(dict(self.counts), dict(self.minutes), dict(self.categories))
+        difference = Part(dict(self.counts), {name: dict(h) for name, h in self.histograms.items()},
+                          dict(self.categories))
         difference.add(other, -1)
         return difference
 
     def __bool__(self) -> bool:
-        return any(self.counts.values()) or bool(self.minutes) or bool(self.categories)
+        return any(self.counts.values()) or any(self.histograms.values()) or bool(self.categories)
 
-    def median_days(self) -> float | None:
-        """The median of the days to completion, as `statistics.median` gives it over the matters."""
-        n = sum(self.minutes.values())
+    def median_minutes(self, histogram: str) -> float | None:
+        """The median of a histogram's minutes, as `statistics.median` gives it over what was counted."""
+        counted = self.histograms[histogram]
+        n = sum(counted.values())
         if not n:
             return None
         wanted, seen, middle = {(n - 1) // 2, n // 2}, 0, list[int]()
-        for minutes in sorted(self.minutes):
-            count = self.minutes[minutes]
+        for minutes in sorted(counted):
+            count = counted[minutes]
             middle.extend(minutes for index in sorted(wanted) if seen <= index < seen + count)
             seen += count
-        return round(sum(middle) / len(middle) / 1440, 1)
+        return sum(middle) / len(middle)
+
+    def median_days(self) -> float | None:
+        """The median of the days from filing to completion, rounded as the figure shows it."""
+        minutes = self.median_minutes("minutes_to_completion")
+        return round(minutes / 1440, 1) if minutes is not None else None
 
     def figures(self, overdue_action_items: int, follow_ups_open: int) -> Figures:
         c = self.counts
@@ -171,49 +196,132 @@ async def recount(session: AsyncSession, days: Iterable[datetime.date] | None = 
             select(Concern.created_at, Topic.completed_at)
             .join(Topic, and_(Topic.tenant_id == Concern.tenant_id, Topic.id == Concern.topic_id))
             .where(_on(Topic.completed_at, wanted))):
-        if done is None:  # not reached: a NULL falls on no day
-            continue
-        minutes = round((done - filed).total_seconds() / 60)
-        histogram = parts[_day(done)].minutes
-        histogram[minutes] = histogram.get(minutes, 0) + 1
+        _tick(parts, "minutes_to_completion", filed, done)
+    await _recount_rates(session, wanted, parts)
     return {day: parts.get(day, Part()) for day in wanted} if wanted is not None else dict(parts)
 
 
-async def touched_days(session: AsyncSession, events: Sequence[WorkflowEvent]) -> set[datetime.date]:
+def _tick(parts: defaultdict[datetime.date, Part], histogram: str, began: datetime.datetime,
+          ended: datetime.datetime | None) -> None:
+    """One more in `histogram` of the day `ended`: the whole minutes from `began`."""
+    if ended is None:  # not reached: a NULL falls on no day
+        return
+    counted = parts[_day(ended)].histograms[histogram]
+    minutes = round((ended - began).total_seconds() / 60)
+    counted[minutes] = counted.get(minutes, 0) + 1
+
+
+async def _recount_rates(session: AsyncSession, wanted: list[datetime.date] | None,
+                         parts: defaultdict[datetime.date, Part]) -> None:
+    """The rates' counts and histograms on the `wanted` days (None: every day), each by the day its rate counts it
+    by (docs/rates.md): one query per kind of day, each a range of an index."""
+
+    def bump(moment: datetime.datetime | None, *names: str) -> None:
+        if moment is None:  # not reached: a NULL falls on no day
+            return
+        for name in names:
+            parts[_day(moment)].counts[name] += 1
+
+    for filed, respond_by, responded in await session.execute(
+            select(Concern.created_at, Concern.respond_by, Concern.responded_at)
+            .where(_on(Concern.created_at, wanted), COUNTED, Concern.respond_by.is_not(None))):
+        bump(filed, "respond_limits")
+        if responded is not None and respond_by is not None and responded <= respond_by:
+            bump(filed, "responded_in_time")
+    not_rejected = Concern.status != "rejected"
+    for resolve_by, closed in await session.execute(select(Concern.resolve_by, Concern.closed_at).where(
+            _on(Concern.resolve_by, wanted), COUNTED, not_rejected)):
+        bump(resolve_by, "resolve_limits")
+        if closed is not None and resolve_by is not None and closed <= resolve_by:
+            bump(resolve_by, "closed_in_time")
+    for filed, responded in await session.execute(select(Concern.created_at, Concern.responded_at).where(
+            _on(Concern.responded_at, wanted), COUNTED)):
+        _tick(parts, "minutes_to_respond", filed, responded)
+    for filed, closed in await session.execute(select(Concern.created_at, Concern.closed_at).where(
+            _on(Concern.closed_at, wanted), COUNTED, not_rejected)):
+        _tick(parts, "minutes_to_resolve", filed, closed)
+    for answered, solved, satisfaction in await session.execute(
+            select(Revisit.answered_at, Revisit.solved, Revisit.satisfaction).where(_on(Revisit.answered_at, wanted))):
+        bump(answered, *(["answered_solved"] if solved is not None else []), *(["said_solved"] if solved else []),
+             *(["rated"] if satisfaction is not None else []), *(["satisfied"] if satisfaction in SATISFIED else []))
+    for asked, answered, solved in await session.execute(
+            select(Revisit.asked_at, Revisit.answered_at, Revisit.solved).where(_on(Revisit.asked_at, wanted))):
+        bump(asked, "revisits_asked", *(["revisits_answered"] if answered is not None else []),
+             *(["reopened"] if solved is False else []))
+
+
+@dataclass
+class Touched:
+    """What a batch of events may have changed: the days to recount, and each concern's days now (recorded once
+    they are counted, so that the next change to it recounts the days it leaves)."""
+
+    days: set[datetime.date]
+    concerns: dict[uuid.UUID, set[datetime.date]]
+
+
+async def concern_days(session: AsyncSession,
+                       concern_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, set[datetime.date]]:
+    """The days each concern (None: every concern of the session's tenant) is counted on now: its filing,
+    response, resolve deadline and closing, its revisits' asking and answer."""
+    ids = None if concern_ids is None else list(concern_ids)
+    days: defaultdict[uuid.UUID, set[datetime.date]] = defaultdict(set)
+    if ids == []:
+        return {}
+    concerns = select(Concern.id, Concern.created_at, Concern.responded_at, Concern.resolve_by, Concern.closed_at)
+    revisits = select(Revisit.concern_id, Revisit.asked_at, Revisit.answered_at)
+    if ids is not None:
+        concerns, revisits = concerns.where(Concern.id.in_(ids)), revisits.where(Revisit.concern_id.in_(ids))
+    for query in (concerns, revisits):
+        for concern_id, *moments in await session.execute(query):
+            days[concern_id].update(_day(moment) for moment in moments if moment is not None)
+    return dict(days)
+
+
+async def touched_days(session: AsyncSession, events: Sequence[WorkflowEvent]) -> Touched:
     """The days whose figures `events` may have changed: each event's own, and those of the rows it is about — its
-    concerns' filing, its topic's creation and completion, the topic's concerns, minutes, ratings and follow-ups."""
+    concerns' days (those they are counted on now and those they were last counted on), its topic's creation and
+    completion, the topic's concerns, minutes, ratings and follow-ups."""
     days = {_day(event.at) for event in events}
     concern_ids = {e.subject_id for e in events if e.subject_kind == "concern"}
     topic_ids = {e.topic_id for e in events if e.topic_id is not None} | {
         e.subject_id for e in events if e.subject_kind == "topic"}
     moments: list[datetime.datetime | None] = []
     if concern_ids:
-        for filed, topic_id in await session.execute(
-                select(Concern.created_at, Concern.topic_id).where(Concern.id.in_(concern_ids))):
-            moments.append(filed)
-            if topic_id is not None:
-                topic_ids.add(topic_id)
+        topic_ids.update(topic_id for topic_id in (await session.scalars(
+            select(Concern.topic_id).where(Concern.id.in_(concern_ids)))).all() if topic_id is not None)
     if topic_ids:
         for made, done in await session.execute(select(Topic.created_at, Topic.completed_at)
                                                 .where(Topic.id.in_(topic_ids))):
             moments += [made, done]
-        for column, of_topic in ((Concern.created_at, Concern.topic_id), (Meeting.minutes_recorded_at, Meeting.topic_id),
+        for column, of_topic in ((Meeting.minutes_recorded_at, Meeting.topic_id),
                                  (Rating.created_at, Rating.topic_id), (FollowUp.created_at, FollowUp.topic_id)):
             moments.extend((await session.scalars(select(column).where(of_topic.in_(topic_ids)))).all())
-    return days | {_day(moment) for moment in moments if moment is not None}
+        concern_ids.update((await session.scalars(select(Concern.id).where(Concern.topic_id.in_(topic_ids)))).all())
+    now = await concern_days(session, concern_ids)
+    for counted in now.values():
+        days |= counted
+    if concern_ids:
+        for listed in (await session.scalars(select(CountedConcern.days).where(
+                CountedConcern.concern_id.in_(concern_ids)))).all():
+            days.update(datetime.date.fromisoformat(day) for day in listed)
+    return Touched(days | {_day(moment) for moment in moments if moment is not None}, now)
 
 
 # --- the rows ---------------------------------------------------------------------------------------------------
 
 
+def _histogram(stored: dict[str, Any] | None) -> dict[int, int]:
+    return {int(minutes): count for minutes, count in (stored or {}).items()}
+
+
 def _part(row: Any) -> Part:
     return Part({name: getattr(row, name) for name in COUNTS},
-                {int(minutes): count for minutes, count in (row.minutes_to_completion or {}).items()},
+                {name: _histogram(getattr(row, name)) for name in HISTOGRAMS},
                 dict(row.concerns_by_category or {}))
 
 
 def _values(part: Part) -> dict[str, Any]:
-    return {**part.counts, "minutes_to_completion": {str(m): c for m, c in sorted(part.minutes.items())},
+    return {**part.counts, **{name: {str(m): c for m, c in sorted(part.histograms[name].items())} for name in HISTOGRAMS},
             "concerns_by_category": dict(sorted(part.categories.items()))}
 
 
@@ -235,8 +343,7 @@ async def _add(session: AsyncSession, tenant_id: uuid.UUID, subtree: bool, chang
     row at once doing nothing, then locked, read and written."""
     now = clock.now()
     zero = _values(Part())
-    statement = (pg_insert if session.bind is not None and session.bind.dialect.name == "postgresql"
-                 else sqlite_insert)(_TABLE).on_conflict_do_nothing(index_elements=["tenant_id", "subtree", "month", "day"])
+    statement = _insert(session)(_TABLE).on_conflict_do_nothing(index_elements=["tenant_id", "subtree", "month", "day"])
     await session.execute(statement, [{"tenant_id": tenant_id, "id": uuid.uuid4(), "subtree": subtree, "month": month,
                                        "day": day, **zero, "created_at": now, "updated_at": now}
                                       for month, day in sorted(changes)])
@@ -282,9 +389,11 @@ def _ancestors_and_self(tenant: Tenant) -> list[TenantContext]:
 async def follow(session: AsyncSession, ctx: TenantContext, tenant: Tenant, events: Sequence[WorkflowEvent]) -> int:
     """Recount the days `events` touched in the session's tenant and carry the change up its tree, in the
     fan-out's transaction; how many days changed."""
-    days = await touched_days(session, events) if events else set()
-    if not days:
+    if not events:
         return 0
+    touched = await touched_days(session, events)
+    await _record(session, ctx.tenant_id, touched.concerns)
+    days = touched.days
     new = await recount(session, days)
     old = {day: _part(row) for (_, day), row in (await _rows(session, ctx.tenant_id, False,
                                                              [(False, d) for d in days], locked=True)).items()}
@@ -299,6 +408,23 @@ async def follow(session: AsyncSession, ctx: TenantContext, tenant: Tenant, even
         async with within(session, up):
             await _add(session, up.tenant_id, True, changes)
     return sum(1 for key in changes if not key[0])
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def _record(session: AsyncSession, tenant_id: uuid.UUID, concerns: dict[uuid.UUID, set[datetime.date]]) -> None:
+    """Each concern's days as counted now, in the session's tenant (made, or replacing what was recorded)."""
+    if not concerns:
+        return
+    now = clock.now()
+    statement = _insert(session)(table_of(CountedConcern))
+    statement = statement.on_conflict_do_update(index_elements=["tenant_id", "concern_id"], set_={
+        "days": statement.excluded.days, "updated_at": statement.excluded.updated_at})
+    await session.execute(statement, [{"tenant_id": tenant_id, "id": uuid.uuid4(), "concern_id": concern_id,
+                                       "days": sorted(day.isoformat() for day in days), "created_at": now,
+                                       "updated_at": now} for concern_id, days in sorted(concerns.items())])
 
 
 async def _replace_days(session: AsyncSession, tenant_id: uuid.UUID, days: dict[datetime.date, Part]) -> None:
@@ -331,8 +457,10 @@ def _period(date_from: datetime.date, date_to: datetime.date) -> ColumnElement[b
                                                    and_(DayTally.day >= end, DayTally.day <= date_to))))
 
 
-_READ = [DayTally.subtree, *(getattr(DayTally, name) for name in COUNTS), DayTally.minutes_to_completion,
-         DayTally.concerns_by_category]
+_READ = [DayTally.subtree, *(getattr(DayTally, name) for name in COUNTS),
+         *(getattr(DayTally, name) for name in HISTOGRAMS), DayTally.concerns_by_category]
+# Rows whose histogram can have anything (a day no matter was completed on has no minutes to completion).
+_MAY_HAVE = {"minutes_to_completion": DayTally.matters_completed > 0}
 
 
 async def read(session: AsyncSession, tenant_id: uuid.UUID, date_from: datetime.date,
@@ -345,20 +473,32 @@ async def read(session: AsyncSession, tenant_id: uuid.UUID, date_from: datetime.
     return own, tree
 
 
-async def read_below(session: AsyncSession, date_from: datetime.date,
-                     date_to: datetime.date) -> dict[uuid.UUID, Part]:
+async def read_below(session: AsyncSession, date_from: datetime.date, date_to: datetime.date,
+                     histograms: Sequence[str] = ("minutes_to_completion",)) -> dict[uuid.UUID, Part]:
     """The own figures for the days [date_from, date_to] of every tenant the session reads (a subtree it was
-    widened to), by tenant: summed by the database, a row per tenant, and the histograms of the rows that have
-    any (the days a matter was completed). Never the concerns, whatever their number."""
+    widened to), by tenant: summed by the database, a row per tenant, and the `histograms` asked for of the rows
+    that may have any. Never the concerns, whatever their number."""
     own = and_(DayTally.subtree == false(), _period(date_from, date_to))
     sums = [func.sum(getattr(DayTally, name)) for name in COUNTS]
     parts = {tenant_id: Part(dict(zip(COUNTS, (int(value or 0) for value in values), strict=True)))
              for tenant_id, *values in await session.execute(
                  select(DayTally.tenant_id, *sums).where(own).group_by(DayTally.tenant_id))}
-    for tenant_id, minutes in await session.execute(
-            select(DayTally.tenant_id, DayTally.minutes_to_completion).where(own, DayTally.matters_completed > 0)):
-        _add_to(parts[tenant_id].minutes, {int(m): count for m, count in (minutes or {}).items()}, 1)
+    for name in histograms:
+        for tenant_id, stored in await session.execute(
+                select(DayTally.tenant_id, getattr(DayTally, name)).where(own, _MAY_HAVE.get(name, true()))):
+            _add_to(parts[tenant_id].histograms[name], _histogram(stored), 1)
     return parts
+
+
+async def busiest(session: AsyncSession, date_from: datetime.date, date_to: datetime.date,
+                  limit: int) -> list[uuid.UUID]:
+    """Of the tenants the session reads, the `limit` that received the most concerns in [date_from, date_to] (ties
+    by id), from their own kept rows: one row per tenant per month."""
+    received = func.sum(DayTally.concerns_received)
+    return list((await session.scalars(
+        select(DayTally.tenant_id).where(DayTally.subtree == false(), _period(date_from, date_to))
+        .group_by(DayTally.tenant_id).having(received > 0).order_by(received.desc(), DayTally.tenant_id)
+        .limit(limit))).all())
 
 
 async def read_months(session: AsyncSession, tenant_id: uuid.UUID, date_from: datetime.date,
@@ -384,6 +524,10 @@ async def rebuild(session: AsyncSession, tenants: Sequence[Tenant]) -> int:
         async with within(session, tenant):
             await session.execute(select(NotificationCursor.id).with_for_update())
             await _replace(session, tenant.id, False, _book(await recount(session)))
+            await session.execute(delete(CountedConcern).where(CountedConcern.tenant_id == tenant.id))
+            counted = await concern_days(session)
+            for start in range(0, len(counted), RECORDED_AT_ONCE):
+                await _record(session, tenant.id, dict(list(counted.items())[start:start + RECORDED_AT_ONCE]))
         for up in _ancestors_and_self(tenant):
             targets.setdefault(up.tenant_id, tenant)
     roots = {tenant.ancestor_ids[0] for tenant in tenants}

@@ -1,5 +1,6 @@
-"""The figures counted from every row, as `/stats` counted them before they were kept: the independent reference the
-kept figures (`core.reporting.tallies`) are compared with, defined here and nowhere in the app."""
+"""The figures counted from every row, as `/stats` and the rates counted them before they were kept: the independent
+reference the kept figures (`core.reporting.tallies`, `core.reporting.rates`) are compared with, defined here and
+nowhere in the app."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, null, select
+from sqlalchemy import ColumnElement, and_, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import clock
 from core.concerns.models import Concern
-from core.reporting.rates import COUNTED
-from core.reporting.schemas import Figures
+from core.reporting.rates import rate
+from core.reporting.schemas import Figures, RateFigures
+from core.reporting.tallies import COUNTED
+from core.timelimits.models import Revisit
 from core.topics.models import ActionItem, FollowUp, Meeting, Rating, Topic
 
 
@@ -108,3 +111,85 @@ async def tallies(session: AsyncSession, date_from: datetime.date, date_to: date
 def total(by_tenant: dict[Any, Tally]) -> Figures:
     """The figures of all those tenants together."""
     return sum(by_tenant.values(), Tally()).figures()
+
+
+# --- the rates, as `core.reporting.rates` counted them before they were kept ----------------------------------------
+
+
+@dataclass
+class RateTally:
+    """One tenant's rates for a period as counted from its rows: each rate's two counts, and each median's hours."""
+
+    concerns_received: int = 0
+    responded_in_time: int = 0
+    response_counted: int = 0
+    closed_in_time: int = 0
+    due: int = 0
+    said_solved: int = 0
+    answered_solved: int = 0
+    satisfied: int = 0
+    rated: int = 0
+    reopened: int = 0
+    revisits_answered: int = 0
+    revisits_asked: int = 0
+    hours: dict[str, list[float]] = field(default_factory=lambda: {"respond": [], "resolve": []})
+
+    def __add__(self, other: RateTally) -> RateTally:
+        summed = RateTally(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                              for f in dataclasses.fields(self) if f.name != "hours"})
+        summed.hours = {phase: self.hours[phase] + other.hours[phase] for phase in self.hours}
+        return summed
+
+    def figures(self) -> RateFigures:
+        def median(phase: str) -> float | None:
+            return round(statistics.median(self.hours[phase]), 1) if self.hours[phase] else None
+
+        return RateFigures(
+            concerns_received=self.concerns_received, response=rate(self.responded_in_time, self.response_counted),
+            on_time=rate(self.closed_in_time, self.due), solved=rate(self.said_solved, self.answered_solved),
+            satisfied=rate(self.satisfied, self.rated), reopened=rate(self.reopened, self.revisits_asked),
+            revisited=rate(self.revisits_answered, self.revisits_asked),
+            median_hours_to_respond=median("respond"), median_hours_to_resolve=median("resolve"))
+
+
+async def rate_tallies(session: AsyncSession, date_from: datetime.date, date_to: datetime.date) -> dict[Any, RateTally]:
+    """The rates for the days [date_from, date_to] of every tenant the session reads, by tenant id, counted from
+    every concern and revisit with the clock's now (docs/rates.md)."""
+    lo, hi = clock.day_range(date_from, date_to)
+    now = clock.now()
+    by_tenant: defaultdict[Any, RateTally] = defaultdict(RateTally)
+    counted = [COUNTED]
+    for tenant_id, respond_by, responded in await session.execute(
+            select(Concern.tenant_id, Concern.respond_by, Concern.responded_at)
+            .where(_during(Concern.created_at, lo, hi), *counted)):
+        tally = by_tenant[tenant_id]
+        tally.concerns_received += 1
+        if respond_by is not None and (responded is not None or respond_by <= now):
+            tally.response_counted += 1
+        if respond_by is not None and responded is not None and responded <= respond_by:
+            tally.responded_in_time += 1
+    for tenant_id, resolve_by, closed in await session.execute(
+            select(Concern.tenant_id, Concern.resolve_by, Concern.closed_at)
+            .where(_during(Concern.resolve_by, lo, hi), Concern.status != "rejected", *counted)):
+        if closed is not None or resolve_by <= now:
+            by_tenant[tenant_id].due += 1
+            by_tenant[tenant_id].closed_in_time += closed is not None and closed <= resolve_by
+    for phase, end, where in (("respond", Concern.responded_at, []),
+                              ("resolve", Concern.closed_at, [Concern.status != "rejected"])):
+        for tenant_id, filed, ended in await session.execute(
+                select(Concern.tenant_id, Concern.created_at, end).where(_during(end, lo, hi), *where, *counted)):
+            by_tenant[tenant_id].hours[phase].append((ended - filed).total_seconds() / 3600)
+    for tenant_id, asked, answered, solved, satisfaction in await session.execute(
+            select(Revisit.tenant_id, Revisit.asked_at, Revisit.answered_at, Revisit.solved, Revisit.satisfaction)
+            .where(or_(_during(Revisit.asked_at, lo, hi), _during(Revisit.answered_at, lo, hi)))):
+        tally = by_tenant[tenant_id]
+        if lo <= asked < hi:
+            tally.revisits_asked += 1
+            tally.revisits_answered += answered is not None
+            tally.reopened += solved is False
+        if answered is not None and lo <= answered < hi:
+            tally.answered_solved += solved is not None
+            tally.said_solved += solved is True
+            tally.rated += satisfaction is not None
+            tally.satisfied += satisfaction in ("satisfied", "basic")
+    return dict(by_tenant)

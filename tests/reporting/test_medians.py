@@ -16,13 +16,15 @@ def test_the_histograms_median_is_the_matters_median() -> None:
                    for _ in range(chance.randrange(1, 40))]
         part, other = Part(), Part()
         for value in minutes:
-            part.minutes[value] = part.minutes.get(value, 0) + 1
+            counted = part.histograms["minutes_to_completion"]
+            counted[value] = counted.get(value, 0) + 1
         other.add(part)  # what adds up over days and tenants: the same histogram, the same median
         assert part.median_days() == other.median_days() == round(statistics.median(m / 1440 for m in minutes), 1)
     assert Part().median_days() is None
 
 
 def test_a_change_taken_back_leaves_nothing() -> None:
-    part = Part({**Part().counts, "ratings": 2, "rating_total": 7}, {90: 2, 30: 1})
-    assert not (part - part) and (part - part).minutes == {}
+    part = Part({**Part().counts, "ratings": 2, "rating_total": 7},
+                {**Part().histograms, "minutes_to_completion": {90: 2, 30: 1}, "minutes_to_respond": {5: 1}})
+    assert not (part - part) and not any((part - part).histograms.values())
     assert part.figures(0, 0).average_rating == 3.5 and part.figures(0, 0).median_days_to_completion == 0.1

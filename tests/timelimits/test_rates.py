@@ -17,6 +17,7 @@ from litestar import Litestar
 
 from core import clock
 from core.concerns.models import Concern
+from core.reporting.cli import recount
 from core.tenancy.scope import tenant_session
 from core.timelimits.models import Revisit
 from tests.conftest import Auth
@@ -86,9 +87,13 @@ def stopped() -> Iterator[clock.Stopped]:
 
 @pytest.fixture
 async def counted(app: Litestar, world: None, stopped: clock.Stopped) -> None:
+    """The concerns and revisits put in as rows, with no events: counted as `yishi stats rebuild` counts them."""
     await put_in(app, "comm-a", "cstaff", COMM_A, REVISITS_A)
     await put_in(app, "comm-b", "bstaff", COMM_B, REVISITS_B)
     await put_in(app, "street-a", "sstaff", STREET, {})
+    async with app.state.sessionmaker() as session:
+        await recount(session)
+        await session.commit()
 
 
 def counts(figures: dict) -> dict[str, Any]:

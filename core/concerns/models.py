@@ -58,9 +58,8 @@ class Concern(TenantOwned, Base):
     __tablename__ = "concern"
     __table_args__ = (
         UniqueConstraint("tenant_id", "reference"),
-        # The inbox's and the lists' index; its category carried along, so that counting a district's concerns
-        # by category reads the index alone, never the table (on PostgreSQL: SQLite has no INCLUDE).
-        Index("ix_concern_tenant_status_created", "tenant_id", "status", "created_at", postgresql_include=["category"]),
+        # The inbox's and the lists' index (a district's concerns by category are kept figures since 0028).
+        Index("ix_concern_tenant_status_created", "tenant_id", "status", "created_at"),
         Index("ix_concern_tenant_escalated_to", "tenant_id", "escalated_to_id"),
         # Concerns filed by phone alone, by the phone: what joining with that phone claims.
         Index("ix_concern_filed_by_phone", "tenant_id", "resident_phone", sqlite_where=text(FILED_BY_PHONE),

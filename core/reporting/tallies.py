@@ -445,16 +445,24 @@ async def _replace_days(session: AsyncSession, tenant_id: uuid.UUID, days: dict[
 # --- reading ----------------------------------------------------------------------------------------------------
 
 
-def _period(date_from: datetime.date, date_to: datetime.date) -> ColumnElement[bool]:
-    """The rows that make up [date_from, date_to]: the whole months inside it, and the days outside those."""
+def _ranges(date_from: datetime.date, date_to: datetime.date) -> list[ColumnElement[bool]]:
+    """The rows that make up [date_from, date_to]: the whole months inside it, and the days outside those; only the
+    ranges that hold any, each a range of the tenant's index."""
     first = date_from if date_from.day == 1 else _next_month(date_from)
     after = date_to + datetime.timedelta(days=1)
     end = after if after.day == 1 else _month(date_to)
     if first >= end:
-        return and_(DayTally.month == false(), DayTally.day >= date_from, DayTally.day <= date_to)
-    return or_(and_(DayTally.month == true(), DayTally.day >= first, DayTally.day < end),
-               and_(DayTally.month == false(), or_(and_(DayTally.day >= date_from, DayTally.day < first),
-                                                   and_(DayTally.day >= end, DayTally.day <= date_to))))
+        return [and_(DayTally.month == false(), DayTally.day >= date_from, DayTally.day <= date_to)]
+    ranges = [and_(DayTally.month == true(), DayTally.day >= first, DayTally.day < end)]
+    if date_from < first:
+        ranges.append(and_(DayTally.month == false(), DayTally.day >= date_from, DayTally.day < first))
+    if end <= date_to:
+        ranges.append(and_(DayTally.month == false(), DayTally.day >= end, DayTally.day <= date_to))
+    return ranges
+
+
+def _period(date_from: datetime.date, date_to: datetime.date) -> ColumnElement[bool]:
+    return or_(*_ranges(date_from, date_to))
 
 
 _READ = [DayTally.subtree, *(getattr(DayTally, name) for name in COUNTS),
@@ -477,17 +485,20 @@ async def read_below(session: AsyncSession, date_from: datetime.date, date_to: d
                      histograms: Sequence[str] = ("minutes_to_completion",)) -> dict[uuid.UUID, Part]:
     """The own figures for the days [date_from, date_to] of every tenant the session reads (a subtree it was
     widened to), by tenant: summed by the database, a row per tenant, and the `histograms` asked for of the rows
-    that may have any. Never the concerns, whatever their number."""
-    own = and_(DayTally.subtree == false(), _period(date_from, date_to))
+    that may have any. Never the concerns, whatever their number. One query per range of rows (the months, the
+    days before and after them): an OR of ranges over many tenants is one the planner reads the whole table for."""
     sums = [func.sum(getattr(DayTally, name)) for name in COUNTS]
-    parts = {tenant_id: Part(dict(zip(COUNTS, (int(value or 0) for value in values), strict=True)))
-             for tenant_id, *values in await session.execute(
-                 select(DayTally.tenant_id, *sums).where(own).group_by(DayTally.tenant_id))}
-    for name in histograms:
-        for tenant_id, stored in await session.execute(
-                select(DayTally.tenant_id, getattr(DayTally, name)).where(own, _MAY_HAVE.get(name, true()))):
-            _add_to(parts[tenant_id].histograms[name], _histogram(stored), 1)
-    return parts
+    parts: defaultdict[uuid.UUID, Part] = defaultdict(Part)
+    for rows in _ranges(date_from, date_to):
+        own = and_(DayTally.subtree == false(), rows)
+        for tenant_id, *values in await session.execute(
+                select(DayTally.tenant_id, *sums).where(own).group_by(DayTally.tenant_id)):
+            parts[tenant_id].add(Part(dict(zip(COUNTS, (int(value or 0) for value in values), strict=True))))
+        for name in histograms:
+            for tenant_id, stored in await session.execute(
+                    select(DayTally.tenant_id, getattr(DayTally, name)).where(own, _MAY_HAVE.get(name, true()))):
+                _add_to(parts[tenant_id].histograms[name], _histogram(stored), 1)
+    return dict(parts)
 
 
 async def busiest(session: AsyncSession, date_from: datetime.date, date_to: datetime.date,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -68,21 +69,20 @@ class WaitingBelow:
     waiting: int
 
 
-def _escalated_below(tenant: Tenant) -> Any:
-    below = select(Tenant.id).where(Tenant.path.startswith(tenant.path), Tenant.id != tenant.id)
-    return (Concern.status == "escalated") & Concern.escalated_to_id.in_(below)
-
-
 async def waiting_below(scope: TenantScope) -> list[WaitingBelow]:
     """Each tenant below the scope's (a district's streets) with concerns escalated to it still waiting, and how
-    many, in the tree's order. Read in the scope's subtree: another district's never appear."""
-    session = scope.session
+    many, in the tree's order. Read in the scope's subtree: another district's never appear. The waiting concerns
+    are counted by where they wait, then kept to the tenants below in the tree (asked of the concerns as one
+    condition, the planner would compare every waiting concern with every tenant below)."""
+    session, tenant = scope.session, scope.tenant
     async with scope.subtree():
         counts = dict((await session.execute(select(Concern.escalated_to_id, func.count())
-                                             .where(_escalated_below(scope.tenant))
+                                             .where(Concern.status == "escalated")
                                              .group_by(Concern.escalated_to_id))).all())
-    tenants = (await session.scalars(select(Tenant).where(Tenant.id.in_(counts)).order_by(Tenant.path))).all() \
-        if counts else []
+    at = [tenant_id for tenant_id in counts if tenant_id is not None]
+    tenants = (await session.scalars(select(Tenant).where(
+        Tenant.id.in_(at), Tenant.path.startswith(tenant.path), Tenant.id != tenant.id).order_by(Tenant.path))).all() \
+        if at else []
     return [WaitingBelow(t, int(counts[t.id])) for t in tenants]
 
 
@@ -91,10 +91,13 @@ async def escalations_below(scope: TenantScope, limit: int,
     """A page of the concerns waiting at every tenant below the scope's, oldest first, each with the tenant it
     waits at and the name of the community it came from; their number; and `waiting_below`."""
     session, streets = scope.session, await waiting_below(scope)
-    async with scope.subtree():  # what each concern says stays with the street: its number and the community's name
-        concerns = (await session.scalars(select(Concern).where(_escalated_below(scope.tenant))
-                                          .order_by(Concern.created_at, Concern.id).limit(limit).offset(offset))).all()
     at = {w.tenant.id: w.tenant for w in streets}
+    concerns: Sequence[Concern] = []
+    if at:
+        async with scope.subtree():  # what each concern says stays with the street: its number and the community's name
+            concerns = (await session.scalars(select(Concern).where(
+                Concern.status == "escalated", Concern.escalated_to_id.in_(list(at)))
+                .order_by(Concern.created_at, Concern.id).limit(limit).offset(offset))).all()
     communities = dict((await session.execute(select(Tenant.id, Tenant.name).where(
         Tenant.id.in_({c.tenant_id for c in concerns})))).all()) if concerns else {}
     items = [(c, at[c.escalated_to_id], communities.get(c.tenant_id, "")) for c in concerns if c.escalated_to_id in at]

@@ -78,12 +78,14 @@ def _hours(minutes: float | None) -> float | None:
 
 
 def rate_figures(part: kept.Part, not_yet: NotYetDue) -> RateFigures:
-    """The rates of what `part` kept for a period, less what is not yet due."""
+    """The rates of what `part` kept for a period, less what is not yet due. The live count can run ahead of the
+    kept one for the seconds until the fan-out has counted a new concern: a denominator never falls below its
+    numerator meanwhile."""
     c = part.counts
     return RateFigures(
         concerns_received=c["concerns_received"],
-        response=rate(c["responded_in_time"], c["respond_limits"] - not_yet.to_respond),
-        on_time=rate(c["closed_in_time"], c["resolve_limits"] - not_yet.to_resolve),
+        response=rate(c["responded_in_time"], max(c["responded_in_time"], c["respond_limits"] - not_yet.to_respond)),
+        on_time=rate(c["closed_in_time"], max(c["closed_in_time"], c["resolve_limits"] - not_yet.to_resolve)),
         solved=rate(c["said_solved"], c["answered_solved"]),
         satisfied=rate(c["satisfied"], c["rated"]),
         reopened=rate(c["reopened"], c["revisits_asked"]),

@@ -22,7 +22,7 @@ from core.reporting.cli import recount
 from core.reporting.schemas import RateFigures
 from core.tenancy.models import Tenant
 from core.tenancy.scope import tenant_session
-from tests.conftest import Auth
+from tests.conftest import Auth, http_client
 from tests.helpers import BASE, WATER, file, topic_at
 from tests.reporting.recount import RateTally, rate_tallies
 
@@ -199,3 +199,15 @@ async def _deadline(client: AsyncClient, auth: Auth, concern_id: str) -> datetim
     answer = await client.get(f"{BASE}/concerns/{concern_id}", headers=await auth("cstaff"))
     assert answer.status_code == 200, answer.text
     return datetime.datetime.fromisoformat(answer.json()["deadlines"]["resolve_by"])
+
+
+async def test_a_concern_not_yet_counted_takes_no_denominator_below_zero(app: Litestar, client: AsyncClient) -> None:
+    """In the seconds before the fan-out counts a new concern, the live count of what is not yet due already sees
+    it: the rate shown is no less than nothing, never a negative denominator or a share above one."""
+    await file(client, await Auth(client)("resident"))
+    async with http_client(app) as bare:  # no catching up before it: the concern is not counted yet
+        shown = (await bare.get(f"{BASE}/rates", headers=await Auth(bare)("cstaff"))).json()
+    for part in ("own", "rollup"):
+        for name in ("response", "on_time"):
+            assert shown[part][name]["denominator"] >= shown[part][name]["numerator"] >= 0, shown[part]
+    assert shown["own"]["response"] == {"numerator": 0, "denominator": 0, "ratio": None}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from core.concerns.models import Concern
 from core.related.groups import PlaceOut, grouped
 from core.reporting import tallies as kept
-from core.reporting.rates import month_end, month_range
+from core.reporting.rates import month_range
 from core.tenancy.models import Tenant
 from core.tenancy.scope import TenantScope
 
@@ -55,7 +55,7 @@ async def hot_topics(scope: TenantScope, first: datetime.date, *, public: bool =
     lo, hi = month_range(first)
     filed = (Concern.created_at >= lo, Concern.created_at < hi, Concern.status.not_in(NOT_COUNTED))
     async with scope.subtree():
-        tenant_ids = await kept.busiest(session, first, month_end(first), TENANTS)
+        tenant_ids = await kept.busiest(session, first, TENANTS)
         concerns: list[Concern] = []
         if tenant_ids:
             numbered = (select(Concern, func.row_number().over(partition_by=Concern.tenant_id,

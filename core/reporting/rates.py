@@ -50,10 +50,14 @@ def report_month(raw: str | None) -> datetime.date:
     return first
 
 
+def month_end(first: datetime.date) -> datetime.date:
+    """The last day of the month beginning on `first`."""
+    return (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+
+
 def month_range(first: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     """The moments of a month on Beijing time, half-open: 2026-11 is [11-01 00:00+08:00, 12-01 00:00+08:00)."""
-    following = (first + datetime.timedelta(days=32)).replace(day=1)
-    return clock.day_start(first), clock.day_start(following)
+    return clock.day_range(first, month_end(first))
 
 
 # --- the counts ------------------------------------------------------------------------------------------------
@@ -110,7 +114,7 @@ async def not_yet_due(session: AsyncSession, first: datetime.date, last: datetim
         by_tenant[tenant_id].to_respond = int(count)
     if hi > now:  # a deadline in the period can still be ahead
         ahead = select(Concern.tenant_id, func.count()).where(
-            _during(Concern.resolve_by, max(lo, now), hi), Concern.resolve_by > now, Concern.closed_at.is_(None),
+            Concern.resolve_by > now, _during(Concern.resolve_by, lo, hi), Concern.closed_at.is_(None),
             Concern.status != "rejected", COUNTED)
         for tenant_id, count in await session.execute(ahead.group_by(Concern.tenant_id)):
             by_tenant[tenant_id].to_resolve = int(count)
@@ -143,11 +147,6 @@ async def min_concerns(session: AsyncSession, tenant: Tenant) -> int:
     return DEFAULT_MIN_CONCERNS
 
 
-def month_end(first: datetime.date) -> datetime.date:
-    """The last day of the month beginning on `first`."""
-    return (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
-
-
 async def tenant_rates(scope: TenantScope, first: datetime.date) -> RatesOut:
     """The scope's tenant's own rates for the month, and its subtree's: from its own kept rows and its subtree's
     (one query), less what is not yet due below it (two grouped counts)."""
@@ -156,9 +155,9 @@ async def tenant_rates(scope: TenantScope, first: datetime.date) -> RatesOut:
     own, tree = await kept.read(session, tenant.id, first, last)
     async with scope.subtree():
         ahead = await not_yet_due(session, first, last)
-    rollup = rate_figures(tree, _sum(ahead))
     size = await session.scalar(select(func.count()).select_from(Tenant).where(Tenant.path.startswith(tenant.path)))
-    return RatesOut(tenant=tenant.slug, month=first.strftime("%Y-%m"), own=rate_figures(own, ahead.get(tenant.id, NotYetDue())), rollup=rollup,
+    return RatesOut(tenant=tenant.slug, month=first.strftime("%Y-%m"),
+                    own=rate_figures(own, ahead.get(tenant.id, NotYetDue())), rollup=rate_figures(tree, _sum(ahead)),
                     tenants_in_rollup=int(size or 0))
 
 

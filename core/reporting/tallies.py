@@ -252,11 +252,11 @@ async def _recount_rates(session: AsyncSession, wanted: list[datetime.date] | No
 
 @dataclass
 class Touched:
-    """What a batch of events may have changed: the days to recount, and each concern's days now (recorded once
-    they are counted, so that the next change to it recounts the days it leaves)."""
+    """What a batch of events may have changed: the days to recount, and the days now of each concern whose days
+    moved (recorded once they are counted, so that the next change to it recounts the days it leaves)."""
 
     days: set[datetime.date]
-    concerns: dict[uuid.UUID, set[datetime.date]]
+    moved: dict[uuid.UUID, set[datetime.date]]
 
 
 async def concern_days(session: AsyncSession,
@@ -264,9 +264,9 @@ async def concern_days(session: AsyncSession,
     """The days each concern (None: every concern of the session's tenant) is counted on now: its filing,
     response, resolve deadline and closing, its revisits' asking and answer."""
     ids = None if concern_ids is None else list(concern_ids)
-    days: defaultdict[uuid.UUID, set[datetime.date]] = defaultdict(set)
     if ids == []:
         return {}
+    days: defaultdict[uuid.UUID, set[datetime.date]] = defaultdict(set)
     concerns = select(Concern.id, Concern.created_at, Concern.responded_at, Concern.resolve_by, Concern.closed_at)
     revisits = select(Revisit.concern_id, Revisit.asked_at, Revisit.answered_at)
     if ids is not None:
@@ -298,13 +298,14 @@ async def touched_days(session: AsyncSession, events: Sequence[WorkflowEvent]) -
             moments.extend((await session.scalars(select(column).where(of_topic.in_(topic_ids)))).all())
         concern_ids.update((await session.scalars(select(Concern.id).where(Concern.topic_id.in_(topic_ids)))).all())
     now = await concern_days(session, concern_ids)
-    for counted in now.values():
+    before = {concern_id: {datetime.date.fromisoformat(day) for day in listed}
+              for concern_id, listed in (await session.execute(select(CountedConcern.concern_id, CountedConcern.days)
+                                                               .where(CountedConcern.concern_id.in_(concern_ids))))
+              } if concern_ids else {}
+    for counted in (*now.values(), *before.values()):
         days |= counted
-    if concern_ids:
-        for listed in (await session.scalars(select(CountedConcern.days).where(
-                CountedConcern.concern_id.in_(concern_ids)))).all():
-            days.update(datetime.date.fromisoformat(day) for day in listed)
-    return Touched(days | {_day(moment) for moment in moments if moment is not None}, now)
+    moved = {concern_id: counted for concern_id, counted in now.items() if before.get(concern_id) != counted}
+    return Touched(days | {_day(moment) for moment in moments if moment is not None}, moved)
 
 
 # --- the rows ---------------------------------------------------------------------------------------------------
@@ -392,7 +393,7 @@ async def follow(session: AsyncSession, ctx: TenantContext, tenant: Tenant, even
     if not events:
         return 0
     touched = await touched_days(session, events)
-    await _record(session, ctx.tenant_id, touched.concerns)
+    await _record(session, ctx.tenant_id, touched.moved)
     days = touched.days
     new = await recount(session, days)
     old = {day: _part(row) for (_, day), row in (await _rows(session, ctx.tenant_id, False,
@@ -501,15 +502,13 @@ async def read_below(session: AsyncSession, date_from: datetime.date, date_to: d
     return dict(parts)
 
 
-async def busiest(session: AsyncSession, date_from: datetime.date, date_to: datetime.date,
-                  limit: int) -> list[uuid.UUID]:
-    """Of the tenants the session reads, the `limit` that received the most concerns in [date_from, date_to] (ties
-    by id), from their own kept rows: one row per tenant per month."""
-    received = func.sum(DayTally.concerns_received)
+async def busiest(session: AsyncSession, month: datetime.date, limit: int) -> list[uuid.UUID]:
+    """Of the tenants the session reads, the `limit` that received the most concerns in the month beginning on
+    `month` (ties by id), from each one's own month row."""
     return list((await session.scalars(
-        select(DayTally.tenant_id).where(DayTally.subtree == false(), _period(date_from, date_to))
-        .group_by(DayTally.tenant_id).having(received > 0).order_by(received.desc(), DayTally.tenant_id)
-        .limit(limit))).all())
+        select(DayTally.tenant_id).where(DayTally.subtree == false(), DayTally.month == true(), DayTally.day == month,
+                                         DayTally.concerns_received > 0)
+        .order_by(DayTally.concerns_received.desc(), DayTally.tenant_id).limit(limit))).all())
 
 
 async def read_months(session: AsyncSession, tenant_id: uuid.UUID, date_from: datetime.date,
@@ -536,9 +535,9 @@ async def rebuild(session: AsyncSession, tenants: Sequence[Tenant]) -> int:
             await session.execute(select(NotificationCursor.id).with_for_update())
             await _replace(session, tenant.id, False, _book(await recount(session)))
             await session.execute(delete(CountedConcern).where(CountedConcern.tenant_id == tenant.id))
-            counted = await concern_days(session)
+            counted = list((await concern_days(session)).items())
             for start in range(0, len(counted), RECORDED_AT_ONCE):
-                await _record(session, tenant.id, dict(list(counted.items())[start:start + RECORDED_AT_ONCE]))
+                await _record(session, tenant.id, dict(counted[start:start + RECORDED_AT_ONCE]))
         for up in _ancestors_and_self(tenant):
             targets.setdefault(up.tenant_id, tenant)
     roots = {tenant.ancestor_ids[0] for tenant in tenants}

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from core import clock
 from core.notifications.fanout import fan_out
 from core.reporting.cli import recount
+from core.reporting.rates import month_end
 from core.reporting.schemas import RateFigures
 from core.tenancy.models import Tenant
 from core.tenancy.scope import tenant_session
@@ -102,10 +103,6 @@ def _months() -> list[datetime.date]:
     return months
 
 
-def _last(first: datetime.date) -> datetime.date:
-    return (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
-
-
 async def _reference(app: Litestar, slug: str, first: datetime.date, last: datetime.date) -> dict[Any, RateTally]:
     """Every tenant's rates in the subtree of `slug` for the days [first, last], counted from the rows."""
     async with tenant_session(app, slug, STAFF[slug]) as scope, scope.subtree():
@@ -128,7 +125,7 @@ async def _differences(app: Litestar, client: AsyncClient) -> list[Any]:
                                       headers=await auth(user))
             assert answer.status_code == 200, answer.text
             shown = answer.json()
-            counted = await _reference(app, slug, first, _last(first))
+            counted = await _reference(app, slug, first, month_end(first))
             expected = {"own": counted.get(by_slug[slug], RateTally()).figures(),
                         "rollup": sum(counted.values(), RateTally()).figures()}
             for part in ("own", "rollup"):
